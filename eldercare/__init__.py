@@ -1,0 +1,92 @@
+"""eldercare: the core. `create_app` builds the app and loads the features by name."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from .config import Config
+from .extensions import babel, csrf, db, migrate
+
+HERE = Path(__file__).resolve().parent
+
+
+def _asset_dir(name: str) -> str:
+    """templates/ and static/ at the repository top; inside the package in a wheel."""
+    top = HERE.parent / name
+    return str(top if top.is_dir() else HERE / f"_{name}")
+
+
+def _configure_migrations(app: Flask) -> None:
+    """Every package keeps its own migration branch (eldercare, facilities, homecare)."""
+    from .setup import version_locations
+
+    def configure(config):
+        config.set_main_option("version_path_separator", "os")
+        config.set_main_option("version_locations", os.pathsep.join(version_locations(app)))
+        return config
+
+    migrate.configure_callbacks = [configure]
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=_asset_dir("templates"),
+        static_folder=_asset_dir("static"),
+        instance_relative_config=False,
+    )
+    app.config.from_object(Config())
+    app.config.update(overrides or {})
+    app.instance_path = app.config["INSTANCE_PATH"]
+
+    from .jsonutil import JSONProvider
+
+    app.json = JSONProvider(app)
+
+    db.init_app(app)
+    with app.app_context():
+        from .database import configure_engine
+
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=str(HERE / "migrations"), render_as_batch=True)
+    _configure_migrations(app)
+    csrf.init_app(app)
+
+    from . import i18n, registry
+
+    reg = registry.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.init_app(app)
+
+    from .auth import web as auth_web
+
+    auth_web.init_app(app)
+
+    from . import errorhandlers, templating
+
+    errorhandlers.init_app(app)
+    templating.init_app(app)
+
+    from .auth.views import bp as auth_bp
+    from .core_api import bp as core_api_bp
+    from .people.api import bp as people_api_bp
+    from .people.views import bp as people_bp
+    from .views import bp as core_bp
+
+    for bp in (core_bp, auth_bp, people_bp, core_api_bp, people_api_bp):
+        app.register_blueprint(bp)
+
+    from . import cli
+
+    cli.init_app(app)
+
+    for name in app.config["FEATURES"]:
+        importlib.import_module(name).init_app(app)
+
+    reg.nav.sort(key=lambda item: item.order)
+    return app

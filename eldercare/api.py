@@ -1,0 +1,166 @@
+"""API plumbing: one decorator declares an endpoint's roles, body, query and answer.
+
+`endpoint` authenticates (bearer token, or the session cookie plus a CSRF header),
+checks the role (deny by default: every endpoint names the roles it admits), parses
+and validates the body and query with pydantic, and turns the view's return value into
+JSON. The OpenAPI document is built from the same declarations, so it cannot drift.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .auth.web import api_user
+from .extensions import db
+from .models import Role
+
+ALL_ROLES = tuple(Role)
+READERS = (Role.ADMIN, Role.AUDITOR)
+
+
+class ApiError(Exception):
+    """An error answered in the contract's shape."""
+
+    def __init__(self, status: int, code: str, message: str, fields: dict | None = None,
+                 headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.fields = fields or {}
+        self.headers = headers or {}
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None,
+                   headers: dict | None = None) -> Response:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    resp = jsonify({"error": body})
+    resp.status_code = status
+    for k, v in (headers or {}).items():
+        resp.headers[k] = v
+    return resp
+
+
+class Body(BaseModel):
+    """Base of request bodies: unknown fields are refused, so typos are not ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Query(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class PageQuery(Query):
+    page: int = Field(1, ge=1, le=1_000_000)
+    per_page: int = Field(50, ge=1, le=500)
+
+
+def validation_fields(exc: ValidationError) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "body"
+        fields.setdefault(loc, err["msg"])
+    return fields
+
+
+
+
+def endpoint(
+    bp: Blueprint,
+    rule: str,
+    methods: Iterable[str] = ("GET",),
+    *,
+    roles: Iterable[Role] | None = None,
+    public: bool = False,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    summary: str = "",
+    multipart: dict[str, str] | None = None,
+    raw: bool = False,
+):
+    """Register an API view on `bp`.
+
+    The view gets path arguments plus `body=` and/or `query=` when declared, and
+    returns a dict/list (answered with `status`), a (data, status) pair, or a Response.
+    """
+    methods = tuple(m.upper() for m in methods)
+    allowed = None if public else tuple(roles or ())
+    if not public and not allowed:
+        raise ValueError(f"{rule}: an endpoint names the roles it admits, or is public")
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(**kwargs):
+            if not public:
+                user = api_user()
+                if user is None:
+                    raise ApiError(401, "unauthenticated", "需要登录或有效的令牌")
+                if user.role not in allowed:
+                    raise ApiError(403, "forbidden", "当前角色无权执行此操作")
+            if body is not None:
+                data = request.get_json(silent=True)
+                if not isinstance(data, dict):
+                    raise ApiError(400, "malformed_request", "请求体须为 JSON 对象")
+                try:
+                    kwargs["body"] = body.model_validate(data)
+                except ValidationError as exc:
+                    raise ApiError(422, "validation_failed", "输入有误",
+                                   validation_fields(exc)) from None
+            if query is not None:
+                try:
+                    kwargs["query"] = query.model_validate(request.args.to_dict())
+                except ValidationError as exc:
+                    raise ApiError(400, "malformed_request", "查询参数有误",
+                                   validation_fields(exc)) from None
+            result = view(**kwargs)
+            if isinstance(result, Response) or raw:
+                return result
+            code = status
+            if isinstance(result, tuple):
+                result, code = result
+            if response is not None and current_app.testing:
+                # Tests hold every answer to the schema the OpenAPI document publishes.
+                response.model_validate(result)
+            resp = jsonify(result)
+            resp.status_code = code
+            return resp
+
+        wrapper._openapi = {  # type: ignore[attr-defined]
+            "summary": summary or (view.__doc__ or "").strip().split("\n")[0],
+            "roles": [r.value for r in allowed] if allowed else [],
+            "public": public,
+            "body": body,
+            "query": query,
+            "response": response,
+            "status": status,
+            "multipart": multipart,
+        }
+        bp.add_url_rule(rule, view.__name__, wrapper, methods=list(methods))
+        return wrapper
+
+    return decorate
+
+
+def paginate(stmt: sa.Select, page: PageQuery, serialize: Callable[[Any], dict]) -> dict:
+    """One page of a SELECT of ORM entities, with the total, in the contract's shape."""
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db.session.scalars(stmt.limit(page.per_page).offset((page.page - 1) * page.per_page))
+    return {
+        "items": [serialize(r) for r in rows],
+        "total": total or 0,
+        "page": page.page,
+        "per_page": page.per_page,
+    }
+
+
+def current_user_api():
+    return g.api_user

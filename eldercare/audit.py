@@ -1,0 +1,142 @@
+"""The audit log: every change to a record, written in the same transaction as the change.
+
+A session listener diffs every flushed object (new, changed, deleted) of every model
+that does not opt out with `__audit__ = False`, so no service can forget it. Reads of
+full ID numbers are recorded explicitly with `record()`.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+from .database import utcnow
+from .extensions import db
+from .models.audit import AuditEntry
+
+SECRET_FIELDS = {"password_hash", "failed_logins", "locked_until", "last_login_at"}
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int | None
+    username: str
+    ip: str | None = None
+
+
+current_actor: contextvars.ContextVar[Actor] = contextvars.ContextVar(
+    "current_actor", default=Actor(None, "system")
+)
+
+
+def set_actor(actor: Actor) -> contextvars.Token:
+    return current_actor.set(actor)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _entity_name(obj: Any) -> str:
+    return obj.__tablename__
+
+
+def _pk(obj: Any) -> str | None:
+    ident = inspect(obj).identity
+    if not ident:
+        return None
+    return ":".join(str(i) for i in ident)
+
+
+def _columns(obj: Any):
+    return [c for c in inspect(obj).mapper.column_attrs if c.key not in SECRET_FIELDS]
+
+
+def _snapshot(obj: Any) -> dict[str, Any]:
+    return {c.key: _plain(getattr(obj, c.key)) for c in _columns(obj)}
+
+
+def _diff(obj: Any) -> dict[str, list[Any]]:
+    state = inspect(obj)
+    out: dict[str, list[Any]] = {}
+    for c in _columns(obj):
+        hist = state.attrs[c.key].history
+        if hist.has_changes():
+            before = _plain(hist.deleted[0]) if hist.deleted else None
+            after = _plain(hist.added[0]) if hist.added else None
+            if before != after:
+                out[c.key] = [before, after]
+    return out
+
+
+def _audited(obj: Any) -> bool:
+    return getattr(type(obj), "__audit__", True)
+
+
+def _row(action: str, entity: str, entity_id: str | None, changes: dict) -> dict:
+    actor = current_actor.get()
+    return {
+        "at": utcnow(),
+        "user_id": actor.user_id,
+        "username": actor.username,
+        "action": action,
+        "entity": entity,
+        "entity_id": entity_id,
+        "changes": changes,
+        "ip": actor.ip,
+    }
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, _ctx, _instances) -> None:
+    # Diffs must be taken before the flush clears the history of changed objects,
+    # deletions before the rows are gone.
+    pending = session.info.setdefault("audit_pending", [])
+    for obj in session.dirty:
+        if _audited(obj) and session.is_modified(obj, include_collections=False):
+            changes = _diff(obj)
+            if changes:
+                pending.append(("update", obj, changes))
+    for obj in session.deleted:
+        if _audited(obj):
+            pending.append(("delete", obj, _snapshot(obj)))
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _ctx) -> None:
+    rows = []
+    for obj in session.new:
+        if _audited(obj):
+            rows.append(_row("create", _entity_name(obj), _pk(obj), _snapshot(obj)))
+    for action, obj, changes in session.info.pop("audit_pending", []):
+        rows.append(_row(action, _entity_name(obj), _pk(obj), changes))
+    if rows:
+        session.connection().execute(sa.insert(AuditEntry), rows)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop("audit_pending", None)
+
+
+def record(action: str, entity: str, entity_id: Any, changes: dict | None = None) -> None:
+    """Write one audit entry for something no column change shows (a read of a full ID
+    number, a login, a decision). Joins the current transaction; never commits."""
+    db.session.execute(
+        sa.insert(AuditEntry),
+        [_row(action, entity, None if entity_id is None else str(entity_id), changes or {})],
+    )

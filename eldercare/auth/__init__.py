@@ -1,0 +1,1 @@
+"""Users, roles, login, API tokens, lockout and sessions."""

@@ -1,0 +1,124 @@
+"""The `eldercare` command (API.md "Command line and configuration")."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup
+
+from .audit import Actor, set_actor
+from .extensions import db
+
+
+def _create_app():
+    from . import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
+             add_version_option=False)
+def cli():
+    """eldercare: elder care for Youxian District."""
+    set_actor(Actor(None, "cli:" + " ".join(sys.argv[1:3])))
+
+
+def main() -> None:
+    os.environ.setdefault("FLASK_DEBUG", "0")
+    cli(prog_name="eldercare")
+
+
+@cli.command("init-db")
+def init_db() -> None:
+    """Create the database or bring it to the newest schema, then load reference data."""
+    from .setup import init_database
+
+    init_database()
+    click.echo("database ready: " + db.engine.url.render_as_string(hide_password=True))
+
+
+@cli.command("demo")
+@click.option("--scale", default=1, type=click.IntRange(1, 100), show_default=True)
+@click.option("--seed", default=2026, type=int, show_default=True)
+def demo(scale: int, seed: int) -> None:
+    """Fill an empty database with the demo district."""
+    from .demo import DemoError, load_demo
+
+    try:
+        report = load_demo(scale=scale, seed=seed, echo=click.echo)
+    except DemoError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(report)
+
+
+@cli.command("create-user")
+@click.argument("username")
+@click.option("--role", required=True,
+              type=click.Choice(["admin", "manager", "provider", "worker", "auditor"]))
+@click.option("--facility", "facility_id", type=int)
+@click.option("--provider", "provider_id", type=int)
+@click.option("--display-name", default="")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def create_user_cmd(username, role, facility_id, provider_id, display_name, password) -> None:
+    """Create an account (the first admin comes from here: init-db creates none)."""
+    from .auth.services import create_user
+    from .errors import DomainError
+
+    try:
+        user = create_user(username, password, role, facility_id=facility_id,
+                           provider_id=provider_id, display_name=display_name)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    click.echo(f"created {user.username} ({user.role.value})")
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, type=int, show_default=True)
+@click.option("--workers", default=2, type=int, show_default=True)
+@click.option("--scheduler/--no-scheduler", default=None,
+              help="also run the job scheduler here (default: ELDERCARE_SCHEDULER=1)")
+def serve(host: str, port: int, workers: int, scheduler: bool | None) -> None:
+    """The production server (gunicorn)."""
+    env = dict(os.environ)
+    if scheduler is not None:
+        env["ELDERCARE_SCHEDULER"] = "1" if scheduler else "0"
+    args = [sys.executable, "-m", "gunicorn", "--workers", str(workers),
+            "--bind", f"{host}:{port}", "--access-logfile", "-", "--timeout", "120",
+            "--graceful-timeout", "10", "eldercare.wsgi:app"]
+    os.execve(sys.executable, args, env)
+
+
+@cli.group("jobs")
+def jobs() -> None:
+    """The scheduled jobs, by hand."""
+
+
+@jobs.command("list")
+def jobs_list() -> None:
+    from .registry import registry
+
+    for job in registry().jobs.values():
+        click.echo(f"{job.name:22} {job.period_kind:6} {job.description}")
+
+
+@jobs.command("run")
+@click.argument("name")
+@click.option("--period", default=None, help="YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH")
+def jobs_run(name: str, period: str | None) -> None:
+    from .jobs import JobError, run_job
+
+    try:
+        result = run_job(name, period, trigger="cli")
+    except JobError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(result.summary_line())
+
+
+def init_app(app: Flask) -> None:
+    """Nothing to attach here: the commands live on `cli`; features add theirs to app.cli."""

@@ -1,0 +1,123 @@
+"""Core API: tokens, the overview, the audit log, the OpenAPI document."""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, jsonify
+from pydantic import BaseModel, ConfigDict, Field
+
+from . import openapi, stats
+from .api import ALL_ROLES, READERS, ApiError, Body, PageQuery, endpoint, paginate
+from .auth.services import AccountLocked, LoginFailed, authenticate, issue_token
+from .extensions import db
+from .models import AuditEntry
+from .timeutil import local_today
+
+bp = Blueprint("core_api", __name__, url_prefix="/api/v1")
+
+
+class TokenIn(Body):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=128)
+
+
+class TokenOut(BaseModel):
+    token: str
+    expires_at: datetime
+
+
+@endpoint(bp, "/auth/token", ["POST"], public=True, body=TokenIn, response=TokenOut,
+          summary="Exchange a username and password for a bearer token")
+def token(body: TokenIn):
+    try:
+        user = authenticate(body.username, body.password)
+    except AccountLocked as exc:
+        db.session.commit()
+        raise ApiError(429, "account_locked", "登录失败次数过多，账号暂时锁定",
+                       headers={"Retry-After": str(exc.retry_after)}) from None
+    except LoginFailed:
+        db.session.commit()
+        raise ApiError(401, "invalid_credentials", "用户名或密码错误") from None
+    issued = issue_token(user)
+    db.session.commit()
+    return {"token": issued.token, "expires_at": issued.expires_at}
+
+
+class OverviewQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    date: dt.date | None = None
+
+
+class WubaoOut(BaseModel):
+    total: int
+    elderly: int
+    disabled: int
+    minor: int
+    centralized: int
+    dispersed: int
+    centralized_rate: str
+
+
+class OverviewOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    date: str
+    wubao: WubaoOut
+
+
+@endpoint(bp, "/stats/overview", roles=ALL_ROLES, query=OverviewQuery, response=OverviewOut,
+          summary="District figures on a date (today by default), answered from history")
+def overview(query: OverviewQuery):
+    return stats.overview(query.date or local_today())
+
+
+class AuditQuery(PageQuery):
+    entity: str | None = Field(None, max_length=40)
+    entity_id: str | None = Field(None, max_length=40)
+    action: str | None = Field(None, max_length=40)
+
+
+class AuditEntryOut(BaseModel):
+    at: datetime
+    user: str
+    action: str
+    entity: str
+    entity_id: str | None
+    changes: dict
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryOut]
+    total: int
+    page: int
+    per_page: int
+
+
+def audit_select(entity=None, entity_id=None, action=None) -> sa.Select:
+    stmt = sa.select(AuditEntry).order_by(AuditEntry.id.desc())
+    if entity:
+        stmt = stmt.where(AuditEntry.entity == entity)
+    if entity_id:
+        stmt = stmt.where(AuditEntry.entity_id == entity_id)
+    if action:
+        stmt = stmt.where(AuditEntry.action == action)
+    return stmt
+
+
+def audit_json(e: AuditEntry) -> dict:
+    return {"at": e.at, "user": e.username, "action": e.action, "entity": e.entity,
+            "entity_id": e.entity_id, "changes": e.changes}
+
+
+@endpoint(bp, "/audit", roles=READERS, query=AuditQuery, response=AuditPage,
+          summary="The audit log, newest first")
+def audit(query: AuditQuery):
+    return paginate(audit_select(query.entity, query.entity_id, query.action), query, audit_json)
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    """The OpenAPI 3 document of this API (public: it holds no data)."""
+    return jsonify(openapi.build(current_app))

@@ -1,0 +1,162 @@
+"""Database plumbing shared by every feature: column types, transactions, retries.
+
+SQLite is the embedded default and PostgreSQL the production database; both must
+enforce the same rules, so everything here works on both (ENGINEERING.md).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import enum
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated, Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from .extensions import db
+
+T = TypeVar("T")
+CENT = Decimal("0.01")
+
+
+def to_money(value: Any) -> Decimal:
+    """A Decimal in yuan with two places; refuses floats, which cannot hold money."""
+    if isinstance(value, float):
+        raise TypeError("money must not be a float")
+    return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+class MoneyType(TypeDecorator):
+    """Yuan as Decimal in Python, whole fen (BIGINT) in the database.
+
+    Integers keep sums exact on SQLite too and make the conditional relative
+    updates of ENGINEERING.md (`balance = balance - :amt WHERE balance >= :amt`) safe.
+    """
+
+    impl = sa.BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return int(to_money(value) * 100)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return (Decimal(int(value)) / 100).quantize(CENT)
+
+
+def fen(value: Any) -> int:
+    """Whole fen of a money value, for SQL that does arithmetic on the stored column."""
+    return int(to_money(value) * 100)
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware datetime, stored in UTC; SQLite's naive values come back as UTC."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: times are stored in UTC and must say so")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def enum_column(enum_cls: type[enum.Enum], name: str, **kw) -> sa.Enum:
+    """Enums are stored by value as VARCHAR with a named CHECK constraint."""
+    return sa.Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=max(len(m.value) for m in enum_cls) + 4,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+        **kw,
+    )
+
+
+Money = Annotated[Decimal, mapped_column(MoneyType())]
+UtcTime = Annotated[datetime, mapped_column(UTCDateTime())]
+Day = Annotated[date, mapped_column(sa.Date())]
+
+# --- transactions ------------------------------------------------------------------
+
+# Whether the current unit of work will write. On SQLite a writing transaction takes
+# the write lock up front (BEGIN IMMEDIATE); a deferred BEGIN that upgrades later fails
+# with "database is locked" under contention (ENGINEERING.md, measured).
+write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=True)
+
+
+def _sqlite_connect(dbapi_conn, _record):
+    dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _sqlite_begin(conn):
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+
+
+def configure_engine(engine: Engine) -> None:
+    """Attach the per-dialect settings; called once per engine by the app factory."""
+    if engine.dialect.name == "sqlite" and not getattr(engine, "_eldercare_ready", False):
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        engine._eldercare_ready = True  # type: ignore[attr-defined]
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Serialization failures and deadlocks (PostgreSQL), lock time-outs (SQLite)."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code in ("40001", "40P01"):
+        return True
+    return isinstance(exc, OperationalError) and "database is locked" in str(orig)
+
+
+def retrying(fn: Callable[[], T], attempts: int = 4) -> T:
+    """Run `fn` (which must do its own commit) again after a retryable failure."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except DBAPIError as exc:
+            db.session.rollback()
+            if not is_retryable(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (2**attempt))
+    raise AssertionError("unreachable")
+
+
+def is_postgres() -> bool:
+    return db.engine.dialect.name == "postgresql"

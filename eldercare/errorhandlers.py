@@ -1,0 +1,87 @@
+"""Every failure answers in the right shape: the contract's JSON error under /api/,
+a page elsewhere. Integrity errors are conflicts (409), never 500s."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, flash, redirect, render_template, request
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from .api import ApiError, error_response
+from .database import is_retryable
+from .errors import DomainError
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+HTTP_CODES = {
+    400: "malformed_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "too_many_requests",
+    503: "unavailable",
+}
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        db.session.rollback()
+        return error_response(exc.status, exc.code, exc.message, exc.fields, exc.headers)
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):
+        db.session.rollback()
+        if _is_api():
+            return error_response(exc.status, exc.code, exc.message, exc.fields)
+        flash(exc.message, "danger")
+        return redirect(request.referrer or "/"), 303
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(exc: IntegrityError):
+        db.session.rollback()
+        log.info("integrity error answered as 409: %s", type(exc.orig).__name__)
+        msg = "与现有记录冲突，未作更改"
+        if _is_api():
+            return error_response(409, "conflict", msg)
+        flash(msg, "danger")
+        return redirect(request.referrer or "/"), 303
+
+    @app.errorhandler(DBAPIError)
+    def _db_error(exc: DBAPIError):
+        db.session.rollback()
+        if is_retryable(exc) or exc.connection_invalidated:
+            if _is_api():
+                return error_response(503, "unavailable", "数据库繁忙，请稍后重试",
+                                      headers={"Retry-After": "1"})
+            return render_template("error.html", code=503), 503
+        raise exc
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        code = exc.code or 500
+        if _is_api():
+            return error_response(code, HTTP_CODES.get(code, "error"), exc.description or "")
+        return render_template("error.html", code=code, message=exc.description), code
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        db.session.rollback()
+        log.exception("unhandled error")
+        if app.config.get("PROPAGATE_EXCEPTIONS") and app.testing:
+            raise exc
+        if _is_api():
+            return error_response(500, "internal_error", "服务器内部错误")
+        return render_template("error.html", code=500), 500

@@ -1,0 +1,42 @@
+"""Domain errors. Services raise these; the API turns them into the contract's error
+shape and the pages into a flashed message, each in one place."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status = 409
+    code = "conflict"
+
+    def __init__(self, message: str = "", *, fields: dict[str, str] | None = None, code=None):
+        super().__init__(message or self.code)
+        self.message = message or self.code
+        self.fields = fields or {}
+        if code:
+            self.code = code
+
+
+class Invalid(DomainError):
+    """Input that is well formed but breaks a rule (422)."""
+
+    status = 422
+    code = "validation_failed"
+
+
+class Conflict(DomainError):
+    """The request contradicts the current state (409)."""
+
+    status = 409
+    code = "conflict"
+
+
+class NotFound(DomainError):
+    """No such record, or one outside the user's scope (404): never say which."""
+
+    status = 404
+    code = "not_found"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"

@@ -1,0 +1,18 @@
+"""Chinese first: source strings are Chinese; translations/ holds the English catalogue."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, request, session
+
+from . import HERE
+
+
+def select_locale() -> str:
+    lang = session.get("lang") or request.cookies.get("lang")
+    if lang in current_app.config["LANGUAGES"]:
+        return lang
+    return "zh"
+
+
+def init_app(app: Flask) -> None:
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(HERE / "translations")

@@ -1,0 +1,101 @@
+"""The OpenAPI 3 document, built from the `endpoint` declarations of every view under
+/api/v1, so that what is published is what runs."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Flask
+from pydantic import BaseModel
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+        }
+    },
+}
+
+_CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in schema.pop("$defs", {}).items():
+        components[name] = sub
+    components[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def build(app: Flask) -> dict[str, Any]:
+    components: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    paths: dict[str, dict] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.rule.startswith("/api/v1"):
+            continue
+        view = app.view_functions[rule.endpoint]
+        meta = getattr(view, "_openapi", None)
+        if meta is None:
+            continue
+        path = _CONVERTER.sub(r"{\2}", rule.rule)
+        params = []
+        for conv, name in _CONVERTER.findall(rule.rule):
+            params.append({
+                "name": name, "in": "path", "required": True,
+                "schema": {"type": "integer"} if conv == "int" else {"type": "string"},
+            })
+        if meta["query"] is not None:
+            qs = meta["query"].model_json_schema()
+            for name, prop in qs.get("properties", {}).items():
+                params.append({"name": name, "in": "query",
+                               "required": name in qs.get("required", []), "schema": prop})
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            op: dict[str, Any] = {
+                "summary": meta["summary"],
+                "operationId": f"{rule.endpoint}_{method.lower()}",
+                "parameters": params,
+                "responses": {},
+            }
+            if meta["roles"]:
+                op["description"] = "Roles: " + ", ".join(meta["roles"])
+                op["security"] = [{"bearer": []}]
+            else:
+                op["security"] = []
+            if meta["body"] is not None:
+                op["requestBody"] = {"required": True, "content": {
+                    "application/json": {"schema": _schema(meta["body"], components)}}}
+            elif meta["multipart"]:
+                op["requestBody"] = {"required": True, "content": {"multipart/form-data": {
+                    "schema": {"type": "object", "properties": {
+                        k: ({"type": "string", "format": "binary"} if v == "file"
+                            else {"type": "string"}) for k, v in meta["multipart"].items()},
+                        "required": [k for k in meta["multipart"] if k == "file"]}}}}
+            ok: dict[str, Any] = {"description": "OK"}
+            if meta["response"] is not None:
+                ok["content"] = {"application/json": {
+                    "schema": _schema(meta["response"], components)}}
+            op["responses"][str(meta["status"])] = ok
+            err = {"description": "Error", "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            for code in ("400", "401", "403", "404", "409", "413", "422", "429"):
+                op["responses"].setdefault(code, err)
+            paths.setdefault(path, {})[method.lower()] = op
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "eldercare API", "version": "1"},
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }

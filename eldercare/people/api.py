@@ -1,0 +1,208 @@
+"""People API (API.md "People")."""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import date
+from typing import Literal
+
+import sqlalchemy as sa
+from flask import Blueprint, request
+from pydantic import BaseModel, ConfigDict, Field
+
+from .. import scoping
+from ..api import ALL_ROLES, ApiError, Body, PageQuery, endpoint, paginate
+from ..auth.web import api_user
+from ..extensions import db
+from ..models import Person, Role
+from . import imports, services
+from .serializers import person_json, wubao_json
+
+bp = Blueprint("people_api", __name__, url_prefix="/api/v1")
+
+WRITERS = (Role.ADMIN,)
+
+
+class PersonIn(Body):
+    name: str = Field(min_length=1, max_length=64)
+    id_number: str = Field(min_length=1, max_length=40)
+    phone: str = Field("", max_length=32)
+    township_code: str | None = Field(None, max_length=12)
+    village_code: str | None = Field(None, max_length=12)
+    address: str = Field("", max_length=200)
+    care_level: Literal["self", "partial", "full"] | None = None
+    emergency_contact: str = Field("", max_length=100)
+    health_notes: str = Field("", max_length=2000)
+    categories: list[Literal["tekun", "dibao", "age80", "disabled", "alone", "empty_nest"]] = []
+
+
+class WubaoOut(BaseModel):
+    id: int
+    category: str
+    support: str
+    since: date
+    until: date | None
+    end_reason: str | None
+    applied_centralized_on: date | None
+    review_due: date | None
+
+
+class PersonOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: int
+    name: str
+    id_number: str
+    birth_date: date
+    sex: Literal["M", "F"]
+    status: Literal["active", "deceased", "moved"]
+    death_date: date | None
+    care_level: str | None
+    categories: list[str]
+    wubao: WubaoOut | None
+
+
+class PeoplePage(BaseModel):
+    items: list[PersonOut]
+    total: int
+    page: int
+    per_page: int
+
+
+class PeopleQuery(PageQuery):
+    q: str | None = Field(None, max_length=64)
+    township_code: str | None = Field(None, max_length=12)
+    status: Literal["active", "deceased", "moved"] | None = None
+    category: str | None = Field(None, max_length=20)
+
+
+def _input(body: PersonIn) -> services.PersonInput:
+    return services.PersonInput(**body.model_dump())
+
+
+@endpoint(bp, "/people", ["POST"], roles=WRITERS, body=PersonIn, response=PersonOut, status=201,
+          summary="Register a person")
+def create(body: PersonIn):
+    person = services.create_person(_input(body))
+    out = person_json(person, api_user())
+    db.session.commit()
+    return out
+
+
+@endpoint(bp, "/people", roles=ALL_ROLES, query=PeopleQuery, response=PeoplePage,
+          summary="Search people by name or ID number (within the caller's scope)")
+def index(query: PeopleQuery):
+    user = api_user()
+    stmt = services.search(scoping.people(user), query.q).order_by(Person.id)
+    if query.township_code:
+        stmt = stmt.where(Person.township_code == query.township_code)
+    if query.status:
+        stmt = stmt.where(Person.status == query.status)
+    if query.category:
+        from ..models import PersonCategory
+
+        stmt = stmt.where(Person.categories.any(PersonCategory.category == query.category))
+    # Lists mask ID numbers for everyone: a full number is shown one person at a time.
+    result = paginate(stmt, query, lambda p: person_json(p, user, reveal=False))
+    db.session.commit()
+    return result
+
+
+@endpoint(bp, "/people/<int:person_id>", roles=ALL_ROLES, response=PersonOut,
+          summary="One person (ID number masked unless the role may see it; reads are audited)")
+def show(person_id: int):
+    user = api_user()
+    out = person_json(scoping.get_person(user, person_id), user)
+    db.session.commit()  # the audit entry of a full ID number read
+    return out
+
+
+@endpoint(bp, "/people/<int:person_id>", ["PUT"], roles=WRITERS, body=PersonIn,
+          response=PersonOut, summary="Change a person's details")
+def update(person_id: int, body: PersonIn):
+    user = api_user()
+    person = services.update_person(scoping.get_person(user, person_id), _input(body))
+    out = person_json(person, user)
+    db.session.commit()
+    return out
+
+
+class WubaoIn(Body):
+    category: Literal["elderly", "disabled", "minor"]
+    support: Literal["dispersed", "centralized"]
+    since: date
+    applied_centralized_on: date | None = None
+
+
+@endpoint(bp, "/people/<int:person_id>/wubao", ["POST"], roles=WRITERS, body=WubaoIn,
+          response=WubaoOut, status=201, summary="Record 特困 (五保) support")
+def wubao(person_id: int, body: WubaoIn):
+    person = scoping.get_person(api_user(), person_id)
+    record = services.start_wubao(person, body.category, body.support, body.since,
+                                  body.applied_centralized_on)
+    out = wubao_json(record)
+    db.session.commit()
+    return out
+
+
+class DateIn(Body):
+    date: dt.date
+
+
+@endpoint(bp, "/people/<int:person_id>/death", ["POST"], roles=WRITERS, body=DateIn,
+          response=PersonOut, summary="Record a death: ends stays, enrolments and support")
+def death(person_id: int, body: DateIn):
+    user = api_user()
+    person = scoping.get_person(user, person_id)
+    services.record_death(person, body.date)
+    out = person_json(person, user)
+    db.session.commit()
+    return out
+
+
+@endpoint(bp, "/people/<int:person_id>/moved", ["POST"], roles=WRITERS, body=DateIn,
+          response=PersonOut, summary="Record a move out of the district")
+def moved(person_id: int, body: DateIn):
+    user = api_user()
+    person = scoping.get_person(user, person_id)
+    services.record_move(person, body.date)
+    out = person_json(person, user)
+    db.session.commit()
+    return out
+
+
+class ImportProblem(BaseModel):
+    row: int
+    column: str | None
+    message: str
+
+
+class ImportOut(BaseModel):
+    rows: int
+    created: int
+    updated: int
+    errors: list[ImportProblem]
+    warnings: list[ImportProblem]
+
+
+@endpoint(bp, "/people/import", ["POST"], roles=WRITERS, response=ImportOut, status=201,
+          multipart={"file": "file", "dry_run": "boolean"},
+          summary="Import a roster (.xlsx or .csv, UTF-8 or GBK): all or nothing")
+def import_people(**_):
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ApiError(400, "malformed_request", "缺少文件", {"file": "请选择 .xlsx 或 .csv 文件"})
+    dry_run = request.form.get("dry_run", "false").lower() in ("1", "true", "yes")
+    report = imports.import_roster(upload.read(), upload.filename, dry_run=dry_run)
+    body = report.as_dict()
+    if report.errors:
+        db.session.rollback()
+        return body, 422
+    if dry_run:
+        db.session.rollback()
+        return body, 200
+    db.session.commit()
+    return body, 201
+
+
+def count_people() -> int:
+    return db.session.scalar(sa.select(sa.func.count(Person.id))) or 0

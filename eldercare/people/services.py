@@ -1,0 +1,226 @@
+"""Rules of the people registry. Functions flush, never commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from .. import audit, idnumbers
+from ..errors import Conflict, Invalid, NotFound
+from ..extensions import db
+from ..models import (
+    CareLevel,
+    Category,
+    Person,
+    PersonCategory,
+    PersonStatus,
+    Region,
+    Sex,
+    Support,
+    WubaoCategory,
+    WubaoSupport,
+)
+from ..signals import person_died, person_moved
+
+
+@dataclass
+class PersonInput:
+    name: str
+    id_number: str
+    phone: str = ""
+    township_code: str | None = None
+    village_code: str | None = None
+    address: str = ""
+    care_level: str | None = None
+    emergency_contact: str = ""
+    health_notes: str = ""
+    categories: tuple[str, ...] = ()
+
+
+def _check_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise Invalid("姓名不能为空", fields={"name": "姓名不能为空"})
+    if len(name) > 64:
+        raise Invalid("姓名过长", fields={"name": "姓名最多 64 个字"})
+    return name
+
+
+def _check_regions(township_code: str | None, village_code: str | None) -> None:
+    if township_code:
+        t = db.session.get(Region, township_code)
+        if t is None or t.level != "township":
+            raise Invalid("无此乡镇（街道）", fields={"township_code": "无此乡镇（街道）代码"})
+    if village_code:
+        v = db.session.get(Region, village_code)
+        if v is None or v.level != "village":
+            raise Invalid("无此村（社区）", fields={"village_code": "无此村（社区）代码"})
+        if township_code and v.parent_code != township_code:
+            raise Invalid("村（社区）不属于该乡镇", fields={"village_code": "不属于所选乡镇（街道）"})
+
+
+def parse_id(raw: str) -> idnumbers.IdInfo:
+    """Parse an ID number, turning its error into a field error on `id_number`."""
+    try:
+        return idnumbers.parse(raw)
+    except idnumbers.IdNumberError as exc:
+        raise Invalid(str(exc), fields={"id_number": str(exc)}) from None
+
+
+def find_by_id_number(number: str) -> Person | None:
+    return db.session.scalar(sa.select(Person).where(Person.id_number == number))
+
+
+def _apply(person: Person, data: PersonInput) -> None:
+    person.name = _check_name(data.name)
+    person.phone = (data.phone or "").strip()[:32]
+    person.address = (data.address or "").strip()[:200]
+    person.township_code = data.township_code or None
+    person.village_code = data.village_code or None
+    person.care_level = CareLevel(data.care_level) if data.care_level else None
+    person.emergency_contact = (data.emergency_contact or "").strip()[:100]
+    person.health_notes = data.health_notes or ""
+    if person.village_code and not person.township_code:
+        village = db.session.get(Region, person.village_code)
+        person.township_code = village.parent_code if village else None
+    set_categories(person, data.categories)
+
+
+def set_categories(person: Person, categories) -> None:
+    wanted = {Category(c) for c in categories}
+    for pc in list(person.categories):
+        if pc.category not in wanted:
+            person.categories.remove(pc)
+    have = person.category_set
+    for c in sorted(wanted - have):
+        person.categories.append(PersonCategory(category=c))
+
+
+def create_person(data: PersonInput) -> Person:
+    """Add a person. Raises Invalid (with the field) for a bad name, ID number or region,
+    Conflict when the ID number is already registered."""
+    info = parse_id(data.id_number)
+    _check_regions(data.township_code, data.village_code)
+    if find_by_id_number(info.number):
+        raise Conflict("该身份证号已登记", fields={"id_number": "该身份证号已登记"},
+                       code="duplicate_id_number")
+    person = Person(id_number=info.number, birth_date=info.birth_date, sex=Sex(info.sex))
+    _apply(person, data)
+    db.session.add(person)
+    db.session.flush()
+    return person
+
+
+def update_person(person: Person, data: PersonInput) -> Person:
+    """Change a person's details; the ID number may be corrected (birth date and sex
+    follow it). Raises Invalid or Conflict as create_person does."""
+    info = parse_id(data.id_number)
+    _check_regions(data.township_code, data.village_code)
+    if info.number != person.id_number:
+        other = find_by_id_number(info.number)
+        if other is not None and other.id != person.id:
+            raise Conflict("该身份证号已登记", fields={"id_number": "该身份证号已登记"},
+                           code="duplicate_id_number")
+        person.id_number, person.birth_date, person.sex = info.number, info.birth_date, Sex(info.sex)
+    _apply(person, data)
+    db.session.flush()
+    return person
+
+
+def reveal_id_number(person: Person) -> str:
+    """The full ID number, for a role allowed to see it; the read is audited."""
+    audit.record("view_id_number", "people", person.id)
+    return person.id_number
+
+
+def start_wubao(person: Person, category: str, support: str, since: date,
+                applied_centralized_on: date | None = None) -> WubaoSupport:
+    """Record 特困 (五保) support from `since`. An open period of another form is ended
+    the day before and a new one opened, so history is kept. Raises Conflict for a
+    deceased person or a date inside the current period."""
+    if person.status == PersonStatus.DECEASED:
+        raise Conflict("此人已去世", code="deceased")
+    try:
+        cat, sup = WubaoCategory(category), Support(support)
+    except ValueError as exc:
+        raise Invalid(str(exc), fields={"category": "取值无效"}) from None
+    current = person.current_support
+    if current is not None:
+        if since <= current.start_date:
+            raise Conflict("日期早于当前供养记录的开始日期", fields={"since": "日期过早"})
+        current.end_date = since
+        current.end_reason = "changed"
+    record = WubaoSupport(person=person, category=cat, support=sup, start_date=since,
+                          applied_centralized_on=applied_centralized_on,
+                          review_due=date(since.year + 1, since.month, min(since.day, 28)))
+    db.session.add(record)
+    if Category.TEKUN not in person.category_set:
+        person.categories.append(PersonCategory(category=Category.TEKUN))
+    db.session.flush()
+    return record
+
+
+def end_wubao(person: Person, on: date, reason: str) -> WubaoSupport | None:
+    current = person.current_support
+    if current is not None:
+        current.end_date = max(on, current.start_date)
+        current.end_reason = reason
+        db.session.flush()
+    return current
+
+
+def record_death(person: Person, on: date) -> None:
+    """Record a death on `on`. The 特困 support ends that day and every feature ends what
+    it holds (stays, enrolments) through the person_died signal, in this transaction.
+    Raises Conflict if already recorded, Invalid for a date in the future or before birth."""
+    if person.status == PersonStatus.DECEASED:
+        raise Conflict("已登记死亡", code="already_deceased")
+    if on < person.birth_date:
+        raise Invalid("死亡日期早于出生日期", fields={"date": "早于出生日期"})
+    from ..timeutil import local_today
+
+    if on > local_today():
+        raise Invalid("死亡日期不能晚于今天", fields={"date": "不能晚于今天"})
+    person.status = PersonStatus.DECEASED
+    person.death_date = on
+    end_wubao(person, on, "death")
+    db.session.flush()
+    person_died.send(person, on=on)
+
+
+def record_move(person: Person, on: date) -> None:
+    """The person moved out of the district on `on`: support ends, features react."""
+    if person.status != PersonStatus.ACTIVE:
+        raise Conflict("该人员状态不是在册", code="not_active")
+    person.status = PersonStatus.MOVED
+    person.moved_date = on
+    end_wubao(person, on, "moved")
+    db.session.flush()
+    person_moved.send(person, on=on)
+
+
+def search(stmt: sa.Select, q: str | None) -> sa.Select:
+    """Filter a people query by name fragment or ID number (full, or its last digits)."""
+    q = (q or "").strip()
+    if not q:
+        return stmt
+    try:
+        number = idnumbers.normalize(q)
+    except idnumbers.IdNumberError:
+        number = None
+    if number:
+        return stmt.where(Person.id_number == number)
+    digits = q.upper().replace(" ", "")
+    if digits[:-1].isdigit() and 4 <= len(digits) <= 18:
+        return stmt.where(Person.id_number.like(f"%{digits}"))
+    like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return stmt.where(Person.name.like(like, escape="\\"))
+
+
+def get_or_404(person_id: int) -> Person:
+    person = db.session.get(Person, person_id)
+    if person is None:
+        raise NotFound("未找到该人员")
+    return person

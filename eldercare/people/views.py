@@ -1,0 +1,214 @@
+"""People pages: search, view, add, edit, record a death, reveal a full ID number."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from .. import scoping
+from ..auth.web import role_required
+from ..errors import DomainError
+from ..exports import export_response, wants_export
+from ..extensions import db
+from ..idnumbers import mask
+from ..models import Person, PersonCategory, Region, Role
+from ..pagination import page_of
+from ..registry import NavItem, registry
+from ..timeutil import local_today
+from . import services
+from .forms import DateForm, PersonForm, WubaoForm
+
+bp = Blueprint("people", __name__)
+ALL = tuple(Role)
+STAFF = (Role.ADMIN, Role.AUDITOR, Role.MANAGER, Role.PROVIDER)
+
+
+@bp.record_once
+def _nav(state):
+    state.app.extensions["eldercare"].nav.append(NavItem("people.index", _l("人员"), STAFF, 10))
+
+
+def townships() -> list[Region]:
+    return list(db.session.scalars(
+        sa.select(Region).where(Region.level == "township").order_by(Region.code)))
+
+
+def _filtered(args) -> sa.Select:
+    stmt = services.search(scoping.people(current_user), args.get("q"))
+    if args.get("township"):
+        stmt = stmt.where(Person.township_code == args["township"])
+    if args.get("status"):
+        stmt = stmt.where(Person.status == args["status"])
+    if args.get("category"):
+        stmt = stmt.where(Person.categories.any(PersonCategory.category == args["category"]))
+    return stmt.order_by(Person.id)
+
+
+@bp.get("/people")
+@role_required(*STAFF)
+def index():
+    stmt = _filtered(request.args)
+    if wants_export():
+        names = {r.code: r.name for r in townships()}
+        return export_response(
+            "people",
+            ["编号", "姓名", "身份证号", "性别", "出生日期", "乡镇（街道）", "状态", "类别", "自理能力"],
+            ((p.id, p.name, mask(p.id_number), p.sex, p.birth_date,
+              names.get(p.township_code, ""), p.status, ",".join(sorted(p.category_set)),
+              p.care_level) for p in db.session.scalars(stmt.execution_options(yield_per=1000))),
+        )
+    page = page_of(stmt, request.args)
+    return render_template("people/index.html", page=page, townships=townships())
+
+
+def _form_choices(form: PersonForm) -> None:
+    form.township_code.choices = [("", "—")] + [(t.code, t.name) for t in townships()]
+    code = form.township_code.data or ""
+    villages = db.session.scalars(sa.select(Region).where(
+        Region.level == "village", Region.parent_code == code).order_by(Region.code)) if code else []
+    form.village_code.choices = [("", "—")] + [(v.code, v.name) for v in villages]
+
+
+def _input(form: PersonForm) -> services.PersonInput:
+    return services.PersonInput(
+        name=form.name.data, id_number=form.id_number.data, phone=form.phone.data or "",
+        township_code=form.township_code.data or None, village_code=form.village_code.data or None,
+        address=form.address.data or "", care_level=form.care_level.data or None,
+        emergency_contact=form.emergency_contact.data or "",
+        health_notes=form.health_notes.data or "", categories=tuple(form.categories.data or ()))
+
+
+def _save(form: PersonForm, person: Person | None):
+    """Validate and store; a domain error goes under its field and nothing typed is lost."""
+    try:
+        if person is None:
+            person = services.create_person(_input(form))
+        else:
+            services.update_person(person, _input(form))
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        for name, msg in (exc.fields or {"name": exc.message}).items():
+            field = getattr(form, name, None) or form.name
+            field.errors = [*field.errors, msg]
+        return None
+    flash(_("已保存：%(name)s", name=person.name), "success")
+    return redirect(url_for("people.show", person_id=person.id))
+
+
+@bp.route("/people/new", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def new():
+    form = PersonForm()
+    _form_choices(form)
+    if form.validate_on_submit() and (done := _save(form, None)):
+        return done
+    return render_template("people/form.html", form=form, person=None), (
+        422 if request.method == "POST" else 200)
+
+
+@bp.route("/people/<int:person_id>/edit", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def edit(person_id: int):
+    person = scoping.get_person(current_user, person_id)
+    form = PersonForm(obj=person)
+    if request.method == "GET":
+        form.id_number.data = person.id_number  # editing needs the real number
+        form.categories.data = [c.value for c in person.category_set]
+        form.care_level.data = person.care_level.value if person.care_level else ""
+        services.reveal_id_number(person)
+        db.session.commit()
+    _form_choices(form)
+    if form.validate_on_submit() and (done := _save(form, person)):
+        return done
+    return render_template("people/form.html", form=form, person=person), (
+        422 if request.method == "POST" else 200)
+
+
+@bp.get("/people/<int:person_id>")
+@role_required(*STAFF)
+def show(person_id: int):
+    person = scoping.get_person(current_user, person_id)
+    panels = [(tpl, fn(person)) for tpl, fn in registry().person_panels]
+    regions = {r.code: r.name for r in db.session.scalars(sa.select(Region).where(
+        Region.code.in_([c for c in (person.township_code, person.village_code) if c])))}
+    return render_template(
+        "people/show.html", person=person, panels=panels, regions=regions,
+        today=local_today(), death_form=DateForm(), wubao_form=WubaoForm(),
+        sees_full=scoping.sees_full_id(current_user),
+        sees_health=scoping.sees_health(current_user))
+
+
+@bp.post("/people/<int:person_id>/reveal")
+@role_required(*scoping.FULL_ID_ROLES)
+def reveal(person_id: int):
+    """Show the full ID number once; the read is in the audit log."""
+    person = scoping.get_person(current_user, person_id)
+    number = services.reveal_id_number(person)
+    db.session.commit()
+    return render_template("people/reveal.html", person=person, number=number)
+
+
+@bp.post("/people/<int:person_id>/death")
+@role_required(Role.ADMIN)
+def death(person_id: int):
+    person = scoping.get_person(current_user, person_id)
+    form = DateForm()
+    if not form.validate_on_submit():
+        flash(_("请填写有效的死亡日期"), "danger")
+    else:
+        services.record_death(person, form.date.data)
+        db.session.commit()
+        flash(_("已登记 %(name)s 去世，相关床位与服务已结束", name=person.name), "success")
+    return redirect(url_for("people.show", person_id=person.id))
+
+
+@bp.post("/people/<int:person_id>/wubao")
+@role_required(Role.ADMIN)
+def wubao(person_id: int):
+    person = scoping.get_person(current_user, person_id)
+    form = WubaoForm()
+    if not form.validate_on_submit():
+        flash(_("特困供养信息有误：%(e)s", e=form.errors), "danger")
+    else:
+        services.start_wubao(person, form.category.data, form.support.data, form.since.data,
+                             form.applied_centralized_on.data)
+        db.session.commit()
+        flash(_("已记录特困供养"), "success")
+    return redirect(url_for("people.show", person_id=person.id))
+
+
+@bp.get("/regions/<code>/villages")
+@role_required(Role.ADMIN)
+def villages(code: str):
+    """Villages of a township, for the person form's second select."""
+    rows = db.session.scalars(sa.select(Region).where(
+        Region.level == "village", Region.parent_code == code).order_by(Region.code))
+    return {"items": [{"code": r.code, "name": r.name} for r in rows]}
+
+
+@bp.route("/people/import", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def import_page():
+    """Upload a roster: a preview with every bad row named, then all or nothing."""
+    from . import imports
+
+    report = None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            flash(_("请选择 .xlsx 或 .csv 文件"), "danger")
+        else:
+            dry_run = request.form.get("confirm") != "1"
+            report = imports.import_roster(upload.read(), upload.filename, dry_run=dry_run)
+            if report.errors or dry_run:
+                db.session.rollback()
+            else:
+                db.session.commit()
+                flash(_("已导入：新增 %(c)s 人，更新 %(u)s 人", c=report.created, u=report.updated),
+                      "success")
+                return redirect(url_for("people.index"))
+    return render_template("people/import.html", report=report)

@@ -1,0 +1,64 @@
+"""What features plug into the core: menu items, overview figures, demo steps, person
+scopes, jobs and page panels. The core reads these; it never imports a feature."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from flask import Flask, current_app
+
+from .models import Role
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: Any  # a lazy gettext string
+    roles: tuple[Role, ...]
+    order: int = 50
+
+
+@dataclass(frozen=True)
+class DemoStep:
+    order: int
+    name: str
+    run: Callable[..., None]  # run(ctx: demo.DemoContext)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[..., dict]  # run(period: str) -> summary of what changed
+    period_kind: str  # "year", "month", "day", "hour"
+    schedule: dict  # APScheduler cron fields, Asia/Shanghai
+    description: str = ""
+
+
+@dataclass
+class Registry:
+    nav: list[NavItem] = field(default_factory=list)
+    overview: list[Callable[[date], dict]] = field(default_factory=list)
+    public_figures: list[Callable[[date], dict]] = field(default_factory=list)
+    demo_steps: list[DemoStep] = field(default_factory=list)
+    person_scopes: list[Callable[[Any], Any]] = field(default_factory=list)
+    person_panels: list[tuple[str, Callable[[Any], dict]]] = field(default_factory=list)
+    dashboard_panels: list[tuple[str, Callable[[], dict]]] = field(default_factory=list)
+    jobs: dict[str, Job] = field(default_factory=dict)
+    #: reference data that init-db loads after migrating (idempotent: run on every upgrade)
+    seeds: list[Callable[[], None]] = field(default_factory=list)
+
+    def add_job(self, job: Job) -> None:
+        self.jobs[job.name] = job
+
+
+def init_app(app: Flask) -> Registry:
+    reg = Registry()
+    app.extensions["eldercare"] = reg
+    return reg
+
+
+def registry() -> Registry:
+    return current_app.extensions["eldercare"]

@@ -1,0 +1,94 @@
+"""Template filters: the one formatting helper for money, dates, times, rates and IDs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask import Flask, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+from flask_login import current_user
+
+from .idnumbers import mask
+from .registry import registry
+from .timeutil import to_local
+
+
+def money(value) -> str:
+    if value is None:
+        return "—"
+    return f"¥{Decimal(value):,.2f}"
+
+
+def local_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return to_local(value).strftime(fmt) if value else "—"
+
+
+def day(value: date | None) -> str:
+    return value.isoformat() if value else "—"
+
+
+def rate(value) -> str:
+    if value is None:
+        return "—"
+    return f"{Decimal(value) * 100:.1f}%"
+
+
+def url_with(**changes) -> str:
+    """The current page's URL with some query arguments changed (filters stay)."""
+    args = request.args.to_dict()
+    args.update({k: v for k, v in changes.items() if v is not None})
+    for k, v in changes.items():
+        if v is None:
+            args.pop(k, None)
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+LABELS = {
+    "role": {"admin": _l("民政局"), "manager": _l("机构管理员"), "provider": _l("服务组织"),
+             "worker": _l("服务人员"), "auditor": _l("审计")},
+    "category": {"tekun": _l("特困"), "dibao": _l("低保"), "age80": _l("80岁以上"),
+                 "disabled": _l("残疾人"), "alone": _l("独居"), "empty_nest": _l("空巢")},
+    "care": {"self": _l("全自理"), "partial": _l("半护理"), "full": _l("全护理")},
+    "wubao": {"elderly": _l("老年人"), "disabled": _l("残疾人"), "minor": _l("未成年人")},
+    "support": {"dispersed": _l("分散供养"), "centralized": _l("集中供养")},
+}
+
+
+def _labeller(kind: str):
+    def label(value) -> str:
+        if value is None:
+            return "—"
+        key = getattr(value, "value", value)
+        return str(LABELS[kind].get(key, key))
+
+    return label
+
+
+def person_status(person) -> Markup:
+    """Status by colour and word, never colour alone (UX.md)."""
+    status = getattr(person.status, "value", person.status)
+    if status == "deceased":
+        text = _("已故 %(d)s", d=day(person.death_date))
+        return Markup('<span class="badge status-dead">{}</span>').format(text)
+    if status == "moved":
+        return Markup('<span class="badge status-off">{}</span>').format(_("已迁出"))
+    return Markup('<span class="badge status-ok">{}</span>').format(_("在册"))
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(money=money, local_dt=local_dt, day=day, rate=rate, mask=mask)
+    app.jinja_env.globals.update(
+        url_with=url_with, person_status=person_status,
+        **{f"{k}_label": _labeller(k) for k in LABELS},
+    )
+
+    @app.context_processor
+    def _nav():
+        items = []
+        if current_user.is_authenticated:
+            items = [n for n in registry().nav if current_user.role in n.roles]
+        return {"nav_items": items, "locale": str(get_locale() or "zh")}
