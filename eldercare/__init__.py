@@ -26,7 +26,7 @@ def _configure_migrations(app: Flask) -> None:
     from .setup import version_locations
 
     def configure(config):
-        config.set_main_option("version_path_separator", "os")
+        config.set_main_option("path_separator", "os")
         config.set_main_option("version_locations", os.pathsep.join(version_locations(app)))
         return config
 
@@ -89,4 +89,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         importlib.import_module(name).init_app(app)
 
     reg.nav.sort(key=lambda item: item.order)
+
+    @app.teardown_request
+    def _end_transaction(_exc):
+        # Each request ends its own transaction, even where an app context outlives it
+        # (tests, CLI); an uncommitted change is never carried into the next request.
+        db.session.rollback()
+
     return app

@@ -122,3 +122,7 @@ def jobs_run(name: str, period: str | None) -> None:
 
 def init_app(app: Flask) -> None:
     """Nothing to attach here: the commands live on `cli`; features add theirs to app.cli."""
+
+
+if __name__ == "__main__":
+    main()

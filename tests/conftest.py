@@ -1,0 +1,153 @@
+"""Test set-up: one migrated database per run (SQLite file, or PostgreSQL where
+TEST_DATABASE_URL names one), emptied after every test; real server processes for
+race tests (a rolled-back fixture transaction would hide exactly what they test)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+_TMP = tempfile.mkdtemp(prefix="eldercare-test-")
+DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP}/test.db"
+SECRET = "test-secret-key-not-for-production"
+
+os.environ["ELDERCARE_INSTANCE"] = _TMP
+os.environ["DATABASE_URL"] = DATABASE_URL
+os.environ["ELDERCARE_SECRET_KEY"] = SECRET
+os.environ.setdefault("ELDERCARE_BASE_URL", "http://127.0.0.1:5000")
+
+from eldercare import create_app  # noqa: E402
+from eldercare.extensions import db as _db  # noqa: E402
+
+KEEP = {"regions", "alembic_version"}  # reference data loaded once by init-db
+
+pytest_plugins = ["tests.factories"]
+
+
+def _reset_schema(url: str) -> None:
+    if url.startswith("postgresql"):
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app():
+    _reset_schema(DATABASE_URL)
+    app = create_app({"TESTING": True, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+    with app.app_context():
+        from eldercare.setup import init_database
+
+        init_database()
+        _db.session.remove()
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
+
+
+def _empty_tables() -> None:
+    _db.session.remove()
+    tables = [t for t in reversed(_db.metadata.sorted_tables) if t.name not in KEEP]
+    with _db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(t.delete())
+            if conn.execute(sa.text(
+                    "SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first():
+                conn.execute(sa.text("DELETE FROM sqlite_sequence"))
+
+
+@pytest.fixture(autouse=True)
+def _clean(request):
+    if "app" not in request.fixturenames:
+        yield
+        return
+    app = request.getfixturevalue("app")
+    ctx = app.app_context()  # a fresh context (and session) for each test
+    ctx.push()
+    try:
+        yield
+    finally:
+        _db.session.remove()
+        ctx.pop()
+    with app.app_context():
+        _empty_tables()
+        from eldercare.registry import registry
+
+        for seed in registry().seeds:
+            seed()
+        _db.session.commit()
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+# --- real server processes ------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """`eldercare serve`'s gunicorn on a free port, against the test database."""
+
+    def __init__(self, workers: int = 3):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "eldercare.cli", "serve", "--port", str(self.port),
+             "--workers", str(workers), "--no-scheduler"],
+            cwd=str(ROOT), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(self.proc.stderr.read().decode()[-2000:])
+                time.sleep(0.2)
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def live_servers(app):
+    """Two servers of three workers each over the one test database: races between
+    processes, as several gunicorn hosts over one PostgreSQL would have them."""
+    servers = [LiveServer(), LiveServer()]
+    yield servers
+    for s in servers:
+        s.stop()
