@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g
 
 from .config import Config
 from .extensions import babel, csrf, db, migrate
@@ -95,5 +95,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         # Each request ends its own transaction, even where an app context outlives it
         # (tests, CLI); an uncommitted change is never carried into the next request.
         db.session.rollback()
+        # Per-request state (the logged-in user, the CSRF token, the locale) must not
+        # survive into the next request either.
+        for key in list(g):
+            g.pop(key, None)
 
     return app

@@ -48,7 +48,7 @@ def login():
             if lang:
                 session["lang"] = lang
             login_user(user)
-            session["started"] = session["seen"] = time.time()
+            session["started"] = session["seen"] = int(time.time())
             return redirect(_safe_next(request.args.get("next")))
     elif request.method == "POST":
         status = 422

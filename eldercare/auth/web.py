@@ -64,11 +64,11 @@ def _session_guard():
         return None
     from flask import current_app
 
-    now = time.time()
+    now = int(time.time())
     idle = current_app.config["SESSION_IDLE"].total_seconds()
     absolute = current_app.config["SESSION_ABSOLUTE"].total_seconds()
-    seen = session.get("seen", now)
-    started = session.get("started", now)
+    seen = int(session.get("seen", now))
+    started = int(session.get("started", now))
     if now - seen > idle or now - started > absolute:
         logout_user()
         session.clear()
