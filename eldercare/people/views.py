@@ -19,7 +19,7 @@ from ..pagination import page_of
 from ..registry import NavItem, registry
 from ..timeutil import local_today
 from . import services
-from .forms import DateForm, PersonForm, WubaoForm
+from .forms import DateForm, PersonForm, WubaoForm, choices
 
 bp = Blueprint("people", __name__)
 ALL = tuple(Role)
@@ -65,11 +65,11 @@ def index():
 
 
 def _form_choices(form: PersonForm) -> None:
-    form.township_code.choices = [("", "—")] + [(t.code, t.name) for t in townships()]
+    form.township_code.choices = choices([("", "—")] + [(t.code, t.name) for t in townships()])
     code = form.township_code.data or ""
     villages = db.session.scalars(sa.select(Region).where(
         Region.level == "village", Region.parent_code == code).order_by(Region.code)) if code else []
-    form.village_code.choices = [("", "—")] + [(v.code, v.name) for v in villages]
+    form.village_code.choices = choices([("", "—")] + [(v.code, v.name) for v in villages])
 
 
 def _input(form: PersonForm) -> services.PersonInput:
