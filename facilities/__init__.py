@@ -5,3 +5,4 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register blueprints, menu items, overview figures, demo steps and jobs."""
+    from . import models  # noqa: F401  (the tables, for migrations and the metadata)
