@@ -90,7 +90,7 @@ def serve(host: str, port: int, workers: int, scheduler: bool | None) -> None:
         env["ELDERCARE_SCHEDULER"] = "1" if scheduler else "0"
     args = [sys.executable, "-m", "gunicorn", "--workers", str(workers),
             "--bind", f"{host}:{port}", "--access-logfile", "-", "--timeout", "120",
-            "--graceful-timeout", "10", "eldercare.wsgi:app"]
+            "--graceful-timeout", "10", "--no-control-socket", "eldercare.wsgi:app"]
     os.execve(sys.executable, args, env)
 
 

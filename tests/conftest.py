@@ -151,3 +151,49 @@ def live_servers(app):
     yield servers
     for s in servers:
         s.stop()
+
+
+# --- the browser ----------------------------------------------------------------------
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright (which downloads no browser of its own)."""
+    if not Path(CHROMIUM).exists():
+        msg = (f"browser tests need Debian's chromium at {CHROMIUM}: "
+               "`apt-get install chromium` (CI does this; REQUIRE_BROWSER=1 makes it mandatory)")
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page_for(browser, request):
+    """page_for(width, height) → a fresh page; a screenshot is saved when the test ends."""
+    pages = []
+
+    def make(width: int = 1280, height: int = 900):
+        ctx = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+        page = ctx.new_page()
+        page.set_default_timeout(15000)
+        pages.append((ctx, page))
+        return page
+
+    yield make
+    ARTIFACTS.mkdir(exist_ok=True)
+    for i, (ctx, page) in enumerate(pages):
+        try:
+            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{i}.png"), full_page=True)
+        finally:
+            ctx.close()
