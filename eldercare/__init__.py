@@ -60,6 +60,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from . import i18n, registry
 
     reg = registry.init_app(app)
+    from .jobs import ALERTS
+
+    reg.add_job(ALERTS)
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
 
@@ -73,12 +76,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
 
     from .auth.views import bp as auth_bp
+    from .jobs_views import bp as jobs_bp
     from .core_api import bp as core_api_bp
     from .people.api import bp as people_api_bp
     from .people.views import bp as people_bp
     from .views import bp as core_bp
 
-    for bp in (core_bp, auth_bp, people_bp, core_api_bp, people_api_bp):
+    for bp in (core_bp, auth_bp, people_bp, core_api_bp, people_api_bp, jobs_bp):
         app.register_blueprint(bp)
 
     from . import cli

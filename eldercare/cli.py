@@ -86,12 +86,44 @@ def create_user_cmd(username, role, facility_id, provider_id, display_name, pass
 def serve(host: str, port: int, workers: int, scheduler: bool | None) -> None:
     """The production server (gunicorn)."""
     env = dict(os.environ)
-    if scheduler is not None:
-        env["ELDERCARE_SCHEDULER"] = "1" if scheduler else "0"
+    if scheduler is None:
+        scheduler = env.get("ELDERCARE_SCHEDULER") == "1"
     args = [sys.executable, "-m", "gunicorn", "--workers", str(workers),
             "--bind", f"{host}:{port}", "--access-logfile", "-", "--timeout", "120",
             "--graceful-timeout", "10", "--no-control-socket", "eldercare.wsgi:app"]
-    os.execve(sys.executable, args, env)
+    if not scheduler:
+        os.execve(sys.executable, args, env)
+    # One scheduler process beside the web workers (never one per worker: APScheduler
+    # does not coordinate processes). Stopping serve stops both.
+    import signal
+    import subprocess
+
+    sched = subprocess.Popen([sys.executable, "-m", "eldercare.cli", "scheduler"], env=env)
+    web = subprocess.Popen(args, env=env)
+
+    def stop(*_):
+        for p in (web, sched):
+            if p.poll() is None:
+                p.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        web.wait()
+    finally:
+        stop()
+        sched.wait(10)
+
+
+@cli.command("scheduler")
+def scheduler_cmd() -> None:
+    """Run the job scheduler in this process (one per deployment)."""
+    from flask import current_app
+
+    from .jobs import start_scheduler
+
+    click.echo("scheduler: catching up missed periods, then on calendar (Asia/Shanghai)")
+    start_scheduler(current_app._get_current_object(), blocking=True)
 
 
 @cli.group("jobs")

@@ -47,7 +47,10 @@ class Config:
             "DATABASE_URL", f"sqlite:///{folder / 'eldercare.db'}"
         )
         self.BASE_URL = os.environ.get("ELDERCARE_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
-        self.FEATURES = FEATURES
+        # ELDERCARE_FEATURES="" runs the core alone (e.g. to generate its migrations).
+        features = os.environ.get("ELDERCARE_FEATURES")
+        self.FEATURES = FEATURES if features is None else tuple(
+            f.strip() for f in features.split(",") if f.strip())
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # API.md: uploads up to 16 MiB
         self.BABEL_DEFAULT_LOCALE = "zh"

@@ -35,6 +35,8 @@ class Job:
     period_kind: str  # "year", "month", "day", "hour"
     schedule: dict  # APScheduler cron fields, Asia/Shanghai
     description: str = ""
+    #: the period a run started at a local moment is for (default: the current period)
+    default_period: Callable[[Any], str] | None = None
 
 
 @dataclass
@@ -49,6 +51,8 @@ class Registry:
     jobs: dict[str, Job] = field(default_factory=dict)
     #: reference data that init-db loads after migrating (idempotent: run on every upgrade)
     seeds: list[Callable[[], None]] = field(default_factory=list)
+    #: fn(day) -> [dict(kind, role, message, link?, facility_id?, provider_id?, count?)]
+    alert_sources: list[Callable[[date], list[dict]]] = field(default_factory=list)
 
     def add_job(self, job: Job) -> None:
         self.jobs[job.name] = job

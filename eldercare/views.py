@@ -7,12 +7,13 @@ from datetime import date
 import sqlalchemy as sa
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, session
 from flask_babel import lazy_gettext as _l
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from . import stats
 from .api import READERS
 from .auth.web import role_required
 from .core_api import audit_select
+from .jobs import alerts_for
 from .exports import export_response, wants_export
 from .extensions import db
 from .models import Role
@@ -46,7 +47,8 @@ def dashboard():
     today = local_today()
     figures = stats.overview(today)
     panels = [(tpl, fn()) for tpl, fn in registry().dashboard_panels]
-    return render_template("dashboard.html", figures=figures, today=today, panels=panels)
+    return render_template("dashboard.html", figures=figures, today=today, panels=panels,
+                           alerts=alerts_for(current_user))
 
 
 @bp.get("/public")

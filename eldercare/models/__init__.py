@@ -1,6 +1,7 @@
 """The core's tables. Feature packages declare their own and never add to these."""
 
 from .audit import AuditEntry
+from .jobs import Alert, JobFailure, JobRun
 from .people import (
     CareLevel,
     Category,
@@ -16,7 +17,10 @@ from .regions import Region
 from .users import Role, User
 
 __all__ = [
+    "Alert",
     "AuditEntry",
+    "JobFailure",
+    "JobRun",
     "CareLevel",
     "Category",
     "Person",

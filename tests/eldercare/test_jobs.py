@@ -1,0 +1,122 @@
+"""Jobs run once per period, whatever happens (API.md "jobs", ENGINEERING.md scheduler)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import datetime
+
+import pytest
+import sqlalchemy as sa
+
+from eldercare.jobs import JobError, catch_up, missed_periods, run_job
+from eldercare.models import Alert, JobFailure, JobRun
+from eldercare.registry import Job, registry
+from eldercare.timeutil import LOCAL
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def counting_job(app):
+    """A job that writes one alert per run and can be told to crash half way."""
+    state = {"crash": False}
+
+    def work(period):
+        from eldercare.extensions import db
+
+        db.session.add(Alert(day=period, kind="test", role="admin", message="work"))
+        db.session.flush()
+        if state["crash"]:
+            raise RuntimeError("power cut half way")
+        return {"written": 1}
+
+    job = Job("test-count", work, "day", {"hour": 1}, "test")
+    registry().add_job(job)
+    yield state
+    registry().jobs.pop("test-count")
+
+
+def alerts(db):
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Alert).where(
+        Alert.kind == "test"))
+
+
+def test_a_period_is_done_once_however_often_it_is_started(db, counting_job):
+    first = run_job("test-count", "2026-11-01")
+    second = run_job("test-count", "2026-11-01")
+    assert first.done and not second.done
+    assert alerts(db) == 1
+    assert run_job("test-count", "2026-11-02").done
+    assert alerts(db) == 2
+
+
+def test_a_crash_half_way_leaves_nothing_and_the_period_is_redone(db, counting_job):
+    counting_job["crash"] = True
+    with pytest.raises(RuntimeError):
+        run_job("test-count", "2026-11-01")
+    assert alerts(db) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(JobRun)) == 0
+    assert "power cut" in db.session.scalar(sa.select(JobFailure.error))
+    counting_job["crash"] = False
+    assert run_job("test-count", "2026-11-01").done
+    assert alerts(db) == 1
+
+
+def test_bad_names_and_periods_are_refused(app, counting_job):
+    with pytest.raises(JobError):
+        run_job("no-such-job")
+    with pytest.raises(JobError):
+        run_job("test-count", "2026-13-01")
+
+
+def test_missed_periods_are_caught_up_at_start(db, counting_job):
+    run_job("test-count", "2026-11-25")
+    now = datetime(2026, 11, 28, 9, 0, tzinfo=LOCAL)
+    job = registry().jobs["test-count"]
+    assert missed_periods(job, now) == ["2026-11-26", "2026-11-27", "2026-11-28"]
+    catch_up(now)
+    assert missed_periods(job, now) == []
+    assert alerts(db) == 4
+
+
+def test_a_new_installation_starts_with_the_current_period_only(db, counting_job):
+    now = datetime(2026, 11, 28, 9, 0, tzinfo=LOCAL)
+    assert missed_periods(registry().jobs["test-count"], now) == ["2026-11-28"]
+
+
+@pytest.mark.race
+def test_two_processes_running_the_same_job_and_period_do_it_once(app, db):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    cmd = [sys.executable, "-m", "eldercare.cli", "jobs", "run", "alerts", "--period", "2026-11-29"]
+    for _ in range(3):  # a race is run more than once
+        db.session.execute(sa.delete(JobRun))
+        db.session.commit()
+        procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True) for _ in range(4)]
+        outs = [p.communicate(timeout=120) for p in procs]
+        assert all(p.returncode == 0 for p in procs), outs
+        done = [o for o, _ in outs if ": done in" in o]
+        assert len(done) == 1, outs
+        runs = db.session.scalar(sa.select(sa.func.count()).select_from(JobRun).where(
+            JobRun.job == "alerts", JobRun.period == "2026-11-29"))
+        assert runs == 1
+
+
+def test_the_jobs_page_lists_jobs_and_runs_one_now(client, admin):
+    from tests import factories as f
+
+    f.login(client, admin)
+    page = client.get("/jobs")
+    assert page.status_code == 200 and "alerts" in page.text
+    resp = client.post("/jobs/alerts/run", data={"csrf_token": f.csrf(client, "/jobs"),
+                                                 "period": "2026-11-29"})
+    assert resp.status_code == 302
+    assert "2026-11-29" in client.get("/jobs").text
+
+
+def test_only_admins_see_the_jobs_page(client, make_user):
+    from tests import factories as f
+
+    f.login(client, make_user("auditor"))
+    assert client.get("/jobs").status_code == 403
