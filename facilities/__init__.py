@@ -1,8 +1,30 @@
 """facilities feature: loaded by the core's app factory, which calls init_app(app)."""
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 
 def init_app(app: Flask) -> None:
-    """Register blueprints, menu items, overview figures, demo steps and jobs."""
-    from . import models  # noqa: F401  (the tables, for migrations and the metadata)
+    """Register blueprints, menu items, overview figures, demo steps, scopes, signals."""
+    from eldercare.models import Role
+    from eldercare.registry import DemoStep, NavItem
+    from eldercare.signals import person_died, person_moved
+
+    from . import demo, figures, models, scoping, services  # noqa: F401
+    from .api import bp as api_bp
+    from .views import bp as views_bp
+
+    app.register_blueprint(api_bp)
+    app.register_blueprint(views_bp)
+    reg = app.extensions["eldercare"]
+    staff = (Role.ADMIN, Role.AUDITOR, Role.MANAGER)
+    reg.nav.append(NavItem("facilities.index", _l("机构与床位"), staff, 20))
+    reg.nav.append(NavItem("facilities.placements", _l("五保安置"), (Role.ADMIN, Role.AUDITOR), 21))
+    reg.nav.append(NavItem("facilities.dashboard", _l("床位统计"), (Role.ADMIN, Role.AUDITOR), 22))
+    reg.overview.append(figures.overview)
+    reg.public_figures.append(figures.public)
+    reg.person_scopes.append(scoping.person_scope)
+    reg.person_panels.append(("facilities/_person_panel.html", figures.person_panel))
+    reg.demo_steps.append(DemoStep(30, "facilities", demo.build))
+    person_died.connect(services._on_death)
+    person_moved.connect(services._on_move)

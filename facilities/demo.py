@@ -1,0 +1,5 @@
+"""Demo step (placeholder)."""
+
+
+def build(ctx) -> None:
+    """Build the facilities demo."""

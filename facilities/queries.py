@@ -1,0 +1,302 @@
+"""The read side: occupancy on any day, bed status, history, placement ranking.
+
+Everything is answered from stays, leaves and outages, so past days are as true as
+today. A stay covers day D when start_date <= D < end_date (end_date None: open).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from eldercare.extensions import db
+from eldercare.models import CareLevel, Person, PersonStatus, Region, Support, WubaoSupport
+from eldercare.regions_data import distance_km
+from eldercare.stats import ratio
+from eldercare.timeutil import local_today
+
+from .models import Bed, BedKind, BedOutage, Facility, FacilityKind, Leave, Room, RoomSex, Stay
+
+
+def stay_covers(day: date):
+    return sa.and_(Stay.start_date <= day, sa.or_(Stay.end_date.is_(None), Stay.end_date > day))
+
+
+def leave_covers(day: date):
+    return sa.and_(Leave.start_date <= day,
+                   sa.or_(Leave.returned_on.is_(None), Leave.returned_on > day))
+
+
+def outage_covers(day: date):
+    return sa.and_(BedOutage.start_date <= day,
+                   sa.or_(BedOutage.end_date.is_(None), BedOutage.end_date > day))
+
+
+def facility_active_on(day: date):
+    return sa.and_(sa.or_(Facility.opened_on.is_(None), Facility.opened_on <= day),
+                   sa.or_(Facility.closed_on.is_(None), Facility.closed_on > day))
+
+
+@dataclass
+class Occupancy:
+    beds: int = 0
+    occupied: int = 0  # a resident in the bed that day
+    held: int = 0  # the resident is on leave: the bed is kept for them (counted apart)
+    reserved: int = 0
+    out_of_service: int = 0
+    nursing: int = 0
+
+    @property
+    def available(self) -> int:
+        return max(0, self.beds - self.occupied - self.held - self.reserved - self.out_of_service)
+
+    @property
+    def residents(self) -> int:
+        return self.occupied + self.held
+
+    @property
+    def rate(self) -> str:
+        """Occupancy rate: residents (present or on leave) per bed, three decimals."""
+        return ratio(self.residents, self.beds)
+
+    def add(self, other: Occupancy) -> None:
+        for k in ("beds", "occupied", "held", "reserved", "out_of_service", "nursing"):
+            setattr(self, k, getattr(self, k) + getattr(other, k))
+
+    def as_dict(self) -> dict:
+        return {"total": self.beds, "occupied": self.occupied, "held": self.held,
+                "reserved": self.reserved, "available": self.available,
+                "out_of_service": self.out_of_service, "residents": self.residents,
+                "nursing": self.nursing, "occupancy_rate": self.rate}
+
+
+def occupancy(day: date, facility_ids: list[int] | None = None) -> dict[int, Occupancy]:
+    """Per facility: beds existing on `day` and how they stood, from history. One query."""
+    stay_j = sa.and_(Stay.bed_id == Bed.id, stay_covers(day))
+    today = day == local_today()
+    stmt = (
+        sa.select(
+            Bed.facility_id,
+            sa.func.count(Bed.id),
+            sa.func.count(Stay.id),
+            sa.func.count(Leave.id),
+            sa.func.count(BedOutage.id),
+            sa.func.count(sa.case((Bed.kind == BedKind.NURSING, 1))),
+            # a reservation is today's state only: it has no history
+            sa.func.count(sa.case((sa.and_(Bed.reserved_for_id.is_not(None), Stay.id.is_(None),
+                                           BedOutage.id.is_(None)), 1))),
+        )
+        .select_from(Bed)
+        .outerjoin(Stay, stay_j)
+        .outerjoin(Leave, sa.and_(Leave.stay_id == Stay.id, leave_covers(day)))
+        .outerjoin(BedOutage, sa.and_(BedOutage.bed_id == Bed.id, outage_covers(day)))
+        .where(Bed.created_on <= day)
+        .group_by(Bed.facility_id)
+    )
+    if facility_ids is not None:
+        stmt = stmt.where(Bed.facility_id.in_(facility_ids))
+    out: dict[int, Occupancy] = {}
+    for fid, beds, with_stay, held, oos, nursing, reserved in db.session.execute(stmt):
+        out[fid] = Occupancy(beds=beds, occupied=with_stay - held, held=held,
+                             reserved=reserved if today else 0,
+                             out_of_service=oos, nursing=nursing)
+    return out
+
+
+def facility_occupancy(facility_id: int, day: date | None = None) -> Occupancy:
+    return occupancy(day or local_today(), [facility_id]).get(facility_id, Occupancy())
+
+
+def district_occupancy(day: date) -> dict[str, Occupancy]:
+    """Totals per facility kind on `day`, and "all"."""
+    kinds = dict(db.session.execute(sa.select(Facility.id, Facility.kind)
+                                    .where(facility_active_on(day))).all())
+    out: dict[str, Occupancy] = {"all": Occupancy()}
+    for fid, occ in occupancy(day).items():
+        if fid not in kinds:
+            continue
+        out.setdefault(kinds[fid].value, Occupancy()).add(occ)
+        out["all"].add(occ)
+    return out
+
+
+def monthly_trend(months: int = 12, facility_id: int | None = None,
+                  kind: str | None = None) -> list[dict]:
+    """Occupancy on the last day of each of the past months (and today), from history."""
+    today = local_today()
+    days: list[date] = [today]
+    first = today.replace(day=1)
+    for _ in range(months):
+        month_end = first - timedelta(days=1)
+        days.append(month_end)
+        first = month_end.replace(day=1)
+    days.reverse()
+    points = []
+    for d in days:
+        if facility_id is not None:
+            occ = facility_occupancy(facility_id, d)
+        else:
+            occ = district_occupancy(d).get(kind or "all", Occupancy())
+        points.append({"date": d.isoformat(), "beds": occ.beds, "residents": occ.residents,
+                       "held": occ.held, "rate": occ.rate})
+    return points
+
+
+def stays_on(day: date, facility_id: int) -> list[Stay]:
+    return list(db.session.scalars(sa.select(Stay).where(Stay.facility_id == facility_id,
+                                                         stay_covers(day))))
+
+
+def who_was_in_bed(bed: Bed, day: date) -> Stay | None:
+    """The stay that held `bed` on `day` (None: nobody)."""
+    return db.session.scalar(sa.select(Stay).where(Stay.bed_id == bed.id, stay_covers(day)))
+
+
+def bed_history(bed: Bed) -> list[Stay]:
+    """Every stay of the bed, newest first."""
+    return list(db.session.scalars(sa.select(Stay).where(Stay.bed_id == bed.id)
+                                   .order_by(Stay.start_date.desc(), Stay.id.desc())))
+
+
+def bed_status(bed: Bed, stay: Stay | None, day: date | None = None) -> str:
+    """available, occupied, held (resident on leave), reserved or out_of_service."""
+    day = day or local_today()
+    if stay is not None and stay.covers(day):
+        if any(lv.start_date <= day and (lv.returned_on is None or lv.returned_on > day)
+               for lv in stay.leaves):
+            return "held"
+        return "occupied"
+    if bed.out_of_service:
+        return "out_of_service"
+    if bed.reserved_for_id is not None:
+        return "reserved"
+    return "available"
+
+
+def board(facility: Facility, day: date | None = None) -> list[tuple[Room | None, list]]:
+    """The bed board: rooms with their beds, each bed with its open stay and status."""
+    day = day or local_today()
+    beds = list(db.session.scalars(
+        sa.select(Bed).where(Bed.facility_id == facility.id, Bed.created_on <= day)
+        .options(selectinload(Bed.room)).order_by(Bed.code)))
+    stays = {s.bed_id: s for s in db.session.scalars(
+        sa.select(Stay).where(Stay.facility_id == facility.id, stay_covers(day))
+        .options(selectinload(Stay.leaves)))}
+    rooms: dict[int | None, tuple[Room | None, list]] = {}
+    for bed in beds:
+        stay = stays.get(bed.id)
+        entry = rooms.setdefault(bed.room_id, (bed.room, []))
+        entry[1].append((bed, stay, bed_status(bed, stay, day)))
+    return sorted(rooms.values(), key=lambda r: (r[0] is None, r[0].code if r[0] else ""))
+
+
+def overdue_leaves(facility_id: int | None = None, day: date | None = None) -> list[Leave]:
+    """Open leaves past their expected return: alerts on the board."""
+    day = day or local_today()
+    stmt = (sa.select(Leave).join(Stay, Stay.id == Leave.stay_id)
+            .where(Leave.returned_on.is_(None), Leave.expected_return < day,
+                   Stay.end_date.is_(None)))
+    if facility_id is not None:
+        stmt = stmt.where(Stay.facility_id == facility_id)
+    return list(db.session.scalars(stmt.order_by(Leave.expected_return)))
+
+
+def waiting_list() -> sa.Select:
+    """特困 persons who applied for centralised support and have no bed yet."""
+    open_stay = sa.select(Stay.id).where(Stay.person_id == Person.id, Stay.end_date.is_(None))
+    return (sa.select(Person, WubaoSupport)
+            .join(WubaoSupport, WubaoSupport.person_id == Person.id)
+            .where(WubaoSupport.end_date.is_(None), WubaoSupport.support == Support.DISPERSED,
+                   WubaoSupport.applied_centralized_on.is_not(None),
+                   Person.status == PersonStatus.ACTIVE, ~open_stay.exists())
+            .order_by(WubaoSupport.applied_centralized_on, Person.id))
+
+
+# --- placement ------------------------------------------------------------------------
+
+
+@dataclass
+class Option:
+    bed: Bed
+    facility: Facility
+    room: Room | None
+    distance_km: float | None
+    same_township: bool
+    reasons: list[str] = field(default_factory=list)
+    rank: int = 0
+
+
+def _point(code: str | None, points: dict) -> tuple[float, float] | None:
+    p = points.get(code) if code else None
+    return p if p and p[0] is not None else None
+
+
+def vacant_beds(kinds=(FacilityKind.CARE_HOME,)) -> list[Bed]:
+    """Beds that can really be taken today: in service, not reserved, nobody in them
+    now or later (a back-dated or future stay would make the admission fail)."""
+    today = local_today()
+    busy = sa.select(Stay.id).where(Stay.bed_id == Bed.id,
+                                    sa.or_(Stay.end_date.is_(None), Stay.end_date > today))
+    return list(db.session.scalars(
+        sa.select(Bed).join(Facility, Facility.id == Bed.facility_id)
+        .where(Facility.kind.in_(kinds), facility_active_on(today), Bed.out_of_service.is_(False),
+               Bed.reserved_for_id.is_(None), Bed.created_on <= today, ~busy.exists())
+        .options(selectinload(Bed.room), selectinload(Bed.facility))))
+
+
+def placement_options(person: Person, limit: int = 10) -> list[Option]:
+    """Vacant care-home beds for a 特困 applicant, best first, each with its reasons:
+    same township first, then nearest; a nursing bed for a full-care person (ordinary
+    beds are kept for the others); never a room of the other sex."""
+    full = person.care_level == CareLevel.FULL
+    regions = {c: (la, ln) for c, la, ln in db.session.execute(
+        sa.select(Region.code, Region.lat, Region.lng).where(Region.level != "village"))}
+    if person.village_code:
+        v = db.session.get(Region, person.village_code)
+        if v is not None:
+            regions[v.code] = (v.lat, v.lng)
+    home = ((person.home_lat, person.home_lng) if person.home_lat is not None else
+            _point(person.village_code, regions) or _point(person.township_code, regions))
+    names = {c: n for c, n in db.session.execute(sa.select(Region.code, Region.name)
+                                                 .where(Region.level == "township"))}
+    candidates: dict[tuple, Option] = {}
+    for bed in vacant_beds():
+        room = bed.room
+        if room is not None and room.sex not in (RoomSex.MIXED, person.sex.value):
+            continue
+        fac = bed.facility
+        key = (fac.id, room.id if room else None, bed.kind)
+        if key in candidates:
+            continue  # one bed per room and kind keeps the list varied
+        point = _point(fac.township_code, regions)
+        dist = round(distance_km(*home, *point), 1) if home and point else None
+        same = bool(fac.township_code and fac.township_code == person.township_code)
+        reasons = []
+        if same:
+            reasons.append(f"同乡镇（{names.get(fac.township_code, fac.township_code)}）")
+        if dist is not None:
+            reasons.append(f"距住址约 {dist} 公里")
+        if bed.kind == BedKind.NURSING:
+            reasons.append("护理型床位，适合全护理人员" if full else "护理型床位")
+        elif full:
+            reasons.append("普通床位（全护理人员宜住护理型床位）")
+        else:
+            reasons.append("普通床位，护理型床位留给失能人员")
+        if room is not None:
+            reasons.append({"M": "男性房间", "F": "女性房间"}.get(room.sex.value, "混住房间")
+                           + f"（{room.code}）")
+        candidates[key] = Option(bed, fac, room, dist, same, reasons)
+
+    def score(o: Option):
+        nursing = o.bed.kind == BedKind.NURSING
+        return (full and not nursing, not o.same_township,
+                o.distance_km if o.distance_km is not None else 9999,
+                (not full) and nursing, o.facility.name, o.bed.code)
+
+    ranked = sorted(candidates.values(), key=score)[:limit]
+    for i, o in enumerate(ranked, 1):
+        o.rank = i
+    return ranked

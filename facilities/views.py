@@ -1,0 +1,352 @@
+"""Pages: facility list, bed board, bed actions, placement, occupancy dashboard, attendance.
+
+Thin: form → service → commit → flash → redirect. A domain error is flashed and the
+user is sent back by the core's error handler, with nothing stored.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from eldercare import idnumbers
+from eldercare import scoping as core_scoping
+from eldercare.auth.web import role_required
+from eldercare.errors import Invalid
+from eldercare.exports import export_response, wants_export
+from eldercare.extensions import db
+from eldercare.models import Person, Region, Role
+from eldercare.pagination import page_of
+from eldercare.people.services import find_by_id_number
+from eldercare.timeutil import LOCAL, local_today
+
+from . import queries, scoping, services
+from .forms import (
+    AdmitForm,
+    AttendanceForm,
+    DayForm,
+    EndForm,
+    LeaveForm,
+    OutageForm,
+    PlaceForm,
+    TransferForm,
+)
+from .models import Attendance, Bed, CensusConfirmation, Facility, FacilityKind, Stay
+
+bp = Blueprint("facilities", __name__)
+STAFF = (Role.ADMIN, Role.AUDITOR, Role.MANAGER)
+WRITERS = (Role.ADMIN, Role.MANAGER)
+BUREAU = (Role.ADMIN, Role.AUDITOR)
+KIND_LABELS = {"care_home": "敬老院", "day_care": "日间照料中心", "private": "民办养老机构",
+               "homecare_org": "居家养老服务组织"}
+
+
+def _townships() -> dict[str, str]:
+    return dict(db.session.execute(sa.select(Region.code, Region.name)
+                                   .where(Region.level == "township")).all())
+
+
+@bp.app_context_processor
+def _labels():
+    return {"facility_kind_label": lambda k: KIND_LABELS.get(getattr(k, "value", k), k)}
+
+
+@bp.get("/facilities")
+@role_required(*STAFF)
+def index():
+    args = request.args
+    stmt = scoping.facilities(current_user).order_by(Facility.kind, Facility.name)
+    if args.get("kind"):
+        stmt = stmt.where(Facility.kind == args["kind"])
+    if args.get("township"):
+        stmt = stmt.where(Facility.township_code == args["township"])
+    if args.get("q"):
+        stmt = stmt.where(Facility.name.contains(args["q"], autoescape=True))
+    towns = _townships()
+    if wants_export():
+        rows = list(db.session.scalars(stmt))
+        occ = queries.occupancy(local_today(), [f.id for f in rows])
+        return export_response(
+            "facilities", ["编号", "名称", "类型", "乡镇（街道）", "床位", "在住", "请假", "停用",
+                           "空床", "入住率"],
+            ((f.id, f.name, KIND_LABELS[f.kind.value], towns.get(f.township_code, ""),
+              o.beds, o.occupied, o.held, o.out_of_service, o.available, o.rate)
+             for f in rows for o in [occ.get(f.id, queries.Occupancy())]))
+    page = page_of(stmt, args)
+    occ = queries.occupancy(local_today(), [f.id for f in page.items])
+    return render_template("facilities/index.html", page=page, occ=occ, towns=towns,
+                           kinds=KIND_LABELS, empty=queries.Occupancy())
+
+
+@bp.get("/facilities/occupancy")
+@role_required(*BUREAU)
+def dashboard():
+    today = local_today()
+    district = queries.district_occupancy(today)
+    homes = list(db.session.scalars(sa.select(Facility).where(
+        Facility.kind == FacilityKind.CARE_HOME).order_by(Facility.name)))
+    occ = queries.occupancy(today, [f.id for f in homes])
+    trend = queries.monthly_trend(12, kind="care_home")
+    if wants_export():
+        return export_response(
+            "occupancy", ["机构", "床位", "护理型", "在住", "请假", "空床", "入住率"],
+            ((f.name, o.beds, o.nursing, o.occupied, o.held, o.available, o.rate)
+             for f in homes for o in [occ.get(f.id, queries.Occupancy())]))
+    from eldercare.stats import wubao_figures
+
+    return render_template("facilities/dashboard.html", district=district, homes=homes, occ=occ,
+                           trend_json=json.dumps(trend), wubao=wubao_figures(today),
+                           kinds=KIND_LABELS, empty=queries.Occupancy(), today=today)
+
+
+@bp.get("/facilities/<int:facility_id>")
+@role_required(*STAFF)
+def board(facility_id: int):
+    facility = scoping.get_facility(current_user, facility_id)
+    today = local_today()
+    census = db.session.scalar(sa.select(CensusConfirmation).where(
+        CensusConfirmation.facility_id == facility.id, CensusConfirmation.day == today))
+    if wants_export():
+        return export_response(
+            f"beds-{facility.id}", ["房间", "床位", "类型", "状态", "入住人员", "入住日期"],
+            ((room.code if room else "", bed.code, bed.kind, status,
+              stay.person.name if stay else "", stay.start_date if stay else None)
+             for room, beds in queries.board(facility, today) for bed, stay, status in beds))
+    return render_template(
+        "facilities/board.html", facility=facility, rooms=queries.board(facility, today),
+        occ=queries.facility_occupancy(facility.id, today), census=census, today=today,
+        overdue=queries.overdue_leaves(facility.id, today), census_form=DayForm(),
+        can_write=current_user.role in WRITERS, towns=_townships())
+
+
+def _vacant_in(facility: Facility) -> list[Bed]:
+    return [b for b in queries.vacant_beds(kinds=tuple(FacilityKind))
+            if b.facility_id == facility.id]
+
+
+@bp.get("/facilities/<int:facility_id>/beds/<int:bed_id>")
+@role_required(*STAFF)
+def bed(facility_id: int, bed_id: int):
+    facility = scoping.get_facility(current_user, facility_id)
+    bed = scoping.get_bed(current_user, bed_id)
+    if bed.facility_id != facility.id:
+        abort(404)
+    today = local_today()
+    stay = queries.who_was_in_bed(bed, today)
+    status = queries.bed_status(bed, stay, today)
+    admit_form = AdmitForm(start_date=today)
+    if status in ("available", "reserved") and current_user.role in WRITERS:
+        waiting = db.session.execute(queries.waiting_list().limit(200)).all()
+        admit_form.person_id.choices = [("", "—")] + [
+            (str(p.id), f"{p.name}（{idnumbers.mask(p.id_number)}）") for p, _s in waiting]
+    transfer_form = TransferForm(date=today)
+    transfer_form.bed_id.choices = [(str(b.id), f"{b.room.code + ' · ' if b.room else ''}{b.code}"
+                                     f"（{'护理型' if b.kind == 'nursing' else '普通'}）")
+                                    for b in _vacant_in(facility)]
+    return render_template(
+        "facilities/bed.html", facility=facility, bed=bed, stay=stay, status=status, today=today,
+        history=queries.bed_history(bed), admit_form=admit_form, transfer_form=transfer_form,
+        leave_form=LeaveForm(start_date=today, expected_return=today), day_form=DayForm(date=today),
+        end_form=EndForm(date=today), outage_form=OutageForm(date=today),
+        can_write=current_user.role in WRITERS)
+
+
+def _back(stay_or_bed) -> str:
+    bed_id = stay_or_bed.bed_id if isinstance(stay_or_bed, Stay) else stay_or_bed.id
+    return url_for("facilities.board", facility_id=stay_or_bed.facility_id) + f"#bed-{bed_id}"
+
+
+def _valid(form) -> None:
+    if not form.validate_on_submit():
+        msgs = "；".join(f"{getattr(form, k).label.text}：{'，'.join(v)}"
+                        for k, v in form.errors.items())
+        raise Invalid(msgs or _("输入有误"))
+
+
+@bp.post("/facilities/<int:facility_id>/beds/<int:bed_id>/admit")
+@role_required(*WRITERS)
+def admit(facility_id: int, bed_id: int):
+    bed = scoping.get_bed(current_user, bed_id)
+    form = AdmitForm()
+    form.person_id.choices = []
+    _valid(form)
+    person = None
+    if form.id_number.data:
+        try:
+            person = find_by_id_number(idnumbers.normalize(form.id_number.data))
+        except idnumbers.IdNumberError as exc:
+            raise Invalid(str(exc)) from None
+    elif form.person_id.data:
+        person = db.session.get(Person, int(form.person_id.data))
+    if person is None:
+        raise Invalid(_("请选择入住人员，或输入已登记的身份证号"))
+    services.admit(person, bed, form.start_date.data, current_user)
+    db.session.commit()
+    flash(_("%(name)s 已入住 %(bed)s", name=person.name, bed=bed.code), "success")
+    return redirect(_back(bed), 303)
+
+
+@bp.post("/stays/<int:stay_id>/transfer")
+@role_required(*WRITERS)
+def transfer(stay_id: int):
+    stay = scoping.get_stay(current_user, stay_id)
+    form = TransferForm()
+    form.bed_id.choices = []
+    _valid(form)
+    new = services.transfer(stay, scoping.bed_any(int(form.bed_id.data)), form.date.data,
+                            current_user)
+    db.session.commit()
+    flash(_("%(name)s 已转至 %(bed)s", name=new.person.name, bed=new.bed.code), "success")
+    return redirect(_back(new), 303)
+
+
+@bp.post("/stays/<int:stay_id>/leave")
+@role_required(*WRITERS)
+def leave(stay_id: int):
+    stay = scoping.get_stay(current_user, stay_id)
+    form = LeaveForm()
+    _valid(form)
+    services.start_leave(stay, form.kind.data, form.start_date.data, form.expected_return.data,
+                         current_user)
+    db.session.commit()
+    flash(_("已登记 %(name)s 请假，床位保留", name=stay.person.name), "success")
+    return redirect(_back(stay), 303)
+
+
+@bp.post("/stays/<int:stay_id>/return")
+@role_required(*WRITERS)
+def return_(stay_id: int):
+    stay = scoping.get_stay(current_user, stay_id)
+    form = DayForm()
+    _valid(form)
+    services.return_from_leave(stay, form.date.data, current_user)
+    db.session.commit()
+    flash(_("%(name)s 已销假", name=stay.person.name), "success")
+    return redirect(_back(stay), 303)
+
+
+@bp.post("/stays/<int:stay_id>/end")
+@role_required(*WRITERS)
+def end(stay_id: int):
+    stay = scoping.get_stay(current_user, stay_id)
+    form = EndForm()
+    _valid(form)
+    services.end_stay(stay, form.date.data, form.reason.data, current_user)
+    db.session.commit()
+    flash(_("%(name)s 已离院", name=stay.person.name), "success")
+    return redirect(_back(stay), 303)
+
+
+@bp.post("/beds/<int:bed_id>/out-of-service")
+@role_required(*WRITERS)
+def out_of_service(bed_id: int):
+    bed = scoping.get_bed(current_user, bed_id)
+    form = OutageForm()
+    _valid(form)
+    services.set_out_of_service(bed, form.date.data, form.reason.data or "", current_user)
+    db.session.commit()
+    flash(_("床位 %(bed)s 已停用", bed=bed.code), "success")
+    return redirect(_back(bed), 303)
+
+
+@bp.post("/beds/<int:bed_id>/in-service")
+@role_required(*WRITERS)
+def in_service(bed_id: int):
+    bed = scoping.get_bed(current_user, bed_id)
+    form = DayForm()
+    _valid(form)
+    services.back_in_service(bed, form.date.data, current_user)
+    db.session.commit()
+    flash(_("床位 %(bed)s 已恢复使用", bed=bed.code), "success")
+    return redirect(_back(bed), 303)
+
+
+@bp.post("/facilities/<int:facility_id>/census")
+@role_required(*WRITERS)
+def census(facility_id: int):
+    facility = scoping.get_facility(current_user, facility_id)
+    form = DayForm()
+    if not form.date.data:
+        form.date.data = local_today()
+    _valid(form)
+    services.confirm_census(facility, form.date.data, current_user)
+    db.session.commit()
+    flash(_("已确认 %(d)s 的床位情况", d=form.date.data.isoformat()), "success")
+    return redirect(url_for("facilities.board", facility_id=facility.id), 303)
+
+
+@bp.get("/placements")
+@role_required(*BUREAU)
+def placements():
+    stmt = queries.waiting_list()
+    if wants_export():
+        towns = _townships()
+        return export_response(
+            "placements", ["编号", "姓名", "身份证号", "乡镇（街道）", "自理能力", "申请日期"],
+            ((p.id, p.name, idnumbers.mask(p.id_number), towns.get(p.township_code, ""),
+              p.care_level, s.applied_centralized_on) for p, s in db.session.execute(stmt)))
+    page = page_of(stmt, request.args, scalars=False)
+    selected, options = None, []
+    pid = request.args.get("person_id", type=int)
+    if pid:
+        selected = core_scoping.get_person(current_user, pid)
+        options = queries.placement_options(selected)
+    return render_template("facilities/placements.html", page=page, selected=selected,
+                           options=options, towns=_townships(), today=local_today(),
+                           form=PlaceForm(date=local_today()))
+
+
+@bp.post("/placements")
+@role_required(Role.ADMIN)
+def place():
+    form = PlaceForm()
+    _valid(form)
+    person = core_scoping.get_person(current_user, form.person_id.data)
+    stay = services.place(person, scoping.bed_any(form.bed_id.data), form.date.data,
+                          current_user)
+    db.session.commit()
+    flash(_("%(name)s 已安置到 %(home)s %(bed)s，供养方式改为集中供养", name=person.name,
+            home=stay.facility.name, bed=stay.bed.code), "success")
+    return redirect(url_for("facilities.placements"), 303)
+
+
+@bp.route("/facilities/<int:facility_id>/attendance", methods=["GET", "POST"])
+@role_required(*STAFF)
+def attendance(facility_id: int):
+    facility = scoping.get_facility(current_user, facility_id)
+    day = date.fromisoformat(request.args["day"]) if request.args.get("day") else local_today()
+    form = AttendanceForm()
+    if request.method == "POST":
+        if current_user.role not in WRITERS:
+            abort(403)
+        _valid(form)
+        raw = form.id_number.data.strip()
+        person = db.session.get(Person, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+        if person is None:
+            try:
+                person = find_by_id_number(idnumbers.normalize(raw))
+            except idnumbers.IdNumberError as exc:
+                raise Invalid(str(exc)) from None
+        if person is None:
+            raise Invalid(_("未找到该人员"))
+        now = datetime.now(LOCAL)
+        services.record_attendance(facility, person, local_today(),
+                                   now if form.action.data == "arrive" else None,
+                                   now if form.action.data == "leave" else None, current_user)
+        db.session.commit()
+        flash(_("已登记 %(name)s", name=person.name), "success")
+        return redirect(url_for("facilities.attendance", facility_id=facility.id), 303)
+    stmt = (sa.select(Attendance).where(Attendance.facility_id == facility.id,
+                                        Attendance.day == day).order_by(Attendance.arrived_at))
+    if wants_export():
+        return export_response(
+            f"attendance-{facility.id}-{day.isoformat()}", ["姓名", "日期", "到达", "离开"],
+            ((a.person.name, a.day, a.arrived_at, a.left_at) for a in db.session.scalars(stmt)))
+    page = page_of(stmt, request.args)
+    return render_template("facilities/attendance.html", facility=facility, page=page, day=day,
+                           form=form, can_write=current_user.role in WRITERS)
