@@ -22,9 +22,9 @@ def version_locations(app) -> list[str]:
     locations = [str(here / "migrations" / "versions")]
     for name in app.config["FEATURES"]:
         pkg = importlib.import_module(name)
-        folder = Path(pkg.__file__).resolve().parent / "migrations"
-        if folder.is_dir():
-            locations.append(str(folder))
+        # a feature may keep sub-packages with branches of their own (homecare/claims/)
+        folders = sorted(Path(pkg.__file__).resolve().parent.rglob("migrations"))
+        locations.extend(str(f) for f in folders if f.is_dir() and "__pycache__" not in f.parts)
     return locations
 
 
