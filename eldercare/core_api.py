@@ -13,7 +13,7 @@ from . import openapi, stats
 from .api import ALL_ROLES, READERS, ApiError, Body, PageQuery, endpoint, paginate
 from .auth.services import AccountLocked, LoginFailed, authenticate, issue_token
 from .extensions import db
-from .models import AuditEntry
+from .models import AuditEntry, Region
 from .timeutil import local_today
 
 bp = Blueprint("core_api", __name__, url_prefix="/api/v1")
@@ -121,3 +121,37 @@ def audit(query: AuditQuery):
 def openapi_document():
     """The OpenAPI 3 document of this API (public: it holds no data)."""
     return jsonify(openapi.build(current_app))
+
+
+class RegionsQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    level: str | None = Field(None, pattern="^(district|township|village)$")
+    parent_code: str | None = Field(None, max_length=12)
+    date: dt.date | None = None
+
+
+class RegionOut(BaseModel):
+    code: str
+    name: str
+    level: str
+    kind: str
+    parent_code: str | None
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+    successor_code: str | None
+
+
+@endpoint(bp, "/regions", roles=ALL_ROLES, query=RegionsQuery, response=list[RegionOut],
+          summary="Divisions valid on a date (today by default), with validity and successors")
+def regions(query: RegionsQuery):
+    day = query.date or local_today()
+    stmt = sa.select(Region).where(
+        sa.or_(Region.valid_from.is_(None), Region.valid_from <= day),
+        sa.or_(Region.valid_to.is_(None), Region.valid_to >= day)).order_by(Region.code)
+    if query.level:
+        stmt = stmt.where(Region.level == query.level)
+    if query.parent_code:
+        stmt = stmt.where(Region.parent_code == query.parent_code)
+    return [{"code": r.code, "name": r.name, "level": r.level, "kind": r.kind,
+             "parent_code": r.parent_code, "valid_from": r.valid_from, "valid_to": r.valid_to,
+             "successor_code": r.successor_code} for r in db.session.scalars(stmt)]

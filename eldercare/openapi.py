@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from flask import Flask
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -28,12 +28,17 @@ ERROR_SCHEMA = {
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 
-def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict:
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    for name, sub in schema.pop("$defs", {}).items():
-        components[name] = sub
-    components[model.__name__] = schema
-    return {"$ref": f"#/components/schemas/{model.__name__}"}
+def _schema(model: Any, components: dict[str, Any]) -> dict:
+    """A model's JSON Schema among the components; a list or other type inline."""
+    ref = "#/components/schemas/{model}"
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        schema = model.model_json_schema(ref_template=ref)
+        components.update(schema.pop("$defs", {}))
+        components[model.__name__] = schema
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+    schema = TypeAdapter(model).json_schema(ref_template=ref)
+    components.update(schema.pop("$defs", {}))
+    return schema
 
 
 def build(app: Flask) -> dict[str, Any]:

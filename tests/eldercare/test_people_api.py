@@ -182,3 +182,12 @@ def test_openapi_document_describes_every_api_route(app, client):
 
 def test_healthz_needs_no_login(client):
     assert client.get("/healthz").json == {"status": "ok"}
+
+
+def test_regions_answer_for_a_date_before_and_after_the_reform(client, admin_headers):
+    today = client.get("/api/v1/regions?level=township", headers=admin_headers).json
+    before = client.get("/api/v1/regions?level=township&date=2019-06-01",
+                        headers=admin_headers).json
+    assert len(today) == 14 and len(before) == 25
+    ended = [r for r in before if r["valid_to"] == "2019-12-31"]
+    assert ended and all(r["successor_code"] for r in ended)
