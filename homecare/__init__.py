@@ -1,7 +1,41 @@
-"""homecare feature: loaded by the core's app factory, which calls init_app(app)."""
+"""homecare feature: purchased home care (政府购买居家养老服务) — providers and their
+workers, enrolments with the yearly 300-yuan ledger, QR cards, visit scans.
+
+Loaded by the core's app factory, which calls init_app(app); everything plugs in
+through the registry (CONTRIBUTING.md).
+"""
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 
 def init_app(app: Flask) -> None:
-    """Register blueprints, menu items, overview figures, demo steps and jobs."""
+    """Register blueprints, menu items, overview figures, scopes, seeds, demo steps,
+    signal receivers and jobs."""
+    from eldercare.models import Role
+    from eldercare.registry import DemoStep, Job, NavItem
+    from eldercare.signals import person_died, person_moved
+
+    from . import api, demo, figures, models, scoping, services, views, worker  # noqa: F401
+
+    for bp in (api.bp, views.bp, worker.bp):
+        app.register_blueprint(bp)
+    reg = app.extensions["eldercare"]
+    office = (Role.ADMIN, Role.AUDITOR, Role.PROVIDER)
+    reg.nav.append(NavItem("homecare.enrolments", _l("居家养老"), office, 30))
+    reg.nav.append(NavItem("homecare.visits", _l("服务记录"), office, 31))
+    reg.nav.append(NavItem("homecare.workers", _l("服务人员"), (Role.PROVIDER,), 32))
+    reg.nav.append(NavItem("homecare_worker.scan_page", _l("扫码服务"),
+                           (Role.WORKER, Role.PROVIDER), 33))
+    reg.overview.append(figures.overview)
+    reg.public_figures.append(figures.public)
+    reg.person_scopes.append(scoping.person_scope)
+    reg.person_panels.append(("homecare/_person_panel.html", figures.person_panel))
+    reg.seeds.append(services.seed_reference_data)
+    reg.demo_steps.append(DemoStep(40, "homecare providers", demo.providers))
+    reg.demo_steps.append(DemoStep(41, "homecare enrolments", demo.enrolments))
+    reg.demo_steps.append(DemoStep(42, "homecare visits", demo.visits))
+    reg.add_job(Job("close-stale-visits", services.close_stale_visits_job, "hour",
+                    {"minute": 7}, "服务超过 12 小时未结束：标记为未签退（no_check_out）"))
+    person_died.connect(services.on_person_died, weak=False)
+    person_moved.connect(services.on_person_moved, weak=False)

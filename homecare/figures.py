@@ -1,0 +1,75 @@
+"""Home-care figures for the overview, /public and the person page."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from eldercare.extensions import db
+from eldercare.timeutil import LOCAL
+
+from . import services
+from .models import Enrolment, EntryKind, LedgerEntry, Visit
+
+
+def _yuan(fen_sum) -> Decimal:
+    return (Decimal(int(fen_sum or 0)) / 100).quantize(Decimal("0.01"))
+
+
+def _end_of(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=LOCAL)
+
+
+def enrolled_on(day: date) -> sa.ColumnElement[bool]:
+    return sa.and_(Enrolment.year == day.year, Enrolment.enrolled_on <= day,
+                   sa.or_(Enrolment.ended_on.is_(None), Enrolment.ended_on > day))
+
+
+def homecare_figures(day: date) -> dict:
+    """The year of `day`: elders enrolled on that day, the subsidy allocated and spent
+    up to it (from the ledgers, so a past date is answered from history), visits."""
+    end = _end_of(day)
+    start = datetime(day.year, 1, 1, tzinfo=LOCAL)
+    enrolled = db.session.scalar(sa.select(sa.func.count(Enrolment.id)).where(enrolled_on(day)))
+    kind = LedgerEntry.kind
+    allocated, spent = db.session.execute(
+        sa.select(
+            sa.func.sum(sa.case((kind == EntryKind.ALLOCATION, LedgerEntry.amount), else_=0)),
+            sa.func.sum(sa.case((kind.in_([EntryKind.VISIT_DEBIT, EntryKind.REVERSAL]),
+                                 LedgerEntry.amount), else_=0)))
+        .join(Enrolment, Enrolment.id == LedgerEntry.enrolment_id)
+        .where(Enrolment.year == day.year, LedgerEntry.at < end)).one()
+    visit_count = db.session.scalar(sa.select(sa.func.count(Visit.id)).where(
+        Visit.check_in_at >= start, Visit.check_in_at < end))
+    return {"year": day.year, "enrolled": enrolled or 0,
+            "subsidy_per_person": services.subsidy_for(day.year),
+            "allocated": _yuan(allocated), "spent": _yuan(-int(spent or 0)),
+            "visits": visit_count or 0}
+
+
+def overview(day: date) -> dict:
+    return {"homecare": homecare_figures(day)}
+
+
+def public(day: date) -> dict:
+    f = homecare_figures(day)
+    return {"homecare": {"title": "居家养老服务", "lines": [
+        ("享受政府购买服务的老人", f"{f['enrolled']:,}"),
+        ("每人每年补贴", f"¥{f['subsidy_per_person']:,.2f}"),
+        ("今年已下拨", f"¥{f['allocated']:,.2f}"),
+        ("今年已使用", f"¥{f['spent']:,.2f}"),
+        ("今年上门服务次数", f"{f['visits']:,}"),
+    ]}}
+
+
+def person_panel(person) -> dict:
+    """The person's enrolments, as far as the viewer may see them."""
+    from flask_login import current_user
+
+    from .scoping import enrolments
+
+    rows = db.session.scalars(enrolments(current_user).where(Enrolment.person_id == person.id)
+                              .order_by(Enrolment.year.desc()))
+    return {"enrolments": list(rows)}

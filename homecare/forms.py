@@ -1,0 +1,34 @@
+"""Home-care forms (Flask-WTF, CSRF): shape of input only; rules live in services."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+
+class EnrolForm(FlaskForm):
+    person_id = IntegerField(_l("人员编号"), validators=[DataRequired(), NumberRange(min=1)])
+    provider_id = SelectField(_l("服务组织"), validators=[DataRequired()], validate_choice=False)
+    year = IntegerField(_l("年度"), validators=[DataRequired(), NumberRange(2000, 2100)])
+
+
+class WorkerForm(FlaskForm):
+    username = StringField(_l("登录名"), validators=[
+        DataRequired(), Length(min=3, max=64),
+        Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("只能用字母、数字、下划线、点、横线"))])
+    display_name = StringField(_l("姓名"), validators=[Optional(), Length(max=64)])
+    password = PasswordField(_l("初始密码"), validators=[DataRequired(), Length(max=128)])
+
+
+class ScanForm(FlaskForm):
+    """The worker's one button: check in, or check out with the services picked (their
+    quantities come as `qty_<code>` fields, read by the view)."""
+
+    client_id = HiddenField(validators=[DataRequired(), Length(max=64)])
+    kind = HiddenField(validators=[DataRequired()])
+
+
+class CardNumberForm(FlaskForm):
+    number = StringField(_l("卡号"), validators=[DataRequired(), Length(max=40)])

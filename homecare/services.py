@@ -1,0 +1,313 @@
+"""Home care rules: providers, the year's subsidy and price list, enrolments and their
+ledger. Services take plain arguments, raise eldercare.errors, flush and never commit.
+
+The balance rule (ENGINEERING.md): money leaves a ledger only through `debit()`, a
+conditional relative UPDATE checked by its row count, with the ledger entry in the same
+transaction; the CHECK (balance >= 0) is the last line behind it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from eldercare.database import fen, to_money, utcnow
+from eldercare.errors import Conflict, Invalid, NotFound
+from eldercare.extensions import db
+from eldercare.models import Person, PersonStatus, Region, Role, User
+from eldercare.timeutil import LOCAL, local_midnight_utc, local_today
+
+from .models import (
+    Enrolment,
+    EnrolmentStatus,
+    EntryKind,
+    LedgerEntry,
+    Provider,
+    ProviderTownship,
+    Service,
+    SubsidyYear,
+    Unit,
+    Visit,
+    VisitStatus,
+)
+
+DEFAULT_SUBSIDY = Decimal("300.00")
+
+#: The default price list. Mianyang's own prices are not public: these are the
+#: placeholder prices of comparable programmes from shared/DOMAIN.md ("Purchased home
+#: care": meal help 30 a time, bathing 50, cleaning 40, hospital escort 60, personal care
+#: 50 an hour, basic care 30-50 an hour), with the seven service types of GB/T 43153-2023.
+#: The bureau replaces them each year through the API or the catalogue page.
+DEFAULT_CATALOGUE: tuple[tuple[str, str, Unit, str], ...] = (
+    ("meal", "助餐（送餐上门）", Unit.MEAL, "30.00"),
+    ("bath", "助浴", Unit.SESSION, "50.00"),
+    ("clean", "保洁（居室清洁）", Unit.HOUR, "40.00"),
+    ("escort", "陪同就医", Unit.HOUR, "60.00"),
+    ("care", "生活照料", Unit.HOUR, "50.00"),
+    ("haircut", "理发", Unit.SESSION, "20.00"),
+    ("company", "精神慰藉（陪伴聊天）", Unit.HOUR, "30.00"),
+    ("errand", "委托代办", Unit.SESSION, "35.00"),
+)
+
+
+# --- reference data -------------------------------------------------------------------
+
+
+def seed_reference_data(year: int | None = None) -> None:
+    """init-db's seed: the current year's 300.00 subsidy and default catalogue, each added
+    only where missing (idempotent; a price the bureau changed is left alone)."""
+    year = year or local_today().year
+    if db.session.scalar(sa.select(SubsidyYear.id).where(SubsidyYear.year == year)) is None:
+        db.session.add(SubsidyYear(year=year, amount=DEFAULT_SUBSIDY))
+    have = set(db.session.scalars(sa.select(Service.code).where(Service.year == year)))
+    for code, name, unit, price in DEFAULT_CATALOGUE:
+        if code not in have:
+            db.session.add(Service(year=year, code=code, name=name, unit=unit,
+                                   price=Decimal(price)))
+    db.session.flush()
+
+
+def subsidy_for(year: int) -> Decimal:
+    amount = db.session.scalar(sa.select(SubsidyYear.amount).where(SubsidyYear.year == year))
+    return amount if amount is not None else DEFAULT_SUBSIDY
+
+
+def set_subsidy(year: int, amount: Decimal) -> SubsidyYear:
+    """Set the year's subsidy (for enrolments made from now on). Raises Invalid."""
+    if to_money(amount) <= 0:
+        raise Invalid("补贴标准须大于 0", fields={"amount": "须大于 0"})
+    row = db.session.scalar(sa.select(SubsidyYear).where(SubsidyYear.year == year))
+    if row is None:
+        row = SubsidyYear(year=year)
+        db.session.add(row)
+    row.amount = to_money(amount)
+    db.session.flush()
+    return row
+
+
+def catalogue(year: int) -> list[Service]:
+    return list(db.session.scalars(
+        sa.select(Service).where(Service.year == year).order_by(Service.id)))
+
+
+def add_service(year: int, code: str, name: str, unit: str, price: Decimal) -> Service:
+    """Add an item to a year's price list. Raises Invalid (price), Conflict (code taken)."""
+    if to_money(price) <= 0:
+        raise Invalid("价格须大于 0", fields={"price": "须大于 0"})
+    if db.session.scalar(sa.select(Service.id).where(Service.year == year,
+                                                     Service.code == code)):
+        raise Conflict(f"{year} 年已有服务项目 {code}", fields={"code": "已存在"})
+    service = Service(year=year, code=code, name=name, unit=Unit(unit), price=to_money(price))
+    db.session.add(service)
+    db.session.flush()
+    return service
+
+
+# --- providers and workers ------------------------------------------------------------
+
+
+def create_provider(name: str, townships: list[str], contract_from: date | None = None,
+                    contract_to: date | None = None, phone: str = "") -> Provider:
+    """A provider with the townships its contract covers. Raises Invalid for an unknown
+    township code or dates out of order, Conflict for a name taken."""
+    known = set(db.session.scalars(sa.select(Region.code).where(
+        Region.level == "township", Region.code.in_(townships or [""]))))
+    unknown = [c for c in townships if c not in known]
+    if unknown:
+        raise Invalid("未知的乡镇（街道）代码：" + ", ".join(unknown),
+                      fields={"townships": "未知代码：" + ", ".join(unknown)})
+    if contract_from and contract_to and contract_to < contract_from:
+        raise Invalid("合同结束日期早于开始日期", fields={"contract_to": "早于开始日期"})
+    if db.session.scalar(sa.select(Provider.id).where(Provider.name == name)):
+        raise Conflict("已有同名服务组织", fields={"name": "已存在"})
+    provider = Provider(name=name, contract_from=contract_from, contract_to=contract_to,
+                        phone=phone)
+    provider.townships = [ProviderTownship(township_code=c) for c in dict.fromkeys(townships)]
+    db.session.add(provider)
+    db.session.flush()
+    return provider
+
+
+def get_provider(provider_id: int) -> Provider:
+    provider = db.session.get(Provider, provider_id)
+    if provider is None:
+        raise NotFound("未找到该服务组织")
+    return provider
+
+
+def create_worker(provider: Provider, username: str, password: str,
+                  display_name: str = "") -> User:
+    """A worker account of `provider` (a provider admin makes their own).
+    Raises Invalid (weak password) or Conflict (username taken)."""
+    from eldercare.auth.services import create_user
+
+    return create_user(username, password, Role.WORKER, provider_id=provider.id,
+                       display_name=display_name)
+
+
+def workers(provider_id: int) -> list[User]:
+    return list(db.session.scalars(sa.select(User).where(
+        User.provider_id == provider_id, User.role == Role.WORKER).order_by(User.username)))
+
+
+# --- enrolments and the ledger ----------------------------------------------------------
+
+
+def enrol(person: Person, provider: Provider, year: int, on: date | None = None) -> Enrolment:
+    """Enrol `person` with `provider` for `year` and allocate the year's subsidy into a new
+    ledger. Raises Conflict for a deceased or moved person or a second enrolment that year
+    (also under concurrency: UNIQUE(person_id, year) holds it)."""
+    if person.status == PersonStatus.DECEASED:
+        raise Conflict("该人员已故，不能登记居家养老服务", code="deceased")
+    if person.status == PersonStatus.MOVED:
+        raise Conflict("该人员已迁出", code="moved")
+    if db.session.scalar(sa.select(Enrolment.id).where(Enrolment.person_id == person.id,
+                                                       Enrolment.year == year)):
+        raise Conflict(f"该人员 {year} 年已登记居家养老服务", code="already_enrolled")
+    today = local_today()
+    on = on or (today if today.year == year else date(year, 1, 1))
+    amount = subsidy_for(year)
+    enrolment = Enrolment(person_id=person.id, provider_id=provider.id, year=year,
+                          status=EnrolmentStatus.ACTIVE, enrolled_on=on, card_serial=1,
+                          balance=amount)
+    db.session.add(enrolment)
+    db.session.flush()
+    # A back-dated enrolment has its subsidy from the day it counts from, so that the
+    # overview of a past date and the order of the ledger read right.
+    at = utcnow() if on >= today else local_midnight_utc(on)
+    db.session.add(LedgerEntry(enrolment_id=enrolment.id, kind=EntryKind.ALLOCATION,
+                               amount=amount, at=at, note=f"{year} 年居家养老服务补贴"))
+    db.session.flush()
+    return enrolment
+
+
+# The stored column is whole fen: these statements work on it directly (no Money type in
+# between), exactly as ENGINEERING.md measured them.
+_BALANCE_FEN = sa.text("SELECT balance FROM enrolments WHERE id = :id")
+_DEBIT_FEN = sa.text(
+    "UPDATE enrolments SET balance = balance - :fen WHERE id = :id AND balance >= :fen")
+
+
+def debit(enrolment_id: int, visit_id: int, amount: Decimal, at: datetime) -> Decimal:
+    """Take up to `amount` from the enrolment's balance for a visit; returns what was taken
+    (what was left, if less). The ledger entry joins the same transaction.
+
+    The UPDATE is relative and conditional (`balance >= :fen`), checked by its row
+    count: a concurrent debit that got there first makes it touch no row, and the loop
+    reads the new balance and tries again. Nothing here can make a balance negative."""
+    want = fen(amount)
+    for _attempt in range(50):
+        balance = db.session.execute(_BALANCE_FEN, {"id": enrolment_id}).scalar_one()
+        take = min(want, int(balance))
+        if take <= 0:
+            return Decimal("0.00")
+        result = db.session.execute(_DEBIT_FEN, {"id": enrolment_id, "fen": take})
+        if result.rowcount == 1:
+            taken = (Decimal(take) / 100).quantize(Decimal("0.01"))
+            db.session.add(LedgerEntry(enrolment_id=enrolment_id, kind=EntryKind.VISIT_DEBIT,
+                                       amount=-taken, visit_id=visit_id, at=at))
+            db.session.flush()
+            return taken
+    raise Conflict("账户余额变动频繁，请重试", code="busy")
+
+
+def expire(enrolment: Enrolment, at: datetime) -> Decimal:
+    """What is left of a year's subsidy expires (an entry in the old ledger says so)."""
+    left_fen = int(db.session.execute(_BALANCE_FEN, {"id": enrolment.id}).scalar_one())
+    if left_fen <= 0:
+        return Decimal("0.00")
+    left = (Decimal(left_fen) / 100).quantize(Decimal("0.01"))
+    result = db.session.execute(_DEBIT_FEN, {"id": enrolment.id, "fen": left_fen})
+    if result.rowcount != 1:
+        raise Conflict("余额已变动，请重试", code="busy")
+    db.session.add(LedgerEntry(enrolment_id=enrolment.id, kind=EntryKind.EXPIRY,
+                               amount=-left, at=at, note="年度结余作废"))
+    db.session.flush()
+    return left
+
+
+@dataclass
+class Ledger:
+    allocated: Decimal
+    spent: Decimal
+    balance: Decimal
+    entries: list[LedgerEntry]
+
+
+def ledger(enrolment: Enrolment) -> Ledger:
+    entries = list(db.session.scalars(sa.select(LedgerEntry).where(
+        LedgerEntry.enrolment_id == enrolment.id).order_by(LedgerEntry.at, LedgerEntry.id)))
+    allocated = sum((e.amount for e in entries if e.kind == EntryKind.ALLOCATION),
+                    Decimal("0.00"))
+    spent = -sum((e.amount for e in entries
+                  if e.kind in (EntryKind.VISIT_DEBIT, EntryKind.REVERSAL)), Decimal("0.00"))
+    db.session.refresh(enrolment, ["balance"])
+    return Ledger(allocated, spent, enrolment.balance, entries)
+
+
+def ledger_summaries(ids: list[int]) -> dict[int, tuple[Decimal, Decimal]]:
+    """(allocated, spent) per enrolment id, in one query, for lists."""
+    if not ids:
+        return {}
+    kind = LedgerEntry.kind
+    rows = db.session.execute(
+        sa.select(LedgerEntry.enrolment_id,
+                  sa.func.sum(sa.case((kind == EntryKind.ALLOCATION, LedgerEntry.amount),
+                                      else_=0)),
+                  sa.func.sum(sa.case((kind.in_([EntryKind.VISIT_DEBIT, EntryKind.REVERSAL]),
+                                       LedgerEntry.amount), else_=0)))
+        .where(LedgerEntry.enrolment_id.in_(ids)).group_by(LedgerEntry.enrolment_id))
+    money = lambda v: (Decimal(int(v or 0)) / 100).quantize(Decimal("0.01"))  # noqa: E731
+    return {eid: (money(a), -money(s)) for eid, a, s in rows}
+
+
+def end_enrolment(enrolment: Enrolment, on: date, reason: str) -> None:
+    """End an active enrolment from `on` (the card stops working for new visits)."""
+    if enrolment.status == EnrolmentStatus.ACTIVE:
+        enrolment.status = EnrolmentStatus.ENDED
+        enrolment.ended_on = on
+        enrolment.end_reason = reason
+        db.session.flush()
+
+
+def on_person_died(person: Person, on: date, **_kw) -> None:
+    """person_died: end the person's enrolments from that date and flag the visits after
+    it `deceased` (they stay on record for the claims to reject)."""
+    end_utc = datetime.combine(on, time.max, tzinfo=LOCAL)
+    for enrolment in db.session.scalars(sa.select(Enrolment).where(
+            Enrolment.person_id == person.id, Enrolment.status == EnrolmentStatus.ACTIVE)):
+        end_enrolment(enrolment, on, "deceased")
+    visits = db.session.scalars(sa.select(Visit).join(Enrolment).where(
+        Enrolment.person_id == person.id, Visit.check_in_at > end_utc))
+    for visit in visits:
+        visit.flag("deceased")
+    db.session.flush()
+
+
+def on_person_moved(person: Person, on: date, **_kw) -> None:
+    for enrolment in db.session.scalars(sa.select(Enrolment).where(
+            Enrolment.person_id == person.id, Enrolment.status == EnrolmentStatus.ACTIVE)):
+        end_enrolment(enrolment, on, "moved")
+
+
+def close_stale_visits(now: datetime | None = None, hours: int = 12) -> int:
+    """Visits open for more than `hours` are closed as flagged `no_check_out` (nothing is
+    debited: no services were recorded). Idempotent."""
+    from datetime import timedelta
+
+    now = now or utcnow()
+    stale = list(db.session.scalars(sa.select(Visit).where(
+        Visit.status == VisitStatus.OPEN, Visit.check_in_at < now - timedelta(hours=hours))))
+    for visit in stale:
+        visit.status = VisitStatus.FLAGGED
+        visit.flag("no_check_out")
+    db.session.flush()
+    return len(stale)
+
+
+def close_stale_visits_job(period: str | None = None) -> dict:
+    """The `close-stale-visits` job: one run closes whatever is stale at that moment."""
+    return {"closed": close_stale_visits()}

@@ -1,0 +1,339 @@
+"""Visits: check-in and check-out scans, manual visits, and the exceptions they raise.
+
+A scan is idempotent on (user, client_id): the Scan row is written in the same
+transaction as its effect, so a repeat finds it and changes nothing (ENGINEERING.md).
+Exceptions are recorded on the visit as they happen; only a forged or revoked card
+(InvalidCard), another provider's elder (403) and malformed input are refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from eldercare.database import to_money, utcnow
+from eldercare.errors import Conflict, Forbidden, Invalid
+from eldercare.extensions import db
+from eldercare.models import PersonStatus, User
+from eldercare.timeutil import to_local
+
+from . import cards, services
+from .models import (
+    Enrolment,
+    EnrolmentStatus,
+    Scan,
+    ScanKind,
+    Service,
+    Unit,
+    Visit,
+    VisitService,
+    VisitStatus,
+)
+
+CLOCK_TOLERANCE = timedelta(minutes=5)  # a phone's clock may run a little ahead
+MIN_VISIT = timedelta(minutes=10)  # shorter than this is `too_short`
+HOURS_TOLERANCE_MIN = 10  # hours picked may exceed the time on site by this much
+FAR_FROM_HOME_M = 1000  # US EVV flags a mile; the bureau asked for 1 km
+OPEN_VISIT_WINDOW = timedelta(hours=12)  # older open visits are stale (no_check_out)
+SUSPECT_WINDOW = timedelta(minutes=10)
+SUSPECT_SPOT_M = 100  # "one spot"
+SUSPECT_ELDERS = 3  # this many elders' cards from one spot within the window
+SCATTER_DAYS = 30
+SCATTER_PLACES = 2  # earlier scans of the same card > 1 km from this one
+
+MANUAL_REASONS = {
+    "card_lost": "服务卡遗失",
+    "card_damaged": "服务卡损坏",
+    "camera_failed": "手机无法扫码",
+    "no_phone": "未带手机",
+    "other": "其他",
+}
+
+
+@dataclass
+class ScanInput:
+    qr: str
+    kind: str  # check_in | check_out
+    at: datetime
+    client_id: str
+    lat: float | None = None
+    lng: float | None = None
+    services: list[tuple[str, Decimal]] | None = None
+    raw: dict = field(default_factory=dict)  # the request body, for the idempotency hash
+
+
+def request_hash(body: dict) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str,
+                                     ensure_ascii=False).encode()).hexdigest()
+
+
+def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> int:
+    """Great-circle distance in metres (haversine)."""
+    r = 6_371_000.0
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return round(2 * r * math.asin(math.sqrt(a)))
+
+
+# --- idempotency ------------------------------------------------------------------------
+
+
+def replay(user: User, client_id: str, body_hash: str) -> Visit | None:
+    """The visit of an earlier scan with this client_id, or None for a new one.
+    Raises Conflict when the same client_id came with another body."""
+    scan = db.session.scalar(sa.select(Scan).where(Scan.user_id == user.id,
+                                                   Scan.client_id == client_id))
+    if scan is None:
+        return None
+    if scan.request_hash != body_hash:
+        raise Conflict("该 client_id 已用于另一次扫码", code="client_id_reused")
+    return db.session.get(Visit, scan.visit_id)
+
+
+def _claim(user: User, client_id: str, body_hash: str, kind: ScanKind) -> Scan:
+    scan = Scan(user_id=user.id, client_id=client_id, request_hash=body_hash, kind=kind)
+    db.session.add(scan)
+    db.session.flush()  # UNIQUE(user_id, client_id) decides a concurrent twin here
+    return scan
+
+
+# --- the scan ----------------------------------------------------------------------------
+
+
+def _check_scope(user: User, enrolment: Enrolment) -> None:
+    if enrolment.provider_id != user.provider_id:
+        raise Forbidden("该老人由其他服务组织服务", code="other_provider")
+
+
+def scan(user: User, data: ScanInput) -> Visit:
+    """Record a check-in or check-out scan by `user` (a worker or provider admin).
+
+    Raises InvalidCard (422), Forbidden (another provider's elder), Invalid (bad
+    services or times), Conflict (no open visit to check out, a visit already open).
+    Changes: a new or completed visit, its services, a debit from the elder's ledger,
+    the Scan idempotency row."""
+    enrolment = cards.resolve(data.qr)
+    _check_scope(user, enrolment)
+    body_hash = request_hash(data.raw)
+    if data.kind == "check_in":
+        scan_row = _claim(user, data.client_id, body_hash, ScanKind.CHECK_IN)
+        visit = check_in(user, enrolment, data.at, data.lat, data.lng)
+    else:
+        if data.services is None:
+            raise Invalid("结束服务须选择服务项目", fields={"services": "必填"})
+        scan_row = _claim(user, data.client_id, body_hash, ScanKind.CHECK_OUT)
+        visit = _open_visit(user, enrolment, data.at)
+        check_out(visit, data.at, data.services, data.lat, data.lng)
+    scan_row.visit_id = visit.id
+    db.session.flush()
+    return visit
+
+
+def _open_visit(user: User, enrolment: Enrolment, at: datetime) -> Visit:
+    visit = db.session.scalar(
+        sa.select(Visit).where(Visit.worker_id == user.id, Visit.enrolment_id == enrolment.id,
+                               Visit.status == VisitStatus.OPEN)
+        .order_by(Visit.check_in_at.desc()).limit(1))
+    if visit is None:
+        raise Conflict("没有进行中的服务：请先扫码开始服务", code="no_open_visit")
+    if at < visit.check_in_at:
+        raise Invalid("结束时间早于开始时间", fields={"at": "早于开始时间"})
+    return visit
+
+
+def _status_exceptions(enrolment: Enrolment, at: datetime) -> list[str]:
+    """deceased / not_enrolled on the local date of `at`."""
+    out = []
+    day = to_local(at).date()
+    person = enrolment.person
+    if person.status == PersonStatus.DECEASED and person.death_date and person.death_date <= day:
+        out.append("deceased")
+    ended = (enrolment.status == EnrolmentStatus.ENDED and enrolment.ended_on is not None
+             and enrolment.ended_on <= day)
+    if ((ended and "deceased" not in out) or enrolment.year != day.year
+            or day < enrolment.enrolled_on):
+        out.append("not_enrolled")
+    return out
+
+
+def _place(visit: Visit, lat: float | None, lng: float | None) -> None:
+    person = visit.enrolment.person
+    if lat is None or lng is None or person.home_lat is None or person.home_lng is None:
+        return
+    d = distance_m(lat, lng, person.home_lat, person.home_lng)
+    visit.distance_m = max(d, visit.distance_m or 0)
+    if d > FAR_FROM_HOME_M:
+        visit.flag("far_from_home")
+
+
+def check_in(user: User, enrolment: Enrolment, at: datetime, lat: float | None = None,
+             lng: float | None = None, *, manual: bool = False) -> Visit:
+    """Open a visit at `at`. Raises Conflict if this worker already has this elder's
+    visit open. Flags: future_time, deceased, not_enrolled, far_from_home,
+    worker_overlap, suspect_card."""
+    if not manual and db.session.scalar(sa.select(Visit.id).where(
+            Visit.worker_id == user.id, Visit.enrolment_id == enrolment.id,
+            Visit.status == VisitStatus.OPEN, Visit.check_in_at > at - OPEN_VISIT_WINDOW)):
+        raise Conflict("该老人的服务已在进行中，请结束服务", code="visit_open")
+    visit = Visit(enrolment=enrolment, enrolment_id=enrolment.id,
+                  provider_id=enrolment.provider_id, worker_id=user.id, check_in_at=at,
+                  status=VisitStatus.OPEN, amount=Decimal("0.00"),
+                  subsidised=Decimal("0.00"), self_paid=Decimal("0.00"), lat=lat, lng=lng,
+                  manual=manual, exceptions=[])
+    db.session.add(visit)
+    if at > utcnow() + CLOCK_TOLERANCE:
+        visit.flag("future_time")
+    for code in _status_exceptions(enrolment, at):
+        visit.flag(code)
+    _place(visit, lat, lng)
+    db.session.flush()
+    if _overlapping_before(visit):
+        visit.flag("worker_overlap")
+    if lat is not None and lng is not None and _suspect(visit):
+        visit.flag("suspect_card")
+    db.session.flush()
+    return visit
+
+
+def _overlapping_before(visit: Visit) -> bool:
+    """Another home of the same worker where they were still on site at check-in."""
+    at = visit.check_in_at
+    return db.session.scalar(sa.select(sa.func.count(Visit.id)).where(
+        Visit.worker_id == visit.worker_id, Visit.id != visit.id,
+        Visit.enrolment_id != visit.enrolment_id,
+        Visit.check_in_at <= at, Visit.check_in_at > at - OPEN_VISIT_WINDOW,
+        sa.or_(Visit.check_out_at > at,
+               sa.and_(Visit.check_out_at.is_(None), Visit.status == VisitStatus.OPEN)))) > 0
+
+
+def _suspect(visit: Visit) -> bool:
+    """A likely photographed card: one worker scanning several elders' cards from one
+    spot within minutes, or one card scanned from scattered places."""
+    at = visit.check_in_at
+    nearby = db.session.execute(sa.select(Visit.enrolment_id, Visit.lat, Visit.lng).where(
+        Visit.worker_id == visit.worker_id, Visit.id != visit.id,
+        Visit.enrolment_id != visit.enrolment_id, Visit.lat.is_not(None),
+        Visit.check_in_at.between(at - SUSPECT_WINDOW, at + SUSPECT_WINDOW)))
+    elders = {e for e, la, ln in nearby if distance_m(la, ln, visit.lat, visit.lng)
+              <= SUSPECT_SPOT_M}
+    if len(elders) + 1 >= SUSPECT_ELDERS:
+        return True
+    earlier = db.session.execute(sa.select(Visit.lat, Visit.lng).where(
+        Visit.enrolment_id == visit.enrolment_id, Visit.id != visit.id,
+        Visit.lat.is_not(None),
+        Visit.check_in_at.between(at - timedelta(days=SCATTER_DAYS), at)))
+    far = sum(1 for la, ln in earlier
+              if distance_m(la, ln, visit.lat, visit.lng) > FAR_FROM_HOME_M)
+    return far >= SCATTER_PLACES
+
+
+def price_services(year: int, picked: list[tuple[str, Decimal]]) -> list[VisitService]:
+    """Visit services priced from the year's catalogue. Raises Invalid for an unknown code,
+    a quantity out of range or a fraction of a session or meal."""
+    by_code = {s.code: s for s in services.catalogue(year)}
+    if not by_code:
+        latest = db.session.scalar(sa.select(sa.func.max(Service.year)).where(
+            Service.year <= year))
+        by_code = {s.code: s for s in services.catalogue(latest)} if latest else {}
+    lines: dict[str, VisitService] = {}
+    for code, qty in picked:
+        item = by_code.get(code)
+        if item is None:
+            raise Invalid(f"未知的服务项目：{code}", fields={"services": f"未知的服务项目 {code}"})
+        qty = Decimal(str(qty))
+        if qty <= 0 or qty > 24 or qty != qty.quantize(Decimal("0.01")):
+            raise Invalid("服务数量有误", fields={"services": f"{code} 的数量须在 0 到 24 之间"})
+        if item.unit != Unit.HOUR and qty != qty.to_integral_value():
+            raise Invalid("按次计的服务须为整数", fields={"services": f"{code} 须为整数"})
+        qty = qty.quantize(Decimal("0.01"))
+        if code in lines:
+            lines[code].quantity += qty
+            lines[code].amount = to_money(lines[code].quantity * item.price)
+        else:
+            lines[code] = VisitService(service_code=code, quantity=qty, unit_price=item.price,
+                                       amount=to_money(qty * item.price))
+            lines[code].unit = item.unit  # not stored: used for the time check below
+    return list(lines.values())
+
+
+def check_out(visit: Visit, at: datetime, picked: list[tuple[str, Decimal]],
+              lat: float | None = None, lng: float | None = None) -> Visit:
+    """Close `visit` at `at` with the services picked: price them, debit the subsidised
+    part (never more than the balance; none for a deceased or unenrolled elder), the rest
+    self-paid. Flags: too_short, quantity_exceeds_time, far_from_home, future_time,
+    deceased, not_enrolled, and worker_overlap on this worker's later visits."""
+    if not picked:
+        raise Invalid("请至少选择一项服务", fields={"services": "至少一项"})
+    enrolment = visit.enrolment
+    visit.check_out_at = at
+    visit.services = price_services(to_local(visit.check_in_at).year, picked)
+    if at > utcnow() + CLOCK_TOLERANCE:
+        visit.flag("future_time")
+    for code in _status_exceptions(enrolment, at):
+        visit.flag(code)
+    _place(visit, lat, lng)
+    on_site = at - visit.check_in_at
+    if on_site < MIN_VISIT:
+        visit.flag("too_short")
+    hours = sum((s.quantity for s in visit.services
+                 if getattr(s, "unit", None) == Unit.HOUR), Decimal(0))
+    if hours * 60 > Decimal(on_site.total_seconds()) / 60 + HOURS_TOLERANCE_MIN:
+        visit.flag("quantity_exceeds_time")
+    later = db.session.scalars(sa.select(Visit).where(
+        Visit.worker_id == visit.worker_id, Visit.id != visit.id,
+        Visit.enrolment_id != visit.enrolment_id,
+        Visit.check_in_at > visit.check_in_at, Visit.check_in_at < at))
+    for other in later:
+        other.flag("worker_overlap")
+    amount = to_money(sum((s.amount for s in visit.services), Decimal(0)))
+    visit.amount, visit.subsidised, visit.self_paid = amount, Decimal("0.00"), amount
+    db.session.flush()  # the visit's row exists before its ledger entry points at it
+    subsidised = Decimal("0.00")
+    if not {"deceased", "not_enrolled"} & set(visit.exceptions or []):
+        subsidised = services.debit(enrolment.id, visit.id, amount, at)
+    visit.subsidised = subsidised
+    visit.self_paid = amount - subsidised
+    visit.status = VisitStatus.FLAGGED if visit.exceptions else VisitStatus.COMPLETED
+    db.session.flush()
+    return visit
+
+
+def manual_visit(user: User, enrolment: Enrolment, check_in_at: datetime,
+                 check_out_at: datetime, picked: list[tuple[str, Decimal]], reason: str,
+                 note: str, client_id: str | None = None, raw: dict | None = None) -> Visit:
+    """A visit logged by hand when the card is lost or damaged: marked `manual` with its
+    reason code and note, otherwise the same rules as scans. Raises Forbidden, Invalid."""
+    _check_scope(user, enrolment)
+    if reason not in MANUAL_REASONS:
+        raise Invalid("请选择补录原因", fields={"reason": "未知的原因代码"})
+    if not note.strip():
+        raise Invalid("请填写补录说明", fields={"note": "必填"})
+    if check_out_at < check_in_at:
+        raise Invalid("结束时间早于开始时间", fields={"check_out_at": "早于开始时间"})
+    scan_row = None
+    if client_id:
+        scan_row = _claim(user, client_id, request_hash(raw or {}), ScanKind.MANUAL)
+    visit = check_in(user, enrolment, check_in_at, manual=True)
+    visit.manual_reason, visit.manual_note = reason, note.strip()
+    visit.flag("manual")
+    check_out(visit, check_out_at, picked)
+    if scan_row is not None:
+        scan_row.visit_id = visit.id
+    db.session.flush()
+    return visit
+
+
+def open_visit_of(user: User, enrolment: Enrolment) -> Visit | None:
+    """The visit this worker has open at this elder's home now (for /v/<token>)."""
+    return db.session.scalar(sa.select(Visit).where(
+        Visit.worker_id == user.id, Visit.enrolment_id == enrolment.id,
+        Visit.status == VisitStatus.OPEN,
+        Visit.check_in_at > utcnow() - OPEN_VISIT_WINDOW)
+        .order_by(Visit.check_in_at.desc()).limit(1))

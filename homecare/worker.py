@@ -1,0 +1,132 @@
+"""The worker's phone: /v/<token> (where a phone camera lands from a QR card) and /scan
+(the in-browser scanner with photo fallback and card-number entry).
+
+Both pages work without JavaScript (a plain form with a client_id fixed when the page
+was drawn, so a double submit counts once); with JavaScript the same client_id goes to
+the scan API, with the phone's position, and is queued on the phone while offline.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal, InvalidOperation
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+
+from eldercare.auth.web import role_required
+from eldercare.database import utcnow
+from eldercare.errors import DomainError
+from eldercare.extensions import db
+from eldercare.models import Role
+from eldercare.timeutil import local_today, to_local
+
+from . import cards, services, visits
+from .forms import ScanForm
+from .models import Enrolment
+
+bp = Blueprint("homecare_worker", __name__)
+SCANNERS = (Role.WORKER, Role.PROVIDER)
+
+
+def _picked(form) -> list[tuple[str, Decimal]]:
+    out = []
+    for key, value in form.items():
+        if key.startswith("qty_") and value.strip():
+            try:
+                qty = Decimal(value.strip())
+            except InvalidOperation:
+                continue
+            if qty > 0:
+                out.append((key[4:], qty))
+    return out
+
+
+def _card(token: str) -> Enrolment | None:
+    try:
+        enrolment = cards.resolve(token)
+    except cards.InvalidCard:
+        return None
+    if enrolment.provider_id != current_user.provider_id:
+        abort(403)
+    return enrolment
+
+
+@bp.route("/v/<token>", methods=["GET", "POST"])
+@role_required(*SCANNERS)
+def card(token: str):
+    """One screen: the elder's name and card number, 开始服务 — or, during a visit, the
+    service checklist and 结束服务 — and the balance left."""
+    enrolment = _card(token)
+    if enrolment is None:
+        return render_template("homecare/card_invalid.html"), 422
+    form = ScanForm()
+    if request.method == "POST" and form.validate_on_submit():
+        kind = form.kind.data if form.kind.data in ("check_in", "check_out") else "check_in"
+        picked = _picked(request.form) if kind == "check_out" else None
+        raw = {"qr": token, "kind": kind, "client_id": form.client_id.data,
+               "services": [[c, str(q)] for c, q in picked or []], "form": True}
+        data = visits.ScanInput(qr=token, kind=kind, at=utcnow(), client_id=form.client_id.data,
+                                services=picked, raw=raw)
+        try:
+            if visits.replay(current_user, data.client_id, visits.request_hash(raw)) is None:
+                visits.scan(current_user, data)
+                db.session.commit()
+                flash(_("已开始服务") if kind == "check_in" else _("服务已结束"), "success")
+        except IntegrityError:
+            db.session.rollback()  # the same form sent twice at once: the first one counted
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        return redirect(url_for(".card", token=token), 303)
+    open_visit = visits.open_visit_of(current_user, enrolment)
+    catalogue = services.catalogue(
+        to_local(open_visit.check_in_at).year if open_visit else local_today().year)
+    db.session.refresh(enrolment, ["balance"])
+    form.client_id.data = str(uuid.uuid4())
+    form.kind.data = "check_out" if open_visit else "check_in"
+    return render_template("homecare/card.html", e=enrolment, visit=open_visit,
+                           catalogue=catalogue, form=form, token=token,
+                           card_number=cards.short_number(enrolment),
+                           qr=cards.url(enrolment))
+
+
+@bp.get("/scan")
+@role_required(*SCANNERS)
+def scan_page():
+    return render_template("homecare/scan.html")
+
+
+@bp.get("/scan/number")
+@role_required(*SCANNERS)
+def by_number():
+    """The card number typed in when the camera fails: on to that card's page."""
+    number = request.args.get("number", "")
+    try:
+        enrolment = cards.resolve(number)
+    except cards.InvalidCard:
+        flash(_("卡号无效，请核对服务卡上的号码"), "danger")
+        return redirect(url_for(".scan_page"))
+    return redirect(url_for(".card", token=cards.token(enrolment)))
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The service worker, served from the root so that its scope covers /scan and /v/."""
+    resp = send_from_directory(current_app.static_folder, "js/sw.js",
+                               mimetype="text/javascript", max_age=0)
+    resp.headers["Service-Worker-Allowed"] = "/"
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
