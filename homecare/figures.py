@@ -14,6 +14,10 @@ from . import services
 from .models import Enrolment, EntryKind, LedgerEntry, Visit
 
 
+#: The ledger amount as stored (whole fen), for sums that must not pass the Money type.
+_FEN = sa.type_coerce(LedgerEntry.amount, sa.BigInteger)
+
+
 def _yuan(fen_sum) -> Decimal:
     return (Decimal(int(fen_sum or 0)) / 100).quantize(Decimal("0.01"))
 
@@ -36,9 +40,9 @@ def homecare_figures(day: date) -> dict:
     kind = LedgerEntry.kind
     allocated, spent = db.session.execute(
         sa.select(
-            sa.func.sum(sa.case((kind == EntryKind.ALLOCATION, LedgerEntry.amount), else_=0)),
+            sa.func.sum(sa.case((kind == EntryKind.ALLOCATION, _FEN), else_=0)),
             sa.func.sum(sa.case((kind.in_([EntryKind.VISIT_DEBIT, EntryKind.REVERSAL]),
-                                 LedgerEntry.amount), else_=0)))
+                                 _FEN), else_=0)))
         .join(Enrolment, Enrolment.id == LedgerEntry.enrolment_id)
         .where(Enrolment.year == day.year, LedgerEntry.at < end)).one()
     visit_count = db.session.scalar(sa.select(sa.func.count(Visit.id)).where(

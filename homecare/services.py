@@ -184,6 +184,9 @@ def enrol(person: Person, provider: Provider, year: int, on: date | None = None)
     return enrolment
 
 
+#: The ledger amount as stored (whole fen), for sums that must not pass the Money type.
+_FEN = sa.type_coerce(LedgerEntry.amount, sa.BigInteger)
+
 # The stored column is whole fen: these statements work on it directly (no Money type in
 # between), exactly as ENGINEERING.md measured them.
 _BALANCE_FEN = sa.text("SELECT balance FROM enrolments WHERE id = :id")
@@ -255,10 +258,10 @@ def ledger_summaries(ids: list[int]) -> dict[int, tuple[Decimal, Decimal]]:
     kind = LedgerEntry.kind
     rows = db.session.execute(
         sa.select(LedgerEntry.enrolment_id,
-                  sa.func.sum(sa.case((kind == EntryKind.ALLOCATION, LedgerEntry.amount),
+                  sa.func.sum(sa.case((kind == EntryKind.ALLOCATION, _FEN),
                                       else_=0)),
                   sa.func.sum(sa.case((kind.in_([EntryKind.VISIT_DEBIT, EntryKind.REVERSAL]),
-                                       LedgerEntry.amount), else_=0)))
+                                       _FEN), else_=0)))
         .where(LedgerEntry.enrolment_id.in_(ids)).group_by(LedgerEntry.enrolment_id))
     money = lambda v: (Decimal(int(v or 0)) / 100).quantize(Decimal("0.01"))  # noqa: E731
     return {eid: (money(a), -money(s)) for eid, a, s in rows}
