@@ -13,7 +13,6 @@ from eldercare.timeutil import LOCAL
 from . import services
 from .models import Enrolment, EntryKind, LedgerEntry, Visit
 
-
 #: The ledger amount as stored (whole fen), for sums that must not pass the Money type.
 _FEN = sa.type_coerce(LedgerEntry.amount, sa.BigInteger)
 
