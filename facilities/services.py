@@ -60,6 +60,7 @@ from .queries import (  # noqa: F401  (the read side, part of this module's inte
     overdue_leaves,
     placement_options,
     stays_on,
+    vacant_beds,
     waiting_list,
     who_was_in_bed,
 )
@@ -356,7 +357,7 @@ def start_leave(stay: Stay, kind: str, start: date, expected_return: date,
         raise OnLeave(f"{stay.person.name} 已在请假中")
     if any(lv.returned_on and lv.returned_on > start for lv in stay.leaves):
         raise BadDate("与已登记的请假重叠", fields={"start_date": "与已登记的请假重叠"})
-    leave = Leave(stay=stay, kind=LeaveKind(kind), start_date=start,
+    leave = Leave(stay_id=stay.id, kind=LeaveKind(kind), start_date=start,
                   expected_return=expected_return, note=note or "")
     try:
         with db.session.begin_nested():
@@ -364,6 +365,7 @@ def start_leave(stay: Stay, kind: str, start: date, expected_return: date,
             db.session.flush()
     except IntegrityError:
         raise OnLeave(f"{stay.person.name} 已在请假中") from None
+    db.session.expire(stay, ["leaves"])
     return leave
 
 
