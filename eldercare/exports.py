@@ -45,6 +45,26 @@ def cell(value: Any) -> Any:
     return safe_text(str(value))
 
 
+def iter_rows(stmt, key, size: int = 1000):
+    """Rows of a SELECT of ORM entities, 1,000 at a time by their key (keyset paging), so
+    an export streams in flat memory without a server-side cursor that would have to
+    outlive the request's transaction."""
+    from .extensions import db
+
+    last = None
+    while True:
+        q = stmt.order_by(None).order_by(key).limit(size)
+        if last is not None:
+            q = q.where(key > last)
+        batch = list(db.session.scalars(q))
+        if not batch:
+            return
+        last = getattr(batch[-1], key.key)
+        for row in batch:
+            yield row
+            db.session.expunge(row)  # what was written need not stay in memory
+
+
 def wants_export() -> str | None:
     fmt = request.args.get("format")
     return fmt if fmt in ("csv", "xlsx") else None

@@ -14,9 +14,9 @@ from .api import READERS
 from .auth.web import role_required
 from .core_api import audit_select
 from .jobs import alerts_for
-from .exports import export_response, wants_export
+from .exports import export_response, iter_rows, wants_export
 from .extensions import db
-from .models import Role
+from .models import AuditEntry, Role
 from .pagination import page_of
 from .registry import NavItem, registry
 from .timeutil import local_today
@@ -72,7 +72,7 @@ def audit():
             "audit",
             ["时间", "用户", "操作", "对象", "编号", "变更"],
             ((e.at, e.username, e.action, e.entity, e.entity_id, e.changes)
-             for e in db.session.scalars(stmt.limit(100_000))),
+             for e in iter_rows(stmt, AuditEntry.id)),
         )
     page = page_of(stmt, args)
     return render_template("audit.html", page=page)

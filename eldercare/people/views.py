@@ -11,7 +11,7 @@ from flask_login import current_user
 from .. import scoping
 from ..auth.web import role_required
 from ..errors import DomainError
-from ..exports import export_response, wants_export
+from ..exports import export_response, iter_rows, wants_export
 from ..extensions import db
 from ..idnumbers import mask
 from ..models import Person, PersonCategory, Region, Role
@@ -58,7 +58,7 @@ def index():
             ["编号", "姓名", "身份证号", "性别", "出生日期", "乡镇（街道）", "状态", "类别", "自理能力"],
             ((p.id, p.name, mask(p.id_number), p.sex, p.birth_date,
               names.get(p.township_code, ""), p.status, ",".join(sorted(p.category_set)),
-              p.care_level) for p in db.session.scalars(stmt.execution_options(yield_per=1000))),
+              p.care_level) for p in iter_rows(stmt, Person.id)),
         )
     page = page_of(stmt, request.args)
     return render_template("people/index.html", page=page, townships=townships())
@@ -193,22 +193,73 @@ def villages(code: str):
 @bp.route("/people/import", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def import_page():
-    """Upload a roster: a preview with every bad row named, then all or nothing."""
+    """Upload a roster. It becomes an import job: a check (preview with every bad row
+    named) or an import (all or nothing); the job's page shows its progress."""
+    from ..models.imports import ImportJob
     from . import imports
 
-    report = None
     if request.method == "POST":
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             flash(_("请选择 .xlsx 或 .csv 文件"), "danger")
         else:
-            dry_run = request.form.get("confirm") != "1"
-            report = imports.import_roster(upload.read(), upload.filename, dry_run=dry_run)
-            if report.errors or dry_run:
-                db.session.rollback()
+            content = upload.read()
+            try:
+                imports.sniff(content)
+            except imports.ImportFileError as exc:
+                flash(str(exc), "danger")
             else:
+                kind = "import" if request.form.get("confirm") == "1" else "check"
+                job = imports.create_job(content, upload.filename, kind, current_user)
                 db.session.commit()
-                flash(_("已导入：新增 %(c)s 人，更新 %(u)s 人", c=report.created, u=report.updated),
-                      "success")
-                return redirect(url_for("people.index"))
-    return render_template("people/import.html", report=report)
+                imports.start_job(job)
+                return redirect(url_for("people.import_job", job_id=job.id), 303)
+        status = 422
+    else:
+        status = 200
+    jobs = db.session.scalars(sa.select(ImportJob).order_by(ImportJob.id.desc()).limit(10)).all()
+    for job in jobs:
+        imports.refresh_stale(job)
+    return render_template("people/import.html", report=None, job=None, jobs=jobs), status
+
+
+@bp.get("/people/import/<int:job_id>")
+@role_required(Role.ADMIN)
+def import_job(job_id: int):
+    """A job's page; JSON for the page's polling (Accept: application/json); its
+    problems as a spreadsheet with ?format=xlsx|csv."""
+    from flask import abort, jsonify
+
+    from ..models.imports import ImportJob
+    from . import imports
+
+    job = db.session.get(ImportJob, job_id)
+    if job is None:
+        abort(404)
+    imports.refresh_stale(job)
+    if wants_export():
+        return export_response(f"import-{job.id}-problems", ["类型", "行", "序号", "列", "说明"],
+                               imports.problems(job.report or {}))
+    if request.accept_mimetypes.best == "application/json" or request.args.get("json"):
+        resp = jsonify(imports.job_json(job))
+        resp.headers["Vary"] = "Accept"
+        return resp
+    report = job.report or None
+    return render_template("people/import.html", job=job, report=report, jobs=[],
+                           info=imports.job_json(job))
+
+
+@bp.post("/people/import/<int:job_id>/confirm")
+@role_required(Role.ADMIN)
+def import_confirm(job_id: int):
+    """Import the file that was checked without errors (once, however often clicked)."""
+    from ..models.imports import ImportJob
+    from . import imports
+
+    if not imports.confirm_job(job_id):
+        db.session.rollback()
+        flash(_("该文件不能再导入（检查有错误、已经导入或已过期），请重新上传。"), "warning")
+        return redirect(url_for("people.import_job", job_id=job_id), 303)
+    db.session.commit()
+    imports.start_job(db.session.get(ImportJob, job_id))
+    return redirect(url_for("people.import_job", job_id=job_id), 303)
