@@ -8,11 +8,21 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g
+from werkzeug.routing import IntegerConverter
 
 from .config import Config
 from .extensions import babel, csrf, db, migrate
 
 HERE = Path(__file__).resolve().parent
+
+
+class RowId(IntegerConverter):
+    """<int:…> in every route: a positive id that fits the databases' INTEGER, so that a
+    huge number is a plain 404 rather than an overflow deep in the driver."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def _asset_dir(name: str) -> str:
@@ -40,6 +50,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         static_folder=_asset_dir("static"),
         instance_relative_config=False,
     )
+    app.url_map.converters["int"] = RowId
     app.config.from_object(Config())
     app.config.update(overrides or {})
     app.instance_path = app.config["INSTANCE_PATH"]

@@ -86,11 +86,14 @@ def endpoint(
     summary: str = "",
     multipart: dict[str, str] | None = None,
     raw: bool = False,
+    responses: dict[int, Any] | None = None,
 ):
     """Register an API view on `bp`.
 
     The view gets path arguments plus `body=` and/or `query=` when declared, and
     returns a dict/list (answered with `status`), a (data, status) pair, or a Response.
+    `responses` documents other answers whose body is not the error shape (e.g. an
+    import's 422 report).
     """
     methods = tuple(m.upper() for m in methods)
     allowed = None if public else tuple(roles or ())
@@ -143,6 +146,7 @@ def endpoint(
             "response": response,
             "status": status,
             "multipart": multipart,
+            "responses": responses or {},
         }
         bp.add_url_rule(rule, view.__name__, wrapper, methods=list(methods))
         return wrapper

@@ -89,6 +89,9 @@ def build(app: Flask) -> dict[str, Any]:
                 ok["content"] = {"application/json": {
                     "schema": _schema(meta["response"], components)}}
             op["responses"][str(meta["status"])] = ok
+            for code, model in meta.get("responses", {}).items():
+                op["responses"][str(code)] = {"description": "See the contract", "content": {
+                    "application/json": {"schema": _schema(model, components)}}}
             err = {"description": "Error", "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
             for code in ("400", "401", "403", "404", "409", "413", "422", "429"):
