@@ -17,7 +17,7 @@ from flask_login import current_user
 from eldercare import idnumbers
 from eldercare import scoping as core_scoping
 from eldercare.auth.web import role_required
-from eldercare.errors import Invalid
+from eldercare.errors import Invalid, NotFound
 from eldercare.exports import export_response, wants_export
 from eldercare.extensions import db
 from eldercare.models import Person, Region, Role
@@ -49,6 +49,13 @@ KIND_LABELS = {"care_home": "敬老院", "day_care": "日间照料中心", "priv
 def _townships() -> dict[str, str]:
     return dict(db.session.execute(sa.select(Region.code, Region.name)
                                    .where(Region.level == "township")).all())
+
+
+@bp.errorhandler(NotFound)
+def _not_found(exc: NotFound):
+    """Out of scope is a plain 404 page here, never a hint that the record exists."""
+    db.session.rollback()
+    return render_template("error.html", code=404, message=exc.message), 404
 
 
 @bp.app_context_processor
