@@ -66,10 +66,16 @@ class ImportJob(db.Model):
     def active(self) -> bool:
         return self.status in (JobStatus.QUEUED, JobStatus.RUNNING)
 
+    # Share of the bar per phase: reading a workbook takes about as long as checking
+    # and storing together; storing reports no rows on SQLite (it holds the write lock).
+    PHASE_SPAN = {"reading": (0, 40), "checking": (40, 70), "saving": (70, 99)}
+
     @property
     def percent(self) -> int:
+        """Progress over the whole job, never going back when the phase changes."""
         if self.status in (JobStatus.DONE, JobStatus.FAILED):
             return 100
+        low, high = self.PHASE_SPAN.get(self.phase, (0, 0))
         if not self.rows_total:
-            return 0
-        return min(99, self.rows_done * 100 // self.rows_total)
+            return low
+        return low + (high - low) * min(self.rows_done, self.rows_total) // self.rows_total

@@ -72,7 +72,7 @@ class PeopleQuery(PageQuery):
     q: str | None = Field(None, max_length=64)
     township_code: str | None = Field(None, max_length=12)
     status: Literal["active", "deceased", "moved"] | None = None
-    category: str | None = Field(None, max_length=20)
+    category: Literal["tekun", "dibao", "age80", "disabled", "alone", "empty_nest"] | None = None
 
 
 def _input(body: PersonIn) -> services.PersonInput:
@@ -171,9 +171,12 @@ def moved(person_id: int, body: DateIn):
 
 
 class ImportProblem(BaseModel):
-    row: int
-    column: str | None
+    row: int | None = Field(
+        description="row number as the spreadsheet shows it; null for the whole file")
+    column: str | None = Field(
+        description="the header text as written in the file; null for a whole row")
     message: str
+    seq: str | None = Field(None, description="the row's 序号, where the file has that column")
 
 
 class ImportOut(BaseModel):
@@ -182,16 +185,23 @@ class ImportOut(BaseModel):
     updated: int
     errors: list[ImportProblem]
     warnings: list[ImportProblem]
+    file_type: str = Field(
+        "", description="xlsx, csv/utf-8, csv/gbk or csv/utf-16: how the file was read")
 
 
 @endpoint(bp, "/people/import", ["POST"], roles=WRITERS, response=ImportOut, status=201,
+          responses={200: ImportOut, 422: ImportOut},
           multipart={"file": "file", "dry_run": "boolean"},
           summary="Import a roster (.xlsx or .csv, UTF-8 or GBK): all or nothing")
 def import_people(**_):
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise ApiError(400, "malformed_request", "缺少文件", {"file": "请选择 .xlsx 或 .csv 文件"})
-    dry_run = request.form.get("dry_run", "false").lower() in ("1", "true", "yes")
+    flag = request.form.get("dry_run", "false").strip().lower()
+    if flag not in ("true", "false", "1", "0", "yes", "no", ""):
+        raise ApiError(400, "malformed_request", "dry_run 只能是 true 或 false",
+                       {"dry_run": "true 或 false"})
+    dry_run = flag in ("1", "true", "yes")
     report = imports.import_roster(upload.read(), upload.filename, dry_run=dry_run)
     body = report.as_dict()
     if report.errors:
