@@ -53,6 +53,11 @@ class Registry:
     seeds: list[Callable[[], None]] = field(default_factory=list)
     #: fn(day) -> [dict(kind, role, message, link?, facility_id?, provider_id?, count?)]
     alert_sources: list[Callable[[date], list[dict]]] = field(default_factory=list)
+    #: fn(person, kind, on) -> [sentences]: what accepting a comparison proposal would end
+    effect_describers: list[Callable[[Any, str, date], list[str]]] = field(default_factory=list)
+    #: fn(person, on, found_on) -> [{"label", "subsidy"?: Decimal, "bed_days"?: int}]: what an
+    #: exit recorded on `on` instead of `found_on` kept from being paid out or held
+    loss_estimators: list[Callable[[Any, date, date], list[dict]]] = field(default_factory=list)
 
     def add_job(self, job: Job) -> None:
         self.jobs[job.name] = job

@@ -1,0 +1,86 @@
+"""Demo step 60: a month's death list from the police (some deaths weeks old, one row
+whose name differs from the registry's, one number nobody here has), a few of its
+proposals already accepted, and an income list from human resources. Reviews overdue
+come from the core's people step (some review dates fall before today)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..idnumbers import make_number
+from ..models import Person, PersonStatus
+from . import services
+from .models import Proposal, ProposalStatus
+
+LAGS = [6, 9, 12, 18, 23, 27, 35, 41, 48, 56, 63, 74]  # days between a death and the list
+
+
+def _csv(header: list[str], rows: list[list]) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+def _short(number: str) -> str:
+    """The first-generation 15-digit form, as old police registers still hold it."""
+    return number[:6] + number[8:17]
+
+
+def build(ctx) -> None:
+    rng = ctx.rng
+    pool = (ctx.wubao.get("centralized", [])[: ctx.n(200)]
+            + ctx.wubao.get("dispersed", [])[: ctx.n(60)] + ctx.homecare_ids[: ctx.n(60)])
+    chosen = rng.sample(pool, min(len(pool), 14))
+    people = {p.id: p for p in db.session.scalars(sa.select(Person).where(Person.id.in_(chosen)))}
+    rows = []
+    for i, pid in enumerate(chosen[:12]):
+        p = people[pid]
+        if p.status != PersonStatus.ACTIVE:
+            continue
+        died = ctx.today - timedelta(days=rng.choice(LAGS))
+        died = max(died, p.birth_date + timedelta(days=1))
+        number = p.id_number
+        if i == 1 and p.birth_date.year < 2000:
+            number = _short(number)  # a 15-digit number
+        elif i == 2:
+            number = number.lower()
+        rows.append([number, p.name, died.isoformat()])
+    # one row whose name differs from the registry's (a typo at the police station)
+    odd = people[chosen[12]]
+    rows.append([odd.id_number, odd.name[0] + ("德" if odd.name[-1] != "德" else "福"),
+                 (ctx.today - timedelta(days=15)).isoformat()])
+    # one number nobody here has: someone from another district
+    stranger = make_number("510703", date(1941, 5, 17), 373)
+    rows.append([stranger, "外区人员", (ctx.today - timedelta(days=20)).isoformat()])
+    comp = services.upload_comparison(
+        "death", _csv(["id_number", "name", "date"], rows),
+        filename=f"{ctx.today:%Y年%m月}死亡人员名单（公安）.csv", source="区公安分局")
+    pending = db.session.scalars(sa.select(Proposal).where(
+        Proposal.comparison_id == comp.id, Proposal.status == ProposalStatus.PENDING)
+        .order_by(Proposal.id)).all()
+    for proposal in pending[:4]:
+        services.accept(proposal)
+    db.session.flush()
+
+    # an income list: pensions of some 特困 persons, two of them above the line
+    line = services.income_line()
+    dispersed = ctx.wubao.get("dispersed", [])[ctx.n(60): ctx.n(60) + 6]
+    persons = db.session.scalars(sa.select(Person).where(Person.id.in_(dispersed))).all()
+    income_rows = []
+    for i, p in enumerate(persons):
+        amount = line + 480 if i < 2 else line - 350
+        income_rows.append([p.id_number, p.name, ctx.today.replace(day=1).isoformat(),
+                            f"{amount:.2f}"])
+    if income_rows:
+        services.upload_comparison(
+            "income", _csv(["id_number", "name", "date", "monthly_amount"], income_rows),
+            filename=f"{ctx.today:%Y年%m月}养老金发放名单（人社）.csv", source="区人社局")
+    ctx.notes.append(f"dynamic: death list #{comp.id} ({comp.rows} rows, "
+                     f"{comp.unmatched} unknown, {comp.ambiguous} ambiguous), 4 accepted")

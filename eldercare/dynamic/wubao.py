@@ -1,0 +1,269 @@
+"""特困 support: termination (认定办法 art. 24) with payment stopping from the following
+month and the 7-day public notice, and the review with the six-item self-care
+assessment. Functions flush, never commit."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from ..errors import Conflict, Invalid
+from ..extensions import db
+from ..models import CareLevel, Category, Person, PersonStatus, WubaoSupport
+from ..people import services as people
+from ..timeutil import local_today
+from .models import (
+    Review,
+    ReviewOutcome,
+    ReviewStatus,
+    ReviewTrigger,
+    Termination,
+    TerminationReason,
+)
+
+NOTICE_DAYS = 7
+ASSESSMENT_ITEMS = ("eating", "dressing", "transfer", "toileting", "walking", "bathing")
+ASSESSMENT_LABELS = {"eating": "进食", "dressing": "穿衣", "transfer": "上下床",
+                     "toileting": "如厕", "walking": "室内行走", "bathing": "洗澡"}
+REASON_LABELS = {
+    "death": "死亡或被宣告失踪、死亡",
+    "work_ability": "恢复或新增劳动能力",
+    "imprisoned": "依法被判处刑罚且在监狱服刑",
+    "income_assets": "收入和财产状况不再符合条件",
+    "supporter_able": "法定义务人具有了履行义务能力",
+    "voluntary": "自愿申请退出",
+    "moved": "户籍迁出本区",
+}
+# Reasons a clerk may choose by hand; a death goes through record_death (features end
+# stays and enrolments), a move through record_move.
+MANUAL_REASONS = ("work_ability", "imprisoned", "income_assets", "supporter_able", "voluntary")
+
+
+def month_end(day: date) -> date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def payment_end(effective_on: date) -> date:
+    """Payments stop from the month after the termination: the last day paid is the end
+    of its month (认定办法: 自次月起停发)."""
+    return month_end(effective_on)
+
+
+def next_review_due(on: date) -> date:
+    return date(on.year + 1, on.month, min(on.day, 28))
+
+
+def _record(person: Person, support: WubaoSupport, reason: TerminationReason, on: date,
+            source: str, notes: str = "", proposal_id: int | None = None,
+            review_id: int | None = None) -> Termination:
+    decided = max(local_today(), on)
+    t = Termination(person_id=person.id, support_id=support.id, reason=reason, effective_on=on,
+                    payment_end=payment_end(on), decided_on=decided,
+                    notice_until=decided + timedelta(days=NOTICE_DAYS - 1),
+                    township_code=person.township_code, village_code=person.village_code,
+                    source=source, notes=notes[:200], proposal_id=proposal_id,
+                    review_id=review_id)
+    db.session.add(t)
+    return t
+
+
+def termination_of(support_id: int) -> Termination | None:
+    return db.session.scalar(sa.select(Termination).where(Termination.support_id == support_id))
+
+
+def on_person_left(person: Person, on: date, reason: str) -> Termination | None:
+    """Receiver side of person_died / person_moved: the core ended the support that day;
+    record its termination (payment end, notice). Flush only."""
+    support = db.session.scalar(
+        sa.select(WubaoSupport).where(WubaoSupport.person_id == person.id,
+                                      WubaoSupport.end_reason == reason,
+                                      WubaoSupport.end_date.is_not(None))
+        .order_by(WubaoSupport.end_date.desc(), WubaoSupport.id.desc()).limit(1))
+    if support is None or termination_of(support.id) is not None:
+        return None
+    t = _record(person, support, TerminationReason(reason), support.end_date or on, reason)
+    _close_open_reviews(support)
+    db.session.flush()
+    return t
+
+
+def _on_death(person: Person, on: date, **_kw) -> None:
+    on_person_left(person, on, "death")
+
+
+def _on_move(person: Person, on: date, **_kw) -> None:
+    on_person_left(person, on, "moved")
+
+
+def _close_open_reviews(support: WubaoSupport) -> None:
+    for r in db.session.scalars(sa.select(Review).where(
+            Review.support_id == support.id, Review.status == ReviewStatus.OPEN)):
+        r.status, r.done_on = ReviewStatus.DONE, support.end_date
+        r.outcome = ReviewOutcome.TERMINATE
+        r.notes = (r.notes + " 供养已终止").strip()
+
+
+def terminate(person: Person, reason: str, on: date, *, source: str = "manual",
+              notes: str = "", review_id: int | None = None,
+              proposal_id: int | None = None) -> Termination:
+    """End a person's open 特困 support for an art. 24 reason other than death (which
+    is recorded with people.services.record_death). Payment stops from the following
+    month; the termination goes on the township's 7-day notice. Raises Invalid for an
+    unknown reason or a date in the future, Conflict when there is no open support."""
+    if reason not in MANUAL_REASONS:
+        raise Invalid("终止原因无效", fields={"reason": "请选择认定办法第二十四条所列原因"})
+    if on > local_today():
+        raise Invalid("终止日期不能晚于今天", fields={"date": "不能晚于今天"})
+    support = person.current_support
+    if support is None or person.status != PersonStatus.ACTIVE:
+        raise Conflict("此人没有正在享受的特困供养", code="no_open_support")
+    if on < support.start_date:
+        raise Invalid("终止日期早于供养开始日期", fields={"date": "早于供养开始日期"})
+    people.end_wubao(person, on, reason)
+    for pc in list(person.categories):
+        if pc.category == Category.TEKUN:
+            person.categories.remove(pc)
+    t = _record(person, support, TerminationReason(reason), on, source, notes,
+                proposal_id=proposal_id, review_id=review_id)
+    if review_id is None:
+        _close_open_reviews(support)
+    db.session.flush()
+    return t
+
+
+# --- reviews --------------------------------------------------------------------------
+
+
+def care_level_of(assessment: dict[str, bool]) -> CareLevel:
+    """Six items: all done alone → 全自理; 1-3 failed → 半护理; 4 or more → 全护理."""
+    missing = [k for k in ASSESSMENT_ITEMS if k not in assessment]
+    if missing:
+        raise Invalid("自理能力评估须填写全部六项",
+                      fields={k: "请选择能否独立完成" for k in missing})
+    failed = sum(1 for k in ASSESSMENT_ITEMS if not assessment[k])
+    if failed == 0:
+        return CareLevel.SELF
+    return CareLevel.PARTIAL if failed <= 3 else CareLevel.FULL
+
+
+def open_review(support: WubaoSupport, trigger: str, *, proposal_id: int | None = None,
+                notes: str = "") -> Review:
+    """Open a special review (专项复核) of a support, e.g. for income above the line.
+    Raises Conflict when the support has one open already."""
+    if support.end_date is not None:
+        raise Conflict("该特困供养已终止", code="no_open_support")
+    existing = db.session.scalar(sa.select(Review).where(
+        Review.support_id == support.id, Review.status == ReviewStatus.OPEN))
+    if existing is not None:
+        raise Conflict("此人已有一项未完成的复核", code="review_open")
+    review = Review(person_id=support.person_id, support_id=support.id,
+                    trigger=ReviewTrigger(trigger), status=ReviewStatus.OPEN,
+                    due=local_today(), opened_on=local_today(), proposal_id=proposal_id,
+                    notes=notes[:500])
+    db.session.add(review)
+    db.session.flush()
+    return review
+
+
+@dataclass
+class ReviewInput:
+    on: date
+    assessment: dict[str, bool]
+    outcome: str  # continue | terminate
+    reason: str | None = None  # art. 24 reason when terminating
+    notes: str = ""
+
+
+def record_review(person: Person, data: ReviewInput, user_id: int | None = None) -> Review:
+    """Record a review of a 特困 person: the assessment sets the care level; `continue`
+    sets the next annual due date a year on, `terminate` ends the support (art. 24).
+    An open special review is completed, otherwise an annual one is recorded.
+    Raises Invalid (assessment, reason, date), Conflict (no open support)."""
+    level = care_level_of(data.assessment)
+    if data.outcome not in ("continue", "terminate"):
+        raise Invalid("复核结论无效", fields={"outcome": "继续供养或终止供养"})
+    if data.outcome == "terminate" and data.reason not in MANUAL_REASONS:
+        raise Invalid("终止须说明原因", fields={"reason": "请选择终止原因"})
+    if data.on > local_today():
+        raise Invalid("复核日期不能晚于今天", fields={"date": "不能晚于今天"})
+    support = person.current_support
+    if support is None or person.status != PersonStatus.ACTIVE:
+        raise Conflict("此人没有正在享受的特困供养", code="no_open_support")
+    review = db.session.scalar(sa.select(Review).where(
+        Review.support_id == support.id, Review.status == ReviewStatus.OPEN))
+    if review is None:
+        review = Review(person_id=person.id, support_id=support.id,
+                        trigger=ReviewTrigger.ANNUAL, due=support.review_due,
+                        opened_on=data.on)
+        db.session.add(review)
+    for k in ASSESSMENT_ITEMS:
+        setattr(review, k, bool(data.assessment[k]))
+    review.care_level = level
+    review.outcome = ReviewOutcome(data.outcome)
+    review.termination_reason = TerminationReason(data.reason) if data.reason and \
+        data.outcome == "terminate" else None
+    review.notes = (data.notes or review.notes or "")[:500]
+    review.reviewed_by = user_id
+    review.status, review.done_on = ReviewStatus.DONE, data.on
+    person.care_level = level
+    db.session.flush()
+    if data.outcome == "terminate":
+        terminate(person, data.reason or "", data.on, source="review", notes=data.notes,
+                  review_id=review.id)
+    else:
+        support.review_due = next_review_due(data.on)
+    db.session.flush()
+    return review
+
+
+def reviews_stmt(kind: str, today: date, township: str | None = None,
+                 soon_days: int = 30) -> sa.Select:
+    """(support, person) of open 特困 supports whose review is overdue (`overdue`) or due
+    within `soon_days` (`due`), or that have an open special review (`special`)."""
+    stmt = (sa.select(WubaoSupport, Person).join(Person, Person.id == WubaoSupport.person_id)
+            .where(WubaoSupport.end_date.is_(None), Person.status == PersonStatus.ACTIVE))
+    if kind == "overdue":
+        stmt = stmt.where(WubaoSupport.review_due < today)
+    elif kind == "special":
+        stmt = stmt.where(sa.exists().where(Review.support_id == WubaoSupport.id,
+                                            Review.status == ReviewStatus.OPEN))
+    else:
+        stmt = stmt.where(WubaoSupport.review_due >= today,
+                          WubaoSupport.review_due <= today + timedelta(days=soon_days))
+    if township:
+        stmt = stmt.where(Person.township_code == township)
+    return stmt.order_by(WubaoSupport.review_due, Person.id)
+
+
+def review_counts(today: date, soon_days: int = 30) -> dict[str | None, dict[str, int]]:
+    """Per township: reviews overdue and due within `soon_days`."""
+    overdue = sa.func.sum(sa.case((WubaoSupport.review_due < today, 1), else_=0))
+    due = sa.func.sum(sa.case((sa.and_(WubaoSupport.review_due >= today,
+                                       WubaoSupport.review_due <= today
+                                       + timedelta(days=soon_days)), 1), else_=0))
+    rows = db.session.execute(
+        sa.select(Person.township_code, overdue, due)
+        .join(Person, Person.id == WubaoSupport.person_id)
+        .where(WubaoSupport.end_date.is_(None), Person.status == PersonStatus.ACTIVE)
+        .group_by(Person.township_code))
+    return {code: {"overdue": int(o or 0), "due": int(d or 0)} for code, o, d in rows}
+
+
+def overdue_alerts(day: date) -> list[dict]:
+    """Alert source for the core `alerts` job: reviews overdue, one alert per township."""
+    from ..models import Region
+
+    names = dict(db.session.execute(sa.select(Region.code, Region.name)
+                                    .where(Region.level == "township")).all())
+    out = []
+    for code, c in sorted(review_counts(day).items(), key=lambda kv: kv[0] or ""):
+        if c["overdue"]:
+            where = names.get(code, "未填乡镇")
+            out.append({"kind": "review_overdue", "role": "admin",
+                        "message": f"{where}：{c['overdue']} 名特困人员年度复核已逾期",
+                        "link": f"/reviews?kind=overdue&township={code or ''}",
+                        "count": c["overdue"]})
+    return out
