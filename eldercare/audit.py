@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextvars
 import enum
+import hashlib
+import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +24,7 @@ from .database import utcnow
 from .extensions import db
 from .models.audit import AuditEntry
 
-SECRET_FIELDS = {"password_hash", "failed_logins", "locked_until", "last_login_at"}
+SECRET_FIELDS = {"password_hash", "failed_logins", "locked_until", "last_login_at", "totp_secret"}
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,8 @@ class Actor:
 
 
 current_actor: contextvars.ContextVar[Actor] = contextvars.ContextVar(
-    "current_actor", default=Actor(None, "system")
+    "current_actor",
+    default=Actor(None, "system"),  # noqa: B039 — Actor is a frozen dataclass
 )
 
 
@@ -125,7 +128,7 @@ def _after_flush(session: Session, _ctx) -> None:
     for action, obj, changes in session.info.pop("audit_pending", []):
         rows.append(_row(action, _entity_name(obj), _pk(obj), changes))
     if rows:
-        session.connection().execute(sa.insert(AuditEntry), rows)
+        _insert_chained(session, rows)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -133,10 +136,86 @@ def _after_rollback(session: Session) -> None:
     session.info.pop("audit_pending", None)
 
 
+CHAIN_LOCK = 727_001  # pg_advisory_xact_lock key of the audit chain
+
+
+def entry_digest(prev_hash: str | None, row: dict) -> str:
+    """The hash of one entry: the previous hash and the entry's content, canonically."""
+    at = row["at"]
+    if at.tzinfo is None:  # SQLite hands back naive UTC
+        at = at.replace(tzinfo=UTC)
+    body = json.dumps(
+        [
+            prev_hash or "",
+            at.astimezone(UTC).isoformat(),
+            row["user_id"],
+            row["username"],
+            row["action"],
+            row["entity"],
+            row["entity_id"],
+            row["changes"],
+            row["ip"],
+        ],
+        sort_keys=True,
+        ensure_ascii=False,
+        default=str,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _insert_chained(session: Session, rows: list[dict]) -> None:
+    """Append rows to the hash chain. On PostgreSQL a transaction-scoped advisory lock
+    keeps writers in line until commit, so the chain follows the ids; on SQLite the
+    write lock taken at BEGIN IMMEDIATE does the same."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK})
+    prev = conn.execute(sa.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar()
+    for row in rows:
+        row["prev_hash"] = prev
+        row["hash"] = prev = entry_digest(prev, row)
+    conn.execute(sa.insert(AuditEntry), rows)
+
+
+def verify_chain(batch: int = 5000) -> tuple[int, int | None]:
+    """Walk the log in id order and recompute every hash. Returns (entries checked, id of
+    the first entry that does not match, or None when the chain is whole)."""
+    prev, checked, last_id = None, 0, 0
+    cols = [
+        AuditEntry.id,
+        AuditEntry.at,
+        AuditEntry.user_id,
+        AuditEntry.username,
+        AuditEntry.action,
+        AuditEntry.entity,
+        AuditEntry.entity_id,
+        AuditEntry.changes,
+        AuditEntry.ip,
+        AuditEntry.prev_hash,
+        AuditEntry.hash,
+    ]
+    while True:
+        rows = (
+            db.session.execute(
+                sa.select(*cols).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
+            )
+            .mappings()
+            .all()
+        )
+        if not rows:
+            return checked, None
+        for row in rows:
+            if row["prev_hash"] != prev or row["hash"] != entry_digest(prev, dict(row)):
+                return checked, row["id"]
+            prev, last_id = row["hash"], row["id"]
+            checked += 1
+
+
 def record(action: str, entity: str, entity_id: Any, changes: dict | None = None) -> None:
     """Write one audit entry for something no column change shows (a read of a full ID
     number, a login, a decision). Joins the current transaction; never commits."""
-    db.session.execute(
-        sa.insert(AuditEntry),
+    _insert_chained(
+        db.session(),
         [_row(action, entity, None if entity_id is None else str(entity_id), changes or {})],
     )

@@ -49,8 +49,11 @@ class Config:
         self.BASE_URL = os.environ.get("ELDERCARE_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
         # ELDERCARE_FEATURES="" runs the core alone (e.g. to generate its migrations).
         features = os.environ.get("ELDERCARE_FEATURES")
-        self.FEATURES = FEATURES if features is None else tuple(
-            f.strip() for f in features.split(",") if f.strip())
+        self.FEATURES = (
+            FEATURES
+            if features is None
+            else tuple(f.strip() for f in features.split(",") if f.strip())
+        )
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # API.md: uploads up to 16 MiB
         self.BABEL_DEFAULT_LOCALE = "zh"
@@ -71,5 +74,9 @@ class Config:
         # carry no cookie and need none; everything else does.
         self.WTF_CSRF_CHECK_DEFAULT = False
         self.WTF_CSRF_TIME_LIMIT = None
+        # MLPS 2.0 level 3: a second factor for the accounts that can change the most.
+        self.TOTP_REQUIRED_ROLES = (
+            () if os.environ.get("ELDERCARE_TOTP") == "off" else ("admin", "manager")
+        )
         self.SCHEDULER_ENABLED = os.environ.get("ELDERCARE_SCHEDULER", "0") == "1"
         self.DEMO_MODE = False

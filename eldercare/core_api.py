@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from datetime import date, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify
@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from . import openapi, stats
 from .api import ALL_ROLES, READERS, ApiError, Body, PageQuery, endpoint, paginate
+from .auth import totp
 from .auth.services import AccountLocked, LoginFailed, authenticate, issue_token
 from .extensions import db
 from .models import AuditEntry, Region
@@ -22,6 +23,7 @@ bp = Blueprint("core_api", __name__, url_prefix="/api/v1")
 class TokenIn(Body):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=128)
+    otp: str | None = Field(None, max_length=8, description="six-digit code, once enrolled")
 
 
 class TokenOut(BaseModel):
@@ -29,18 +31,36 @@ class TokenOut(BaseModel):
     expires_at: datetime
 
 
-@endpoint(bp, "/auth/token", ["POST"], public=True, body=TokenIn, response=TokenOut,
-          summary="Exchange a username and password for a bearer token")
+@endpoint(
+    bp,
+    "/auth/token",
+    ["POST"],
+    public=True,
+    body=TokenIn,
+    response=TokenOut,
+    summary="Exchange a username and password for a bearer token",
+)
 def token(body: TokenIn):
     try:
         user = authenticate(body.username, body.password)
     except AccountLocked as exc:
         db.session.commit()
-        raise ApiError(429, "account_locked", "登录失败次数过多，账号暂时锁定",
-                       headers={"Retry-After": str(exc.retry_after)}) from None
+        raise ApiError(
+            429,
+            "account_locked",
+            "登录失败次数过多，账号暂时锁定",
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from None
     except LoginFailed:
         db.session.commit()
         raise ApiError(401, "invalid_credentials", "用户名或密码错误") from None
+    if totp.enrolled(user):
+        if not body.otp:
+            db.session.commit()
+            raise ApiError(401, "otp_required", "该账号需要动态验证码 (otp)", {"otp": "必填"})
+        if not totp.verify(user, body.otp):
+            db.session.commit()
+            raise ApiError(401, "invalid_otp", "动态验证码不正确", {"otp": "不正确"})
     issued = issue_token(user)
     db.session.commit()
     return {"token": issued.token, "expires_at": issued.expires_at}
@@ -67,8 +87,14 @@ class OverviewOut(BaseModel):
     wubao: WubaoOut
 
 
-@endpoint(bp, "/stats/overview", roles=ALL_ROLES, query=OverviewQuery, response=OverviewOut,
-          summary="District figures on a date (today by default), answered from history")
+@endpoint(
+    bp,
+    "/stats/overview",
+    roles=ALL_ROLES,
+    query=OverviewQuery,
+    response=OverviewOut,
+    summary="District figures on a date (today by default), answered from history",
+)
 def overview(query: OverviewQuery):
     return stats.overview(query.date or local_today())
 
@@ -107,12 +133,24 @@ def audit_select(entity=None, entity_id=None, action=None) -> sa.Select:
 
 
 def audit_json(e: AuditEntry) -> dict:
-    return {"at": e.at, "user": e.username, "action": e.action, "entity": e.entity,
-            "entity_id": e.entity_id, "changes": e.changes}
+    return {
+        "at": e.at,
+        "user": e.username,
+        "action": e.action,
+        "entity": e.entity,
+        "entity_id": e.entity_id,
+        "changes": e.changes,
+    }
 
 
-@endpoint(bp, "/audit", roles=READERS, query=AuditQuery, response=AuditPage,
-          summary="The audit log, newest first")
+@endpoint(
+    bp,
+    "/audit",
+    roles=READERS,
+    query=AuditQuery,
+    response=AuditPage,
+    summary="The audit log, newest first",
+)
 def audit(query: AuditQuery):
     return paginate(audit_select(query.entity, query.entity_id, query.action), query, audit_json)
 
@@ -141,17 +179,38 @@ class RegionOut(BaseModel):
     successor_code: str | None
 
 
-@endpoint(bp, "/regions", roles=ALL_ROLES, query=RegionsQuery, response=list[RegionOut],
-          summary="Divisions valid on a date (today by default), with validity and successors")
+@endpoint(
+    bp,
+    "/regions",
+    roles=ALL_ROLES,
+    query=RegionsQuery,
+    response=list[RegionOut],
+    summary="Divisions valid on a date (today by default), with validity and successors",
+)
 def regions(query: RegionsQuery):
     day = query.date or local_today()
-    stmt = sa.select(Region).where(
-        sa.or_(Region.valid_from.is_(None), Region.valid_from <= day),
-        sa.or_(Region.valid_to.is_(None), Region.valid_to >= day)).order_by(Region.code)
+    stmt = (
+        sa.select(Region)
+        .where(
+            sa.or_(Region.valid_from.is_(None), Region.valid_from <= day),
+            sa.or_(Region.valid_to.is_(None), Region.valid_to >= day),
+        )
+        .order_by(Region.code)
+    )
     if query.level:
         stmt = stmt.where(Region.level == query.level)
     if query.parent_code:
         stmt = stmt.where(Region.parent_code == query.parent_code)
-    return [{"code": r.code, "name": r.name, "level": r.level, "kind": r.kind,
-             "parent_code": r.parent_code, "valid_from": r.valid_from, "valid_to": r.valid_to,
-             "successor_code": r.successor_code} for r in db.session.scalars(stmt)]
+    return [
+        {
+            "code": r.code,
+            "name": r.name,
+            "level": r.level,
+            "kind": r.kind,
+            "parent_code": r.parent_code,
+            "valid_from": r.valid_from,
+            "valid_to": r.valid_to,
+            "successor_code": r.successor_code,
+        }
+        for r in db.session.scalars(stmt)
+    ]

@@ -11,7 +11,8 @@ from ..extensions import db
 
 class AuditEntry(db.Model):
     """Who did what to which record, when, with before/after values. Append-only: the
-    application never updates or deletes a row of this table."""
+    application never updates or deletes a row of this table, and each row's hash
+    covers the one before it, so that a changed or removed row breaks the chain."""
 
     __tablename__ = "audit_log"
     __audit__ = False
@@ -26,3 +27,7 @@ class AuditEntry(db.Model):
     entity_id: Mapped[str | None] = mapped_column(sa.String(40))
     changes: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     ip: Mapped[str | None] = mapped_column(sa.String(45))
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    hash: Mapped[str | None] = mapped_column(
+        sa.String(64), comment="sha256(prev_hash + this entry): `eldercare audit verify`"
+    )

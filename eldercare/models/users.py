@@ -49,6 +49,8 @@ class User(db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64), comment="second factor (TOTP)")
+    totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     # Flask-Login protocol -----------------------------------------------------------
     @property

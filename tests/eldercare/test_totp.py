@@ -1,0 +1,63 @@
+"""The second factor for admin and manager accounts (MLPS 2.0 level 3)."""
+
+from __future__ import annotations
+
+import re
+
+import pyotp
+import pytest
+
+from tests import factories as f
+
+
+@pytest.fixture
+def totp_on(app):
+    app.config["TOTP_REQUIRED_ROLES"] = ("admin", "manager")
+    yield
+    app.config["TOTP_REQUIRED_ROLES"] = ()
+
+
+def password_step(client, username):
+    token = f.csrf(client, "/login")
+    return client.post("/login", data={"username": username, "password": f.PASSWORD,
+                                       "csrf_token": token})
+
+
+def test_an_admin_enrols_at_the_first_login_and_needs_the_code_after(client, admin, totp_on):
+    resp = password_step(client, "admin")
+    assert resp.headers["Location"].endswith("/login/otp")
+    page = client.get("/login/otp")
+    secret = re.search(r'data-testid="otp-secret">([A-Z2-7]+)<', page.text).group(1)
+    assert 'data-testid="otp-qr"' in page.text
+    assert client.get("/people").status_code == 302  # not logged in before the code
+    wrong = client.post("/login/otp", data={"code": "000000", "csrf_token": f.csrf(client, "/login/otp")})
+    assert wrong.status_code == 401
+    ok = client.post("/login/otp", data={"code": pyotp.TOTP(secret).now(),
+                                         "csrf_token": f.csrf(client, "/login/otp")})
+    assert ok.status_code == 302 and client.get("/people").status_code == 200
+    # once enrolled, the token API wants the code too
+    api = client.post("/api/v1/auth/token", json={"username": "admin", "password": f.PASSWORD})
+    assert api.status_code == 401 and api.json["error"]["code"] == "otp_required"
+    bad = client.post("/api/v1/auth/token", json={"username": "admin", "password": f.PASSWORD,
+                                                 "otp": "123456"})
+    assert bad.status_code == 401 and bad.json["error"]["code"] == "invalid_otp"
+    good = client.post("/api/v1/auth/token", json={"username": "admin", "password": f.PASSWORD,
+                                                  "otp": pyotp.TOTP(secret).now()})
+    assert good.status_code == 200
+
+
+def test_roles_without_a_second_factor_log_in_in_one_step(client, make_user, totp_on):
+    auditor = make_user("auditor", username="aud")
+    assert password_step(client, "aud").headers["Location"] == "/"
+    del auditor
+
+
+def test_the_secret_never_reaches_the_audit_log(client, admin, totp_on, db):
+    password_step(client, "admin")
+    page = client.get("/login/otp")
+    secret = re.search(r'data-testid="otp-secret">([A-Z2-7]+)<', page.text).group(1)
+    client.post("/login/otp", data={"code": pyotp.TOTP(secret).now(),
+                                    "csrf_token": f.csrf(client, "/login/otp")})
+    from eldercare.models import AuditEntry
+
+    assert all(secret not in str(e.changes) for e in db.session.scalars(db.select(AuditEntry)))
