@@ -44,13 +44,15 @@ REQUESTS = [
 
 
 def build(scale: int, folder: Path) -> float:
-    env = dict(os.environ, ELDERCARE_INSTANCE=str(folder),
-               DATABASE_URL=f"sqlite:///{folder / 'bench.db'}")
+    env = dict(
+        os.environ, ELDERCARE_INSTANCE=str(folder), DATABASE_URL=f"sqlite:///{folder / 'bench.db'}"
+    )
     eldercare = [sys.executable, "-m", "eldercare.cli"]
     subprocess.run([*eldercare, "init-db"], env=env, check=True, capture_output=True)
     t0 = time.perf_counter()
-    subprocess.run([*eldercare, "demo", "--scale", str(scale)], env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [*eldercare, "demo", "--scale", str(scale)], env=env, check=True, capture_output=True
+    )
     return time.perf_counter() - t0
 
 
@@ -68,8 +70,11 @@ def measure(folder: Path, repeat: int) -> tuple[list[tuple], float]:
     statements = {"n": 0}
     rows = []
     with app.app_context():
-        event.listen(db.engine, "before_cursor_execute",
-                     lambda *a, **k: statements.__setitem__("n", statements["n"] + 1))
+        event.listen(
+            db.engine,
+            "before_cursor_execute",
+            lambda *a, **k: statements.__setitem__("n", statements["n"] + 1),
+        )
         admin = db.session.scalar(db.select(User).where(User.username == "admin"))
         token = issue_token(admin).token
     client = app.test_client()
@@ -121,34 +126,49 @@ def main() -> None:
         load = build(scale, folder)
         print(f"scale {scale}: demo loaded in {load:.1f} s; measuring …", flush=True)
         # each scale measured in its own process: a fresh app and engine
-        out = subprocess.run([sys.executable, __file__, "--measure", str(folder),
-                              "--repeat", str(args.repeat)], capture_output=True, text=True,
-                             check=True).stdout
+        out = subprocess.run(
+            [sys.executable, __file__, "--measure", str(folder), "--repeat", str(args.repeat)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         results[scale] = (load, eval(out))  # noqa: S307 — our own child's repr
     write(results)
 
 
 def write(results: dict) -> None:
     scales = sorted(results)
-    lines = ["# Benchmarks", "",
-             f"Latest run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
-             f"{os.cpu_count()} cores, Python {platform.python_version()}, SQLite "
-             f"(`make bench`; server time in-process through the WSGI stack).", "",
-             "| figure | " + " | ".join(f"scale {s}" for s in scales) + " |",
-             "| --- | " + " | ".join("---" for _ in scales) + " |",
-             "| demo load (s) | " + " | ".join(f"{results[s][0]:.1f}" for s in scales) + " |",
-             "| peak Python memory of /people?format=xlsx (MiB) | "
-             + " | ".join(f"{results[s][1][1]:.1f}" for s in scales) + " |", ""]
-    lines += ["| request | " + " | ".join(
-        f"scale {s}: p50 ms / p95 ms / × healthz / SQL" for s in scales) + " |",
-        "| --- | " + " | ".join("---" for _ in scales) + " |"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Latest run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, SQLite "
+        f"(`make bench`; server time in-process through the WSGI stack).",
+        "",
+        "| figure | " + " | ".join(f"scale {s}" for s in scales) + " |",
+        "| --- | " + " | ".join("---" for _ in scales) + " |",
+        "| demo load (s) | " + " | ".join(f"{results[s][0]:.1f}" for s in scales) + " |",
+        "| peak Python memory of /people?format=xlsx (MiB) | "
+        + " | ".join(f"{results[s][1][1]:.1f}" for s in scales)
+        + " |",
+        "",
+    ]
+    lines += [
+        "| request | "
+        + " | ".join(f"scale {s}: p50 ms / p95 ms / × healthz / SQL" for s in scales)
+        + " |",
+        "| --- | " + " | ".join("---" for _ in scales) + " |",
+    ]
     by_label = {}
     for s in scales:
         rows = results[s][1][0]
         base = next((r[2] for r in rows if r[1] == "/healthz"), None) or 1
         for label, _path, p50, p95, sql, status in rows:
-            cell = (f"{p50:.1f} / {p95:.1f} / {p50 / base:.0f}× / {sql:.0f}" if p50 is not None
-                    else f"HTTP {status}")
+            cell = (
+                f"{p50:.1f} / {p95:.1f} / {p50 / base:.0f}× / {sql:.0f}"
+                if p50 is not None
+                else f"HTTP {status}"
+            )
             by_label.setdefault(label, {})[s] = cell
     for label, cells in by_label.items():
         lines.append(f"| {label} | " + " | ".join(cells.get(s, "—") for s in scales) + " |")

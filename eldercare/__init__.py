@@ -87,16 +87,24 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
 
     from .auth.views import bp as auth_bp
-    from .jobs_views import bp as jobs_bp
     from .core_api import bp as core_api_bp
+    from .dynamic.api import bp as dynamic_api_bp
+    from .dynamic.views import bp as dynamic_bp
+    from .jobs_views import bp as jobs_bp
     from .people.api import bp as people_api_bp
     from .people.views import bp as people_bp
     from .views import bp as core_bp
-    from .dynamic.api import bp as dynamic_api_bp
-    from .dynamic.views import bp as dynamic_bp
 
-    for bp in (core_bp, auth_bp, people_bp, core_api_bp, people_api_bp, jobs_bp,
-               dynamic_bp, dynamic_api_bp):
+    for bp in (
+        core_bp,
+        auth_bp,
+        people_bp,
+        core_api_bp,
+        people_api_bp,
+        jobs_bp,
+        dynamic_bp,
+        dynamic_api_bp,
+    ):
         app.register_blueprint(bp)
 
     from . import cli

@@ -27,16 +27,23 @@ READERS = (Role.ADMIN, Role.AUDITOR)
 class ApiError(Exception):
     """An error answered in the contract's shape."""
 
-    def __init__(self, status: int, code: str, message: str, fields: dict | None = None,
-                 headers: dict | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: dict | None = None,
+        headers: dict | None = None,
+    ):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.fields = fields or {}
         self.headers = headers or {}
 
 
-def error_response(status: int, code: str, message: str, fields: dict | None = None,
-                   headers: dict | None = None) -> Response:
+def error_response(
+    status: int, code: str, message: str, fields: dict | None = None, headers: dict | None = None
+) -> Response:
     body: dict[str, Any] = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
@@ -68,8 +75,6 @@ def validation_fields(exc: ValidationError) -> dict[str, str]:
         loc = ".".join(str(p) for p in err["loc"]) or "body"
         fields.setdefault(loc, err["msg"])
     return fields
-
-
 
 
 def endpoint(
@@ -116,14 +121,16 @@ def endpoint(
                 try:
                     kwargs["body"] = body.model_validate(data)
                 except ValidationError as exc:
-                    raise ApiError(422, "validation_failed", "输入有误",
-                                   validation_fields(exc)) from None
+                    raise ApiError(
+                        422, "validation_failed", "输入有误", validation_fields(exc)
+                    ) from None
             if query is not None:
                 try:
                     kwargs["query"] = query.model_validate(request.args.to_dict())
                 except ValidationError as exc:
-                    raise ApiError(400, "malformed_request", "查询参数有误",
-                                   validation_fields(exc)) from None
+                    raise ApiError(
+                        400, "malformed_request", "查询参数有误", validation_fields(exc)
+                    ) from None
             result = view(**kwargs)
             if isinstance(result, Response) or raw:
                 return result
@@ -156,7 +163,9 @@ def endpoint(
 
 def paginate(stmt: sa.Select, page: PageQuery, serialize: Callable[[Any], dict]) -> dict:
     """One page of a SELECT of ORM entities, with the total, in the contract's shape."""
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+    total = db.session.scalar(
+        sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
+    )
     rows = db.session.scalars(stmt.limit(page.per_page).offset((page.page - 1) * page.per_page))
     return {
         "items": [serialize(r) for r in rows],

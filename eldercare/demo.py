@@ -25,10 +25,12 @@ from .regions_data import demo_townships
 from .registry import DemoStep, registry
 from .timeutil import local_today
 
-DEMO_PASSWORD = "Demo-2026-yx"
+DEMO_PASSWORD = "Demo-2026-yx"  # noqa: S105 — printed by `eldercare demo` on purpose
 
-SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏"
-            "魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵")
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏"
+    "魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵"
+)
 GIVEN_M = "德福国华建明永清长林志强文海军正兴贵发全富有才云山成光荣树春金玉宝忠义友顺"
 GIVEN_F = "秀英桂兰素芬玉珍凤英淑华秀兰翠花春梅丽芳桂芳琼英玉兰秀珍明芳德芬淑珍会兰"
 
@@ -59,8 +61,9 @@ class DemoContext:
         return count * self.scale
 
     def account(self, username: str, role: str, scope: str = "", **kw) -> User:
-        user = create_user(username, DEMO_PASSWORD, role, display_name=kw.pop("display_name", ""),
-                           **kw)
+        user = create_user(
+            username, DEMO_PASSWORD, role, display_name=kw.pop("display_name", ""), **kw
+        )
         self.accounts.append((username, role, scope))
         return user
 
@@ -95,27 +98,43 @@ class DemoContext:
             township, village = r.get("township_code"), r.get("village_code")
             if not township:
                 township, village = self.place()
-            full.append({
-                "name": r["name"], "birth_date": r["birth_date"], "sex": r["sex"],
-                "id_number": r.get("id_number") or self.id_number(r["birth_date"], r["sex"]),
-                "township_code": township, "village_code": village,
-                "address": r.get("address", ""), "phone": r.get("phone", ""),
-                "care_level": r.get("care_level"), "status": r.get("status", "active"),
-                "death_date": r.get("death_date"), "moved_date": None,
-                "emergency_contact": "", "health_notes": "",
-                "home_lat": r.get("home_lat"), "home_lng": r.get("home_lng"),
-                "created_at": audit.utcnow(), "updated_at": audit.utcnow(),
-            })
+            full.append(
+                {
+                    "name": r["name"],
+                    "birth_date": r["birth_date"],
+                    "sex": r["sex"],
+                    "id_number": r.get("id_number") or self.id_number(r["birth_date"], r["sex"]),
+                    "township_code": township,
+                    "village_code": village,
+                    "address": r.get("address", ""),
+                    "phone": r.get("phone", ""),
+                    "care_level": r.get("care_level"),
+                    "status": r.get("status", "active"),
+                    "death_date": r.get("death_date"),
+                    "moved_date": None,
+                    "emergency_contact": "",
+                    "health_notes": "",
+                    "home_lat": r.get("home_lat"),
+                    "home_lng": r.get("home_lng"),
+                    "created_at": audit.utcnow(),
+                    "updated_at": audit.utcnow(),
+                }
+            )
         ids: list[int] = []
         for start in range(0, len(full), 2000):
-            chunk = full[start:start + 2000]
-            ids.extend(db.session.scalars(sa.insert(Person).returning(Person.id, sort_by_parameter_order=True), chunk))
+            chunk = full[start : start + 2000]
+            ids.extend(
+                db.session.scalars(
+                    sa.insert(Person).returning(Person.id, sort_by_parameter_order=True), chunk
+                )
+            )
         return ids
 
     def add_categories(self, pairs: list[tuple[int, str]]) -> None:
         if pairs:
-            db.session.execute(sa.insert(PersonCategory),
-                               [{"person_id": p, "category": c} for p, c in pairs])
+            db.session.execute(
+                sa.insert(PersonCategory), [{"person_id": p, "category": c} for p, c in pairs]
+            )
 
 
 # --- the core's steps ------------------------------------------------------------------
@@ -129,8 +148,9 @@ def _users(ctx: DemoContext) -> None:
 
 
 def _village_points(ctx: DemoContext) -> dict[str, tuple[float | None, float | None]]:
-    rows = db.session.execute(sa.select(Region.code, Region.lat, Region.lng)
-                              .where(Region.level == "village"))
+    rows = db.session.execute(
+        sa.select(Region.code, Region.lat, Region.lng).where(Region.level == "village")
+    )
     return {c: (lat, lng) for c, lat, lng in rows}
 
 
@@ -145,16 +165,24 @@ def _people(ctx: DemoContext) -> None:
         township, village = ctx.place()
         lat, lng = points.get(village, (None, None))
         jitter = (rng.uniform(-0.006, 0.006), rng.uniform(-0.006, 0.006))
-        return {"name": ctx.name(sex), "birth_date": ctx.birth(min_age, max_age), "sex": sex,
-                "township_code": township, "village_code": village,
-                "address": f"{rng.randrange(1, 12)}组{rng.randrange(1, 80)}号",
-                "care_level": care or rng.choices(["self", "partial", "full"], [55, 30, 15])[0],
-                "home_lat": lat + jitter[0] if lat else None,
-                "home_lng": lng + jitter[1] if lng else None,
-                "phone": f"13{rng.randrange(0, 10)}{rng.randrange(10**7, 10**8)}"}
+        return {
+            "name": ctx.name(sex),
+            "birth_date": ctx.birth(min_age, max_age),
+            "sex": sex,
+            "township_code": township,
+            "village_code": village,
+            "address": f"{rng.randrange(1, 12)}组{rng.randrange(1, 80)}号",
+            "care_level": care or rng.choices(["self", "partial", "full"], [55, 30, 15])[0],
+            "home_lat": lat + jitter[0] if lat else None,
+            "home_lng": lng + jitter[1] if lng else None,
+            "phone": f"13{rng.randrange(0, 10)}{rng.randrange(10**7, 10**8)}",
+        }
 
-    groups = [("elderly", ctx.n(1385), 60, 98), ("disabled", ctx.n(276), 18, 59),
-              ("minor", ctx.n(9), 2, 15)]
+    groups = [
+        ("elderly", ctx.n(1385), 60, 98),
+        ("disabled", ctx.n(276), 18, 59),
+        ("minor", ctx.n(9), 2, 15),
+    ]
     rows, cats = [], []
     for category, count, lo, hi in groups:
         rows.extend(person(lo, hi) | {"_cat": category} for _ in range(count))
@@ -163,27 +191,44 @@ def _people(ctx: DemoContext) -> None:
     centralized_n = ctx.n(1298)
     # Minors are supported at home with relatives (centralised care is for those who cannot
     # look after themselves); full- and partial-care persons have priority for a bed.
-    order = sorted(range(len(rows)), key=lambda i: (
-        rows[i]["_cat"] == "minor", {"full": 0, "partial": 1, "self": 2}[rows[i]["care_level"]],
-        rng.random()))
+    order = sorted(
+        range(len(rows)),
+        key=lambda i: (
+            rows[i]["_cat"] == "minor",
+            {"full": 0, "partial": 1, "self": 2}[rows[i]["care_level"]],
+            rng.random(),
+        ),
+    )
     centralized = set(order[:centralized_n])
     supports = []
     ctx.wubao = {"centralized": [], "dispersed": []}
     for i, pid in enumerate(ids):
         kind = "centralized" if i in centralized else "dispersed"
         since = ctx.today - timedelta(days=rng.randrange(30, 3650))
-        supports.append({"person_id": pid, "category": rows[i]["_cat"], "support": kind,
-                         "start_date": since, "end_date": None, "end_reason": "",
-                         "applied_centralized_on": None,
-                         "review_due": date(ctx.today.year + (rng.random() < 0.8),
-                                            since.month, min(since.day, 28))})
+        supports.append(
+            {
+                "person_id": pid,
+                "category": rows[i]["_cat"],
+                "support": kind,
+                "start_date": since,
+                "end_date": None,
+                "end_reason": "",
+                "applied_centralized_on": None,
+                "review_due": date(
+                    ctx.today.year + (rng.random() < 0.8), since.month, min(since.day, 28)
+                ),
+            }
+        )
         ctx.wubao[kind].append(pid)
         cats.append((pid, "tekun"))
         if rows[i]["_cat"] == "disabled":
             cats.append((pid, "disabled"))
     # A waiting list: dispersed persons who applied for a bed in the last months.
-    waiting = [i for i, s in enumerate(supports) if s["support"] == "dispersed"
-               and rows[i]["_cat"] != "minor"]
+    waiting = [
+        i
+        for i, s in enumerate(supports)
+        if s["support"] == "dispersed" and rows[i]["_cat"] != "minor"
+    ]
     for i in rng.sample(waiting, min(len(waiting), ctx.n(24))):
         supports[i]["applied_centralized_on"] = ctx.today - timedelta(days=rng.randrange(3, 120))
         ctx.waiting_ids.append(ids[i])
@@ -213,16 +258,23 @@ def _register_core_steps() -> list[DemoStep]:
 def load_demo(scale: int = 1, seed: int = 2026, echo: Callable[[str], None] = print) -> str:
     """Build the demo district in an empty database (refuses a database with people)."""
     if db.session.scalar(sa.select(sa.func.count(Person.id))):
-        raise DemoError("数据库中已有人员数据：演示数据只能装入空数据库（先删除 instance/ 中的数据库）")
+        raise DemoError(
+            "数据库中已有人员数据：演示数据只能装入空数据库（先删除 instance/ 中的数据库）"
+        )
     if not db.session.scalar(sa.select(sa.func.count(Region.code))):
         raise DemoError("请先运行 eldercare init-db")
-    today = date.fromisoformat(os.environ["ELDERCARE_DEMO_TODAY"]) if os.environ.get(
-        "ELDERCARE_DEMO_TODAY") else local_today()
-    ctx = DemoContext(scale=scale, seed=seed, today=today, rng=random.Random(seed), echo=echo)
+    today = (
+        date.fromisoformat(os.environ["ELDERCARE_DEMO_TODAY"])
+        if os.environ.get("ELDERCARE_DEMO_TODAY")
+        else local_today()
+    )
+    rng = random.Random(seed)  # noqa: S311 — seeded, repeatable demo data, not secrets
+    ctx = DemoContext(scale=scale, seed=seed, today=today, rng=rng, echo=echo)
     codes = {t.code for t in demo_townships()}
     ctx.townships = [t for t in demo_townships()]
-    for code, parent in db.session.execute(sa.select(Region.code, Region.parent_code)
-                                           .where(Region.level == "village")):
+    for code, parent in db.session.execute(
+        sa.select(Region.code, Region.parent_code).where(Region.level == "village")
+    ):
         if parent in codes:
             ctx.villages.setdefault(parent, []).append(code)
     ctx.townships = [t for t in ctx.townships if ctx.villages.get(t.code)]
@@ -233,12 +285,16 @@ def load_demo(scale: int = 1, seed: int = 2026, echo: Callable[[str], None] = pr
         step.run(ctx)
         db.session.flush()
         echo(f"  {step.name:<24} {time.perf_counter() - t0:6.2f} s")
-    audit.record("demo_loaded", "demo", None, {"scale": scale, "seed": seed,
-                                                "today": today.isoformat()})
+    audit.record(
+        "demo_loaded", "demo", None, {"scale": scale, "seed": seed, "today": today.isoformat()}
+    )
     db.session.commit()
     elapsed = time.perf_counter() - started
-    lines = [f"demo district loaded in {elapsed:.1f} s (scale {scale}, seed {seed})", "",
-             f"logins (password for all: {DEMO_PASSWORD}):"]
+    lines = [
+        f"demo district loaded in {elapsed:.1f} s (scale {scale}, seed {seed})",
+        "",
+        f"logins (password for all: {DEMO_PASSWORD}):",
+    ]
     lines += [f"  {u:<14} {r:<9} {s}" for u, r, s in ctx.accounts]
     lines += ctx.notes
     return "\n".join(lines)

@@ -64,8 +64,9 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         if is_retryable(exc) or exc.connection_invalidated:
             if _is_api():
-                return error_response(503, "unavailable", "数据库繁忙，请稍后重试",
-                                      headers={"Retry-After": "1"})
+                return error_response(
+                    503, "unavailable", "数据库繁忙，请稍后重试", headers={"Retry-After": "1"}
+                )
             return render_template("error.html", code=503), 503
         raise exc
 

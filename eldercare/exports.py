@@ -91,14 +91,15 @@ def _xlsx_file(headers: Sequence[str], rows: Iterable[Sequence[Any]]):
     ws.append([safe_text(h) for h in headers])
     for row in rows:
         ws.append([cell(v) for v in row])
-    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 — closed by the response
     wb.save(out)
     out.seek(0)
     return out
 
 
-def export_response(name: str, headers: Sequence[str], rows: Iterable[Sequence[Any]],
-                    fmt: str | None = None) -> Response:
+def export_response(
+    name: str, headers: Sequence[str], rows: Iterable[Sequence[Any]], fmt: str | None = None
+) -> Response:
     fmt = fmt or wants_export() or "csv"
     filename = f"{name}.{fmt}"
     disposition = f"attachment; filename={filename}"

@@ -96,12 +96,15 @@ def get_job(name: str) -> Job:
 
 
 def already_done(name: str, period: str) -> bool:
-    return db.session.scalar(sa.select(JobRun.id).where(
-        JobRun.job == name, JobRun.period == period)) is not None
+    return (
+        db.session.scalar(sa.select(JobRun.id).where(JobRun.job == name, JobRun.period == period))
+        is not None
+    )
 
 
-def run_job(name: str, period: str | None = None, *, trigger: str = "cli",
-            user_id: int | None = None) -> RunResult:
+def run_job(
+    name: str, period: str | None = None, *, trigger: str = "cli", user_id: int | None = None
+) -> RunResult:
     """Do job `name` for `period` once. Returns done=False when the period was done
     already (by this or any other process). A failure rolls everything back, is recorded
     in job_failures, and is raised again."""
@@ -115,8 +118,7 @@ def run_job(name: str, period: str | None = None, *, trigger: str = "cli",
     try:
         if already_done(name, period):
             return RunResult(name, period, False, {})
-        run = JobRun(job=name, period=period, trigger=trigger, user_id=user_id,
-                     started_at=utcnow())
+        run = JobRun(job=name, period=period, trigger=trigger, user_id=user_id, started_at=utcnow())
         db.session.add(run)
         try:
             db.session.flush()  # takes the unique key: a second process waits here
@@ -132,8 +134,14 @@ def run_job(name: str, period: str | None = None, *, trigger: str = "cli",
         db.session.rollback()
         if isinstance(exc, IntegrityError) and already_done(name, period):
             return RunResult(name, period, False, {})
-        db.session.add(JobFailure(job=name, period=period, trigger=trigger,
-                                  error="".join(traceback.format_exception_only(exc))[-2000:]))
+        db.session.add(
+            JobFailure(
+                job=name,
+                period=period,
+                trigger=trigger,
+                error="".join(traceback.format_exception_only(exc))[-2000:],
+            )
+        )
         db.session.commit()
         log.exception("job %s %s failed", name, period)
         raise
@@ -151,10 +159,14 @@ def missed_periods(job: Job, now: datetime | None = None, limit: int = 3) -> lis
     for _ in range(limit):
         periods.append(p)
         p = previous_period(job.period_kind, p)
-    done = set(db.session.scalars(sa.select(JobRun.period).where(
-        JobRun.job == job.name, JobRun.period.in_(periods))))
-    first_ever = db.session.scalar(sa.select(sa.func.min(JobRun.period)).where(
-        JobRun.job == job.name))
+    done = set(
+        db.session.scalars(
+            sa.select(JobRun.period).where(JobRun.job == job.name, JobRun.period.in_(periods))
+        )
+    )
+    first_ever = db.session.scalar(
+        sa.select(sa.func.min(JobRun.period)).where(JobRun.job == job.name)
+    )
     todo = [p for p in reversed(periods) if p not in done]
     if first_ever is None:
         return todo[-1:]  # a new installation starts with the current period only
@@ -168,7 +180,7 @@ def catch_up(now: datetime | None = None) -> list[RunResult]:
             try:
                 results.append(run_job(job.name, period, trigger="catch-up"))
             except Exception:  # recorded in job_failures; the others still run
-                continue
+                log.warning("catch-up of %s %s failed", job.name, period)
     return results
 
 
@@ -188,9 +200,13 @@ def run_alerts(period: str) -> dict:
     return {"alerts": made}
 
 
-ALERTS = Job(name="alerts", run=run_alerts, period_kind="day",
-             schedule={"hour": 7, "minute": 0},
-             description="balances nearly used, annual reviews due, homes nearly full")
+ALERTS = Job(
+    name="alerts",
+    run=run_alerts,
+    period_kind="day",
+    schedule={"hour": 7, "minute": 0},
+    description="balances nearly used, annual reviews due, homes nearly full",
+)
 
 
 def alerts_for(user) -> list[Alert]:
@@ -232,10 +248,17 @@ def start_scheduler(app, *, blocking: bool = False):
         catch_up()
         jobs = list(registry().jobs.values())
     cls = BlockingScheduler if blocking else BackgroundScheduler
-    scheduler = cls(timezone=str(LOCAL), job_defaults={
-        "coalesce": True, "misfire_grace_time": 3600, "max_instances": 1})
+    scheduler = cls(
+        timezone=str(LOCAL),
+        job_defaults={"coalesce": True, "misfire_grace_time": 3600, "max_instances": 1},
+    )
     for job in jobs:
-        scheduler.add_job(call, CronTrigger(timezone=LOCAL, **job.schedule), args=[job.name],
-                          id=job.name, name=job.description or job.name)
+        scheduler.add_job(
+            call,
+            CronTrigger(timezone=LOCAL, **job.schedule),
+            args=[job.name],
+            id=job.name,
+            name=job.description or job.name,
+        )
     scheduler.start()
     return scheduler

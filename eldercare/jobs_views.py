@@ -20,20 +20,35 @@ bp = Blueprint("jobs", __name__)
 @bp.record_once
 def _nav(state):
     state.app.extensions["eldercare"].nav.append(
-        NavItem("jobs.index", _l("定时任务"), (Role.ADMIN,), 85))
+        NavItem("jobs.index", _l("定时任务"), (Role.ADMIN,), 85)
+    )
 
 
 @bp.get("/jobs")
 @role_required(Role.ADMIN)
 def index():
     jobs = sorted(registry().jobs.values(), key=lambda j: j.name)
-    runs = {j.name: list(db.session.scalars(
-        sa.select(JobRun).where(JobRun.job == j.name).order_by(JobRun.period.desc()).limit(5)))
-        for j in jobs}
-    failures = list(db.session.scalars(
-        sa.select(JobFailure).order_by(JobFailure.id.desc()).limit(10)))
-    return render_template("jobs.html", jobs=jobs, runs=runs, failures=failures,
-                           defaults={j.name: default_period(j) for j in jobs})
+    runs = {
+        j.name: list(
+            db.session.scalars(
+                sa.select(JobRun)
+                .where(JobRun.job == j.name)
+                .order_by(JobRun.period.desc())
+                .limit(5)
+            )
+        )
+        for j in jobs
+    }
+    failures = list(
+        db.session.scalars(sa.select(JobFailure).order_by(JobFailure.id.desc()).limit(10))
+    )
+    return render_template(
+        "jobs.html",
+        jobs=jobs,
+        runs=runs,
+        failures=failures,
+        defaults={j.name: default_period(j) for j in jobs},
+    )
 
 
 @bp.post("/jobs/<name>/run")
@@ -48,9 +63,18 @@ def run(name: str):
         flash(_("任务执行失败，已回滚，详见下方失败记录"), "danger")
     else:
         if result.done:
-            flash(_("%(job)s %(period)s 已完成：%(s)s", job=name, period=result.period,
-                    s=result.summary), "success")
+            flash(
+                _(
+                    "%(job)s %(period)s 已完成：%(s)s",
+                    job=name,
+                    period=result.period,
+                    s=result.summary,
+                ),
+                "success",
+            )
         else:
-            flash(_("%(job)s %(period)s 此前已执行过，未重复执行", job=name,
-                    period=result.period), "info")
+            flash(
+                _("%(job)s %(period)s 此前已执行过，未重复执行", job=name, period=result.period),
+                "info",
+            )
     return redirect(url_for("jobs.index"))

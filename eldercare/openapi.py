@@ -54,15 +54,25 @@ def build(app: Flask) -> dict[str, Any]:
         path = _CONVERTER.sub(r"{\2}", rule.rule)
         params = []
         for conv, name in _CONVERTER.findall(rule.rule):
-            params.append({
-                "name": name, "in": "path", "required": True,
-                "schema": {"type": "integer"} if conv == "int" else {"type": "string"},
-            })
+            params.append(
+                {
+                    "name": name,
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer"} if conv == "int" else {"type": "string"},
+                }
+            )
         if meta["query"] is not None:
             qs = meta["query"].model_json_schema()
             for name, prop in qs.get("properties", {}).items():
-                params.append({"name": name, "in": "query",
-                               "required": name in qs.get("required", []), "schema": prop})
+                params.append(
+                    {
+                        "name": name,
+                        "in": "query",
+                        "required": name in qs.get("required", []),
+                        "schema": prop,
+                    }
+                )
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             op: dict[str, Any] = {
                 "summary": meta["summary"],
@@ -76,24 +86,45 @@ def build(app: Flask) -> dict[str, Any]:
             else:
                 op["security"] = []
             if meta["body"] is not None:
-                op["requestBody"] = {"required": True, "content": {
-                    "application/json": {"schema": _schema(meta["body"], components)}}}
+                op["requestBody"] = {
+                    "required": True,
+                    "content": {"application/json": {"schema": _schema(meta["body"], components)}},
+                }
             elif meta["multipart"]:
-                op["requestBody"] = {"required": True, "content": {"multipart/form-data": {
-                    "schema": {"type": "object", "properties": {
-                        k: ({"type": "string", "format": "binary"} if v == "file"
-                            else {"type": "string"}) for k, v in meta["multipart"].items()},
-                        "required": [k for k in meta["multipart"] if k == "file"]}}}}
+                op["requestBody"] = {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    k: (
+                                        {"type": "string", "format": "binary"}
+                                        if v == "file"
+                                        else {"type": "string"}
+                                    )
+                                    for k, v in meta["multipart"].items()
+                                },
+                                "required": [k for k in meta["multipart"] if k == "file"],
+                            }
+                        }
+                    },
+                }
             ok: dict[str, Any] = {"description": "OK"}
             if meta["response"] is not None:
-                ok["content"] = {"application/json": {
-                    "schema": _schema(meta["response"], components)}}
+                ok["content"] = {
+                    "application/json": {"schema": _schema(meta["response"], components)}
+                }
             op["responses"][str(meta["status"])] = ok
             for code, model in meta.get("responses", {}).items():
-                op["responses"][str(code)] = {"description": "See the contract", "content": {
-                    "application/json": {"schema": _schema(model, components)}}}
-            err = {"description": "Error", "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+                op["responses"][str(code)] = {
+                    "description": "See the contract",
+                    "content": {"application/json": {"schema": _schema(model, components)}},
+                }
+            err = {
+                "description": "Error",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }
             for code in ("400", "401", "403", "404", "409", "413", "422", "429"):
                 op["responses"].setdefault(code, err)
             paths.setdefault(path, {})[method.lower()] = op

@@ -40,7 +40,9 @@ def _int(value: Any, default: int, lo: int, hi: int) -> int:
 def page_of(stmt: sa.Select, args, *, scalars: bool = True, per_page: int = 50) -> Page:
     page = _int(args.get("page"), 1, 1, 1_000_000)
     size = _int(args.get("per_page"), per_page, 1, 500)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+    total = db.session.scalar(
+        sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
+    )
     q = stmt.limit(size).offset((page - 1) * size)
     items = list(db.session.scalars(q) if scalars else db.session.execute(q))
     return Page(items, total or 0, page, size)

@@ -9,8 +9,8 @@ from flask import Flask, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
 from flask_login import current_user
+from markupsafe import Markup
 
 from .idnumbers import mask
 from .registry import registry
@@ -48,10 +48,21 @@ def url_with(**changes) -> str:
 
 
 LABELS = {
-    "role": {"admin": _l("民政局"), "manager": _l("机构管理员"), "provider": _l("服务组织"),
-             "worker": _l("服务人员"), "auditor": _l("审计")},
-    "category": {"tekun": _l("特困"), "dibao": _l("低保"), "age80": _l("80岁以上"),
-                 "disabled": _l("残疾人"), "alone": _l("独居"), "empty_nest": _l("空巢")},
+    "role": {
+        "admin": _l("民政局"),
+        "manager": _l("机构管理员"),
+        "provider": _l("服务组织"),
+        "worker": _l("服务人员"),
+        "auditor": _l("审计"),
+    },
+    "category": {
+        "tekun": _l("特困"),
+        "dibao": _l("低保"),
+        "age80": _l("80岁以上"),
+        "disabled": _l("残疾人"),
+        "alone": _l("独居"),
+        "empty_nest": _l("空巢"),
+    },
     "care": {"self": _l("全自理"), "partial": _l("半护理"), "full": _l("全护理")},
     "wubao": {"elderly": _l("老年人"), "disabled": _l("残疾人"), "minor": _l("未成年人")},
     "support": {"dispersed": _l("分散供养"), "centralized": _l("集中供养")},
@@ -82,7 +93,8 @@ def person_status(person) -> Markup:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(money=money, local_dt=local_dt, day=day, rate=rate, mask=mask)
     app.jinja_env.globals.update(
-        url_with=url_with, person_status=person_status,
+        url_with=url_with,
+        person_status=person_status,
         **{f"{k}_label": _labeller(k) for k in LABELS},
     )
 

@@ -13,9 +13,9 @@ from . import stats
 from .api import READERS
 from .auth.web import role_required
 from .core_api import audit_select
-from .jobs import alerts_for
 from .exports import export_response, iter_rows, wants_export
 from .extensions import db
+from .jobs import alerts_for
 from .models import AuditEntry, Role
 from .pagination import page_of
 from .registry import NavItem, registry
@@ -47,8 +47,13 @@ def dashboard():
     today = local_today()
     figures = stats.overview(today)
     panels = [(tpl, fn()) for tpl, fn in registry().dashboard_panels]
-    return render_template("dashboard.html", figures=figures, today=today, panels=panels,
-                           alerts=alerts_for(current_user))
+    return render_template(
+        "dashboard.html",
+        figures=figures,
+        today=today,
+        panels=panels,
+        alerts=alerts_for(current_user),
+    )
 
 
 @bp.get("/public")
@@ -65,14 +70,17 @@ def public():
 @role_required(*READERS)
 def audit():
     args = request.args
-    stmt = audit_select(args.get("entity") or None, args.get("entity_id") or None,
-                        args.get("action") or None)
+    stmt = audit_select(
+        args.get("entity") or None, args.get("entity_id") or None, args.get("action") or None
+    )
     if wants_export():
         return export_response(
             "audit",
             ["时间", "用户", "操作", "对象", "编号", "变更"],
-            ((e.at, e.username, e.action, e.entity, e.entity_id, e.changes)
-             for e in iter_rows(stmt, AuditEntry.id)),
+            (
+                (e.at, e.username, e.action, e.entity, e.entity_id, e.changes)
+                for e in iter_rows(stmt, AuditEntry.id)
+            ),
         )
     page = page_of(stmt, args)
     return render_template("audit.html", page=page)

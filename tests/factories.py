@@ -34,8 +34,9 @@ def user(role: str = "admin", **kw):
 
 
 def person(name: str = "张三", birth: date = date(1945, 3, 12), sex: str = "M", **kw):
-    data = people.PersonInput(name=name, id_number=kw.pop("id_number", None)
-                              or new_id_number(birth, sex), **kw)
+    data = people.PersonInput(
+        name=name, id_number=kw.pop("id_number", None) or new_id_number(birth, sex), **kw
+    )
     p = people.create_person(data)
     db.session.commit()
     return p
@@ -48,8 +49,9 @@ def headers(u) -> dict:
 def login(client, u, password: str = PASSWORD):
     page = client.get("/login")
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
-    resp = client.post("/login", data={"username": u.username, "password": password,
-                                       "csrf_token": token})
+    resp = client.post(
+        "/login", data={"username": u.username, "password": password, "csrf_token": token}
+    )
     assert resp.status_code == 302, resp.text
     return client
 

@@ -19,10 +19,10 @@ from .users import Role, User
 __all__ = [
     "Alert",
     "AuditEntry",
-    "JobFailure",
-    "JobRun",
     "CareLevel",
     "Category",
+    "JobFailure",
+    "JobRun",
     "Person",
     "PersonCategory",
     "PersonStatus",
@@ -30,7 +30,7 @@ __all__ = [
     "Role",
     "Sex",
     "Support",
-    "WubaoCategory",
     "User",
+    "WubaoCategory",
     "WubaoSupport",
 ]

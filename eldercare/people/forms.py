@@ -10,6 +10,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+
 def choices(pairs) -> list[SelectChoice]:
     """WTForms 3.3 wants SelectChoice objects rather than (value, label) tuples."""
     return [SelectChoice(v, label) for v, label in pairs]
@@ -34,9 +35,13 @@ class PersonForm(FlaskForm):
     village_code = SelectField(_l("村（社区）"), validators=[Optional()], validate_choice=False)
     address = StringField(_l("住址"), validators=[Optional(), Length(max=200)])
     care_level = SelectField(_l("自理能力"), choices=choices(CARE_LEVELS), validators=[Optional()])
-    categories = SelectMultipleField(_l("类别"), choices=choices(CATEGORIES), validators=[Optional()])
+    categories = SelectMultipleField(
+        _l("类别"), choices=choices(CATEGORIES), validators=[Optional()]
+    )
     emergency_contact = StringField(_l("紧急联系人"), validators=[Optional(), Length(max=100)])
-    health_notes = TextAreaField(_l("健康状况（敏感信息）"), validators=[Optional(), Length(max=2000)])
+    health_notes = TextAreaField(
+        _l("健康状况（敏感信息）"), validators=[Optional(), Length(max=2000)]
+    )
 
 
 class DateForm(FlaskForm):
@@ -44,9 +49,15 @@ class DateForm(FlaskForm):
 
 
 class WubaoForm(FlaskForm):
-    category = SelectField(_l("特困类别"), choices=choices([
-        ("elderly", _l("老年人")), ("disabled", _l("残疾人")), ("minor", _l("未成年人"))]))
-    support = SelectField(_l("供养方式"), choices=choices([
-        ("dispersed", _l("分散供养")), ("centralized", _l("集中供养"))]))
+    category = SelectField(
+        _l("特困类别"),
+        choices=choices(
+            [("elderly", _l("老年人")), ("disabled", _l("残疾人")), ("minor", _l("未成年人"))]
+        ),
+    )
+    support = SelectField(
+        _l("供养方式"),
+        choices=choices([("dispersed", _l("分散供养")), ("centralized", _l("集中供养"))]),
+    )
     since = DateField(_l("起始日期"), validators=[DataRequired()])
     applied_centralized_on = DateField(_l("申请集中供养日期"), validators=[Optional()])

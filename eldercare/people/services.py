@@ -58,7 +58,9 @@ def _check_regions(township_code: str | None, village_code: str | None) -> None:
         if v is None or v.level != "village":
             raise Invalid("无此村（社区）", fields={"village_code": "无此村（社区）代码"})
         if township_code and v.parent_code != township_code:
-            raise Invalid("村（社区）不属于该乡镇", fields={"village_code": "不属于所选乡镇（街道）"})
+            raise Invalid(
+                "村（社区）不属于该乡镇", fields={"village_code": "不属于所选乡镇（街道）"}
+            )
 
 
 def parse_id(raw: str) -> idnumbers.IdInfo:
@@ -104,8 +106,9 @@ def create_person(data: PersonInput) -> Person:
     info = parse_id(data.id_number)
     _check_regions(data.township_code, data.village_code)
     if find_by_id_number(info.number):
-        raise Conflict("该身份证号已登记", fields={"id_number": "该身份证号已登记"},
-                       code="duplicate_id_number")
+        raise Conflict(
+            "该身份证号已登记", fields={"id_number": "该身份证号已登记"}, code="duplicate_id_number"
+        )
     person = Person(id_number=info.number, birth_date=info.birth_date, sex=Sex(info.sex))
     _apply(person, data)
     db.session.add(person)
@@ -121,9 +124,16 @@ def update_person(person: Person, data: PersonInput) -> Person:
     if info.number != person.id_number:
         other = find_by_id_number(info.number)
         if other is not None and other.id != person.id:
-            raise Conflict("该身份证号已登记", fields={"id_number": "该身份证号已登记"},
-                           code="duplicate_id_number")
-        person.id_number, person.birth_date, person.sex = info.number, info.birth_date, Sex(info.sex)
+            raise Conflict(
+                "该身份证号已登记",
+                fields={"id_number": "该身份证号已登记"},
+                code="duplicate_id_number",
+            )
+        person.id_number, person.birth_date, person.sex = (
+            info.number,
+            info.birth_date,
+            Sex(info.sex),
+        )
     _apply(person, data)
     db.session.flush()
     return person
@@ -135,8 +145,13 @@ def reveal_id_number(person: Person) -> str:
     return person.id_number
 
 
-def start_wubao(person: Person, category: str, support: str, since: date,
-                applied_centralized_on: date | None = None) -> WubaoSupport:
+def start_wubao(
+    person: Person,
+    category: str,
+    support: str,
+    since: date,
+    applied_centralized_on: date | None = None,
+) -> WubaoSupport:
     """Record 特困 (五保) support from `since`. An open period of another form is ended
     the day before and a new one opened, so history is kept. Raises Conflict for a
     deceased person or a date inside the current period."""
@@ -152,9 +167,14 @@ def start_wubao(person: Person, category: str, support: str, since: date,
             raise Conflict("日期早于当前供养记录的开始日期", fields={"since": "日期过早"})
         current.end_date = since
         current.end_reason = "changed"
-    record = WubaoSupport(person=person, category=cat, support=sup, start_date=since,
-                          applied_centralized_on=applied_centralized_on,
-                          review_due=date(since.year + 1, since.month, min(since.day, 28)))
+    record = WubaoSupport(
+        person=person,
+        category=cat,
+        support=sup,
+        start_date=since,
+        applied_centralized_on=applied_centralized_on,
+        review_due=date(since.year + 1, since.month, min(since.day, 28)),
+    )
     db.session.add(record)
     if Category.TEKUN not in person.category_set:
         person.categories.append(PersonCategory(category=Category.TEKUN))

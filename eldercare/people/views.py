@@ -14,7 +14,7 @@ from ..errors import DomainError
 from ..exports import export_response, iter_rows, wants_export
 from ..extensions import db
 from ..idnumbers import mask
-from ..models import Person, PersonCategory, Region, Role
+from ..models import Category, Person, PersonCategory, PersonStatus, Region, Role
 from ..pagination import page_of
 from ..registry import NavItem, registry
 from ..timeutil import local_today
@@ -40,9 +40,9 @@ def _filtered(args) -> sa.Select:
     stmt = services.search(scoping.people(current_user), args.get("q"))
     if args.get("township"):
         stmt = stmt.where(Person.township_code == args["township"])
-    if args.get("status"):
+    if args.get("status") in {s.value for s in PersonStatus}:
         stmt = stmt.where(Person.status == args["status"])
-    if args.get("category"):
+    if args.get("category") in {c.value for c in Category}:
         stmt = stmt.where(Person.categories.any(PersonCategory.category == args["category"]))
     return stmt.order_by(Person.id)
 
@@ -55,7 +55,8 @@ def index():
         names = {r.code: r.name for r in townships()}
         return export_response(
             "people",
-            ["编号", "姓名", "身份证号", "性别", "出生日期", "乡镇（街道）", "状态", "类别", "自理能力"],
+            ["编号", "姓名", "身份证号", "性别", "出生日期", "乡镇（街道）", "状态", "类别",
+             "自理能力"],
             ((p.id, p.name, mask(p.id_number), p.sex, p.birth_date,
               names.get(p.township_code, ""), p.status, ",".join(sorted(p.category_set)),
               p.care_level) for p in iter_rows(stmt, Person.id)),
@@ -67,8 +68,10 @@ def index():
 def _form_choices(form: PersonForm) -> None:
     form.township_code.choices = choices([("", "—")] + [(t.code, t.name) for t in townships()])
     code = form.township_code.data or ""
-    villages = db.session.scalars(sa.select(Region).where(
-        Region.level == "village", Region.parent_code == code).order_by(Region.code)) if code else []
+    villages = []
+    if code:
+        villages = db.session.scalars(sa.select(Region).where(
+            Region.level == "village", Region.parent_code == code).order_by(Region.code))
     form.village_code.choices = choices([("", "—")] + [(v.code, v.name) for v in villages])
 
 

@@ -51,8 +51,9 @@ def test_login_page_shows_a_clear_lock_message(client, admin):
     for _ in range(5):
         token(client, "admin", "Wrong-pass-1")
     csrf = f.csrf(client, "/login")
-    resp = client.post("/login", data={"username": "admin", "password": f.PASSWORD,
-                                       "csrf_token": csrf})
+    resp = client.post(
+        "/login", data={"username": "admin", "password": f.PASSWORD, "csrf_token": csrf}
+    )
     assert resp.status_code == 429
     assert "账号已锁定" in resp.text
 
@@ -111,8 +112,7 @@ def test_a_page_post_without_csrf_changes_nothing(client, admin, make_person):
     f.login(client, admin)
     resp = client.post(f"/people/{p.id}/death", data={"date": "2026-01-01"})
     assert resp.status_code == 303
-    assert client.get(f"/api/v1/people/{p.id}",
-                      headers=f.headers(admin)).json["status"] == "active"
+    assert client.get(f"/api/v1/people/{p.id}", headers=f.headers(admin)).json["status"] == "active"
 
 
 def test_session_cookie_api_write_needs_the_csrf_header(client, admin):
@@ -148,20 +148,29 @@ def test_open_redirect_after_login_is_refused(client, admin):
     page = client.get("/login?next=//evil.example/")
     token_ = f.csrf(client, "/login")
     del page
-    resp = client.post("/login?next=//evil.example/", data={
-        "username": "admin", "password": f.PASSWORD, "csrf_token": token_})
+    resp = client.post(
+        "/login?next=//evil.example/",
+        data={"username": "admin", "password": f.PASSWORD, "csrf_token": token_},
+    )
     assert resp.headers["Location"] == "/"
 
 
 @pytest.mark.parametrize("role", ["manager", "provider", "worker", "auditor"])
 def test_only_the_bureau_registers_people(client, role):
-    scope = {"manager": {"facility_id": 1}, "provider": {"provider_id": 1},
-             "worker": {"provider_id": 1}, "auditor": {}}[role]
+    scope = {
+        "manager": {"facility_id": 1},
+        "provider": {"provider_id": 1},
+        "worker": {"provider_id": 1},
+        "auditor": {},
+    }[role]
     try:
         u = f.user(role, **scope)
     except Exception as exc:  # the feature's foreign key may demand a real facility/provider
         pytest.skip(f"needs the feature's records: {exc}")
-    resp = client.post("/api/v1/people", json={"name": "李四", "id_number": f.new_id_number()},
-                       headers=f.headers(u))
+    resp = client.post(
+        "/api/v1/people",
+        json={"name": "李四", "id_number": f.new_id_number()},
+        headers=f.headers(u),
+    )
     assert resp.status_code == 403
     assert resp.json["error"]["code"] == "forbidden"

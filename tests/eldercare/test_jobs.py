@@ -38,8 +38,9 @@ def counting_job(app):
 
 
 def alerts(db):
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Alert).where(
-        Alert.kind == "test"))
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Alert).where(Alert.kind == "test")
+    )
 
 
 def test_a_period_is_done_once_however_often_it_is_started(db, counting_job):
@@ -92,14 +93,21 @@ def test_two_processes_running_the_same_job_and_period_do_it_once(app, db):
     for _ in range(3):  # a race is run more than once
         db.session.execute(sa.delete(JobRun))
         db.session.commit()
-        procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True) for _ in range(4)]
+        procs = [
+            subprocess.Popen(
+                cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+            for _ in range(4)
+        ]
         outs = [p.communicate(timeout=120) for p in procs]
         assert all(p.returncode == 0 for p in procs), outs
         done = [o for o, _ in outs if ": done in" in o]
         assert len(done) == 1, outs
-        runs = db.session.scalar(sa.select(sa.func.count()).select_from(JobRun).where(
-            JobRun.job == "alerts", JobRun.period == "2026-11-29"))
+        runs = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(JobRun)
+            .where(JobRun.job == "alerts", JobRun.period == "2026-11-29")
+        )
         assert runs == 1
 
 
@@ -109,8 +117,9 @@ def test_the_jobs_page_lists_jobs_and_runs_one_now(client, admin):
     f.login(client, admin)
     page = client.get("/jobs")
     assert page.status_code == 200 and "alerts" in page.text
-    resp = client.post("/jobs/alerts/run", data={"csrf_token": f.csrf(client, "/jobs"),
-                                                 "period": "2026-11-29"})
+    resp = client.post(
+        "/jobs/alerts/run", data={"csrf_token": f.csrf(client, "/jobs"), "period": "2026-11-29"}
+    )
     assert resp.status_code == 302
     assert "2026-11-29" in client.get("/jobs").text
 

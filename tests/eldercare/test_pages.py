@@ -32,7 +32,11 @@ def test_public_page_shows_figures_without_login_and_no_person(client, make_pers
 
 def test_add_a_person_through_the_form(client, admin):
     f.login(client, admin)
-    data = {"name": "钱七", "id_number": "510704194503120218", "csrf_token": f.csrf(client, "/people/new")}
+    data = {
+        "name": "钱七",
+        "id_number": "510704194503120218",
+        "csrf_token": f.csrf(client, "/people/new"),
+    }
     resp = client.post("/people/new", data=data)
     assert resp.status_code == 302
     assert "钱七" in client.get(resp.headers["Location"]).text
@@ -40,8 +44,12 @@ def test_add_a_person_through_the_form(client, admin):
 
 def test_a_bad_id_number_is_shown_under_its_field_and_the_input_is_kept(client, admin):
     f.login(client, admin)
-    data = {"name": "孙八", "id_number": "360426199101010072", "phone": "13800000000",
-            "csrf_token": f.csrf(client, "/people/new")}
+    data = {
+        "name": "孙八",
+        "id_number": "360426199101010072",
+        "phone": "13800000000",
+        "csrf_token": f.csrf(client, "/people/new"),
+    }
     resp = client.post("/people/new", data=data)
     assert resp.status_code == 422
     assert "校验" in resp.text  # the check-character message
@@ -64,7 +72,9 @@ def test_people_list_searches_paginates_and_exports_masked(client, admin, make_p
 def test_revealing_a_full_id_number_is_logged(client, admin, make_person):
     p = make_person()
     f.login(client, admin)
-    resp = client.post(f"/people/{p.id}/reveal", data={"csrf_token": f.csrf(client, f"/people/{p.id}")})
+    resp = client.post(
+        f"/people/{p.id}/reveal", data={"csrf_token": f.csrf(client, f"/people/{p.id}")}
+    )
     assert p.id_number in resp.text
     log = client.get(f"/audit?entity=people&entity_id={p.id}&action=view_id_number")
     assert "view_id_number" in log.text

@@ -30,9 +30,17 @@ def test_a_fifteen_digit_number_is_stored_as_eighteen(client, admin_headers):
     assert resp.json["birth_date"] == "1956-10-15"
 
 
-@pytest.mark.parametrize("bad", ["360426199101010072", "360426199113010079",
-                                 "440308199902301512", "990426199112010074", "12345",
-                                 "5.10704195710189E+17"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "360426199101010072",
+        "360426199113010079",
+        "440308199902301512",
+        "990426199112010074",
+        "12345",
+        "5.10704195710189E+17",
+    ],
+)
 def test_invalid_id_numbers_are_422_naming_the_field(client, admin_headers, bad):
     resp = post_person(client, admin_headers, id_number=bad)
     assert resp.status_code == 422
@@ -56,8 +64,11 @@ def test_missing_fields_are_422_with_each_field_named(client, admin_headers):
 
 
 def test_malformed_json_is_400_in_the_contract_shape(client, admin_headers):
-    resp = client.post("/api/v1/people", data="{not json", headers=admin_headers
-                       | {"Content-Type": "application/json"})
+    resp = client.post(
+        "/api/v1/people",
+        data="{not json",
+        headers=admin_headers | {"Content-Type": "application/json"},
+    )
     assert resp.status_code == 400
     assert resp.json["error"]["code"] == "malformed_request"
 
@@ -87,7 +98,8 @@ def test_search_by_name_and_by_id_number_and_pagination(client, admin_headers, m
 
 
 def test_lists_mask_id_numbers_and_single_reads_by_the_bureau_are_audited(
-        client, admin_headers, make_person):
+    client, admin_headers, make_person
+):
     p = make_person()
     item = client.get("/api/v1/people", headers=admin_headers).json["items"][0]
     assert re.fullmatch(r"\d{6}\*{8}\d{3}[\dX]", item["id_number"])
@@ -106,31 +118,40 @@ def test_sql_looking_search_strings_are_just_text(client, admin_headers, make_pe
 
 def test_wubao_support_and_death_end_what_should_end(client, admin_headers, make_person):
     p = make_person()
-    r = client.post(f"/api/v1/people/{p.id}/wubao", headers=admin_headers,
-                    json={"category": "elderly", "support": "dispersed", "since": "2024-01-01"})
+    r = client.post(
+        f"/api/v1/people/{p.id}/wubao",
+        headers=admin_headers,
+        json={"category": "elderly", "support": "dispersed", "since": "2024-01-01"},
+    )
     assert r.status_code == 201 and r.json["support"] == "dispersed"
-    r = client.post(f"/api/v1/people/{p.id}/death", json={"date": "2026-03-02"},
-                    headers=admin_headers)
+    r = client.post(
+        f"/api/v1/people/{p.id}/death", json={"date": "2026-03-02"}, headers=admin_headers
+    )
     assert r.status_code == 200
     assert r.json["status"] == "deceased" and r.json["death_date"] == "2026-03-02"
     assert r.json["wubao"] is None
-    again = client.post(f"/api/v1/people/{p.id}/death", json={"date": "2026-03-02"},
-                        headers=admin_headers)
+    again = client.post(
+        f"/api/v1/people/{p.id}/death", json={"date": "2026-03-02"}, headers=admin_headers
+    )
     assert again.status_code == 409
 
 
 def test_a_death_in_the_future_is_refused(client, admin_headers, make_person):
     p = make_person()
-    r = client.post(f"/api/v1/people/{p.id}/death", json={"date": "2999-01-01"},
-                    headers=admin_headers)
+    r = client.post(
+        f"/api/v1/people/{p.id}/death", json={"date": "2999-01-01"}, headers=admin_headers
+    )
     assert r.status_code == 422 and "date" in r.json["error"]["fields"]
 
 
 def test_the_overview_counts_wubao_on_a_past_date_from_history(client, admin_headers, make_person):
     a, b = make_person(), make_person()
     for p, support in ((a, "centralized"), (b, "dispersed")):
-        client.post(f"/api/v1/people/{p.id}/wubao", headers=admin_headers,
-                    json={"category": "elderly", "support": support, "since": "2025-01-01"})
+        client.post(
+            f"/api/v1/people/{p.id}/wubao",
+            headers=admin_headers,
+            json={"category": "elderly", "support": support, "since": "2025-01-01"},
+        )
     client.post(f"/api/v1/people/{b.id}/death", json={"date": "2026-02-01"}, headers=admin_headers)
     now = client.get("/api/v1/stats/overview", headers=admin_headers).json["wubao"]
     assert now["total"] == 1 and now["centralized_rate"] == "1.000"
@@ -139,12 +160,15 @@ def test_the_overview_counts_wubao_on_a_past_date_from_history(client, admin_hea
     assert then["wubao"]["total"] == 2 and then["wubao"]["centralized_rate"] == "0.500"
 
 
-def test_every_write_leaves_an_audit_entry_with_before_and_after(client, admin_headers, make_person):
+def test_every_write_leaves_an_audit_entry_with_before_and_after(
+    client, admin_headers, make_person
+):
     p = make_person(name="旧名")
     body = {"name": "新名", "id_number": p.id_number}
     assert client.put(f"/api/v1/people/{p.id}", json=body, headers=admin_headers).status_code == 200
-    log = client.get(f"/api/v1/audit?entity=people&entity_id={p.id}&action=update",
-                     headers=admin_headers).json["items"]
+    log = client.get(
+        f"/api/v1/audit?entity=people&entity_id={p.id}&action=update", headers=admin_headers
+    ).json["items"]
     assert log[0]["changes"]["name"] == ["旧名", "新名"]
     assert log[0]["user"] == "admin"
 
@@ -163,8 +187,12 @@ def test_the_auditor_reads_the_audit_log_but_writes_nothing(client, make_user):
     u = make_user("auditor")
     h = f.headers(u)
     assert client.get("/api/v1/audit", headers=h).status_code == 200
-    assert client.post("/api/v1/people", json={"name": "x", "id_number": f.new_id_number()},
-                       headers=h).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/people", json={"name": "x", "id_number": f.new_id_number()}, headers=h
+        ).status_code
+        == 403
+    )
 
 
 def test_openapi_document_describes_every_api_route(app, client):
@@ -186,8 +214,9 @@ def test_healthz_needs_no_login(client):
 
 def test_regions_answer_for_a_date_before_and_after_the_reform(client, admin_headers):
     today = client.get("/api/v1/regions?level=township", headers=admin_headers).json
-    before = client.get("/api/v1/regions?level=township&date=2019-06-01",
-                        headers=admin_headers).json
+    before = client.get(
+        "/api/v1/regions?level=township&date=2019-06-01", headers=admin_headers
+    ).json
     assert len(today) == 14 and len(before) == 25
     ended = [r for r in before if r["valid_to"] == "2019-12-31"]
     assert ended and all(r["successor_code"] for r in ended)
