@@ -6,7 +6,8 @@ The money the core knows is the 特困 basic-living payment (stopping from the m
 the exit) and the bed held by a centralised (集中供养) person. What features pay (the
 home-care subsidy) they report through `registry.loss_estimators`. "Without the list"
 means: found at the person's next annual review (the latest point at which the paper
-process looks at everyone), or a year after the date when no review was due.
+process looks at everyone), or a year after the date when no review is due or it is
+overdue already.
 """
 
 from __future__ import annotations
@@ -93,8 +94,8 @@ def _avoided(since: date, until: date) -> dict:
         exits += 1
         recorded = to_local(p.decided_at).date()
         support = t.support if t is not None else None
-        found = (support.review_due if support is not None and support.review_due else None) \
-            or p.date + timedelta(days=365)
+        due = support.review_due if support is not None else None
+        found = due if due and due > recorded else p.date + timedelta(days=365)
         found = max(found, recorded)
         if support is not None:
             months += _months(recorded, found)
@@ -111,8 +112,8 @@ def _avoided(since: date, until: date) -> dict:
                 agg["bed_days"] += int(est.get("bed_days") or 0)
     return {
         "exits": exits,
-        "basis": "未比对时按最迟在下次年度复核时发现计算（无复核日期的按一年计）；"
-                 "特困供养金按月标准自退出次月起停发计；床位按集中供养推算",
+        "basis": "未比对时按最迟在下次年度复核时发现计算"
+                 "（无复核日期或复核已逾期的按死亡、迁出后一年计）；特困供养金按月标准自退出次月起停发计；床位按集中供养推算",
         "tekun_monthly": f"{monthly:.2f}",
         "tekun_months": months,
         "tekun_payments": f"{monthly * months:.2f}",
