@@ -9,5 +9,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the claims blueprints, menu items, demo steps and jobs."""
-    from . import models  # noqa: F401
+    """Register the claims blueprints, menu items and demo steps."""
+    from . import api, models  # noqa: F401
+
+    app.register_blueprint(api.bp)

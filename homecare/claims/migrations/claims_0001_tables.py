@@ -6,12 +6,11 @@ Create Date: 2026-11-29 05:16:34.906206
 
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import eldercare.database
 import homecare.models
-
 
 # revision identifiers, used by Alembic.
 revision = "claims_0001"

@@ -1,0 +1,162 @@
+"""Telephone call-backs (回访): on a claim's first reconciliation a seeded random sample of
+its paid-for visits is marked for a call; the clerk records what the elder said.
+
+The sample is driven by chance and by risk: a visit carrying an exception flag (or
+logged by hand) weighs three times as much, and the provider's rate grows with its
+record — every call-back that found a visit not delivered, and a claim with many
+exceptions. A visit found not delivered is reversed in the elder's ledger (a `reversal`
+entry and the balance restored by a relative update, once: UNIQUE(enrolment, visit,
+kind)), flagged `not_delivered`, and its lines rejected while the claim is still open.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from eldercare import audit
+from eldercare.database import fen, utcnow
+from eldercare.errors import Conflict, Invalid
+from eldercare.extensions import db
+from eldercare.models import User
+
+from ..models import EntryKind, LedgerEntry, Visit
+from .models import (
+    CallbackOutcome,
+    CallbackReason,
+    CallbackSample,
+    Claim,
+    ClaimLine,
+    ClaimStatus,
+    Decision,
+)
+
+BASE_RATE = 0.05  # 5% of a claim's visits
+MIN_PER_CLAIM = 3  # at least this many per provider-month (all of them if fewer)
+RATE_PER_NOT_DELIVERED = 0.02  # each "not delivered" found raises the provider's rate
+HIGH_EXCEPTION_SHARE = 0.10  # a claim with more exceptions than this is riskier
+RATE_FOR_EXCEPTIONS = 0.03
+MAX_RATE = 0.50
+RISK_WEIGHT = 3.0
+
+
+
+def provider_rate(provider_id: int, exception_share: float = 0.0) -> float:
+    """The provider's sampling rate: the base, plus its not-delivered record, plus a
+    claim with many exceptions; capped."""
+    not_delivered = db.session.scalar(sa.select(sa.func.count(CallbackSample.id)).where(
+        CallbackSample.provider_id == provider_id,
+        CallbackSample.outcome == CallbackOutcome.NOT_DELIVERED)) or 0
+    rate = BASE_RATE + RATE_PER_NOT_DELIVERED * not_delivered
+    if exception_share > HIGH_EXCEPTION_SHARE:
+        rate += RATE_FOR_EXCEPTIONS
+    return min(rate, MAX_RATE)
+
+
+def draw_sample(claim: Claim) -> list[CallbackSample]:
+    """Mark visits of `claim` for a call-back, once per claim (a later reconciliation
+    keeps the first sample). Deterministic: seeded by provider and month."""
+    if db.session.scalar(sa.select(CallbackSample.id).where(
+            CallbackSample.claim_id == claim.id).limit(1)):
+        return []
+    paid = ClaimLine.decision.in_([Decision.APPROVED, Decision.ADJUSTED])
+    rows = db.session.execute(
+        sa.select(Visit.id, Visit.manual, sa.cast(Visit.exceptions, sa.String))
+        .join(ClaimLine, ClaimLine.visit_id == Visit.id)
+        .where(ClaimLine.claim_id == claim.id, paid, Visit.provider_id == claim.provider_id)
+        .distinct().order_by(Visit.id)).all()
+    if not rows:
+        return []
+    total, flagged = db.session.execute(sa.select(
+        sa.func.count(ClaimLine.id),
+        sa.func.count(ClaimLine.id).filter(ClaimLine.reason_bits != 0))
+        .where(ClaimLine.claim_id == claim.id)).one()
+    rate = provider_rate(claim.provider_id, flagged / total if total else 0.0)
+    n = min(len(rows), max(MIN_PER_CLAIM, math.ceil(rate * len(rows))))
+    rng = random.Random(f"callback:{claim.provider_id}:{claim.month}")  # noqa: S311 - not security
+    keyed = []
+    for vid, manual, exceptions in rows:
+        risky = manual or (exceptions not in (None, "", "[]", "null"))
+        weight = RISK_WEIGHT if risky else 1.0
+        # Efraimidis–Spirakis: weighted sampling without replacement in one pass.
+        keyed.append((rng.random() ** (1.0 / weight), vid, risky))
+    keyed.sort(reverse=True)
+    chosen = [{"visit_id": vid, "claim_id": claim.id, "provider_id": claim.provider_id,
+               "reason": (CallbackReason.RISK if risky else CallbackReason.CHANCE),
+               "outcome": None, "note": "", "created_at": utcnow()}
+              for _key, vid, risky in keyed[:n]]
+    db.session.execute(sa.insert(CallbackSample), chosen)
+    audit.record("callback_sample", "claims", claim.id, {"visits": len(chosen),
+                                                        "rate": f"{rate:.3f}"})
+    return chosen
+
+
+def _reverse(visit: Visit, user: User) -> Decimal:
+    """Give the visit's subsidy back to the elder's ledger (once)."""
+    amount = visit.subsidised
+    if amount <= 0:
+        return Decimal("0.00")
+    exists = db.session.scalar(sa.select(LedgerEntry.id).where(
+        LedgerEntry.enrolment_id == visit.enrolment_id, LedgerEntry.visit_id == visit.id,
+        LedgerEntry.kind == EntryKind.REVERSAL))
+    if exists:
+        return Decimal("0.00")
+    db.session.add(LedgerEntry(enrolment_id=visit.enrolment_id, kind=EntryKind.REVERSAL,
+                               amount=amount, visit_id=visit.id, at=utcnow(),
+                               note="回访确认未提供服务，退回补贴"))
+    db.session.flush()  # UNIQUE(enrolment, visit, kind): a concurrent twin fails here
+    db.session.execute(sa.text("UPDATE enrolments SET balance = balance + :fen WHERE id = :id"),
+                       {"fen": fen(amount), "id": visit.enrolment_id})
+    audit.record("ledger_reversal", "enrolments", visit.enrolment_id,
+                 {"visit_id": visit.id, "amount": str(amount), "by": user.username})
+    return amount
+
+
+def record_outcome(sample: CallbackSample, outcome: str, note: str, user: User) -> CallbackSample:
+    """The clerk's record of a call-back. Once per sample (Conflict after). `not_delivered`
+    reverses the visit's subsidy and rejects its lines in a claim not yet approved.
+    Raises Invalid for an unknown outcome."""
+    try:
+        chosen = CallbackOutcome(outcome)
+    except ValueError:
+        raise Invalid("回访结果须为 confirmed、not_delivered、unreachable 或 complaint",
+                      fields={"outcome": "未知的结果"}) from None
+    note = (note or "").strip()[:500]
+    done = db.session.execute(
+        sa.update(CallbackSample).where(CallbackSample.id == sample.id,
+                                        CallbackSample.outcome.is_(None))
+        .values(outcome=chosen, note=note, recorded_by_id=user.id, recorded_at=utcnow())
+        .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        raise Conflict("该回访已记录结果", code="already_recorded")
+    audit.record("callback_outcome", "callback_samples", sample.id,
+                 {"outcome": chosen.value, "note": note, "visit_id": sample.visit_id})
+    db.session.refresh(sample)
+    if chosen == CallbackOutcome.NOT_DELIVERED:
+        visit = sample.visit
+        _reverse(visit, user)
+        visit.flag("not_delivered")
+        db.session.flush()
+        _reject_lines(sample, user)
+    return sample
+
+
+def _reject_lines(sample: CallbackSample, user: User) -> None:
+    from . import services
+
+    claim = db.session.get(Claim, sample.claim_id)
+    if claim is None or claim.status != ClaimStatus.RECONCILED:
+        return
+    line_nos = db.session.scalars(sa.select(ClaimLine.line_no).where(
+        ClaimLine.claim_id == claim.id, ClaimLine.visit_id == sample.visit_id,
+        ClaimLine.decision != Decision.REJECTED)).all()
+    for n in line_nos:
+        services.override(claim, n, Decision.REJECTED.value, "回访确认未提供服务", user)
+
+
+def samples(claim: Claim) -> list[CallbackSample]:
+    return list(db.session.scalars(sa.select(CallbackSample).where(
+        CallbackSample.claim_id == claim.id).order_by(CallbackSample.id)))

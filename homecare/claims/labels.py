@@ -1,0 +1,35 @@
+"""Words for codes, in plain Chinese (English in the translations): the reasons a line
+was cut, the decisions, the statuses, the call-back outcomes."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+REASON_LABELS = {
+    "no_visit": _l("没有对应的服务记录（或不是本组织的服务）"),
+    "duplicate_line": _l("重复申报：同一次服务的同一项目已申报过"),
+    "id_mismatch": _l("身份证号与该次服务的老人不符"),
+    "amount_mismatch": _l("金额与价目表不符：按单价×数量核定"),
+    "quantity_exceeds_time": _l("申报时长超过签到至签退的时间：按在场时间核定"),
+    "over_budget": _l("超出该次服务从老人补贴账户支付的金额：按实际支付核定"),
+    "not_enrolled": _l("服务当日老人未登记居家养老服务"),
+    "deceased": _l("服务日期在老人去世之后"),
+    "outside_month": _l("服务日期不在申报月份内"),
+    "visit_incomplete": _l("该次服务未签退"),
+    "worker_overlap": _l("同一服务人员同一时间在另一户服务"),
+}
+DECISION_LABELS = {"approved": _l("通过"), "adjusted": _l("核减"), "rejected": _l("不予支付")}
+STATUS_LABELS = {"submitted": _l("已提交"), "reconciled": _l("已对账"), "approved": _l("已审批"),
+                 "paid": _l("已支付")}
+SOURCE_LABELS = {"upload": _l("上传文件"), "generated": _l("按服务记录生成")}
+OUTCOME_LABELS = {"confirmed": _l("确认已服务"), "not_delivered": _l("未提供服务"),
+                  "unreachable": _l("联系不上"), "complaint": _l("有投诉")}
+CALLBACK_REASON_LABELS = {"chance": _l("随机抽取"), "risk": _l("风险抽取")}
+
+
+def reason_text(code: str) -> str:
+    return str(REASON_LABELS.get(code, code))
+
+
+def reasons_text(codes: list[str]) -> str:
+    return "；".join(reason_text(c) for c in codes)

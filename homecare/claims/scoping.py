@@ -1,0 +1,42 @@
+"""Who sees which claims: the bureau and auditors all, a provider admin its own,
+every other role none (deny by default). One helper, used by the API and the pages."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from eldercare.errors import NotFound
+from eldercare.extensions import db
+from eldercare.models import Role, User
+
+from .models import CallbackSample, Claim
+
+EVERYTHING = (Role.ADMIN, Role.AUDITOR)
+
+
+def claim_scope(user: User) -> sa.ColumnElement[bool]:
+    if user.role in EVERYTHING:
+        return sa.true()
+    if user.role == Role.PROVIDER and user.provider_id is not None:
+        return Claim.provider_id == user.provider_id
+    return sa.false()
+
+
+def claims(user: User) -> sa.Select:
+    return sa.select(Claim).where(claim_scope(user))
+
+
+def get_claim(user: User, claim_id: int) -> Claim:
+    """The claim if `user` may see it; NotFound otherwise (never reveal existence)."""
+    claim = db.session.scalar(claims(user).where(Claim.id == claim_id))
+    if claim is None:
+        raise NotFound("未找到该结算申报")
+    return claim
+
+
+def callback_scope(user: User) -> sa.ColumnElement[bool]:
+    if user.role in EVERYTHING:
+        return sa.true()
+    if user.role == Role.PROVIDER and user.provider_id is not None:
+        return CallbackSample.provider_id == user.provider_id
+    return sa.false()

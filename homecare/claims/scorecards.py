@@ -1,0 +1,129 @@
+"""Provider scorecards, month by month: share of visits logged by card scan (not by hand),
+share of claimed lines approved, call-back confirmation rate, exceptions per hundred
+visits, and not-delivered call-backs. Three grouped queries per provider-year."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+import sqlalchemy as sa
+
+from eldercare.extensions import db
+from eldercare.timeutil import LOCAL, local_today
+
+from ..models import Provider, Visit
+from .models import CallbackOutcome, CallbackSample, Claim, ClaimLine, Decision
+
+
+@dataclass
+class MonthCard:
+    month: str
+    visits: int = 0
+    scanned: int = 0
+    lines: int = 0
+    approved_lines: int = 0
+    exception_lines: int = 0
+    callbacks: int = 0
+    confirmed: int = 0
+    not_delivered: int = 0
+    claim_status: str | None = None
+
+    @staticmethod
+    def _rate(n: int, d: int, scale: int = 1) -> Decimal | None:
+        if not d:
+            return None
+        return (Decimal(n * scale) / d).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
+
+    @property
+    def scan_share(self):
+        return self._rate(self.scanned, self.visits)
+
+    @property
+    def approved_share(self):
+        return self._rate(self.approved_lines, self.lines)
+
+    @property
+    def confirmation_rate(self):
+        return self._rate(self.confirmed, self.callbacks)
+
+    @property
+    def exceptions_per_100(self):
+        if not self.visits:
+            return None
+        return (Decimal(self.exception_lines * 100) / self.visits).quantize(Decimal("0.1"))
+
+
+@dataclass
+class Scorecard:
+    provider: Provider
+    year: int
+    months: list[MonthCard] = field(default_factory=list)
+
+
+def _bounds(year: int, m: int) -> tuple[datetime, datetime]:
+    start = datetime(year, m, 1, tzinfo=LOCAL).astimezone(UTC)
+    end = datetime(year + (m == 12), m % 12 + 1, 1, tzinfo=LOCAL).astimezone(UTC)
+    return start, end
+
+
+def scorecard(provider: Provider, year: int | None = None) -> Scorecard:
+    year = year or local_today().year
+    last = 12 if year < local_today().year else local_today().month
+    cards = {f"{year}-{m:02d}": MonthCard(f"{year}-{m:02d}") for m in range(1, last + 1)}
+    # visits and scans: one row, two conditional counts per month
+    cols = []
+    for m in range(1, last + 1):
+        start, end = _bounds(year, m)
+        inside = sa.and_(Visit.check_in_at >= start, Visit.check_in_at < end)
+        cols += [sa.func.count(Visit.id).filter(inside),
+                 sa.func.count(Visit.id).filter(inside, sa.not_(Visit.manual))]
+    y0, _ = _bounds(year, 1)
+    _, y1 = _bounds(year, last)
+    row = db.session.execute(sa.select(*cols).where(
+        Visit.provider_id == provider.id, Visit.check_in_at >= y0, Visit.check_in_at < y1)).one()
+    for i, key in enumerate(cards):
+        cards[key].visits, cards[key].scanned = int(row[2 * i]), int(row[2 * i + 1])
+    paid = ClaimLine.decision.in_([Decision.APPROVED, Decision.ADJUSTED])
+    for month, status, n, ok, ex in db.session.execute(
+            sa.select(Claim.month, Claim.status, sa.func.count(ClaimLine.id),
+                      sa.func.count(ClaimLine.id).filter(paid),
+                      sa.func.count(ClaimLine.id).filter(ClaimLine.reason_bits != 0))
+            .outerjoin(ClaimLine, ClaimLine.claim_id == Claim.id)
+            .where(Claim.provider_id == provider.id, Claim.month.startswith(f"{year}-"))
+            .group_by(Claim.month, Claim.status)):
+        if month in cards:
+            c = cards[month]
+            c.claim_status, c.lines, c.approved_lines, c.exception_lines = (
+                status.value, n, ok, ex)
+    for month, n, conf, nd in db.session.execute(
+            sa.select(Claim.month, sa.func.count(CallbackSample.id),
+                      sa.func.count(CallbackSample.id).filter(
+                          CallbackSample.outcome == CallbackOutcome.CONFIRMED),
+                      sa.func.count(CallbackSample.id).filter(
+                          CallbackSample.outcome == CallbackOutcome.NOT_DELIVERED))
+            .join(Claim, Claim.id == CallbackSample.claim_id)
+            .where(CallbackSample.provider_id == provider.id,
+                   CallbackSample.outcome.is_not(None), Claim.month.startswith(f"{year}-"))
+            .group_by(Claim.month)):
+        if month in cards:
+            cards[month].callbacks, cards[month].confirmed, cards[month].not_delivered = (
+                n, conf, nd)
+    return Scorecard(provider, year, list(cards.values()))
+
+
+def scorecard_json(provider: Provider, year: int | None = None) -> dict:
+    card = scorecard(provider, year)
+
+    def rate(v):
+        return None if v is None else str(v)
+
+    return {"provider_id": provider.id, "provider": provider.name, "year": card.year,
+            "months": [{"month": m.month, "visits": m.visits, "scan_share": rate(m.scan_share),
+                        "lines": m.lines, "approved_share": rate(m.approved_share),
+                        "callbacks": m.callbacks,
+                        "confirmation_rate": rate(m.confirmation_rate),
+                        "not_delivered": m.not_delivered,
+                        "exceptions_per_100_visits": rate(m.exceptions_per_100),
+                        "claim_status": m.claim_status} for m in card.months]}

@@ -1,0 +1,418 @@
+"""Claims: submission (uploaded file or generated from logged visits), reconciliation,
+the clerk's overrides, approval and payment. Services take plain arguments, raise
+eldercare.errors, flush and never commit.
+
+Reconciliation is set-wise (ENGINEERING.md, issue #5): one UPDATE ... FROM a stack of
+sub-queries decides every line of a claim in the database, whatever the number of
+lines; a few more statements sum the totals and read the answer back. It only reads
+visits and ledgers and rewrites the machine's columns, so running it again gives the
+same answer, and a clerk's override (kept in its own columns) survives it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+import sqlalchemy.orm
+
+from eldercare import audit
+from eldercare.database import to_money, utcnow
+from eldercare.errors import Conflict, Invalid
+from eldercare.extensions import db
+from eldercare.models import Person, User
+from eldercare.timeutil import LOCAL
+
+from ..models import Enrolment, Provider, Service, Unit, Visit, VisitService
+from .files import LineIn
+from .models import (
+    BIT,
+    REJECTING,
+    Claim,
+    ClaimLine,
+    ClaimSource,
+    ClaimStatus,
+    Decision,
+    reasons_of,
+)
+
+MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+TOLERANCE_S = 600  # hours claimed may exceed the time on site by 10 minutes (as at scans)
+
+
+@dataclass(frozen=True)
+class Month:
+    text: str
+    first: date
+    last: date
+    start_utc: datetime  # local midnight of the first day
+    end_utc: datetime  # local midnight after the last day
+
+    @property
+    def year(self) -> int:
+        return self.first.year
+
+
+def month_of(text: str) -> Month:
+    """A claim month `YYYY-MM`; Invalid for anything else."""
+    if not MONTH_RE.match(text or ""):
+        raise Invalid("月份须为 YYYY-MM", fields={"month": "须为 YYYY-MM"})
+    y, m = int(text[:4]), int(text[5:])
+    first = date(y, m, 1)
+    after = date(y + (m == 12), m % 12 + 1, 1)
+    start = datetime(y, m, 1, tzinfo=LOCAL).astimezone(UTC)
+    end = datetime(after.year, after.month, 1, tzinfo=LOCAL).astimezone(UTC)
+    return Month(text, first, after - timedelta(days=1), start, end)
+
+
+def yuan(fen_value) -> Decimal:
+    """Whole fen from SQL arithmetic as yuan with two places."""
+    return (Decimal(int(fen_value or 0)) / 100).quantize(Decimal("0.01"))
+
+
+def raw(col) -> sa.ColumnElement:
+    """A Money/quantity column as its stored integer (fen, hundredths) for arithmetic."""
+    return sa.type_coerce(col, sa.BigInteger)
+
+
+def _seconds_between(start, end) -> sa.ColumnElement:
+    """Whole seconds from `start` to `end`, in the dialect at hand."""
+    if db.engine.dialect.name == "sqlite":
+        return sa.cast(sa.func.round((sa.func.julianday(end) - sa.func.julianday(start))
+                                     * 86400), sa.BigInteger)
+    return sa.cast(sa.extract("epoch", end - start), sa.BigInteger)
+
+
+def _local_date(col) -> sa.ColumnElement:
+    """The Asia/Shanghai date of a stored UTC time (China keeps no summer time)."""
+    if db.engine.dialect.name == "sqlite":
+        return sa.func.date(col, "+8 hours")
+    return sa.cast(sa.func.timezone("Asia/Shanghai", col), sa.Date)
+
+
+# --- submission ---------------------------------------------------------------------------
+
+
+def service_codes(year: int) -> set[str]:
+    return set(db.session.scalars(sa.select(Service.code).where(Service.year == year)))
+
+
+def _new_claim(provider: Provider, month: Month, source: ClaimSource, user: User | None,
+               filename: str = "") -> Claim:
+    if db.session.scalar(sa.select(Claim.id).where(Claim.provider_id == provider.id,
+                                                   Claim.month == month.text)):
+        raise Conflict(f"{provider.name} {month.text} 已有结算申报", code="claim_exists")
+    claim = Claim(provider_id=provider.id, month=month.text, status=ClaimStatus.SUBMITTED,
+                  source=source, filename=filename[:200],
+                  submitted_by_id=user.id if user else None, submitted_at=utcnow())
+    db.session.add(claim)
+    db.session.flush()  # UNIQUE(provider_id, month) decides a concurrent twin here (409)
+    return claim
+
+
+def _finish_submission(claim: Claim) -> Claim:
+    count, total = db.session.execute(sa.select(
+        sa.func.count(ClaimLine.id), sa.func.coalesce(sa.func.sum(raw(ClaimLine.amount)), 0))
+        .where(ClaimLine.claim_id == claim.id)).one()
+    claim.line_count = count
+    claim.claimed_total = yuan(total)
+    claim.rejected_total = Decimal("0.00")
+    claim.approved_total = Decimal("0.00")
+    db.session.flush()
+    return claim
+
+
+def submit_lines(provider: Provider, month_text: str, lines: list[LineIn], user: User | None,
+                 filename: str = "") -> Claim:
+    """Store an uploaded claim (already parsed and checked by files.parse).
+    Raises Invalid (month), Conflict (a claim for that provider and month exists)."""
+    month = month_of(month_text)
+    claim = _new_claim(provider, month, ClaimSource.UPLOAD, user, filename)
+    rows = [{"claim_id": claim.id, "line_no": x.line_no, "visit_id": x.visit_id,
+             "id_number": x.id_number, "service_date": x.service_date,
+             "service_code": x.service_code, "quantity": x.quantity, "amount": x.amount,
+             "reason_bits": 0, "override_reason": ""} for x in lines]
+    for start in range(0, len(rows), 5000):
+        db.session.execute(sa.insert(ClaimLine), rows[start:start + 5000])
+    return _finish_submission(claim)
+
+
+def generate(provider: Provider, month_text: str, user: User | None) -> Claim:
+    """Build a claim from the provider's logged visits of the month: one line per service
+    of every finished visit that drew on a ledger (a wholly self-paid visit is not the
+    bureau's to pay). One INSERT ... SELECT. Raises Invalid, Conflict."""
+    month = month_of(month_text)
+    claim = _new_claim(provider, month, ClaimSource.GENERATED, user)
+    line_no = sa.func.row_number().over(order_by=(Visit.check_in_at, Visit.id, VisitService.id))
+    select = (
+        sa.select(sa.literal(claim.id), line_no, Visit.id, Person.id_number,
+                  _local_date(Visit.check_in_at), VisitService.service_code,
+                  raw(VisitService.quantity), raw(VisitService.amount), sa.literal(0),
+                  sa.literal(""))
+        .join(VisitService, VisitService.visit_id == Visit.id)
+        .join(Enrolment, Enrolment.id == Visit.enrolment_id)
+        .join(Person, Person.id == Enrolment.person_id)
+        .where(Visit.provider_id == provider.id, Visit.check_in_at >= month.start_utc,
+               Visit.check_in_at < month.end_utc, Visit.check_out_at.is_not(None),
+               raw(Visit.subsidised) > 0))
+    db.session.execute(sa.insert(ClaimLine).from_select(
+        ["claim_id", "line_no", "visit_id", "id_number", "service_date", "service_code",
+         "quantity", "amount", "reason_bits", "override_reason"], select))
+    return _finish_submission(claim)
+
+
+# --- reconciliation -----------------------------------------------------------------------
+
+
+def _flag(cond) -> sa.ColumnElement:
+    return sa.case((cond, 1), else_=0)
+
+
+def _decisions(claim: Claim, month: Month) -> sa.Subquery:
+    """One row per line of `claim`: id, bits, decision, approved (fen). API.md's rules:
+
+    rejecting — no_visit, duplicate_line (the later line of the same visit and service),
+    id_mismatch, outside_month, visit_incomplete, deceased (service after death),
+    not_enrolled, worker_overlap (the worker's earlier visit still open at check-in);
+    adjusting — amount_mismatch (to price × quantity), quantity_exceeds_time (hours to
+    the time on site), over_budget (the visit's accepted lines, in line order, down to
+    what it drew from the ledger)."""
+    v, e, p, s = Visit, Enrolment, Person, Service
+    cl = sa.orm.aliased(ClaimLine, name="l")
+    # A worker's visits around the month, each knowing whether an earlier one of the same
+    # worker was still open when it began (running max of check-outs before it).
+    before = sa.func.max(v.check_out_at).over(
+        partition_by=v.worker_id, order_by=(v.check_in_at, v.id), rows=(None, -1))
+    ov = (sa.select(v.id.label("vid"), _flag(before > v.check_in_at).label("overlap"))
+          .where(v.provider_id == claim.provider_id,
+                 v.check_in_at >= month.start_utc - timedelta(days=1),
+                 v.check_in_at < month.end_utc)
+          .subquery("ov"))
+    exc = sa.cast(v.exceptions, sa.String)
+    b = (sa.select(
+        cl.id, cl.line_no, cl.visit_id, cl.service_date, raw(cl.quantity).label("qty"),
+        raw(cl.amount).label("amt"), cl.id_number.label("claimed_id"),
+        v.id.label("vid"), v.check_in_at, v.check_out_at, raw(v.subsidised).label("sub"),
+        exc.label("exc"), p.id_number.label("real_id"), p.death_date, e.year, e.enrolled_on,
+        e.ended_on, e.end_reason, raw(s.price).label("price"), s.unit,
+        ov.c.overlap,
+        _seconds_between(v.check_in_at, v.check_out_at).label("secs"),
+        _local_date(v.check_in_at).label("visit_date"),
+        sa.func.row_number().over(partition_by=(cl.visit_id, cl.service_code),
+                                  order_by=cl.line_no).label("dup_rank"))
+        .select_from(cl)
+        .outerjoin(v, sa.and_(v.id == cl.visit_id, v.provider_id == claim.provider_id))
+        .outerjoin(e, e.id == v.enrolment_id)
+        .outerjoin(p, p.id == e.person_id)
+        .outerjoin(s, sa.and_(s.year == month.year, s.code == cl.service_code))
+        .outerjoin(ov, ov.c.vid == v.id)
+        .where(cl.claim_id == claim.id)
+        .subquery("b"))
+
+    has_visit = b.c.vid.is_not(None)
+    # Enrolment and death are judged on the day of the visit (the day the service was
+    # given), and on the claimed date too for a death: a claim dated after it is not paid.
+    dead = sa.and_(has_visit, sa.or_(
+        sa.and_(b.c.death_date.is_not(None), sa.or_(b.c.service_date > b.c.death_date,
+                                                     b.c.visit_date > b.c.death_date)),
+        b.c.exc.contains('"deceased"')))
+    ended = sa.and_(b.c.ended_on.is_not(None), b.c.ended_on <= b.c.visit_date,
+                    b.c.end_reason != "deceased")
+    price_amt = (b.c.price * b.c.qty + 50) // 100
+    hourly = sa.and_(has_visit, b.c.unit == Unit.HOUR, b.c.secs.is_not(None))
+    counted_hours = sa.case((sa.and_(hourly, b.c.dup_rank == 1), b.c.qty), else_=0)
+    f = sa.select(
+        b.c.id, b.c.line_no, b.c.visit_id, b.c.qty, b.c.amt, b.c.price, b.c.sub, b.c.secs,
+        _flag(b.c.vid.is_(None)).label("no_visit"),
+        _flag(sa.and_(b.c.visit_id.is_not(None), b.c.dup_rank > 1)).label("duplicate_line"),
+        _flag(sa.and_(has_visit, b.c.real_id != b.c.claimed_id)).label("id_mismatch"),
+        _flag(sa.or_(b.c.service_date < month.first, b.c.service_date > month.last,
+                     sa.and_(has_visit, sa.or_(b.c.check_in_at < month.start_utc,
+                                               b.c.check_in_at >= month.end_utc))))
+        .label("outside_month"),
+        _flag(sa.and_(has_visit, b.c.check_out_at.is_(None))).label("visit_incomplete"),
+        _flag(dead).label("deceased"),
+        _flag(sa.and_(has_visit, sa.not_(dead), sa.or_(
+            b.c.year != month.year, b.c.visit_date < b.c.enrolled_on, ended,
+            b.c.exc.contains('"not_enrolled"')))).label("not_enrolled"),
+        _flag(sa.and_(has_visit, sa.or_(b.c.overlap == 1, b.c.exc.contains('"worker_overlap"'))))
+        .label("worker_overlap"),
+        _flag(sa.or_(b.c.price.is_(None), b.c.amt != price_amt)).label("amount_mismatch"),
+        sa.case((b.c.price.is_(None), 0), (b.c.amt != price_amt, price_amt), else_=b.c.amt)
+        .label("base"),
+        _flag(hourly).label("hourly"),
+        # PostgreSQL's sum(bigint) is numeric: cast back, so that // stays integer division
+        sa.cast(sa.func.sum(counted_hours).over(partition_by=b.c.visit_id,
+                                                order_by=b.c.line_no, rows=(None, 0)),
+                sa.BigInteger).label("cum_h"),
+    ).subquery("f")
+
+    rejected = sum((f.c[code] for code in REJECTING), sa.literal(0)) > 0
+    too_long = sa.and_(f.c.hourly == 1, f.c.cum_h * 36 > f.c.secs + TOLERANCE_S)
+    room_h = f.c.secs // 36 - (f.c.cum_h - f.c.qty)
+    allowed_h = sa.case((room_h < 0, 0), (room_h > f.c.qty, f.c.qty), else_=room_h)
+    amt2 = sa.case((too_long, (f.c.price * allowed_h + 50) // 100), else_=f.c.base)
+    payable = sa.case((rejected, 0), else_=amt2)
+    g = sa.select(
+        f, _flag(too_long).label("quantity_exceeds_time"), _flag(rejected).label("rejected"),
+        payable.label("payable"),
+        sa.cast(sa.func.sum(payable).over(partition_by=f.c.visit_id, order_by=f.c.line_no,
+                                          rows=(None, 0)), sa.BigInteger).label("cum_pay"),
+    ).subquery("g")
+
+    room = g.c.sub - (g.c.cum_pay - g.c.payable)
+    room0 = sa.case((room < 0, 0), else_=room)
+    over = sa.and_(g.c.rejected == 0, g.c.payable > room0)
+    bits = sum((g.c[code] * BIT[code] for code in BIT if code != "over_budget"),
+               _flag(over) * BIT["over_budget"])
+    adjusted = sa.or_(over, (g.c.amount_mismatch + g.c.quantity_exceeds_time) > 0)
+    return sa.select(
+        g.c.id, bits.label("bits"),
+        sa.case((g.c.rejected == 1, Decision.REJECTED.value),
+                (adjusted, Decision.ADJUSTED.value), else_=Decision.APPROVED.value)
+        .label("decision"),
+        sa.case((g.c.rejected == 1, 0), (over, room0), else_=g.c.payable).label("approved"),
+    ).subquery("d")
+
+
+def _store_totals(claim: Claim) -> None:
+    claimed, approved = db.session.execute(sa.select(
+        sa.func.coalesce(sa.func.sum(raw(ClaimLine.amount)), 0),
+        sa.func.coalesce(sa.func.sum(raw(ClaimLine.approved_amount)), 0))
+        .where(ClaimLine.claim_id == claim.id)).one()
+    claim.claimed_total = yuan(claimed)
+    claim.approved_total = yuan(approved)
+    claim.rejected_total = claim.claimed_total - claim.approved_total
+    db.session.flush()
+
+
+def _move(claim: Claim, to: ClaimStatus, allowed: tuple[ClaimStatus, ...], user: User | None,
+          **stamps) -> None:
+    """A status step as a conditional UPDATE checked by its row count (two clerks at once:
+    one wins, the other gets Conflict)."""
+    done = db.session.execute(
+        sa.update(Claim).where(Claim.id == claim.id, Claim.status.in_(allowed))
+        .values(status=to, **stamps).execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        db.session.refresh(claim)
+        raise Conflict(f"该申报当前状态为 {claim.status.value}，不能执行此操作",
+                       code="wrong_status")
+    audit.record(f"claim_{to.value}", "claims", claim.id,
+                 {"status": [claim.status.value, to.value],
+                  "by": user.username if user else "system"})
+    db.session.refresh(claim)
+
+
+def reconcile(claim: Claim, user: User | None) -> Claim:
+    """Decide every line of a submitted or reconciled claim (see _decisions) and store
+    the totals; the first reconciliation also draws the call-back sample. Raises
+    Conflict once the claim is approved. Changes: the lines' machine columns and
+    effective decisions (overrides kept), the claim's totals and status."""
+    from . import callbacks
+
+    _move(claim, ClaimStatus.RECONCILED, (ClaimStatus.SUBMITTED, ClaimStatus.RECONCILED), user,
+          reconciled_by_id=user.id if user else None, reconciled_at=utcnow())
+    d = _decisions(claim, month_of(claim.month))
+    kept = ClaimLine.override_decision.is_not(None)
+    db.session.execute(
+        sa.update(ClaimLine).where(ClaimLine.id == d.c.id)
+        .values(reason_bits=d.c.bits, auto_decision=d.c.decision,
+                auto_amount=d.c.approved,
+                decision=sa.case((kept, ClaimLine.override_decision), else_=d.c.decision),
+                approved_amount=sa.case((kept, ClaimLine.override_amount),
+                                        else_=d.c.approved))
+        .execution_options(synchronize_session=False))
+    _store_totals(claim)
+    callbacks.draw_sample(claim)
+    return claim
+
+
+def lines(claim: Claim) -> list[dict]:
+    """The lines as API.md answers them, in one query."""
+    rows = db.session.execute(sa.select(
+        ClaimLine.line_no, ClaimLine.visit_id, ClaimLine.amount, ClaimLine.approved_amount,
+        ClaimLine.decision, ClaimLine.reason_bits, ClaimLine.override_decision)
+        .where(ClaimLine.claim_id == claim.id).order_by(ClaimLine.line_no))
+    return [{"line_no": n, "visit_id": vid, "claimed": amt,
+             "approved": appr if appr is not None else None,
+             "decision": dec.value if dec else None, "reasons": reasons_of(bits),
+             "overridden": ovr is not None}
+            for n, vid, amt, appr, dec, bits, ovr in rows]
+
+
+def override(claim: Claim, line_no: int, decision: str, reason: str, user: User,
+             amount: Decimal | None = None) -> ClaimLine:
+    """The clerk's decision on one line, with a written reason (audited); kept across
+    reconciliations. `approved` pays the claimed amount, `rejected` nothing, `adjusted`
+    the amount given (not above the claimed). `auto` withdraws the override.
+    Raises Invalid, Conflict (not reconciled, or already approved)."""
+    if claim.status != ClaimStatus.RECONCILED:
+        raise Conflict("只能在对账后、审批前更改明细的结论", code="wrong_status")
+    reason = (reason or "").strip()
+    line = db.session.scalar(sa.select(ClaimLine).where(ClaimLine.claim_id == claim.id,
+                                                        ClaimLine.line_no == line_no))
+    if line is None:
+        raise Invalid(f"没有第 {line_no} 条明细", fields={"line_no": "不存在"})
+    before = {"decision": line.decision.value if line.decision else None,
+              "approved": str(line.approved_amount)}
+    if decision == "auto":
+        line.override_decision, line.override_amount, line.override_reason = None, None, ""
+        line.override_by_id, line.override_at = None, None
+        line.decision, line.approved_amount = line.auto_decision, line.auto_amount
+    else:
+        if not reason:
+            raise Invalid("请写明更改结论的理由", fields={"reason": "必填"})
+        try:
+            chosen = Decision(decision)
+        except ValueError:
+            raise Invalid("结论须为 approved、adjusted 或 rejected",
+                          fields={"decision": "未知的结论"}) from None
+        if chosen == Decision.APPROVED:
+            amount = line.amount
+        elif chosen == Decision.REJECTED:
+            amount = Decimal("0.00")
+        elif amount is None or to_money(amount) < 0 or to_money(amount) > line.amount:
+            raise Invalid("调整金额须在 0 与申报金额之间", fields={"amount": "超出范围"})
+        line.override_decision, line.override_amount = chosen, to_money(amount)
+        line.override_reason, line.override_by_id, line.override_at = reason, user.id, utcnow()
+        line.decision, line.approved_amount = chosen, to_money(amount)
+    db.session.flush()
+    audit.record("claim_line_override", "claim_lines", line.id, {
+        "claim_id": claim.id, "line_no": line_no, "before": before,
+        "after": {"decision": line.decision.value if line.decision else None,
+                  "approved": str(line.approved_amount)}, "reason": reason})
+    _store_totals(claim)
+    return line
+
+
+def undecided(claim: Claim) -> int:
+    return db.session.scalar(sa.select(sa.func.count(ClaimLine.id)).where(
+        ClaimLine.claim_id == claim.id, ClaimLine.decision.is_(None))) or 0
+
+
+def approve(claim: Claim, user: User) -> Claim:
+    """Approve a reconciled claim for payment once no line is undecided. Conflict else."""
+    if claim.status == ClaimStatus.RECONCILED and undecided(claim):
+        raise Conflict("仍有未决的明细，不能审批", code="undecided_lines")
+    _move(claim, ClaimStatus.APPROVED, (ClaimStatus.RECONCILED,), user,
+          approved_by_id=user.id, approved_at=utcnow())
+    return claim
+
+
+def pay(claim: Claim, user: User) -> Claim:
+    """Record the payment of an approved claim. Conflict for any other status."""
+    _move(claim, ClaimStatus.PAID, (ClaimStatus.APPROVED,), user, paid_by_id=user.id,
+          paid_at=utcnow())
+    return claim
+
+
+def exception_counts(claim: Claim) -> dict[str, int]:
+    """Lines per reason code, in one query (bit tests summed)."""
+    cols = [sa.func.coalesce(sa.func.sum(_flag(ClaimLine.reason_bits.op("&")(bit) != 0)), 0)
+            .label(code) for code, bit in BIT.items()]
+    row = db.session.execute(sa.select(*cols).where(ClaimLine.claim_id == claim.id)).one()
+    return {code: int(row._mapping[code]) for code in BIT if row._mapping[code]}
+

@@ -1,0 +1,166 @@
+"""Settlement statements (结算单) of a claim, as .xlsx (openpyxl) and PDF (reportlab with
+its built-in CJK CID font STSong-Light, which needs no font file: every PDF reader
+has it): the provider's and the bureau's totals, subtotals per township, and the lines
+not paid as claimed with their reasons in words."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+from openpyxl import Workbook
+
+from eldercare.exports import cell
+from eldercare.extensions import db
+from eldercare.models import Person, Region
+from eldercare.timeutil import to_local
+
+from ..models import Enrolment, Visit
+from .labels import DECISION_LABELS, STATUS_LABELS, reasons_text
+from .models import Claim, ClaimLine, Decision, reasons_of
+from .services import raw
+
+TITLE = "游仙区政府购买居家养老服务结算单"
+
+
+@dataclass
+class Statement:
+    claim: Claim
+    townships: list[tuple[str, int, Decimal, Decimal]]  # name, lines, claimed, approved
+    exceptions: list[dict]
+
+
+def _yuan(v) -> Decimal:
+    return (Decimal(int(v or 0)) / 100).quantize(Decimal("0.01"))
+
+
+def build(claim: Claim) -> Statement:
+    """The figures of a statement, in two queries."""
+    v_join = sa.and_(Visit.id == ClaimLine.visit_id, Visit.provider_id == claim.provider_id)
+    rows = db.session.execute(
+        sa.select(Person.township_code, sa.func.count(ClaimLine.id),
+                  sa.func.sum(raw(ClaimLine.amount)),
+                  sa.func.sum(sa.func.coalesce(raw(ClaimLine.approved_amount), 0)))
+        .select_from(ClaimLine).outerjoin(Visit, v_join)
+        .outerjoin(Enrolment, Enrolment.id == Visit.enrolment_id)
+        .outerjoin(Person, Person.id == Enrolment.person_id)
+        .where(ClaimLine.claim_id == claim.id).group_by(Person.township_code)).all()
+    names = dict(db.session.execute(sa.select(Region.code, Region.name).where(
+        Region.code.in_([r[0] for r in rows if r[0]]))).all())
+    townships = sorted(((names.get(code, code) if code else "（无对应服务记录）", n,
+                         _yuan(c), _yuan(a)) for code, n, c, a in rows),
+                       key=lambda t: (t[0].startswith("（"), t[0]))
+    ex = db.session.execute(
+        sa.select(ClaimLine, Person.name)
+        .select_from(ClaimLine).outerjoin(Visit, v_join)
+        .outerjoin(Enrolment, Enrolment.id == Visit.enrolment_id)
+        .outerjoin(Person, Person.id == Enrolment.person_id)
+        .where(ClaimLine.claim_id == claim.id, ClaimLine.decision != Decision.APPROVED)
+        .order_by(ClaimLine.line_no)).all()
+    exceptions = [{
+        "line_no": x.line_no, "visit_id": x.visit_id, "name": name or "",
+        "service_date": x.service_date, "service_code": x.service_code,
+        "quantity": x.quantity, "claimed": x.amount, "approved": x.approved_amount,
+        "decision": str(DECISION_LABELS[x.decision.value]),
+        "reasons": reasons_text(reasons_of(x.reason_bits)),
+        "note": x.override_reason} for x, name in ex]
+    return Statement(claim, townships, exceptions)
+
+
+def _history(c: Claim) -> list[tuple[str, str]]:
+    out = []
+    for label, who, at in (("提交", c.submitted_by, c.submitted_at),
+                           ("对账", c.reconciled_by, c.reconciled_at),
+                           ("审批", c.approved_by, c.approved_at),
+                           ("支付", c.paid_by, c.paid_at)):
+        if at:
+            name = (who.display_name or who.username) if who else "系统"
+            out.append((label, f"{to_local(at):%Y-%m-%d %H:%M} {name}"))
+    return out
+
+
+def _summary(s: Statement) -> list[tuple[str, object]]:
+    c = s.claim
+    return [("服务组织", c.provider.name), ("结算月份", c.month),
+            ("状态", str(STATUS_LABELS[c.status.value])), ("申报明细（条）", c.line_count),
+            ("服务组织申报金额（元）", c.claimed_total), ("民政局核定金额（元）", c.approved_total),
+            ("核减金额（元）", c.rejected_total), *_history(c)]
+
+
+def xlsx(claim: Claim) -> bytes:
+    s = build(claim)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "结算汇总"
+    ws.append([TITLE])
+    for label, value in _summary(s):
+        ws.append([label, cell(value)])
+    ws.append([])
+    ws.append(["乡镇（街道）", "明细（条）", "申报金额", "核定金额"])
+    for name, n, claimed, approved in s.townships:
+        ws.append([cell(name), n, claimed, approved])
+    ws.append(["合计", claim.line_count, claim.claimed_total, claim.approved_total])
+    ex = wb.create_sheet("核减与不予支付")
+    ex.append(["序号", "服务记录", "老人", "服务日期", "服务项目", "数量", "申报金额", "核定金额",
+               "结论", "原因", "经办说明"])
+    for x in s.exceptions:
+        ex.append([x["line_no"], x["visit_id"], cell(x["name"]), cell(x["service_date"]),
+                   cell(x["service_code"]), x["quantity"], x["claimed"], x["approved"],
+                   cell(x["decision"]), cell(x["reasons"]), cell(x["note"])])
+    for sheet, widths in ((ws, (26, 30, 14, 14)), (ex, (6, 10, 10, 12, 10, 8, 10, 10, 10, 60, 30))):
+        for i, w in enumerate(widths):
+            sheet.column_dimensions[chr(65 + i)].width = w
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def pdf(claim: Claim) -> bytes:
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    if "STSong-Light" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    s = build(claim)
+    title = ParagraphStyle("t", fontName="STSong-Light", fontSize=16, leading=22)
+    body = ParagraphStyle("b", fontName="STSong-Light", fontSize=9, leading=12)
+    small = ParagraphStyle("s", fontName="STSong-Light", fontSize=8, leading=10)
+    grid = TableStyle([("FONTNAME", (0, 0), (-1, -1), "STSong-Light"),
+                       ("FONTSIZE", (0, 0), (-1, -1), 9),
+                       ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
+                       ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
+                       ("VALIGN", (0, 0), (-1, -1), "TOP")])
+    story = [Paragraph(TITLE, title), Spacer(1, 4 * mm)]
+    story.append(Table([[k, str(v)] for k, v in _summary(s)], colWidths=(50 * mm, 90 * mm),
+                       style=TableStyle([("FONTNAME", (0, 0), (-1, -1), "STSong-Light"),
+                                         ("FONTSIZE", (0, 0), (-1, -1), 10)])))
+    story += [Spacer(1, 4 * mm), Paragraph("分乡镇（街道）小计", body)]
+    rows = [["乡镇（街道）", "明细（条）", "申报金额（元）", "核定金额（元）"]]
+    rows += [[n, str(k), f"{c:,.2f}", f"{a:,.2f}"] for n, k, c, a in s.townships]
+    rows.append(["合计", str(claim.line_count), f"{claim.claimed_total:,.2f}",
+                 f"{claim.approved_total:,.2f}"])
+    story.append(Table(rows, style=grid, repeatRows=1))
+    story += [Spacer(1, 4 * mm),
+              Paragraph(f"核减与不予支付的明细（{len(s.exceptions)} 条）", body)]
+    rows = [["序号", "服务记录", "老人", "服务日期", "项目", "申报", "核定", "结论", "原因"]]
+    rows += [[str(x["line_no"]), str(x["visit_id"] or "—"), x["name"],
+              x["service_date"].isoformat(), x["service_code"], f"{x['claimed']:,.2f}",
+              f"{x['approved'] or 0:,.2f}", x["decision"],
+              Paragraph(x["reasons"] + (f"（{x['note']}）" if x["note"] else ""), small)]
+             for x in s.exceptions]
+    story.append(Table(rows, style=grid, repeatRows=1,
+                       colWidths=(12 * mm, 16 * mm, 18 * mm, 22 * mm, 16 * mm, 18 * mm,
+                                  18 * mm, 16 * mm, 120 * mm)))
+    story += [Spacer(1, 8 * mm), Paragraph("服务组织（盖章）：　　　　　　　　　　"
+                                           "民政局经办人：　　　　　　　　　　审核人：", body)]
+    out = io.BytesIO()
+    SimpleDocTemplate(out, pagesize=landscape(A4), title=TITLE, leftMargin=12 * mm,
+                      rightMargin=12 * mm, topMargin=12 * mm, bottomMargin=12 * mm).build(story)
+    return out.getvalue()
