@@ -153,6 +153,48 @@ def scheduler_cmd() -> None:
     start_scheduler(current_app._get_current_object(), blocking=True)
 
 
+@cli.command("backup")
+@click.option(
+    "--to",
+    "target",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="file to write (default: instance/backups/eldercare-<time>.backup)",
+)
+def backup_cmd(target: str | None) -> None:
+    """Back up the database and the secret key (QR cards are signed with it)."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from .backup import BackupError, backup, default_name
+
+    instance = Path(current_app.instance_path)
+    try:
+        written = backup(Path(target) if target else default_name(instance), instance)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"backup written: {written}")
+
+
+@cli.command("restore")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="do not ask")
+def restore_cmd(source: str, yes: bool) -> None:
+    """Replace the database with a backup (stop the servers first)."""
+    from pathlib import Path
+
+    from .backup import BackupError, restore
+
+    if not yes:
+        click.confirm("This replaces everything in the database. Go on?", abort=True)
+    try:
+        restore(Path(source))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo("restored; run `eldercare init-db` if the backup is from an older release")
+
+
 @cli.group("audit")
 def audit_group() -> None:
     """The audit log."""
