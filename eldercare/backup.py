@@ -52,8 +52,10 @@ def backup(target: Path, instance: Path) -> Path:
         dst.close()
     elif url.get_backend_name() == "postgresql":
         args, env = _pg_args(url)
-        done = subprocess.run(
-            ["pg_dump", "-Fc", "-f", str(target), *args, url.database],  # noqa: S603,S607
+        cmd = ["pg_dump", "-Fc", "-f", str(target), *args, url.database]
+        # PostgreSQL's own client from PATH, with our arguments: no shell, no user input.
+        done = subprocess.run(  # noqa: S603
+            cmd,
             env=env,
             capture_output=True,
             text=True,
@@ -82,17 +84,10 @@ def restore(source: Path) -> None:
         dst.close()
     elif url.get_backend_name() == "postgresql":
         args, env = _pg_args(url)
-        done = subprocess.run(
-            [
-                "pg_restore",
-                "--clean",
-                "--if-exists",
-                "--no-owner",  # noqa: S603,S607
-                "-d",
-                url.database,
-                *args,
-                str(source),
-            ],
+        cmd = ["pg_restore", "--clean", "--if-exists", "--no-owner", "-d", url.database, *args,
+               str(source)]
+        done = subprocess.run(  # noqa: S603
+            cmd,
             env=env,
             capture_output=True,
             text=True,
