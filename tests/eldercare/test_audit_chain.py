@@ -11,15 +11,18 @@ from eldercare.cli import cli
 from eldercare.models import AuditEntry
 
 
-def test_the_chain_holds_over_many_writes_and_breaks_where_a_row_was_changed(
-        app, db, make_person):
+def test_the_chain_holds_over_many_writes_and_breaks_where_a_row_was_changed(app, db, make_person):
     people = [make_person(name=f"链{i}") for i in range(5)]
     checked, broken = verify_chain()
     assert broken is None and checked >= 5
-    victim = db.session.scalar(sa.select(AuditEntry.id).where(
-        AuditEntry.entity_id == str(people[2].id)).order_by(AuditEntry.id))
-    db.session.execute(sa.update(AuditEntry).where(AuditEntry.id == victim)
-                       .values(username="someone-else"))
+    victim = db.session.scalar(
+        sa.select(AuditEntry.id)
+        .where(AuditEntry.entity_id == str(people[2].id))
+        .order_by(AuditEntry.id)
+    )
+    db.session.execute(
+        sa.update(AuditEntry).where(AuditEntry.id == victim).values(username="someone-else")
+    )
     db.session.commit()
     assert verify_chain()[1] == victim
 

@@ -19,8 +19,9 @@ def totp_on(app):
 
 def password_step(client, username):
     token = f.csrf(client, "/login")
-    return client.post("/login", data={"username": username, "password": f.PASSWORD,
-                                       "csrf_token": token})
+    return client.post(
+        "/login", data={"username": username, "password": f.PASSWORD, "csrf_token": token}
+    )
 
 
 def test_an_admin_enrols_at_the_first_login_and_needs_the_code_after(client, admin, totp_on):
@@ -30,19 +31,26 @@ def test_an_admin_enrols_at_the_first_login_and_needs_the_code_after(client, adm
     secret = re.search(r'data-testid="otp-secret">([A-Z2-7]+)<', page.text).group(1)
     assert 'data-testid="otp-qr"' in page.text
     assert client.get("/people").status_code == 302  # not logged in before the code
-    wrong = client.post("/login/otp", data={"code": "000000", "csrf_token": f.csrf(client, "/login/otp")})
+    wrong = client.post(
+        "/login/otp", data={"code": "000000", "csrf_token": f.csrf(client, "/login/otp")}
+    )
     assert wrong.status_code == 401
-    ok = client.post("/login/otp", data={"code": pyotp.TOTP(secret).now(),
-                                         "csrf_token": f.csrf(client, "/login/otp")})
+    ok = client.post(
+        "/login/otp",
+        data={"code": pyotp.TOTP(secret).now(), "csrf_token": f.csrf(client, "/login/otp")},
+    )
     assert ok.status_code == 302 and client.get("/people").status_code == 200
     # once enrolled, the token API wants the code too
     api = client.post("/api/v1/auth/token", json={"username": "admin", "password": f.PASSWORD})
     assert api.status_code == 401 and api.json["error"]["code"] == "otp_required"
-    bad = client.post("/api/v1/auth/token", json={"username": "admin", "password": f.PASSWORD,
-                                                 "otp": "123456"})
+    bad = client.post(
+        "/api/v1/auth/token", json={"username": "admin", "password": f.PASSWORD, "otp": "123456"}
+    )
     assert bad.status_code == 401 and bad.json["error"]["code"] == "invalid_otp"
-    good = client.post("/api/v1/auth/token", json={"username": "admin", "password": f.PASSWORD,
-                                                  "otp": pyotp.TOTP(secret).now()})
+    good = client.post(
+        "/api/v1/auth/token",
+        json={"username": "admin", "password": f.PASSWORD, "otp": pyotp.TOTP(secret).now()},
+    )
     assert good.status_code == 200
 
 
@@ -56,8 +64,10 @@ def test_the_secret_never_reaches_the_audit_log(client, admin, totp_on, db):
     password_step(client, "admin")
     page = client.get("/login/otp")
     secret = re.search(r'data-testid="otp-secret">([A-Z2-7]+)<', page.text).group(1)
-    client.post("/login/otp", data={"code": pyotp.TOTP(secret).now(),
-                                    "csrf_token": f.csrf(client, "/login/otp")})
+    client.post(
+        "/login/otp",
+        data={"code": pyotp.TOTP(secret).now(), "csrf_token": f.csrf(client, "/login/otp")},
+    )
     from eldercare.models import AuditEntry
 
     assert all(secret not in str(e.changes) for e in db.session.scalars(db.select(AuditEntry)))
