@@ -6,7 +6,7 @@ PORT   ?= 5000
 export ELDERCARE_INSTANCE ?= $(CURDIR)/instance
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-sqlite test-postgres lint fmt bench migrate translations clean
+.PHONY: help install run test test-sqlite test-postgres lint fmt bench migrate translations i18n clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -22,6 +22,10 @@ install: $(BIN)/eldercare translations ## virtual environment with the app and i
 
 translations: $(BIN)/eldercare ## compile the English catalogue (Chinese is the source language)
 	@$(BIN)/pybabel compile -q -d eldercare/translations 2>/dev/null || true
+
+i18n: $(BIN)/eldercare ## extract the Chinese strings and update the English catalogue
+	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o eldercare/translations/messages.pot .
+	$(BIN)/pybabel update -q -i eldercare/translations/messages.pot -d eldercare/translations -l en
 
 run: install ## set up (venv, database, demo data) and serve on http://127.0.0.1:5000
 	$(BIN)/eldercare init-db
