@@ -96,8 +96,16 @@ def _local_date(col) -> sa.ColumnElement:
 # --- submission ---------------------------------------------------------------------------
 
 
+def price_year(year: int) -> int:
+    """The year whose price list applies: the year's own, else the latest before it (as
+    visits are priced)."""
+    have = db.session.scalar(sa.select(sa.func.max(Service.year)).where(Service.year <= year))
+    return have or year
+
+
 def service_codes(year: int) -> set[str]:
-    return set(db.session.scalars(sa.select(Service.code).where(Service.year == year)))
+    return set(db.session.scalars(sa.select(Service.code).where(
+        Service.year == price_year(year))))
 
 
 def _new_claim(provider: Provider, month: Month, source: ClaimSource, user: User | None,
@@ -207,7 +215,7 @@ def _decisions(claim: Claim, month: Month) -> sa.Subquery:
         .outerjoin(v, sa.and_(v.id == cl.visit_id, v.provider_id == claim.provider_id))
         .outerjoin(e, e.id == v.enrolment_id)
         .outerjoin(p, p.id == e.person_id)
-        .outerjoin(s, sa.and_(s.year == month.year, s.code == cl.service_code))
+        .outerjoin(s, sa.and_(s.year == price_year(month.year), s.code == cl.service_code))
         .outerjoin(ov, ov.c.vid == v.id)
         .where(cl.claim_id == claim.id)
         .subquery("b"))
