@@ -39,3 +39,6 @@ def init_app(app: Flask) -> None:
                     {"minute": 7}, "服务超过 12 小时未结束：标记为未签退（no_check_out）"))
     person_died.connect(services.on_person_died, weak=False)
     person_moved.connect(services.on_person_moved, weak=False)
+    from .claims import init_app as init_claims
+
+    init_claims(app)
