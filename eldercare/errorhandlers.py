@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, flash, redirect, render_template, request
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .api import ApiError, error_response
@@ -62,7 +62,13 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DBAPIError)
     def _db_error(exc: DBAPIError):
         db.session.rollback()
-        if is_retryable(exc) or exc.connection_invalidated:
+        # A lock time-out, a serialization failure, or the database out of reach: the
+        # request may simply be tried again (pool_pre_ping reconnects by itself).
+        if (
+            is_retryable(exc)
+            or exc.connection_invalidated
+            or isinstance(exc, OperationalError | InterfaceError)
+        ):
             if _is_api():
                 return error_response(
                     503, "unavailable", "数据库繁忙，请稍后重试", headers={"Retry-After": "1"}
