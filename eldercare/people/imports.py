@@ -755,8 +755,13 @@ def _insert_new(rows: list[RowData]) -> dict[str, int]:
         entries += [_entry("create", "person_categories", str(row.id),
                                 {c.key: _plain(row._mapping[c]) for c in cat_cols})
                     for row in result]
-    for start in range(0, len(entries), 2000):
-        db.session.execute(sa.insert(AuditEntry.__table__), entries[start:start + 2000])
+    # Through the audit log's hash chain where the core keeps one (each entry's hash
+    # covers the one before), so bulk entries are chained like the listener's.
+    append = getattr(audit, "_insert_chained", None)
+    if append is not None:
+        append(db.session(), entries)
+    else:
+        db.session.execute(sa.insert(AuditEntry.__table__), entries)
     return ids
 
 
