@@ -9,6 +9,7 @@ from typing import Literal
 import sqlalchemy as sa
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import selectinload
 
 from eldercare.api import Body, PageQuery, Query, endpoint, paginate
 from eldercare.auth.web import api_user
@@ -219,9 +220,10 @@ def beds_index(facility_id: int, query: BedQuery):
     day = query.date or local_today()
     beds = list(db.session.scalars(sa.select(Bed).where(Bed.facility_id == f.id,
                                                         Bed.created_on <= day)
-                                   .order_by(Bed.code)))
+                                   .options(selectinload(Bed.room)).order_by(Bed.code)))
     stays = {s.bed_id: s for s in db.session.scalars(
-        sa.select(Stay).where(Stay.facility_id == f.id, stay_covers(day)))}
+        sa.select(Stay).where(Stay.facility_id == f.id, stay_covers(day))
+        .options(selectinload(Stay.leaves)))}
     items = [bed_json(b, stays.get(b.id), day) for b in beds]
     if query.status:
         items = [i for i in items if i["status"] == query.status]
