@@ -135,3 +135,32 @@ def test_nav_shows_the_pages_to_the_bureau(client, admin):
     home = client.get("/")
     assert "/comparisons" in home.text and "/reviews" in home.text and "/notices" in home.text
     assert 'data-testid="dynamic-panel"' in home.text
+
+
+def test_the_person_page_shows_reviews_and_ends_support_by_form(client, admin):
+    p = tekun("王德福")
+    f.login(client, admin)
+    page = client.get(f"/people/{p.id}")
+    assert 'data-testid="dynamic-person-panel"' in page.text and "终止特困供养" in page.text
+    token = f.csrf(client, f"/people/{p.id}")
+    resp = client.post(f"/people/{p.id}/wubao/terminate", data={
+        "csrf_token": token, "date": days_ago(1).isoformat(), "reason": "voluntary"})
+    assert resp.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Person, p.id).current_support is None
+    assert "自愿申请退出" in client.get(f"/people/{p.id}").text
+
+
+def test_an_upload_above_16_mib_is_413(client, admin_headers):
+    from .helpers import upload
+
+    resp = upload(client, admin_headers, "death", b"a" * (16 * 1024 * 1024 + 10))
+    assert resp.status_code == 413
+
+
+def test_the_openapi_document_describes_the_comparison_endpoints(client):
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    for path in ("/api/v1/comparisons", "/api/v1/comparisons/{comparison_id}/proposals",
+                 "/api/v1/proposals/{proposal_id}/accept",
+                 "/api/v1/proposals/{proposal_id}/reject"):
+        assert path in paths, sorted(paths)
