@@ -253,13 +253,20 @@ def review_counts(today: date, soon_days: int = 30) -> dict[str | None, dict[str
 
 
 def overdue_alerts(day: date) -> list[dict]:
-    """Alert source for the core `alerts` job: reviews overdue, one alert per township."""
+    """Alert source for the core `alerts` job: reviews overdue, one alert per township,
+    and one for the reviews due within 30 days."""
     from ..models import Region
 
     names = dict(db.session.execute(sa.select(Region.code, Region.name)
                                     .where(Region.level == "township")).all())
     out = []
-    for code, c in sorted(review_counts(day).items(), key=lambda kv: kv[0] or ""):
+    counts = review_counts(day)
+    due = sum(c["due"] for c in counts.values())
+    if due:
+        out.append({"kind": "review_due", "role": "admin",
+                    "message": f"{due} 名特困人员年度复核将在30天内到期",
+                    "link": "/reviews?kind=due", "count": due})
+    for code, c in sorted(counts.items(), key=lambda kv: kv[0] or ""):
         if c["overdue"]:
             where = names.get(code, "未填乡镇")
             out.append({"kind": "review_overdue", "role": "admin",

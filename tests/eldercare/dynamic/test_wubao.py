@@ -162,6 +162,8 @@ def test_reviews_due_and_overdue_per_township_and_the_alert(client, admin_header
     alerts = db.session.scalars(sa.select(Alert).where(Alert.kind == "review_overdue")).all()
     assert len(alerts) == 1 and alerts[0].count == 1 and alerts[0].role == "admin"
     assert "510704101" in alerts[0].link
+    soon_alert = db.session.scalar(sa.select(Alert).where(Alert.kind == "review_due"))
+    assert soon_alert.count == 1
 
 
 def test_reviews_are_refused_to_other_roles(client, admin_headers):
