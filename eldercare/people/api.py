@@ -202,7 +202,7 @@ def import_people(**_):
         raise ApiError(400, "malformed_request", "dry_run 只能是 true 或 false",
                        {"dry_run": "true 或 false"})
     dry_run = flag in ("1", "true", "yes")
-    report = imports.import_roster(upload.read(), upload.filename, dry_run=dry_run)
+    report = imports.import_in_request(upload.read(), upload.filename, dry_run=dry_run)
     body = report.as_dict()
     if report.errors:
         db.session.rollback()

@@ -348,6 +348,66 @@ def test_deceased_person_cannot_get_support_from_a_roster(client, admin_headers,
     assert count(db) == 1
 
 
+def _trimmed(rows):
+    out = []
+    for n, values in rows:
+        values = list(values)
+        while values and values[-1] is None:
+            values.pop()
+        if values:
+            out.append((n, values))
+    return out
+
+
+def test_the_lean_xlsx_reader_reads_what_openpyxl_reads(client, admin_headers, db):
+    import zipfile
+    from datetime import datetime
+
+    n = numbers(3)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "花名册"
+    ws.append(["特困人员花名册"])
+    ws.append([])
+    ws.append(["序号", "姓名", "身份证号码", "类别", "供养方式", "供养开始日期", "电话", "备注"])
+    ws.append([1, "甲", n[0], "老年人", "集中", datetime(2021, 7, 1), 13800000000, True])
+    ws.append([2.0, "乙", n[1], "残疾人", "分散", "2022-01-05", "028-1234", "=1+1"])
+    ws.append([3, "丙", n[2], "", "", None, None, 1.5])
+    ws["F6"].number_format = "yyyy\"年\"m\"月\"d\"日\""
+    ws.append([])
+    ws.append(["合计", "3人"])
+    other = wb.create_sheet("说明")
+    other.append(["填表说明：身份证号码一列请设为文本"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    content = buf.getvalue()
+
+    lean = imports._fast_xlsx(zipfile.ZipFile(io.BytesIO(content)), None)
+    full = imports._openpyxl_xlsx(content, None)
+    assert _trimmed(lean.rows) == _trimmed(full.rows)
+    assert _trimmed(lean.rows)[2][1][5] == datetime(2021, 7, 1)
+
+    resp = post(client, admin_headers, content, "dates.xlsx")
+    assert resp.status_code == 201, resp.json
+    got = people(db)
+    assert got[n[0]].current_support.start_date == date(2021, 7, 1)
+    assert got[n[0]].phone == "13800000000"  # a phone typed as a number keeps its digits
+    assert got[n[1]].current_support.start_date == date(2022, 1, 5)
+    assert got[n[2]].current_support is None
+
+
+def test_a_workbook_the_lean_reader_cannot_read_goes_to_openpyxl(client, admin_headers,
+                                                                  monkeypatch):
+    def refuse(*_a, **_k):
+        raise KeyError("unexpected part")
+
+    monkeypatch.setattr(imports, "_fast_xlsx", refuse)
+    resp = post(client, admin_headers, XLSX, "roster-field.xlsx")
+    assert resp.status_code == 422
+    assert [e["row"] for e in resp.json["errors"]] == BAD_ROWS["xlsx"]
+    assert post(client, admin_headers, mended_xlsx(), "m.xlsx").status_code == 201
+
+
 # --------------------------------------------------------------------------- large files
 
 
