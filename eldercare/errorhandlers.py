@@ -6,7 +6,13 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, flash, redirect, render_template, request
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
 from werkzeug.exceptions import HTTPException
 
 from .api import ApiError, error_response
@@ -57,6 +63,17 @@ def init_app(app: Flask) -> None:
         if _is_api():
             return error_response(409, "conflict", msg)
         flash(msg, "danger")
+        return redirect(request.referrer or "/"), 303
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def _out_of_range(exc):
+        # A number too large for its column, a malformed value the database refused:
+        # the input is wrong, not the server.
+        db.session.rollback()
+        if _is_api():
+            return error_response(422, "validation_failed", "输入的数值超出范围或格式无效")
+        flash("输入的数值超出范围或格式无效", "danger")
         return redirect(request.referrer or "/"), 303
 
     @app.errorhandler(DBAPIError)

@@ -129,7 +129,7 @@ def build(app: Flask) -> dict[str, Any]:
                 op["responses"].setdefault(code, err)
             paths.setdefault(path, {})[method.lower()] = op
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",  # pydantic writes JSON Schema 2020-12, as 3.1 expects
         "info": {"title": "eldercare API", "version": "1"},
         "servers": [{"url": "/"}],
         "paths": paths,
