@@ -79,3 +79,28 @@ def admin(app):
 @pytest.fixture
 def admin_headers(admin):
     return headers(admin)
+
+
+def scoped_user(client, role: str, admin=None):
+    """A user of any role with a real scope: the facility or provider is made through the
+    API (as the bureau would), so that the core's tests need no feature's internals."""
+    admin = admin or user("admin")
+    h = headers(admin)
+    scope = {}
+    if role == "manager":
+        fac = client.post(
+            "/api/v1/facilities",
+            headers=h,
+            json={"name": f"测试敬老院{next(_seq)}", "kind": "care_home"},
+        )
+        assert fac.status_code == 201, fac.text
+        scope = {"facility_id": fac.json["id"]}
+    elif role in ("provider", "worker"):
+        prov = client.post(
+            "/api/v1/homecare/providers",
+            headers=h,
+            json={"name": f"测试服务中心{next(_seq)}", "townships": []},
+        )
+        assert prov.status_code == 201, prov.text
+        scope = {"provider_id": prov.json["id"]}
+    return user(role, **scope)
