@@ -18,6 +18,26 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 _TMP = tempfile.mkdtemp(prefix="eldercare-test-")
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP}/test.db"
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1 … under pytest -n
+
+
+def _own_postgres_database(url: str) -> str:
+    """Under pytest-xdist each worker gets a PostgreSQL database of its own."""
+    if not (_WORKER and url.startswith("postgresql")):
+        return url
+    base = sa.engine.make_url(url)
+    name = f"{base.database}_{_WORKER}"
+    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                              {"n": name}).first()
+        if not exists:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+DATABASE_URL = _own_postgres_database(DATABASE_URL)
 SECRET = "test-secret-key-not-for-production"
 
 os.environ["ELDERCARE_INSTANCE"] = _TMP
