@@ -7,10 +7,10 @@ from flask_babel import lazy_gettext as _l
 def init_app(app: Flask) -> None:
     """Register blueprints, menu items, overview figures, demo steps, scopes, signals."""
     from eldercare.models import Role
-    from eldercare.registry import DemoStep, NavItem
+    from eldercare.registry import DemoStep, Job, NavItem
     from eldercare.signals import person_died, person_moved
 
-    from . import demo, figures, models, scoping, services  # noqa: F401
+    from . import demo, figures, jobs, models, scoping, services  # noqa: F401
     from .api import bp as api_bp
     from .views import bp as views_bp
 
@@ -26,5 +26,9 @@ def init_app(app: Flask) -> None:
     reg.person_scopes.append(scoping.person_scope)
     reg.person_panels.append(("facilities/_person_panel.html", figures.person_panel))
     reg.demo_steps.append(DemoStep(30, "facilities", demo.build))
-    person_died.connect(services._on_death)
-    person_moved.connect(services._on_move)
+    reg.add_job(Job("occupancy-snapshot", jobs.occupancy_snapshot, "day",
+                    {"hour": 23, "minute": 50}, "每日各机构床位占用快照（趋势用）"))
+    if hasattr(reg, "alert_sources"):
+        reg.alert_sources.append(jobs.alerts)
+    person_died.connect(services._on_death, weak=False)
+    person_moved.connect(services._on_move, weak=False)

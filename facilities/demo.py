@@ -192,6 +192,7 @@ def build(ctx) -> None:
     _private_and_orgs(ctx, bed_plan, bed_ids, set(private_ids), set(org_ids))
     _attendance(ctx, list(zip(day_ids, [t.code for t in day_towns], strict=True)))
     _managers(ctx, homes, private_ids)
+    _month_end_snapshots(ctx)
     ctx.notes.append(f"facilities: {care_n} care homes with {care_beds:,} beds, "
                      f"{len(day_ids)} day-care centres, {len(org_ids)} home-care organisations, "
                      f"{len(private_ids)} private institutions")
@@ -357,6 +358,19 @@ def _history(ctx, bed_plan, bed_ids, occupant, care_beds, homes) -> None:
             db.session.execute(sa.update(Bed).where(Bed.id == bed_ids[j])
                                .values(reserved_for_id=pid)
                                .execution_options(synchronize_session=False))
+
+
+def _month_end_snapshots(ctx) -> None:
+    """What the occupancy-snapshot job would have written on the last twelve month-ends,
+    so the trend chart reads stored figures."""
+    from .jobs import occupancy_snapshot
+
+    db.session.flush()
+    first = ctx.today.replace(day=1)
+    for _ in range(12):
+        month_end = first - timedelta(days=1)
+        occupancy_snapshot(month_end.isoformat())
+        first = month_end.replace(day=1)
 
 
 def _private_and_orgs(ctx, bed_plan, bed_ids, private_ids, org_ids) -> None:

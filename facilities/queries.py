@@ -134,15 +134,34 @@ def monthly_trend(months: int = 12, facility_id: int | None = None,
         days.append(month_end)
         first = month_end.replace(day=1)
     days.reverse()
+    snap = _snapshots(days, facility_id, kind)
     points = []
     for d in days:
-        if facility_id is not None:
+        if d in snap:
+            occ = snap[d]
+        elif facility_id is not None:
             occ = facility_occupancy(facility_id, d)
         else:
             occ = district_occupancy(d).get(kind or "all", Occupancy())
         points.append({"date": d.isoformat(), "beds": occ.beds, "residents": occ.residents,
                        "held": occ.held, "rate": occ.rate})
     return points
+
+
+def _snapshots(days: list[date], facility_id: int | None, kind: str | None) -> dict:
+    """Occupancy from the daily snapshots (occupancy-snapshot job), where written."""
+    from .models import OccupancySnapshot as Snap
+
+    stmt = (sa.select(Snap.day, sa.func.sum(Snap.beds), sa.func.sum(Snap.occupied),
+                      sa.func.sum(Snap.held))
+            .join(Facility, Facility.id == Snap.facility_id)
+            .where(Snap.day.in_(days)).group_by(Snap.day))
+    if facility_id is not None:
+        stmt = stmt.where(Snap.facility_id == facility_id)
+    elif kind and kind != "all":
+        stmt = stmt.where(Facility.kind == kind)
+    return {d: Occupancy(beds=int(b or 0), occupied=int(o or 0), held=int(h or 0))
+            for d, b, o, h in db.session.execute(stmt)}
 
 
 def stays_on(day: date, facility_id: int) -> list[Stay]:
@@ -247,10 +266,28 @@ def vacant_beds(kinds=(FacilityKind.CARE_HOME,)) -> list[Bed]:
         .options(selectinload(Bed.room), selectinload(Bed.facility))))
 
 
+def _vacant_rooms(today: date):
+    """One vacant, takeable care-home bed per (room, bed kind): plain rows, no objects,
+    so ranking stays fast with thousands of vacant beds."""
+    busy = sa.select(Stay.id).where(Stay.bed_id == Bed.id,
+                                    sa.or_(Stay.end_date.is_(None), Stay.end_date > today))
+    return db.session.execute(
+        sa.select(sa.func.min(Bed.id), Bed.kind, Room.sex, Facility.id, Facility.name,
+                  Facility.township_code)
+        .select_from(Bed).join(Facility, Facility.id == Bed.facility_id)
+        .outerjoin(Room, Room.id == Bed.room_id)
+        .where(Facility.kind == FacilityKind.CARE_HOME, facility_active_on(today),
+               Bed.out_of_service.is_(False), Bed.reserved_for_id.is_(None),
+               Bed.created_on <= today, ~busy.exists())
+        .group_by(Facility.id, Facility.name, Facility.township_code, Bed.room_id, Bed.kind,
+                  Room.sex)).all()
+
+
 def placement_options(person: Person, limit: int = 10) -> list[Option]:
     """Vacant care-home beds for a 特困 applicant, best first, each with its reasons:
     same township first, then nearest; a nursing bed for a full-care person (ordinary
-    beds are kept for the others); never a room of the other sex."""
+    beds are kept for the others); never a room of the other sex. One bed per room and
+    kind keeps the list varied."""
     full = person.care_level == CareLevel.FULL
     regions = {c: (la, ln) for c, la, ln in db.session.execute(
         sa.select(Region.code, Region.lat, Region.lng).where(Region.level != "village"))}
@@ -260,20 +297,27 @@ def placement_options(person: Person, limit: int = 10) -> list[Option]:
             regions[v.code] = (v.lat, v.lng)
     home = ((person.home_lat, person.home_lng) if person.home_lat is not None else
             _point(person.village_code, regions) or _point(person.township_code, regions))
-    names = {c: n for c, n in db.session.execute(sa.select(Region.code, Region.name)
-                                                 .where(Region.level == "township"))}
-    candidates: dict[tuple, Option] = {}
-    for bed in vacant_beds():
-        room = bed.room
-        if room is not None and room.sex not in (RoomSex.MIXED, person.sex.value):
+    scored = []
+    for bed_id, kind, sex, _fid, fname, town in _vacant_rooms(local_today()):
+        if sex is not None and sex not in (RoomSex.MIXED, person.sex.value):
             continue
-        fac = bed.facility
-        key = (fac.id, room.id if room else None, bed.kind)
-        if key in candidates:
-            continue  # one bed per room and kind keeps the list varied
-        point = _point(fac.township_code, regions)
+        point = _point(town, regions)
         dist = round(distance_km(*home, *point), 1) if home and point else None
-        same = bool(fac.township_code and fac.township_code == person.township_code)
+        same = bool(town and town == person.township_code)
+        nursing = kind == BedKind.NURSING
+        scored.append(((full and not nursing, not same, dist if dist is not None else 9999,
+                        (not full) and nursing, fname, bed_id), bed_id, dist, same))
+    scored.sort(key=lambda t: t[0])
+    top = scored[:limit]
+    beds = {b.id: b for b in db.session.scalars(
+        sa.select(Bed).where(Bed.id.in_([t[1] for t in top]))
+        .options(selectinload(Bed.room), selectinload(Bed.facility)))}
+    names = dict(db.session.execute(sa.select(Region.code, Region.name)
+                                    .where(Region.level == "township")).all())
+    options = []
+    for rank, (_key, bed_id, dist, same) in enumerate(top, 1):
+        bed = beds[bed_id]
+        fac, room = bed.facility, bed.room
         reasons = []
         if same:
             reasons.append(f"同乡镇（{names.get(fac.township_code, fac.township_code)}）")
@@ -288,15 +332,5 @@ def placement_options(person: Person, limit: int = 10) -> list[Option]:
         if room is not None:
             reasons.append({"M": "男性房间", "F": "女性房间"}.get(room.sex.value, "混住房间")
                            + f"（{room.code}）")
-        candidates[key] = Option(bed, fac, room, dist, same, reasons)
-
-    def score(o: Option):
-        nursing = o.bed.kind == BedKind.NURSING
-        return (full and not nursing, not o.same_township,
-                o.distance_km if o.distance_km is not None else 9999,
-                (not full) and nursing, o.facility.name, o.bed.code)
-
-    ranked = sorted(candidates.values(), key=score)[:limit]
-    for i, o in enumerate(ranked, 1):
-        o.rank = i
-    return ranked
+        options.append(Option(bed, fac, room, dist, same, reasons, rank))
+    return options

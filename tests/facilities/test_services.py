@@ -285,3 +285,45 @@ def test_stays_are_audited(db, home, client, admin_headers):
     entries = client.get("/api/v1/audit?entity=stays", headers=admin_headers).json["items"]
     assert [e["action"] for e in entries] == ["create"]
     assert db.session.scalar(sa.select(sa.func.count(Stay.id))) == 1
+
+
+def test_occupancy_snapshot_job_runs_once_per_day(db, home):
+    from eldercare.jobs import run_job
+
+    f, beds = home
+    services.admit(factories.person("王德福"), beds[0], days_ago(3))
+    db.session.commit()
+    first = run_job("occupancy-snapshot", days_ago(1).isoformat(), trigger="cli")
+    assert first.done and first.summary["residents"] == 1
+    again = run_job("occupancy-snapshot", days_ago(1).isoformat(), trigger="cli")
+    assert not again.done
+    from facilities.models import OccupancySnapshot
+
+    row = db.session.scalar(sa.select(OccupancySnapshot))
+    assert (row.facility_id, row.beds, row.occupied, row.held) == (f.id, 3, 1, 0)
+
+
+def test_alerts_for_a_full_home_and_an_overdue_leave(db, home):
+    from facilities import jobs
+
+    _f, beds = home
+    stay = services.admit(factories.person("王德福"), beds[0], days_ago(30))
+    services.start_leave(stay, "hospital", days_ago(5), days_ago(1))
+    kinds = {(a["kind"], a["role"]) for a in jobs.alerts(local_today())}
+    assert ("home_full", "admin") in kinds and ("leave_overdue", "manager") in kinds
+
+
+def test_monthly_trend_reads_snapshots_where_written_and_history_elsewhere(db, home):
+    from eldercare.jobs import run_job
+    from facilities.queries import monthly_trend
+
+    f, beds = home
+    services.admit(factories.person("王德福"), beds[0], date(2020, 1, 1))
+    db.session.commit()
+    live = monthly_trend(12, facility_id=f.id)
+    assert [p["residents"] for p in live] == [1] * 13
+    assert live[-1]["date"] == local_today().isoformat()
+    month_end = date.fromisoformat(live[-2]["date"])
+    run_job("occupancy-snapshot", month_end.isoformat(), trigger="cli")
+    db.session.commit()
+    assert monthly_trend(12, facility_id=f.id) == live
