@@ -95,10 +95,11 @@ def card(token: str):
     catalogue = services.catalogue(
         to_local(open_visit.check_in_at).year if open_visit else local_today().year)
     db.session.refresh(enrolment, ["balance"])
-    form.client_id.data = str(uuid.uuid4())
-    form.kind.data = "check_out" if open_visit else "check_in"
+    # Each button's client_id is fixed when the page is drawn: a double tap, or the
+    # same form sent again, counts once.
     return render_template("homecare/card.html", e=enrolment, visit=open_visit,
-                           catalogue=catalogue, form=form, token=token,
+                           catalogue=catalogue, client_in=str(uuid.uuid4()),
+                           client_out=str(uuid.uuid4()), token=token,
                            card_number=cards.short_number(enrolment),
                            qr=cards.url(enrolment))
 

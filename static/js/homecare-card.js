@@ -1,0 +1,82 @@
+// eldercare: /v/<token>, the worker's one screen. The forms work without JavaScript;
+// with it, a scan goes to the API with the phone's position and waits in the offline
+// queue when there is no signal.
+(function () {
+  "use strict";
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
+    return "10000000-1000-4000-8000-100000000000".replace(/[018]/g, function (c) {
+      return (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16);
+    });
+  }
+
+  function position() {
+    return new Promise(function (resolve) {
+      if (!navigator.geolocation) { resolve(null); return; }
+      navigator.geolocation.getCurrentPosition(function (p) {
+        resolve({ lat: p.coords.latitude, lng: p.coords.longitude });
+      }, function () { resolve(null); }, { timeout: 4000, maximumAge: 60000 });
+    });
+  }
+
+  function picked(form) {
+    var out = [];
+    form.querySelectorAll(".qty-input").forEach(function (input) {
+      var q = parseFloat(input.value);
+      if (q > 0) { out.push({ code: input.name.replace(/^qty_/, ""), quantity: q }); }
+    });
+    return out;
+  }
+
+  function say(screen, text, kind) {
+    var el = screen.querySelector("[data-scan-message]");
+    el.textContent = text;
+    el.className = "alert alert-" + kind + " fs-5";
+  }
+
+  function show(screen, which) {
+    screen.querySelectorAll("[data-scan-form]").forEach(function (f) {
+      f.classList.toggle("d-none", f.getAttribute("data-kind") !== which);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var screen = document.querySelector("[data-worker-screen]");
+    if (!screen || !window.ecScanQueue) { return; }
+    var qr = screen.getAttribute("data-qr"), url = screen.getAttribute("data-scan-url");
+    // A check-in still waiting on the phone: the visit is open, offer the check-out.
+    window.ecScanQueue.pendingFor(qr).then(function (items) {
+      var last = items[items.length - 1];
+      if (last && last.body.kind === "check_in") { show(screen, "check_out"); }
+    });
+    screen.querySelectorAll("[data-scan-form]").forEach(function (form) {
+      form.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        var kind = form.getAttribute("data-kind");
+        var body = { qr: qr, kind: kind, at: new Date().toISOString(),
+                     client_id: form.querySelector("[name=client_id]").value };
+        if (kind === "check_out") {
+          body.services = picked(form);
+          if (!body.services.length) { say(screen, "请至少填写一项服务的数量", "warning"); return; }
+        }
+        form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+        position().then(function (pos) {
+          if (pos) { body.lat = pos.lat; body.lng = pos.lng; }
+          return window.ecScanQueue.submit(url, body);
+        }).then(function (res) {
+          form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
+          if (res.state === "sent") { window.location.reload(); return; }
+          if (res.state === "refused") { say(screen, res.error.message, "danger"); return; }
+          form.querySelector("[name=client_id]").value = uuid();
+          if (kind === "check_in") {
+            say(screen, "已记下开始时间，待联网后上传。服务结束时填写服务项目。", "warning");
+            show(screen, "check_out");
+          } else {
+            say(screen, "已记下服务，待联网后上传。", "warning");
+            show(screen, "check_in");
+          }
+        });
+      });
+    });
+  });
+})();

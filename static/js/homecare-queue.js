@@ -1,0 +1,121 @@
+// eldercare: the worker's offline queue. Scans are kept in IndexedDB with their original
+// time and client_id and sent in order when the phone is online; the server counts a
+// client_id once, so sending again after a lost answer is safe. No inline scripts (CSP).
+(function () {
+  "use strict";
+  var DB = "eldercare-scans", STORE = "pending";
+
+  function openDb() {
+    return new Promise(function (resolve, reject) {
+      var req = indexedDB.open(DB, 1);
+      req.onupgradeneeded = function () { req.result.createObjectStore(STORE, { keyPath: "client_id" }); };
+      req.onsuccess = function () { resolve(req.result); };
+      req.onerror = function () { reject(req.error); };
+    });
+  }
+
+  function withStore(mode, fn) {
+    return openDb().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var tx = db.transaction(STORE, mode);
+        var req = fn(tx.objectStore(STORE));
+        tx.oncomplete = function () { resolve(req ? req.result : undefined); };
+        tx.onerror = function () { reject(tx.error); };
+      });
+    });
+  }
+
+  function all() {
+    return withStore("readonly", function (s) { return s.getAll(); }).then(function (items) {
+      return (items || []).sort(function (a, b) { return a.queued_at - b.queued_at; });
+    });
+  }
+  function put(item) { return withStore("readwrite", function (s) { return s.put(item); }); }
+  function remove(id) { return withStore("readwrite", function (s) { return s.delete(id); }); }
+
+  function csrf() {
+    var m = document.querySelector('meta[name="csrf-token"]');
+    return m ? m.getAttribute("content") : "";
+  }
+
+  var note = "";
+  function banner(count) {
+    document.querySelectorAll("[data-offline-banner]").forEach(function (el) {
+      var parts = [];
+      if (!navigator.onLine) { parts.push("手机没有网络。"); }
+      if (count > 0) { parts.push("有 " + count + " 条扫码记录等待上传，联网后自动发送。"); }
+      if (note) { parts.push(note); }
+      el.textContent = parts.join(" ");
+      el.setAttribute("data-pending", String(count));
+      el.classList.toggle("d-none", parts.length === 0);
+    });
+  }
+  function refresh() { return all().then(function (items) { banner(items.length); return items; }); }
+
+  // One scan to the server: "sent", "refused" (the server said no: keep it off the queue and
+  // say why) or "wait" (no network, logged out, server busy: try again later).
+  function sendOne(item) {
+    return fetch(item.url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
+      body: JSON.stringify(item.body)
+    }).then(function (r) {
+      if (r.status === 200 || r.status === 201) {
+        return r.json().then(function (v) { return { state: "sent", visit: v }; });
+      }
+      if (r.status === 401) { note = "登录已过期：请重新登录后，待传记录会自动发送。"; }
+      if (r.status === 401 || r.status === 429 || r.status >= 500) { return { state: "wait" }; }
+      return r.json().catch(function () { return {}; }).then(function (e) {
+        return { state: "refused", error: (e && e.error) || { message: "提交失败" } };
+      });
+    }, function () { return { state: "wait" }; });
+  }
+
+  var flushing = null;
+  function flush() {
+    if (flushing) { return flushing; }
+    flushing = all().then(function (items) {
+      var chain = Promise.resolve();
+      var stop = false;
+      items.forEach(function (item) {
+        chain = chain.then(function () {
+          if (stop) { return; }
+          return sendOne(item).then(function (res) {
+            if (res.state === "wait") { stop = true; return; }
+            if (res.state === "refused") { note = "有一条记录被拒绝：" + res.error.message; }
+            return remove(item.client_id);
+          });
+        });
+      });
+      return chain;
+    }).then(refresh, refresh).then(function (items) { flushing = null; return items; });
+    return flushing;
+  }
+
+  // Queue a scan and try to send it now. Resolves with sendOne's answer.
+  function submit(url, body) {
+    var item = { client_id: body.client_id, url: url, body: body, queued_at: Date.now() };
+    return put(item).then(function () {
+      return all().then(function (items) {
+        if (items.length > 1) { return flush().then(function () { return { state: "wait" }; }); }
+        return sendOne(item).then(function (res) {
+          if (res.state === "wait") { return refresh().then(function () { return res; }); }
+          return remove(item.client_id).then(refresh).then(function () { return res; });
+        });
+      });
+    });
+  }
+
+  function pendingFor(qr) {
+    return all().then(function (items) { return items.filter(function (i) { return i.body.qr === qr; }); });
+  }
+
+  window.ecScanQueue = { submit: submit, flush: flush, pendingFor: pendingFor, refresh: refresh };
+  window.addEventListener("online", flush);
+  window.addEventListener("offline", refresh);
+  document.addEventListener("DOMContentLoaded", function () { flush(); });
+  setInterval(flush, 30000);
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () { /* plain HTTP: no worker */ });
+  }
+})();
