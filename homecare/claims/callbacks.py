@@ -36,10 +36,10 @@ from .models import (
 
 BASE_RATE = 0.05  # 5% of a claim's visits
 MIN_PER_CLAIM = 3  # at least this many per provider-month (all of them if fewer)
-RATE_PER_NOT_DELIVERED = 0.02  # each "not delivered" found raises the provider's rate
+RATE_PER_NOT_DELIVERED = 0.005  # each "not delivered" found raises the provider's rate
 HIGH_EXCEPTION_SHARE = 0.10  # a claim with more exceptions than this is riskier
 RATE_FOR_EXCEPTIONS = 0.03
-MAX_RATE = 0.50
+MAX_RATE = 0.25
 RISK_WEIGHT = 3.0
 
 

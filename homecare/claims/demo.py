@@ -95,7 +95,7 @@ def _callbacks(claim: Claim, clerk: User, rng) -> None:
     outcomes = {}
     for sid in pending:
         r = rng.random()
-        outcomes[sid] = (CallbackOutcome.NOT_DELIVERED if r < 0.02 else
+        outcomes[sid] = (CallbackOutcome.NOT_DELIVERED if r < 0.005 else
                          CallbackOutcome.COMPLAINT if r < 0.05 else
                          CallbackOutcome.UNREACHABLE if r < 0.15 else CallbackOutcome.CONFIRMED)
     for sid, outcome in outcomes.items():

@@ -11,16 +11,18 @@ same answer, and a clerk's override (kept in its own columns) survives it.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 import sqlalchemy.orm
 
 from eldercare import audit
-from eldercare.database import to_money, utcnow
+from eldercare.database import UTCDateTime, to_money, utcnow
 from eldercare.errors import Conflict, Invalid
 from eldercare.extensions import db
 from eldercare.models import Person, User
@@ -41,6 +43,7 @@ from .models import (
 
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 TOLERANCE_S = 600  # hours claimed may exceed the time on site by 10 minutes (as at scans)
+OPEN_HOURS = 12  # the longest a visit stays open (visits.OPEN_VISIT_WINDOW)
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,15 @@ def _seconds_between(start, end) -> sa.ColumnElement:
         return sa.cast(sa.func.round((sa.func.julianday(end) - sa.func.julianday(start))
                                      * 86400), sa.BigInteger)
     return sa.cast(sa.extract("epoch", end - start), sa.BigInteger)
+
+
+def _hours_before(col, hours: int) -> sa.ColumnElement:
+    """A stored UTC time `hours` earlier, comparable with the column itself."""
+    if db.engine.dialect.name == "sqlite":
+        # SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff' text; datetime() drops the fraction,
+        # which sorts just before any time of that second: a bound that includes it.
+        return sa.func.datetime(col, f"-{int(hours)} hours")
+    return col - sa.text(f"interval '{int(hours)} hours'")
 
 
 def _local_date(col) -> sa.ColumnElement:
@@ -179,7 +191,42 @@ def _flag(cond) -> sa.ColumnElement:
     return sa.case((cond, 1), else_=0)
 
 
-def _decisions(claim: Claim, month: Month) -> sa.Subquery:
+P = SimpleNamespace(
+    claim_id=sa.bindparam("p_claim_id", type_=sa.Integer),
+    provider_id=sa.bindparam("p_provider_id", type_=sa.Integer),
+    year=sa.bindparam("p_year", type_=sa.Integer),
+    price_year=sa.bindparam("p_price_year", type_=sa.Integer),
+    first=sa.bindparam("p_first", type_=sa.Date),
+    last=sa.bindparam("p_last", type_=sa.Date),
+    start=sa.bindparam("p_start", type_=UTCDateTime()),
+    end=sa.bindparam("p_end", type_=UTCDateTime()),
+)
+
+
+def _params(claim: Claim, month: Month) -> dict:
+    return {"p_claim_id": claim.id, "p_provider_id": claim.provider_id,
+            "p_year": month.year, "p_price_year": price_year(month.year),
+            "p_first": month.first, "p_last": month.last, "p_start": month.start_utc,
+            "p_end": month.end_utc}
+
+
+@functools.cache
+def _reconcile_statement(dialect: str) -> sa.Update:
+    """The one UPDATE that decides every line of a claim, built once per dialect (it is
+    large: building it costs more than running it) with the claim's figures as bind
+    parameters (_params)."""
+    d = _decisions()
+    kept = ClaimLine.override_decision.is_not(None)
+    return (sa.update(ClaimLine).where(ClaimLine.id == d.c.id)
+            .values(reason_bits=d.c.bits, auto_decision=d.c.decision,
+                    auto_amount=d.c.approved,
+                    decision=sa.case((kept, ClaimLine.override_decision), else_=d.c.decision),
+                    approved_amount=sa.case((kept, ClaimLine.override_amount),
+                                            else_=d.c.approved))
+            .execution_options(synchronize_session=False))
+
+
+def _decisions() -> sa.Subquery:
     """One row per line of `claim`: id, bits, decision, approved (fen). API.md's rules:
 
     rejecting — no_visit, duplicate_line (the later line of the same visit and service),
@@ -190,15 +237,18 @@ def _decisions(claim: Claim, month: Month) -> sa.Subquery:
     what it drew from the ledger)."""
     v, e, p, s = Visit, Enrolment, Person, Service
     cl = sa.orm.aliased(ClaimLine, name="l")
-    # A worker's visits around the month, each knowing whether an earlier one of the same
-    # worker was still open when it began (running max of check-outs before it).
-    before = sa.func.max(v.check_out_at).over(
-        partition_by=v.worker_id, order_by=(v.check_in_at, v.id), rows=(None, -1))
-    ov = (sa.select(v.id.label("vid"), _flag(before > v.check_in_at).label("overlap"))
-          .where(v.provider_id == claim.provider_id,
-                 v.check_in_at >= month.start_utc - timedelta(days=1),
-                 v.check_in_at < month.end_utc)
-          .subquery("ov"))
+    # The worker was still in another home when this visit began: an earlier check-in of
+    # the same worker, within the 12 hours a visit may last (longer ones are closed as
+    # stale, as at scan time), not yet checked out. A few entries of ix_visits_worker_in
+    # per line.
+    w = sa.orm.aliased(Visit, name="w")
+    overlap = sa.exists().where(
+        w.worker_id == v.worker_id, w.id != v.id,
+        w.check_in_at >= _hours_before(v.check_in_at, OPEN_HOURS),
+        w.check_in_at <= v.check_in_at,
+        sa.or_(w.check_in_at < v.check_in_at,
+               sa.and_(w.check_in_at == v.check_in_at, w.id < v.id)),
+        w.check_out_at > v.check_in_at)
     exc = sa.cast(v.exceptions, sa.String)
     b = (sa.select(
         cl.id, cl.line_no, cl.visit_id, cl.service_date, raw(cl.quantity).label("qty"),
@@ -206,18 +256,17 @@ def _decisions(claim: Claim, month: Month) -> sa.Subquery:
         v.id.label("vid"), v.check_in_at, v.check_out_at, raw(v.subsidised).label("sub"),
         exc.label("exc"), p.id_number.label("real_id"), p.death_date, e.year, e.enrolled_on,
         e.ended_on, e.end_reason, raw(s.price).label("price"), s.unit,
-        ov.c.overlap,
+        _flag(overlap).label("overlap"),
         _seconds_between(v.check_in_at, v.check_out_at).label("secs"),
         _local_date(v.check_in_at).label("visit_date"),
         sa.func.row_number().over(partition_by=(cl.visit_id, cl.service_code),
                                   order_by=cl.line_no).label("dup_rank"))
         .select_from(cl)
-        .outerjoin(v, sa.and_(v.id == cl.visit_id, v.provider_id == claim.provider_id))
+        .outerjoin(v, sa.and_(v.id == cl.visit_id, v.provider_id == P.provider_id))
         .outerjoin(e, e.id == v.enrolment_id)
         .outerjoin(p, p.id == e.person_id)
-        .outerjoin(s, sa.and_(s.year == price_year(month.year), s.code == cl.service_code))
-        .outerjoin(ov, ov.c.vid == v.id)
-        .where(cl.claim_id == claim.id)
+        .outerjoin(s, sa.and_(s.year == P.price_year, s.code == cl.service_code))
+        .where(cl.claim_id == P.claim_id)
         .subquery("b"))
 
     has_visit = b.c.vid.is_not(None)
@@ -237,14 +286,14 @@ def _decisions(claim: Claim, month: Month) -> sa.Subquery:
         _flag(b.c.vid.is_(None)).label("no_visit"),
         _flag(sa.and_(b.c.visit_id.is_not(None), b.c.dup_rank > 1)).label("duplicate_line"),
         _flag(sa.and_(has_visit, b.c.real_id != b.c.claimed_id)).label("id_mismatch"),
-        _flag(sa.or_(b.c.service_date < month.first, b.c.service_date > month.last,
-                     sa.and_(has_visit, sa.or_(b.c.check_in_at < month.start_utc,
-                                               b.c.check_in_at >= month.end_utc))))
+        _flag(sa.or_(b.c.service_date < P.first, b.c.service_date > P.last,
+                     sa.and_(has_visit, sa.or_(b.c.check_in_at < P.start,
+                                               b.c.check_in_at >= P.end))))
         .label("outside_month"),
         _flag(sa.and_(has_visit, b.c.check_out_at.is_(None))).label("visit_incomplete"),
         _flag(dead).label("deceased"),
         _flag(sa.and_(has_visit, sa.not_(dead), sa.or_(
-            b.c.year != month.year, b.c.visit_date < b.c.enrolled_on, ended,
+            b.c.year != P.year, b.c.visit_date < b.c.enrolled_on, ended,
             b.c.exc.contains('"not_enrolled"')))).label("not_enrolled"),
         _flag(sa.and_(has_visit, sa.or_(b.c.overlap == 1, b.c.exc.contains('"worker_overlap"'))))
         .label("worker_overlap"),
@@ -323,16 +372,8 @@ def reconcile(claim: Claim, user: User | None) -> Claim:
 
     _move(claim, ClaimStatus.RECONCILED, (ClaimStatus.SUBMITTED, ClaimStatus.RECONCILED), user,
           reconciled_by_id=user.id if user else None, reconciled_at=utcnow())
-    d = _decisions(claim, month_of(claim.month))
-    kept = ClaimLine.override_decision.is_not(None)
-    db.session.execute(
-        sa.update(ClaimLine).where(ClaimLine.id == d.c.id)
-        .values(reason_bits=d.c.bits, auto_decision=d.c.decision,
-                auto_amount=d.c.approved,
-                decision=sa.case((kept, ClaimLine.override_decision), else_=d.c.decision),
-                approved_amount=sa.case((kept, ClaimLine.override_amount),
-                                        else_=d.c.approved))
-        .execution_options(synchronize_session=False))
+    db.session.execute(_reconcile_statement(db.engine.dialect.name),
+                       _params(claim, month_of(claim.month)))
     _store_totals(claim)
     callbacks.draw_sample(claim)
     return claim
