@@ -79,6 +79,29 @@ def _labeller(kind: str):
     return label
 
 
+# The menu's sections, by the order numbers features give their items (CONTRIBUTING.md).
+NAV_SECTIONS = [
+    (0, 9, None),
+    (10, 19, _l("人员")),
+    (20, 29, _l("机构与床位")),
+    (30, 59, _l("居家养老")),
+    (60, 79, _l("动态管理")),
+    (80, 99, _l("系统")),
+]
+
+
+def nav_groups(items) -> list[tuple[object, list]]:
+    """Menu items in sections: a section with one item is a link, more make a dropdown."""
+    groups = []
+    for lo, hi, label in NAV_SECTIONS:
+        members = [i for i in items if lo <= i.order <= hi]
+        if label is None or len(members) == 1:
+            groups.extend((None, [m]) for m in members)
+        elif members:
+            groups.append((label, members))
+    return groups
+
+
 def person_status(person) -> Markup:
     """Status by colour and word, never colour alone (UX.md)."""
     status = getattr(person.status, "value", person.status)
@@ -103,4 +126,4 @@ def init_app(app: Flask) -> None:
         items = []
         if current_user.is_authenticated:
             items = [n for n in registry().nav if current_user.role in n.roles]
-        return {"nav_items": items, "locale": str(get_locale() or "zh")}
+        return {"nav_groups": nav_groups(items), "locale": str(get_locale() or "zh")}
