@@ -21,10 +21,14 @@ def init_app(app: Flask) -> None:
     reg.nav.append(NavItem("facilities.index", _l("机构与床位"), staff, 20))
     reg.nav.append(NavItem("facilities.placements", _l("五保安置"), (Role.ADMIN, Role.AUDITOR), 21))
     reg.nav.append(NavItem("facilities.dashboard", _l("床位统计"), (Role.ADMIN, Role.AUDITOR), 22))
+    reg.nav.append(NavItem("facilities.transfers", _l("转院申请"), staff, 23))
     reg.overview.append(figures.overview)
     reg.public_figures.append(figures.public)
     reg.person_scopes.append(scoping.person_scope)
     reg.person_panels.append(("facilities/_person_panel.html", figures.person_panel))
+    from .views import dashboard_panel
+
+    reg.dashboard_panels.append(("facilities/_dashboard_panel.html", _for_bureau(dashboard_panel)))
     reg.demo_steps.append(DemoStep(30, "facilities", demo.build))
     reg.add_job(Job("occupancy-snapshot", jobs.occupancy_snapshot, "day",
                     {"hour": 23, "minute": 50}, "每日各机构床位占用快照（趋势用）"))
@@ -32,3 +36,16 @@ def init_app(app: Flask) -> None:
         reg.alert_sources.append(jobs.alerts)
     person_died.connect(services._on_death, weak=False)
     person_moved.connect(services._on_move, weak=False)
+
+
+def _for_bureau(fn):
+    """Dashboard panels are built for every role; this one only for the bureau."""
+
+    def panel() -> dict:
+        from flask_login import current_user
+
+        if getattr(current_user, "role", None) not in ("admin", "auditor"):
+            return {"fac_hidden": True}
+        return fn()
+
+    return panel

@@ -57,3 +57,13 @@ class AttendanceForm(FlaskForm):
     id_number = StringField(_l("身份证号或编号"), validators=[DataRequired(), Length(max=40)])
     action = SelectField(_l("登记"), choices=choices([("arrive", _l("到达")),
                                                       ("leave", _l("离开"))]))
+
+
+class TransferRequestForm(FlaskForm):
+    facility_id = SelectField(_l("转入机构"), validators=[DataRequired()], validate_choice=False)
+    date = DateField(_l("转院日期"), validators=[DataRequired()])
+    reason = StringField(_l("原因"), validators=[Optional(), Length(max=200)])
+
+
+class DecisionForm(FlaskForm):
+    note = StringField(_l("意见"), validators=[Optional(), Length(max=200)])

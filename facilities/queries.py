@@ -253,16 +253,18 @@ def _point(code: str | None, points: dict) -> tuple[float, float] | None:
     return p if p and p[0] is not None else None
 
 
-def vacant_beds(kinds=(FacilityKind.CARE_HOME,)) -> list[Bed]:
+def vacant_beds(kinds=(FacilityKind.CARE_HOME,), facility_id: int | None = None) -> list[Bed]:
     """Beds that can really be taken today: in service, not reserved, nobody in them
     now or later (a back-dated or future stay would make the admission fail)."""
     today = local_today()
+    where = [Bed.facility_id == facility_id] if facility_id is not None else []
     busy = sa.select(Stay.id).where(Stay.bed_id == Bed.id,
                                     sa.or_(Stay.end_date.is_(None), Stay.end_date > today))
     return list(db.session.scalars(
         sa.select(Bed).join(Facility, Facility.id == Bed.facility_id)
         .where(Facility.kind.in_(kinds), facility_active_on(today), Bed.out_of_service.is_(False),
-               Bed.reserved_for_id.is_(None), Bed.created_on <= today, ~busy.exists())
+               Bed.reserved_for_id.is_(None), Bed.created_on <= today, ~busy.exists(), *where)
+        .order_by(Bed.code)
         .options(selectinload(Bed.room), selectinload(Bed.facility))))
 
 

@@ -30,13 +30,25 @@ from .forms import (
     AdmitForm,
     AttendanceForm,
     DayForm,
+    DecisionForm,
     EndForm,
     LeaveForm,
     OutageForm,
     PlaceForm,
     TransferForm,
+    TransferRequestForm,
 )
-from .models import Attendance, Bed, CensusConfirmation, Facility, FacilityKind, Stay
+from .models import (
+    Attendance,
+    Bed,
+    CensusConfirmation,
+    Facility,
+    FacilityKind,
+    RoomSex,
+    Stay,
+    TransferRequest,
+    TransferStatus,
+)
 
 bp = Blueprint("facilities", __name__)
 STAFF = (Role.ADMIN, Role.AUDITOR, Role.MANAGER)
@@ -132,8 +144,7 @@ def board(facility_id: int):
 
 
 def _vacant_in(facility: Facility) -> list[Bed]:
-    return [b for b in queries.vacant_beds(kinds=tuple(FacilityKind))
-            if b.facility_id == facility.id]
+    return queries.vacant_beds(kinds=tuple(FacilityKind), facility_id=facility.id)
 
 
 @bp.get("/facilities/<int:facility_id>/beds/<int:bed_id>")
@@ -155,9 +166,16 @@ def bed(facility_id: int, bed_id: int):
     transfer_form.bed_id.choices = [(str(b.id), f"{b.room.code + ' · ' if b.room else ''}{b.code}"
                                      f"（{'护理型' if b.kind == 'nursing' else '普通'}）")
                                     for b in _vacant_in(facility)]
+    request_form = TransferRequestForm(date=today)
+    if stay is not None and facility.kind == FacilityKind.CARE_HOME:
+        request_form.facility_id.choices = [
+            (str(f.id), f.name) for f in db.session.scalars(
+                sa.select(Facility).where(Facility.kind == FacilityKind.CARE_HOME,
+                                          Facility.id != facility.id).order_by(Facility.name))]
     return render_template(
         "facilities/bed.html", facility=facility, bed=bed, stay=stay, status=status, today=today,
         history=queries.bed_history(bed), admit_form=admit_form, transfer_form=transfer_form,
+        request_form=request_form,
         leave_form=LeaveForm(start_date=today, expected_return=today), day_form=DayForm(date=today),
         end_form=EndForm(date=today), outage_form=OutageForm(date=today),
         can_write=current_user.role in WRITERS)
@@ -357,3 +375,72 @@ def attendance(facility_id: int):
     page = page_of(stmt, request.args)
     return render_template("facilities/attendance.html", facility=facility, page=page, day=day,
                            form=form, can_write=current_user.role in WRITERS)
+
+
+@bp.post("/stays/<int:stay_id>/transfer-request")
+@role_required(*WRITERS)
+def request_transfer(stay_id: int):
+    """The sending manager asks for a move to another home; the bed there is the best
+    takeable one for the resident (room sex, nursing type for full care)."""
+    stay = scoping.get_stay(current_user, stay_id)
+    form = TransferRequestForm()
+    form.facility_id.choices = []
+    _valid(form)
+    person = stay.person
+    beds = [b for b in queries.vacant_beds(facility_id=int(form.facility_id.data))
+            if b.room is None or b.room.sex in (RoomSex.MIXED, person.sex.value)]
+    if not beds:
+        raise Invalid(_("该机构没有适合 %(name)s 的空床位", name=person.name))
+    full = person.care_level is not None and person.care_level.value == "full"
+    beds.sort(key=lambda b: (b.kind.value != "nursing") if full else (b.kind.value == "nursing"))
+    services.request_transfer(stay, beds[0], form.date.data, current_user, form.reason.data or "")
+    db.session.commit()
+    flash(_("已提交 %(name)s 的转院申请，待民政局审批", name=person.name), "success")
+    return redirect(_back(stay), 303)
+
+
+@bp.get("/facilities/transfers")
+@role_required(*STAFF)
+def transfers():
+    stmt = (sa.select(TransferRequest).join(Stay, Stay.id == TransferRequest.stay_id)
+            .where(scoping.facility_clause(current_user, Stay.facility_id))
+            .order_by((TransferRequest.status == TransferStatus.PENDING).desc(),
+                      TransferRequest.id.desc()))
+    if wants_export():
+        return export_response(
+            "transfers", ["编号", "姓名", "转出", "转入", "日期", "状态", "原因", "意见"],
+            ((r.id, r.stay.person.name, r.stay.facility.name, r.to_bed.facility.name,
+              r.on_date, r.status, r.reason, r.decision_note) for r in db.session.scalars(stmt)))
+    return render_template("facilities/transfers.html", page=page_of(stmt, request.args),
+                           form=DecisionForm())
+
+
+@bp.post("/facilities/transfers/<int:request_id>/<any(approve, reject):decision>")
+@role_required(Role.ADMIN)
+def decide_transfer(request_id: int, decision: str):
+    req = scoping.get_transfer(current_user, request_id)
+    form = DecisionForm()
+    _valid(form)
+    if decision == "approve":
+        services.approve_transfer(req, current_user, form.note.data or "")
+        msg = _("已批准：%(name)s 转入 %(home)s", name=req.stay.person.name,
+                home=req.to_bed.facility.name)
+    else:
+        services.reject_transfer(req, current_user, form.note.data or "")
+        msg = _("已驳回 %(name)s 的转院申请", name=req.stay.person.name)
+    db.session.commit()
+    flash(msg, "success")
+    return redirect(url_for("facilities.transfers"), 303)
+
+
+def dashboard_panel() -> dict:
+    """For the bureau's dashboard: care-home occupancy, waiting applicants, pending
+    transfers and overdue leaves, each linking to its list."""
+    today = local_today()
+    home = queries.district_occupancy(today).get("care_home", queries.Occupancy())
+    waiting = db.session.scalar(sa.select(sa.func.count()).select_from(
+        queries.waiting_list().subquery())) or 0
+    pending = db.session.scalar(sa.select(sa.func.count(TransferRequest.id)).where(
+        TransferRequest.status == TransferStatus.PENDING)) or 0
+    return {"fac_home": home, "fac_waiting": waiting, "fac_pending": pending,
+            "fac_overdue": len(queries.overdue_leaves(None, today))}

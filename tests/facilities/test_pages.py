@@ -11,7 +11,7 @@ from eldercare.extensions import db
 from eldercare.people import services as people
 from eldercare.timeutil import local_today
 from facilities import services
-from facilities.models import CensusConfirmation
+from facilities.models import CensusConfirmation, TransferRequest
 from tests import factories
 
 from .conftest import days_ago, make_home
@@ -189,3 +189,38 @@ def test_public_page_shows_homes_and_free_beds_without_names(client, home):
     db.session.commit()
     page = client.get("/public").text
     assert "敬老院与空余床位" in page and "空床 2 张" in page and "王德福" not in page
+
+
+def test_manager_asks_for_a_transfer_and_the_bureau_approves_on_pages(client, home, other_home):
+    f, beds = home
+    g, _other_beds = other_home
+    a = factories.person("王德福")
+    stay = services.admit(a, beds[0], days_ago(20))
+    db.session.commit()
+    stay_id = stay.id
+    factories.login(client, factories.user("manager", facility_id=f.id))
+    page = client.get(f"/facilities/{f.id}/beds/{beds[0].id}").text
+    assert "申请转院" in page and g.name in page
+    token = factories.csrf(client, f"/facilities/{f.id}")
+    r = client.post(f"/stays/{stay_id}/transfer-request",
+                    data={"csrf_token": token, "facility_id": g.id, "date": TODAY,
+                          "reason": "离家近"})
+    assert r.status_code == 303
+    listing = client.get("/facilities/transfers").text
+    assert "待审批" in listing and "批准" not in listing.split("<tbody>")[1]
+    client.post("/logout", data={"csrf_token": token})
+    admin = factories.user("admin")
+    client2 = client.application.test_client()
+    factories.login(client2, admin)
+    assert "待审批转院" in client2.get("/").text
+    token = factories.csrf(client2, "/facilities/transfers")
+    rid = db.session.scalar(sa.select(TransferRequest.id))
+    r = client2.post(f"/facilities/transfers/{rid}/approve", data={"csrf_token": token})
+    assert r.status_code == 303
+    assert services.open_stay_of(a.id).facility_id == g.id
+
+
+def test_dashboard_panel_is_for_the_bureau_only(client, home):
+    f, _beds = home
+    factories.login(client, factories.user("manager", facility_id=f.id))
+    assert 'data-testid="facilities-panel"' not in client.get("/").text
