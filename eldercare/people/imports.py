@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import enum
 import io
 import re
 import unicodedata
@@ -938,6 +939,30 @@ _plain = audit._plain
 _entry = audit._row
 
 
+def _insert_people(values: list[dict], returning: list):
+    """INSERT … RETURNING for a batch of people. On PostgreSQL the batch goes as one
+    array per column (INSERT … SELECT FROM unnest(…)): a short statement, where a
+    multi-row VALUES list of 28,000 placeholders costs more to build and parse than
+    the insert itself (4.3 s of 10 for 11,000 rows)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return db.session.execute(sa.insert(Person.__table__).returning(*returning), values)
+    from ..database import utcnow
+
+    now = utcnow()
+    table = Person.__table__
+    names = [*values[0], "created_at", "updated_at"]
+    sql_types = {"birth_date": "date", "created_at": "timestamptz", "updated_at": "timestamptz"}
+    params = {n: [v.value if isinstance(v, enum.Enum) else v for v in (row[n] for row in values)]
+              for n in values[0]}
+    params["created_at"] = params["updated_at"] = [now] * len(values)
+    arrays = ", ".join(f"CAST(:{n} AS {sql_types.get(n, 'text')}[])" for n in names)
+    stmt = sa.text(
+        f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "  # noqa: S608  column names are the model's, values are bound
+        f"RETURNING {', '.join(c.name for c in returning)}"
+    ).columns(*[sa.column(c.name, c.type) for c in returning])
+    return db.session.execute(stmt, params)
+
+
 def _insert_new(rows: list[RowData]) -> dict[str, int]:
     """New people in bulk (Core INSERT … RETURNING, in batches), each with its audit
     entry as the ORM listener would have written it: {id number: person id}."""
@@ -957,10 +982,9 @@ def _insert_new(rows: list[RowData]) -> dict[str, int]:
     entries: list[dict] = []
     for start in range(0, len(values), 2000):
         # Rows come back in any order; the unique ID number tells them apart.
-        result = db.session.execute(sa.insert(Person.__table__).returning(*person_cols),
-                                    values[start:start + 2000])
+        result = _insert_people(values[start:start + 2000], person_cols)
         for row in result:
-            snapshot = {c.key: _plain(row._mapping[c]) for c in person_cols}
+            snapshot = {c.key: _plain(row._mapping[c.name]) for c in person_cols}
             ids[row.id_number] = row.id
             entries.append(_entry("create", "people", str(row.id), snapshot))
     disabled = [{"person_id": ids[r.number], "category": Category.DISABLED}
