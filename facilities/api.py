@@ -278,6 +278,24 @@ def beds_in_service(bed_id: int, body: OutageIn):
     return out
 
 
+class ReserveIn(Body):
+    person_id: int | None = None
+
+
+@endpoint(bp, "/beds/<int:bed_id>/reservation", ["POST"], roles=WRITE, body=ReserveIn,
+          response=BedOut, summary="Hold a vacant bed for a person (person_id null: release)")
+def beds_reserve(bed_id: int, body: ReserveIn):
+    user = api_user()
+    bed = scoping.get_bed(user, bed_id)
+    if body.person_id is None:
+        services.unreserve_bed(bed, user)
+    else:
+        services.reserve_bed(bed, scoping.person_any(body.person_id), user)
+    out = bed_json(bed)
+    db.session.commit()
+    return out
+
+
 # --- stays ----------------------------------------------------------------------------
 
 

@@ -230,6 +230,8 @@ def admit(person: Person, bed: Bed, start: date, user: User | None = None) -> St
                              created_by=user.id if user else None))
     if bed.reserved_for_id == person.id:
         bed.reserved_for_id = None
+    if start < bed.created_on:  # a late record shows the bed was there already
+        bed.created_on = start
     db.session.flush()
     return stay
 
@@ -283,7 +285,10 @@ def end_stay(stay: Stay, on: date, reason: str, user: User | None = None) -> Sta
 
     A death goes through the registry's death action (people.services.record_death),
     which ends this stay, the 特困 support and every enrolment in one transaction. An
-    open leave closes on the same day. Raises StayNotOpen, NotOwnFacility, BadDate."""
+    open leave closes on the same day. A 特困 person discharged from centralised support
+    (集中供养) goes back to dispersed support (分散供养) from that day, so the
+    centralised figure stays the number of 特困 persons in beds. Raises StayNotOpen,
+    NotOwnFacility, BadDate."""
     check_own_facility(user, stay.facility_id)
     _require_open(stay)
     reason = EndReason(reason)
@@ -296,6 +301,10 @@ def end_stay(stay: Stay, on: date, reason: str, user: User | None = None) -> Sta
         db.session.refresh(stay)
         return stay
     _close(stay, on, reason)
+    support = stay.person.current_support
+    if (reason in (EndReason.DISCHARGED, EndReason.OTHER) and support is not None
+            and support.support == Support.CENTRALIZED and on > support.start_date):
+        people.start_wubao(stay.person, support.category.value, "dispersed", on)
     return stay
 
 
@@ -444,6 +453,13 @@ def reserve_bed(bed: Bed, person: Person, user: User | None = None) -> None:
     if result.rowcount != 1:
         raise BedReserved(f"床位 {bed.code} 已预留")
     db.session.refresh(bed)
+
+
+def unreserve_bed(bed: Bed, user: User | None = None) -> None:
+    """Release a reservation (no error if there was none)."""
+    check_own_facility(user, bed.facility_id)
+    bed.reserved_for_id = None
+    db.session.flush()
 
 
 # --- transfers between homes ------------------------------------------------------------

@@ -330,3 +330,14 @@ def test_openapi_lists_the_contract(client):
     for p in ("/api/v1/facilities", "/api/v1/stays", "/api/v1/beds/{bed_id}/history",
               "/api/v1/people/{person_id}/placement-options"):
         assert p in paths, p
+
+
+def test_reservation_endpoint(client, admin_headers, home):
+    _f, beds = home
+    a = factories.person("王德福")
+    r = client.post(f"/api/v1/beds/{beds[0].id}/reservation", json={"person_id": a.id},
+                    headers=admin_headers)
+    assert r.status_code == 200 and r.json["status"] == "reserved"
+    r = client.post(f"/api/v1/beds/{beds[0].id}/reservation", json={"person_id": None},
+                    headers=admin_headers)
+    assert r.json["status"] == "available"

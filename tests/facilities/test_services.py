@@ -327,3 +327,35 @@ def test_monthly_trend_reads_snapshots_where_written_and_history_elsewhere(db, h
     run_job("occupancy-snapshot", month_end.isoformat(), trigger="cli")
     db.session.commit()
     assert monthly_trend(12, facility_id=f.id) == live
+
+
+def test_discharge_from_centralised_support_goes_back_to_dispersed(db, home):
+    _f, beds = home
+    a = factories.person("王德福")
+    people.start_wubao(a, "elderly", "dispersed", date(2020, 1, 1), days_ago(40))
+    services.place(a, beds[0], days_ago(30))
+    stay = services.open_stay_of(a.id)
+    services.end_stay(stay, days_ago(2), "discharged")
+    assert a.current_support.support.value == "dispersed"
+    assert a.current_support.start_date == days_ago(2)
+
+
+def test_reservation_holds_a_bed_for_one_person(db, home):
+    from facilities.errors import BedReserved
+
+    _f, beds = home
+    a, b = factories.person("王德福"), factories.person("李长林")
+    services.reserve_bed(beds[0], a)
+    assert services.bed_status(beds[0], None) == "reserved"
+    with pytest.raises(BedReserved):
+        services.admit(b, beds[0], local_today())
+    services.admit(a, beds[0], local_today())
+    assert beds[0].reserved_for_id is None
+
+
+def test_a_late_record_moves_the_beds_start_back(db):
+    f = services.create_facility("新敬老院", "care_home")
+    bed = services.add_bed(f, "1")
+    services.admit(factories.person("王德福"), bed, date(2021, 5, 1))
+    assert bed.created_on == date(2021, 5, 1)
+    assert services.facility_occupancy(f.id, date(2022, 1, 1)).residents == 1
