@@ -10,11 +10,11 @@ from flask_babel import lazy_gettext as _l
 
 
 def init_app(app: Flask) -> None:
-    """Register the claims blueprints, menu items and demo steps."""
+    """Register the claims blueprints, menu items, demo step and the monthly job."""
     from eldercare.models import Role
-    from eldercare.registry import DemoStep, NavItem
+    from eldercare.registry import DemoStep, Job, NavItem
 
-    from . import api, demo, models, views  # noqa: F401
+    from . import api, demo, models, services, views  # noqa: F401
 
     app.register_blueprint(api.bp)
     app.register_blueprint(views.bp)
@@ -25,3 +25,7 @@ def init_app(app: Flask) -> None:
     reg.nav.append(NavItem("claims.scorecards_page", _l("服务组织考核"),
                            (Role.ADMIN, Role.AUDITOR, Role.PROVIDER), 36))
     reg.demo_steps.append(DemoStep(50, "claims", demo.claims))
+    reg.add_job(Job("draft-claims", services.draft_claims_job, "month",
+                    {"day": 1, "hour": 2, "minute": 15},
+                    "每月 1 日：为上月有服务记录、尚无申报的服务组织按服务记录生成申报草稿",
+                    default_period=services.previous_month))

@@ -465,3 +465,32 @@ def exception_counts(claim: Claim) -> dict[str, int]:
     row = db.session.execute(sa.select(*cols).where(ClaimLine.claim_id == claim.id)).one()
     return {code: int(row._mapping[code]) for code in BIT if row._mapping[code]}
 
+
+
+# --- the monthly job ----------------------------------------------------------------------
+
+
+def previous_month(now) -> str:
+    """The month a run on the 1st is for: the one just ended."""
+    first = now.date().replace(day=1) - timedelta(days=1)
+    return f"{first.year}-{first.month:02d}"
+
+
+def draft_claims_job(period: str) -> dict:
+    """`draft-claims --period YYYY-MM`: a claim generated from logged visits for every
+    provider with visits in that month and no claim for it yet (idempotent: a provider
+    that has one is left alone)."""
+    month = month_of(period)
+    have = set(db.session.scalars(sa.select(Claim.provider_id).where(Claim.month == period)))
+    busy = db.session.scalars(sa.select(Visit.provider_id).where(
+        Visit.check_in_at >= month.start_utc, Visit.check_in_at < month.end_utc,
+        Visit.check_out_at.is_not(None)).distinct()).all()
+    drafted, lines = 0, 0
+    for provider_id in sorted(set(busy) - have):
+        claim = generate(db.session.get(Provider, provider_id), period, None)
+        if claim.line_count == 0:
+            db.session.delete(claim)
+            db.session.flush()
+            continue
+        drafted, lines = drafted + 1, lines + claim.line_count
+    return {"drafted": drafted, "lines": lines}

@@ -220,3 +220,14 @@ def test_statements_xlsx_and_pdf(client, month):
 
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(r.data)).pages)
     assert "结算单" in text and month.provider.name in text and "重复申报" in text
+
+
+def test_draft_claims_job_once_per_provider_and_month(client, month):
+    from eldercare.jobs import run_job
+
+    v = month.visit(0, 3, 9, 65, [("clean", 1)])
+    first = run_job("draft-claims", month_text())
+    assert first.done and first.summary == {"drafted": 1, "lines": 1}
+    assert run_job("draft-claims", month_text()).done is False
+    claim = db.session.query(Claim).one()
+    assert claim.source.value == "generated" and claim.provider_id == v.provider_id
