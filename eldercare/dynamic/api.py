@@ -244,15 +244,15 @@ def terminations(query: TerminationQuery):
 
 class FiguresQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    since: dt.date | None = None
-    until: dt.date | None = None
+    since: dt.date | None = Field(None, ge=dt.date(1900, 1, 1), le=dt.date(2999, 12, 31))
+    until: dt.date | None = Field(None, ge=dt.date(1900, 1, 1), le=dt.date(2999, 12, 31))
 
 
 @endpoint(bp, "/dynamic/figures", roles=READERS, query=FiguresQuery,
           summary="Timeliness: days from a death to its record here; what the lists saved")
 def timeliness(query: FiguresQuery):
     until = query.until or local_today()
-    since = query.since or until.replace(year=until.year - 1)
+    since = query.since or until - dt.timedelta(days=365)
     return figures.timeliness(since, until)
 
 

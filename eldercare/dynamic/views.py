@@ -213,10 +213,12 @@ def figures_page():
 
 
 def _date(value: str | None) -> date | None:
+    """A date from the query string, or None when absent, malformed or absurd."""
     try:
-        return date.fromisoformat(value) if value else None
+        day = date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    return day if day is None or date(1900, 1, 1) <= day <= date(2999, 12, 31) else None
 
 
 # --- reviews ----------------------------------------------------------------------------

@@ -164,3 +164,10 @@ def test_the_openapi_document_describes_the_comparison_endpoints(client):
                  "/api/v1/proposals/{proposal_id}/accept",
                  "/api/v1/proposals/{proposal_id}/reject"):
         assert path in paths, sorted(paths)
+
+
+def test_odd_dates_on_the_pages_fall_back_to_today(client, admin):
+    f.login(client, admin)
+    for path in ("/comparisons/figures?until=0001-01-01", "/comparisons/figures?since=9999-12-31",
+                 "/notices?day=0001-01-01", "/notices?day=junk"):
+        assert client.get(path).status_code == 200, path

@@ -200,3 +200,10 @@ def test_timeliness_figures_per_source_and_township(client, admin_headers):
     assert avoided["exits"] == 2
     assert avoided["bed_days"] > 0  # the centralised person's bed, freed before the review
     assert avoided["tekun_payments"].endswith(".00") and "basis" in avoided
+
+
+@pytest.mark.parametrize("query", ["until=2024-02-29", "until=0001-01-01", "since=9999-12-31",
+                                   "until=9999-12-31", "since=x"])
+def test_odd_dates_in_the_figures_query_are_answered_not_500(client, admin_headers, query):
+    resp = client.get(f"/api/v1/dynamic/figures?{query}", headers=admin_headers)
+    assert resp.status_code in (200, 400)
