@@ -14,7 +14,7 @@ def init_app(app: Flask) -> None:
     from eldercare.models import Role
     from eldercare.registry import DemoStep, Job, NavItem
 
-    from . import api, demo, models, services, views  # noqa: F401
+    from . import api, demo, figures, models, services, views  # noqa: F401
 
     app.register_blueprint(api.bp)
     app.register_blueprint(views.bp)
@@ -24,6 +24,9 @@ def init_app(app: Flask) -> None:
     reg.nav.append(NavItem("claims.callbacks_page", _l("回访"), (Role.ADMIN, Role.AUDITOR), 35))
     reg.nav.append(NavItem("claims.scorecards_page", _l("服务组织考核"),
                            (Role.ADMIN, Role.AUDITOR, Role.PROVIDER), 36))
+    reg.overview.append(figures.overview)
+    reg.dashboard_panels.append(("homecare/claims/_dashboard_panel.html",
+                                 figures.dashboard_panel))
     reg.demo_steps.append(DemoStep(50, "claims", demo.claims))
     reg.add_job(Job("draft-claims", services.draft_claims_job, "month",
                     {"day": 1, "hour": 2, "minute": 15},

@@ -180,3 +180,16 @@ def test_year_statement_for_the_family(client, month):
     assert "¥70.00" in r.text and "¥230.00" in r.text and "claims.css" in r.text
     f.login(client, month.other_boss)
     assert client.get(f"/homecare/enrolments/{v.enrolment_id}/year-statement").status_code == 404
+
+
+def test_overview_and_dashboard_show_the_claims(client, month):
+    v = month.visit(0, 3, 9, 65, [("clean", 1)])
+    ans = claim_and_reconcile(client, month, [line(1, v)])
+    client.post(f"/api/v1/homecare/claims/{ans['id']}/approve", headers=f.headers(month.admin))
+    client.post(f"/api/v1/homecare/claims/{ans['id']}/pay", headers=f.headers(month.admin))
+    o = client.get("/api/v1/stats/overview", headers=f.headers(month.boss)).json["claims"]
+    assert o["by_status"]["paid"] == 1 and o["paid"] == "40.00" and o["claimed"] == "40.00"
+    f.login(client, month.admin)
+    page = client.get("/")
+    assert page.status_code == 200 and 'data-testid="claims-panel"' in page.text
+    assert "¥40.00" in page.text
