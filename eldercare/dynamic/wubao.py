@@ -225,8 +225,9 @@ def reviews_stmt(kind: str, today: date, township: str | None = None,
     within `soon_days` (`due`), or that have an open special review (`special`)."""
     stmt = (sa.select(WubaoSupport, Person).join(Person, Person.id == WubaoSupport.person_id)
             .where(WubaoSupport.end_date.is_(None), Person.status == PersonStatus.ACTIVE))
-    if kind == "overdue":
-        stmt = stmt.where(WubaoSupport.review_due < today)
+    if kind == "overdue":  # a support without a due date has never been reviewed
+        stmt = stmt.where(sa.or_(WubaoSupport.review_due < today,
+                                 WubaoSupport.review_due.is_(None)))
     elif kind == "special":
         stmt = stmt.where(sa.exists().where(Review.support_id == WubaoSupport.id,
                                             Review.status == ReviewStatus.OPEN))
@@ -235,12 +236,14 @@ def reviews_stmt(kind: str, today: date, township: str | None = None,
                           WubaoSupport.review_due <= today + timedelta(days=soon_days))
     if township:
         stmt = stmt.where(Person.township_code == township)
-    return stmt.order_by(WubaoSupport.review_due, Person.id)
+    return stmt.order_by(WubaoSupport.review_due.is_(None).desc(), WubaoSupport.review_due,
+                         Person.id)
 
 
 def review_counts(today: date, soon_days: int = 30) -> dict[str | None, dict[str, int]]:
-    """Per township: reviews overdue and due within `soon_days`."""
-    overdue = sa.func.sum(sa.case((WubaoSupport.review_due < today, 1), else_=0))
+    """Per township: reviews overdue (or never dated) and due within `soon_days`."""
+    overdue = sa.func.sum(sa.case((sa.or_(WubaoSupport.review_due < today,
+                                          WubaoSupport.review_due.is_(None)), 1), else_=0))
     due = sa.func.sum(sa.case((sa.and_(WubaoSupport.review_due >= today,
                                        WubaoSupport.review_due <= today
                                        + timedelta(days=soon_days)), 1), else_=0))

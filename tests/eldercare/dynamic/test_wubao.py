@@ -166,6 +166,16 @@ def test_reviews_due_and_overdue_per_township_and_the_alert(client, admin_header
     assert soon_alert.count == 1
 
 
+def test_a_support_without_a_due_date_is_overdue(client, admin_headers):
+    p = tekun("王德福")
+    s = db.session.scalar(sa.select(WubaoSupport).where(WubaoSupport.person_id == p.id))
+    s.review_due = None
+    db.session.commit()
+    overdue = client.get("/api/v1/reviews?kind=overdue", headers=admin_headers).json
+    assert [i["person_id"] for i in overdue["items"]] == [p.id]
+    assert wubao.review_counts(local_today())["510704101"]["overdue"] == 1
+
+
 def test_reviews_are_refused_to_other_roles(client, admin_headers):
     p = tekun("王德福")
     h = f.headers(scoped_user(client, admin_headers, "provider"))
