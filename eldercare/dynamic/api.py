@@ -16,7 +16,7 @@ from ..api import READERS, ApiError, Body, PageQuery, endpoint, paginate
 from ..auth.web import api_user
 from ..errors import NotFound
 from ..extensions import db
-from ..models import Person, Role
+from ..models import Role
 from ..timeutil import local_today
 from . import figures, services, wubao
 from .models import Comparison, ComparisonRow, Proposal, Termination
@@ -254,11 +254,3 @@ def timeliness(query: FiguresQuery):
     until = query.until or local_today()
     since = query.since or until - dt.timedelta(days=365)
     return figures.timeliness(since, until)
-
-
-def count_pending() -> int:
-    return db.session.scalar(sa.select(sa.func.count(Proposal.id)).where(
-        Proposal.status == "pending")) or 0
-
-
-__all__ = ["Person", "bp", "count_pending"]
