@@ -294,7 +294,10 @@ def scorecards_page():
             (c.provider.name, m.month, m.visits, m.scan_share, m.lines, m.approved_share,
              m.callbacks, m.confirmation_rate, m.not_delivered, m.exceptions_per_100)
             for c in cards for m in c.months))
-    return render_template("homecare/claims/scorecards.html", cards=cards, year=year_n)
+    charts = {c.provider.id: scorecards.scorecard_json(c.provider, year_n)["months"]
+              for c in cards}
+    return render_template("homecare/claims/scorecards.html", cards=cards, year=year_n,
+                           charts=charts)
 
 
 @bp.get("/homecare/enrolments/<int:enrolment_id>/year-statement")
