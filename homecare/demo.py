@@ -43,7 +43,7 @@ MIX = {"meal": (30, (1, 1, 2)), "clean": (22, (1, 1, 1.5, 2)), "care": (18, (1, 
 #: Visits per elder in the year so far: some never use the service, a few use it often
 #: (those run out of subsidy and pay the rest themselves).
 VISIT_COUNTS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12)
-VISIT_WEIGHTS = (14, 12, 16, 16, 13, 10, 7, 5, 3, 2, 2)
+VISIT_WEIGHTS = (18, 16, 20, 16, 11, 8, 5, 3, 1, 1, 1)
 
 
 @dataclass
