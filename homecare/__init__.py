@@ -16,7 +16,7 @@ def init_app(app: Flask) -> None:
     from eldercare.registry import DemoStep, Job, NavItem
     from eldercare.signals import person_died, person_moved
 
-    from . import api, demo, figures, models, scoping, services, views, worker  # noqa: F401
+    from . import api, demo, figures, models, newyear, scoping, services, views, worker  # noqa: F401  (models: the tables, for migrations and queries)
 
     for bp in (api.bp, views.bp, worker.bp):
         app.register_blueprint(bp)
@@ -35,6 +35,9 @@ def init_app(app: Flask) -> None:
     reg.demo_steps.append(DemoStep(40, "homecare providers", demo.providers))
     reg.demo_steps.append(DemoStep(41, "homecare enrolments", demo.enrolments))
     reg.demo_steps.append(DemoStep(42, "homecare visits", demo.visits))
+    reg.add_job(Job("subsidy-year", newyear.new_subsidy_year, "year",
+                    {"month": 1, "day": 1, "hour": 0, "minute": 30},
+                    "新年度：在册老人转入新年度并拨付补贴，上年结余作废"))
     reg.add_job(Job("close-stale-visits", services.close_stale_visits_job, "hour",
                     {"minute": 7}, "服务超过 12 小时未结束：标记为未签退（no_check_out）"))
     person_died.connect(services.on_person_died, weak=False)

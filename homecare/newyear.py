@@ -1,0 +1,93 @@
+"""The `subsidy-year` job (API.md): on 1 January every enrolment of the year before whose
+elder is alive and still enrolled is carried into the new year with the same provider and
+gets the new year's subsidy, once; what was left of the old year's subsidy expires (an
+entry in the old ledger says so) and the old enrolment ends on 31 December.
+
+Written with bulk statements (11,000 elders at once) and one audit entry for the run;
+idempotent: an elder already enrolled for the year is skipped, and an old ledger is
+expired by a conditional update that only a non-zero balance matches.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from eldercare import audit
+from eldercare.extensions import db
+from eldercare.models import Person, PersonStatus
+from eldercare.timeutil import LOCAL
+
+from . import services
+from .models import Enrolment, EnrolmentStatus, LedgerEntry, Service, SubsidyYear
+
+_EXPIRE = sa.text("UPDATE enrolments SET balance = 0, status = 'ended', ended_on = :day, "
+                  "end_reason = 'year_end' WHERE id = :id AND balance = :fen")
+_END = sa.text("UPDATE enrolments SET status = 'ended', ended_on = :day, "
+               "end_reason = 'year_end' WHERE id = :id AND status = 'active'")
+
+
+def _carry_reference_data(year: int) -> None:
+    """The new year's subsidy and price list, copied from the year before where the bureau
+    has not set them yet."""
+    if db.session.scalar(sa.select(SubsidyYear.id).where(SubsidyYear.year == year)) is None:
+        db.session.add(SubsidyYear(year=year, amount=services.subsidy_for(year - 1)))
+    if not db.session.scalar(sa.select(sa.func.count(Service.id)).where(Service.year == year)):
+        old = services.catalogue(year - 1)
+        if old:
+            for s in old:
+                db.session.add(Service(year=year, code=s.code, name=s.name, unit=s.unit,
+                                       price=s.price))
+        else:
+            services.seed_reference_data(year)
+    db.session.flush()
+
+
+def new_subsidy_year(period: str) -> dict:
+    """Carry the enrolments of `period - 1` into `period` (a year, "2027")."""
+    year = int(period)
+    _carry_reference_data(year)
+    amount = services.subsidy_for(year)
+    last_day = date(year - 1, 12, 31)
+    new_year = datetime.combine(date(year, 1, 1), time.min, tzinfo=LOCAL)
+    expiry_at = new_year - timedelta(seconds=1)
+    already = sa.select(Enrolment.person_id).where(Enrolment.year == year)
+    old = db.session.execute(
+        sa.select(Enrolment.id, Enrolment.person_id, Enrolment.provider_id,
+                  sa.type_coerce(Enrolment.balance, sa.BigInteger))
+        .join(Person, Person.id == Enrolment.person_id)
+        .where(Enrolment.year == year - 1, Enrolment.status == EnrolmentStatus.ACTIVE,
+               Person.status == PersonStatus.ACTIVE, Enrolment.person_id.not_in(already))
+        .order_by(Enrolment.id)).all()
+    # What was left of the old year expires; the old enrolment ends on 31 December.
+    expiring = [r for r in old if r[3] > 0]
+    if expiring:
+        db.session.execute(sa.insert(LedgerEntry), [
+            {"enrolment_id": r[0], "kind": "expiry", "amount": -(Decimal(r[3]) / 100),
+             "visit_id": None, "at": expiry_at, "note": f"{year - 1} 年结余作废"}
+            for r in expiring])
+        db.session.execute(_EXPIRE, [{"id": r[0], "fen": r[3], "day": last_day}
+                                     for r in expiring])
+    ended = [r for r in old if r[3] <= 0]
+    if ended:
+        db.session.execute(_END, [{"id": r[0], "day": last_day} for r in ended])
+    if old:
+        db.session.execute(sa.insert(Enrolment), [
+            {"person_id": r[1], "provider_id": r[2], "year": year, "status": "active",
+             "enrolled_on": date(year, 1, 1), "ended_on": None, "end_reason": "",
+             "card_serial": 1, "balance": amount} for r in old])
+        new_ids = db.session.execute(sa.select(Enrolment.id).where(
+            Enrolment.year == year, Enrolment.person_id.in_(
+                sa.select(Enrolment.person_id).where(Enrolment.id.in_([r[0] for r in old]))))
+        ).scalars().all()
+        db.session.execute(sa.insert(LedgerEntry), [
+            {"enrolment_id": eid, "kind": "allocation", "amount": amount, "visit_id": None,
+             "at": new_year, "note": f"{year} 年居家养老服务补贴"} for eid in new_ids])
+    expired = sum((Decimal(r[3]) / 100 for r in expiring), Decimal("0.00"))
+    summary = {"carried": len(old), "allocated": f"{amount * len(old):.2f}",
+               "expired": f"{expired:.2f}"}
+    audit.record("subsidy_year", "enrolments", period, summary)
+    db.session.flush()
+    return summary
