@@ -15,7 +15,7 @@ from flask_login import current_user
 from eldercare import scoping as core_scoping
 from eldercare.auth.web import role_required
 from eldercare.errors import DomainError
-from eldercare.exports import export_response, wants_export
+from eldercare.exports import export_response, iter_rows, wants_export
 from eldercare.extensions import db
 from eldercare.idnumbers import mask
 from eldercare.models import Region, Role
@@ -25,7 +25,7 @@ from eldercare.timeutil import local_today
 from . import api, cards, services
 from . import scoping as hc
 from .forms import EnrolForm, WorkerForm
-from .models import Provider, Visit
+from .models import Enrolment, Provider, Visit
 
 bp = Blueprint("homecare", __name__)
 OFFICE = (Role.ADMIN, Role.AUDITOR, Role.PROVIDER)
@@ -84,7 +84,7 @@ def enrolments():
     stmt = api.filtered_enrolments(current_user, args)
     names = {t.code: t.name for t in _townships()}
     if wants_export():
-        rows = db.session.scalars(stmt.execution_options(yield_per=1000))
+        rows = iter_rows(stmt, Enrolment.id)
         return export_response("enrolments", [
             "登记编号", "姓名", "身份证号", "乡镇（街道）", "服务组织", "年度", "状态", "余额",
             "卡号"],
@@ -150,7 +150,7 @@ def visits():
         args.month = None
     stmt = api.filtered_visits(current_user, args)
     if wants_export():
-        rows = db.session.scalars(stmt.execution_options(yield_per=1000))
+        rows = iter_rows(stmt, Visit.id)
         return export_response("visits", [
             "服务编号", "老人", "服务组织", "服务人员", "开始", "结束", "状态", "金额",
             "补贴支付", "自付", "服务项目", "异常"],
