@@ -15,6 +15,7 @@ from eldercare.timeutil import LOCAL, local_today
 
 from ..models import Provider, Visit
 from .models import CallbackOutcome, CallbackSample, Claim, ClaimLine, Decision
+from .services import local_month
 
 
 @dataclass
@@ -72,19 +73,17 @@ def scorecard(provider: Provider, year: int | None = None) -> Scorecard:
     year = year or local_today().year
     last = 12 if year < local_today().year else local_today().month
     cards = {f"{year}-{m:02d}": MonthCard(f"{year}-{m:02d}") for m in range(1, last + 1)}
-    # visits and scans: one row, two conditional counts per month
-    cols = []
-    for m in range(1, last + 1):
-        start, end = _bounds(year, m)
-        inside = sa.and_(Visit.check_in_at >= start, Visit.check_in_at < end)
-        cols += [sa.func.count(Visit.id).filter(inside),
-                 sa.func.count(Visit.id).filter(inside, sa.not_(Visit.manual))]
+    # visits and scans, grouped by local month
     y0, _ = _bounds(year, 1)
     _, y1 = _bounds(year, last)
-    row = db.session.execute(sa.select(*cols).where(
-        Visit.provider_id == provider.id, Visit.check_in_at >= y0, Visit.check_in_at < y1)).one()
-    for i, key in enumerate(cards):
-        cards[key].visits, cards[key].scanned = int(row[2 * i]), int(row[2 * i + 1])
+    month = local_month(Visit.check_in_at)
+    for key, n, scanned in db.session.execute(
+            sa.select(month, sa.func.count(Visit.id),
+                      sa.func.count(Visit.id).filter(sa.not_(Visit.manual)))
+            .where(Visit.provider_id == provider.id, Visit.check_in_at >= y0,
+                   Visit.check_in_at < y1).group_by(month)):
+        if key in cards:
+            cards[key].visits, cards[key].scanned = int(n), int(scanned)
     paid = ClaimLine.decision.in_([Decision.APPROVED, Decision.ADJUSTED])
     for month, status, n, ok, ex in db.session.execute(
             sa.select(Claim.month, Claim.status, sa.func.count(ClaimLine.id),
@@ -113,8 +112,9 @@ def scorecard(provider: Provider, year: int | None = None) -> Scorecard:
     return Scorecard(provider, year, list(cards.values()))
 
 
-def scorecard_json(provider: Provider, year: int | None = None) -> dict:
-    card = scorecard(provider, year)
+def scorecard_json(provider: Provider, year: int | None = None,
+                   card: Scorecard | None = None) -> dict:
+    card = card or scorecard(provider, year)
 
     def rate(v):
         return None if v is None else str(v)

@@ -98,6 +98,13 @@ def _hours_before(col, hours: int) -> sa.ColumnElement:
     return col - sa.text(f"interval '{int(hours)} hours'")
 
 
+def local_month(col) -> sa.ColumnElement:
+    """'YYYY-MM' of a stored UTC time in Asia/Shanghai, for grouping by month."""
+    if db.engine.dialect.name == "sqlite":
+        return sa.func.substr(sa.func.datetime(col, "+8 hours"), 1, 7)
+    return sa.func.to_char(sa.func.timezone("Asia/Shanghai", col), "YYYY-MM")
+
+
 def _local_date(col) -> sa.ColumnElement:
     """The Asia/Shanghai date of a stored UTC time (China keeps no summer time)."""
     if db.engine.dialect.name == "sqlite":

@@ -41,7 +41,8 @@ from .scoping import callback_scope, get_claim
 bp = Blueprint("claims", __name__)
 OFFICE = (Role.ADMIN, Role.AUDITOR, Role.PROVIDER)
 SUBMITTERS = (Role.ADMIN, Role.PROVIDER)
-EXCEPTIONS_SHOWN = 2000
+EXCEPTIONS_SHOWN = 5000
+GROUP_SHOWN = 100  # lines shown per reason; the statement (Excel) has them all
 
 
 @bp.app_context_processor
@@ -142,9 +143,10 @@ def generate():
     return redirect(url_for("claims.claim_page", claim_id=claim.id))
 
 
-def _exception_groups(claim: Claim) -> tuple[list[tuple[str, list]], int]:
+def _exception_groups(claim: Claim) -> tuple[list[tuple[str, int, list]], int]:
     """Lines the machine did not approve as claimed (or a clerk overrode), grouped by
-    their first reason; with the visit's elder, in one query."""
+    their first reason, at most GROUP_SHOWN of each; with the visit's elder, in one
+    query."""
     rows = db.session.execute(
         sa.select(ClaimLine, Person.name, Enrolment.id)
         .select_from(ClaimLine)
@@ -160,13 +162,8 @@ def _exception_groups(claim: Claim) -> tuple[list[tuple[str, list]], int]:
     for line, name, enrolment_id in rows[:EXCEPTIONS_SHOWN]:
         reasons = reasons_of(line.reason_bits)
         groups[reasons[0] if reasons else "override"].append(
-            SimpleNamespace(line=line, name=name, enrolment_id=enrolment_id, reasons=reasons,
-                            form=OverrideForm(prefix=f"l{line.line_no}",
-                                              decision=(line.override_decision.value
-                                                        if line.override_decision else None),
-                                              amount=line.approved_amount,
-                                              reason=line.override_reason)))
-    return [(k, v) for k, v in groups.items() if v], len(rows)
+            SimpleNamespace(line=line, name=name, enrolment_id=enrolment_id, reasons=reasons))
+    return [(k, len(v), v[:GROUP_SHOWN]) for k, v in groups.items() if v], len(rows)
 
 
 @bp.get("/homecare/claims/<int:claim_id>")
@@ -181,8 +178,9 @@ def claim_page(claim_id: int):
         "homecare/claims/claim.html", claim=claim, groups=groups, clean=clean,
         too_many=shown > EXCEPTIONS_SHOWN, counts=services.exception_counts(claim),
         undecided=services.undecided(claim), action=ActionForm(),
-        samples=callbacks.samples(claim), outcome=OutcomeForm(),
-        reason_labels=REASON_LABELS)
+        samples=callbacks.samples(claim),
+        reason_labels=REASON_LABELS,
+        decisions=[(c.data, c.label.text) for c in OverrideForm().decision])
 
 
 def _step(claim_id: int, fn, done: str):
@@ -217,7 +215,7 @@ def pay(claim_id: int):
 @role_required(Role.ADMIN)
 def override(claim_id: int, line_no: int):
     claim = _or_404(get_claim, claim_id)
-    form = OverrideForm(prefix=f"l{line_no}")
+    form = OverrideForm()
     if not form.validate_on_submit():
         flash(_("输入有误：%(e)s", e="; ".join(
             f"{k}: {', '.join(map(str, v))}" for k, v in form.errors.items())), "danger")
@@ -294,7 +292,7 @@ def scorecards_page():
             (c.provider.name, m.month, m.visits, m.scan_share, m.lines, m.approved_share,
              m.callbacks, m.confirmation_rate, m.not_delivered, m.exceptions_per_100)
             for c in cards for m in c.months))
-    charts = {c.provider.id: scorecards.scorecard_json(c.provider, year_n)["months"]
+    charts = {c.provider.id: scorecards.scorecard_json(c.provider, year_n, c)["months"]
               for c in cards}
     return render_template("homecare/claims/scorecards.html", cards=cards, year=year_n,
                            charts=charts)

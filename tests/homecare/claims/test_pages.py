@@ -78,8 +78,8 @@ def test_review_reconcile_override_and_approve(client, month):
     visit_page = client.get(f"/homecare/claims/visits/{v.id}")
     assert visit_page.status_code == 200 and "重复申报" in visit_page.text
     r = client.post(f"/homecare/claims/{cid}/lines/2", data={
-        "csrf_token": token(page.text), "l2-csrf_token": token(page.text),
-        "l2-decision": "approved", "l2-amount": "", "l2-reason": "同日两次保洁，已电话核实"})
+        "csrf_token": token(page.text), "decision": "approved", "amount": "",
+        "reason": "同日两次保洁，已电话核实"})
     assert r.status_code == 302
     claim = db.session.get(Claim, cid)
     db.session.refresh(claim)
