@@ -22,7 +22,7 @@ from eldercare.extensions import db
 from eldercare.models import Person, Role
 from eldercare.timeutil import LOCAL, local_today
 
-from . import cards, services, visits
+from . import cards, figures, services, visits
 from . import scoping as hc
 from .models import Enrolment, EnrolmentStatus, Visit
 from .serializers import (
@@ -72,7 +72,10 @@ class ProviderIn(Body):
 @endpoint(bp, "/providers", roles=ALL_ROLES, response=list[Loose],
           summary="Providers (provider staff see their own)")
 def providers():
-    return [provider_json(p) for p in db.session.scalars(hc.providers(api_user()))]
+    counts = figures.manual_counts(local_today().year)
+    return [provider_json(p) | {"visits_this_year": counts.get(p.id, (0, 0))[0],
+                                "manual_visits_this_year": counts.get(p.id, (0, 0))[1]}
+            for p in db.session.scalars(hc.providers(api_user()))]
 
 
 @endpoint(bp, "/providers", ["POST"], roles=ADMIN, body=ProviderIn, response=Loose,

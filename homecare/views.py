@@ -22,7 +22,7 @@ from eldercare.models import Region, Role
 from eldercare.pagination import page_of
 from eldercare.timeutil import local_today
 
-from . import api, cards, services
+from . import api, cards, figures, services
 from . import scoping as hc
 from .forms import EnrolForm, WorkerForm
 from .models import Enrolment, Provider, Visit
@@ -162,7 +162,8 @@ def visits():
              for v in rows))
     page = page_of(stmt, request.args)
     return render_template("homecare/visits.html", page=page, exceptions=EXCEPTION_LABELS,
-                           providers=db.session.scalars(hc.providers(current_user)).all())
+                           providers=db.session.scalars(hc.providers(current_user)).all(),
+                           manual=figures.manual_counts(local_today().year))
 
 
 @bp.route("/homecare/workers", methods=["GET", "POST"])
