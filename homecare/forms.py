@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import (
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 
@@ -32,3 +39,13 @@ class ScanForm(FlaskForm):
 
 class CardNumberForm(FlaskForm):
     number = StringField(_l("卡号"), validators=[DataRequired(), Length(max=40)])
+
+
+class ManualForm(FlaskForm):
+    """A visit logged by hand (card lost or damaged); services come as `qty_<code>`."""
+
+    client_id = HiddenField(validators=[DataRequired(), Length(max=64)])
+    start = DateTimeLocalField(_l("开始时间"), validators=[DataRequired()])
+    end = DateTimeLocalField(_l("结束时间"), validators=[DataRequired()])
+    reason = SelectField(_l("补录原因"), validators=[DataRequired()], validate_choice=True)
+    note = StringField(_l("说明"), validators=[DataRequired(), Length(max=500)])

@@ -30,8 +30,8 @@ from eldercare.auth.web import role_required
 from eldercare.database import utcnow
 from eldercare.errors import DomainError
 from eldercare.extensions import db
-from eldercare.models import Role
-from eldercare.timeutil import local_today, to_local
+from eldercare.models import Person, Role
+from eldercare.timeutil import LOCAL, local_today, to_local
 
 from . import cards, services, visits
 from .forms import ScanForm
@@ -131,3 +131,46 @@ def service_worker():
     resp.headers["Service-Worker-Allowed"] = "/"
     resp.headers["Cache-Control"] = "no-cache"
     return resp
+
+
+@bp.route("/scan/manual", methods=["GET", "POST"])
+@role_required(*SCANNERS)
+def manual():
+    """A visit logged by hand when the card is lost or damaged: find the elder by name,
+    give the times, the services, a reason and a note. Marked `manual` on the visit."""
+    from . import scoping as hc
+    from .forms import ManualForm
+
+    q = (request.values.get("q") or "").strip()
+    enrolment = None
+    if (request.values.get("enrolment_id") or "").isdigit():
+        enrolment = hc.get_enrolment(current_user, int(request.values["enrolment_id"]))
+    found = []
+    if q and enrolment is None:
+        found = db.session.scalars(hc.enrolments(current_user).join(Person).where(
+            Person.name.contains(q), Enrolment.year == local_today().year)
+            .order_by(Enrolment.id).limit(20)).all()
+    form = ManualForm()
+    form.reason.choices = list(visits.MANUAL_REASONS.items())
+    if enrolment is not None and form.validate_on_submit():
+        start = form.start.data.replace(tzinfo=LOCAL)
+        end = form.end.data.replace(tzinfo=LOCAL)
+        try:
+            visits.manual_visit(current_user, enrolment, start, end, _picked(request.form),
+                                form.reason.data, form.note.data or "",
+                                client_id=form.client_id.data,
+                                raw={"form": True, "client_id": form.client_id.data})
+            db.session.commit()
+            flash(_("已补录 %(name)s 的服务", name=enrolment.person.name), "success")
+            return redirect(url_for(".scan_page"))
+        except IntegrityError:
+            db.session.rollback()
+            return redirect(url_for(".scan_page"))
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+    if not form.client_id.data:
+        form.client_id.data = str(uuid.uuid4())
+    return render_template("homecare/manual.html", q=q, found=found, e=enrolment, form=form,
+                           catalogue=services.catalogue(local_today().year)), (
+        422 if request.method == "POST" else 200)
