@@ -224,12 +224,18 @@ def _reconcile_statement(dialect: str) -> sa.Update:
     parameters (_params)."""
     d = _decisions()
     kept = ClaimLine.override_decision.is_not(None)
-    return (sa.update(ClaimLine).where(ClaimLine.id == d.c.id)
+    decision = sa.case((kept, ClaimLine.override_decision), else_=d.c.decision)
+    approved = sa.case((kept, ClaimLine.override_amount), else_=d.c.approved)
+    changed = sa.or_(ClaimLine.reason_bits.is_distinct_from(d.c.bits),
+                     ClaimLine.auto_decision.is_distinct_from(d.c.decision),
+                     ClaimLine.auto_amount.is_distinct_from(d.c.approved),
+                     ClaimLine.decision.is_distinct_from(decision),
+                     ClaimLine.approved_amount.is_distinct_from(approved))
+    # Only lines whose answer changed are written: a re-run writes nothing.
+    return (sa.update(ClaimLine).where(ClaimLine.id == d.c.id, changed)
             .values(reason_bits=d.c.bits, auto_decision=d.c.decision,
                     auto_amount=d.c.approved,
-                    decision=sa.case((kept, ClaimLine.override_decision), else_=d.c.decision),
-                    approved_amount=sa.case((kept, ClaimLine.override_amount),
-                                            else_=d.c.approved))
+                    decision=decision, approved_amount=approved)
             .execution_options(synchronize_session=False))
 
 
