@@ -42,8 +42,12 @@ class MonthCard:
         return self._rate(self.scanned, self.visits)
 
     @property
+    def decided(self) -> bool:
+        return self.claim_status not in (None, "submitted")
+
+    @property
     def approved_share(self):
-        return self._rate(self.approved_lines, self.lines)
+        return self._rate(self.approved_lines, self.lines) if self.decided else None
 
     @property
     def confirmation_rate(self):
@@ -51,7 +55,7 @@ class MonthCard:
 
     @property
     def exceptions_per_100(self):
-        if not self.visits:
+        if not self.visits or not self.decided:
             return None
         return (Decimal(self.exception_lines * 100) / self.visits).quantize(Decimal("0.1"))
 
