@@ -186,6 +186,22 @@ def _back(stay_or_bed) -> str:
     return url_for("facilities.board", facility_id=stay_or_bed.facility_id) + f"#bed-{bed_id}"
 
 
+def _int(value) -> int:
+    """A record id typed or picked in a form; Invalid (flashed) for anything else."""
+    text = str(value or "").strip()
+    if not text.isdigit() or len(text) > 12:
+        raise Invalid(_("请选择有效的选项"))
+    return int(text)
+
+
+def _day_arg(name: str = "day"):
+    try:
+        return date.fromisoformat(request.args.get(name) or "") if request.args.get(name) \
+            else local_today()
+    except ValueError:
+        return local_today()
+
+
 def _valid(form) -> None:
     if not form.validate_on_submit():
         msgs = "；".join(f"{getattr(form, k).label.text}：{'，'.join(v)}"
@@ -207,7 +223,7 @@ def admit(facility_id: int, bed_id: int):
         except idnumbers.IdNumberError as exc:
             raise Invalid(str(exc)) from None
     elif form.person_id.data:
-        person = db.session.get(Person, int(form.person_id.data))
+        person = db.session.get(Person, _int(form.person_id.data))
     if person is None:
         raise Invalid(_("请选择入住人员，或输入已登记的身份证号"))
     services.admit(person, bed, form.start_date.data, current_user)
@@ -223,7 +239,7 @@ def transfer(stay_id: int):
     form = TransferForm()
     form.bed_id.choices = []
     _valid(form)
-    new = services.transfer(stay, scoping.bed_any(int(form.bed_id.data)), form.date.data,
+    new = services.transfer(stay, scoping.bed_any(_int(form.bed_id.data)), form.date.data,
                             current_user)
     db.session.commit()
     flash(_("%(name)s 已转至 %(bed)s", name=new.person.name, bed=new.bed.code), "success")
@@ -344,7 +360,7 @@ def place():
 @role_required(*STAFF)
 def attendance(facility_id: int):
     facility = scoping.get_facility(current_user, facility_id)
-    day = date.fromisoformat(request.args["day"]) if request.args.get("day") else local_today()
+    day = _day_arg()
     form = AttendanceForm()
     if request.method == "POST":
         if current_user.role not in WRITERS:
@@ -387,7 +403,7 @@ def request_transfer(stay_id: int):
     form.facility_id.choices = []
     _valid(form)
     person = stay.person
-    beds = [b for b in queries.vacant_beds(facility_id=int(form.facility_id.data))
+    beds = [b for b in queries.vacant_beds(facility_id=_int(form.facility_id.data))
             if b.room is None or b.room.sex in (RoomSex.MIXED, person.sex.value)]
     if not beds:
         raise Invalid(_("该机构没有适合 %(name)s 的空床位", name=person.name))

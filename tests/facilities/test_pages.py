@@ -224,3 +224,22 @@ def test_dashboard_panel_is_for_the_bureau_only(client, home):
     f, _beds = home
     factories.login(client, factories.user("manager", facility_id=f.id))
     assert 'data-testid="facilities-panel"' not in client.get("/").text
+
+
+def test_bad_form_and_query_input_is_refused_politely(client, home):
+    f, beds = home
+    a = factories.person("王德福")
+    stay = services.admit(a, beds[0], days_ago(3))
+    db.session.commit()
+    stay_id = stay.id
+    centre, _ = make_home("魏城镇老年人日间照料中心", beds=0, kind="day_care")
+    factories.login(client, factories.user("admin"))
+    token = factories.csrf(client, f"/facilities/{f.id}")
+    r = client.post(f"/facilities/{f.id}/beds/{beds[1].id}/admit",
+                    data={"csrf_token": token, "person_id": "abc", "start_date": TODAY})
+    assert r.status_code == 303
+    r = client.post(f"/stays/{stay_id}/transfer",
+                    data={"csrf_token": token, "bed_id": "'; drop", "date": TODAY})
+    assert r.status_code == 303 and services.open_stay_of(a.id).bed_id == beds[0].id
+    assert client.get(f"/facilities/{centre.id}/attendance?day=2026-13-45").status_code == 200
+    assert client.get("/facilities/99999").status_code == 404
