@@ -380,7 +380,7 @@ def manual(body: ManualIn):
 
 class VisitQuery(PageQuery):
     provider_id: int | None = None
-    month: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    month: str | None = Field(None, pattern=r"^(19|20|21)\d\d-(0[1-9]|1[0-2])$")
     status: Literal["open", "completed", "flagged"] | None = None
     enrolment_id: int | None = None
     exception: str | None = Field(None, max_length=30)

@@ -146,7 +146,7 @@ def visits():
     args = _args()
     if args.status not in (None, "open", "completed", "flagged"):
         args.status = None
-    if args.month and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.month):
+    if args.month and not re.fullmatch(r"(19|20|21)\d\d-(0[1-9]|1[0-2])", args.month):
         args.month = None
     stmt = api.filtered_visits(current_user, args)
     if wants_export():
