@@ -1,0 +1,55 @@
+"""Concurrent clerks on real server processes: a claim is approved once, a month is
+claimed once, and a call-back's reversal credits the ledger once."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from eldercare.extensions import db
+from homecare.claims.models import CallbackSample, Claim
+from homecare.models import Enrolment, LedgerEntry
+from tests import factories as f
+
+from ..test_races import fire
+from .conftest import claim_and_reconcile, line, month_text
+
+N = 8
+
+
+@pytest.mark.race
+@pytest.mark.parametrize("round_", range(2))  # a race is run more than once
+def test_two_clerks_approve_at_once_one_wins(client, live_servers, month, round_):
+    v = month.visit(0, 3, 9, 65, [("clean", 1)])
+    cid = claim_and_reconcile(client, month, [line(1, v)])["id"]
+    clerks = [f.user("admin") for _ in range(N)]
+    answers = fire([(f"{live_servers[i % 2].url}/api/v1/homecare/claims/{cid}/approve", {},
+                     f.headers(c)) for i, c in enumerate(clerks)])
+    codes = sorted(code for code, _ in answers)
+    assert codes == [200] + [409] * (N - 1), answers
+    db.session.expire_all()
+    assert db.session.get(Claim, cid).status.value == "approved"
+
+
+@pytest.mark.race
+def test_a_month_is_generated_once(client, live_servers, month):
+    month.visit(0, 3, 9, 65, [("clean", 1)])
+    body = {"provider_id": month.provider.id, "month": month_text()}
+    answers = fire([(f"{live_servers[i % 2].url}/api/v1/homecare/claims/generate", body,
+                     f.headers(month.admin)) for i in range(N)])
+    assert sorted(code for code, _ in answers) == [201] + [409] * (N - 1), answers
+    assert db.session.query(Claim).count() == 1
+
+
+@pytest.mark.race
+def test_not_delivered_recorded_at_once_credits_the_ledger_once(client, live_servers, month):
+    v = month.visit(0, 3, 9, 65, [("clean", 1)])
+    claim_and_reconcile(client, month, [line(1, v)])
+    sample = db.session.query(CallbackSample).filter_by(visit_id=v.id).one()
+    answers = fire([(f"{live_servers[i % 2].url}/api/v1/homecare/callbacks/{sample.id}",
+                     {"outcome": "not_delivered"}, f.headers(month.admin)) for i in range(N)])
+    assert sorted(code for code, _ in answers) == [200] + [409] * (N - 1), answers
+    db.session.expire_all()
+    assert db.session.get(Enrolment, v.enrolment_id).balance == Decimal("300.00")
+    assert db.session.query(LedgerEntry).filter_by(visit_id=v.id, kind="reversal").count() == 1
