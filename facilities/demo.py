@@ -188,6 +188,9 @@ def build(ctx) -> None:
                              "out_of_service_reason": "", "created_on": SINCE, "version": 1}
                             for i, (fid, ri, code, _sex) in enumerate(bed_plan)])
 
+    db.session.execute(sa.update(Facility).values(capacity=sa.select(sa.func.count(Bed.id)).where(
+        Bed.facility_id == Facility.id).scalar_subquery()).execution_options(
+        synchronize_session=False))
     _history(ctx, bed_plan, bed_ids, occupant, care_beds, homes)
     _private_and_orgs(ctx, bed_plan, bed_ids, set(private_ids), set(org_ids))
     _attendance(ctx, list(zip(day_ids, [t.code for t in day_towns], strict=True)))

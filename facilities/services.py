@@ -16,6 +16,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from eldercare import audit
 from eldercare.errors import Conflict, Invalid, NotFound
 from eldercare.extensions import db
 from eldercare.models import Person, PersonStatus, Role, Support, User
@@ -328,12 +329,15 @@ def end_stays_for(person: Person, on: date, reason: EndReason) -> Stay | None:
     stay = open_stay_of(person.id)
     if stay is not None:
         _close(stay, on, reason)
-        db.session.execute(
+        cancelled = db.session.execute(
             sa.update(TransferRequest)
             .where(TransferRequest.stay_id == stay.id,
                    TransferRequest.status == TransferStatus.PENDING)
             .values(status=TransferStatus.REJECTED, decision_note="入住已结束")
             .execution_options(synchronize_session=False))
+        if cancelled.rowcount:
+            audit.record("transfer_rejected", "transfer_requests", None,
+                         {"stay_id": stay.id, "note": "入住已结束"})
     db.session.execute(sa.update(Bed).where(Bed.reserved_for_id == person.id)
                        .values(reserved_for_id=None)
                        .execution_options(synchronize_session=False))
@@ -392,8 +396,6 @@ def return_from_leave(stay: Stay, on: date, user: User | None = None) -> Leave:
     if result.rowcount != 1:
         raise NotOnLeave(f"{stay.person.name} 已销假")
     db.session.refresh(leave)
-    from eldercare import audit
-
     audit.record("return_from_leave", "leaves", leave.id, {"returned_on": on.isoformat()})
     return leave
 
@@ -415,6 +417,8 @@ def set_out_of_service(bed: Bed, on: date, reason: str, user: User | None = None
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         raise BedOutOfService(f"床位 {bed.code} 已停用")
+    audit.record("update", "beds", bed.id, {"out_of_service": [False, True],
+                                             "out_of_service_reason": ["", reason or ""]})
     outage = BedOutage(bed_id=bed.id, start_date=on, reason=(reason or "")[:200])
     db.session.add(outage)
     db.session.flush()
@@ -432,6 +436,7 @@ def back_in_service(bed: Bed, on: date, user: User | None = None) -> None:
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         raise Conflict("床位未停用", code="bed_in_service")
+    audit.record("update", "beds", bed.id, {"out_of_service": [True, False]})
     outage = db.session.scalar(sa.select(BedOutage).where(BedOutage.bed_id == bed.id,
                                                           BedOutage.end_date.is_(None)))
     if outage is not None:
@@ -452,6 +457,7 @@ def reserve_bed(bed: Bed, person: Person, user: User | None = None) -> None:
         .values(reserved_for_id=person.id).execution_options(synchronize_session=False))
     if result.rowcount != 1:
         raise BedReserved(f"床位 {bed.code} 已预留")
+    audit.record("update", "beds", bed.id, {"reserved_for_id": [None, person.id]})
     db.session.refresh(bed)
 
 
@@ -496,8 +502,6 @@ def _decide(req: TransferRequest, status: TransferStatus, user: User | None, not
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         raise Conflict("该申请已处理", code="already_decided")
-    from eldercare import audit
-
     audit.record(f"transfer_{status.value}", "transfer_requests", req.id, {"note": note or ""})
 
 

@@ -359,3 +359,14 @@ def test_a_late_record_moves_the_beds_start_back(db):
     services.admit(factories.person("王德福"), bed, date(2021, 5, 1))
     assert bed.created_on == date(2021, 5, 1)
     assert services.facility_occupancy(f.id, date(2022, 1, 1)).residents == 1
+
+
+def test_bed_flag_changes_are_audited(db, home, client, admin_headers):
+    _f, beds = home
+    services.set_out_of_service(beds[0], local_today(), "维修")
+    services.back_in_service(beds[0], local_today())
+    db.session.commit()
+    entries = client.get(f"/api/v1/audit?entity=beds&entity_id={beds[0].id}",
+                         headers=admin_headers).json["items"]
+    changes = [e["changes"].get("out_of_service") for e in entries]
+    assert [True, False] in changes and [False, True] in changes
