@@ -143,6 +143,9 @@ class LiveServer:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, PYTHONPATH=str(ROOT))
+        # The server's log goes to a file: a pipe nobody reads fills up and stalls it.
+        self.log_path = Path(_TMP) / f"server-{self.port}.log"
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -158,18 +161,24 @@ class LiveServer:
             cwd=str(ROOT),
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self._log,
         )
-        deadline = time.time() + 30
+        deadline = time.time() + 60
         while time.time() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                     return
             except OSError:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(self.proc.stderr.read().decode()[-2000:]) from None
+                    raise RuntimeError(self.log()) from None
                 time.sleep(0.2)
-        raise RuntimeError("server did not start")
+        self.stop()  # never leave a half-started server behind
+        raise RuntimeError("server did not start in 60 s:\n" + self.log())
+
+    def log(self) -> str:
+        """The last of what the server wrote to its error log."""
+        self._log.flush()
+        return self.log_path.read_bytes().decode(errors="replace")[-2000:]
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -177,6 +186,8 @@ class LiveServer:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            self.proc.wait()
+        self._log.close()
 
 
 @pytest.fixture(scope="session")
