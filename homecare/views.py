@@ -56,8 +56,10 @@ def _labels():
 
 
 def _townships() -> list[Region]:
+    """Every township that ever was: elders registered before the 2019-2020 reform keep
+    their old township's code, and the lists must still name it and filter by it."""
     return list(db.session.scalars(sa.select(Region).where(
-        Region.level == "township", Region.valid_to.is_(None)).order_by(Region.code)))
+        Region.level == "township").order_by(Region.code)))
 
 
 def _args(**defaults) -> SimpleNamespace:

@@ -40,6 +40,17 @@ def test_enrolments_page_lists_balances_and_exports(client, world, admin):
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
 
 
+def test_an_elder_of_a_township_merged_in_the_reform_is_still_named_and_filtered(
+        client, world, admin):
+    enrol(elder("旧乡", township="510704107"), world.other)  # 柏林镇, merged in 2019-2020
+    login(client, admin)
+    page = client.get("/homecare/enrolments?township_code=510704107")
+    assert "旧乡" in page.text and "李秀英" not in page.text
+    assert "柏林镇" in page.text
+    csv = client.get("/homecare/enrolments?format=csv").get_data(as_text=True)
+    assert "柏林镇" in csv
+
+
 def test_a_provider_sees_only_its_own_enrolments(client, world):
     enrol(elder("外组", township="510704003"), world.other)
     login(client, world.boss)
