@@ -24,7 +24,7 @@ translations: $(BIN)/eldercare ## compile the English catalogue (Chinese is the 
 	@$(BIN)/pybabel compile -q -d eldercare/translations 2>/dev/null || true
 
 i18n: $(BIN)/eldercare ## extract the Chinese strings and update the English catalogue
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o eldercare/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o eldercare/translations/messages.pot .
 	$(BIN)/pybabel update -q -i eldercare/translations/messages.pot -d eldercare/translations -l en
 
 run: install ## set up (venv, database, demo data) and serve on http://127.0.0.1:5000
