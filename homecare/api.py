@@ -202,7 +202,7 @@ def filtered_enrolments(user, q) -> sa.Select:
     return stmt.order_by(Enrolment.id)
 
 
-@endpoint(bp, "/enrolments", roles=READERS, query=EnrolmentQuery, response=ListOut,
+@endpoint(bp, "/enrolments", roles=OFFICE, query=EnrolmentQuery, response=ListOut,
           summary="Enrolments with their status and ledger totals")
 def list_enrolments(query: EnrolmentQuery):
     page = paginate(filtered_enrolments(api_user(), query), query, lambda e: e)
@@ -211,14 +211,14 @@ def list_enrolments(query: EnrolmentQuery):
     return page
 
 
-@endpoint(bp, "/enrolments/<int:enrolment_id>", roles=READERS, response=Loose,
+@endpoint(bp, "/enrolments/<int:enrolment_id>", roles=OFFICE, response=Loose,
           summary="One enrolment")
 def show_enrolment(enrolment_id: int):
     e = hc.get_enrolment(api_user(), enrolment_id)
     return enrolment_json(e, services.ledger_summaries([e.id]).get(e.id))
 
 
-@endpoint(bp, "/enrolments/<int:enrolment_id>/ledger", roles=READERS, response=Loose,
+@endpoint(bp, "/enrolments/<int:enrolment_id>/ledger", roles=OFFICE, response=Loose,
           summary="The elder's ledger: allocated, spent, balance and every entry")
 def show_ledger(enrolment_id: int):
     e = hc.get_enrolment(api_user(), enrolment_id)
