@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from . import faults
 from .audit import Actor, current_actor, set_actor
 from .database import utcnow, write_intent
 from .extensions import db
@@ -126,6 +127,7 @@ def run_job(
             db.session.rollback()
             return RunResult(name, period, False, {})
         summary = job.run(period) or {}
+        faults.pause("job-worked")  # tests only: the work done, not yet committed
         elapsed = int((time.perf_counter() - started) * 1000)
         run.summary, run.finished_at, run.duration_ms = summary, utcnow(), elapsed
         db.session.commit()

@@ -17,6 +17,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from eldercare import faults
 from eldercare.database import to_money, utcnow
 from eldercare.errors import Conflict, Forbidden, Invalid
 from eldercare.extensions import db
@@ -298,6 +299,7 @@ def check_out(visit: Visit, at: datetime, picked: list[tuple[str, Decimal]],
     subsidised = Decimal("0.00")
     if not {"deceased", "not_enrolled"} & set(visit.exceptions or []):
         subsidised = services.debit(enrolment.id, visit.id, amount, at)
+    faults.pause("scan-debited")  # tests only: the ledger debited, not yet committed
     visit.subsidised = subsidised
     visit.self_paid = amount - subsidised
     visit.status = VisitStatus.FLAGGED if visit.exceptions else VisitStatus.COMPLETED

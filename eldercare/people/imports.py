@@ -40,7 +40,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from .. import audit, idnumbers
+from .. import audit, faults, idnumbers
 from ..errors import DomainError
 from ..extensions import db
 from ..models import (
@@ -1026,6 +1026,7 @@ def save_roster(checked: CheckedRoster, *, progress: Progress | None = None) -> 
     fresh = [r for r in rows if r.number not in existing]
     created, updated = len(fresh), len(rows) - len(fresh)
     new_ids = _insert_new(fresh)
+    faults.pause("import-saving")  # tests only: the new people written, not yet committed
     if progress:
         progress("saving", len(fresh), len(rows))
     # New people who get 特困 support are loaded (in chunks) for start_wubao.
