@@ -47,9 +47,10 @@ test-postgres: install
 	@case "$$TEST_DATABASE_URL" in postgresql*) ;; *) echo "TEST_DATABASE_URL is not PostgreSQL"; exit 1;; esac
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not browser"
 
-lint: install ## ruff and the import contracts (features sit on the core, never the reverse)
+lint: install ## ruff, the import contracts (features sit on the core, never the reverse), bandit
 	$(BIN)/ruff check eldercare facilities homecare tests bench
 	$(BIN)/lint-imports
+	$(BIN)/bandit -q -c pyproject.toml -r eldercare facilities homecare
 
 fmt: install ## format the code
 	$(BIN)/ruff format eldercare facilities homecare tests bench

@@ -119,14 +119,16 @@ def serve(host: str, port: int, workers: int, scheduler: bool | None) -> None:
         "eldercare.wsgi:app",
     ]
     if not scheduler:
-        os.execve(sys.executable, args, env)  # noqa: S606 — our own interpreter and arguments
+        os.execve(sys.executable, args, env)  # noqa: S606  # nosec B606 # our interpreter and args
     # One scheduler process beside the web workers (never one per worker: APScheduler
     # does not coordinate processes). Stopping serve stops both.
     import signal
     import subprocess
 
-    sched = subprocess.Popen([sys.executable, "-m", "eldercare.cli", "scheduler"], env=env)
-    web = subprocess.Popen(args, env=env)  # noqa: S603 — our own arguments
+    # Both are our own interpreter with our own argument lists: no shell, no user input.
+    sched = subprocess.Popen([sys.executable, "-m", "eldercare.cli", "scheduler"],  # nosec B603
+                             env=env)
+    web = subprocess.Popen(args, env=env)  # noqa: S603  # nosec B603 # our own arguments
 
     def stop(*_):
         for p in (web, sched):

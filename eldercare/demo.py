@@ -25,7 +25,7 @@ from .regions_data import demo_townships
 from .registry import DemoStep, registry
 from .timeutil import local_today
 
-DEMO_PASSWORD = "Demo-2026-yx"  # noqa: S105 — printed by `eldercare demo` on purpose
+DEMO_PASSWORD = "Demo-2026-yx"  # noqa: S105  # nosec B105 # printed by `eldercare demo` on purpose
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏"
@@ -268,7 +268,7 @@ def load_demo(scale: int = 1, seed: int = 2026, echo: Callable[[str], None] = pr
         if os.environ.get("ELDERCARE_DEMO_TODAY")
         else local_today()
     )
-    rng = random.Random(seed)  # noqa: S311 — seeded, repeatable demo data, not secrets
+    rng = random.Random(seed)  # noqa: S311  # nosec B311 # seeded, repeatable demo data, not secrets
     ctx = DemoContext(scale=scale, seed=seed, today=today, rng=rng, echo=echo)
     codes = {t.code for t in demo_townships()}
     ctx.townships = [t for t in demo_townships()]

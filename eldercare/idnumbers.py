@@ -272,7 +272,8 @@ def parse(raw: object) -> IdInfo:
     """Normalise and split a number; raises :class:`IdNumberError`."""
     number = normalize(raw)
     birth = _birth_date(number)
-    assert birth is not None  # normalize checked it
+    if birth is None:  # normalize checked it; an assert would vanish under python -O
+        raise IdNumberError("date")
     return IdInfo(
         number=number,
         birth_date=birth,

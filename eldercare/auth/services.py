@@ -45,10 +45,8 @@ def check_password_policy(password: str) -> None:
         bool(re.search(p, password)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9]")
     )
     if len(password) < 8 or classes < 3:
-        raise Invalid(
-            "密码至少 8 位，且包含大写字母、小写字母、数字、符号中的三类",
-            fields={"password": "密码至少 8 位，且包含大写字母、小写字母、数字、符号中的三类"},
-        )
+        rule = "密码至少 8 位，且包含大写字母、小写字母、数字、符号中的三类"
+        raise Invalid(rule, fields={"password": rule})
 
 
 def hash_password(password: str) -> str:

@@ -112,6 +112,8 @@ def _xlsx(content: bytes) -> list[tuple[int, list]]:
     try:
         ws = wb.worksheets[0]
         return [(i, list(v)) for i, v in enumerate(ws.iter_rows(values_only=True), start=1)]
+    except Exception as exc:  # a read-only sheet is parsed as it is read: broken XML here
+        raise ValueError(f"无法读取该 Excel 工作簿（{type(exc).__name__}）") from None
     finally:
         wb.close()
 

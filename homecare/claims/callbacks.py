@@ -1,5 +1,5 @@
-"""Telephone call-backs (回访): on a claim's first reconciliation a seeded random sample of
-its paid-for visits is marked for a call; the clerk records what the elder said.
+"""Telephone call-backs (回访): on a claim's first reconciliation a random sample of its
+paid-for visits is marked for a call; the clerk records what the elder said.
 
 The sample is driven by chance and by risk: a visit carrying an exception flag (or
 logged by hand) weighs three times as much, and the provider's rate grows with its
@@ -7,15 +7,21 @@ record — every call-back that found a visit not delivered, and a claim with ma
 exceptions. A visit found not delivered is reversed in the elder's ledger (a `reversal`
 entry and the balance restored by a relative update, once: UNIQUE(enrolment, visit,
 kind)), flagged `not_delivered`, and its lines rejected while the claim is still open.
+
+The chance of each visit is an HMAC of the server's secret key: the same on every run (a
+sample can be drawn again and checked), but a provider, who knows its own visit ids and
+the claim's month, cannot work out which visits will be called and fake only the others.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
-import random
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask import current_app
 
 from eldercare import audit
 from eldercare.database import fen, utcnow
@@ -44,6 +50,15 @@ RISK_WEIGHT = 3.0
 
 
 
+def _chance(claim: Claim, visit_id: int) -> float:
+    """A number in (0, 1] for the visit in this claim, fixed by the server's secret key."""
+    key = current_app.config["SECRET_KEY"]
+    key = key.encode() if isinstance(key, str) else key
+    msg = f"callback:{claim.provider_id}:{claim.month}:{visit_id}".encode()
+    digest = hmac.new(key, msg, hashlib.sha256).digest()
+    return (int.from_bytes(digest[:8], "big") + 1) / 2**64
+
+
 def provider_rate(provider_id: int, exception_share: float = 0.0) -> float:
     """The provider's sampling rate: the base, plus its not-delivered record, plus a
     claim with many exceptions; capped."""
@@ -58,7 +73,7 @@ def provider_rate(provider_id: int, exception_share: float = 0.0) -> float:
 
 def draw_sample(claim: Claim) -> list[CallbackSample]:
     """Mark visits of `claim` for a call-back, once per claim (a later reconciliation
-    keeps the first sample). Deterministic: seeded by provider and month."""
+    keeps the first sample). Repeatable, yet unpredictable without the secret key."""
     if db.session.scalar(sa.select(CallbackSample.id).where(
             CallbackSample.claim_id == claim.id).limit(1)):
         return []
@@ -76,13 +91,12 @@ def draw_sample(claim: Claim) -> list[CallbackSample]:
         .where(ClaimLine.claim_id == claim.id)).one()
     rate = provider_rate(claim.provider_id, flagged / total if total else 0.0)
     n = min(len(rows), max(MIN_PER_CLAIM, math.ceil(rate * len(rows))))
-    rng = random.Random(f"callback:{claim.provider_id}:{claim.month}")  # noqa: S311 - not security
     keyed = []
     for vid, manual, exceptions in rows:
         risky = manual or (exceptions not in (None, "", "[]", "null"))
         weight = RISK_WEIGHT if risky else 1.0
         # Efraimidis–Spirakis: weighted sampling without replacement in one pass.
-        keyed.append((rng.random() ** (1.0 / weight), vid, risky))
+        keyed.append((_chance(claim, vid) ** (1.0 / weight), vid, risky))
     keyed.sort(reverse=True)
     chosen = [{"visit_id": vid, "claim_id": claim.id, "provider_id": claim.provider_id,
                "reason": (CallbackReason.RISK if risky else CallbackReason.CHANCE),

@@ -102,6 +102,8 @@ def _rows_xlsx(content: bytes) -> list[list]:
         ws = wb.active
         ws.reset_dimensions()
         return [list(r) for r in ws.iter_rows(values_only=True)]
+    except Exception:  # a read-only sheet is parsed as it is read: broken XML here
+        raise _file_problem("无法读取该 Excel 工作簿") from None
     finally:
         wb.close()
 

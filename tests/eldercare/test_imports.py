@@ -678,3 +678,56 @@ def test_only_admin_imports_through_the_page(client, db, admin, role):
 
 def test_the_api_needs_a_login(client):
     assert post(client, {}, mended_csv(), "r.csv").status_code == 401
+
+
+
+LAUGHS = ('<!ENTITY a "哈哈哈哈哈哈哈哈哈哈">'
+          + "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">'
+                    for i in range(8)))
+
+
+@pytest.mark.parametrize(("part", "entities", "used"), [
+    # harmless, but Excel never writes one: a crafted file
+    ("xl/worksheets/sheet", '<!ENTITY n "王德福">', "&n;"),
+    ("xl/workbook.xml", '<!ENTITY n "王德福">', ""),
+    # "billion laughs": 10^9 characters from a few hundred bytes
+    ("xl/worksheets/sheet", LAUGHS, "&i;"),
+])
+def test_a_workbook_declaring_entities_is_refused_unread(client, admin_headers, db, part,
+                                                          entities, used):
+    """Excel writes no DTD. A part that declares entities is refused outright (openpyxl,
+    through defusedxml, would refuse its entities too), and nothing is stored."""
+    import zipfile
+
+    src = zipfile.ZipFile(io.BytesIO(mended_xlsx()))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as out:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename.startswith(part):
+                body = data.decode().split("?>", 1)[-1]
+                if used:
+                    body = body.replace("<c ", f'<c t="inlineStr"><is><t>{used}</t></is></c><c ', 1)
+                root = body.lstrip()[1:].split()[0]
+                data = f'<?xml version="1.0"?><!DOCTYPE {root} [{entities}]>{body}'.encode()
+            out.writestr(info, data)
+    resp = post(client, admin_headers, buf.getvalue(), "roster.xlsx")
+    assert resp.status_code == 422
+    assert "DTD" in resp.json["errors"][0]["message"]
+    assert count(db) == 0
+
+
+def test_a_broken_sheet_is_refused_with_a_message(client, admin_headers, db):
+    import zipfile
+
+    src = zipfile.ZipFile(io.BytesIO(mended_xlsx()))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as out:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename.startswith("xl/worksheets/sheet"):
+                data = data[: len(data) // 2]
+            out.writestr(info, data)
+    resp = post(client, admin_headers, buf.getvalue(), "roster.xlsx")
+    assert resp.status_code == 422, resp.status_code
+    assert count(db) == 0

@@ -171,6 +171,24 @@ def test_every_bad_row_is_named_and_xlsx_rows_are_as_the_sheet_shows(client, adm
         (2, "id_number"), (3, "date")]
 
 
+def test_a_workbook_with_a_broken_sheet_is_422_not_500(client, admin_headers):
+    """openpyxl reads a read-only sheet as it is iterated: XML broken half-way fails
+    there, after the workbook opened, and is refused like any other unreadable file."""
+    import io
+    import zipfile
+
+    src = zipfile.ZipFile(io.BytesIO(xlsx_bytes([["11010519491231002X", "乙", "2026-01-02"]])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            z.writestr(info, data[: len(data) // 2] if "worksheets/sheet" in info.filename
+                       else data)
+    resp = upload(client, admin_headers, "death", out.getvalue(), "list.xlsx")
+    assert resp.status_code == 422
+    assert "无法读取" in resp.json["error"]["errors"][0]["message"]
+    assert db.session.scalar(sa.select(sa.func.count(Comparison.id))) == 0
+
 def test_missing_columns_and_non_tables_are_422(client, admin_headers):
     resp = upload(client, admin_headers, "income", csv_bytes(
         [["11010519491231002X", "乙", "2026-01-02"]]))

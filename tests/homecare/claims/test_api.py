@@ -231,3 +231,24 @@ def test_draft_claims_job_once_per_provider_and_month(client, month):
     assert run_job("draft-claims", month_text()).done is False
     claim = db.session.query(Claim).one()
     assert claim.source.value == "generated" and claim.provider_id == v.provider_id
+
+
+def test_a_workbook_with_a_broken_sheet_is_422_not_500(client, month):
+    """openpyxl reads a read-only sheet as it is iterated: XML broken half-way fails
+    there, after the workbook opened, and is refused like any other unreadable file."""
+    import zipfile
+
+    wb = Workbook()
+    wb.active.append(COLUMNS)
+    buf = io.BytesIO()
+    wb.save(buf)
+    src, out = zipfile.ZipFile(io.BytesIO(buf.getvalue())), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            z.writestr(info, data[: len(data) // 2] if "worksheets/sheet" in info.filename
+                       else data)
+    r = upload(client, month.boss, month.provider.id, content=out.getvalue(), name="claim.xlsx")
+    assert r.status_code == 422
+    assert "无法读取" in r.json["error"]["errors"][0]["message"]
+    assert db.session.query(Claim).count() == 0
