@@ -59,6 +59,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     app.json = JSONProvider(app)
 
+    from . import crypto
+
+    crypto.init_app(app)  # refuses to start with malformed keys
     db.init_app(app)
     with app.app_context():
         from .database import configure_engine

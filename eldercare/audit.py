@@ -20,11 +20,14 @@ import sqlalchemy as sa
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
+from .crypto import EncryptedString, redact
 from .database import utcnow
 from .extensions import db
 from .models.audit import AuditEntry
 
-SECRET_FIELDS = {"password_hash", "failed_logins", "locked_until", "last_login_at", "totp_secret"}
+SECRET_FIELDS = {"password_hash", "failed_logins", "locked_until", "last_login_at", "totp_secret",
+                 # blind indexes: stable stand-ins for an ID number, of no use to a reader
+                 "id_number_hash", "id_tail_hash"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def shown(column: sa.Column, value: Any) -> Any:
+    """A column's value as the log keeps it: an encrypted one (a full ID number, health
+    notes) only redacted, so the log never holds what the table keeps encrypted."""
+    if isinstance(column.type, EncryptedString):
+        return redact(column.type.kind, value)
+    return _plain(value)
+
+
 def _entity_name(obj: Any) -> str:
     return obj.__tablename__
 
@@ -70,7 +81,7 @@ def _columns(obj: Any):
 
 
 def _snapshot(obj: Any) -> dict[str, Any]:
-    return {c.key: _plain(getattr(obj, c.key)) for c in _columns(obj)}
+    return {c.key: shown(c.columns[0], getattr(obj, c.key)) for c in _columns(obj)}
 
 
 def _diff(obj: Any) -> dict[str, list[Any]]:
@@ -82,7 +93,8 @@ def _diff(obj: Any) -> dict[str, list[Any]]:
             before = _plain(hist.deleted[0]) if hist.deleted else None
             after = _plain(hist.added[0]) if hist.added else None
             if before != after:
-                out[c.key] = [before, after]
+                col = c.columns[0]
+                out[c.key] = [shown(col, before), shown(col, after)]
     return out
 
 

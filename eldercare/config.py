@@ -43,6 +43,10 @@ class Config:
         folder = instance_path()
         self.INSTANCE_PATH = str(folder)
         self.SECRET_KEY = _secret_key(folder)
+        # Keys of the personal data encrypted at rest (eldercare/crypto.py): both set, or
+        # neither, and then both are derived from SECRET_KEY with HKDF (distinct labels).
+        self.DATA_KEY = os.environ.get("ELDERCARE_DATA_KEY") or None
+        self.INDEX_KEY = os.environ.get("ELDERCARE_INDEX_KEY") or None
         self.SQLALCHEMY_DATABASE_URI = os.environ.get(
             "DATABASE_URL", f"sqlite:///{folder / 'eldercare.db'}"
         )

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from . import audit
+from . import audit, crypto
 from .auth.services import create_user
 from .extensions import db
 from .idnumbers import make_number
@@ -98,12 +98,16 @@ class DemoContext:
             township, village = r.get("township_code"), r.get("village_code")
             if not township:
                 township, village = self.place()
+            number = r.get("id_number") or self.id_number(r["birth_date"], r["sex"])
             full.append(
                 {
                     "name": r["name"],
                     "birth_date": r["birth_date"],
                     "sex": r["sex"],
-                    "id_number": r.get("id_number") or self.id_number(r["birth_date"], r["sex"]),
+                    "id_number": number,
+                    # a bulk insert: the blind indexes that Person's validator sets
+                    "id_number_hash": crypto.id_number_hash(number),
+                    "id_tail_hash": crypto.id_tail_hash(number),
                     "township_code": township,
                     "village_code": village,
                     "address": r.get("address", ""),

@@ -20,6 +20,7 @@ from eldercare.database import retrying
 from eldercare.errors import Forbidden, NotFound
 from eldercare.extensions import db
 from eldercare.models import Person, Role
+from eldercare.people.services import number_condition
 from eldercare.timeutil import LOCAL, local_today
 
 from . import cards, figures, services, visits
@@ -198,7 +199,9 @@ def filtered_enrolments(user, q) -> sa.Select:
     if q.status:
         stmt = stmt.where(Enrolment.status == EnrolmentStatus(q.status))
     if q.q:
-        stmt = stmt.where(sa.or_(Person.name.contains(q.q), Person.id_number.endswith(q.q)))
+        by_number = number_condition(q.q)  # the number is encrypted: its blind indexes
+        stmt = stmt.where(Person.name.contains(q.q) if by_number is None
+                          else sa.or_(Person.name.contains(q.q), by_number))
     return stmt.order_by(Enrolment.id)
 
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..crypto import EncryptedString
 from ..database import MoneyType, UTCDateTime, enum_column, utcnow
 from ..extensions import db
 from ..models import CareLevel, Person, WubaoSupport
@@ -93,7 +94,8 @@ class ComparisonRow(db.Model):
     comparison_id: Mapped[int] = mapped_column(
         sa.ForeignKey("comparisons.id", ondelete="CASCADE"), index=True)
     row: Mapped[int] = mapped_column(comment="row number as the spreadsheet shows it")
-    id_number: Mapped[str] = mapped_column(sa.String(18), comment="normalised (18 characters)")
+    id_number: Mapped[str] = mapped_column(EncryptedString("id_number", 100),
+                                           comment="normalised, AES-GCM (eldercare.crypto)")
     name: Mapped[str] = mapped_column(sa.String(64))
     date: Mapped[dt.date]
     monthly_amount: Mapped[Decimal | None] = mapped_column(MoneyType())

@@ -4,8 +4,10 @@ import enum
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from .. import crypto
+from ..crypto import EncryptedString
 from ..database import UTCDateTime, enum_column, utcnow
 from ..extensions import db
 
@@ -49,7 +51,12 @@ class Support(enum.StrEnum):
 
 class Person(db.Model):
     """Someone in the district's registry. The ID number is unique and normalised by
-    eldercare.idnumbers; birth date and sex are derived from it."""
+    eldercare.idnumbers; birth date and sex are derived from it.
+
+    The ID number and the health notes are stored encrypted (eldercare.crypto); the ORM
+    decrypts them. Setting `id_number` sets its blind indexes, which carry the UNIQUE
+    constraint and every search: `Person.id_number_is(number)`, never the column itself.
+    """
 
     __tablename__ = "people"
     __table_args__ = (
@@ -60,7 +67,15 @@ class Person(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(64), index=True)
-    id_number: Mapped[str] = mapped_column(sa.String(18), unique=True)
+    id_number: Mapped[str] = mapped_column(
+        EncryptedString("id_number", 100), comment="AES-GCM (eldercare.crypto)"
+    )
+    id_number_hash: Mapped[str] = mapped_column(
+        sa.String(64), unique=True, comment="blind index: HMAC-SHA256 of the normalised number"
+    )
+    id_tail_hash: Mapped[str] = mapped_column(
+        sa.String(64), index=True, comment="HMAC-SHA256 of the last 4 characters (search)"
+    )
     birth_date: Mapped[date]
     sex: Mapped[Sex] = mapped_column(enum_column(Sex, "sex"))
     phone: Mapped[str] = mapped_column(sa.String(32), default="")
@@ -75,7 +90,9 @@ class Person(db.Model):
     moved_date: Mapped[date | None]
     emergency_contact: Mapped[str] = mapped_column(sa.String(100), default="")
     health_notes: Mapped[str] = mapped_column(
-        sa.Text, default="", comment="sensitive (PIPL art. 28): admin and managers only"
+        EncryptedString("health_notes"),
+        default="",
+        comment="sensitive (PIPL art. 28): admin and managers only; AES-GCM",
     )
     home_lat: Mapped[float | None] = mapped_column(sa.Float)
     home_lng: Mapped[float | None] = mapped_column(sa.Float)
@@ -88,6 +105,22 @@ class Person(db.Model):
     supports: Mapped[list[WubaoSupport]] = relationship(
         back_populates="person", order_by="WubaoSupport.start_date", lazy="selectin"
     )
+
+    @validates("id_number")
+    def _index_number(self, _key: str, number: str) -> str:
+        self.id_number_hash = crypto.id_number_hash(number)
+        self.id_tail_hash = crypto.id_tail_hash(number)
+        return number
+
+    @classmethod
+    def id_number_is(cls, number: str) -> sa.ColumnElement[bool]:
+        """SQL condition: this person's ID number is `number` (normalised)."""
+        return cls.id_number_hash == crypto.id_number_hash(number)
+
+    @classmethod
+    def id_number_in(cls, numbers) -> sa.ColumnElement[bool]:
+        """SQL condition: the ID number is one of `numbers` (normalised)."""
+        return cls.id_number_hash.in_([crypto.id_number_hash(n) for n in numbers])
 
     @property
     def category_set(self) -> set[Category]:

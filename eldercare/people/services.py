@@ -7,7 +7,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from .. import audit, idnumbers
+from .. import audit, crypto, idnumbers
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..models import (
@@ -72,7 +72,8 @@ def parse_id(raw: str) -> idnumbers.IdInfo:
 
 
 def find_by_id_number(number: str) -> Person | None:
-    return db.session.scalar(sa.select(Person).where(Person.id_number == number))
+    """The person with this normalised ID number (through its blind index), or None."""
+    return db.session.scalar(sa.select(Person).where(Person.id_number_is(number)))
 
 
 def _apply(person: Person, data: PersonInput) -> None:
@@ -221,20 +222,35 @@ def record_move(person: Person, on: date) -> None:
     person_moved.send(person, on=on)
 
 
+def number_condition(q: str | None) -> sa.ColumnElement[bool] | None:
+    """SQL condition for people whose ID number is `q` (a whole number, exact, through its
+    blind index) or ends with `q` (4 to 18 of its last characters); None when `q` is
+    neither. Numbers are stored encrypted: the end is found through the index of the
+    last four characters, and a longer end is checked on those few candidates, decrypted."""
+    q = (q or "").strip()
+    try:
+        return Person.id_number_is(idnumbers.normalize(q))
+    except idnumbers.IdNumberError:
+        pass
+    digits = q.upper().replace(" ", "")
+    if not (digits[:-1].isdigit() and crypto.TAIL <= len(digits) <= 18):
+        return None
+    tail = Person.id_tail_hash == crypto.id_tail_hash(digits)
+    if len(digits) == crypto.TAIL:
+        return tail
+    ids = [pid for pid, number in db.session.execute(sa.select(Person.id, Person.id_number)
+                                                      .where(tail)) if number.endswith(digits)]
+    return Person.id.in_(ids)
+
+
 def search(stmt: sa.Select, q: str | None) -> sa.Select:
     """Filter a people query by name fragment or ID number (full, or its last digits)."""
     q = (q or "").strip()
     if not q:
         return stmt
-    try:
-        number = idnumbers.normalize(q)
-    except idnumbers.IdNumberError:
-        number = None
-    if number:
-        return stmt.where(Person.id_number == number)
-    digits = q.upper().replace(" ", "")
-    if digits[:-1].isdigit() and 4 <= len(digits) <= 18:
-        return stmt.where(Person.id_number.like(f"%{digits}"))
+    by_number = number_condition(q)
+    if by_number is not None:
+        return stmt.where(by_number)
     like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return stmt.where(Person.name.like(like, escape="\\"))
 

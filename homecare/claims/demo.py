@@ -55,12 +55,16 @@ def _plant(claim: Claim, year: int, next_month_first: date) -> None:
                                amount=raw(lines.c.amount) + 2 * price))
     # a neighbour's ID number (the next line's elder)
     l2 = lines.alias("l2")
-    neighbour = (sa.select(l2.c.id_number).where(l2.c.claim_id == cid,
-                                                 l2.c.line_no == lines.c.line_no + 1,
-                                                 l2.c.visit_id != lines.c.visit_id)
-                 .scalar_subquery())
-    db.session.execute(lines.update().where(mine, lines.c.line_no % 211 == 11)
-                       .values(id_number=sa.func.coalesce(neighbour, lines.c.id_number)))
+
+    def neighbours(column: str):  # the encrypted number and its blind index, as stored
+        return (sa.select(l2.c[column]).where(l2.c.claim_id == cid,
+                                              l2.c.line_no == lines.c.line_no + 1,
+                                              l2.c.visit_id != lines.c.visit_id)
+                .scalar_subquery())
+
+    db.session.execute(lines.update().where(mine, lines.c.line_no % 211 == 11).values(
+        id_number=sa.func.coalesce(neighbours("id_number"), lines.c.id_number),
+        id_number_hash=sa.func.coalesce(neighbours("id_number_hash"), lines.c.id_number_hash)))
     # a date in the next month
     db.session.execute(lines.update().where(mine, lines.c.line_no % 307 == 13)
                        .values(service_date=next_month_first))

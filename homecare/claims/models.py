@@ -20,6 +20,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from eldercare.crypto import EncryptedString
 from eldercare.database import MoneyType, UTCDateTime, enum_column, utcnow
 from eldercare.extensions import db
 from eldercare.models import User
@@ -135,7 +136,10 @@ class ClaimLine(db.Model):
     line_no: Mapped[int]
     visit_id: Mapped[int | None] = mapped_column(
         comment="as claimed: may name no visit, or another provider's (no_visit)")
-    id_number: Mapped[str] = mapped_column(sa.String(18), comment="as claimed, normalised")
+    id_number: Mapped[str] = mapped_column(EncryptedString("id_number", 100),
+                                           comment="as claimed, normalised; AES-GCM")
+    id_number_hash: Mapped[str] = mapped_column(
+        sa.String(64), comment="blind index (eldercare.crypto): compared with the person's")
     service_date: Mapped[date]
     service_code: Mapped[str] = mapped_column(sa.String(20))
     quantity: Mapped[Decimal] = mapped_column(QuantityType())

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm
 
 from eldercare import audit, faults
+from eldercare.crypto import id_number_hash
 from eldercare.database import UTCDateTime, to_money, utcnow
 from eldercare.errors import Conflict, Invalid
 from eldercare.extensions import db
@@ -159,7 +160,8 @@ def submit_lines(provider: Provider, month_text: str, lines: list[LineIn], user:
     month = month_of(month_text)
     claim = _new_claim(provider, month, ClaimSource.UPLOAD, user, filename)
     rows = [{"claim_id": claim.id, "line_no": x.line_no, "visit_id": x.visit_id,
-             "id_number": x.id_number, "service_date": x.service_date,
+             "id_number": x.id_number, "id_number_hash": id_number_hash(x.id_number),
+             "service_date": x.service_date,
              "service_code": x.service_code, "quantity": x.quantity, "amount": x.amount,
              "reason_bits": 0, "override_reason": ""} for x in lines]
     for start in range(0, len(rows), 5000):
@@ -175,7 +177,8 @@ def generate(provider: Provider, month_text: str, user: User | None) -> Claim:
     claim = _new_claim(provider, month, ClaimSource.GENERATED, user)
     line_no = sa.func.row_number().over(order_by=(Visit.check_in_at, Visit.id, VisitService.id))
     select = (
-        sa.select(sa.literal(claim.id), line_no, Visit.id, Person.id_number,
+        # the person's encrypted number is copied as it is (one kind of value, one key)
+        sa.select(sa.literal(claim.id), line_no, Visit.id, Person.id_number, Person.id_number_hash,
                   _local_date(Visit.check_in_at), VisitService.service_code,
                   raw(VisitService.quantity), raw(VisitService.amount), sa.literal(0),
                   sa.literal(""))
@@ -186,8 +189,8 @@ def generate(provider: Provider, month_text: str, user: User | None) -> Claim:
                Visit.check_in_at < month.end_utc, Visit.check_out_at.is_not(None),
                raw(Visit.subsidised) > 0))
     db.session.execute(sa.insert(ClaimLine).from_select(
-        ["claim_id", "line_no", "visit_id", "id_number", "service_date", "service_code",
-         "quantity", "amount", "reason_bits", "override_reason"], select))
+        ["claim_id", "line_no", "visit_id", "id_number", "id_number_hash", "service_date",
+         "service_code", "quantity", "amount", "reason_bits", "override_reason"], select))
     return _finish_submission(claim)
 
 
@@ -265,9 +268,9 @@ def _decisions() -> sa.Subquery:
     exc = sa.cast(v.exceptions, sa.String)
     b = (sa.select(
         cl.id, cl.line_no, cl.visit_id, cl.service_date, raw(cl.quantity).label("qty"),
-        raw(cl.amount).label("amt"), cl.id_number.label("claimed_id"),
+        raw(cl.amount).label("amt"), cl.id_number_hash.label("claimed_id"),
         v.id.label("vid"), v.check_in_at, v.check_out_at, raw(v.subsidised).label("sub"),
-        exc.label("exc"), p.id_number.label("real_id"), p.death_date, e.year, e.enrolled_on,
+        exc.label("exc"), p.id_number_hash.label("real_id"), p.death_date, e.year, e.enrolled_on,
         e.ended_on, e.end_reason, raw(s.price).label("price"), s.unit,
         _flag(overlap).label("overlap"),
         _seconds_between(v.check_in_at, v.check_out_at).label("secs"),
