@@ -212,6 +212,27 @@ def board(facility: Facility, day: date | None = None) -> list[tuple[Room | None
     return sorted(rooms.values(), key=lambda r: (r[0] is None, r[0].code if r[0] else ""))
 
 
+def home_since(stays: list[Stay]) -> dict[int, date]:
+    """For each stay, the day its resident came into this home: a move to another bed of
+    the same home (a transfer, which opens a new stay) keeps counting from the first
+    bed. A stay that came from another home counts from its own start."""
+    since = {s.id: s.start_date for s in stays}
+    pending = {s.id: (s.previous_stay_id, s.facility_id) for s in stays if s.previous_stay_id}
+    while pending:  # one query per transfer in the longest chain: few
+        earlier = {s.id: s for s in db.session.scalars(sa.select(Stay).where(
+            Stay.id.in_({prev for prev, _f in pending.values()})))}
+        following = {}
+        for sid, (prev, facility_id) in pending.items():
+            s = earlier.get(prev)
+            if s is None or s.facility_id != facility_id:
+                continue
+            since[sid] = s.start_date
+            if s.previous_stay_id:
+                following[sid] = (s.previous_stay_id, facility_id)
+        pending = following
+    return since
+
+
 def overdue_leaves(facility_id: int | None = None, day: date | None = None) -> list[Leave]:
     """Open leaves past their expected return: alerts on the board."""
     day = day or local_today()

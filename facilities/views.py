@@ -12,6 +12,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from eldercare import idnumbers
@@ -27,6 +28,7 @@ from eldercare.timeutil import LOCAL, local_today
 
 from . import queries, scoping, services
 from .forms import (
+    END_REASONS,
     AdmitForm,
     AttendanceForm,
     DayForm,
@@ -56,6 +58,8 @@ WRITERS = (Role.ADMIN, Role.MANAGER)
 BUREAU = (Role.ADMIN, Role.AUDITOR)
 KIND_LABELS = {"care_home": "敬老院", "day_care": "日间照料中心", "private": "民办养老机构",
                "homecare_org": "居家养老服务组织"}
+# Why a stay ended, in words (the history tables showed the stored code, "transferred").
+END_REASON_LABELS = dict(END_REASONS) | {"transferred": _l("转床")}
 
 
 def _townships() -> dict[str, str]:
@@ -72,7 +76,8 @@ def _not_found(exc: NotFound):
 
 @bp.app_context_processor
 def _labels():
-    return {"facility_kind_label": lambda k: KIND_LABELS.get(getattr(k, "value", k), k)}
+    return {"facility_kind_label": lambda k: KIND_LABELS.get(getattr(k, "value", k), k),
+            "end_reason_label": lambda r: END_REASON_LABELS.get(getattr(r, "value", r), r)}
 
 
 @bp.get("/facilities")
@@ -136,8 +141,10 @@ def board(facility_id: int):
             ((room.code if room else "", bed.code, bed.kind, status,
               stay.person.name if stay else "", stay.start_date if stay else None)
              for room, beds in queries.board(facility, today) for bed, stay, status in beds))
+    rooms = queries.board(facility, today)
+    since = queries.home_since([stay for _room, beds in rooms for _bed, stay, _s in beds if stay])
     return render_template(
-        "facilities/board.html", facility=facility, rooms=queries.board(facility, today),
+        "facilities/board.html", facility=facility, rooms=rooms, since=since,
         occ=queries.facility_occupancy(facility.id, today), census=census, today=today,
         overdue=queries.overdue_leaves(facility.id, today), census_form=DayForm(),
         can_write=current_user.role in WRITERS, towns=_townships())
@@ -175,6 +182,7 @@ def bed(facility_id: int, bed_id: int):
     return render_template(
         "facilities/bed.html", facility=facility, bed=bed, stay=stay, status=status, today=today,
         history=queries.bed_history(bed), admit_form=admit_form, transfer_form=transfer_form,
+        since=queries.home_since([stay]).get(stay.id) if stay else None,
         request_form=request_form,
         leave_form=LeaveForm(start_date=today, expected_return=today), day_form=DayForm(date=today),
         end_form=EndForm(date=today), outage_form=OutageForm(date=today),

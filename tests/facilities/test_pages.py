@@ -220,6 +220,26 @@ def test_manager_asks_for_a_transfer_and_the_bureau_approves_on_pages(client, ho
     assert services.open_stay_of(a.id).facility_id == g.id
 
 
+def test_days_in_count_from_the_home_not_the_last_bed(client, home, other_home):
+    """A move to another bed keeps the resident's days in the home; a move to another home
+    counts from the day they arrived there. The history says why a stay ended, in words."""
+    f, beds = home
+    _g, other_beds = other_home
+    a, b = factories.person("王德福"), factories.person("李秀英", sex="F")
+    moved = services.transfer(services.admit(a, beds[0], days_ago(30)), beds[1], days_ago(10))
+    services.transfer(moved, beds[2], days_ago(2))
+    services.approve_transfer(services.request_transfer(
+        services.admit(b, other_beds[0], days_ago(40)), beds[0], days_ago(5)))
+    db.session.commit()
+    factories.login(client, factories.user("admin"))
+    board = client.get(f"/facilities/{f.id}").text
+    assert "入住 30 天" in board and "入住 5 天" in board
+    bed_page = client.get(f"/facilities/{f.id}/beds/{beds[2].id}").text
+    assert f"{days_ago(30).isoformat()} 入住，已 30 天" in bed_page
+    history = client.get(f"/facilities/{f.id}/beds/{beds[1].id}").text
+    assert "<td>转床</td>" in history and "transferred" not in history
+
+
 def test_dashboard_panel_is_for_the_bureau_only(client, home):
     f, _beds = home
     factories.login(client, factories.user("manager", facility_id=f.id))
