@@ -1,9 +1,11 @@
-"""A manager keeps the bed board true with a real browser, on a tablet: admits, moves a
-resident to another bed of the home and discharges them; the board after each step."""
+"""Beds in a real browser. A manager keeps the bed board true on a tablet: admits, moves
+a resident to another bed of the home and discharges them, the board checked after each
+step. A bureau clerk places a 五保 applicant from the waiting list in one click."""
 
 import pytest
 
 from eldercare.extensions import db
+from eldercare.people import services as people
 from eldercare.timeutil import local_today
 from facilities import services
 from facilities.models import EndReason, Stay
@@ -123,3 +125,59 @@ def test_a_manager_transfers_then_discharges_on_the_bed_board(app, live_servers,
         (second, today, today, EndReason.DISCHARGED)]
     assert stays[1].previous_stay_id == stays[0].id
     db.session.commit()
+
+
+def test_a_clerk_places_a_wubao_applicant_in_the_first_ranked_bed(app, client, live_servers,
+                                                                    page_for):
+    weicheng, wc_beds = make_home(beds=4, nursing=2)  # R1: two nursing beds, R2: ordinary
+    make_home("石马镇中心敬老院", beds=2, nursing=1, township="510704101")
+    clerk = f.user("admin", username="clerk_place", display_name="李干事")
+    wang = f.person("王德福", township_code="510704104", care_level="full")
+    li = f.person("李秀英", sex="F", township_code="510704101", care_level="self")
+    people.start_wubao(li, "elderly", "dispersed", days_ago(900), days_ago(40))
+    people.start_wubao(wang, "elderly", "dispersed", days_ago(800), days_ago(10))
+    headers = f.headers(clerk)
+    db.session.commit()
+    wang_id, home_id, bed_id = wang.id, weicheng.id, wc_beds[0].id
+    db.session.commit()
+
+    base = live_servers[0].url
+    page = page_for(1280, 900)  # the bureau's office PC
+    errors = _watch(page)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
+    _login(page, base, "clerk_place")
+    page.goto(base + "/placements")
+    waiting = page.locator("[data-testid=waiting-list] a")
+    assert [waiting.nth(i).inner_text().split()[0] for i in range(waiting.count())] == [
+        "李秀英", "王德福"]  # who applied first is first
+    waiting.filter(has_text="王德福").click()
+    page.wait_for_selector("[data-testid=option]")
+    first = page.locator("[data-testid=option]").first
+    text = first.inner_text()
+    # a full-care man from 魏城: a nursing bed in his own township's home comes first
+    assert text.startswith("1. 魏城镇敬老院") and "同乡镇（魏城镇）" in text
+    assert "护理型床位，适合全护理人员" in text
+    assert "石马镇中心敬老院" in page.locator("[data-testid=option]").nth(1).inner_text()
+    first.locator("[data-testid=place-button]").click()
+    page.wait_for_selector(".alert-success")
+    assert dialogs and "王德福" in dialogs[-1] and "魏城镇敬老院" in dialogs[-1]
+    done = page.inner_text(".alert-success")
+    assert "王德福 已安置到 魏城镇敬老院 01" in done and "集中供养" in done
+    assert page.inner_text("[data-testid=waiting-list]").split()[0] == "李秀英"
+    assert "王德福" not in page.inner_text("[data-testid=waiting-list]")
+    # the home's board shows him in the bed
+    page.goto(f"{base}/facilities/{home_id}")
+    tile = page.locator(f"#bed-{bed_id}")
+    assert tile.get_attribute("data-status") == "occupied" and "王德福" in tile.inner_text()
+    assert not errors, errors
+
+    # and so does the API: the bed is his, his support is centralised from today
+    beds = client.get(f"/api/v1/facilities/{home_id}/beds", headers=headers).json["items"]
+    assert [(b["id"], b["status"], b.get("person_id")) for b in beds if b.get("person_id")] == [
+        (bed_id, "occupied", wang_id)]
+    person = client.get(f"/api/v1/people/{wang_id}", headers=headers).json
+    assert person["wubao"]["support"] == "centralized"
+    assert person["wubao"]["since"] == local_today().isoformat()
+    overview = client.get("/api/v1/stats/overview", headers=headers).json
+    assert overview["wubao"]["centralized"] == 1 and overview["wubao"]["total"] == 2
