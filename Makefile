@@ -3,6 +3,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 5000
+# pytest-xdist workers: each gets its own SQLite file or PostgreSQL database and its own
+# test servers. Two halve the suite's time on a two-core machine; 0 runs in one process.
+TEST_WORKERS ?= 2
 export ELDERCARE_INSTANCE ?= $(CURDIR)/instance
 
 .DEFAULT_GOAL := help
@@ -41,11 +44,11 @@ test: install lint ## the whole suite: SQLite, and PostgreSQL too where TEST_DAT
 	else echo "(PostgreSQL run skipped: set TEST_DATABASE_URL=postgresql+psycopg://... to run it)"; fi
 
 test-sqlite: install
-	env -u TEST_DATABASE_URL $(BIN)/python -m pytest -q -p no:cacheprovider
+	env -u TEST_DATABASE_URL $(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS)
 
 test-postgres: install
 	@case "$$TEST_DATABASE_URL" in postgresql*) ;; *) echo "TEST_DATABASE_URL is not PostgreSQL"; exit 1;; esac
-	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not browser"
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) -m "not browser"
 
 lint: install ## ruff, the import contracts (features sit on the core, never the reverse), bandit
 	$(BIN)/ruff check eldercare facilities homecare tests bench
