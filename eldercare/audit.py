@@ -107,7 +107,7 @@ def _row(action: str, entity: str, entity_id: str | None, changes: dict) -> dict
     return {
         "at": utcnow(),
         "user_id": actor.user_id,
-        "username": actor.username,
+        "username": actor.username[:64],  # the column's width ("cli:restore /a/long/path")
         "action": action,
         "entity": entity,
         "entity_id": entity_id,
@@ -176,13 +176,23 @@ def entry_digest(prev_hash: str | None, row: dict) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+def lock_chain(session: Session | None = None) -> None:
+    """Take the audit chain's lock for the rest of the transaction (PostgreSQL; on SQLite
+    BEGIN IMMEDIATE holds it already). Every audited write takes it, at its first
+    flush; a transaction that locks rows first and writes its audit entries later (a
+    bulk job) must take it before the rows, in the order requests take them, or a
+    request holding the chain and waiting for one of those rows deadlocks with it."""
+    conn = (session or db.session()).connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK})
+
+
 def _insert_chained(session: Session, rows: list[dict]) -> None:
     """Append rows to the hash chain. On PostgreSQL a transaction-scoped advisory lock
     keeps writers in line until commit, so the chain follows the ids; on SQLite the
     write lock taken at BEGIN IMMEDIATE does the same."""
     conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK})
+    lock_chain(session)
     prev = conn.execute(sa.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar()
     for row in rows:
         row["prev_hash"] = prev

@@ -16,6 +16,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from eldercare import audit
+from eldercare.errors import Conflict
 from eldercare.extensions import db
 from eldercare.models import Person, PersonStatus
 from eldercare.timeutil import LOCAL
@@ -54,13 +55,17 @@ def new_subsidy_year(period: str) -> dict:
     new_year = datetime.combine(date(year, 1, 1), time.min, tzinfo=LOCAL)
     expiry_at = new_year - timedelta(seconds=1)
     already = sa.select(Enrolment.person_id).where(Enrolment.year == year)
+    audit.lock_chain()  # before the rows below: the order in which check-outs take them
     old = db.session.execute(
         sa.select(Enrolment.id, Enrolment.person_id, Enrolment.provider_id,
                   sa.type_coerce(Enrolment.balance, sa.BigInteger))
         .join(Person, Person.id == Enrolment.person_id)
         .where(Enrolment.year == year - 1, Enrolment.status == EnrolmentStatus.ACTIVE,
                Person.status == PersonStatus.ACTIVE, Enrolment.person_id.not_in(already))
-        .order_by(Enrolment.id)).all()
+        # Locked until the commit: a late check-out's debit waits, then finds the
+        # balance expired, instead of landing between this read and the expiry below
+        # (PostgreSQL; SQLite's write lock, taken at BEGIN, already keeps it out).
+        .order_by(Enrolment.id).with_for_update(of=Enrolment)).all()
     # What was left of the old year expires; the old enrolment ends on 31 December.
     expiring = [r for r in old if r[3] > 0]
     if expiring:
@@ -68,8 +73,10 @@ def new_subsidy_year(period: str) -> dict:
             {"enrolment_id": r[0], "kind": "expiry", "amount": -(Decimal(r[3]) / 100),
              "visit_id": None, "at": expiry_at, "note": f"{year - 1} 年结余作废"}
             for r in expiring])
-        db.session.execute(_EXPIRE, [{"id": r[0], "fen": r[3], "day": last_day}
-                                     for r in expiring])
+        done = db.session.execute(_EXPIRE, [{"id": r[0], "fen": r[3], "day": last_day}
+                                            for r in expiring])
+        if done.rowcount != len(expiring):  # an expiry entry without its expiry: undo all
+            raise Conflict("上年度余额在结转时发生变动，请重新执行", code="busy")
     ended = [r for r in old if r[3] <= 0]
     if ended:
         db.session.execute(_END, [{"id": r[0], "day": last_day} for r in ended])

@@ -3,7 +3,8 @@ what was left of the old year expires in the old ledger."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import uuid
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -65,3 +66,66 @@ def test_the_job_is_registered_and_runs_once_per_year(app):
     assert first.done is True
     assert run_job("subsidy-year", str(YEAR + 1)).done is False
     assert services.catalogue(YEAR + 1)
+
+
+def test_a_check_out_landing_while_the_year_is_carried_keeps_the_ledger_whole(client, app):
+    """A late check-out of the old year is debited just after the job has read the old
+    balances and before it expires them (the scheduler at 00:30 on 1 January, a phone
+    syncing last night's visit). The expiry must take only what is really left: every
+    old yuan is either spent on the visit or expired, once, and the old ledger's
+    entries still sum to its balance (0)."""
+    import threading
+
+    from tests import factories as f
+
+    from .conftest import enrol, now, scan
+
+    services.seed_reference_data(YEAR + 1)  # the bureau set next year's figures in December
+    provider = make_provider()
+    worker = f.user("worker", provider_id=provider.id)
+    e = enrol(elder("甲"), provider)
+    start = now() - timedelta(hours=2)
+    assert scan(client, worker, cards.url(e), "check_in", at=start).status_code == 201
+    body = {"qr": cards.url(e), "kind": "check_out", "at": (start + timedelta(minutes=65))
+            .isoformat(), "client_id": str(uuid.uuid4()),
+            "services": [{"code": "care", "quantity": 1}]}
+    headers = f.headers(worker)
+    db.session.commit()
+    answer: dict = {}
+
+    def late_check_out():
+        with app.app_context():  # a session and connection of its own: another worker
+            answer["r"] = app.test_client().post("/api/v1/homecare/scans", json=body,
+                                                 headers=headers)
+
+    late = threading.Thread(target=late_check_out)
+    execute = db.session.execute
+
+    def between_read_and_write(stmt, *args, **kwargs):
+        # the job's first write (the expiry entries) comes right after its read
+        if (not late.is_alive() and "r" not in answer and isinstance(stmt, sa.Insert)
+                and stmt.table.name == "ledger_entries"):
+            late.start()
+            late.join(1.5)  # done by now, unless the job's read locked the balance
+        return execute(stmt, *args, **kwargs)
+
+    db.session.execute = between_read_and_write
+    try:
+        assert run_job("subsidy-year", str(YEAR + 1)).done
+    finally:
+        del db.session.execute
+    late.join(30)
+    assert answer["r"].status_code == 201, answer["r"].json
+    subsidised = Decimal(answer["r"].json["subsidised"])
+    db.session.expire_all()
+    old = db.session.get(Enrolment, e.id)
+    entries = {k.value: a for k, a in db.session.execute(sa.select(
+        LedgerEntry.kind, sa.func.count()).where(LedgerEntry.enrolment_id == e.id)
+        .group_by(LedgerEntry.kind))}
+    expired = -sum(db.session.scalars(sa.select(LedgerEntry.amount).where(
+        LedgerEntry.enrolment_id == e.id, LedgerEntry.kind == "expiry")), Decimal(0))
+    assert subsidised + expired == Decimal("300.00")
+    assert entries["expiry"] == 1 and entries.get("visit_debit", 0) == (1 if subsidised else 0)
+    assert old.balance == Decimal("0.00") == sum(db.session.scalars(sa.select(
+        LedgerEntry.amount).where(LedgerEntry.enrolment_id == e.id)))
+    assert old.status.value == "ended"
