@@ -111,6 +111,10 @@ def serve(host: str, port: int, workers: int, scheduler: bool | None) -> None:
         f"{host}:{port}",
         "--access-logfile",
         "-",
+        # gunicorn's default line has the query string and the referrer: a search by ID
+        # number (?q=…) would put the number in the log. Path only, no referrer.
+        "--access-logformat",
+        '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)s "%(a)s"',
         "--timeout",
         "120",
         "--graceful-timeout",
@@ -194,6 +198,19 @@ def restore_cmd(source: str, yes: bool) -> None:
         restore(Path(source))
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
+    from .crypto import unreadable
+
+    why = unreadable()
+    if why:
+        # The ID numbers and health notes in a backup open only with the keys they were
+        # encrypted with: derived from the secret key saved beside the backup, or the
+        # ELDERCARE_DATA_KEY / ELDERCARE_INDEX_KEY of the instance that made it.
+        raise click.ClickException(
+            f"restored, but its encrypted values do not open with this instance's keys ({why}). "
+            f"Start it with the keys the backup was made with (the secret key saved as "
+            f"{source}.secret_key, or that instance's ELDERCARE_DATA_KEY and "
+            "ELDERCARE_INDEX_KEY); a backup from a release before encryption needs "
+            "`eldercare init-db` first.")
     click.echo("restored; run `eldercare init-db` if the backup is from an older release")
 
 
@@ -212,6 +229,46 @@ def audit_verify() -> None:
         click.echo(f"audit chain BROKEN at entry {broken} (after {checked} good entries)")
         raise SystemExit(1)
     click.echo(f"audit chain intact: {checked} entries")
+
+
+@cli.group("crypto")
+def crypto_group() -> None:
+    """The keys of the personal data encrypted at rest (ID numbers, health notes)."""
+
+
+@crypto_group.command("check")
+def crypto_check() -> None:
+    """Exit 1 unless this instance's keys open the encrypted values in the database."""
+    from .crypto import keyring, unreadable
+
+    why = unreadable()
+    if why:
+        raise click.ClickException(why)
+    keys = keyring()
+    source = "derived from the secret key" if keys.derived else "ELDERCARE_DATA_KEY"
+    click.echo(f"encrypted values open: data key version {keys.current} ({source})")
+
+
+@crypto_group.command("reencrypt")
+def crypto_reencrypt() -> None:
+    """Rewrite every value under the current (first) data key, after a key rotation."""
+    from .audit import record
+    from .crypto import reencrypt
+
+    done = reencrypt()
+    record("crypto_reencrypt", "database", None, {"rows": done})  # Core updates: by hand
+    db.session.commit()
+    for table, count in done.items():
+        click.echo(f"{table}: {count} rows re-encrypted")
+
+
+@crypto_group.command("show-derived")
+def crypto_show_derived() -> None:
+    """Print the keys in use as environment lines: pin them before the secret key changes."""
+    from .crypto import environment_lines, keyring
+
+    for line in environment_lines(keyring()):
+        click.echo(line)
 
 
 @cli.group("jobs")

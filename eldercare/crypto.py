@@ -232,3 +232,68 @@ class EncryptedString(TypeDecorator):
 
         def reverse_operate(self, op, other, **kwargs):
             raise TypeError("an encrypted column cannot be compared or sorted in SQL")
+
+
+# --- operations (eldercare crypto …, eldercare restore) ----------------------------------
+
+
+def encrypted_columns() -> dict[sa.Table, list[sa.Column]]:
+    """Every encrypted column of the loaded models, by table."""
+    from .extensions import db
+
+    out: dict[sa.Table, list[sa.Column]] = {}
+    for table in db.metadata.sorted_tables:
+        cols = [c for c in table.c if isinstance(c.type, EncryptedString)]
+        if cols:
+            out[table] = cols
+    return out
+
+
+def unreadable() -> str | None:
+    """Why the database's encrypted values cannot be read with this app's keys (one value
+    of each encrypted column is tried), or None when they can."""
+    from .extensions import db
+
+    for table, cols in encrypted_columns().items():
+        for col in cols:
+            try:
+                db.session.execute(sa.select(col).where(col.is_not(None)).limit(1)).all()
+            except DecryptionError as exc:
+                return f"{table.name}.{col.name}: {exc}"
+    return None
+
+
+def reencrypt(batch: int = 1000) -> dict[str, int]:
+    """Rewrite every value not encrypted with the current data key (after a new key was put
+    first in ELDERCARE_DATA_KEY), `batch` rows at a time; flushes, never commits. Returns
+    the rows rewritten per table. Blind indexes do not change (the index key stays)."""
+    from .extensions import db
+
+    current = f"v{keyring().current}:%"
+    done: dict[str, int] = {}
+    for table, cols in encrypted_columns().items():
+        pk = table.c.id
+        stale = sa.or_(*[sa.type_coerce(c, sa.String).not_like(current) for c in cols])
+        last, count = 0, 0
+        while True:
+            rows = db.session.execute(sa.select(pk, *cols).where(pk > last, stale)
+                                      .order_by(pk).limit(batch)).all()
+            if not rows:
+                break
+            db.session.execute(
+                table.update().where(pk == sa.bindparam("row_id"))
+                .values({c.name: sa.bindparam(c.name, type_=c.type) for c in cols}),
+                [{"row_id": r[0], **{c.name: r[i + 1] for i, c in enumerate(cols)}}
+                 for r in rows])
+            last, count = rows[-1][0], count + len(rows)
+        done[table.name] = count
+    return done
+
+
+def environment_lines(keys: Keyring) -> list[str]:
+    """The keys as ELDERCARE_DATA_KEY / ELDERCARE_INDEX_KEY lines (to pin derived keys
+    before the secret key changes)."""
+    data = ",".join(f"{v}:{base64.b64encode(k).decode()}"
+                    for v, k in sorted(keys.data.items(), key=lambda i: i[0] != keys.current))
+    return [f"ELDERCARE_DATA_KEY={data}",
+            f"ELDERCARE_INDEX_KEY={base64.b64encode(keys.index).decode()}"]
