@@ -44,6 +44,16 @@
     var screen = document.querySelector("[data-worker-screen]");
     if (!screen || !window.ecScanQueue) { return; }
     var qr = screen.getAttribute("data-qr"), url = screen.getAttribute("data-scan-url");
+    var submitting = false;
+    // Scans of this card sent from the queue in the background (the network came back):
+    // the page is out of date (balance, open visit), draw it again from the server.
+    document.addEventListener("ec-scans-flushed", function (ev) {
+      if (submitting) { return; }  // the form's own answer decides below
+      var sent = ev.detail.done.filter(function (d) {
+        return d.item.body.qr === qr && d.result.state === "sent";
+      });
+      if (sent.length) { window.location.reload(); }
+    });
     // A check-in still waiting on the phone: the visit is open, offer the check-out.
     window.ecScanQueue.pendingFor(qr).then(function (items) {
       var last = items[items.length - 1];
@@ -60,10 +70,12 @@
           if (!body.services.length) { say(screen, "请至少填写一项服务的数量", "warning"); return; }
         }
         form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+        submitting = true;
         position().then(function (pos) {
           if (pos) { body.lat = pos.lat; body.lng = pos.lng; }
           return window.ecScanQueue.submit(url, body);
         }).then(function (res) {
+          submitting = false;
           form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
           if (res.state === "sent") { window.location.reload(); return; }
           if (res.state === "refused") { say(screen, res.error.message, "danger"); return; }

@@ -38,12 +38,13 @@
     return m ? m.getAttribute("content") : "";
   }
 
-  var note = "";
+  var note = "", loginNote = "";
   function banner(count) {
     document.querySelectorAll("[data-offline-banner]").forEach(function (el) {
       var parts = [];
       if (!navigator.onLine) { parts.push("手机没有网络。"); }
       if (count > 0) { parts.push("有 " + count + " 条扫码记录等待上传，联网后自动发送。"); }
+      if (loginNote) { parts.push(loginNote); }
       if (note) { parts.push(note); }
       el.textContent = parts.join(" ");
       el.setAttribute("data-pending", String(count));
@@ -61,9 +62,10 @@
       body: JSON.stringify(item.body)
     }).then(function (r) {
       if (r.status === 200 || r.status === 201) {
+        loginNote = "";
         return r.json().then(function (v) { return { state: "sent", visit: v }; });
       }
-      if (r.status === 401) { note = "登录已过期：请重新登录后，待传记录会自动发送。"; }
+      if (r.status === 401) { loginNote = "登录已过期：请重新登录后，待传记录会自动发送。"; }
       if (r.status === 401 || r.status === 429 || r.status >= 500) { return { state: "wait" }; }
       return r.json().catch(function () { return {}; }).then(function (e) {
         return { state: "refused", error: (e && e.error) || { message: "提交失败" } };
@@ -71,9 +73,13 @@
     }, function () { return { state: "wait" }; });
   }
 
+  // Send what waits, oldest first, one at a time (a visit's check-out never overtakes its
+  // check-in); stop at the first "wait". Resolves with the answers by client_id, and tells
+  // the page ("ec-scans-flushed") which scans went, so that it can show the server's state.
   var flushing = null;
   function flush() {
     if (flushing) { return flushing; }
+    var answers = {}, done = [];
     flushing = all().then(function (items) {
       var chain = Promise.resolve();
       var stop = false;
@@ -83,27 +89,32 @@
           return sendOne(item).then(function (res) {
             if (res.state === "wait") { stop = true; return; }
             if (res.state === "refused") { note = "有一条记录被拒绝：" + res.error.message; }
+            answers[item.client_id] = res;
+            done.push({ item: item, result: res });
             return remove(item.client_id);
           });
         });
       });
       return chain;
-    }).then(refresh, refresh).then(function (items) { flushing = null; return items; });
+    }).then(refresh, refresh).then(function () {
+      flushing = null;
+      if (done.length) {
+        document.dispatchEvent(new CustomEvent("ec-scans-flushed", { detail: { done: done } }));
+      }
+      return answers;
+    });
     return flushing;
   }
 
-  // Queue a scan and try to send it now. Resolves with sendOne's answer.
+  // Queue a scan and send the queue now, oldest first. A flush already under way read the
+  // queue before this scan was in it: wait for it, then flush again. Resolves with this
+  // scan's own answer, "sent", "refused" or "wait" (not "wait" merely because an older
+  // scan was queued too: both may well have gone).
   function submit(url, body) {
     var item = { client_id: body.client_id, url: url, body: body, queued_at: Date.now() };
     return put(item).then(function () {
-      return all().then(function (items) {
-        if (items.length > 1) { return flush().then(function () { return { state: "wait" }; }); }
-        return sendOne(item).then(function (res) {
-          if (res.state === "wait") { return refresh().then(function () { return res; }); }
-          return remove(item.client_id).then(refresh).then(function () { return res; });
-        });
-      });
-    });
+      return (flushing || Promise.resolve()).then(function () { return flush(); });
+    }).then(function (answers) { return answers[item.client_id] || { state: "wait" }; });
   }
 
   function pendingFor(qr) {

@@ -1,16 +1,26 @@
 """A worker logs a visit from a phone-sized window: the card's URL, log in, 开始服务,
-pick the services, 结束服务 — with the real JavaScript against a real server."""
+pick the services, 结束服务 — with the real JavaScript against a real server; and the
+same with the network cut, the scans queued on the phone and sent once it returns."""
 
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from eldercare.extensions import db
 from homecare import cards
-from homecare.models import Visit
+from homecare.models import Enrolment, EntryKind, LedgerEntry, Scan, Visit
 from tests import factories as f
 
 pytestmark = pytest.mark.browser
+
+
+def _watch(page) -> list[str]:
+    """Console errors (a CSP violation is one) and uncaught exceptions, while in use."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors
 
 
 def test_a_worker_checks_in_and_out_from_the_card_url(app, world, live_servers, page_for):
@@ -20,6 +30,7 @@ def test_a_worker_checks_in_and_out_from_the_card_url(app, world, live_servers, 
     # hold the write lock that the server needs.
     db.session.commit()
     page = page_for(390, 844)
+    errors = _watch(page)
     page.goto(url)
     assert "/login" in page.url
     page.fill("#username", username)
@@ -40,3 +51,64 @@ def test_a_worker_checks_in_and_out_from_the_card_url(app, world, live_servers, 
     assert v.exceptions == ["too_short", "quantity_exceeds_time"]
     assert str(v.subsidised) == "50.00"
     db.session.commit()
+    assert not errors, errors
+
+
+def test_scans_made_offline_are_queued_and_arrive_once_when_the_network_returns(
+        app, world, live_servers, page_for):
+    url = f"{live_servers[0].url}/v/{cards.token(world.enrolment)}"
+    username, enrolment_id = world.worker.username, world.enrolment.id
+    db.session.commit()
+    page = page_for(390, 844)
+    errors = _watch(page)
+    page.goto(url)
+    page.fill("#username", username)
+    page.fill("#password", f.PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_selector("[data-testid=check-in]")
+    banner = page.locator("[data-offline-banner]")
+    assert banner.is_hidden()
+    answers: list[int] = []
+    page.on("response", lambda r: answers.append(r.status)
+            if r.url.endswith("/api/v1/homecare/scans") else None)
+
+    assert not errors, errors
+    page.context.set_offline(True)  # the lift, the cellar, the village without signal
+    page.click("[data-testid=check-in]")
+    page.wait_for_selector("[data-testid=check-out]:visible")
+    assert "待联网后上传" in page.inner_text("[data-scan-message]")
+    page.fill("#qty_care", "1")
+    page.click("[data-testid=check-out]")
+    page.wait_for_selector("[data-testid=check-in]:visible")
+    assert "已记下服务，待联网后上传" in page.inner_text("[data-scan-message]")
+    assert banner.get_attribute("data-pending") == "2"
+    shown = banner.inner_text()
+    assert "手机没有网络" in shown and "有 2 条扫码记录等待上传" in shown
+    assert page.inner_text("[data-testid=balance]").strip() == "¥300.00"
+    assert db.session.query(Visit).count() == 0  # nothing reached the server
+    db.session.commit()
+
+    # Offline, the browser logs each failed request (and the service worker's update
+    # check) as an error: those and only those.
+    offline_errors, errors[:] = list(errors), []
+    assert offline_errors and all(
+        "ERR_INTERNET_DISCONNECTED" in e or "error occurred when fetching the script" in e
+        for e in offline_errors), offline_errors
+    page.context.set_offline(False)
+    # sent by themselves, oldest first; the page then shows the server's answer
+    expect(page.locator("[data-testid=balance]")).to_have_text("¥250.00")
+    assert banner.is_hidden() and banner.get_attribute("data-pending") == "0"
+    assert answers == [201, 201]  # each scan sent once: no replay, no double send
+    assert page.locator("[data-testid=check-in]").is_visible()
+    db.session.expire_all()
+    v = db.session.query(Visit).one()
+    assert v.check_in_at is not None and v.check_out_at is not None
+    assert v.check_out_at >= v.check_in_at and str(v.subsidised) == "50.00"
+    assert [s.kind.value for s in db.session.query(Scan).order_by(Scan.id)] == [
+        "check_in", "check_out"]
+    debits = db.session.query(LedgerEntry).filter_by(enrolment_id=enrolment_id,
+                                                     kind=EntryKind.VISIT_DEBIT).all()
+    assert [str(d.amount) for d in debits] == ["-50.00"]
+    assert str(db.session.get(Enrolment, enrolment_id).balance) == "250.00"
+    db.session.commit()
+    assert not errors, errors
