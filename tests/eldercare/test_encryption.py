@@ -246,7 +246,8 @@ def _scratch_database(tmp_path) -> str:
     return base.set(database=name).render_as_string(hide_password=False)
 
 
-def test_upgrading_a_database_with_clear_numbers_encrypts_them(app, tmp_path):
+@pytest.mark.parametrize("tampered", [False, True])
+def test_upgrading_a_database_with_clear_numbers_encrypts_them(app, tmp_path, tampered):
     from flask_migrate import upgrade
 
     from eldercare import create_app
@@ -263,8 +264,31 @@ def test_upgrading_a_database_with_clear_numbers_encrypts_them(app, tmp_path):
             "emergency_contact, health_notes, created_at, updated_at) VALUES (:name, "
             ":id_number, '1935-06-17', 'M', '', '', 'active', '', :notes, "
             "'2026-01-01 00:00:00', '2026-01-01 00:00:00')"), rows)
+        from eldercare import audit
+
+        for i, r in enumerate(rows):  # as the log was written before: clear values
+            audit._insert_chained(db.session(), [audit._row(
+                "create", "people", str(i + 1),
+                {"name": r["name"], "id_number": r["id_number"], "health_notes": r["notes"]})])
+        audit._insert_chained(db.session(), [audit._row(
+            "update", "people", "1", {"id_number": [OTHER, NUMBER], "health_notes": ["", "x"]})])
+        if tampered:
+            db.session.execute(sa.text("UPDATE audit_log SET username = 'x' WHERE id = 2"))
         db.session.commit()
+        before = audit.verify_chain()
+        assert before == ((1, 2) if tampered else (4, None))
+        db.session.remove()  # its read holds SQLite's lock (BEGIN IMMEDIATE)
         upgrade(directory=directory, revision="heads")
+        log = audit_text()
+        assert all(r["id_number"] not in log and r["notes"] not in log for r in rows)
+        assert mask(NUMBER) in log and mask(OTHER) in log
+        # rehashed, with a note of the redaction; a chain broken before stays broken there
+        assert audit.verify_chain() == (before if tampered else (5, None))
+        note = db.session.execute(sa.text(
+            "SELECT action, changes FROM audit_log ORDER BY id DESC")).first()
+        assert note[0] == "redact" and '"entries": 4' in json.dumps(note[1]
+                                                                   if isinstance(note[1], dict)
+                                                                   else json.loads(note[1]))
         stored = raw_people()
         assert len(stored) == 3
         for row in stored:
