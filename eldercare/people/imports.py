@@ -1309,7 +1309,18 @@ def _alive(worker: str) -> bool | None:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(int(pid))
+
+
+def _zombie(pid: int) -> bool:
+    """A process that has exited but whose parent has not reaped it yet: dead all the
+    same. A gunicorn worker killed with its master stays one until init reaps it, and
+    some container inits reap late or never; os.kill(pid, 0) still finds it."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def refresh_stale(job: ImportJob) -> ImportJob:

@@ -607,6 +607,28 @@ def test_a_job_whose_process_died_shows_as_failed(app, client, admin, db):
     assert "没有保存任何数据" in client.get(f"/people/import/{job.id}").text
 
 
+def test_a_job_whose_process_was_killed_but_not_yet_reaped_shows_as_failed(app, client, admin,
+                                                                          db):
+    """A killed worker is a zombie until its parent reaps it; it runs no import."""
+    killed = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{killed.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        host = imports.worker_id().split(":")[0]
+        job = ImportJob(kind="import", status=JobStatus.RUNNING, phase="saving",
+                        filename="x.csv", user_id=admin.id, username="admin",
+                        worker=f"{host}:{killed.pid}:abcd", rows_total=10, rows_done=5)
+        db.session.add(job)
+        db.session.commit()
+        f.login(client, admin)
+        got = client.get(f"/people/import/{job.id}", headers={"Accept": "application/json"})
+        assert got.json["status"] == "failed" and "没有保存任何数据" in got.json["message"]
+    finally:
+        killed.wait()
+
+
 def test_a_crash_inside_the_job_is_recorded_and_nothing_is_stored(app, client, admin, db,
                                                                   monkeypatch):
     def boom(*_a, **_k):
