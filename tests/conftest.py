@@ -243,11 +243,13 @@ def browser():
 
 @pytest.fixture
 def page_for(browser, request):
-    """page_for(width, height) → a fresh page; a screenshot is saved when the test ends."""
+    """page_for(width, height) → a fresh page; a screenshot is saved when the test ends.
+    Other keywords go to the browser context (service_workers="block", …)."""
     pages = []
 
-    def make(width: int = 1280, height: int = 900):
-        ctx = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+    def make(width: int = 1280, height: int = 900, **options):
+        ctx = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN",
+                                  **options)
         page = ctx.new_page()
         page.set_default_timeout(15000)
         pages.append((ctx, page))

@@ -112,3 +112,39 @@ def test_scans_made_offline_are_queued_and_arrive_once_when_the_network_returns(
     assert str(db.session.get(Enrolment, enrolment_id).balance) == "250.00"
     db.session.commit()
     assert not errors, errors
+
+
+def test_weak_signal_a_check_out_sends_the_waiting_check_in_first(app, world, live_servers,
+                                                                   page_for):
+    """The phone says it is online but the check-in's request fails (weak signal): it
+    waits on the phone. The check-out, once a request gets through, takes it along, oldest
+    first, and the page shows the finished visit at once."""
+    url = f"{live_servers[0].url}/v/{cards.token(world.enrolment)}"
+    username = world.worker.username
+    db.session.commit()
+    # Requests that pass through a service worker escape Playwright's routes: without one.
+    page = page_for(390, 844, service_workers="block")
+    errors = _watch(page)
+    page.goto(url)
+    page.fill("#username", username)
+    page.fill("#password", f.PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_selector("[data-testid=check-in]")
+    scans = "**/api/v1/homecare/scans"
+    page.context.route(scans, lambda route: route.abort("connectionreset"))
+    page.click("[data-testid=check-in]")
+    page.wait_for_selector("[data-testid=check-out]:visible")
+    banner = page.locator("[data-offline-banner]")
+    assert banner.get_attribute("data-pending") == "1"
+    assert "有 1 条扫码记录等待上传" in banner.inner_text()
+    page.context.unroute(scans)
+    page.fill("#qty_care", "1")
+    page.click("[data-testid=check-out]")
+    expect(page.locator("[data-testid=balance]")).to_have_text("¥250.00")
+    assert page.locator("[data-testid=check-in]").is_visible()
+    assert banner.is_hidden()
+    db.session.expire_all()
+    v = db.session.query(Visit).one()
+    assert v.check_out_at is not None and str(v.subsidised) == "50.00"
+    db.session.commit()
+    assert [e for e in errors if "ERR_CONNECTION_RESET" not in e] == []
