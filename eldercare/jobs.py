@@ -232,19 +232,40 @@ def alerts_for(user) -> list[Alert]:
 # --- the scheduler --------------------------------------------------------------------
 
 
+RETRY_MINUTES = (5, 15, 45)  # a failed scheduled run is tried again for its period
+
+
+def scheduled_run(app, scheduler, name: str, period: str | None = None, attempt: int = 0):
+    """One run of job `name` by the scheduler. A failure (recorded in job_failures by
+    run_job: the database restarting at 00:30 on 1 January, a deadlock) is tried again
+    for the same period after each of RETRY_MINUTES; after the last, the period waits
+    for the next start's catch-up or a run from the jobs page. Without this, a period
+    whose one scheduled run failed stayed undone until the scheduler was restarted."""
+    with app.app_context():
+        period = period or default_period(get_job(name))
+        try:
+            run_job(name, period, trigger="scheduler")
+        except Exception:  # recorded where the database allows; the scheduler keeps going
+            if attempt >= len(RETRY_MINUTES):
+                log.error("scheduled job %s %s failed %d times; left for catch-up or the "
+                          "jobs page", name, period, attempt + 1)
+                return
+            delay = RETRY_MINUTES[attempt]
+            log.warning("scheduled job %s %s failed; trying again in %d min", name, period,
+                        delay)
+            scheduler.add_job(
+                scheduled_run, "date", run_date=datetime.now(LOCAL) + timedelta(minutes=delay),
+                args=[app, scheduler, name, period, attempt + 1],
+                id=f"{name}:{period}:retry", replace_existing=True,
+            )
+
+
 def start_scheduler(app, *, blocking: bool = False):
     """APScheduler on each job's calendar (Asia/Shanghai), after catching up missed
     periods. Run one scheduler per deployment; the run records keep a second harmless."""
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
     from apscheduler.triggers.cron import CronTrigger
-
-    def call(name: str):
-        with app.app_context():
-            try:
-                run_job(name, trigger="scheduler")
-            except Exception:  # recorded; the scheduler keeps going
-                log.warning("scheduled job %s failed", name)
 
     with app.app_context():
         catch_up()
@@ -256,9 +277,9 @@ def start_scheduler(app, *, blocking: bool = False):
     )
     for job in jobs:
         scheduler.add_job(
-            call,
+            scheduled_run,
             CronTrigger(timezone=LOCAL, **job.schedule),
-            args=[job.name],
+            args=[app, scheduler, job.name],
             id=job.name,
             name=job.description or job.name,
         )

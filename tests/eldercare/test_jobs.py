@@ -10,7 +10,14 @@ from datetime import datetime
 import pytest
 import sqlalchemy as sa
 
-from eldercare.jobs import JobError, catch_up, missed_periods, run_job
+from eldercare.jobs import (
+    RETRY_MINUTES,
+    JobError,
+    catch_up,
+    missed_periods,
+    run_job,
+    scheduled_run,
+)
 from eldercare.models import Alert, JobFailure, JobRun
 from eldercare.registry import Job, registry
 from eldercare.timeutil import LOCAL
@@ -62,6 +69,37 @@ def test_a_crash_half_way_leaves_nothing_and_the_period_is_redone(db, counting_j
     counting_job["crash"] = False
     assert run_job("test-count", "2026-11-01").done
     assert alerts(db) == 1
+
+
+def test_a_failed_scheduled_run_is_tried_again_for_the_same_period(app, db, counting_job):
+    """The database away when the scheduler fires: the run fails, and the scheduler tries
+    the same period again a few minutes later (and gives up after a few tries)."""
+
+    class Scheduler:  # what the run would add to APScheduler
+        def __init__(self):
+            self.added = []
+
+        def add_job(self, fn, trigger, **kw):
+            self.added.append((fn, trigger, kw))
+
+    sched = Scheduler()
+    counting_job["crash"] = True
+    db.session.commit()
+    scheduled_run(app, sched, "test-count", "2026-11-01")
+    ((fn, trigger, kw),) = sched.added
+    assert trigger == "date" and kw["args"][2:] == ["test-count", "2026-11-01", 1]
+    assert kw["run_date"] > datetime.now(LOCAL)
+    counting_job["crash"] = False
+    fn(*kw["args"])  # the retry, minutes later
+    assert alerts(db) == 1 and len(sched.added) == 1
+    assert db.session.scalar(sa.select(JobRun.period).where(JobRun.job == "test-count")) == (
+        "2026-11-01")
+
+    counting_job["crash"] = True
+    sched.added.clear()
+    db.session.commit()  # the run takes SQLite's write lock in a session of its own
+    scheduled_run(app, sched, "test-count", "2026-11-02", attempt=len(RETRY_MINUTES))
+    assert sched.added == []  # the last try: left for the catch-up and the jobs page
 
 
 def test_bad_names_and_periods_are_refused(app, counting_job):
