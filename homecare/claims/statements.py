@@ -1,7 +1,9 @@
 """Settlement statements (结算单) of a claim, as .xlsx (openpyxl) and PDF (reportlab with
 its built-in CJK CID font STSong-Light, which needs no font file: every PDF reader
 has it): the provider's and the bureau's totals, subtotals per township, and the lines
-not paid as claimed with their reasons in words."""
+not paid as claimed with their reasons in words, beside those a clerk decided by hand
+(an override paid in full is money the reconciliation would not have paid: the statement
+that is signed and paid on shows it, with the clerk's written reason)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from .models import Claim, ClaimLine, Decision, reasons_of
 from .services import raw
 
 TITLE = "游仙区政府购买居家养老服务结算单"
+EXCEPTIONS = "核减、不予支付及改判"  # the sheet, and the PDF's table of those lines
 
 
 @dataclass
@@ -57,13 +60,16 @@ def build(claim: Claim) -> Statement:
         .select_from(ClaimLine).outerjoin(Visit, v_join)
         .outerjoin(Enrolment, Enrolment.id == Visit.enrolment_id)
         .outerjoin(Person, Person.id == Enrolment.person_id)
-        .where(ClaimLine.claim_id == claim.id, ClaimLine.decision != Decision.APPROVED)
+        .where(ClaimLine.claim_id == claim.id,
+               sa.or_(ClaimLine.decision != Decision.APPROVED,
+                      ClaimLine.override_decision.is_not(None)))
         .order_by(ClaimLine.line_no)).all()
     exceptions = [{
         "line_no": x.line_no, "visit_id": x.visit_id, "name": name or "",
         "service_date": x.service_date, "service_code": x.service_code,
         "quantity": x.quantity, "claimed": x.amount, "approved": x.approved_amount,
-        "decision": str(DECISION_LABELS[x.decision.value]),
+        "decision": str(DECISION_LABELS[x.decision.value])
+        + ("（改判）" if x.override_decision is not None else ""),
         "reasons": reasons_text(reasons_of(x.reason_bits)),
         "note": x.override_reason} for x, name in ex]
     return Statement(claim, townships, exceptions)
@@ -102,7 +108,7 @@ def xlsx(claim: Claim) -> bytes:
     for name, n, claimed, approved in s.townships:
         ws.append([cell(name), n, claimed, approved])
     ws.append(["合计", claim.line_count, claim.claimed_total, claim.approved_total])
-    ex = wb.create_sheet("核减与不予支付")
+    ex = wb.create_sheet(EXCEPTIONS)
     ex.append(["序号", "服务记录", "老人", "服务日期", "服务项目", "数量", "申报金额", "核定金额",
                "结论", "原因", "经办说明"])
     for x in s.exceptions:
@@ -148,7 +154,7 @@ def pdf(claim: Claim) -> bytes:
                  f"{claim.approved_total:,.2f}"])
     story.append(Table(rows, style=grid, repeatRows=1))
     story += [Spacer(1, 4 * mm),
-              Paragraph(f"核减与不予支付的明细（{len(s.exceptions)} 条）", body)]
+              Paragraph(f"{EXCEPTIONS}的明细（{len(s.exceptions)} 条）", body)]
     rows = [["序号", "服务记录", "老人", "服务日期", "项目", "申报", "核定", "结论", "原因"]]
     rows += [[str(x["line_no"]), str(x["visit_id"] or "—"), x["name"],
               x["service_date"].isoformat(), x["service_code"], f"{x['claimed']:,.2f}",

@@ -211,7 +211,7 @@ def test_statements_xlsx_and_pdf(client, month):
     assert flat["服务组织"] == month.provider.name
     assert flat["服务组织申报金额（元）"] == 120 and flat["民政局核定金额（元）"] == 40
     assert any(row[0] == "涪江街道" for row in summary if row)
-    ex = list(wb["核减与不予支付"].iter_rows(values_only=True))
+    ex = list(wb["核减、不予支付及改判"].iter_rows(values_only=True))
     assert len(ex) == 3 and "重复申报" in ex[1][9] and "没有对应的服务记录" in ex[2][9]
     r = client.get(f"/api/v1/homecare/claims/{cid}/statement.pdf",
                    headers=f.headers(month.admin))
