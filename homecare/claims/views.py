@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from eldercare.auth.web import role_required
 from eldercare.errors import DomainError, NotFound
-from eldercare.exports import export_response, wants_export
+from eldercare.exports import export_response, iter_rows, wants_export
 from eldercare.extensions import db
 from eldercare.models import Person, Role
 from eldercare.pagination import page_of
@@ -41,7 +41,6 @@ from .scoping import callback_scope, get_claim
 bp = Blueprint("claims", __name__)
 OFFICE = (Role.ADMIN, Role.AUDITOR, Role.PROVIDER)
 SUBMITTERS = (Role.ADMIN, Role.PROVIDER)
-EXCEPTIONS_SHOWN = 5000
 GROUP_SHOWN = 100  # lines shown per reason; the statement (Excel) has them all
 
 
@@ -143,40 +142,52 @@ def generate():
     return redirect(url_for("claims.claim_page", claim_id=claim.id))
 
 
-def _exception_groups(claim: Claim) -> tuple[list[tuple[str, int, list]], int]:
+def _exception_groups(claim: Claim) -> list[tuple[str, int, list]]:
     """Lines the machine did not approve as claimed (or a clerk overrode), grouped by
-    their first reason, at most GROUP_SHOWN of each; with the visit's elder, in one
-    query."""
+    their first reason: each group's size and its first GROUP_SHOWN lines, with the
+    visit's elder, in one query. A window over the claim's exception lines numbers them
+    per group, so that only the lines shown are loaded (loading every exception line of
+    a 7,800-line claim took 0.7 s at demo scale 10)."""
+    first = sa.case(*[(ClaimLine.reason_bits.op("&")(bit) != 0, code)
+                      for code, bit in BIT.items()], else_="override")
+    ranked = (
+        sa.select(ClaimLine.id, first.label("grp"),
+                  sa.func.row_number().over(partition_by=first, order_by=ClaimLine.line_no)
+                  .label("n"),
+                  sa.func.count().over(partition_by=first).label("total"))
+        .where(ClaimLine.claim_id == claim.id, sa.or_(
+            ClaimLine.reason_bits != 0, ClaimLine.override_decision.is_not(None)))
+        .subquery())
     rows = db.session.execute(
-        sa.select(ClaimLine, Person.name, Enrolment.id)
-        .select_from(ClaimLine)
+        sa.select(ClaimLine, ranked.c.grp, ranked.c.total, Person.name, Enrolment.id)
+        .join(ranked, ranked.c.id == ClaimLine.id)
         .outerjoin(Visit, sa.and_(Visit.id == ClaimLine.visit_id,
                                   Visit.provider_id == claim.provider_id))
         .outerjoin(Enrolment, Enrolment.id == Visit.enrolment_id)
         .outerjoin(Person, Person.id == Enrolment.person_id)
-        .where(ClaimLine.claim_id == claim.id, sa.or_(
-            ClaimLine.reason_bits != 0, ClaimLine.override_decision.is_not(None)))
-        .order_by(ClaimLine.line_no).limit(EXCEPTIONS_SHOWN + 1)).all()
+        .where(ranked.c.n <= GROUP_SHOWN)
+        .order_by(ClaimLine.line_no)).all()
     groups: dict[str, list] = {code: [] for code in BIT}
     groups["override"] = []
-    for line, name, enrolment_id in rows[:EXCEPTIONS_SHOWN]:
-        reasons = reasons_of(line.reason_bits)
-        groups[reasons[0] if reasons else "override"].append(
-            SimpleNamespace(line=line, name=name, enrolment_id=enrolment_id, reasons=reasons))
-    return [(k, len(v), v[:GROUP_SHOWN]) for k, v in groups.items() if v], len(rows)
+    totals: dict[str, int] = {}
+    for line, group, total, name, enrolment_id in rows:
+        groups[group].append(SimpleNamespace(line=line, name=name, enrolment_id=enrolment_id,
+                                             reasons=reasons_of(line.reason_bits)))
+        totals[group] = total
+    return [(k, totals[k], v) for k, v in groups.items() if v]
 
 
 @bp.get("/homecare/claims/<int:claim_id>")
 @role_required(*OFFICE)
 def claim_page(claim_id: int):
     claim = _or_404(get_claim, claim_id)
-    groups, shown = _exception_groups(claim)
+    groups = _exception_groups(claim)
     clean = page_of(sa.select(ClaimLine).where(
         ClaimLine.claim_id == claim.id, ClaimLine.reason_bits == 0,
         ClaimLine.override_decision.is_(None)).order_by(ClaimLine.line_no), request.args)
     return render_template(
         "homecare/claims/claim.html", claim=claim, groups=groups, clean=clean,
-        too_many=shown > EXCEPTIONS_SHOWN, counts=services.exception_counts(claim),
+        counts=services.exception_counts(claim),
         undecided=services.undecided(claim), action=ActionForm(),
         samples=callbacks.samples(claim),
         reason_labels=REASON_LABELS,
@@ -248,17 +259,21 @@ def visit_page(visit_id: int):
 @role_required(Role.ADMIN, Role.AUDITOR)
 def callbacks_page():
     pending = request.args.get("show") != "all"
-    stmt = (sa.select(CallbackSample).where(callback_scope(current_user))
-            .order_by(CallbackSample.recorded_at.is_not(None), CallbackSample.id.desc()))
+    stmt = sa.select(CallbackSample).where(callback_scope(current_user))
     if pending:
-        stmt = stmt.where(CallbackSample.outcome.is_(None))
+        # Not yet called back means not recorded (a CHECK ties the two), so the newest
+        # first is an index walk that stops at the page's 50; sorting by "recorded"
+        # first made the database join and sort every sample of every month.
+        stmt = stmt.where(CallbackSample.outcome.is_(None)).order_by(CallbackSample.id.desc())
+    else:
+        stmt = stmt.order_by(CallbackSample.recorded_at.is_not(None), CallbackSample.id.desc())
     if wants_export():
         return export_response("callbacks", ["编号", "服务记录", "老人", "服务组织", "抽取方式",
                                              "结果", "说明"], (
             (s.id, s.visit_id, s.visit.enrolment.person.name, s.visit.enrolment.provider.name,
              str(CALLBACK_REASON_LABELS[s.reason.value]),
              str(OUTCOME_LABELS[s.outcome.value]) if s.outcome else "", s.note)
-            for s in db.session.scalars(stmt)))
+            for s in iter_rows(stmt, CallbackSample.id)))  # streamed, 1,000 at a time
     page = page_of(stmt, request.args)
     return render_template("homecare/claims/callbacks.html", page=page, pending=pending,
                            form=OutcomeForm())
