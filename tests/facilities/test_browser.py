@@ -10,6 +10,7 @@ from eldercare.timeutil import local_today
 from facilities import services
 from facilities.models import EndReason, Stay
 from tests import factories as f
+from tests.conftest import ARTIFACTS
 
 from .conftest import days_ago, make_home
 
@@ -81,6 +82,11 @@ def test_a_manager_transfers_then_discharges_on_the_bed_board(app, live_servers,
 
     # 转床: from 01 to 03, today
     old.click()
+    # several forms on the page ask for a date: each label belongs to its own form's field
+    stray = page.eval_on_selector_all("form label[for]", """labels => labels.filter(
+        l => !l.closest("form").contains(document.getElementById(l.htmlFor))
+    ).map(l => l.textContent)""")
+    assert stray == []
     page.click("button[data-bs-target='#a-transfer']")
     move = page.locator("#a-transfer form")
     move.locator("select[name=bed_id]").select_option(str(second))
@@ -94,6 +100,8 @@ def test_a_manager_transfers_then_discharges_on_the_bed_board(app, live_servers,
     assert "王德福" in new.inner_text() and "入住 30 天" in new.inner_text()
     summary = page.inner_text("[data-testid=board-summary]")
     assert "在住 1" in summary and "空闲 3" in summary
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "bed-board-after-transfer.png"), full_page=True)
 
     # 离院: asked once, naming the person; the bed is free from today
     new.click()
@@ -159,6 +167,8 @@ def test_a_clerk_places_a_wubao_applicant_in_the_first_ranked_bed(app, client, l
     assert text.startswith("1. 魏城镇敬老院") and "同乡镇（魏城镇）" in text
     assert "护理型床位，适合全护理人员" in text
     assert "石马镇中心敬老院" in page.locator("[data-testid=option]").nth(1).inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "placement-ranked-beds.png"), full_page=True)
     first.locator("[data-testid=place-button]").click()
     page.wait_for_selector(".alert-success")
     assert dialogs and "王德福" in dialogs[-1] and "魏城镇敬老院" in dialogs[-1]

@@ -11,6 +11,7 @@ from eldercare.extensions import db
 from homecare import cards
 from homecare.models import Enrolment, EntryKind, LedgerEntry, Scan, Visit
 from tests import factories as f
+from tests.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
@@ -85,6 +86,8 @@ def test_scans_made_offline_are_queued_and_arrive_once_when_the_network_returns(
     shown = banner.inner_text()
     assert "手机没有网络" in shown and "有 2 条扫码记录等待上传" in shown
     assert page.inner_text("[data-testid=balance]").strip() == "¥300.00"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "worker-offline-two-scans-queued.png"), full_page=True)
     assert db.session.query(Visit).count() == 0  # nothing reached the server
     db.session.commit()
 
