@@ -1,188 +1,280 @@
-"""`make bench`: the demo district at scale 1 and 10, measured in one run.
+"""`make bench`: the demo district at scale 1 and 10, measured in one run; writes the
+table into bench/README.md (everything below its notes marker is kept as written).
 
-For each scale: the demo load time; p50/p95 server time and SQL statements of the main
-pages and API calls (in-process, through the WSGI stack, so the network does not blur
-them) as multiples of the cheapest request (/healthz); the peak Python memory of a large
-export. Writes bench/README.md (the latest table, with the machine and date).
+For each scale, in a fresh temporary instance:
+  1. the demo load (`eldercare init-db`, `eldercare demo --scale N`), timed, step by step;
+  2. in a child process, through the whole WSGI stack (no network): p50/p95 server time and
+     SQL statements of the main pages and API calls, as multiples of /healthz measured
+     the same way; then the reconciliation of the last full month (bench_reconcile.py);
+  3. `eldercare serve --workers 4` over real HTTP: /healthz and scans per second from
+     concurrent client threads (bench_homecare.py), and the RSS of the worker process that
+     serves a large export while it is downloaded.
+Ratios (× /healthz, scans ÷ /healthz, scale 10 ÷ scale 1) are what to compare between
+runs: the machine's speed and load move the milliseconds, much less the ratios.
 
-Usage: python bench/run.py [--scales 1,10] [--repeat 30]
+With BENCH_DATABASE_URL=postgresql+psycopg://…/ec_bench the same runs on PostgreSQL too
+(that database is emptied first; scales from BENCH_PG_SCALES, default the same).
+
+Usage: python bench/run.py [--scales 1,10] [--repeat 20] [--seconds 10] [--keep]
+       python bench/run.py --render RESULTS.json   (the README again, from raw results)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import platform
-import statistics
-import subprocess
+import shutil
 import sys
 import tempfile
-import time
-import tracemalloc
-from datetime import UTC, datetime
+from dataclasses import asdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+HERE = Path(__file__).resolve()
+sys.path.insert(0, str(HERE.parent))
 
-# (label, path, role) — the pages people open every day, and the overview.
-REQUESTS = [
-    ("healthz (cheapest)", "/healthz", None),
-    ("dashboard /", "/", "admin"),
-    ("people list", "/people", "admin"),
-    ("people search", "/people?q=王", "admin"),
-    ("API overview", "/api/v1/stats/overview", "admin"),
-    ("API people page", "/api/v1/people?per_page=50", "admin"),
-    ("facilities list", "/facilities", "admin"),
-    ("bed board", "/facilities/1", "admin"),
-    ("placements", "/placements", "admin"),
-    ("home-care enrolments", "/homecare/enrolments", "admin"),
-    ("home-care visits", "/homecare/visits", "admin"),
-    ("claims", "/homecare/claims", "admin"),
-    ("public figures", "/public", None),
+import bench_facilities  # noqa: E402
+import bench_homecare  # noqa: E402
+import bench_reconcile  # noqa: E402
+from common import (  # noqa: E402
+    Case,
+    Demo,
+    Stopwatch,
+    build,
+    child_site,
+    healthz_ms,
+    machine,
+    make_app,
+    measure_pages,
+    new_site,
+    reply,
+    reply_default,
+    run_child,
+    session_cookie,
+)
+from report import render  # noqa: E402
+from server import Server, export_memory  # noqa: E402
+
+README = HERE.parent / "README.md"
+RESULTS = "eldercare-bench-results.json"
+MARKER = "<!-- Notes below are kept by bench/run.py: edit them by hand. -->"
+EXPORTS = [
+    ("people, Excel (every person)", "/people?format=xlsx"),
+    ("visits, CSV (every visit)", "/homecare/visits?format=csv"),
 ]
 
 
-def build(scale: int, folder: Path) -> float:
-    env = dict(
-        os.environ, ELDERCARE_INSTANCE=str(folder), DATABASE_URL=f"sqlite:///{folder / 'bench.db'}"
-    )
-    eldercare = [sys.executable, "-m", "eldercare.cli"]
-    subprocess.run([*eldercare, "init-db"], env=env, check=True, capture_output=True)
-    t0 = time.perf_counter()
-    subprocess.run(
-        [*eldercare, "demo", "--scale", str(scale)], env=env, check=True, capture_output=True
-    )
-    return time.perf_counter() - t0
+def cases(app) -> list[Case]:
+    """The pages people open every day, the overview API, and the facilities requests."""
+    import sqlalchemy as sa
 
-
-def measure(folder: Path, repeat: int) -> tuple[list[tuple], float]:
-    os.environ["ELDERCARE_INSTANCE"] = str(folder)
-    os.environ["DATABASE_URL"] = f"sqlite:///{folder / 'bench.db'}"
-    from sqlalchemy import event
-
-    from eldercare import create_app
-    from eldercare.auth.services import issue_token
+    from eldercare.dynamic.models import Comparison
     from eldercare.extensions import db
-    from eldercare.models import User
+    from eldercare.models import WubaoSupport
+    from homecare.claims.models import Claim, ClaimStatus
 
-    app = create_app()
-    statements = {"n": 0}
-    rows = []
     with app.app_context():
-        event.listen(
-            db.engine,
-            "before_cursor_execute",
-            lambda *a, **k: statements.__setitem__("n", statements["n"] + 1),
+        person = db.session.scalar(
+            sa.select(WubaoSupport.person_id)
+            .where(WubaoSupport.support == "centralized")
+            .order_by(WubaoSupport.person_id)
+            .limit(1)
         )
-        admin = db.session.scalar(db.select(User).where(User.username == "admin"))
-        token = issue_token(admin).token
-    client = app.test_client()
-    for label, path, role in REQUESTS:
-        headers = {"Authorization": f"Bearer {token}"} if role else {}
-        if role and not path.startswith("/api/"):
-            with client.session_transaction() as s:
-                s["_user_id"] = f"{admin.id}:{admin.session_version}"
-                s["_fresh"] = True
-                s["seen"] = s["started"] = int(time.time())
-        first = client.get(path, headers=headers)
-        if first.status_code != 200:
-            rows.append((label, path, None, None, None, first.status_code))
-            continue
-        times = []
-        statements["n"] = 0
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            client.get(path, headers=headers).close()
-            times.append((time.perf_counter() - t0) * 1000)
-        sql = statements["n"] / repeat
-        times.sort()
-        p50 = statistics.median(times)
-        p95 = times[int(len(times) * 0.95) - 1]
-        rows.append((label, path, p50, p95, sql, 200))
-    # memory of a large streamed export
-    with client.session_transaction() as s:
-        s["_user_id"] = f"{admin.id}:{admin.session_version}"
-        s["seen"] = s["started"] = int(time.time())
-    tracemalloc.start()
-    resp = client.get("/people?format=xlsx")
-    size = len(resp.data)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    del size
-    return rows, peak / 2**20
+        claim = db.session.scalar(
+            sa.select(Claim.id)
+            .where(Claim.status == ClaimStatus.RECONCILED)
+            .order_by(Claim.line_count.desc(), Claim.id)
+            .limit(1)
+        )
+        comparison = db.session.scalar(sa.select(sa.func.max(Comparison.id)))
+    return [
+        Case("healthz (cheapest)", "/healthz", None),
+        Case("dashboard", "/", "admin"),
+        Case("people list", "/people", "admin"),
+        Case("people search (name)", "/people?q=王", "admin"),
+        Case("person page (in a care home)", f"/people/{person}", "admin"),
+        *bench_facilities.cases(app),
+        Case("home-care enrolments", "/homecare/enrolments", "admin"),
+        Case("home-care visits", "/homecare/visits", "admin"),
+        Case("claims list", "/homecare/claims", "admin"),
+        Case("claim review (largest reconciled claim)", f"/homecare/claims/{claim}", "admin"),
+        Case("call-backs", "/homecare/callbacks", "admin"),
+        Case("provider scorecards", "/homecare/scorecards", "admin"),
+        Case("comparisons (dynamic)", "/comparisons", "admin"),
+        Case("a comparison with its proposals", f"/comparisons/{comparison}", "admin"),
+        Case("dynamic-management figures", "/comparisons/figures", "admin"),
+        Case("public notices", "/notices", "admin"),
+        Case("annual reviews", "/reviews", "admin"),
+        Case("public figures (no login)", "/public", None),
+        Case("API overview", "/api/v1/stats/overview", "admin"),
+        Case("API people page", "/api/v1/people?per_page=50", "admin"),
+        Case("API visits page", "/api/v1/homecare/visits?per_page=50", "admin"),
+    ]
+
+
+def sizes(app) -> dict[str, int]:
+    """How big the district is: what the pages' work grows with."""
+    import sqlalchemy as sa
+
+    from eldercare.extensions import db
+    from eldercare.models import Person
+    from facilities.models import Bed, Facility
+    from homecare.claims.models import Claim, ClaimLine, ClaimStatus
+    from homecare.models import LedgerEntry, Visit
+
+    def count(stmt) -> int:
+        return db.session.scalar(stmt) or 0
+
+    with app.app_context():
+        claim = db.session.execute(
+            sa.select(Claim.id, Claim.line_count)
+            .where(Claim.status == ClaimStatus.RECONCILED)
+            .order_by(Claim.line_count.desc(), Claim.id)
+            .limit(1)
+        ).one()
+        return {
+            "people": count(sa.select(sa.func.count(Person.id))),
+            "beds in care homes": count(
+                sa.select(sa.func.count(Bed.id))
+                .join(Facility, Facility.id == Bed.facility_id)
+                .where(Facility.kind == "care_home")
+            ),
+            "beds in the largest care home": count(
+                sa.select(sa.func.count(Bed.id))
+                .join(Facility, Facility.id == Bed.facility_id)
+                .where(Facility.kind == "care_home")
+                .group_by(Bed.facility_id)
+                .order_by(sa.func.count(Bed.id).desc())
+                .limit(1)
+            ),
+            "home-care visits": count(sa.select(sa.func.count(Visit.id))),
+            "ledger entries": count(sa.select(sa.func.count(LedgerEntry.id))),
+            "claim lines": count(sa.select(sa.func.count(ClaimLine.id))),
+            "lines of the claim reviewed": claim.line_count,
+            "its exception lines": count(
+                sa.select(sa.func.count(ClaimLine.id)).where(
+                    ClaimLine.claim_id == claim.id,
+                    sa.or_(ClaimLine.reason_bits != 0, ClaimLine.override_decision.is_not(None)),
+                )
+            ),
+        }
+
+
+def in_process(site, repeat: int, threads: int) -> dict:
+    """The child's part: pages, then what the server part needs, then reconciliation
+    (last: it changes the claims the pages show)."""
+    app = make_app(site)
+    unit = healthz_ms(app)
+    pages = measure_pages(app, cases(app), repeat)
+    return {
+        "sizes": sizes(app),
+        "healthz_ms": unit,
+        "pages": pages,
+        "cookie": session_cookie(app, "admin"),
+        "cards": bench_homecare.cards(app, threads),
+        "reconcile": bench_reconcile.measure(app),
+    }
+
+
+def measure_site(site, args) -> dict:
+    print(
+        f"{site.database} scale {site.scale}: building the demo district in {site.folder} …",
+        flush=True,
+    )
+    demo = build(site)
+    print(f"  demo loaded in {demo.seconds:.1f} s; pages and reconciliation …", flush=True)
+    result = run_child(HERE, site, str(args.repeat), str(args.threads))
+    result["demo"] = demo
+    print(
+        f"  serve --workers {args.workers}: /healthz and scans, {args.threads} threads × "
+        f"{args.seconds:.0f} s; exports …",
+        flush=True,
+    )
+    with Server(site, args.workers) as server:
+        rates = bench_homecare.scan_rates(server, result.pop("cards"), args.threads, args.seconds)
+        result["rates"] = {name: asdict(r) for name, r in rates.items()}
+        result["exports"] = [
+            asdict(export_memory(server, result["cookie"], path)) for _label, path in EXPORTS
+        ]
+    del result["cookie"]
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scales", default="1,10")
-    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--repeat", type=int, default=20, help="requests per page")
+    parser.add_argument("--workers", type=int, default=4, help="server worker processes")
+    parser.add_argument("--threads", type=int, default=8, help="HTTP client threads")
+    parser.add_argument("--seconds", type=float, default=10, help="per throughput figure")
+    parser.add_argument("--keep", action="store_true", help="keep the demo instances")
+    parser.add_argument(
+        "--results",
+        default=str(Path(tempfile.gettempdir()) / RESULTS),
+        help="where the raw results go (JSON)",
+    )
+    parser.add_argument(
+        "--render",
+        metavar="JSON",
+        help="only write the README from the raw results of an earlier run",
+    )
     args = parser.parse_args()
-    scales = [int(s) for s in args.scales.split(",")]
+    if args.render:
+        run = json.loads(Path(args.render).read_text())
+    else:
+        text = json.dumps(measure_all(args), default=reply_default)
+        Path(args.results).write_text(text)
+        run = json.loads(text)
     results = {}
-    for scale in scales:
-        folder = Path(tempfile.mkdtemp(prefix=f"eldercare-bench-{scale}-"))
-        print(f"scale {scale}: building the demo district …", flush=True)
-        load = build(scale, folder)
-        print(f"scale {scale}: demo loaded in {load:.1f} s; measuring …", flush=True)
-        # each scale measured in its own process: a fresh app and engine
-        out = subprocess.run(
-            [sys.executable, __file__, "--measure", str(folder), "--repeat", str(args.repeat)],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        results[scale] = (load, eval(out))  # noqa: S307 — our own child's repr
-    write(results)
+    for key, r in run["results"].items():
+        name, scale = key.split("|")
+        results[(name, int(scale))] = r | {"demo": Demo(**r["demo"])}
+    text = render(
+        results,
+        run["before"],
+        run["after"],
+        run["seconds"],
+        argparse.Namespace(**run["args"]),
+        EXPORTS,
+    )
+    notes = ""
+    if README.exists() and MARKER in (old := README.read_text()):
+        notes = old.split(MARKER, 1)[1]
+    README.write_text(text + "\n" + MARKER + (notes or "\n"))
+    print(text)
+    print(f"written to {README.relative_to(HERE.parent.parent)}; raw results: {args.results}")
 
 
-def write(results: dict) -> None:
-    scales = sorted(results)
-    lines = [
-        "# Benchmarks",
-        "",
-        f"Latest run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}, SQLite "
-        f"(`make bench`; server time in-process through the WSGI stack).",
-        "",
-        "| figure | " + " | ".join(f"scale {s}" for s in scales) + " |",
-        "| --- | " + " | ".join("---" for _ in scales) + " |",
-        "| demo load (s) | " + " | ".join(f"{results[s][0]:.1f}" for s in scales) + " |",
-        "| peak Python memory of /people?format=xlsx (MiB) | "
-        + " | ".join(f"{results[s][1][1]:.1f}" for s in scales)
-        + " |",
-        "",
-    ]
-    lines += [
-        "| request | "
-        + " | ".join(f"scale {s}: p50 ms / p95 ms / × healthz / SQL" for s in scales)
-        + " |",
-        "| --- | " + " | ".join("---" for _ in scales) + " |",
-    ]
-    by_label = {}
-    for s in scales:
-        rows = results[s][1][0]
-        base = next((r[2] for r in rows if r[1] == "/healthz"), None) or 1
-        for label, _path, p50, p95, sql, status in rows:
-            cell = (
-                f"{p50:.1f} / {p95:.1f} / {p50 / base:.0f}× / {sql:.0f}"
-                if p50 is not None
-                else f"HTTP {status}"
-            )
-            by_label.setdefault(label, {})[s] = cell
-    for label, cells in by_label.items():
-        lines.append(f"| {label} | " + " | ".join(cells.get(s, "—") for s in scales) + " |")
-    extra = ROOT / "bench" / "NOTES.md"
-    if extra.exists():
-        lines += ["", extra.read_text()]
-    (ROOT / "bench" / "README.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+def measure_all(args) -> dict:
+    """Every database and scale, one after the other (each in a fresh instance)."""
+    clock = Stopwatch()
+    before = machine()
+    runs = [("SQLite", None, args.scales)]
+    if url := os.environ.get("BENCH_DATABASE_URL"):
+        runs.append(("PostgreSQL", url, os.environ.get("BENCH_PG_SCALES", args.scales)))
+    results = {}
+    for name, url, scales in runs:
+        for scale in (int(s) for s in scales.split(",")):
+            site = new_site(scale, url)
+            try:
+                results[f"{name}|{scale}"] = measure_site(site, args)
+            finally:
+                if args.keep:
+                    print(f"  kept: {site.folder} ({site.url})")
+                else:
+                    shutil.rmtree(site.folder, ignore_errors=True)
+    return {
+        "results": results,
+        "before": before,
+        "after": machine(),
+        "seconds": clock(),
+        "args": {k: v for k, v in vars(args).items() if k not in ("render", "results")},
+    }
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] == "--measure":
-        repeat = int(sys.argv[sys.argv.index("--repeat") + 1]) if "--repeat" in sys.argv else 30
-        rows, peak = measure(Path(sys.argv[2]), repeat)
-        print(repr((rows, peak)))
+    if child := child_site(sys.argv):
+        site, rest = child
+        reply(in_process(site, int(rest[0]), int(rest[1])))
     else:
         main()
