@@ -28,7 +28,7 @@ translations: $(BIN)/eldercare ## compile the English catalogue (Chinese is the 
 
 i18n: $(BIN)/eldercare ## extract the Chinese strings and update the English catalogue
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o eldercare/translations/messages.pot .
-	$(BIN)/pybabel update -q -i eldercare/translations/messages.pot -d eldercare/translations -l en
+	$(BIN)/pybabel update -i eldercare/translations/messages.pot -d eldercare/translations -l en
 
 run: install ## set up (venv, database, demo data) and serve on http://127.0.0.1:5000
 	$(BIN)/eldercare init-db

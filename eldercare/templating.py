@@ -66,6 +66,17 @@ LABELS = {
     "care": {"self": _l("全自理"), "partial": _l("半护理"), "full": _l("全护理")},
     "wubao": {"elderly": _l("老年人"), "disabled": _l("残疾人"), "minor": _l("未成年人")},
     "support": {"dispersed": _l("分散供养"), "centralized": _l("集中供养")},
+    # why a 特困 support record ended: art. 24 of 认定办法, or a change of support
+    "support_end": {
+        "changed": _l("供养方式变更"),
+        "death": _l("死亡或被宣告失踪、死亡"),
+        "moved": _l("户籍迁出本区"),
+        "work_ability": _l("恢复或新增劳动能力"),
+        "imprisoned": _l("依法被判处刑罚且在监狱服刑"),
+        "income_assets": _l("收入和财产状况不再符合条件"),
+        "supporter_able": _l("法定义务人具有了履行义务能力"),
+        "voluntary": _l("自愿申请退出"),
+    },
 }
 
 

@@ -89,6 +89,21 @@ def test_record_a_death_from_the_person_page(client, admin, make_person):
     assert "已故" in client.get(f"/people/{p.id}").text
 
 
+def test_the_person_page_says_in_words_why_support_ended(client, admin, make_person):
+    from datetime import date
+
+    from eldercare.extensions import db
+    from eldercare.people import services as people
+
+    p = make_person(name="郑十")
+    people.start_wubao(p, "elderly", "dispersed", date(2020, 3, 1))
+    people.start_wubao(p, "elderly", "centralized", date(2024, 6, 1))
+    db.session.commit()
+    f.login(client, admin)
+    page = client.get(f"/people/{p.id}").text
+    assert "供养方式变更" in page and ">changed<" not in page
+
+
 def test_english_is_available(client, admin):
     f.login(client, admin)
     client.post("/lang/en", data={"csrf_token": f.csrf(client)})
