@@ -93,6 +93,13 @@ def catalogue(year: int) -> list[Service]:
         sa.select(Service).where(Service.year == year).order_by(Service.id)))
 
 
+def service_names() -> dict[str, str]:
+    """Each service code with its name (the newest year's, should a name change): claim
+    lines and statements carry codes, people read names."""
+    rows = db.session.execute(sa.select(Service.code, Service.name).order_by(Service.year))
+    return {code: name for code, name in rows}
+
+
 def add_service(year: int, code: str, name: str, unit: str, price: Decimal) -> Service:
     """Add an item to a year's price list. Raises Invalid (price), Conflict (code taken)."""
     if to_money(price) <= 0:

@@ -20,6 +20,7 @@ from eldercare.models import Person, Region
 from eldercare.timeutil import to_local
 
 from ..models import Enrolment, Visit
+from ..services import service_names
 from .labels import DECISION_LABELS, STATUS_LABELS, reasons_text
 from .models import Claim, ClaimLine, Decision, reasons_of
 from .services import raw
@@ -64,9 +65,11 @@ def build(claim: Claim) -> Statement:
                sa.or_(ClaimLine.decision != Decision.APPROVED,
                       ClaimLine.override_decision.is_not(None)))
         .order_by(ClaimLine.line_no)).all()
+    services = service_names()
     exceptions = [{
         "line_no": x.line_no, "visit_id": x.visit_id, "name": name or "",
         "service_date": x.service_date, "service_code": x.service_code,
+        "service": services.get(x.service_code, x.service_code),
         "quantity": x.quantity, "claimed": x.amount, "approved": x.approved_amount,
         "decision": str(DECISION_LABELS[x.decision.value])
         + ("（改判）" if x.override_decision is not None else ""),
@@ -113,7 +116,7 @@ def xlsx(claim: Claim) -> bytes:
                "结论", "原因", "经办说明"])
     for x in s.exceptions:
         ex.append([x["line_no"], x["visit_id"], cell(x["name"]), cell(x["service_date"]),
-                   cell(x["service_code"]), x["quantity"], x["claimed"], x["approved"],
+                   cell(x["service"]), x["quantity"], x["claimed"], x["approved"],
                    cell(x["decision"]), cell(x["reasons"]), cell(x["note"])])
     for sheet, widths in ((ws, (26, 30, 14, 14)), (ex, (6, 10, 10, 12, 10, 8, 10, 10, 10, 60, 30))):
         for i, w in enumerate(widths):
@@ -157,7 +160,7 @@ def pdf(claim: Claim) -> bytes:
               Paragraph(f"{EXCEPTIONS}的明细（{len(s.exceptions)} 条）", body)]
     rows = [["序号", "服务记录", "老人", "服务日期", "项目", "申报", "核定", "结论", "原因"]]
     rows += [[str(x["line_no"]), str(x["visit_id"] or "—"), x["name"],
-              x["service_date"].isoformat(), x["service_code"], f"{x['claimed']:,.2f}",
+              x["service_date"].isoformat(), x["service"], f"{x['claimed']:,.2f}",
               f"{x['approved'] or 0:,.2f}", x["decision"],
               Paragraph(x["reasons"] + (f"（{x['note']}）" if x["note"] else ""), small)]
              for x in s.exceptions]

@@ -9,7 +9,7 @@ import re
 from types import SimpleNamespace
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -22,6 +22,7 @@ from eldercare.pagination import page_of
 from eldercare.timeutil import local_today
 
 from .. import scoping as hc
+from .. import services as hs
 from ..models import Enrolment, LedgerEntry, Service, Visit
 from . import api, callbacks, scorecards, services
 from .files import ClaimFileInvalid, parse
@@ -54,7 +55,17 @@ def _labels():
             "callback_outcome": lambda s: str(OUTCOME_LABELS.get(getattr(s, "value", s), s))
             if s else "—",
             "callback_reason": lambda s: str(CALLBACK_REASON_LABELS.get(
-                getattr(s, "value", s), s))}
+                getattr(s, "value", s), s)),
+            "service_name": _service_name}
+
+
+def _service_name(code: str | None) -> str:
+    """A service code in words, the catalogue read once per request."""
+    if not code:
+        return "—"
+    if "service_names" not in g:
+        g.service_names = hs.service_names()
+    return g.service_names.get(code, code)
 
 
 def _or_404(getter, *args):
@@ -318,8 +329,6 @@ def scorecards_page():
 def year_statement(enrolment_id: int):
     """The elder's year: every visit, its services and what it cost, the subsidy used
     and left — in large type, for the family (and the cheapest fraud check there is)."""
-    from .. import services as hs
-
     e = _or_404(hc.get_enrolment, enrolment_id)
     led = hs.ledger(e)
     visits = db.session.scalars(sa.select(Visit).where(

@@ -213,6 +213,7 @@ def test_statements_xlsx_and_pdf(client, month):
     assert any(row[0] == "涪江街道" for row in summary if row)
     ex = list(wb["核减、不予支付及改判"].iter_rows(values_only=True))
     assert len(ex) == 3 and "重复申报" in ex[1][9] and "没有对应的服务记录" in ex[2][9]
+    assert ex[1][4] == "保洁（居室清洁）"  # the service in words, not its code
     r = client.get(f"/api/v1/homecare/claims/{cid}/statement.pdf",
                    headers=f.headers(month.admin))
     assert r.status_code == 200 and r.data.startswith(b"%PDF")
@@ -220,6 +221,7 @@ def test_statements_xlsx_and_pdf(client, month):
 
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(r.data)).pages)
     assert "结算单" in text and month.provider.name in text and "重复申报" in text
+    assert "保洁" in text and "clean" not in text
 
 
 def test_draft_claims_job_once_per_provider_and_month(client, month):

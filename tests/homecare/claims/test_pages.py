@@ -71,6 +71,7 @@ def test_review_reconcile_override_and_approve(client, month):
     assert r.status_code == 302
     page = client.get(f"/homecare/claims/{cid}")
     assert "重复申报" in page.text and "金额与价目表不符" in page.text
+    assert "<td>保洁（居室清洁）</td>" in page.text and "<td>clean</td>" not in page.text
     assert page.text.index("需要人工查看") < page.text.index("按申报通过的明细")
     assert f'/homecare/claims/visits/{v.id}' in page.text
     assert 'data-testid="approve"' in page.text
