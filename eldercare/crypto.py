@@ -78,9 +78,9 @@ def _hkdf(secret: bytes, info: bytes) -> bytes:
 class Keyring:
     """The data keys by version (``current`` encrypts) and the blind-index key."""
 
-    data: dict[int, bytes]
+    data: dict[int, bytes] = field(repr=False)  # never in a traceback or a log line
     current: int
-    index: bytes
+    index: bytes = field(repr=False)
     derived: bool = False
     _ciphers: dict[int, AESGCM] = field(default_factory=dict, repr=False, compare=False)
 

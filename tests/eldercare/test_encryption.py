@@ -190,6 +190,7 @@ def test_derived_keys_are_distinct_and_follow_the_secret_key(app):
     a, b = crypto.keyring_from("one", None, None), crypto.keyring_from("two", None, None)
     assert a.derived and a.data[1] != a.index
     assert a.data[1] != b.data[1] and a.index != b.index
+    assert repr(a) == "Keyring(current=1, derived=True)"  # no key in a traceback or log
 
 
 @pytest.mark.parametrize("data,index", [(_b64(1), None), (None, _b64(1)), ("nope", _b64(1)),
