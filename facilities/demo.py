@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from eldercare.auth.services import hash_password
-from eldercare.demo import DEMO_PASSWORD
+from eldercare.demo import DEMO_PASSWORD, insert_returning_ids
 from eldercare.extensions import db
 from eldercare.models import Person, User, WubaoSupport
 from eldercare.regions_data import distance_km
@@ -46,15 +46,6 @@ PINYIN = {"涪江": "fujiang", "富乐": "fule", "游仙": "youxian", "春雷": 
 CENTRE_HOMES = {"石马", "新桥", "忠兴", "沉抗"}  # larger homes: 中心敬老院
 NO_HOME = {"涪江", "富乐"}  # the two central streets send their 特困 persons elsewhere
 SINCE = date(2000, 1, 1)
-
-
-def _insert(model, rows: list[dict]) -> list[int]:
-    ids: list[int] = []
-    for start in range(0, len(rows), 2000):
-        ids.extend(db.session.scalars(
-            sa.insert(model).returning(model.id, sort_by_parameter_order=True),
-            rows[start:start + 2000]))
-    return ids
 
 
 def _split(total: int, weights: list[float]) -> list[int]:
@@ -103,7 +94,7 @@ def build(ctx) -> None:
         fac_rows.append({"name": name, "kind": "private", "township_code": code,
                          "address": f"{towns[code].name if code in towns else ''}",
                          "capacity": 0, "opened_on": date(2012, 3, 1)})
-    fac_ids = _insert(Facility, fac_rows)
+    fac_ids = insert_returning_ids(Facility, fac_rows)
     homes = list(zip(fac_ids[:care_n], home_towns, strict=True))
 
     # -- who lives in which home: own township, else the nearest ---------------------
@@ -170,7 +161,7 @@ def build(ctx) -> None:
         half = size // 2
         rooms_for(fid, [("M", half), ("F", size - half)])
 
-    room_ids = _insert(Room, room_rows)
+    room_ids = insert_returning_ids(Room, room_rows)
     # nursing beds: those of full-care, then partial-care residents first, ~55 % per home
     kinds = ["ordinary"] * len(bed_plan)
     care_rank = {"full": 0, "partial": 1, "self": 2}
@@ -183,7 +174,7 @@ def build(ctx) -> None:
             kinds[i] = "nursing"
     for i in range(care_beds, len(bed_plan)):
         kinds[i] = "nursing" if rng.random() < 0.3 else "ordinary"
-    bed_ids = _insert(Bed, [{"facility_id": fid, "room_id": room_ids[ri], "code": code,
+    bed_ids = insert_returning_ids(Bed, [{"facility_id": fid, "room_id": room_ids[ri], "code": code,
                              "kind": kinds[i], "out_of_service": False,
                              "out_of_service_reason": "", "created_on": SINCE, "version": 1}
                             for i, (fid, ri, code, _sex) in enumerate(bed_plan)])
@@ -251,12 +242,12 @@ def _history(ctx, bed_plan, bed_ids, occupant, care_beds, homes) -> None:
                              "facility_id": bed_plan[j][0], "start_date": r.start_date,
                              "end_date": t, "end_reason": "transferred"})
             transfers.append((len(stays) - 1, len(previous) - 1, between))
-    prev_ids = _insert(Stay, previous)
+    prev_ids = insert_returning_ids(Stay, previous)
     for s_i, p_i, _b in transfers:
         stays[s_i]["previous_stay_id"] = prev_ids[p_i]
     for s in stays:
         s.setdefault("previous_stay_id", None)
-    stay_ids = _insert(Stay, stays)
+    stay_ids = insert_returning_ids(Stay, stays)
     db.session.execute(sa.insert(TransferRequest), [
         {"stay_id": prev_ids[p_i], "to_bed_id": stays[s_i]["bed_id"],
          "on_date": stays[s_i]["start_date"], "reason": "离家人近", "status": "approved",
@@ -309,7 +300,7 @@ def _history(ctx, bed_plan, bed_ids, occupant, care_beds, homes) -> None:
                          "start_date": start, "end_date": d,
                          "end_reason": "death" if reason == "deceased" else "moved",
                          "applied_centralized_on": None, "review_due": None})
-    _insert(Stay, past)
+    insert_returning_ids(Stay, past)
     db.session.execute(sa.insert(WubaoSupport), supports)
     ctx.add_categories([(pid, "tekun") for pid in gone_ids])
 
@@ -403,7 +394,7 @@ def _private_and_orgs(ctx, bed_plan, bed_ids, private_ids, org_ids) -> None:
         stays.append({"person_id": pid, "bed_id": bed_ids[i], "facility_id": bed_plan[i][0],
                       "start_date": start, "end_date": ended,
                       "end_reason": "discharged" if ended else None, "previous_stay_id": None})
-    _insert(Stay, stays)
+    insert_returning_ids(Stay, stays)
 
 
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -447,10 +438,10 @@ def _managers(ctx, homes, private_ids) -> None:
                 for fid, t in homes]
     accounts += [("mgr_wanhong", private_ids[0], "万鸿颐养院 管理员"),
                  ("mgr_yikang", private_ids[1], "益康养老中心 管理员")]
-    user_ids = _insert(User, [{"username": u, "display_name": name, "password_hash": password_hash,
-                               "role": "manager", "facility_id": fid, "active": True,
-                               "session_version": 1, "failed_logins": 0}
-                              for u, fid, name in accounts])
+    user_ids = insert_returning_ids(User, [
+        {"username": u, "display_name": name, "password_hash": password_hash,
+         "role": "manager", "facility_id": fid, "active": True, "session_version": 1,
+         "failed_logins": 0} for u, fid, name in accounts])
     names = dict(db.session.execute(sa.select(Facility.id, Facility.name)).all())
     for u, fid, _n in accounts:
         ctx.accounts.append((u, "manager", names[fid]))

@@ -17,6 +17,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from eldercare.database import fen
+from eldercare.demo import insert_returning_ids, insert_rows
 from eldercare.extensions import db
 from eldercare.models import Person, User
 from eldercare.timeutil import LOCAL
@@ -34,7 +35,6 @@ PROVIDERS = (  # name, admin login, display name; the facilities demo uses the s
 WORKERS_PER_PROVIDER = 15  # × scale; about three visits a day each
 WORKER_NAMES = "张李王刘陈杨黄周吴徐孙马朱胡郭何高林罗郑"
 ZERO = Decimal("0.00")
-CHUNK = 5000
 
 # How often each service is picked, and how much of it (hours, sessions, meals).
 MIX = {"meal": (30, (1, 1, 2)), "clean": (22, (1, 1, 1.5, 2)), "care": (18, (1, 1, 1.5, 2)),
@@ -66,24 +66,6 @@ def _utc(day: date, minutes: int) -> datetime:
             ).astimezone(UTC)
 
 
-def _insert_returning(model, rows: list[dict]) -> list[int]:
-    """Bulk insert and the new ids in row order. RETURNING with a guaranteed order makes
-    SQLite insert row by row (measured: 24 s for 45,000 visits), so the ids are read back
-    instead: nothing else writes during the demo, and ids grow in insertion order."""
-    before = db.session.scalar(sa.select(sa.func.max(model.id))) or 0
-    _insert(model, rows)
-    ids = list(db.session.scalars(sa.select(model.id).where(model.id > before)
-                                  .order_by(model.id)))
-    if len(ids) != len(rows):
-        raise RuntimeError(f"{model.__tablename__}: expected {len(rows)} new rows")
-    return ids
-
-
-def _insert(model, rows: list[dict]) -> None:
-    for start in range(0, len(rows), CHUNK):
-        db.session.execute(sa.insert(model), rows[start:start + CHUNK])
-
-
 def providers(ctx) -> None:
     """The four providers, the townships each serves, an admin and workers each."""
     st = _state(ctx)
@@ -104,7 +86,7 @@ def providers(ctx) -> None:
                  "facility_id": None, "active": True, "session_version": 1,
                  "failed_logins": 0, "created_at": datetime.now(UTC)}
                 for n in range(2, ctx.n(WORKERS_PER_PROVIDER) + 1)]
-        ids = _insert_returning(User, rows) if rows else []
+        ids = insert_returning_ids(User, rows) if rows else []
         st.workers[p.id] = [first.id, *ids]
     ctx.notes.append(f"  home-care workers: <provider>_w1 … _w{ctx.n(WORKERS_PER_PROVIDER)} "
                      "(kangle_w1, fushou_w1, yihe_w1, xiyanghong_w1 listed above)")
@@ -128,10 +110,10 @@ def enrolments(ctx) -> None:
                      "status": "active", "enrolled_on": jan1, "ended_on": None,
                      "end_reason": "", "card_serial": 1, "balance": amount})
         owners.append((pid, provider))
-    ids = _insert_returning(Enrolment, rows)
+    ids = insert_returning_ids(Enrolment, rows)
     st.enrolments = [(eid, pid, prov) for eid, (pid, prov) in zip(ids, owners, strict=True)]
     at = _utc(jan1, 0)
-    _insert(LedgerEntry, [{"enrolment_id": eid, "kind": "allocation", "amount": amount,
+    insert_rows(LedgerEntry, [{"enrolment_id": eid, "kind": "allocation", "amount": amount,
                            "visit_id": None, "at": at, "note": f"{st.year} 年居家养老服务补贴"}
                           for eid in ids])
     ctx.echo(f"    {len(ids):,} enrolled, {amount * len(ids):,.2f} allocated "
@@ -271,7 +253,7 @@ def visits(ctx) -> None:
             "manual_reason": v.manual, "manual_note": "老人服务卡遗失，已电话核实" if v.manual
             else "", "exceptions": v.exceptions, "created_at": check_out or check_in})
         money.append((v.enrolment, lines, subsidised, check_out))
-    ids = _insert_returning(Visit, rows)
+    ids = insert_returning_ids(Visit, rows)
     service_rows, ledger_rows = [], []
     for vid, (eid, lines, subsidised, check_out) in zip(ids, money, strict=True):
         service_rows.extend({"visit_id": vid, "service_code": c, "quantity": q,
@@ -280,8 +262,8 @@ def visits(ctx) -> None:
             ledger_rows.append({"enrolment_id": eid, "kind": "visit_debit",
                                 "amount": -subsidised, "visit_id": vid, "at": check_out,
                                 "note": ""})
-    _insert(VisitService, service_rows)
-    _insert(LedgerEntry, ledger_rows)
+    insert_rows(VisitService, service_rows)
+    insert_rows(LedgerEntry, ledger_rows)
     changed = [{"eid": eid, "bal": fen(b)} for eid, b in balance.items()
                if b != subsidy]
     if changed:
