@@ -9,7 +9,6 @@ from typing import Literal
 import sqlalchemy as sa
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import selectinload
 
 from eldercare.api import Body, PageQuery, Query, endpoint, paginate
 from eldercare.auth.web import api_user
@@ -19,7 +18,7 @@ from eldercare.timeutil import local_today
 
 from . import scoping, services
 from .models import Attendance, Bed, Facility, Leave, Stay, TransferRequest
-from .queries import Occupancy, bed_status, facility_occupancy, occupancy, stay_covers
+from .queries import Occupancy, bed_status, beds_and_stays, facility_occupancy, occupancy
 
 bp = Blueprint("facilities_api", __name__, url_prefix="/api/v1")
 
@@ -218,12 +217,7 @@ class BedQuery(PageQuery):
 def beds_index(facility_id: int, query: BedQuery):
     f = scoping.get_facility(api_user(), facility_id)
     day = query.date or local_today()
-    beds = list(db.session.scalars(sa.select(Bed).where(Bed.facility_id == f.id,
-                                                        Bed.created_on <= day)
-                                   .options(selectinload(Bed.room)).order_by(Bed.code)))
-    stays = {s.bed_id: s for s in db.session.scalars(
-        sa.select(Stay).where(Stay.facility_id == f.id, stay_covers(day))
-        .options(selectinload(Stay.leaves)))}
+    beds, stays = beds_and_stays(f.id, day)
     items = [bed_json(b, stays.get(b.id), day) for b in beds]
     if query.status:
         items = [i for i in items if i["status"] == query.status]
