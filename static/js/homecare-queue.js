@@ -1,6 +1,8 @@
 // eldercare: the worker's offline queue. Scans are kept in IndexedDB with their original
 // time and client_id and sent in order when the phone is online; the server counts a
 // client_id once, so sending again after a lost answer is safe. No inline scripts (CSP).
+// A phone may be shared: each scan remembers who made it and is sent only under that
+// worker's own login (sent under another's, the visit would be theirs).
 (function () {
   "use strict";
   var DB = "eldercare-scans", STORE = "pending";
@@ -25,9 +27,20 @@
     });
   }
 
-  function all() {
+  function me() {
+    var m = document.querySelector('meta[name="ec-user"]');
+    return m ? m.getAttribute("content") : "";
+  }
+  function everyone() {
     return withStore("readonly", function (s) { return s.getAll(); }).then(function (items) {
       return (items || []).sort(function (a, b) { return a.queued_at - b.queued_at; });
+    });
+  }
+  // This worker's scans, oldest first (a scan queued before owners were kept is theirs).
+  function all() {
+    return everyone().then(function (items) {
+      var u = me();
+      return items.filter(function (i) { return !i.user || i.user === u; });
     });
   }
   function put(item) { return withStore("readwrite", function (s) { return s.put(item); }); }
@@ -39,19 +52,28 @@
   }
 
   var note = "", loginNote = "";
-  function banner(count) {
+  function banner(count, others) {
     document.querySelectorAll("[data-offline-banner]").forEach(function (el) {
       var parts = [];
       if (!navigator.onLine) { parts.push("手机没有网络。"); }
       if (count > 0) { parts.push("有 " + count + " 条扫码记录等待上传，联网后自动发送。"); }
+      if (others > 0) { parts.push("本机还有 " + others + " 条其他服务人员的扫码记录，待其本人登录后上传。"); }
       if (loginNote) { parts.push(loginNote); }
       if (note) { parts.push(note); }
       el.textContent = parts.join(" ");
       el.setAttribute("data-pending", String(count));
+      el.setAttribute("data-others", String(others || 0));
       el.classList.toggle("d-none", parts.length === 0);
     });
   }
-  function refresh() { return all().then(function (items) { banner(items.length); return items; }); }
+  function refresh() {
+    return everyone().then(function (items) {
+      var u = me();
+      var own = items.filter(function (i) { return !i.user || i.user === u; });
+      banner(own.length, items.length - own.length);
+      return own;
+    });
+  }
 
   // One scan to the server: "sent", "refused" (the server said no: keep it off the queue and
   // say why) or "wait" (no network, logged out, server busy: try again later).
@@ -111,7 +133,7 @@
   // scan's own answer, "sent", "refused" or "wait" (not "wait" merely because an older
   // scan was queued too: both may well have gone).
   function submit(url, body) {
-    var item = { client_id: body.client_id, url: url, body: body, queued_at: Date.now() };
+    var item = { client_id: body.client_id, url: url, body: body, queued_at: Date.now(), user: me() };
     return put(item).then(function () {
       return (flushing || Promise.resolve()).then(function () { return flush(); });
     }).then(function (answers) { return answers[item.client_id] || { state: "wait" }; });

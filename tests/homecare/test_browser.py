@@ -100,7 +100,8 @@ def test_scans_made_offline_are_queued_and_arrive_once_when_the_network_returns(
     page.context.set_offline(False)
     # sent by themselves, oldest first; the page then shows the server's answer
     expect(page.locator("[data-testid=balance]")).to_have_text("¥250.00")
-    assert banner.is_hidden() and banner.get_attribute("data-pending") == "0"
+    expect(banner).to_have_attribute("data-pending", "0")  # set once the reloaded page looked
+    assert banner.is_hidden()
     assert answers == [201, 201]  # each scan sent once: no replay, no double send
     assert page.locator("[data-testid=check-in]").is_visible()
     db.session.expire_all()
@@ -151,3 +152,54 @@ def test_weak_signal_a_check_out_sends_the_waiting_check_in_first(app, world, li
     assert v.check_out_at is not None and str(v.subsidised) == "50.00"
     db.session.commit()
     assert [e for e in errors if "ERR_CONNECTION_RESET" not in e] == []
+
+
+def test_a_shared_phone_sends_each_workers_queued_scans_under_their_own_login(
+        app, world, live_servers, page_for):
+    """Worker 1's check-in waits on the phone (weak signal); worker 2 logs in on the same
+    phone: the scan is not sent under worker 2's login, the banner says whose it is; when
+    worker 1 is back, it goes, as worker 1's visit."""
+    base = live_servers[0].url
+    url = f"{base}/v/{cards.token(world.enrolment)}"
+    second = f.user("worker", provider_id=world.provider.id, username="kangle_w2")
+    first_id, first_name = world.worker.id, world.worker.username
+    second_name = second.username
+    db.session.commit()
+    page = page_for(390, 844, service_workers="block")
+
+    def log_in(name):
+        page.goto(url)
+        if "/login" not in page.url:  # someone is still logged in on the phone: 退出
+            token = page.get_attribute("meta[name=csrf-token]", "content")
+            page.request.post(f"{base}/logout", form={"csrf_token": token})
+            page.goto(url)
+        page.fill("#username", name)
+        page.fill("#password", f.PASSWORD)
+        page.click("#login-submit")
+        page.wait_for_selector("[data-testid=elder-name]")
+
+    log_in(first_name)
+    scans = "**/api/v1/homecare/scans"
+    page.context.route(scans, lambda route: route.abort("connectionreset"))
+    page.click("[data-testid=check-in]")
+    banner = page.locator("[data-offline-banner]")
+    expect(banner).to_have_attribute("data-pending", "1")
+
+    log_in(second_name)  # still no signal while worker 1 hands the phone over
+    page.context.unroute(scans)
+    expect(banner).to_have_attribute("data-others", "1")
+    assert banner.get_attribute("data-pending") == "0"
+    assert "其他服务人员的扫码记录" in banner.inner_text()
+    page.evaluate("window.ecScanQueue.flush()")  # as the 30-second timer would
+    expect(banner).to_have_attribute("data-others", "1")
+    db.session.expire_all()
+    assert db.session.query(Visit).count() == 0  # nothing sent under worker 2's login
+    db.session.commit()
+
+    log_in(first_name)
+    expect(banner).to_have_attribute("data-pending", "0")
+    expect(banner).to_have_attribute("data-others", "0")
+    db.session.expire_all()
+    v = db.session.query(Visit).one()
+    assert v.worker_id == first_id and v.check_in_at is not None
+    db.session.commit()
