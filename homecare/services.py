@@ -309,8 +309,12 @@ def close_stale_visits(now: datetime | None = None, hours: int = 12) -> int:
     from datetime import timedelta
 
     now = now or utcnow()
+    # A visit being checked out right now is locked by its check-out: skip it (it will
+    # not be open when the check-out commits). Without the lock the job's update would
+    # overwrite the check-out and flag a finished visit no_check_out.
     stale = list(db.session.scalars(sa.select(Visit).where(
-        Visit.status == VisitStatus.OPEN, Visit.check_in_at < now - timedelta(hours=hours))))
+        Visit.status == VisitStatus.OPEN, Visit.check_in_at < now - timedelta(hours=hours))
+        .with_for_update(skip_locked=True, of=Visit)))
     for visit in stale:
         visit.status = VisitStatus.FLAGGED
         visit.flag("no_check_out")

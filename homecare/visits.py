@@ -138,10 +138,12 @@ def scan(user: User, data: ScanInput) -> Visit:
 
 
 def _open_visit(user: User, enrolment: Enrolment, at: datetime) -> Visit:
+    """The visit a check-out closes, locked (PostgreSQL) so that the stale-visit job
+    cannot close it under the check-out, nor the check-out reopen one the job closed."""
     visit = db.session.scalar(
         sa.select(Visit).where(Visit.worker_id == user.id, Visit.enrolment_id == enrolment.id,
                                Visit.status == VisitStatus.OPEN)
-        .order_by(Visit.check_in_at.desc()).limit(1))
+        .order_by(Visit.check_in_at.desc()).limit(1).with_for_update(of=Visit))
     if visit is None:
         raise Conflict("没有进行中的服务：请先扫码开始服务", code="no_open_visit")
     if at < visit.check_in_at:

@@ -19,6 +19,7 @@ from eldercare.extensions import db
 from homecare import cards
 from homecare.models import Enrolment, LedgerEntry, Scan, Visit
 from tests import factories as f
+from tests.conftest import DATABASE_URL
 
 from .conftest import elder, enrol, make_provider, now, scan
 
@@ -94,3 +95,38 @@ def test_the_same_client_id_fired_at_once_counts_once(client, live_servers, roun
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count(Visit.id))) == 1
     assert db.session.scalar(sa.select(sa.func.count(Scan.id))) == 1
+
+
+
+@pytest.mark.skipif(not DATABASE_URL.startswith("postgresql"),
+                    reason="SQLite takes the write lock up front: the job and a check-out "
+                           "never overlap there")
+def test_the_stale_visit_job_leaves_a_visit_being_checked_out_alone(app, world):
+    """A visit left open 13 hours is being checked out at the moment the hourly job
+    closes stale visits: the job skips it, and the check-out stands, not flagged
+    no_check_out over the worker's services."""
+    import threading
+
+    from homecare import services
+    from homecare import visits as hv
+
+    v = hv.check_in(world.worker, world.enrolment, now() - timedelta(hours=13))
+    db.session.commit()
+    visit = hv._open_visit(world.worker, world.enrolment, now())  # the check-out's read
+    closed = {}
+
+    def job():  # another process's transaction: its own app context, its own session
+        with app.app_context():
+            closed["n"] = services.close_stale_visits()
+            db.session.commit()
+
+    t = threading.Thread(target=job)
+    t.start()
+    t.join(20)
+    assert not t.is_alive() and closed["n"] == 0
+    hv.check_out(visit, now(), [("care", Decimal(1))])
+    db.session.commit()
+    db.session.expire_all()
+    v = db.session.get(Visit, v.id)
+    assert v.check_out_at is not None and "no_check_out" not in (v.exceptions or [])
+    assert str(v.subsidised) == "50.00"
