@@ -130,8 +130,10 @@ def serve(host: str, port: int, workers: int, scheduler: bool | None) -> None:
     import subprocess
 
     # Both are our own interpreter with our own argument lists: no shell, no user input.
+    from .jobs import PARENT_ENV
+
     sched = subprocess.Popen([sys.executable, "-m", "eldercare.cli", "scheduler"],  # nosec B603
-                             env=env)
+                             env=dict(env, **{PARENT_ENV: str(os.getpid())}))
     web = subprocess.Popen(args, env=env)  # noqa: S603  # nosec B603 # our own arguments
 
     def stop(*_):

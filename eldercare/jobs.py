@@ -10,6 +10,7 @@ Features register their jobs (`registry.Job`); `run_job` runs one by name.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import traceback
 from dataclasses import dataclass
@@ -283,5 +284,20 @@ def start_scheduler(app, *, blocking: bool = False):
             id=job.name,
             name=job.description or job.name,
         )
+    parent = os.environ.get(PARENT_ENV)
+    if parent:  # started by `eldercare serve --scheduler`: go when the server goes
+        scheduler.add_job(_exit_if_orphaned, "interval", seconds=2, args=[scheduler, int(parent)],
+                          id="parent-watch")
     scheduler.start()
     return scheduler
+
+
+PARENT_ENV = "ELDERCARE_SCHEDULER_PARENT"
+
+
+def _exit_if_orphaned(scheduler, parent: int) -> None:
+    """The server that started this scheduler was killed outright (SIGKILL: it could not
+    stop its child): stop too, or a restarted server would start a second scheduler."""
+    if os.getppid() != parent:
+        log.warning("scheduler: the server (pid %s) is gone; stopping", parent)
+        scheduler.shutdown(wait=False)

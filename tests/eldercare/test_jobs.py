@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -167,3 +168,66 @@ def test_only_admins_see_the_jobs_page(client, make_user):
 
     f.login(client, make_user("auditor"))
     assert client.get("/jobs").status_code == 403
+
+
+def _children(pid: int) -> list[int]:
+    path = f"/proc/{pid}/task/{pid}/children"
+    try:
+        with open(path) as fh:
+            return [int(p) for p in fh.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().replace(b"\0", b" ").decode()
+    except FileNotFoundError:
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ")[1][0] != "Z"  # a zombie has gone
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads /proc (Linux)")
+def test_the_scheduler_of_a_killed_server_stops_too(app, db):
+    """`eldercare serve --scheduler` killed outright (SIGKILL: no chance to stop its
+    children): its scheduler notices within seconds and stops, so that the restarted
+    server's scheduler is the only one."""
+    import signal
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "eldercare.cli", "serve", "--port", str(port), "--workers", "1",
+         "--scheduler"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children: list[int] = []
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline and len(children) < 2:
+            children = _children(serve.pid)
+            time.sleep(0.2)
+        scheduler = [p for p in children if "scheduler" in _cmdline(p)]
+        assert len(scheduler) == 1, [_cmdline(p) for p in children]
+        time.sleep(1)  # the scheduler is up and watching
+        serve.kill()
+        serve.wait()
+        deadline = time.time() + 20
+        while time.time() < deadline and _alive(scheduler[0]):
+            time.sleep(0.2)
+        assert not _alive(scheduler[0]), "the orphaned scheduler kept running"
+    finally:
+        serve.kill()
+        for pid in children:  # the orphaned gunicorn (and the scheduler, had it stayed)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
