@@ -84,10 +84,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     auth_web.init_app(app)
 
-    from . import errorhandlers, templating
+    from . import errorhandlers, search, templating
 
     errorhandlers.init_app(app)
     templating.init_app(app)
+    search.init_app(app)
 
     from .auth.views import bp as auth_bp
     from .core_api import bp as core_api_bp

@@ -21,6 +21,7 @@ from eldercare.extensions import db
 from eldercare.idnumbers import mask
 from eldercare.models import Person, Region, Role, User
 from eldercare.pagination import page_of
+from eldercare.search import search_text
 from eldercare.timeutil import local_today
 
 from . import api, cards, figures, services
@@ -74,7 +75,7 @@ def _args(**defaults) -> SimpleNamespace:
     return SimpleNamespace(
         provider_id=num("provider_id"), year=num("year") or defaults.get("year"),
         township_code=a.get("township_code") or None, status=a.get("status") or None,
-        q=(a.get("q") or "").strip() or None, month=a.get("month") or None,
+        q=search_text(a), month=a.get("month") or None,
         enrolment_id=num("enrolment_id"), exception=a.get("exception") or None)
 
 

@@ -17,6 +17,7 @@ from ..idnumbers import mask
 from ..models import Category, Person, PersonCategory, PersonStatus, Region, Role
 from ..pagination import page_of
 from ..registry import NavItem, registry
+from ..search import search_text
 from ..timeutil import local_today
 from . import services
 from .forms import DateForm, PersonForm, WubaoForm, choices
@@ -37,7 +38,7 @@ def townships() -> list[Region]:
 
 
 def _filtered(args) -> sa.Select:
-    stmt = services.search(scoping.people(current_user), args.get("q"))
+    stmt = services.search(scoping.people(current_user), search_text(args))
     if args.get("township"):
         stmt = stmt.where(Person.township_code == args["township"])
     if args.get("status") in {s.value for s in PersonStatus}:

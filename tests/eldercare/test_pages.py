@@ -7,6 +7,7 @@ import io
 
 from openpyxl import load_workbook
 
+from eldercare.idnumbers import mask
 from tests import factories as f
 
 
@@ -67,6 +68,33 @@ def test_people_list_searches_paginates_and_exports_masked(client, admin, make_p
     assert len(rows) == 4 and "*" in rows[1][2]
     wb = load_workbook(io.BytesIO(client.get("/people?format=xlsx").data))
     assert wb.active.max_row == 4
+
+
+def test_a_search_by_id_number_never_puts_the_number_into_a_url(client, admin, make_person):
+    """The search box posts; the list opens with the text encrypted, and its links
+    (pages, exports) carry only that."""
+    target = make_person(name="吴十一")
+    make_person(name="吴十二")
+    f.login(client, admin)
+    number = target.id_number
+    resp = client.post("/search", data={"to": "/people", "q": number, "status": "active",
+                                        "csrf_token": f.csrf(client, "/people")})
+    assert resp.status_code == 303
+    location = resp.location
+    assert number not in location and number[-4:] not in location and "status=active" in location
+    page = client.get(location)
+    assert "吴十一" in page.text and "吴十二" not in page.text
+    # shown back in the box the clerk typed it into (a no-store page), in no link
+    assert page.text.count(number) == 1 and f'name="q" placeholder' in page.text
+    assert f'value="{number}"' in page.text and mask(number) in page.text
+    export = client.get(location + "&format=csv").data.decode("utf-8-sig")
+    assert "吴十一" in export and "吴十二" not in export
+    # a tampered or foreign token searches nothing rather than failing
+    assert client.get("/people?qs=v1:AAAA").status_code == 200
+    # the form only sends to our own pages
+    bad = client.post("/search", data={"to": "https://evil.example/", "q": "x",
+                                       "csrf_token": f.csrf(client, "/people")})
+    assert bad.status_code == 400
 
 
 def test_revealing_a_full_id_number_is_logged(client, admin, make_person):
