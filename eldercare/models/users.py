@@ -6,6 +6,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..crypto import EncryptedString
 from ..database import UTCDateTime, enum_column, utcnow
 from ..extensions import db
 
@@ -49,7 +50,8 @@ class User(db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    totp_secret: Mapped[str | None] = mapped_column(sa.String(64), comment="second factor (TOTP)")
+    totp_secret: Mapped[str | None] = mapped_column(
+        EncryptedString("totp_secret", 128), comment="second factor (TOTP), AES-GCM")
     totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     # Flask-Login protocol -----------------------------------------------------------

@@ -71,3 +71,19 @@ def test_the_secret_never_reaches_the_audit_log(client, admin, totp_on, db):
     from eldercare.models import AuditEntry
 
     assert all(secret not in str(e.changes) for e in db.session.scalars(db.select(AuditEntry)))
+
+
+def test_the_secret_is_stored_encrypted(client, admin, totp_on, db):
+    """A copy of the database must not hand out the codes: the table holds ciphertext."""
+    import sqlalchemy as sa
+
+    password_step(client, "admin")
+    secret = re.search(r'data-testid="otp-secret">([A-Z2-7]+)<',
+                       client.get("/login/otp").text).group(1)
+    client.post("/login/otp", data={"code": pyotp.TOTP(secret).now(),
+                                    "csrf_token": f.csrf(client, "/login/otp")})
+    stored = db.session.execute(sa.text(
+        "SELECT totp_secret FROM users WHERE username = 'admin'")).scalar_one()
+    assert stored.startswith("v1:") and secret not in stored
+    db.session.expire_all()
+    assert admin.totp_secret == secret  # and the app reads it back
