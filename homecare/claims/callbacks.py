@@ -171,6 +171,17 @@ def _reject_lines(sample: CallbackSample, user: User) -> None:
         services.override(claim, n, Decision.REJECTED.value, "回访确认未提供服务", user)
 
 
-def samples(claim: Claim) -> list[CallbackSample]:
-    return list(db.session.scalars(sa.select(CallbackSample).where(
-        CallbackSample.claim_id == claim.id).order_by(CallbackSample.id)))
+def samples(claim: Claim, limit: int | None = None) -> list[CallbackSample]:
+    """The claim's call-back sample in the order drawn, the first `limit` of it if given."""
+    stmt = (sa.select(CallbackSample).where(CallbackSample.claim_id == claim.id)
+            .order_by(CallbackSample.id))
+    return list(db.session.scalars(stmt if limit is None else stmt.limit(limit)))
+
+
+def sample_counts(claim: Claim) -> tuple[int, int]:
+    """(visits drawn for a call-back, of them still to be called) for the claim."""
+    drawn, pending = db.session.execute(
+        sa.select(sa.func.count(CallbackSample.id),
+                  sa.func.count(CallbackSample.id).filter(CallbackSample.outcome.is_(None)))
+        .where(CallbackSample.claim_id == claim.id)).one()
+    return drawn, pending
