@@ -86,9 +86,9 @@ def manual_counts(year: int) -> dict[int, tuple[int, int]]:
     card is watched per provider (Texas asks for 80% verified without manual edits)."""
     start = datetime(year, 1, 1, tzinfo=LOCAL)
     end = datetime(year + 1, 1, 1, tzinfo=LOCAL)
-    # Provider by provider (IN) through ix_visits_provider_in, already in provider order;
-    # on the date alone SQLite would take ix_visits_in, fetch every visit of the year and
-    # sort them by provider (4× slower at demo scale 10).
+    # Provider by provider (IN) through ix_visits_provider_in, which holds all three
+    # columns, in provider order; on the date alone SQLite would take ix_visits_in, fetch
+    # every visit of the year and sort them by provider (4× slower at demo scale 10).
     rows = db.session.execute(
         sa.select(Visit.provider_id, sa.func.count(Visit.id),
                   sa.func.sum(sa.case((Visit.manual.is_(True), 1), else_=0)))

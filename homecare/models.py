@@ -183,7 +183,9 @@ class Visit(db.Model):
     __tablename__ = "visits"
     __table_args__ = (
         sa.Index("ix_visits_worker_in", "worker_id", "check_in_at"),
-        sa.Index("ix_visits_provider_in", "provider_id", "check_in_at"),
+        # manual too, so that a provider's visits counted by month (scorecards, the
+        # visits page's manual share) are read from the index alone (homecare_0003)
+        sa.Index("ix_visits_provider_in", "provider_id", "check_in_at", "manual"),
         sa.Index("ix_visits_enrolment_in", "enrolment_id", "check_in_at"),
         # The district's newest visits first (the visits list and API, 50 at a time), and
         # the visits in a date range: without it every visit was sorted to show 50.
