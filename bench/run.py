@@ -70,7 +70,7 @@ def cases(app) -> list[Case]:
 
     from eldercare.dynamic.models import Comparison
     from eldercare.extensions import db
-    from eldercare.models import WubaoSupport
+    from eldercare.models import Person, WubaoSupport
     from homecare.claims.models import Claim, ClaimStatus
 
     with app.app_context():
@@ -87,11 +87,13 @@ def cases(app) -> list[Case]:
             .limit(1)
         )
         comparison = db.session.scalar(sa.select(sa.func.max(Comparison.id)))
+        number = db.session.get(Person, person).id_number  # decrypted: what a clerk types
     return [
         Case("healthz (cheapest)", "/healthz", None),
         Case("dashboard", "/", "admin"),
         Case("people list", "/people", "admin"),
         Case("people search (name)", "/people?q=王", "admin"),
+        Case("people search (ID number)", f"/people?q={number}", "admin"),
         Case("person page (in a care home)", f"/people/{person}", "admin"),
         *bench_facilities.cases(app),
         Case("home-care enrolments", "/homecare/enrolments", "admin"),
@@ -214,6 +216,10 @@ def main() -> None:
         help="where the raw results go (JSON)",
     )
     parser.add_argument(
+        "--no-sqlite", action="store_true", help="with BENCH_DATABASE_URL: PostgreSQL only"
+    )
+    parser.add_argument("--readme", default=str(README), help="the file to write")
+    parser.add_argument(
         "--render",
         metavar="JSON",
         help="only write the README from the raw results of an earlier run",
@@ -237,19 +243,20 @@ def main() -> None:
         argparse.Namespace(**run["args"]),
         EXPORTS,
     )
+    readme = Path(args.readme)
     notes = ""
-    if README.exists() and MARKER in (old := README.read_text()):
+    if readme.exists() and MARKER in (old := readme.read_text()):
         notes = old.split(MARKER, 1)[1]
-    README.write_text(text + "\n" + MARKER + (notes or "\n"))
+    readme.write_text(text + "\n" + MARKER + (notes or "\n"))
     print(text)
-    print(f"written to {README.relative_to(HERE.parent.parent)}; raw results: {args.results}")
+    print(f"written to {readme}; raw results: {args.results}")
 
 
 def measure_all(args) -> dict:
     """Every database and scale, one after the other (each in a fresh instance)."""
     clock = Stopwatch()
     before = machine()
-    runs = [("SQLite", None, args.scales)]
+    runs = [] if args.no_sqlite else [("SQLite", None, args.scales)]
     if url := os.environ.get("BENCH_DATABASE_URL"):
         runs.append(("PostgreSQL", url, os.environ.get("BENCH_PG_SCALES", args.scales)))
     results = {}
@@ -268,7 +275,11 @@ def measure_all(args) -> dict:
         "before": before,
         "after": machine(),
         "seconds": clock(),
-        "args": {k: v for k, v in vars(args).items() if k not in ("render", "results")},
+        "args": {
+            k: v
+            for k, v in vars(args).items()
+            if k in ("scales", "repeat", "workers", "threads", "seconds")
+        },
     }
 
 
