@@ -166,6 +166,29 @@ def test_reviews_due_and_overdue_per_township_and_the_alert(client, admin_header
     assert soon_alert.count == 1
 
 
+def test_many_alerts_of_one_kind_fold_on_the_dashboard(client, admin):
+    """One overdue-review alert per township would fill the bureau's dashboard: five fold
+    under their first line, a single other alert stays a line of its own."""
+    for i, township in enumerate(("510704001", "510704003", "510704101", "510704104",
+                                  "510704106")):
+        p = tekun(f"逾{i}", township=township)
+        db.session.scalar(sa.select(WubaoSupport).where(
+            WubaoSupport.person_id == p.id)).review_due = days_ago(40)
+    p = tekun("近", township="510704112")
+    db.session.scalar(sa.select(WubaoSupport).where(
+        WubaoSupport.person_id == p.id)).review_due = local_today() + timedelta(days=10)
+    db.session.commit()
+    run_alerts(local_today().isoformat())
+    db.session.commit()
+    f.login(client, admin)
+    page = client.get("/").text
+    assert page.count('data-testid="alert-group"') == 1
+    assert "等 5 条" in page and page.count("年度复核已逾期") == 6  # summary + 5 lines
+    group = page[page.index('data-testid="alert-group"'):]
+    assert "将在30天内到期" not in group[:group.index("</details>")]  # the due one apart
+    assert "将在30天内到期" in page
+
+
 def test_a_support_without_a_due_date_is_overdue(client, admin_headers):
     p = tekun("王德福")
     s = db.session.scalar(sa.select(WubaoSupport).where(WubaoSupport.person_id == p.id))
