@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -59,7 +60,7 @@ def cards(app, threads: int) -> list[tuple[str, list[str]]]:
     return out
 
 
-def scan_step(per_thread: list[tuple[str, list[str]]]):
+def scan_step(per_thread: list[tuple[str, list[str]]], offset: int = 0):
     """A step for common.hammer: thread i's n-th scan (in, out, in, out… at elder n // 2,
     three minutes apart, starting yesterday). n goes on across calls (warm-up, then the
     measured run), so no elder is scanned twice at the same time."""
@@ -71,7 +72,7 @@ def scan_step(per_thread: list[tuple[str, list[str]]]):
         n = counters[i % len(per_thread)]
         counters[i % len(per_thread)] += 1
         body = {
-            "qr": urls[(n // 2) % len(urls)],
+            "qr": urls[(offset + n // 2) % len(urls)],
             "kind": "check_in" if n % 2 == 0 else "check_out",
             "at": (base + timedelta(minutes=3 * n)).isoformat(),
             "client_id": str(uuid.uuid4()),
@@ -91,10 +92,12 @@ def scan_step(per_thread: list[tuple[str, list[str]]]):
     return scan
 
 
-def scan_rates(server: Server, per_thread, threads: int, seconds: float) -> dict[str, Rate]:
+def scan_rates(
+    server: Server, per_thread, threads: int, seconds: float, offset: int = 0
+) -> dict[str, Rate]:
     """/healthz and scans, each for `seconds` from `threads` threads (after a warm-up)."""
     healthz = rate(server.port, threads, seconds, get_healthz)
-    scans = rate(server.port, threads, seconds, scan_step(per_thread))
+    scans = rate(server.port, threads, seconds, scan_step(per_thread, offset))
     return {"healthz": healthz, "scans": scans}
 
 
@@ -113,7 +116,9 @@ def main() -> None:
     site = site_at(args.instance)
     per_thread = prepare(site, args.threads)
     with Server(site, args.workers) as server:
-        rates = scan_rates(server, per_thread, args.threads, args.seconds)
+        # other elders than an earlier run's on the same instance
+        offset = int.from_bytes(os.urandom(2), "big")
+        rates = scan_rates(server, per_thread, args.threads, args.seconds, offset)
     print(
         f"`eldercare serve --workers {args.workers}`, {args.threads} client threads, "
         f"{args.seconds:.0f} s each\n\n| request | per second | p50 ms | p95 ms | errors |\n"

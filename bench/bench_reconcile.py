@@ -42,6 +42,8 @@ def measure(app, repeat: int = 3) -> dict:
         month = db.session.scalar(
             sa.select(sa.func.max(Claim.month)).where(Claim.status == ClaimStatus.SUBMITTED)
         )
+        if month is None:
+            raise SystemExit("no submitted claims to reconcile: use a freshly loaded demo")
         claims = [
             (c.id, c.line_count)
             for c in db.session.scalars(
