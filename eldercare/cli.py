@@ -122,32 +122,19 @@ def serve(host: str, port: int, workers: int, scheduler: bool | None) -> None:
         "--no-control-socket",
         "eldercare.wsgi:app",
     ]
-    if not scheduler:
-        os.execve(sys.executable, args, env)  # noqa: S606  # nosec B606 # our interpreter and args
-    # One scheduler process beside the web workers (never one per worker: APScheduler
-    # does not coordinate processes). Stopping serve stops both.
-    import signal
-    import subprocess
+    if scheduler:
+        # One scheduler process beside the web workers (never one per worker: APScheduler
+        # does not coordinate processes). It watches this process, which the exec below
+        # turns into gunicorn's master: when the server stops, or is killed outright, the
+        # scheduler stops too, and nothing is left running.
+        import subprocess
 
-    # Both are our own interpreter with our own argument lists: no shell, no user input.
-    from .jobs import PARENT_ENV
+        from .jobs import PARENT_ENV
 
-    sched = subprocess.Popen([sys.executable, "-m", "eldercare.cli", "scheduler"],  # nosec B603
-                             env=dict(env, **{PARENT_ENV: str(os.getpid())}))
-    web = subprocess.Popen(args, env=env)  # noqa: S603  # nosec B603 # our own arguments
-
-    def stop(*_):
-        for p in (web, sched):
-            if p.poll() is None:
-                p.terminate()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    try:
-        web.wait()
-    finally:
-        stop()
-        sched.wait(10)
+        # our own interpreter and argument list: no shell, no user input
+        subprocess.Popen([sys.executable, "-m", "eldercare.cli", "scheduler"],  # nosec B603
+                         env=dict(env, **{PARENT_ENV: str(os.getpid())}))
+    os.execve(sys.executable, args, env)  # noqa: S606  # nosec B606 # our interpreter and args
 
 
 @cli.command("scheduler")

@@ -199,7 +199,8 @@ def _alive(pid: int) -> bool:
 def test_the_scheduler_of_a_killed_server_stops_too(app, db):
     """`eldercare serve --scheduler` killed outright (SIGKILL: no chance to stop its
     children): its scheduler notices within seconds and stops, so that the restarted
-    server's scheduler is the only one."""
+    server's scheduler is the only one. (Its web workers are gunicorn's: they notice the
+    master gone at their next wake-up, within half the worker timeout.)"""
     import signal
     import socket
     import time
