@@ -23,6 +23,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
@@ -38,6 +39,31 @@ from .forms import ScanForm
 from .models import Enrolment
 
 bp = Blueprint("homecare_worker", __name__)
+
+# What the phone's scripts say (static/js/homecare-*.js, scan.js), in the page's language:
+# the pages hand them over in a data attribute (no inline script under the CSP).
+JS_MESSAGES = {
+    "offline": _l("手机没有网络。"),
+    "waiting": _l("有 {n} 条扫码记录等待上传，联网后自动发送。"),
+    "others_waiting": _l("本机还有 {n} 条其他服务人员的扫码记录，待其本人登录后上传。"),
+    "login_expired": _l("登录已过期：请重新登录后，待传记录会自动发送。"),
+    "refused": _l("提交失败"),
+    "one_refused": _l("有一条记录被拒绝："),
+    "pick_a_service": _l("请至少填写一项服务的数量"),
+    "check_in_queued": _l("已记下开始时间，待联网后上传。服务结束时填写服务项目。"),
+    "check_out_queued": _l("已记下服务，待联网后上传。"),
+    "not_our_card": _l("这不是本系统的服务卡，请重试或输入卡号。"),
+    "scan_offline": _l("没有网络：已记下开始服务的时间，联网后自动上传。结束时请在有网络时扫卡。"),
+    "no_camera_http": _l("此页面不能使用摄像头（需要 HTTPS）。请用“拍照识别”或输入卡号。"),
+    "aim": _l("把服务卡上的二维码对准取景框。"),
+    "no_camera_permission": _l("没有摄像头权限。请用“拍照识别”或输入卡号。"),
+    "no_code_in_photo": _l("照片里没有找到二维码，请靠近一点重拍，或输入卡号。"),
+}
+
+
+@bp.app_context_processor
+def _js_messages():
+    return {"worker_js_messages": lambda: {k: str(v) for k, v in JS_MESSAGES.items()}}
 SCANNERS = (Role.WORKER, Role.PROVIDER)
 
 

@@ -67,7 +67,7 @@
                      client_id: form.querySelector("[name=client_id]").value };
         if (kind === "check_out") {
           body.services = picked(form);
-          if (!body.services.length) { say(screen, "请至少填写一项服务的数量", "warning"); return; }
+          if (!body.services.length) { say(screen, window.ecScanQueue.t("pick_a_service", "请至少填写一项服务的数量"), "warning"); return; }
         }
         form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
         submitting = true;
@@ -81,10 +81,10 @@
           if (res.state === "refused") { say(screen, res.error.message, "danger"); return; }
           form.querySelector("[name=client_id]").value = uuid();
           if (kind === "check_in") {
-            say(screen, "已记下开始时间，待联网后上传。服务结束时填写服务项目。", "warning");
+            say(screen, window.ecScanQueue.t("check_in_queued", "已记下开始时间，待联网后上传。服务结束时填写服务项目。"), "warning");
             show(screen, "check_out");
           } else {
-            say(screen, "已记下服务，待联网后上传。", "warning");
+            say(screen, window.ecScanQueue.t("check_out_queued", "已记下服务，待联网后上传。"), "warning");
             show(screen, "check_in");
           }
         });

@@ -27,6 +27,16 @@
     });
   }
 
+  // The page's words (data from the server, in its language); Chinese when absent.
+  var words = null;
+  function t(key, fallback, n) {
+    if (words === null) {
+      var m = document.querySelector('meta[name="ec-messages"]');
+      try { words = m ? JSON.parse(m.getAttribute("content")) : {}; } catch (e) { words = {}; }
+    }
+    return (words[key] || fallback).replace("{n}", String(n));
+  }
+
   function me() {
     var m = document.querySelector('meta[name="ec-user"]');
     return m ? m.getAttribute("content") : "";
@@ -55,9 +65,9 @@
   function banner(count, others) {
     document.querySelectorAll("[data-offline-banner]").forEach(function (el) {
       var parts = [];
-      if (!navigator.onLine) { parts.push("手机没有网络。"); }
-      if (count > 0) { parts.push("有 " + count + " 条扫码记录等待上传，联网后自动发送。"); }
-      if (others > 0) { parts.push("本机还有 " + others + " 条其他服务人员的扫码记录，待其本人登录后上传。"); }
+      if (!navigator.onLine) { parts.push(t("offline", "手机没有网络。")); }
+      if (count > 0) { parts.push(t("waiting", "有 {n} 条扫码记录等待上传，联网后自动发送。", count)); }
+      if (others > 0) { parts.push(t("others_waiting", "本机还有 {n} 条其他服务人员的扫码记录，待其本人登录后上传。", others)); }
       if (loginNote) { parts.push(loginNote); }
       if (note) { parts.push(note); }
       el.textContent = parts.join(" ");
@@ -87,10 +97,10 @@
         loginNote = "";
         return r.json().then(function (v) { return { state: "sent", visit: v }; });
       }
-      if (r.status === 401) { loginNote = "登录已过期：请重新登录后，待传记录会自动发送。"; }
+      if (r.status === 401) { loginNote = t("login_expired", "登录已过期：请重新登录后，待传记录会自动发送。"); }
       if (r.status === 401 || r.status === 429 || r.status >= 500) { return { state: "wait" }; }
       return r.json().catch(function () { return {}; }).then(function (e) {
-        return { state: "refused", error: (e && e.error) || { message: "提交失败" } };
+        return { state: "refused", error: (e && e.error) || { message: t("refused", "提交失败") } };
       });
     }, function () { return { state: "wait" }; });
   }
@@ -110,7 +120,7 @@
           if (stop) { return; }
           return sendOne(item).then(function (res) {
             if (res.state === "wait") { stop = true; return; }
-            if (res.state === "refused") { note = "有一条记录被拒绝：" + res.error.message; }
+            if (res.state === "refused") { note = t("one_refused", "有一条记录被拒绝：") + res.error.message; }
             answers[item.client_id] = res;
             done.push({ item: item, result: res });
             return remove(item.client_id);
@@ -143,7 +153,7 @@
     return all().then(function (items) { return items.filter(function (i) { return i.body.qr === qr; }); });
   }
 
-  window.ecScanQueue = { submit: submit, flush: flush, pendingFor: pendingFor, refresh: refresh };
+  window.ecScanQueue = { submit: submit, flush: flush, pendingFor: pendingFor, refresh: refresh, t: t };
   window.addEventListener("online", flush);
   window.addEventListener("offline", refresh);
   document.addEventListener("DOMContentLoaded", function () { flush(); });

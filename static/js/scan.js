@@ -6,6 +6,7 @@
   var screen, video, canvas, status, stream = null, busy = false;
 
   function say(text) { status.textContent = text; }
+  function t(key, fallback) { return window.ecScanQueue ? window.ecScanQueue.t(key, fallback) : fallback; }
 
   function sameOrigin(text) {
     try {
@@ -20,7 +21,7 @@
     if (!u) {
       // A card printed with another address (ELDERCARE_BASE_URL): keep its token.
       var m = /\/v\/([A-Za-z0-9_.\-]+)/.exec(text || "");
-      if (!m) { say("这不是本系统的服务卡，请重试或输入卡号。"); return; }
+      if (!m) { say(t("not_our_card", "这不是本系统的服务卡，请重试或输入卡号。")); return; }
       u = new URL("/v/" + m[1], window.location.href);
     }
     busy = true;
@@ -29,7 +30,7 @@
     // No signal: record the check-in now, with its time; it is sent when online.
     var body = { qr: u.href, kind: "check_in", at: new Date().toISOString(), client_id: uuid() };
     window.ecScanQueue.submit(screen.getAttribute("data-scan-url"), body).then(function () {
-      say("没有网络：已记下开始服务的时间，联网后自动上传。结束时请在有网络时扫卡。");
+      say(t("scan_offline", "没有网络：已记下开始服务的时间，联网后自动上传。结束时请在有网络时扫卡。"));
       busy = false;
     });
   }
@@ -61,7 +62,7 @@
 
   function start() {
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      say("此页面不能使用摄像头（需要 HTTPS）。请用“拍照识别”或输入卡号。");
+      say(t("no_camera_http", "此页面不能使用摄像头（需要 HTTPS）。请用“拍照识别”或输入卡号。"));
       return;
     }
     navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } }).then(function (s) {
@@ -69,9 +70,9 @@
       video.srcObject = s;
       video.classList.remove("d-none");
       video.play();
-      say("把服务卡上的二维码对准取景框。");
+      say(t("aim", "把服务卡上的二维码对准取景框。"));
       window.requestAnimationFrame(tick);
-    }, function () { say("没有摄像头权限。请用“拍照识别”或输入卡号。"); });
+    }, function () { say(t("no_camera_permission", "没有摄像头权限。请用“拍照识别”或输入卡号。")); });
   }
 
   function stop() {
@@ -86,7 +87,7 @@
       var scale = Math.min(1, 1280 / Math.max(img.width, img.height));
       var text = decode(img, Math.round(img.width * scale), Math.round(img.height * scale));
       URL.revokeObjectURL(img.src);
-      if (text) { found(text); } else { say("照片里没有找到二维码，请靠近一点重拍，或输入卡号。"); }
+      if (text) { found(text); } else { say(t("no_code_in_photo", "照片里没有找到二维码，请靠近一点重拍，或输入卡号。")); }
     };
     img.src = URL.createObjectURL(file);
   }

@@ -122,6 +122,28 @@ def test_card_sheet_prints_name_township_and_short_number(client, world, admin):
     assert "李秀英" not in client.get("/homecare/cards?township_code=510704003").text
 
 
+def test_the_phone_scripts_speak_the_pages_language(client, world):
+    """The scripts' messages (offline, queued, camera) come with the page, translated."""
+    import html
+    import json
+
+    login(client, world.worker)
+
+    def words(path):
+        page = client.get(path).text
+        meta = re.search(r"<meta name=\"ec-messages\" content='([^']*)'>", page).group(1)
+        return json.loads(html.unescape(meta))
+
+    zh = words(f"/v/{token_of(world)}")
+    assert zh["offline"] == "手机没有网络。" and "{n}" in zh["waiting"]
+    client.set_cookie("lang", "en")
+    for path in (f"/v/{token_of(world)}", "/scan"):
+        en = words(path)
+        assert en["offline"] == "No network on the phone." and "{n}" in en["waiting"]
+        assert en.keys() == zh.keys()
+        assert not [k for k, v in en.items() if re.search(r"[\u4e00-\u9fff]", v)]
+
+
 def test_the_card_page_asks_for_a_login_first(client, world):
     resp = client.get(f"/v/{token_of(world)}")
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]
