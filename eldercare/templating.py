@@ -18,9 +18,11 @@ from .timeutil import to_local
 
 
 def money(value) -> str:
+    """¥1,234.50; a debit as -¥40.00 (the sign before the currency, as printed receipts do)."""
     if value is None:
         return "—"
-    return f"¥{Decimal(value):,.2f}"
+    amount = Decimal(value)
+    return f"-¥{-amount:,.2f}" if amount < 0 else f"¥{amount:,.2f}"
 
 
 def local_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -88,6 +88,9 @@ def test_review_reconcile_override_and_approve(client, month):
     assert db.session.query(AuditEntry).filter_by(action="claim_line_override").count() == 1
     page = client.get(f"/homecare/claims/{cid}")
     assert "同日两次保洁" in page.text
+    visit_page = client.get(f"/homecare/claims/visits/{v.id}").text
+    assert "人工：同日两次保洁" in visit_page  # the visit says who changed the line, and why
+    assert "-¥40.00" in visit_page and "¥-" not in visit_page  # its debit, sign first
     r = client.post(f"/homecare/claims/{cid}/approve", data={"csrf_token": token(page.text)})
     assert r.status_code == 302
     page = client.get(f"/homecare/claims/{cid}")
