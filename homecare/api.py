@@ -23,7 +23,7 @@ from eldercare.models import Person, Role
 from eldercare.people.services import number_condition
 from eldercare.timeutil import LOCAL, local_today
 
-from . import cards, figures, services, visits
+from . import cards, dashboard, figures, services, visits
 from . import scoping as hc
 from .models import Enrolment, EnrolmentStatus, Visit
 from .serializers import (
@@ -422,3 +422,49 @@ def list_visits(query: VisitQuery):
 @endpoint(bp, "/visits/<int:visit_id>", roles=READERS, response=VisitOut, summary="One visit")
 def show_visit(visit_id: int):
     return visit_json(hc.get_visit(api_user(), visit_id))
+
+
+# --- the dashboard ------------------------------------------------------------------------
+
+
+class ProviderFigures(BaseModel):
+    provider_id: int
+    provider: str
+    allocated: MoneyOut
+    used: MoneyOut
+
+
+class TownshipFigures(BaseModel):
+    township_code: str | None
+    township: str | None
+    used: MoneyOut
+
+
+class MonthFigures(BaseModel):
+    month: str
+    visits: int
+    flagged: int
+
+
+class CallbackFigures(BaseModel):
+    confirmed: int
+    not_delivered: int
+    unreachable: int
+    complaint: int
+    pending: int
+
+
+class FiguresOut(BaseModel):
+    year: int
+    providers: list[ProviderFigures]
+    townships: list[TownshipFigures]
+    months: list[MonthFigures]
+    callbacks: CallbackFigures
+
+
+@endpoint(bp, "/figures", roles=OFFICE, query=YearQuery, response=FiguresOut,
+          summary="The dashboard's year: subsidy per provider and township, visits and "
+                  "flagged visits per month, call-back results (provider staff: their own)")
+def dashboard_figures(query: YearQuery):
+    year = query.year or local_today().year
+    return dashboard.as_json(dashboard.dashboard_figures(api_user(), year))

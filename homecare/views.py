@@ -24,8 +24,9 @@ from eldercare.pagination import page_of
 from eldercare.search import search_text
 from eldercare.timeutil import local_today
 
-from . import api, cards, figures, services
+from . import api, cards, dashboard, figures, services
 from . import scoping as hc
+from .claims.labels import OUTCOME_LABELS
 from .forms import EnrolForm, WorkerForm
 from .models import Enrolment, Provider, Visit, VisitService
 
@@ -245,3 +246,35 @@ def card_sheet():
     return render_template("homecare/cards.html", page=page, items=items, township_names=names,
                            townships=_townships(),
                            providers=db.session.scalars(hc.providers(current_user)).all())
+
+
+@bp.get("/homecare/dashboard")
+@role_required(*OFFICE)
+def dashboard_page():
+    """The year in charts, each with its figures as a table under it (what a screen reader
+    and the tests read); the charts' data and labels come from here, the catalogue's."""
+    year = request.args.get("year", "")
+    year_n = int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else local_today().year
+    figs = dashboard.dashboard_figures(current_user, year_n)
+    outcome_labels = {k: str(v) for k, v in OUTCOME_LABELS.items()} | {"pending": _("待回访")}
+    unknown = _("未填写乡镇")
+    provs, towns, months = figs["providers"], figs["townships"], figs["months"]
+    allocated, used = _("已下拨补贴（元）"), _("已使用补贴（元）")
+    charts = {  # money as "123.45" strings: the script draws them as numbers
+        "providers": {"labels": [r["provider"] for r in provs], "series": [
+            {"label": allocated, "data": [str(r["allocated"]) for r in provs]},
+            {"label": used, "data": [str(r["used"]) for r in provs]}]},
+        "townships": {"labels": [r["township"] or unknown for r in towns], "series": [
+            {"label": used, "data": [str(r["used"]) for r in towns]}]},
+        "months": {"labels": [r["month"] for r in months], "series": [
+            {"label": _("服务次数"), "data": [r["visits"] for r in months]},
+            # a few against thousands: on its own axis, or the bars would not show
+            {"label": _("异常服务次数"), "data": [r["flagged"] for r in months],
+             "axis": "y1", "colour": "#dc3545"}]},
+        "callbacks": {"labels": [outcome_labels[k] for k in dashboard.OUTCOMES], "series": [
+            {"label": _("回访次数"),
+             "data": [figs["callbacks"][k] for k in dashboard.OUTCOMES]}]},
+    }
+    return render_template("homecare/dashboard.html", year=year_n, figs=figs, charts=charts,
+                           outcome_labels=outcome_labels, unknown=unknown,
+                           outcomes=dashboard.OUTCOMES)

@@ -1,0 +1,114 @@
+"""The home-care dashboard (PRODUCT.md "Home care"): for a year, the subsidy allocated
+and used per provider, the subsidy used per township, visits and flagged visits per local
+month, and call-back results — as far as the viewer may see them (homecare.scoping).
+
+Four grouped queries, whatever the number of providers, townships or months."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from eldercare.extensions import db
+from eldercare.models import Person, Region, User
+from eldercare.timeutil import local_today
+
+from . import scoping as hc
+from .claims.models import CallbackOutcome, CallbackSample, Claim
+from .claims.scoping import callback_scope
+from .claims.scorecards import _bounds
+from .claims.services import local_month
+from .figures import _FEN, _yuan
+from .models import Enrolment, EntryKind, LedgerEntry, Visit, VisitStatus
+
+#: Call-back results in the order shown; "pending" is a sample without an outcome yet.
+OUTCOMES = ("confirmed", "not_delivered", "unreachable", "complaint", "pending")
+
+
+def _months(year: int) -> list[str]:
+    today = local_today()
+    last = 12 if year < today.year else today.month if year == today.year else 0
+    return [f"{year}-{m:02d}" for m in range(1, last + 1)]
+
+
+def dashboard_figures(user: User, year: int) -> dict:
+    """The year's figures for `user`'s scope; money as Decimal."""
+    providers = db.session.scalars(hc.providers(user)).all()
+    kind = LedgerEntry.kind
+    # The year's enrolments as a set (IN), so that the ledgers are read through their
+    # covering index (figures.homecare_figures); summed per enrolment first, then the
+    # few hundred/thousand per-enrolment sums are grouped by provider and township.
+    year_enrolments = sa.select(Enrolment.id).where(Enrolment.year == year,
+                                                    hc.enrolment_scope(user))
+    per_enrolment = (
+        sa.select(LedgerEntry.enrolment_id.label("eid"),
+                  sa.func.sum(sa.case((kind == EntryKind.ALLOCATION, _FEN), else_=0))
+                  .label("allocated"),
+                  sa.func.sum(sa.case((kind.in_([EntryKind.VISIT_DEBIT, EntryKind.REVERSAL]),
+                                       _FEN), else_=0)).label("moved"))
+        .where(LedgerEntry.enrolment_id.in_(year_enrolments))
+        .group_by(LedgerEntry.enrolment_id).subquery())
+    allocated: dict[int, int] = {}
+    used: dict[int, int] = {}
+    township_used: dict[str | None, int] = {}
+    for provider_id, township, alloc, moved in db.session.execute(
+            sa.select(Enrolment.provider_id, Person.township_code,
+                      sa.func.sum(per_enrolment.c.allocated), sa.func.sum(per_enrolment.c.moved))
+            .select_from(per_enrolment)
+            .join(Enrolment, Enrolment.id == per_enrolment.c.eid)
+            .join(Person, Person.id == Enrolment.person_id)
+            .group_by(Enrolment.provider_id, Person.township_code)):
+        allocated[provider_id] = allocated.get(provider_id, 0) + int(alloc or 0)
+        used[provider_id] = used.get(provider_id, 0) - int(moved or 0)
+        township_used[township] = township_used.get(township, 0) - int(moved or 0)
+
+    names = dict(db.session.execute(sa.select(Region.code, Region.name).where(
+        Region.level == "township")).all())
+    townships = sorted(township_used, key=lambda c: (c is None, c or ""))
+
+    months = _months(year)
+    visits = {m: [0, 0] for m in months}
+    if months:
+        start, _ = _bounds(year, 1)
+        _, end = _bounds(year, len(months))
+        month = local_month(Visit.check_in_at)
+        for key, n, flagged in db.session.execute(
+                sa.select(month, sa.func.count(Visit.id),
+                          sa.func.count(Visit.id).filter(Visit.status == VisitStatus.FLAGGED))
+                .where(hc.visit_scope(user), Visit.check_in_at >= start,
+                       Visit.check_in_at < end)
+                .group_by(month)):
+            if key in visits:
+                visits[key] = [int(n), int(flagged)]
+
+    callbacks = dict.fromkeys(OUTCOMES, 0)
+    for outcome, n in db.session.execute(
+            sa.select(CallbackSample.outcome, sa.func.count(CallbackSample.id))
+            .join(Claim, Claim.id == CallbackSample.claim_id)
+            .where(callback_scope(user), Claim.month.startswith(f"{year}-"))
+            .group_by(CallbackSample.outcome)):
+        key = CallbackOutcome(outcome).value if outcome is not None else "pending"
+        callbacks[key] += int(n)
+
+    return {
+        "year": year,
+        "providers": [{"provider_id": p.id, "provider": p.name,
+                       "allocated": _yuan(allocated.get(p.id)), "used": _yuan(used.get(p.id))}
+                      for p in providers],
+        "townships": [{"township_code": c, "township": names.get(c, c) if c else None,
+                       "used": _yuan(township_used[c])} for c in townships],
+        "months": [{"month": m, "visits": visits[m][0], "flagged": visits[m][1]}
+                   for m in months],
+        "callbacks": callbacks,
+    }
+
+
+def as_json(figures: dict) -> dict:
+    """The figures with money as strings, as the API answers (API.md)."""
+
+    def money(row: dict) -> dict:
+        return {k: f"{v:.2f}" if isinstance(v, Decimal) else v for k, v in row.items()}
+
+    return figures | {"providers": [money(r) for r in figures["providers"]],
+                      "townships": [money(r) for r in figures["townships"]]}
