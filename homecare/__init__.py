@@ -22,7 +22,7 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(bp)
     reg = app.extensions["eldercare"]
     office = (Role.ADMIN, Role.AUDITOR, Role.PROVIDER)
-    reg.nav.append(NavItem("homecare.dashboard_page", _l("居家养老统计"), office, 29))
+    reg.nav.append(NavItem("homecare.dashboard_page", _l("居家养老统计"), office, 39))
     reg.nav.append(NavItem("homecare.enrolments", _l("居家养老"), office, 30))
     reg.nav.append(NavItem("homecare.visits", _l("服务记录"), office, 31))
     reg.nav.append(NavItem("homecare.workers", _l("服务人员"), (Role.PROVIDER,), 32))

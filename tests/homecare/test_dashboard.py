@@ -196,3 +196,18 @@ def test_workers_and_managers_are_refused(app, dash):
 def test_the_figures_are_in_the_openapi_document(client, dash):
     doc = client.get("/api/v1/openapi.json").json
     assert "get" in doc["paths"]["/api/v1/homecare/figures"]
+
+
+def test_every_menu_item_sits_in_its_features_section(app):
+    """The menu groups items by their order (eldercare/templating.py NAV_SECTIONS): home
+    care's pages, the dashboard with them, under 居家养老, the facilities' under 机构与床位."""
+    from eldercare.registry import registry
+
+    sections = {"facilities": range(20, 30), "homecare": range(30, 60)}
+    with app.app_context():
+        items = registry().nav
+        misplaced = [(i.endpoint, i.order) for i in items
+                     if (package := app.view_functions[i.endpoint].__module__.split(".")[0])
+                     in sections and i.order not in sections[package]]
+    assert misplaced == []
+    assert "homecare.dashboard_page" in [i.endpoint for i in items]
