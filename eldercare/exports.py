@@ -45,21 +45,27 @@ def cell(value: Any) -> Any:
     return safe_text(str(value))
 
 
-def iter_rows(stmt, key, size: int = 1000):
-    """Rows of a SELECT of ORM entities, 1,000 at a time by their key (keyset paging), so
-    an export streams in flat memory without a server-side cursor that would have to
-    outlive the request's transaction."""
-    from .extensions import db
-
+def _pages(stmt, key, size: int, fetch):
+    """Keyset paging: `stmt` by `key`, `size` rows at a time, each page read by `fetch`;
+    no server-side cursor that would have to outlive the request's transaction."""
     last = None
     while True:
         q = stmt.order_by(None).order_by(key).limit(size)
         if last is not None:
             q = q.where(key > last)
-        batch = list(db.session.scalars(q))
+        batch = fetch(q)
         if not batch:
             return
         last = getattr(batch[-1], key.key)
+        yield batch
+
+
+def iter_rows(stmt, key, size: int = 1000):
+    """Rows of a SELECT of ORM entities, 1,000 at a time by their key, so an export
+    streams in flat memory."""
+    from .extensions import db
+
+    for batch in _pages(stmt, key, size, lambda q: list(db.session.scalars(q))):
         for row in batch:
             yield row
             db.session.expunge(row)  # what was written need not stay in memory
@@ -67,20 +73,11 @@ def iter_rows(stmt, key, size: int = 1000):
 
 def iter_batches(stmt, key, size: int = 1000):
     """Lists of rows of a SELECT of plain columns (not ORM entities), `size` at a time by
-    `key` (keyset paging, as iter_rows): for exports of 100,000 rows and more, where
-    building an object per row and per related row costs more than writing the file."""
+    `key`: for exports of 100,000 rows and more, where building an object per row and per
+    related row costs more than writing the file."""
     from .extensions import db
 
-    last = None
-    while True:
-        q = stmt.order_by(None).order_by(key).limit(size)
-        if last is not None:
-            q = q.where(key > last)
-        batch = db.session.execute(q).all()
-        if not batch:
-            return
-        last = getattr(batch[-1], key.key)
-        yield batch
+    yield from _pages(stmt, key, size, lambda q: db.session.execute(q).all())
 
 
 def wants_export() -> str | None:

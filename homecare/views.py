@@ -8,7 +8,7 @@ from collections import defaultdict
 from types import SimpleNamespace
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -55,7 +55,18 @@ def _labels():
     return {"hc_exception": lambda c: str(EXCEPTION_LABELS.get(c, c)),
             "hc_status": lambda s: str(STATUS_LABELS.get(getattr(s, "value", s), s)),
             "hc_unit": lambda u: str(UNIT_LABELS.get(getattr(u, "value", u), u)),
-            "hc_card_number": cards.short_number}
+            "hc_card_number": cards.short_number,
+            "service_name": _service_name}
+
+
+def _service_name(code: str | None) -> str:
+    """A service code in words (visits, claims, statements), the catalogue read once per
+    request."""
+    if not code:
+        return "—"
+    if "service_names" not in g:
+        g.service_names = services.service_names()
+    return g.service_names.get(code, code)
 
 
 def _townships() -> list[Region]:
@@ -180,6 +191,7 @@ def _visit_rows(stmt: sa.Select):
         .outerjoin(User, User.id == Visit.worker_id))
     status = {k: str(v) for k, v in STATUS_LABELS.items()}
     labels = {k: str(v) for k, v in EXCEPTION_LABELS.items()}
+    names = services.service_names()
     for batch in iter_batches(columns, Visit.id):
         lines = defaultdict(list)
         for visit_id, code, quantity in db.session.execute(
@@ -187,7 +199,7 @@ def _visit_rows(stmt: sa.Select):
                           VisitService.quantity)
                 .where(VisitService.visit_id.in_([r.id for r in batch]))
                 .order_by(VisitService.id)):
-            lines[visit_id].append(f"{code}×{quantity}")
+            lines[visit_id].append(f"{names.get(code, code)}×{quantity}")
         for r in batch:
             yield (r.id, r.name, r.provider, r.worker, r.check_in_at, r.check_out_at,
                    status[r.status.value], r.amount, r.subsidised, r.self_paid,

@@ -7,15 +7,11 @@ from wtforms import DateField, RadioField, SelectField, StringField, TextAreaFie
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..people.forms import choices
+from ..templating import LABELS
+from .wubao import MANUAL_REASONS
 
 KINDS = [("death", _l("死亡名单")), ("moved", _l("迁出名单")), ("income", _l("收入名单"))]
-REASONS = [
-    ("work_ability", _l("恢复或新增劳动能力")),
-    ("imprisoned", _l("依法被判处刑罚且在监狱服刑")),
-    ("income_assets", _l("收入和财产状况不再符合条件")),
-    ("supporter_able", _l("法定义务人具有了履行义务能力")),
-    ("voluntary", _l("自愿申请退出")),
-]
+REASONS = [(r, LABELS["support_end"][r]) for r in MANUAL_REASONS]
 ITEMS = [("eating", _l("进食")), ("dressing", _l("穿衣")), ("transfer", _l("上下床")),
          ("toileting", _l("如厕")), ("walking", _l("室内行走")), ("bathing", _l("洗澡"))]
 ABLE = [("1", _l("能独立完成")), ("0", _l("需要帮助"))]

@@ -14,6 +14,7 @@ from ..errors import Conflict, Invalid
 from ..extensions import db
 from ..models import CareLevel, Category, Person, PersonStatus, WubaoSupport
 from ..people import services as people
+from ..templating import LABELS
 from ..timeutil import local_today
 from .models import (
     Review,
@@ -28,15 +29,8 @@ NOTICE_DAYS = 7
 ASSESSMENT_ITEMS = ("eating", "dressing", "transfer", "toileting", "walking", "bathing")
 ASSESSMENT_LABELS = {"eating": "进食", "dressing": "穿衣", "transfer": "上下床",
                      "toileting": "如厕", "walking": "室内行走", "bathing": "洗澡"}
-REASON_LABELS = {
-    "death": "死亡或被宣告失踪、死亡",
-    "work_ability": "恢复或新增劳动能力",
-    "imprisoned": "依法被判处刑罚且在监狱服刑",
-    "income_assets": "收入和财产状况不再符合条件",
-    "supporter_able": "法定义务人具有了履行义务能力",
-    "voluntary": "自愿申请退出",
-    "moved": "户籍迁出本区",
-}
+# The art. 24 reasons in words (translated): one list, kept with the other labels.
+REASON_LABELS = LABELS["support_end"]
 # Reasons a clerk may choose by hand; a death goes through record_death (features end
 # stays and enrolments), a move through record_move.
 MANUAL_REASONS = ("work_ability", "imprisoned", "income_assets", "supporter_able", "voluntary")

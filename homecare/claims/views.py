@@ -9,7 +9,7 @@ import re
 from types import SimpleNamespace
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -55,17 +55,7 @@ def _labels():
             "callback_outcome": lambda s: str(OUTCOME_LABELS.get(getattr(s, "value", s), s))
             if s else "—",
             "callback_reason": lambda s: str(CALLBACK_REASON_LABELS.get(
-                getattr(s, "value", s), s)),
-            "service_name": _service_name}
-
-
-def _service_name(code: str | None) -> str:
-    """A service code in words, the catalogue read once per request."""
-    if not code:
-        return "—"
-    if "service_names" not in g:
-        g.service_names = hs.service_names()
-    return g.service_names.get(code, code)
+                getattr(s, "value", s), s))}
 
 
 def _or_404(getter, *args):

@@ -87,7 +87,9 @@ def test_visits_page_says_exceptions_in_words(client, world, admin):
     login(client, admin)
     page = client.get("/homecare/visits?status=flagged")
     assert "服务时间过短" in page.text and "李秀英" in page.text
-    assert "服务时间过短" in client.get("/homecare/visits?format=csv").get_data(as_text=True)
+    assert "助餐（送餐上门）×1" in page.text  # the service in words, not its code
+    csv = client.get("/homecare/visits?format=csv").get_data(as_text=True)
+    assert "服务时间过短" in csv and "助餐（送餐上门）×1" in csv and "meal×" not in csv
     assert "李秀英" not in client.get("/homecare/visits?status=completed").text
 
 
