@@ -24,6 +24,17 @@ def _watch(page) -> list[str]:
     return errors
 
 
+def _open_card(page, url: str, username: str) -> None:
+    """The worker opens the card's URL, lands on the login page, logs in, and is back
+    on the card page."""
+    page.goto(url)
+    assert "/login" in page.url
+    page.fill("#username", username)
+    page.fill("#password", f.PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_selector("[data-testid=elder-name]")
+
+
 def test_a_worker_checks_in_and_out_from_the_card_url(app, world, live_servers, page_for):
     url = f"{live_servers[0].url}/v/{cards.token(world.enrolment)}"
     username = world.worker.username
@@ -32,12 +43,7 @@ def test_a_worker_checks_in_and_out_from_the_card_url(app, world, live_servers, 
     db.session.commit()
     page = page_for(390, 844)
     errors = _watch(page)
-    page.goto(url)
-    assert "/login" in page.url
-    page.fill("#username", username)
-    page.fill("#password", f.PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_selector("[data-testid=check-in]")
+    _open_card(page, url, username)
     assert "李秀英" in page.inner_text("[data-testid=elder-name]")
     assert page.inner_text("[data-testid=balance]").strip() == "¥300.00"
     page.click("[data-testid=check-in]")
@@ -62,11 +68,7 @@ def test_scans_made_offline_are_queued_and_arrive_once_when_the_network_returns(
     db.session.commit()
     page = page_for(390, 844)
     errors = _watch(page)
-    page.goto(url)
-    page.fill("#username", username)
-    page.fill("#password", f.PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_selector("[data-testid=check-in]")
+    _open_card(page, url, username)
     banner = page.locator("[data-offline-banner]")
     assert banner.is_hidden()
     answers: list[int] = []
@@ -129,11 +131,7 @@ def test_weak_signal_a_check_out_sends_the_waiting_check_in_first(app, world, li
     # Requests that pass through a service worker escape Playwright's routes: without one.
     page = page_for(390, 844, service_workers="block")
     errors = _watch(page)
-    page.goto(url)
-    page.fill("#username", username)
-    page.fill("#password", f.PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_selector("[data-testid=check-in]")
+    _open_card(page, url, username)
     scans = "**/api/v1/homecare/scans"
     page.context.route(scans, lambda route: route.abort("connectionreset"))
     page.click("[data-testid=check-in]")
@@ -172,11 +170,7 @@ def test_a_shared_phone_sends_each_workers_queued_scans_under_their_own_login(
         if "/login" not in page.url:  # someone is still logged in on the phone: 退出
             token = page.get_attribute("meta[name=csrf-token]", "content")
             page.request.post(f"{base}/logout", form={"csrf_token": token})
-            page.goto(url)
-        page.fill("#username", name)
-        page.fill("#password", f.PASSWORD)
-        page.click("#login-submit")
-        page.wait_for_selector("[data-testid=elder-name]")
+        _open_card(page, url, name)
 
     log_in(first_name)
     scans = "**/api/v1/homecare/scans"
