@@ -14,6 +14,7 @@ from .people import (
     WubaoSupport,
 )
 from .regions import Region
+from .throttle import Throttle
 from .users import Role, User
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "Role",
     "Sex",
     "Support",
+    "Throttle",
     "User",
     "WubaoCategory",
     "WubaoSupport",
