@@ -208,16 +208,48 @@ def audit_group() -> None:
     """The audit log."""
 
 
+@audit_group.command("head")
+def audit_head() -> None:
+    """Print the chain's head (newest id and hash, signed with the audit key) to keep
+    outside the system: `eldercare audit head > /elsewhere/audit-head-$(date +%F).json`."""
+    import json
+
+    from .audit import head_record
+    from .crypto import audit_key
+
+    click.echo(json.dumps(head_record(audit_key()), indent=2))
+
+
 @audit_group.command("verify")
-def audit_verify() -> None:
-    """Recompute the audit log's hash chain; exits 1 at the first entry that was changed."""
-    from .audit import verify_chain
+@click.option("--head", "head_file", type=click.File("r"), default=None,
+              help="a head printed by `eldercare audit head`: fail unless the log still reaches it")
+def audit_verify(head_file) -> None:
+    """Recompute the audit log's hash chain; exits 1 at the first entry that was changed,
+    or when the log no longer reaches the kept head (entries cut off, or the whole chain
+    rewritten and rehashed)."""
+    import json
+
+    from .audit import HeadMismatch, check_head, verify_chain
+    from .crypto import audit_key
 
     checked, broken = verify_chain()
     if broken is not None:
         click.echo(f"audit chain BROKEN at entry {broken} (after {checked} good entries)")
         raise SystemExit(1)
-    click.echo(f"audit chain intact: {checked} entries")
+    if head_file is None:
+        click.echo(f"audit chain intact: {checked} entries")
+        return
+    try:
+        try:
+            record = json.load(head_file)
+        except ValueError:
+            raise HeadMismatch("not an audit head (JSON)") from None
+        reached = check_head(record, audit_key())
+    except HeadMismatch as exc:
+        click.echo(f"audit chain BROKEN: {exc}")
+        raise SystemExit(1) from None
+    click.echo(f"audit chain intact: {checked} entries, and it reaches the kept head "
+               f"(entry {reached})")
 
 
 @cli.group("crypto")
@@ -253,10 +285,11 @@ def crypto_reencrypt() -> None:
 
 @crypto_group.command("show-derived")
 def crypto_show_derived() -> None:
-    """Print the keys in use as environment lines: pin them before the secret key changes."""
-    from .crypto import environment_lines, keyring
+    """Print the keys in use as environment lines: pin them before the secret key changes,
+    and keep them apart from the backups (which hold none)."""
+    from .crypto import audit_key, environment_lines, keyring
 
-    for line in environment_lines(keyring()):
+    for line in environment_lines(keyring(), audit_key()):
         click.echo(line)
 
 
