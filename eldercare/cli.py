@@ -157,7 +157,7 @@ def scheduler_cmd() -> None:
     help="file to write (default: instance/backups/eldercare-<time>.backup)",
 )
 def backup_cmd(target: str | None) -> None:
-    """Back up the database and the secret key (QR cards are signed with it)."""
+    """Back up the database (mode 0600; no key in it or beside it: keep the keys apart)."""
     from pathlib import Path
 
     from flask import current_app
@@ -166,10 +166,11 @@ def backup_cmd(target: str | None) -> None:
 
     instance = Path(current_app.instance_path)
     try:
-        written = backup(Path(target) if target else default_name(instance), instance)
+        written = backup(Path(target) if target else default_name(instance))
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"backup written: {written}")
+    click.echo(f"backup written: {written} (no keys inside: restoring it needs this "
+               "instance's keys, see `eldercare crypto show-derived`)")
 
 
 @cli.command("restore")
@@ -179,26 +180,29 @@ def restore_cmd(source: str, yes: bool) -> None:
     """Replace the database with a backup (stop the servers first)."""
     from pathlib import Path
 
-    from .backup import BackupError, restore
+    from .backup import BackupError, check_keys, key_warnings, read_meta, restore
 
-    if not yes:
-        click.confirm("This replaces everything in the database. Go on?", abort=True)
     try:
+        meta = read_meta(Path(source))
+        if meta is not None:
+            check_keys(meta)  # before asking: a restore this instance cannot read is refused
+        if not yes:
+            click.confirm("This replaces everything in the database. Go on?", abort=True)
         restore(Path(source))
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
+    for warning in key_warnings(meta) if meta else []:
+        click.echo(f"warning: {warning}", err=True)
     from .crypto import unreadable
 
     why = unreadable()
     if why:
-        # The ID numbers and health notes in a backup open only with the keys they were
-        # encrypted with: derived from the secret key saved beside the backup, or the
-        # ELDERCARE_DATA_KEY / ELDERCARE_INDEX_KEY of the instance that made it.
+        # A bare dump from an older release carries no fingerprints to check first.
         raise click.ClickException(
             f"restored, but its encrypted values do not open with this instance's keys ({why}). "
-            f"Start it with the keys the backup was made with (the secret key saved as "
-            f"{source}.secret_key, or that instance's ELDERCARE_DATA_KEY and "
-            "ELDERCARE_INDEX_KEY); a backup from a release before encryption needs "
+            "Start it with the keys the backup was made with (that instance's "
+            "ELDERCARE_DATA_KEY and ELDERCARE_INDEX_KEY, or the ELDERCARE_SECRET_KEY they "
+            "derive from); a backup from a release before encryption needs "
             "`eldercare init-db` first.")
     click.echo("restored; run `eldercare init-db` if the backup is from an older release")
 
