@@ -1,27 +1,24 @@
 """Reading a comparison list: .xlsx or CSV (UTF-8 with or without BOM, else GBK), the
 columns `id_number,name,date` (and `monthly_amount` for income) or their Chinese names.
 
-The type comes from the content, never the file name. Every bad cell is reported as
+The type comes from the content, never the file name; eldercare.tabular reads it,
+bounded in rows and columns. Every bad cell is reported as
 {"row", "column", "message"}: the row number as the spreadsheet shows it, the column
 header as written in the file. Nothing here touches the database.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import re
 import unicodedata
-import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from eldercare import idnumbers
+from eldercare import idnumbers, tabular
 from eldercare.timeutil import local_today
 
-MAX_UNPACKED = 128 * 1024 * 1024  # a 16 MiB upload that unzips beyond this is refused
+MAX_ROWS = 200_000  # data rows of one list
 HEADER_SEARCH_ROWS = 10
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -65,70 +62,28 @@ def _text(value) -> str:
     return unicodedata.normalize("NFKC", str(value)).strip()
 
 
-def _decode(content: bytes) -> str:
-    if content.startswith(codecs.BOM_UTF8):
-        return content[3:].decode("utf-8")
-    try:
-        return content.decode("utf-8")
-    except UnicodeDecodeError:
-        return content.decode("gb18030")  # GBK's superset
+def _header_at(values: list) -> dict[str, tuple[int, str]] | None:
+    """The known columns of a row (field -> (position, header as written)), when it is
+    the header (it names at least the ID number and the name)."""
+    cols: dict[str, tuple[int, str]] = {}
+    for i, v in enumerate(values):
+        key = re.sub(r"[\s（）()*＊]", "", _text(v)).lower()
+        f = _KEYS.get(key)
+        if f and f not in cols:
+            cols[f] = (i, _text(v))
+    return cols if "id_number" in cols and "name" in cols else None
 
 
-def _records(content: bytes) -> list[tuple[int, list]]:
-    """(row number as shown, cell values) of the first sheet or the CSV; ValueError with
-    a message for a file that is no table."""
-    if not content:
-        raise ValueError("文件是空的")
-    if content.startswith(b"PK\x03\x04"):
-        return _xlsx(content)
-    if content.startswith(b"\xd0\xcf\x11\xe0") or b"\x00" in content[:4096]:
-        raise ValueError("文件不是 .xlsx 或 CSV 表格（旧版 .xls 请另存为 .xlsx）")
-    try:
-        text = _decode(content)
-    except UnicodeDecodeError:
-        raise ValueError("无法识别文件的文字编码，请另存为 CSV UTF-8 或 .xlsx") from None
-    try:
-        return list(enumerate(csv.reader(io.StringIO(text, newline="")), start=1))
-    except csv.Error as exc:
-        raise ValueError(f"CSV 格式有误：{exc}") from None
+def _header_width(rows: list) -> int | None:
+    cols = _header_at(rows[-1][1])
+    return None if cols is None else max(i for i, _ in cols.values()) + 1
 
 
-def _xlsx(content: bytes) -> list[tuple[int, list]]:
-    from openpyxl import load_workbook
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as zf:
-            if "xl/workbook.xml" not in zf.namelist():
-                raise ValueError("压缩文件不是 Excel 工作簿（.xlsx）")
-            if sum(i.file_size for i in zf.infolist()) > MAX_UNPACKED:
-                raise ValueError("工作簿解压后过大")
-        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError):
-        raise ValueError("Excel 文件已损坏，无法打开") from None
-    except ValueError:
-        raise
-    except Exception as exc:  # openpyxl raises many kinds for broken files
-        raise ValueError(f"无法读取该 Excel 工作簿（{type(exc).__name__}）") from None
-    try:
-        ws = wb.worksheets[0]
-        return [(i, list(v)) for i, v in enumerate(ws.iter_rows(values_only=True), start=1)]
-    except Exception as exc:  # a read-only sheet is parsed as it is read: broken XML here
-        raise ValueError(f"无法读取该 Excel 工作簿（{type(exc).__name__}）") from None
-    finally:
-        wb.close()
-
-
-def _header(records, wanted: tuple[str, ...]):
-    for pos, (number, values) in enumerate(records[:HEADER_SEARCH_ROWS]):
-        cols: dict[str, tuple[int, str]] = {}
-        for i, v in enumerate(values):
-            key = re.sub(r"[\s（）()*＊]", "", _text(v)).lower()
-            f = _KEYS.get(key)
-            if f and f not in cols:
-                cols[f] = (i, _text(v))
-        if "id_number" in cols and "name" in cols:
-            return pos, number, cols
-    return None
+def _table(content: bytes) -> tabular.Table:
+    """The list's rows through eldercare.tabular: bounded in rows (MAX_ROWS) and in
+    columns (the known ones; a value beyond column IV refuses the file)."""
+    return tabular.read_table(content, _header_width, tabular.Limits(
+        max_rows=MAX_ROWS + HEADER_SEARCH_ROWS, header_rows=HEADER_SEARCH_ROWS))
 
 
 def parse_date(value) -> date:
@@ -164,21 +119,23 @@ def read_list(content: bytes, with_amount: bool) -> ParsedList:
     """Every row of the list, or every problem in it (then `rows` must not be used)."""
     out = ParsedList()
     try:
-        records = _records(content)
-    except ValueError as exc:
-        out.error(None, None, str(exc))
+        table = _table(content)
+    except tabular.TableError as exc:
+        out.error(exc.row, exc.column, exc.message)
         return out
     wanted = ("id_number", "name", "date") + (("monthly_amount",) if with_amount else ())
-    found = _header(records, wanted)
-    if found is None:
+    if table.header is None:
         out.error(1, None, "找不到表头：须有列 " + ",".join(wanted))
         return out
-    pos, header_row, cols = found
+    pos = table.header
+    header_row, values = table.rows[pos]
+    cols = _header_at(values) or {}
     for f in wanted:
         if f not in cols:
             out.error(header_row, f, f"缺少列 {f}")
     if out.errors:
         return out
+    records = table.rows
     today = local_today()
     for number, values in records[pos + 1:]:
         cells = {f: values[i] if i < len(values) else None for f, (i, _) in cols.items()}

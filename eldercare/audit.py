@@ -10,7 +10,10 @@ from __future__ import annotations
 import contextvars
 import enum
 import hashlib
+import hmac
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -241,3 +244,127 @@ def record(action: str, entity: str, entity_id: Any, changes: dict | None = None
         db.session(),
         [_row(action, entity, None if entity_id is None else str(entity_id), changes or {})],
     )
+
+
+# --- the head kept outside ---------------------------------------------------------------
+# The chain shows a changed or removed entry in its middle, but not the newest entries cut
+# off, nor a chain rewritten and rehashed whole by someone who can write the database.
+# `eldercare audit head` prints the newest entry's id and hash signed with a key that is
+# not in the database (crypto.audit_key); kept outside (a printout, another machine's
+# log, a mail to the auditor), it lets `eldercare audit verify --head FILE` prove that
+# the log still holds that entry unchanged, and so everything before it.
+
+HEAD_FORMAT = "eldercare-audit-head/1"
+
+
+def _head_mac(key: bytes, entry_id: int, entry_hash: str | None) -> str:
+    message = f"{HEAD_FORMAT}\n{entry_id}\n{entry_hash or ''}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def head_record(key: bytes) -> dict:
+    """The chain's head to keep outside: the newest entry's id, hash and time, when it
+    was taken, which key signed it, and the HMAC of id and hash under that key (id 0
+    and no hash for an empty log)."""
+    from .crypto import key_id
+
+    row = db.session.execute(
+        sa.select(AuditEntry.id, AuditEntry.hash, AuditEntry.at)
+        .order_by(AuditEntry.id.desc()).limit(1)).first()
+    entry_id, entry_hash, at = (row.id, row.hash, row.at) if row else (0, None, None)
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return {"format": HEAD_FORMAT, "id": entry_id, "hash": entry_hash,
+            "at": at.isoformat() if at else None, "taken_at": utcnow().isoformat(),
+            "key_id": key_id(key), "hmac": _head_mac(key, entry_id, entry_hash)}
+
+
+class HeadMismatch(Exception):
+    """The log no longer reaches the kept head; the message says how."""
+
+
+def check_head(record: dict, key: bytes) -> int:
+    """Check that the log still holds the kept head's entry with the same hash. Returns
+    the head's id. Raises HeadMismatch when the record is not a head, its HMAC does not
+    verify under `key` (forged, or made with another key), the entry is gone (the newest
+    entries were cut off), or its hash differs (rewritten and rehashed). Call it after
+    verify_chain: a whole chain that still reaches the head holds every entry before it
+    as it was."""
+    from .crypto import key_id
+
+    try:
+        if record.get("format") != HEAD_FORMAT:
+            raise ValueError
+        entry_id, entry_hash = int(record["id"]), record["hash"]
+        mac = str(record["hmac"])
+    except (AttributeError, KeyError, TypeError, ValueError):
+        raise HeadMismatch(f"not an audit head ({HEAD_FORMAT})") from None
+    if not hmac.compare_digest(mac, _head_mac(key, entry_id, entry_hash)):
+        theirs = record.get("key_id")
+        raise HeadMismatch(
+            "the head's signature does not verify: it was altered, or signed with another "
+            f"audit key (the head's key {theirs}, this instance's {key_id(key)})")
+    if entry_id == 0:
+        return 0
+    stored = db.session.execute(
+        sa.select(AuditEntry.hash).where(AuditEntry.id == entry_id)).first()
+    if stored is None:
+        newest = db.session.scalar(sa.select(sa.func.max(AuditEntry.id)))
+        raise HeadMismatch(
+            f"entry {entry_id} of the kept head is gone (the log ends at {newest}): "
+            "entries were cut off")
+    if stored.hash != entry_hash:
+        raise HeadMismatch(
+            f"entry {entry_id} no longer has the kept head's hash: the log was rewritten"
+            + _lifted_note(entry_id))
+    return entry_id
+
+
+def _lifted_note(after: int) -> str:
+    """Where a migration lifted the append-only rule after the head was kept, say so."""
+    note = db.session.execute(
+        sa.select(AuditEntry.id, AuditEntry.username).where(
+            AuditEntry.id > after, AuditEntry.action == LIFTED)
+        .order_by(AuditEntry.id).limit(1)).first()
+    if note is None:
+        return ""
+    return f" (entry {note.id}: {note.username} lifted the append-only rule to rewrite it)"
+
+
+# --- rewriting the log: a migration's redaction -------------------------------------------
+
+LIFTED = "append_only_lifted"
+TRIGGER = "audit_log_append_only"  # core_0008
+
+
+@contextmanager
+def append_only_lifted(conn: sa.Connection, by: str, why: str) -> Iterator[None]:
+    """Let a migration rewrite the log (a redaction, as core_0006 masked the ID numbers)
+    on a connection it owns the tables through, inside its own transaction.
+
+    On PostgreSQL the core_0008 trigger refuses UPDATE and DELETE on audit_log for
+    everyone; this disables it with ALTER TABLE (which holds audit_log's exclusive lock
+    until the commit, so nobody appends in between), runs the body, and enables it again
+    before the transaction ends; a failure rolls the ALTER back with everything else. At
+    the end an entry (action "append_only_lifted", username `by`) records who lifted it,
+    why, and the head's hash before, so that `audit verify --head` with an older head
+    names the migration. The body rehashes what it rewrote (see core_0006's
+    _redact_audit_log); take and keep a new head afterwards. Never used by the app."""
+    before = conn.execute(
+        sa.select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
+    ).first()
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        conn.execute(sa.text(f"ALTER TABLE audit_log DISABLE TRIGGER {TRIGGER}"))
+    yield
+    if postgres:
+        conn.execute(sa.text(f"ALTER TABLE audit_log ENABLE TRIGGER {TRIGGER}"))
+    prev = conn.execute(
+        sa.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar()
+    row = {"at": utcnow(), "user_id": None, "username": by[:64], "action": LIFTED,
+           "entity": "audit_log", "entity_id": None, "ip": None,
+           "changes": {"why": why, "head_before": {"id": before.id, "hash": before.hash}
+                       if before else None}}
+    row["prev_hash"] = prev
+    row["hash"] = entry_digest(prev, row)
+    conn.execute(sa.insert(AuditEntry), [row])

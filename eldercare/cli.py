@@ -160,7 +160,7 @@ def scheduler_cmd() -> None:
     help="file to write (default: instance/backups/eldercare-<time>.backup)",
 )
 def backup_cmd(target: str | None) -> None:
-    """Back up the database and the secret key (QR cards are signed with it)."""
+    """Back up the database (mode 0600; no key in it or beside it: keep the keys apart)."""
     from pathlib import Path
 
     from flask import current_app
@@ -169,10 +169,11 @@ def backup_cmd(target: str | None) -> None:
 
     instance = Path(current_app.instance_path)
     try:
-        written = backup(Path(target) if target else default_name(instance), instance)
+        written = backup(Path(target) if target else default_name(instance))
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"backup written: {written}")
+    click.echo(f"backup written: {written} (no keys inside: restoring it needs this "
+               "instance's keys, see `eldercare crypto show-derived`)")
 
 
 @cli.command("restore")
@@ -182,26 +183,29 @@ def restore_cmd(source: str, yes: bool) -> None:
     """Replace the database with a backup (stop the servers first)."""
     from pathlib import Path
 
-    from .backup import BackupError, restore
+    from .backup import BackupError, check_keys, key_warnings, read_meta, restore
 
-    if not yes:
-        click.confirm("This replaces everything in the database. Go on?", abort=True)
     try:
+        meta = read_meta(Path(source))
+        if meta is not None:
+            check_keys(meta)  # before asking: a restore this instance cannot read is refused
+        if not yes:
+            click.confirm("This replaces everything in the database. Go on?", abort=True)
         restore(Path(source))
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
+    for warning in key_warnings(meta) if meta else []:
+        click.echo(f"warning: {warning}", err=True)
     from .crypto import unreadable
 
     why = unreadable()
     if why:
-        # The ID numbers and health notes in a backup open only with the keys they were
-        # encrypted with: derived from the secret key saved beside the backup, or the
-        # ELDERCARE_DATA_KEY / ELDERCARE_INDEX_KEY of the instance that made it.
+        # A bare dump from an older release carries no fingerprints to check first.
         raise click.ClickException(
             f"restored, but its encrypted values do not open with this instance's keys ({why}). "
-            f"Start it with the keys the backup was made with (the secret key saved as "
-            f"{source}.secret_key, or that instance's ELDERCARE_DATA_KEY and "
-            "ELDERCARE_INDEX_KEY); a backup from a release before encryption needs "
+            "Start it with the keys the backup was made with (that instance's "
+            "ELDERCARE_DATA_KEY and ELDERCARE_INDEX_KEY, or the ELDERCARE_SECRET_KEY they "
+            "derive from); a backup from a release before encryption needs "
             "`eldercare init-db` first.")
     click.echo("restored; run `eldercare init-db` if the backup is from an older release")
 
@@ -211,16 +215,48 @@ def audit_group() -> None:
     """The audit log."""
 
 
+@audit_group.command("head")
+def audit_head() -> None:
+    """Print the chain's head (newest id and hash, signed with the audit key) to keep
+    outside the system: `eldercare audit head > /elsewhere/audit-head-$(date +%F).json`."""
+    import json
+
+    from .audit import head_record
+    from .crypto import audit_key
+
+    click.echo(json.dumps(head_record(audit_key()), indent=2))
+
+
 @audit_group.command("verify")
-def audit_verify() -> None:
-    """Recompute the audit log's hash chain; exits 1 at the first entry that was changed."""
-    from .audit import verify_chain
+@click.option("--head", "head_file", type=click.File("r"), default=None,
+              help="a head printed by `eldercare audit head`: fail unless the log still reaches it")
+def audit_verify(head_file) -> None:
+    """Recompute the audit log's hash chain; exits 1 at the first entry that was changed,
+    or when the log no longer reaches the kept head (entries cut off, or the whole chain
+    rewritten and rehashed)."""
+    import json
+
+    from .audit import HeadMismatch, check_head, verify_chain
+    from .crypto import audit_key
 
     checked, broken = verify_chain()
     if broken is not None:
         click.echo(f"audit chain BROKEN at entry {broken} (after {checked} good entries)")
         raise SystemExit(1)
-    click.echo(f"audit chain intact: {checked} entries")
+    if head_file is None:
+        click.echo(f"audit chain intact: {checked} entries")
+        return
+    try:
+        try:
+            record = json.load(head_file)
+        except ValueError:
+            raise HeadMismatch("not an audit head (JSON)") from None
+        reached = check_head(record, audit_key())
+    except HeadMismatch as exc:
+        click.echo(f"audit chain BROKEN: {exc}")
+        raise SystemExit(1) from None
+    click.echo(f"audit chain intact: {checked} entries, and it reaches the kept head "
+               f"(entry {reached})")
 
 
 @cli.group("crypto")
@@ -256,10 +292,11 @@ def crypto_reencrypt() -> None:
 
 @crypto_group.command("show-derived")
 def crypto_show_derived() -> None:
-    """Print the keys in use as environment lines: pin them before the secret key changes."""
-    from .crypto import environment_lines, keyring
+    """Print the keys in use as environment lines: pin them before the secret key changes,
+    and keep them apart from the backups (which hold none)."""
+    from .crypto import audit_key, environment_lines, keyring
 
-    for line in environment_lines(keyring()):
+    for line in environment_lines(keyring(), audit_key()):
         click.echo(line)
 
 

@@ -21,6 +21,8 @@ Keys (see README, Security):
   instance's secret_key file) with HKDF-SHA256 and distinct info labels, data key
   version 1. Changing the secret key then makes the data unreadable: pin the keys first
   (``eldercare crypto show-derived`` prints them as environment lines).
+* ELDERCARE_AUDIT_KEY (base64 of 32 bytes), or derived from the secret key under a
+  label of its own: signs the audit log's head kept outside (``eldercare audit head``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ KEY_BYTES = 32  # AES-256, HMAC-SHA256
 # secret key's other uses (session and QR signatures).
 DATA_INFO = b"eldercare data key v1 (AES-256-GCM)"
 INDEX_INFO = b"eldercare blind index key v1 (HMAC-SHA256)"
+AUDIT_INFO = b"eldercare audit head key v1 (HMAC-SHA256)"
+AUDIT_EXTENSION = "eldercare.audit_key"
 
 
 class CryptoConfigError(RuntimeError):
@@ -150,9 +154,35 @@ def keyring_from(secret_key: str, data_keys: str | None, index_key: str | None) 
     return Keyring(keys, order[0], _decode_key(index_key, "ELDERCARE_INDEX_KEY"))
 
 
+def audit_key_from(secret_key: str, configured: str | None) -> bytes:
+    """The key that signs the audit log's kept head (``eldercare audit head``): never in
+    the database, so whoever can write the database cannot sign a head for a chain they
+    rewrote. ELDERCARE_AUDIT_KEY (base64 of 32 bytes) where set, else HKDF of the secret
+    key under its own label (independent of the data keys, pinned or not)."""
+    if configured and configured.strip():
+        return _decode_key(configured, "ELDERCARE_AUDIT_KEY")
+    if not secret_key:
+        raise CryptoConfigError("no secret key to derive the audit key from")
+    return _hkdf(secret_key.encode(), AUDIT_INFO)
+
+
+def key_id(key: bytes) -> str:
+    """A short fingerprint of a key (12 hex digits of an HMAC of a fixed label under it):
+    shows which key something was made with, and reveals nothing of the key."""
+    return hmac.new(key, b"eldercare key fingerprint", hashlib.sha256).hexdigest()[:12]
+
+
 def init_app(app: Flask) -> None:
     app.extensions[EXTENSION] = keyring_from(
         app.config["SECRET_KEY"], app.config.get("DATA_KEY"), app.config.get("INDEX_KEY"))
+    app.extensions[AUDIT_EXTENSION] = audit_key_from(
+        app.config["SECRET_KEY"],
+        app.config.get("AUDIT_KEY") or os.environ.get("ELDERCARE_AUDIT_KEY"))
+
+
+def audit_key() -> bytes:
+    """The current app's audit head key (an app context is needed)."""
+    return current_app.extensions[AUDIT_EXTENSION]
 
 
 def keyring() -> Keyring:
@@ -290,10 +320,21 @@ def reencrypt(batch: int = 1000) -> dict[str, int]:
     return done
 
 
-def environment_lines(keys: Keyring) -> list[str]:
-    """The keys as ELDERCARE_DATA_KEY / ELDERCARE_INDEX_KEY lines (to pin derived keys
-    before the secret key changes)."""
+def environment_lines(keys: Keyring, audit: bytes | None = None) -> list[str]:
+    """The keys as ELDERCARE_DATA_KEY / ELDERCARE_INDEX_KEY (and ELDERCARE_AUDIT_KEY)
+    lines (to pin derived keys before the secret key changes, and to keep them apart
+    from the backups)."""
     data = ",".join(f"{v}:{base64.b64encode(k).decode()}"
                     for v, k in sorted(keys.data.items(), key=lambda i: i[0] != keys.current))
-    return [f"ELDERCARE_DATA_KEY={data}",
-            f"ELDERCARE_INDEX_KEY={base64.b64encode(keys.index).decode()}"]
+    lines = [f"ELDERCARE_DATA_KEY={data}",
+             f"ELDERCARE_INDEX_KEY={base64.b64encode(keys.index).decode()}"]
+    if audit is not None:
+        lines.append(f"ELDERCARE_AUDIT_KEY={base64.b64encode(audit).decode()}")
+    return lines
+
+
+def fingerprints(keys: Keyring) -> dict:
+    """Which keys open the encrypted values: a fingerprint per data key version and of the
+    index key (kept in a backup's description; the keys themselves never are)."""
+    return {"data": {str(v): key_id(k) for v, k in sorted(keys.data.items())},
+            "index": key_id(keys.index)}

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from . import faults
@@ -68,6 +69,23 @@ def period_of(kind: str, moment: datetime) -> str:
     return moment.astimezone(LOCAL).strftime(FORMATS[kind])
 
 
+def now_local() -> datetime:
+    """Now in the district: the one clock the runner compares periods with (tests move it
+    to a new year's night by replacing this function)."""
+    return datetime.now(LOCAL)
+
+
+def refuse_future(kind: str, text: str, now: datetime | None = None) -> None:
+    """JobError for a period that has not begun. A job's work for a period is final (the
+    subsidy year expires every balance of the year before and cannot be undone), so a
+    period typed one year too far must never run early; every job goes through here."""
+    start = parse_period(kind, text)
+    if start > (now or now_local()):
+        raise JobError(
+            _("时段 %(period)s 尚未开始，不能提前执行（任务完成后无法撤销）", period=text)
+        )
+
+
 def previous_period(kind: str, text: str) -> str:
     start = parse_period(kind, text)
     if kind == "year":
@@ -81,7 +99,7 @@ def previous_period(kind: str, text: str) -> str:
 def default_period(job: Job, now: datetime | None = None) -> str:
     """The period a run started now is for: the job's own rule (job.default_period) or
     the current period."""
-    now = now or datetime.now(LOCAL)
+    now = now or now_local()
     rule = getattr(job, "default_period", None)
     if rule:
         return rule(now.astimezone(LOCAL))
@@ -114,7 +132,7 @@ def run_job(
     in job_failures, and is raised again."""
     job = get_job(name)
     period = period or default_period(job)
-    parse_period(job.period_kind, period)
+    refuse_future(job.period_kind, period)
     db.session.rollback()  # a fresh transaction, taken with the write lock on SQLite
     token = write_intent.set(True)
     actor = set_actor(Actor(user_id, f"job:{name}")) if user_id is None else None
@@ -161,7 +179,7 @@ def missed_periods(job: Job, now: datetime | None = None, limit: int = 3) -> lis
     what a scheduler that was down should catch up on when it starts."""
     current = default_period(job, now)
     periods, p = [], current
-    for _ in range(limit):
+    for _step in range(limit):
         periods.append(p)
         p = previous_period(job.period_kind, p)
     done = set(
@@ -250,16 +268,22 @@ def scheduled_run(app, scheduler, name: str, period: str | None = None, attempt:
             run_job(name, period, trigger="scheduler")
         except Exception:  # recorded where the database allows; the scheduler keeps going
             if attempt >= len(RETRY_MINUTES):
-                log.error("scheduled job %s %s failed %d times; left for catch-up or the "
-                          "jobs page", name, period, attempt + 1)
+                log.error(
+                    "scheduled job %s %s failed %d times; left for catch-up or the jobs page",
+                    name,
+                    period,
+                    attempt + 1,
+                )
                 return
             delay = RETRY_MINUTES[attempt]
-            log.warning("scheduled job %s %s failed; trying again in %d min", name, period,
-                        delay)
+            log.warning("scheduled job %s %s failed; trying again in %d min", name, period, delay)
             scheduler.add_job(
-                scheduled_run, "date", run_date=datetime.now(LOCAL) + timedelta(minutes=delay),
+                scheduled_run,
+                "date",
+                run_date=datetime.now(LOCAL) + timedelta(minutes=delay),
                 args=[app, scheduler, name, period, attempt + 1],
-                id=f"{name}:{period}:retry", replace_existing=True,
+                id=f"{name}:{period}:retry",
+                replace_existing=True,
             )
 
 

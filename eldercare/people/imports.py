@@ -1,10 +1,11 @@
 """Roster import (花名册导入): .xlsx or .csv as townships send them, all or nothing.
 
-Reading. The type comes from the content, never the name: a zip holding
-``xl/workbook.xml`` is a workbook (openpyxl, read-only); anything else must decode as
-text — UTF-8 with or without BOM, UTF-16 with BOM (Excel's "Unicode text"), else GBK
-(read as GB18030, its superset) — and parse as CSV (comma, tab or semicolon). The old
-binary .xls, PDFs, images and the like are refused with a message saying what to do.
+Reading (eldercare.tabular, bounded in rows and columns whatever the file holds). The
+type comes from the content, never the name: a zip holding ``xl/workbook.xml`` is a
+workbook (its sheet XML streamed); anything else must decode as text — UTF-8 with or
+without BOM, UTF-16 with BOM (Excel's "Unicode text"), else GBK (read as GB18030) —
+and parse as CSV (comma, tab or semicolon). The old binary .xls, PDFs, images and the
+like are refused with a message saying what to do.
 
 Finding the data. The header row is the first row (of the first sheet that has one)
 naming at least 姓名 and 身份证号码 among the known column names (common variants
@@ -26,13 +27,9 @@ changed the registry since the check), creates or updates each person, and recor
 
 from __future__ import annotations
 
-import codecs
-import csv
 import enum
-import io
 import re
 import unicodedata
-import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,7 +37,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from .. import audit, crypto, faults, idnumbers
+from .. import audit, crypto, faults, idnumbers, tabular
 from ..errors import DomainError
 from ..extensions import db
 from ..models import (
@@ -197,349 +194,38 @@ class Sheet:
     file_type: str
 
 
+MAX_ROWS = 100_000  # rows of one roster (the district has 13,000 people)
+
+
 def sniff(content: bytes) -> str:
     """'xlsx' or 'text' from the content; ImportFileError for anything else."""
-    if not content:
-        raise ImportFileError("文件是空的。")
-    head = content[:8]
-    if head.startswith(b"PK\x03\x04"):
-        return "xlsx"
-    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        raise ImportFileError("这是旧版 Excel（.xls）文件，无法读取。请在 Excel 中“另存为”"
-                              " Excel 工作簿（.xlsx）或 CSV 后再上传。")
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "text"
-    if head.startswith(b"%PDF"):
-        raise ImportFileError("这是 PDF 文件，不是表格。请上传 .xlsx 或 .csv 文件。")
-    if b"\x00" in content[:8192]:
-        raise ImportFileError("文件不是 .xlsx 或 .csv 表格（内容为二进制数据）。请上传 Excel 工作簿"
-                              "（.xlsx）或 CSV 文件。")
-    return "text"
-
-
-def _decode(content: bytes) -> tuple[str, str]:
-    if content.startswith(codecs.BOM_UTF8):
-        return content[3:].decode("utf-8", errors="strict"), "utf-8"
-    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return content.decode("utf-16"), "utf-16"
     try:
-        return content.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return content.decode("gb18030"), "gbk"
-    except UnicodeDecodeError:
-        raise ImportFileError("无法识别文件的文字编码。"
-                              "请在 Excel 中另存为“CSV UTF-8”或 .xlsx 后再上传。") from None
+        return tabular.sniff(content)
+    except tabular.TableError as exc:
+        raise ImportFileError(exc.message) from None
 
 
-def _read_csv(content: bytes) -> Sheet:
-    try:
-        text, encoding = _decode(content)
-    except UnicodeDecodeError:
-        raise ImportFileError("文件的文字编码有误，无法读取。") from None
-    if "\x00" in text[:8192]:
-        raise ImportFileError("文件不是 .xlsx 或 .csv 表格。")
-    best: list[tuple[int, list]] | None = None
-    for delimiter in (",", "\t", ";"):
-        try:
-            records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-        except csv.Error as exc:
-            raise ImportFileError(f"CSV 格式有误：{exc}") from None
-        rows = [(i, rec) for i, rec in enumerate(records, start=1)]
-        if _find_header(rows) is not None:
-            return Sheet(rows, f"csv/{encoding}")
-        if best is None:
-            best = rows
-    return Sheet(best or [], f"csv/{encoding}")
-
-
-def _read_xlsx(content: bytes, progress: Progress | None) -> Sheet:
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as zf:
-            names = set(zf.namelist())
-            unpacked = sum(info.file_size for info in zf.infolist())
-            if "xl/workbook.xml" not in names:
-                raise ImportFileError("这是一个压缩文件，但不是 Excel 工作簿（.xlsx）。"
-                                      "请上传 .xlsx 或 .csv 文件。")
-            if unpacked > MAX_UNPACKED:
-                raise ImportFileError("工作簿解压后过大，无法导入。请只保留花名册一张表后再上传。")
-            try:
-                return _fast_xlsx(zf, progress)
-            except ImportFileError:
-                raise  # refused outright (a DTD): never handed to openpyxl
-            except Exception:  # noqa: S110  # nosec B110 # openpyxl reads it below
-                pass
-    except zipfile.BadZipFile:
-        raise ImportFileError("文件看似 .xlsx 但已损坏，无法打开。"
-                              "请在 Excel 中重新保存后上传。") from None
-    return _openpyxl_xlsx(content, progress)
-
-
-def _openpyxl_xlsx(content: bytes, progress: Progress | None) -> Sheet:
-    from openpyxl import load_workbook
-
-    def unreadable(exc: Exception) -> ImportFileError:
-        return ImportFileError(f"无法读取该 Excel 工作簿（{type(exc).__name__}）。"
-                               "请在 Excel 中重新保存后上传。")
-
-    try:
-        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for broken files
-        raise unreadable(exc) from None
-    try:
-        return _openpyxl_rows(wb, progress)
-    except Exception as exc:  # read-only sheets are parsed as they are read: broken XML
-        raise unreadable(exc) from None
-    finally:
-        wb.close()
-
-
-def _openpyxl_rows(wb, progress: Progress | None) -> Sheet:
-    sheets = [wb.active] + [ws for ws in wb.worksheets if ws is not wb.active]
-    first: list[tuple[int, list]] | None = None
-    for ws in sheets:
-        if ws is None or not hasattr(ws, "iter_rows"):
-            continue
-        estimate = ws.max_row or 0  # from the file's <dimension>, which may be wrong
-        ws.reset_dimensions()
-        rows: list[tuple[int, list]] = []
-        for i, values in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
-            rows.append((i, list(values)))
-            if progress and i % 2000 == 0:
-                progress("reading", i, max(estimate, i))
-        if _find_header(rows) is not None:
-            return Sheet(rows, "xlsx")
-        if first is None:
-            first = rows
-    return Sheet(first or [], "xlsx")
-
-
-# --- a lean reader for the common case -------------------------------------------------
-# openpyxl builds an object per cell and per shared string: 2 s for 11,000 rows of 12
-# columns. The roster needs values only, so this reads the sheet XML with expat
-# (0.5 s); dates and numbers are converted with openpyxl's own helpers. Anything it does
-# not expect raises, and _read_xlsx falls back to openpyxl.
-
-_NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-_COL_RE = re.compile(r"([A-Z]+)(\d+)")
-
-
-def _col_index(ref: str) -> int:
-    n = 0
-    for ch in ref:
-        n = n * 26 + ord(ch) - 64
-    return n - 1
-
-
-def _no_dtd(*_args) -> None:
-    # Excel writes no DTD: one in an uploaded part can only be an entity bomb or an
-    # external entity. Refused outright (openpyxl, through defusedxml, would refuse
-    # entities too, but a DTD is not worth the second try).
-    raise ImportFileError("无法读取该 Excel 工作簿（含有 Excel 不会写入的 DTD 声明）。"
-                          "请在 Excel 中重新保存后上传。")
-
-
-def _expat(handlers: dict):
-    from xml.parsers import expat
-
-    parser = expat.ParserCreate(namespace_separator="|")
-    parser.StartDoctypeDeclHandler = _no_dtd
-    parser.EntityDeclHandler = _no_dtd
-    parser.buffer_text = True
-    parser.buffer_size = 1 << 16
-    for name, fn in handlers.items():
-        setattr(parser, name, fn)
-    return parser
-
-
-def _shared_strings(zf: zipfile.ZipFile, path: str) -> list[str]:
-    out: list[str] = []
-    if path not in zf.namelist():
-        return out
-    state = {"depth": 0, "in_t": False, "phonetic": 0, "buf": []}
-    si, t, rph = f"{_NS_MAIN}|si", f"{_NS_MAIN}|t", f"{_NS_MAIN}|rPh"
-
-    def start(name, _attrs):
-        if name == t:
-            state["in_t"] = True
-        elif name == rph:
-            state["phonetic"] += 1
-        elif name == si:
-            state["buf"] = []
-
-    def end(name):
-        if name == t:
-            state["in_t"] = False
-        elif name == rph:
-            state["phonetic"] -= 1
-        elif name == si:
-            out.append("".join(state["buf"]))
-
-    def chars(data):
-        if state["in_t"] and not state["phonetic"]:
-            state["buf"].append(data)
-
-    parser = _expat({"StartElementHandler": start, "EndElementHandler": end,
-                     "CharacterDataHandler": chars})
-    with zf.open(path) as fh:
-        parser.ParseFile(fh)
-    return out
-
-
-def _date_styles(zf: zipfile.ZipFile, path: str) -> set[int]:
-    """Indexes of the cell formats (cellXfs) that show a date or time."""
-    from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
-
-    if path not in zf.namelist():
-        return set()
-    custom: dict[int, str] = {}
-    xfs: list[int] = []
-    state = {"in_xfs": False}
-    numfmt, cellxfs, xf = f"{_NS_MAIN}|numFmt", f"{_NS_MAIN}|cellXfs", f"{_NS_MAIN}|xf"
-
-    def start(name, attrs):
-        if name == numfmt:
-            custom[int(attrs["numFmtId"])] = attrs.get("formatCode", "")
-        elif name == cellxfs:
-            state["in_xfs"] = True
-        elif name == xf and state["in_xfs"]:
-            xfs.append(int(attrs.get("numFmtId", 0)))
-
-    def end(name):
-        if name == cellxfs:
-            state["in_xfs"] = False
-
-    parser = _expat({"StartElementHandler": start, "EndElementHandler": end})
-    with zf.open(path) as fh:
-        parser.ParseFile(fh)
-    dates = set()
-    for i, fmt_id in enumerate(xfs):
-        code = custom.get(fmt_id) or BUILTIN_FORMATS.get(fmt_id, "")
-        # 27-36 and 50-58: the built-in East Asian date formats (yyyy"年"m"月"d"日" …)
-        if is_date_format(code) or 27 <= fmt_id <= 36 or 50 <= fmt_id <= 58:
-            dates.add(i)
-    return dates
-
-
-def _workbook_sheets(zf: zipfile.ZipFile) -> tuple[list[str], bool]:
-    """Sheet paths, the active sheet first, and whether dates count from 1904."""
-    import posixpath
-
-    from defusedxml import DTDForbidden
-    from defusedxml import ElementTree as ET  # the workbook's index is small
-
-    try:
-        wb = ET.fromstring(zf.read("xl/workbook.xml"), forbid_dtd=True)
-        rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"), forbid_dtd=True)
-    except DTDForbidden:
-        _no_dtd()
-    targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{{{_NS_PKG_REL}}}Relationship")}
-    paths = []
-    for sheet in wb.iter(f"{{{_NS_MAIN}}}sheet"):
-        target = targets[sheet.get(f"{{{_NS_REL}}}id")]
-        path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
-            posixpath.join("xl", target))
-        paths.append(path)
-    view = wb.find(f"{{{_NS_MAIN}}}bookViews/{{{_NS_MAIN}}}workbookView")
-    active = int(view.get("activeTab", 0)) if view is not None else 0
-    if 0 <= active < len(paths):
-        paths.insert(0, paths.pop(active))
-    pr = wb.find(f"{{{_NS_MAIN}}}workbookPr")
-    epoch1904 = pr is not None and pr.get("date1904") in ("1", "true")
-    return paths, epoch1904
-
-
-def _sheet_rows(zf: zipfile.ZipFile, path: str, shared: list[str], dates: set[int],
-                epoch1904: bool, progress: Progress | None) -> list[tuple[int, list]]:
-    from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
-
-    epoch = CALENDAR_MAC_1904 if epoch1904 else CALENDAR_WINDOWS_1900
-    rows: list[tuple[int, list]] = []
-    row_tag, c_tag, v_tag = f"{_NS_MAIN}|row", f"{_NS_MAIN}|c", f"{_NS_MAIN}|v"
-    t_tag, is_tag, dim_tag = f"{_NS_MAIN}|t", f"{_NS_MAIN}|is", f"{_NS_MAIN}|dimension"
-    st = {"row": 0, "values": None, "col": -1, "type": "n", "style": 0, "text": None,
-          "in_is": False, "estimate": 0}
-
-    def start(name, attrs):
-        if name == c_tag:
-            ref = attrs.get("r")
-            st["col"] = _col_index(_COL_RE.match(ref).group(1)) if ref else st["col"] + 1
-            st["type"] = attrs.get("t", "n")
-            st["style"] = int(attrs.get("s", 0))
-            st["text"] = None
-        elif name == v_tag or (name == t_tag and st["in_is"]):
-            st["text"] = [] if st["text"] is None else st["text"]
-        elif name == is_tag:
-            st["in_is"] = True
-        elif name == row_tag:
-            st["row"] = int(attrs["r"]) if "r" in attrs else st["row"] + 1
-            st["values"] = []
-            st["col"] = -1
-        elif name == dim_tag:  # A1:L11003, which may be wrong: an estimate for the bar
-            last = _COL_RE.match(attrs.get("ref", "").rpartition(":")[2])
-            st["estimate"] = int(last.group(2)) if last else 0
-
-    def chars(data):
-        if st["text"] is not None:
-            st["text"].append(data)
-
-    def end(name):
-        if name == c_tag:
-            text = "".join(st["text"]) if st["text"] is not None else None
-            st["text"] = None
-            kind = st["type"]
-            if text is None or (not text and kind not in ("inlineStr", "str")):
-                return  # no value (a formula never calculated: <v/>)
-            if kind == "s":
-                value = shared[int(text)]
-            elif kind in ("inlineStr", "str", "e"):
-                value = text
-            elif kind == "b":
-                value = text.strip() in ("1", "true")
-            elif kind == "d":
-                value = datetime.fromisoformat(text)
-            else:
-                value = float(text) if any(ch in text for ch in ".eE") else int(text)
-                if st["style"] in dates:
-                    value = from_excel(value, epoch)
-            values = st["values"]
-            col = st["col"]
-            if col >= len(values):
-                values.extend([None] * (col + 1 - len(values)))
-            values[col] = value
-        elif name == is_tag:
-            st["in_is"] = False
-        elif name == row_tag:
-            rows.append((st["row"], st["values"]))
-            if progress and len(rows) % 2000 == 0:
-                progress("reading", st["row"], max(st["estimate"], st["row"] + 2000))
-
-    parser = _expat({"StartElementHandler": start, "EndElementHandler": end,
-                     "CharacterDataHandler": chars})
-    with zf.open(path) as fh:
-        parser.ParseFile(fh)
-    return rows
-
-
-def _fast_xlsx(zf: zipfile.ZipFile, progress: Progress | None) -> Sheet:
-    paths, epoch1904 = _workbook_sheets(zf)
-    shared = _shared_strings(zf, "xl/sharedStrings.xml")
-    dates = _date_styles(zf, "xl/styles.xml")
-    first = None
-    for path in paths:
-        rows = _sheet_rows(zf, path, shared, dates, epoch1904, progress)
-        if _find_header(rows) is not None:
-            return Sheet(rows, "xlsx")
-        first = rows if first is None else first
-    return Sheet(first or [], "xlsx")
+def _header_width(rows: list[tuple[int, list]]) -> int | None:
+    """Whether the last row read is the header, and then how many columns to keep."""
+    header = _find_header(rows[-1:])
+    return None if header is None else max(i for i, _ in header.columns.values()) + 1
 
 
 def read_sheet(content: bytes, filename: str = "", progress: Progress | None = None) -> Sheet:
-    kind = sniff(content)
-    return _read_xlsx(content, progress) if kind == "xlsx" else _read_csv(content)
+    """The roster's rows with content through eldercare.tabular: the type from the
+    content, CSV with comma, tab or semicolon, every sheet of a workbook (the active
+    one first) until one has the header; bounded in rows (MAX_ROWS) and columns (the
+    known ones; a value beyond column IV refuses the file). ImportFileError when the
+    file cannot be read or is too large."""
+    limits = tabular.Limits(max_rows=MAX_ROWS + HEADER_SEARCH_ROWS, header_rows=HEADER_SEARCH_ROWS,
+                            max_unpacked=MAX_UNPACKED)
+    try:
+        table = tabular.read_table(content, _header_width, limits, delimiters=(",", "\t", ";"),
+                                   all_sheets=True, progress=progress)
+    except tabular.TableError as exc:
+        where = f"第 {exc.row} 行：" if exc.row else ""
+        raise ImportFileError(where + exc.message) from None
+    return Sheet(table.rows, table.file_type)
 
 
 # --------------------------------------------------------------------------- header

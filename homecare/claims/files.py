@@ -2,27 +2,26 @@
 without BOM) or GBK, or .xlsx, with the columns
 `line_no,visit_id,id_number,service_date,service_code,quantity,amount`.
 
+Reading goes through eldercare.tabular: bounded in lines (MAX_LINES) and in columns
+(the claim's own; a value beyond column IV refuses the file), whatever the file holds.
+
 All or nothing: every problem is collected with the row as the spreadsheet shows it
 (the header is row 1) and the column, and a file with any problem is refused whole.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
-import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from eldercare import tabular
 from eldercare.errors import Invalid
 from eldercare.idnumbers import IdNumberError, normalize
 
 COLUMNS = ("line_no", "visit_id", "id_number", "service_date", "service_code", "quantity",
            "amount")
 MAX_LINES = 200_000
-MAX_UNPACKED = 200 * 1024 * 1024
 
 
 @dataclass
@@ -66,56 +65,25 @@ def _text(value) -> str:
     return str(value).strip()
 
 
-def _rows_csv(content: bytes) -> list[list]:
-    if content.startswith(codecs.BOM_UTF8):
-        text = content[3:].decode("utf-8", errors="replace")
-    else:
-        try:
-            text = content.decode("utf-8")
-        except UnicodeDecodeError:
-            try:
-                text = content.decode("gb18030")
-            except UnicodeDecodeError:
-                raise _file_problem("无法识别文件的文字编码（请用 UTF-8 或 GBK）") from None
-    if "\x00" in text[:4096]:
-        raise _file_problem("文件不是 CSV 或 .xlsx 表格")
+def _header_width(rows: list) -> int:
+    """The claim's header is its first row: the columns up to the last one it needs, or 0
+    (read no further) when one is missing, which parse reports."""
+    header = [_text(c).lower().lstrip("\ufeff") for c in rows[-1][1]]
+    if not all(c in header for c in COLUMNS):
+        return 0
+    return max(header.index(c) for c in COLUMNS) + 1
+
+
+def read_rows(content: bytes) -> list[tuple[int, list]]:
+    """(row number, values) of every row with content, the header first, read through
+    eldercare.tabular (bounded: MAX_LINES lines, the claim's own columns). Raises
+    ClaimFileInvalid for a file that is no table or too large to be a claim."""
     try:
-        return list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        raise _file_problem(f"CSV 格式有误：{exc}") from None
-
-
-def _rows_xlsx(content: bytes) -> list[list]:
-    from openpyxl import load_workbook
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as zf:
-            if sum(i.file_size for i in zf.infolist()) > MAX_UNPACKED:
-                raise _file_problem("工作簿解压后过大")
-    except zipfile.BadZipFile:
-        raise _file_problem("文件看似 .xlsx 但已损坏") from None
-    try:
-        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds for broken files
-        raise _file_problem("无法读取该 Excel 工作簿") from None
-    try:
-        ws = wb.active
-        ws.reset_dimensions()
-        return [list(r) for r in ws.iter_rows(values_only=True)]
-    except Exception:  # a read-only sheet is parsed as it is read: broken XML here
-        raise _file_problem("无法读取该 Excel 工作簿") from None
-    finally:
-        wb.close()
-
-
-def read_rows(content: bytes) -> list[list]:
-    if not content:
-        raise _file_problem("文件是空的")
-    if content[:4] == b"PK\x03\x04":
-        return _rows_xlsx(content)
-    if content[:4] == b"%PDF" or content[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise _file_problem("请上传 .csv 或 .xlsx 文件")
-    return _rows_csv(content)
+        table = tabular.read_table(content, _header_width, tabular.Limits(max_rows=MAX_LINES + 1))
+    except tabular.TableError as exc:
+        raise ClaimFileInvalid([{"row": exc.row or 1, "column": exc.column or "file",
+                                 "message": exc.message}]) from None
+    return table.rows
 
 
 def _parse_date(raw) -> date | None:
@@ -159,21 +127,18 @@ def _id_number(raw) -> str | None:
 def parse(content: bytes, service_codes: set[str]) -> list[LineIn]:
     """The lines of a claim file; ClaimFileInvalid naming every bad row and column."""
     rows = read_rows(content)
-    while rows and not any(_text(c) for c in rows[-1]):
-        rows.pop()
     if not rows:
         raise _file_problem("文件中没有表头")
-    header = [_text(c).lower().lstrip("\ufeff") for c in rows[0]]
+    header = [_text(c).lower().lstrip("\ufeff") for c in rows[0][1]]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        raise ClaimFileInvalid([{"row": 1, "column": c, "message": "缺少该列"} for c in missing])
+        raise ClaimFileInvalid([{"row": rows[0][0], "column": c, "message": "缺少该列"}
+                                for c in missing])
     at = {c: header.index(c) for c in COLUMNS}
-    if len(rows) - 1 > MAX_LINES:
-        raise _file_problem(f"行数超过 {MAX_LINES}")
     problems: list[dict] = []
     lines: list[LineIn] = []
     seen: dict[int, int] = {}
-    for rownum, row in enumerate(rows[1:], start=2):
+    for rownum, row in rows[1:]:
         if not any(_text(c) for c in row):
             continue
         cell = {c: (row[i] if i < len(row) else None) for c, i in at.items()}

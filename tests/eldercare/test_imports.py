@@ -365,7 +365,6 @@ def _trimmed(rows):
 
 
 def test_the_lean_xlsx_reader_reads_what_openpyxl_reads(client, admin_headers, db):
-    import zipfile
     from datetime import datetime
 
     n = numbers(3)
@@ -387,8 +386,11 @@ def test_the_lean_xlsx_reader_reads_what_openpyxl_reads(client, admin_headers, d
     wb.save(buf)
     content = buf.getvalue()
 
-    lean = imports._fast_xlsx(zipfile.ZipFile(io.BytesIO(content)), None)
-    full = imports._openpyxl_xlsx(content, None)
+    from eldercare import tabular
+
+    limits = tabular.Limits(max_rows=1000)
+    lean = tabular._read_xlsx(content, imports._header_width, limits, True, None)
+    full = tabular._openpyxl(content, imports._header_width, limits, True)
     assert _trimmed(lean.rows) == _trimmed(full.rows)
     assert _trimmed(lean.rows)[2][1][5] == datetime(2021, 7, 1)
 
@@ -406,7 +408,9 @@ def test_a_workbook_the_lean_reader_cannot_read_goes_to_openpyxl(client, admin_h
     def refuse(*_a, **_k):
         raise KeyError("unexpected part")
 
-    monkeypatch.setattr(imports, "_fast_xlsx", refuse)
+    from eldercare import tabular_xlsx
+
+    monkeypatch.setattr(tabular_xlsx, "open_book", refuse)
     resp = post(client, admin_headers, XLSX, "roster-field.xlsx")
     assert resp.status_code == 422
     assert [e["row"] for e in resp.json["errors"]] == BAD_ROWS["xlsx"]

@@ -232,3 +232,68 @@ def test_the_scheduler_of_a_killed_server_stops_too(app, db):
         for pid in children:  # the orphaned gunicorn (and the scheduler, had it stayed)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+# --- periods that have not begun ---------------------------------------------------------
+
+
+def _next_period(kind: str, now: datetime) -> str:
+    """The first period after the one `now` is in."""
+    from datetime import timedelta
+
+    from eldercare.jobs import FORMATS
+
+    if kind == "year":
+        return str(now.year + 1)
+    if kind == "month":
+        return (now.replace(day=28) + timedelta(days=4)).strftime(FORMATS["month"])
+    step = timedelta(days=1) if kind == "day" else timedelta(hours=1)
+    return (now + step).strftime(FORMATS[kind])
+
+
+def test_every_job_refuses_a_period_that_has_not_begun(app, db):
+    """`subsidy-year --period 2028` in 2026 would expire every balance for good: no job,
+    of any kind, runs a period that has not started, and nothing is recorded."""
+    from eldercare.jobs import now_local
+
+    kinds = {job.name: job.period_kind for job in registry().jobs.values()}
+    assert {"subsidy-year", "close-stale-visits", "occupancy-snapshot", "draft-claims",
+            "alerts"} <= set(kinds)
+    assert set(kinds.values()) == {"year", "month", "day", "hour"}
+    for name, kind in kinds.items():
+        period = _next_period(kind, now_local())
+        with pytest.raises(JobError, match="尚未开始"):
+            run_job(name, period)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(JobRun)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(JobFailure)) == 0
+
+
+def test_the_period_now_running_is_allowed_up_to_its_last_moment(app, db, counting_job,
+                                                                  monkeypatch):
+    """Both sides of the boundary: the day that began a second ago runs, the day that
+    begins in a second does not."""
+    from eldercare import jobs
+
+    monkeypatch.setattr(jobs, "now_local", lambda: datetime(2026, 11, 30, 0, 0, 1, tzinfo=LOCAL))
+    assert run_job("test-count", "2026-11-30").done
+    monkeypatch.setattr(jobs, "now_local",
+                        lambda: datetime(2026, 11, 30, 23, 59, 59, tzinfo=LOCAL))
+    with pytest.raises(JobError, match="尚未开始"):
+        run_job("test-count", "2026-12-01")
+
+
+def test_the_command_line_and_the_jobs_page_refuse_next_year(app, db, client, admin):
+    from tests import factories as f
+
+    year = str(datetime.now(LOCAL).year + 1)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run(
+        [sys.executable, "-m", "eldercare.cli", "jobs", "run", "subsidy-year", "--period", year],
+        env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and f"{year} 尚未开始" in done.stderr, done
+    f.login(client, admin)
+    resp = client.post("/jobs/subsidy-year/run",
+                       data={"csrf_token": f.csrf(client, "/jobs"), "period": year},
+                       follow_redirects=True)
+    assert "尚未开始" in resp.text
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(JobRun)) == 0

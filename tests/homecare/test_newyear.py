@@ -61,14 +61,24 @@ def test_enrolments_carry_into_the_new_year_once(client, app, admin_headers):
         assert total == e.balance
 
 
-def test_the_job_is_registered_and_runs_once_per_year(app):
+def new_years_night(monkeypatch) -> None:
+    """The runner's clock at 00:30 on 1 January of next year, when the scheduler starts
+    the job (a period that has not begun is refused)."""
+    from eldercare import jobs
+
+    monkeypatch.setattr(jobs, "now_local", lambda: datetime(YEAR + 1, 1, 1, 0, 30, tzinfo=LOCAL))
+
+
+def test_the_job_is_registered_and_runs_once_per_year(app, monkeypatch):
+    new_years_night(monkeypatch)
     first = run_job("subsidy-year", str(YEAR + 1))
     assert first.done is True
     assert run_job("subsidy-year", str(YEAR + 1)).done is False
     assert services.catalogue(YEAR + 1)
 
 
-def test_a_check_out_landing_while_the_year_is_carried_keeps_the_ledger_whole(client, app):
+def test_a_check_out_landing_while_the_year_is_carried_keeps_the_ledger_whole(client, app,
+                                                                              monkeypatch):
     """A late check-out of the old year is debited just after the job has read the old
     balances and before it expires them (the scheduler at 00:30 on 1 January, a phone
     syncing last night's visit). The expiry must take only what is really left: every
@@ -110,6 +120,7 @@ def test_a_check_out_landing_while_the_year_is_carried_keeps_the_ledger_whole(cl
         return execute(stmt, *args, **kwargs)
 
     db.session.execute = between_read_and_write
+    new_years_night(monkeypatch)
     try:
         assert run_job("subsidy-year", str(YEAR + 1)).done
     finally:
