@@ -116,7 +116,8 @@ def create(body: PersonIn):
           summary="Search people by name or ID number (within the caller's scope)")
 def index(query: PeopleQuery):
     user = api_user()
-    stmt = services.search(scoping.people(user), query.q).order_by(Person.id)
+    stmt = services.search(scoping.people(user), query.q,
+                           whole=scoping.sees_full_id(user)).order_by(Person.id)
     if query.township_code:
         stmt = stmt.where(Person.township_code == query.township_code)
     if query.status:

@@ -310,33 +310,43 @@ def record_move(person: Person, on: date) -> None:
     person_moved.send(person, on=on)
 
 
-def number_condition(q: str | None) -> sa.ColumnElement[bool] | None:
+def number_condition(q: str | None, *, whole: bool = True) -> sa.ColumnElement[bool] | None:
     """SQL condition for people whose ID number is `q` (a whole number, exact, through its
     blind index) or ends with `q` (4 to 18 of its last characters); None when `q` is
     neither. Numbers are stored encrypted: the end is found through the index of the
-    last four characters, and a longer end is checked on those few candidates, decrypted."""
+    last four characters, and a longer end is checked on those few candidates, decrypted.
+
+    `whole` False is for a viewer who sees only masked numbers: such a search would
+    answer yes or no to each guessed digit of the stars (the birth date), so only the
+    last four characters (shown in the mask) match; a longer end or a whole number
+    matches nobody."""
     q = (q or "").strip()
     try:
-        return Person.id_number_is(idnumbers.normalize(q))
+        number = idnumbers.normalize(q)
     except idnumbers.IdNumberError:
         pass
+    else:
+        return Person.id_number_is(number) if whole else sa.false()
     digits = q.upper().replace(" ", "")
     if not (digits[:-1].isdigit() and crypto.TAIL <= len(digits) <= 18):
         return None
     tail = Person.id_tail_hash == crypto.id_tail_hash(digits)
     if len(digits) == crypto.TAIL:
         return tail
+    if not whole:
+        return sa.false()
     ids = [pid for pid, number in db.session.execute(sa.select(Person.id, Person.id_number)
                                                       .where(tail)) if number.endswith(digits)]
     return Person.id.in_(ids)
 
 
-def search(stmt: sa.Select, q: str | None) -> sa.Select:
-    """Filter a people query by name fragment or ID number (full, or its last digits)."""
+def search(stmt: sa.Select, q: str | None, *, whole: bool = True) -> sa.Select:
+    """Filter a people query by name fragment or ID number (full, or its last digits;
+    `whole` as number_condition)."""
     q = (q or "").strip()
     if not q:
         return stmt
-    by_number = number_condition(q)
+    by_number = number_condition(q, whole=whole)
     if by_number is not None:
         return stmt.where(by_number)
     like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -38,7 +38,8 @@ def townships() -> list[Region]:
 
 
 def _filtered(args) -> sa.Select:
-    stmt = services.search(scoping.people(current_user), search_text(args))
+    stmt = services.search(scoping.people(current_user), search_text(args),
+                           whole=scoping.sees_full_id(current_user))
     if args.get("township"):
         stmt = stmt.where(Person.township_code == args["township"])
     if args.get("status") in {s.value for s in PersonStatus}:

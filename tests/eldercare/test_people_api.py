@@ -512,3 +512,23 @@ def test_the_person_page_shows_the_home_point_and_the_bureau_edits_it(client, ad
     page = client.get(f"/people/{elder.id}").text
     assert "31.460100, 104.790200" in page
     assert f"/people/{elder.id}/edit" not in page
+
+
+def test_a_provider_cannot_refill_the_stars_by_searching_longer_ends(client, enrolled,
+                                                                      admin_headers):
+    """Searching the last 5, 6 … 17 characters of a number answers yes or no for each
+    guessed digit: 80 searches would spell the birth date. A role that sees only masked
+    numbers searches by name or by the last four characters (what it sees)."""
+    elder, _e, boss, _w = enrolled
+    number = elder.id_number
+    h = f.headers(boss)
+
+    def found(q, headers=h, path="/api/v1/people"):
+        return client.get(path, query_string={"q": q}, headers=headers).json["total"]
+
+    assert found(number[-4:]) == 1 and found("王德福") == 1
+    for tail in (number[-5:], number[-8:], number[-14:], number):
+        assert found(tail) == 0, tail
+        assert found(tail, path="/api/v1/homecare/enrolments") == 0, tail
+    assert found(number[-5:], admin_headers) == 1 and found(number, admin_headers) == 1
+    assert found(number[-5:], admin_headers, "/api/v1/homecare/enrolments") == 1
