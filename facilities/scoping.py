@@ -22,6 +22,7 @@ from .errors import BeforeBirth, PersonAlreadyInBed, PersonNotActive
 from .models import Attendance, Bed, Facility, Stay, TransferRequest
 
 SEE_ALL = (Role.ADMIN, Role.AUDITOR)
+NOT_FOUND = "未找到该人员"
 
 
 def facility_clause(user: User, column) -> sa.ColumnElement[bool]:
@@ -85,9 +86,6 @@ def person_any(person_id: int) -> Person:
     return person
 
 
-NOT_FOUND = "未找到该人员"
-
-
 @dataclass(frozen=True)
 class Named:
     """The person a write names, and whether the writer could read them before it
@@ -121,9 +119,9 @@ def person_named(user: User, person_id: int | None = None, id_number: str | None
     The bureau names anyone. Anyone else names a person outside their scope only by the
     full ID number (typed from the card: proof they hold it) or, where `placement`,
     through a bureau placement (the 特困 waiting list, or `bed` held for them); a bare
-    id outside that is NotFound, so a write never
-    widens what its writer may read. Raises Invalid for a malformed number or both or
-    neither given, NotFound for nobody (or nobody this user may name)."""
+    id outside that is NotFound, so a write never widens what its writer may read.
+    Raises Invalid for a malformed number or both or neither given, NotFound for nobody
+    (or nobody this user may name)."""
     if (person_id is None) == (not id_number):
         raise Invalid("请给出人员编号或身份证号（二者之一）",
                       fields={"id_number": "填写身份证号（或人员编号）"})
