@@ -60,11 +60,26 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# Columns the log keeps only the year of: beside the masked ID number (510704********3039)
+# a full birth date would fill its eight stars, so "1946-**-**" is kept instead.
+YEAR_ONLY_FIELDS = {"birth_date"}
+
+
+def _year_only(value: Any) -> Any:
+    text = _plain(value)
+    if isinstance(text, str) and len(text) >= 4 and text[:4].isdigit():
+        return text[:4] + "-**-**"
+    return text
+
+
 def shown(column: sa.Column, value: Any) -> Any:
     """A column's value as the log keeps it: an encrypted one (a full ID number, health
-    notes) only redacted, so the log never holds what the table keeps encrypted."""
+    notes) only redacted, so the log never holds what the table keeps encrypted; a birth
+    date only its year, so that nothing refills a masked number."""
     if isinstance(column.type, EncryptedString):
         return redact(column.type.kind, value)
+    if column.name in YEAR_ONLY_FIELDS:
+        return _year_only(value)
     return _plain(value)
 
 

@@ -274,17 +274,21 @@ def beds_in_service(bed_id: int, body: OutageIn):
 
 class ReserveIn(Body):
     person_id: int | None = None
+    id_number: str | None = Field(None, max_length=40, description=(
+        "the full resident ID number, instead of person_id, for someone outside the home"))
 
 
 @endpoint(bp, "/beds/<int:bed_id>/reservation", ["POST"], roles=WRITE, body=ReserveIn,
-          response=BedOut, summary="Hold a vacant bed for a person (person_id null: release)")
+          response=BedOut, summary="Hold a vacant bed for a person (neither given: release)")
 def beds_reserve(bed_id: int, body: ReserveIn):
     user = api_user()
     bed = scoping.get_bed(user, bed_id)
-    if body.person_id is None:
+    if body.person_id is None and not body.id_number:
         services.unreserve_bed(bed, user)
     else:
-        services.reserve_bed(bed, scoping.person_any(body.person_id), user)
+        named = scoping.person_named(user, body.person_id, body.id_number, placement=True)
+        with scoping.discreet(named):
+            services.reserve_bed(bed, named.person, user)
     out = bed_json(bed)
     db.session.commit()
     return out
@@ -293,8 +297,13 @@ def beds_reserve(bed_id: int, body: ReserveIn):
 # --- stays ----------------------------------------------------------------------------
 
 
+ID_NUMBER_DOC = ("the full resident ID number, instead of person_id: how a manager names "
+                 "someone outside the home (a bare person_id outside it is 404)")
+
+
 class StayIn(Body):
-    person_id: int
+    person_id: int | None = None
+    id_number: str | None = Field(None, max_length=40, description=ID_NUMBER_DOC)
     bed_id: int
     start_date: date
 
@@ -305,7 +314,10 @@ def stays_create(body: StayIn):
     user = api_user()
     bed = scoping.bed_any(body.bed_id)
     services.check_own_facility(user, bed.facility_id)
-    stay = services.admit(scoping.person_any(body.person_id), bed, body.start_date, user)
+    named = scoping.person_named(user, body.person_id, body.id_number, placement=True,
+                                 bed=bed)
+    with scoping.discreet(named):
+        stay = services.admit(named.person, bed, body.start_date, user)
     out = stay_json(stay)
     db.session.commit()
     return out
@@ -469,7 +481,8 @@ def census_confirm(facility_id: int, body: CensusIn):
 
 
 class AttendanceIn(Body):
-    person_id: int
+    person_id: int | None = None
+    id_number: str | None = Field(None, max_length=40, description=ID_NUMBER_DOC)
     day: date
     arrived_at: datetime | None = None
     left_at: datetime | None = None
@@ -491,8 +504,10 @@ def attendance_record(facility_id: int, body: AttendanceIn):
             from eldercare.api import ApiError
 
             raise ApiError(422, "validation_failed", "时间须带时区", {name: "须带时区"})
-    row = services.record_attendance(f, scoping.person_any(body.person_id), body.day,
-                                     body.arrived_at, body.left_at, user)
+    named = scoping.person_named(user, body.person_id, body.id_number)
+    with scoping.discreet(named):
+        row = services.record_attendance(f, named.person, body.day, body.arrived_at,
+                                         body.left_at, user)
     out = attendance_json(row)
     db.session.commit()
     return out

@@ -43,3 +43,8 @@ class NotOwnFacility(Forbidden):
 
 class BadDate(Invalid):
     code = "invalid_date"
+
+
+class BeforeBirth(BadDate):
+    """A date before the person was born: says their birth date, so only to a writer
+    who may read them (facilities.scoping.discreet)."""

@@ -6,15 +6,23 @@ Out of scope answers NotFound (404), never revealing that the record exists.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 
-from eldercare.errors import NotFound
+from eldercare import scoping as core_scoping
+from eldercare.errors import Invalid, NotFound
 from eldercare.extensions import db
 from eldercare.models import Person, Role, User
+from eldercare.people import services as people
 
+from .errors import BeforeBirth, PersonAlreadyInBed, PersonNotActive
 from .models import Attendance, Bed, Facility, Stay, TransferRequest
 
 SEE_ALL = (Role.ADMIN, Role.AUDITOR)
+NOT_FOUND = "未找到该人员"
 
 
 def facility_clause(user: User, column) -> sa.ColumnElement[bool]:
@@ -71,11 +79,83 @@ def bed_any(bed_id: int) -> Bed:
 
 
 def person_any(person_id: int) -> Person:
-    """A person to be admitted: not yet in a manager's scope, so looked up directly."""
+    """A person by id regardless of scope: for the bureau's own writes only."""
     person = db.session.get(Person, person_id)
     if person is None:
-        raise NotFound("未找到该人员")
+        raise NotFound(NOT_FOUND)
     return person
+
+
+@dataclass(frozen=True)
+class Named:
+    """The person a write names, and whether the writer could read them before it
+    (`known`): a refusal about someone not known says no more than "not found"."""
+
+    person: Person
+    known: bool
+
+
+def _sees(user: User, person_id: int) -> bool:
+    return db.session.scalar(
+        core_scoping.people(user).with_only_columns(Person.id).where(Person.id == person_id)
+    ) is not None
+
+
+def _placed_by_bureau(person_id: int, bed: Bed | None) -> bool:
+    """On the bureau's 特困 waiting list, or `bed` is held for them."""
+    from .queries import waiting_list
+
+    if bed is not None and bed.reserved_for_id == person_id:
+        return True
+    listed = waiting_list().with_only_columns(Person.id).where(Person.id == person_id).limit(1)
+    return db.session.scalar(listed) is not None
+
+
+def person_named(user: User, person_id: int | None = None, id_number: str | None = None, *,
+                 placement: bool = False, bed: Bed | None = None) -> Named:
+    """The person a write (admission, attendance, reservation) names, by exactly one of
+    `person_id` or the full `id_number`.
+
+    The bureau names anyone. Anyone else names a person outside their scope only by the
+    full ID number (typed from the card: proof they hold it) or, where `placement`,
+    through a bureau placement (the 特困 waiting list, or `bed` held for them); a bare
+    id outside that is NotFound, so a write never widens what its writer may read.
+    Raises Invalid for a malformed number or both or neither given, NotFound for nobody
+    (or nobody this user may name)."""
+    if (person_id is None) == (not id_number):
+        raise Invalid("请给出人员编号或身份证号（二者之一）",
+                      fields={"id_number": "填写身份证号（或人员编号）"})
+    if id_number:
+        number = people.parse_id(id_number).number
+        person = people.find_by_id_number(number)
+        if person is None:
+            raise NotFound(NOT_FOUND)
+        return Named(person, user.role in SEE_ALL or _sees(user, person.id))
+    if user.role in SEE_ALL:
+        return Named(person_any(person_id), True)
+    if _sees(user, person_id):
+        return Named(db.session.get(Person, person_id), True)
+    if placement and _placed_by_bureau(person_id, bed):
+        return Named(db.session.get(Person, person_id), False)
+    raise NotFound(NOT_FOUND)
+
+
+# What a refused write tells about its person: whether they died or moved, lie in a bed
+# elsewhere, or when they were born. Said only to a writer who could read them anyway.
+PERSONAL_REFUSALS = (PersonNotActive, PersonAlreadyInBed, BeforeBirth)
+
+
+@contextmanager
+def discreet(named: Named) -> Iterator[None]:
+    """Around a write that names `named`: a refusal about a person the writer could not
+    read before becomes NotFound, and says nothing more."""
+    if named.known:
+        yield
+        return
+    try:
+        yield
+    except PERSONAL_REFUSALS:
+        raise NotFound(NOT_FOUND) from None
 
 
 def person_scope(user: User):

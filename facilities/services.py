@@ -28,6 +28,7 @@ from .errors import (
     BedOccupied,
     BedOutOfService,
     BedReserved,
+    BeforeBirth,
     NotOnLeave,
     NotOwnFacility,
     OnLeave,
@@ -219,7 +220,10 @@ def admit(person: Person, bed: Bed, start: date, user: User | None = None) -> St
     BedOccupied (any overlap, open or back-dated). Adds the open stay; flushes."""
     check_own_facility(user, bed.facility_id)
     _check_person_active(person)
-    _check_day(start, "start_date", person.birth_date)
+    _check_day(start, "start_date")
+    if start < person.birth_date:
+        raise BeforeBirth("入住日期早于出生日期",
+                          fields={"start_date": f"不能早于 {person.birth_date.isoformat()}"})
     _lock_person(person)
     _claim_bed(bed, user)
     db.session.refresh(bed)

@@ -21,9 +21,8 @@ from eldercare.auth.web import role_required
 from eldercare.errors import Invalid, NotFound
 from eldercare.exports import export_response, wants_export
 from eldercare.extensions import db
-from eldercare.models import Person, Region, Role
+from eldercare.models import Region, Role
 from eldercare.pagination import page_of
-from eldercare.people.services import find_by_id_number
 from eldercare.timeutil import LOCAL, local_today
 
 from . import queries, scoping, services
@@ -224,17 +223,14 @@ def admit(facility_id: int, bed_id: int):
     form = AdmitForm()
     form.person_id.choices = []
     _valid(form)
-    person = None
-    if form.id_number.data:
-        try:
-            person = find_by_id_number(idnumbers.normalize(form.id_number.data))
-        except idnumbers.IdNumberError as exc:
-            raise Invalid(str(exc)) from None
-    elif form.person_id.data:
-        person = db.session.get(Person, _int(form.person_id.data))
-    if person is None:
+    if not (form.id_number.data or form.person_id.data):
         raise Invalid(_("请选择入住人员，或输入已登记的身份证号"))
-    services.admit(person, bed, form.start_date.data, current_user)
+    named = scoping.person_named(
+        current_user, None if form.id_number.data else _int(form.person_id.data),
+        form.id_number.data or None, placement=True, bed=bed)
+    person = named.person
+    with scoping.discreet(named):
+        services.admit(person, bed, form.start_date.data, current_user)
     db.session.commit()
     flash(_("%(name)s 已入住 %(bed)s", name=person.name, bed=bed.code), "success")
     return redirect(_back(bed), 303)
@@ -375,18 +371,17 @@ def attendance(facility_id: int):
             abort(403)
         _valid(form)
         raw = form.id_number.data.strip()
-        person = db.session.get(Person, int(raw)) if raw.isdigit() and len(raw) < 10 else None
-        if person is None:
-            try:
-                person = find_by_id_number(idnumbers.normalize(raw))
-            except idnumbers.IdNumberError as exc:
-                raise Invalid(str(exc)) from None
-        if person is None:
-            raise Invalid(_("未找到该人员"))
+        # A short run of digits is a person's id (a regular of the centre), else a number.
+        by_id = raw.isdigit() and len(raw) < 10
+        named = scoping.person_named(current_user, int(raw) if by_id else None,
+                                     None if by_id else raw)
+        person = named.person
         now = datetime.now(LOCAL)
-        services.record_attendance(facility, person, local_today(),
-                                   now if form.action.data == "arrive" else None,
-                                   now if form.action.data == "leave" else None, current_user)
+        with scoping.discreet(named):
+            services.record_attendance(facility, person, local_today(),
+                                       now if form.action.data == "arrive" else None,
+                                       now if form.action.data == "leave" else None,
+                                       current_user)
         db.session.commit()
         flash(_("已登记 %(name)s", name=person.name), "success")
         return redirect(url_for("facilities.attendance", facility_id=facility.id), 303)

@@ -23,6 +23,10 @@ bp = Blueprint("people_api", __name__, url_prefix="/api/v1")
 WRITERS = (Role.ADMIN,)
 
 
+LAT_DOC = "the elder's home point: WGS-84 latitude in decimal degrees (with home_lng, or neither)"
+LNG_DOC = "the elder's home point: WGS-84 longitude in decimal degrees (with home_lat, or neither)"
+
+
 class PersonIn(Body):
     name: str = Field(min_length=1, max_length=64)
     id_number: str = Field(min_length=1, max_length=40)
@@ -34,6 +38,22 @@ class PersonIn(Body):
     emergency_contact: str = Field("", max_length=100)
     health_notes: str = Field("", max_length=2000)
     categories: list[Literal["tekun", "dibao", "age80", "disabled", "alone", "empty_nest"]] = []
+    home_lat: float | None = Field(None, description=LAT_DOC)
+    home_lng: float | None = Field(None, description=LNG_DOC)
+
+
+class PersonPatch(Body):
+    """Only the fields given change; `home_lat` and `home_lng` come together (both null
+    clears the home point)."""
+
+    name: str | None = Field(None, min_length=1, max_length=64)
+    phone: str | None = Field(None, max_length=32)
+    township_code: str | None = Field(None, max_length=12)
+    village_code: str | None = Field(None, max_length=12)
+    address: str | None = Field(None, max_length=200)
+    care_level: Literal["self", "partial", "full"] | None = None
+    home_lat: float | None = Field(None, description=LAT_DOC)
+    home_lng: float | None = Field(None, description=LNG_DOC)
 
 
 class WubaoOut(BaseModel):
@@ -52,7 +72,10 @@ class PersonOut(BaseModel):
     id: int
     name: str
     id_number: str
-    birth_date: date
+    birth_date: date | None = Field(None, description=(
+        "only for roles that see full ID numbers (the masked stars are the birth date)"))
+    birth_year: int
+    age: int
     sex: Literal["M", "F"]
     status: Literal["active", "deceased", "moved"]
     death_date: date | None
@@ -76,7 +99,8 @@ class PeopleQuery(PageQuery):
 
 
 def _input(body: PersonIn) -> services.PersonInput:
-    return services.PersonInput(**body.model_dump())
+    given = bool(set(services.HOME_POINT_FIELDS) & body.model_fields_set)
+    return services.PersonInput(**body.model_dump(), sets_home_point=given)
 
 
 @endpoint(bp, "/people", ["POST"], roles=WRITERS, body=PersonIn, response=PersonOut, status=201,
@@ -92,7 +116,8 @@ def create(body: PersonIn):
           summary="Search people by name or ID number (within the caller's scope)")
 def index(query: PeopleQuery):
     user = api_user()
-    stmt = services.search(scoping.people(user), query.q).order_by(Person.id)
+    stmt = services.search(scoping.people(user), query.q,
+                           whole=scoping.sees_full_id(user)).order_by(Person.id)
     if query.township_code:
         stmt = stmt.where(Person.township_code == query.township_code)
     if query.status:
@@ -121,6 +146,19 @@ def show(person_id: int):
 def update(person_id: int, body: PersonIn):
     user = api_user()
     person = services.update_person(scoping.get_person(user, person_id), _input(body))
+    out = person_json(person, user)
+    db.session.commit()
+    return out
+
+
+@endpoint(bp, "/people/<int:person_id>", ["PATCH"], roles=WRITERS, body=PersonPatch,
+          response=PersonOut, summary="Change some of a person's details (home point too)")
+def patch(person_id: int, body: PersonPatch):
+    user = api_user()
+    person = scoping.get_person(user, person_id)
+    if "name" in body.model_fields_set and body.name is None:
+        raise ApiError(422, "validation_failed", "姓名不能为空", {"name": "姓名不能为空"})
+    services.patch_person(person, body.model_dump(include=body.model_fields_set))
     out = person_json(person, user)
     db.session.commit()
     return out

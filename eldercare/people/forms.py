@@ -2,6 +2,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
+    FloatField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -42,6 +43,8 @@ class PersonForm(FlaskForm):
     health_notes = TextAreaField(
         _l("健康状况（敏感信息）"), validators=[Optional(), Length(max=2000)]
     )
+    home_lat = FloatField(_l("住址纬度（WGS-84）"), validators=[Optional()])
+    home_lng = FloatField(_l("住址经度（WGS-84）"), validators=[Optional()])
 
 
 class DateForm(FlaskForm):

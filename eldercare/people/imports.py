@@ -125,6 +125,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "since": ("供养开始日期", "开始供养日期", "供养起始日期", "起始日期", "开始日期",
               "纳入日期", "纳入时间", "认定日期", "认定时间", "审批日期", "审批时间",
               "批准日期", "批准时间", "享受日期", "享受时间", "纳入特困日期"),
+    # the elder's home point (WGS-84 decimal degrees), both or neither
+    "home_lat": ("纬度", "住址纬度", "家庭住址纬度", "居住地纬度", "位置纬度"),
+    "home_lng": ("经度", "住址经度", "家庭住址经度", "居住地经度", "位置经度"),
 }
 _KEY_TO_FIELD = {key: f for f, names in COLUMNS.items() for key in names}
 _REQUIRED = ("name", "id_number")
@@ -273,6 +276,21 @@ class RowData:
     care_level: str | None = None
     phone: str = ""
     address: str = ""
+    home_lat: float | None = None
+    home_lng: float | None = None
+
+
+def _degrees(value) -> float | None:
+    """A coordinate cell as decimal degrees: a number, or text such as "31.46" or
+    "104.79°" (full-width digits too). None when empty; ValueError when not a number."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, int | float):
+        return float(value)
+    text = unicodedata.normalize("NFKC", _text(value)).rstrip("°").strip()
+    return float(text) if text else None
 
 
 @dataclass
@@ -558,12 +576,27 @@ def check_roster(content: bytes, filename: str = "", *,
         if len(address) > 200:
             err("address", "住址过长（最多 200 个字）。")
 
+        home: dict[str, float | None] = {}
+        for fld in services.HOME_POINT_FIELDS:
+            try:
+                home[fld] = _degrees(cell(values, fld))
+            except ValueError:
+                err(fld, f"“{_text(cell(values, fld))}”不是数字，请写成十进制度数，"
+                         "如 31.46 和 104.79。")
+        if len(home) == 2:
+            problem = services.home_point_problem(home["home_lat"], home["home_lng"])
+            if problem is not None:
+                fld, msg = problem
+                # a whole column missing: name the one the file has
+                err(fld if fld in cols else next(f for f in home if f in cols), msg)
+
         if ok and info is not None:
             candidates.append((RowData(
                 row=number, seq=seq, name=name, number=info.number, birth_date=info.birth_date,
                 sex=info.sex, township_code=township_code, village_code=village_code,
                 category=category, support=support, since=since, care_level=care,
-                phone=phone, address=address), values))
+                phone=phone, address=address, home_lat=home.get("home_lat"),
+                home_lng=home.get("home_lng")), values))
     if progress:
         progress("checking", total, total)
 
@@ -627,6 +660,8 @@ def _update(person: Person, r: RowData) -> None:
         person.phone = r.phone
     if r.address:
         person.address = r.address
+    if r.home_lat is not None:
+        person.home_lat, person.home_lng = r.home_lat, r.home_lng
 
 
 @contextmanager
@@ -663,7 +698,8 @@ def _insert_people(values: list[dict], returning: list):
     now = utcnow()
     table = Person.__table__
     names = [*values[0], "created_at", "updated_at"]
-    sql_types = {"birth_date": "date", "created_at": "timestamptz", "updated_at": "timestamptz"}
+    sql_types = {"birth_date": "date", "created_at": "timestamptz", "updated_at": "timestamptz",
+                 "home_lat": "double precision", "home_lng": "double precision"}
     params = {n: [v.value if isinstance(v, enum.Enum) else v for v in (row[n] for row in values)]
               for n in values[0]}
     for n in params:  # bound as plain arrays, past the column types: encrypt here
@@ -690,7 +726,7 @@ def _insert_new(rows: list[RowData]) -> dict[str, int]:
     values = [{
         "name": r.name, "id_number": r.number, "birth_date": r.birth_date, "sex": Sex(r.sex),
         "phone": r.phone, "address": r.address, "township_code": r.township_code,
-        "village_code": r.village_code,
+        "village_code": r.village_code, "home_lat": r.home_lat, "home_lng": r.home_lng,
         "care_level": CareLevel(r.care_level) if r.care_level else None,
         "status": PersonStatus.ACTIVE, "emergency_contact": "", "health_notes": "",
         # a Core insert: the blind indexes the model's validator would have set

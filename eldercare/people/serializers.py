@@ -7,7 +7,17 @@ from datetime import date
 from ..idnumbers import mask
 from ..models import Person, User
 from ..scoping import sees_full_id, sees_health
+from ..timeutil import local_today
 from .services import reveal_id_number
+
+
+def birth_json(person: Person, user: User, on: date | None = None) -> dict:
+    """Age and birth year for everyone; the birth date only for a role that may see the
+    full ID number: to anyone else it would fill the eight stars of the masked one."""
+    out = {"birth_year": person.birth_date.year, "age": person.age_on(on or local_today())}
+    if sees_full_id(user):
+        out["birth_date"] = person.birth_date
+    return out
 
 
 def person_json(person: Person, user: User, *, reveal: bool | None = None) -> dict:
@@ -19,7 +29,7 @@ def person_json(person: Person, user: User, *, reveal: bool | None = None) -> di
         "id": person.id,
         "name": person.name,
         "id_number": reveal_id_number(person) if full else mask(person.id_number),
-        "birth_date": person.birth_date,
+        **birth_json(person, user),
         "sex": person.sex.value,
         "status": person.status.value,
         "death_date": person.death_date,
@@ -28,6 +38,8 @@ def person_json(person: Person, user: User, *, reveal: bool | None = None) -> di
         "village_code": person.village_code,
         "address": person.address,
         "care_level": person.care_level.value if person.care_level else None,
+        "home_lat": person.home_lat,
+        "home_lng": person.home_lng,
         "categories": sorted(c.value for c in person.category_set),
         "wubao": None if support is None else wubao_json(support),
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
 
@@ -37,6 +38,46 @@ class PersonInput:
     emergency_contact: str = ""
     health_notes: str = ""
     categories: tuple[str, ...] = ()
+    home_lat: float | None = None
+    home_lng: float | None = None
+    # False: the input says nothing of the home point, which stays as it is (a PUT
+    # without it must not wipe a point the bureau accepted from the first visits).
+    sets_home_point: bool = True
+
+
+# The elder's home point (WGS-84 decimal degrees): where a visit is expected to happen.
+HOME_POINT_FIELDS = ("home_lat", "home_lng")
+_HOME_RANGES = {"home_lat": (-90.0, 90.0, "纬度"), "home_lng": (-180.0, 180.0, "经度")}
+
+
+def home_point_problem(lat: float | None, lng: float | None) -> tuple[str, str] | None:
+    """(field, message) of what is wrong with a home point, or None. Both or neither;
+    each a finite number of decimal degrees within its range. Pure: the form, the API
+    and the roster import say the same."""
+    if (lat is None) != (lng is None):
+        missing = "home_lng" if lng is None else "home_lat"
+        return missing, f"住址的纬度和经度须同时填写（缺少{_HOME_RANGES[missing][2]}）。"
+    for fld, value in (("home_lat", lat), ("home_lng", lng)):
+        if value is None:
+            continue
+        low, high, word = _HOME_RANGES[fld]
+        if not math.isfinite(value) or not low <= value <= high:
+            return fld, (f"{word}应为 {low:g} 到 {high:g} 之间的十进制度数"
+                         f"（WGS-84，例如 31.46 和 104.79）。")
+    return None
+
+
+def check_home_point(lat: float | None, lng: float | None) -> None:
+    """Raise Invalid (naming the field) for a home point home_point_problem refuses."""
+    problem = home_point_problem(lat, lng)
+    if problem is not None:
+        raise Invalid(problem[1], fields={problem[0]: problem[1]})
+
+
+def set_home_point(person: Person, lat: float | None, lng: float | None) -> None:
+    """Set (or, with both None, clear) the home point. Raises Invalid."""
+    check_home_point(lat, lng)
+    person.home_lat, person.home_lng = lat, lng
 
 
 def _check_name(name: str) -> str:
@@ -88,7 +129,54 @@ def _apply(person: Person, data: PersonInput) -> None:
     if person.village_code and not person.township_code:
         village = db.session.get(Region, person.village_code)
         person.township_code = village.parent_code if village else None
+    if data.sets_home_point:
+        set_home_point(person, data.home_lat, data.home_lng)
     set_categories(person, data.categories)
+
+
+PATCHABLE = ("name", "phone", "address", "township_code", "village_code", "care_level",
+             *HOME_POINT_FIELDS)
+
+
+def patch_person(person: Person, changes: dict) -> Person:
+    """Change only the details named in `changes` (a subset of PATCHABLE; the home
+    point's two fields come together). The same rules as update_person. Raises Invalid
+    for an unknown field, a bad name, region or home point; flushes (audited)."""
+    unknown = set(changes) - set(PATCHABLE)
+    if unknown:
+        raise Invalid("不能修改这些字段", fields={k: "不能修改" for k in sorted(unknown)})
+    if "name" in changes:
+        person.name = _check_name(changes["name"])
+    if "phone" in changes:
+        person.phone = (changes["phone"] or "").strip()[:32]
+    if "address" in changes:
+        person.address = (changes["address"] or "").strip()[:200]
+    if "care_level" in changes:
+        level = changes["care_level"]
+        person.care_level = CareLevel(level) if level else None
+    if "township_code" in changes or "village_code" in changes:
+        township = changes.get("township_code", person.township_code) or None
+        village = changes.get("village_code", person.village_code) or None
+        if "township_code" in changes and "village_code" not in changes and village:
+            old = db.session.get(Region, village)
+            village = village if old is not None and old.parent_code == township else None
+        _check_regions(township, village)
+        if village and not township:
+            township = db.session.get(Region, village).parent_code
+        person.township_code, person.village_code = township, village
+    if set(HOME_POINT_FIELDS) & set(changes):
+        lat = changes.get("home_lat") if "home_lat" in changes else _ABSENT
+        lng = changes.get("home_lng") if "home_lng" in changes else _ABSENT
+        if lat is _ABSENT or lng is _ABSENT:
+            missing = "home_lat" if lat is _ABSENT else "home_lng"
+            raise Invalid("住址的纬度和经度须同时给出",
+                          fields={missing: "住址的纬度和经度须同时给出"})
+        set_home_point(person, lat, lng)
+    db.session.flush()
+    return person
+
+
+_ABSENT = object()
 
 
 def set_categories(person: Person, categories) -> None:
@@ -222,33 +310,43 @@ def record_move(person: Person, on: date) -> None:
     person_moved.send(person, on=on)
 
 
-def number_condition(q: str | None) -> sa.ColumnElement[bool] | None:
+def number_condition(q: str | None, *, whole: bool = True) -> sa.ColumnElement[bool] | None:
     """SQL condition for people whose ID number is `q` (a whole number, exact, through its
     blind index) or ends with `q` (4 to 18 of its last characters); None when `q` is
     neither. Numbers are stored encrypted: the end is found through the index of the
-    last four characters, and a longer end is checked on those few candidates, decrypted."""
+    last four characters, and a longer end is checked on those few candidates, decrypted.
+
+    `whole` False is for a viewer who sees only masked numbers: such a search would
+    answer yes or no to each guessed digit of the stars (the birth date), so only the
+    last four characters (shown in the mask) match; a longer end or a whole number
+    matches nobody."""
     q = (q or "").strip()
     try:
-        return Person.id_number_is(idnumbers.normalize(q))
+        number = idnumbers.normalize(q)
     except idnumbers.IdNumberError:
         pass
+    else:
+        return Person.id_number_is(number) if whole else sa.false()
     digits = q.upper().replace(" ", "")
     if not (digits[:-1].isdigit() and crypto.TAIL <= len(digits) <= 18):
         return None
     tail = Person.id_tail_hash == crypto.id_tail_hash(digits)
     if len(digits) == crypto.TAIL:
         return tail
+    if not whole:
+        return sa.false()
     ids = [pid for pid, number in db.session.execute(sa.select(Person.id, Person.id_number)
                                                       .where(tail)) if number.endswith(digits)]
     return Person.id.in_(ids)
 
 
-def search(stmt: sa.Select, q: str | None) -> sa.Select:
-    """Filter a people query by name fragment or ID number (full, or its last digits)."""
+def search(stmt: sa.Select, q: str | None, *, whole: bool = True) -> sa.Select:
+    """Filter a people query by name fragment or ID number (full, or its last digits;
+    `whole` as number_condition)."""
     q = (q or "").strip()
     if not q:
         return stmt
-    by_number = number_condition(q)
+    by_number = number_condition(q, whole=whole)
     if by_number is not None:
         return stmt.where(by_number)
     like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -38,7 +38,8 @@ def townships() -> list[Region]:
 
 
 def _filtered(args) -> sa.Select:
-    stmt = services.search(scoping.people(current_user), search_text(args))
+    stmt = services.search(scoping.people(current_user), search_text(args),
+                           whole=scoping.sees_full_id(current_user))
     if args.get("township"):
         stmt = stmt.where(Person.township_code == args["township"])
     if args.get("status") in {s.value for s in PersonStatus}:
@@ -53,17 +54,29 @@ def _filtered(args) -> sa.Select:
 def index():
     stmt = _filtered(request.args)
     if wants_export():
-        names = {r.code: r.name for r in townships()}
-        return export_response(
-            "people",
-            ["编号", "姓名", "身份证号", "性别", "出生日期", "乡镇（街道）", "状态", "类别",
-             "自理能力"],
-            ((p.id, p.name, mask(p.id_number), p.sex, p.birth_date,
-              names.get(p.township_code, ""), p.status, ",".join(sorted(p.category_set)),
-              p.care_level) for p in iter_rows(stmt, Person.id)),
-        )
+        return _export(stmt)
     page = page_of(stmt, request.args)
-    return render_template("people/index.html", page=page, townships=townships())
+    return render_template("people/index.html", page=page, townships=townships(),
+                           sees_full=scoping.sees_full_id(current_user), today=local_today())
+
+
+def _export(stmt: sa.Select):
+    """The list as a spreadsheet. A role that sees only masked numbers gets the birth
+    year and age, never the birth date: the eight stars are that date."""
+    names = {r.code: r.name for r in townships()}
+    full, today = scoping.sees_full_id(current_user), local_today()
+    born = ["出生日期"] if full else ["出生年份", "年龄"]
+
+    def birth(p: Person) -> list:
+        return [p.birth_date] if full else [p.birth_date.year, p.age_on(today)]
+
+    return export_response(
+        "people",
+        ["编号", "姓名", "身份证号", "性别", *born, "乡镇（街道）", "状态", "类别", "自理能力"],
+        ((p.id, p.name, mask(p.id_number), p.sex, *birth(p), names.get(p.township_code, ""),
+          p.status, ",".join(sorted(p.category_set)), p.care_level)
+         for p in iter_rows(stmt, Person.id)),
+    )
 
 
 def _form_choices(form: PersonForm) -> None:
@@ -82,7 +95,8 @@ def _input(form: PersonForm) -> services.PersonInput:
         township_code=form.township_code.data or None, village_code=form.village_code.data or None,
         address=form.address.data or "", care_level=form.care_level.data or None,
         emergency_contact=form.emergency_contact.data or "",
-        health_notes=form.health_notes.data or "", categories=tuple(form.categories.data or ()))
+        health_notes=form.health_notes.data or "", categories=tuple(form.categories.data or ()),
+        home_lat=form.home_lat.data, home_lng=form.home_lng.data)
 
 
 def _save(form: PersonForm, person: Person | None):

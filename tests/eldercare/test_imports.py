@@ -757,3 +757,56 @@ def test_a_broken_sheet_is_refused_with_a_message(client, admin_headers, db):
     resp = post(client, admin_headers, buf.getvalue(), "roster.xlsx")
     assert resp.status_code == 422, resp.status_code
     assert count(db) == 0
+
+
+# --------------------------------------------------------------------------- home point
+
+
+def test_home_point_columns_are_read_and_stored(client, admin_headers, db, make_person):
+    n = numbers(3)
+    old = make_person("老住户", id_number=n[2])
+    content = ("姓名,身份证号码,纬度,经度\n"
+               f"甲,{n[0]},31.4601,104.7902\n"
+               f"乙,{n[1]},,\n"
+               f"老住户,{n[2]},＂31.5°＂,104.8\n").replace("＂", "").encode()
+    resp = post(client, admin_headers, content, "home.csv")
+    assert resp.status_code == 201, resp.json
+    got = people(db)
+    assert (got[n[0]].home_lat, got[n[0]].home_lng) == (31.4601, 104.7902)
+    assert (got[n[1]].home_lat, got[n[1]].home_lng) == (None, None)
+    assert (got[old.id_number].home_lat, got[old.id_number].home_lng) == (31.5, 104.8)
+
+
+def test_home_point_columns_in_a_workbook(client, admin_headers, db):
+    n = numbers(1)
+    wb = Workbook()
+    wb.active.append(["姓名", "身份证号码", "纬度", "经度"])
+    wb.active.append(["甲", n[0], 31.46, 104.79])
+    out = io.BytesIO()
+    wb.save(out)
+    assert post(client, admin_headers, out.getvalue(), "home.xlsx").status_code == 201
+    p = people(db)[n[0]]
+    assert (p.home_lat, p.home_lng) == (31.46, 104.79)
+
+
+def test_a_bad_home_point_is_an_error_naming_row_and_column(client, admin_headers, db):
+    n = numbers(5)
+    content = ("姓名,身份证号码,纬度,经度\n"
+               f"甲,{n[0]},131.46,104.79\n"
+               f"乙,{n[1]},31.46,204.79\n"
+               f"丙,{n[2]},31.46,\n"
+               f"丁,{n[3]},北纬31度,104.79\n"
+               f"戊,{n[4]},nan,104.79\n").encode()
+    resp = post(client, admin_headers, content, "home.csv")
+    assert resp.status_code == 422
+    got = {(e["row"], e["column"]) for e in resp.json["errors"]}
+    assert got == {(2, "纬度"), (3, "经度"), (4, "经度"), (5, "纬度"), (6, "纬度")}
+    assert count(db) == 0
+
+
+def test_half_a_home_point_names_the_column_the_file_has(client, admin_headers, db):
+    n = numbers(1)
+    content = f"姓名,身份证号码,纬度\n甲,{n[0]},31.46\n".encode()
+    resp = post(client, admin_headers, content, "home.csv")
+    assert resp.status_code == 422
+    assert [(e["row"], e["column"]) for e in resp.json["errors"]] == [(2, "纬度")]

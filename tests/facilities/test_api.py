@@ -15,8 +15,11 @@ from .conftest import days_ago
 TODAY = local_today().isoformat()
 
 
-def _admit(client, headers, person_id, bed_id, start=None):
-    return client.post("/api/v1/stays", json={"person_id": person_id, "bed_id": bed_id,
+def _admit(client, headers, who, bed_id, start=None):
+    """`who` is a person id, or (as a manager names someone outside the home) the full
+    ID number."""
+    named = {"id_number": who} if isinstance(who, str) else {"person_id": who}
+    return client.post("/api/v1/stays", json={**named, "bed_id": bed_id,
                                               "start_date": start or TODAY}, headers=headers)
 
 
@@ -227,8 +230,8 @@ def test_manager_works_in_own_home_only(client, home, other_home, manager_header
     f, beds = home
     g, other_beds = other_home
     a, b = factories.person("王德福"), factories.person("李长林")
-    assert _admit(client, manager_headers, a.id, beds[0].id).status_code == 201
-    r = _admit(client, manager_headers, b.id, other_beds[0].id)
+    assert _admit(client, manager_headers, a.id_number, beds[0].id).status_code == 201
+    r = _admit(client, manager_headers, b.id_number, other_beds[0].id)
     assert (r.status_code, r.json["error"]["code"]) == (403, "not_own_facility")
     assert client.get(f"/api/v1/facilities/{f.id}", headers=manager_headers).status_code == 200
     assert client.get(f"/api/v1/facilities/{g.id}", headers=manager_headers).status_code == 404
@@ -265,7 +268,7 @@ def test_manager_cannot_touch_another_homes_stay(client, admin_headers, home, ot
 def test_manager_sees_residents_of_own_home(client, home, manager_headers):
     _f, beds = home
     a = factories.person("王德福")
-    _admit(client, manager_headers, a.id, beds[0].id)
+    _admit(client, manager_headers, a.id_number, beds[0].id)
     assert client.get(f"/api/v1/people/{a.id}", headers=manager_headers).status_code == 200
 
 
@@ -274,7 +277,8 @@ def test_manager_requests_a_transfer_between_homes_the_bureau_approves(
     _f, beds = home
     _g, other_beds = other_home
     a = factories.person("王德福")
-    sid = _admit(client, manager_headers, a.id, beds[0].id, days_ago(9).isoformat()).json["id"]
+    sid = _admit(client, manager_headers, a.id_number, beds[0].id,
+                 days_ago(9).isoformat()).json["id"]
     r = client.post("/api/v1/transfer-requests", json={"stay_id": sid, "bed_id": other_beds[0].id,
                                                        "date": TODAY}, headers=manager_headers)
     assert r.status_code == 201 and r.json["status"] == "pending"

@@ -73,11 +73,11 @@ def _statuses(results) -> list[int]:
 def test_sixteen_people_into_one_bed(live_servers, round_):
     f, beds = make_home(beds=1)
     mgr = factories.user("manager", facility_id=f.id)
-    people = [factories.person(f"住户{i}").id for i in range(N)]
+    people = [factories.person(f"住户{i}").id_number for i in range(N)]
     bed_id = beds[0].id
     token = _token(live_servers[0], mgr)
     results = _fire(live_servers, [("POST", "/api/v1/stays", {
-        "person_id": p, "bed_id": bed_id, "start_date": TODAY}, token) for p in people])
+        "id_number": p, "bed_id": bed_id, "start_date": TODAY}, token) for p in people])
     assert _statuses(results) == [201] + [409] * (N - 1), results
     assert {b["error"]["code"] for s, b in results if s == 409} == {"bed_occupied"}
     db.session.expire_all()
@@ -105,12 +105,12 @@ def test_out_of_service_and_admissions_at_once(live_servers, round_):
     the bed never ends up both out of service and occupied."""
     f, beds = make_home(beds=1)
     mgr = factories.user("manager", facility_id=f.id)
-    people = [factories.person(f"住户{i}").id for i in range(N // 2)]
+    people = [factories.person(f"住户{i}").id_number for i in range(N // 2)]
     bed_id = beds[0].id
     token = _token(live_servers[0], mgr)
     calls = []
     for p in people:
-        calls.append(("POST", "/api/v1/stays", {"person_id": p, "bed_id": bed_id,
+        calls.append(("POST", "/api/v1/stays", {"id_number": p, "bed_id": bed_id,
                                                  "start_date": TODAY}, token))
         calls.append(("POST", f"/api/v1/beds/{bed_id}/out-of-service",
                       {"reason": "维修"}, token))
@@ -128,11 +128,12 @@ def test_out_of_service_and_admissions_at_once(live_servers, round_):
 def test_one_resident_transferred_to_many_beds_at_once(live_servers, round_):
     f, beds = make_home(beds=N // 2 + 1)
     mgr = factories.user("manager", facility_id=f.id)
-    person_id = factories.person("王德福").id
+    elder = factories.person("王德福")
+    person_id, number = elder.id, elder.id_number
     bed_ids = [b.id for b in beds]
     token = _token(live_servers[0], mgr)
     status, stay = _call(live_servers[0].url, "POST", "/api/v1/stays", {
-        "person_id": person_id, "bed_id": bed_ids[0], "start_date": TODAY}, token)
+        "id_number": number, "bed_id": bed_ids[0], "start_date": TODAY}, token)
     assert status == 201, stay
     results = _fire(live_servers, [("POST", f"/api/v1/stays/{stay['id']}/transfer",
                                     {"bed_id": b, "date": TODAY}, token) for b in bed_ids[1:]])
