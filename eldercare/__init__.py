@@ -90,6 +90,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     search.init_app(app)
 
+    from .accounts import api as accounts_api
+    from .accounts import views as accounts_views
     from .auth.views import bp as auth_bp
     from .core_api import bp as core_api_bp
     from .dynamic.api import bp as dynamic_api_bp
@@ -108,6 +110,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         jobs_bp,
         dynamic_bp,
         dynamic_api_bp,
+        accounts_views.bp,
+        accounts_api.bp,
     ):
         app.register_blueprint(bp)
 
