@@ -4,7 +4,7 @@ out or held.
 
 The money the core knows is the 特困 basic-living payment (stopping from the month after
 the exit) and the bed held by a centralised (集中供养) person. What features pay (the
-home-care subsidy) they report through `registry.loss_estimators`. "Without the list"
+home-care subsidy) they report through the `dynamic.losses` hook. "Without the list"
 means: found at the person's next annual review (the latest point at which the paper
 process looks at everyone), or a year after the date when no review is due or it is
 overdue already.
@@ -19,10 +19,12 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from ..extensions import db
-from ..models import AuditEntry, Person, PersonStatus, Region
-from ..registry import registry
-from ..timeutil import local_midnight_utc, to_local
+from eldercare.extensions import db
+from eldercare.models import AuditEntry, Person, PersonStatus, Region
+from eldercare.registry import registry
+from eldercare.timeutil import local_midnight_utc, to_local
+
+from . import LOSSES
 from .models import Comparison, ComparisonKind, Proposal, ProposalStatus, Termination
 from .services import tekun_monthly
 
@@ -103,7 +105,7 @@ def _avoided(since: date, until: date) -> dict:
             if support.support.value == "centralized":
                 bed_days += (found - recorded).days
                 lag_bed_days += max(0, (recorded - p.date).days)
-        for fn in registry().loss_estimators:
+        for fn in registry().hook(LOSSES):
             for est in fn(p.person, recorded, found):
                 agg = features.setdefault(est["label"], {"label": est["label"],
                                                          "subsidy": Decimal("0.00"),
