@@ -741,3 +741,50 @@ def test_every_account_change_is_audited_without_a_password(client, bureau):
         assert secret not in text
     api = client.get(f"/api/v1/audit?entity=users&entity_id={uid}", headers=h)
     assert api.status_code == 200 and len(api.json["items"]) == len(entries) - 1
+
+
+# --- in a real browser ----------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_a_provider_on_a_phone_adds_a_worker_and_disables_another(
+    app, live_servers, page_for, bureau
+):
+    """The provider's workers page at phone width against a real server: the new worker's
+    one-time password is shown once; disabling asks once, naming the account, and the
+    worker's open page session on their own phone ends at once."""
+    base = live_servers[0].url
+    db.session.commit()  # touch no row from here on: SQLite's write lock is the server's
+    errors: list[str] = []
+
+    def log_in(page, username):
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(f"{base}/login")
+        page.fill("#username", username)
+        page.fill("#password", f.PASSWORD)
+        page.click("#login-submit")
+        page.wait_for_url(lambda url: "/login" not in url)
+
+    phone = page_for(390, 844)
+    log_in(phone, "w1")
+    phone.goto(f"{base}/scan")
+    assert "/login" not in phone.url
+    boss = page_for(390, 844)
+    log_in(boss, "boss")
+    boss.goto(f"{base}/homecare/workers")
+    boss.fill("#username", "wk7")
+    boss.fill("#display_name", "钱师傅")
+    boss.click("form[method=post] button[type=submit]:has-text('添加')")
+    shown = boss.inner_text("[data-testid=password]").strip()
+    check_password_policy(shown)
+    boss.click("text=我已记下，返回")
+    boss.wait_for_selector("[data-testid=disable-wk7]")
+    assert shown not in boss.content()
+    asked = []
+    boss.once("dialog", lambda d: (asked.append(d.message), d.accept()))
+    boss.click("[data-testid=disable-w1]")
+    boss.wait_for_selector("[data-testid=enable-w1]")
+    assert "w1" in asked[0]
+    phone.goto(f"{base}/scan")
+    assert "/login" in phone.url
+    assert errors == []
