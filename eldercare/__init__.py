@@ -90,6 +90,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     search.init_app(app)
 
+    from .accounts import api as accounts_api
+    from .accounts import views as accounts_views
     from .auth.views import bp as auth_bp
     from .core_api import bp as core_api_bp
     from .jobs_views import bp as jobs_bp
@@ -104,6 +106,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         core_api_bp,
         people_api_bp,
         jobs_bp,
+        accounts_views.bp,
+        accounts_api.bp,
     ):
         app.register_blueprint(bp)
 

@@ -91,7 +91,6 @@ def create_provider(body: ProviderIn):
 
 class WorkerIn(Body):
     username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    password: str = Field(min_length=1, max_length=128)
     display_name: str = Field("", max_length=64)
 
 
@@ -107,13 +106,22 @@ def list_workers(provider_id: int):
     return [_worker_json(u) for u in services.workers(provider.id)]
 
 
+class NewWorkerOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: int
+    username: str
+    one_time_password: str
+
+
 @endpoint(bp, "/providers/<int:provider_id>/workers", ["POST"], roles=(Role.ADMIN, Role.PROVIDER),
-          body=WorkerIn, response=Loose, status=201,
-          summary="Add a worker account (a provider admin adds their own)")
+          body=WorkerIn, response=NewWorkerOut, status=201,
+          summary="Add a worker account with a one-time password, shown only here "
+                  "(the worker changes it at the first login)")
 def create_worker(provider_id: int, body: WorkerIn):
-    provider = hc.get_provider(api_user(), provider_id)
-    u = services.create_worker(provider, body.username, body.password, body.display_name)
-    out = _worker_json(u)
+    actor = api_user()
+    provider = hc.get_provider(actor, provider_id)
+    new = services.create_worker(actor, provider, body.username, body.display_name)
+    out = _worker_json(new.user) | {"one_time_password": new.one_time_password}
     db.session.commit()
     return out
 

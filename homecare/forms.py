@@ -8,7 +8,6 @@ from wtforms import (
     DateTimeLocalField,
     HiddenField,
     IntegerField,
-    PasswordField,
     SelectField,
     StringField,
 )
@@ -26,7 +25,6 @@ class WorkerForm(FlaskForm):
         DataRequired(), Length(min=3, max=64),
         Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("只能用字母、数字、下划线、点、横线"))])
     display_name = StringField(_l("姓名"), validators=[Optional(), Length(max=64)])
-    password = PasswordField(_l("初始密码"), validators=[DataRequired(), Length(max=128)])
 
 
 class ScanForm(FlaskForm):

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from eldercare.accounts.services import NewAccount, create_account
 from eldercare.database import fen, to_money, utcnow
 from eldercare.errors import Conflict, Invalid, NotFound
 from eldercare.extensions import db
@@ -145,14 +146,14 @@ def get_provider(provider_id: int) -> Provider:
     return provider
 
 
-def create_worker(provider: Provider, username: str, password: str,
-                  display_name: str = "") -> User:
-    """A worker account of `provider` (a provider admin makes their own).
-    Raises Invalid (weak password) or Conflict (username taken)."""
-    from eldercare.auth.services import create_user
-
-    return create_user(username, password, Role.WORKER, provider_id=provider.id,
-                       display_name=display_name)
+def create_worker(actor: User, provider: Provider, username: str,
+                  display_name: str = "") -> NewAccount:
+    """A worker account of `provider` with a one-time password for the worker (so that
+    whoever made it cannot log in as the worker later). The bureau or the provider's own
+    admin may (eldercare.accounts.services: one rule for every account). Raises Forbidden,
+    Conflict (username taken). Flushes, never commits."""
+    return create_account(actor, username, Role.WORKER, provider_id=provider.id,
+                          display_name=display_name)
 
 
 def workers(provider_id: int) -> list[User]:

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from eldercare import scoping as core_scoping
+from eldercare.accounts.views import one_time_page
 from eldercare.auth.web import role_required
 from eldercare.errors import DomainError
 from eldercare.exports import export_response, iter_batches, iter_rows, wants_export
@@ -210,7 +211,8 @@ def _visit_rows(stmt: sa.Select):
 @bp.route("/homecare/workers", methods=["GET", "POST"])
 @role_required(Role.ADMIN, Role.AUDITOR, Role.PROVIDER)
 def workers():
-    """A provider admin manages their own workers; the bureau sees every provider's."""
+    """A provider admin manages their own workers; the bureau sees every provider's and
+    manages them too (one rule, in eldercare.accounts.services, as the API has it)."""
     form = WorkerForm()
     provider = None
     if current_user.role == Role.PROVIDER:
@@ -218,21 +220,9 @@ def workers():
     elif request.args.get("provider_id", "").isdigit():
         provider = hc.get_provider(current_user, int(request.args["provider_id"]))
     if request.method == "POST":
-        if current_user.role != Role.PROVIDER:
-            flash(_("服务人员由服务组织自行添加"), "warning")
-            return redirect(url_for("homecare.workers"))
-        if form.validate_on_submit():
-            try:
-                u = services.create_worker(provider, form.username.data, form.password.data,
-                                           form.display_name.data or "")
-                db.session.commit()
-                flash(_("已添加服务人员 %(name)s", name=u.display_name), "success")
-                return redirect(url_for("homecare.workers"))
-            except DomainError as exc:
-                db.session.rollback()
-                for name, msg in (exc.fields or {"username": exc.message}).items():
-                    field = getattr(form, name, None) or form.username
-                    field.errors = [*field.errors, msg]
+        created = _add_worker(form, provider)
+        if created is not None:
+            return created
     providers = db.session.scalars(hc.providers(current_user)).all()
     shown = [provider] if provider else providers
     people = {p.id: services.workers(p.id) for p in shown}
@@ -243,6 +233,28 @@ def workers():
     return render_template("homecare/workers.html", form=form, shown=shown, people=people,
                            providers=providers, provider=provider), (
         422 if request.method == "POST" else 200)
+
+
+def _add_worker(form: WorkerForm, provider: Provider | None):
+    """The one-time password page for a new worker, or None with the form's errors."""
+    if provider is None:
+        form.username.errors = [*form.username.errors, _("请先选择服务组织")]
+        return None
+    if not form.validate_on_submit():
+        return None
+    try:
+        new = services.create_worker(current_user, provider, form.username.data,
+                                     form.display_name.data or "")
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        for name, msg in (exc.fields or {"username": exc.message}).items():
+            field = getattr(form, name, None) or form.username
+            field.errors = [*field.errors, msg]
+        return None
+    back = url_for("homecare.workers", provider_id=None if current_user.role == Role.PROVIDER
+                   else provider.id)
+    return one_time_page(new.user, new.one_time_password, back)
 
 
 @bp.get("/homecare/cards")

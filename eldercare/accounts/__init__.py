@@ -1,0 +1,1 @@
+"""Accounts: list, create with a one-time password, disable, reset (API.md "Accounts")."""
