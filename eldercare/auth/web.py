@@ -54,7 +54,7 @@ def client_address() -> str | None:
     peer = request.remote_addr
     forwarded = request.headers.get("X-Forwarded-For", "")
     if peer in current_app.config["TRUSTED_PROXIES"] and forwarded.strip():
-        return forwarded.split(",")[-1].strip()[:64] or peer
+        return forwarded.split(",")[-1].strip()[:45] or peer  # the audit column's width
     return peer
 
 

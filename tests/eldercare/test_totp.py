@@ -29,7 +29,6 @@ def totp_on(app):
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("ELDERCARE_TOTP")
         app.config["TOTP_REQUIRED_ROLES"] = Config().TOTP_REQUIRED_ROLES
-    assert set(app.config["TOTP_REQUIRED_ROLES"]) == {"admin", "manager", "auditor"}
     yield
     app.config["TOTP_REQUIRED_ROLES"] = saved
 
@@ -74,6 +73,17 @@ def enrolled_directly(db, user) -> str:
     user.totp_confirmed_at = utcnow()
     db.session.commit()
     return secret
+
+
+def test_production_asks_admins_managers_and_auditors_for_the_factor(app, totp_on):
+    assert set(app.config["TOTP_REQUIRED_ROLES"]) == {"admin", "manager", "auditor"}
+    with pytest.MonkeyPatch.context() as mp:  # the laptop-demo switch, and only it
+        from eldercare.config import Config
+
+        mp.setenv("ELDERCARE_TOTP", "off")
+        assert Config().TOTP_REQUIRED_ROLES == ()
+        mp.setenv("ELDERCARE_TOTP", "no")
+        assert "auditor" in Config().TOTP_REQUIRED_ROLES
 
 
 def test_an_admin_enrols_at_the_first_login_and_needs_the_code_after(client, admin, totp_on):
