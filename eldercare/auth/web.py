@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import time
 from collections.abc import Callable, Iterable
 
@@ -54,7 +55,10 @@ def client_address() -> str | None:
     peer = request.remote_addr
     forwarded = request.headers.get("X-Forwarded-For", "")
     if peer in current_app.config["TRUSTED_PROXIES"] and forwarded.strip():
-        return forwarded.split(",")[-1].strip()[:45] or peer  # the audit column's width
+        try:
+            return str(ipaddress.ip_address(forwarded.split(",")[-1].strip()))
+        except ValueError:
+            return peer  # not an address: nothing to go by but the proxy's own
     return peer
 
 

@@ -36,7 +36,11 @@ def production_server(app):
     off)."""
     from tests.conftest import LiveServer
 
+    import requests
+
     server = LiveServer(workers=1, env={"ELDERCARE_TOTP": "on"})
+    # its one worker imports the app after the master listens: wait for it, not a timeout
+    assert requests.get(f"{server.url}/healthz", timeout=300).status_code == 200
     yield server
     server.stop()
 

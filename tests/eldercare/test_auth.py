@@ -205,7 +205,12 @@ def one_worker(app):
     after another, as a quiet production server serves them."""
     from tests.conftest import LiveServer
 
+    import requests
+
     server = LiveServer(workers=1)
+    # The master listens before its one worker has imported the app: wait for the worker
+    # (on a loaded machine that took more than half a minute), not for a timeout.
+    assert requests.get(f"{server.url}/healthz", timeout=1200).status_code == 200
     yield server
     server.stop()
 
@@ -231,16 +236,16 @@ def test_a_failed_login_after_an_admins_request_is_not_logged_under_the_admin(ap
     boss = requests.post(
         f"{url}/api/v1/auth/token",
         json={"username": "boss", "password": f.PASSWORD},
-        timeout=30,
+        timeout=120,
     ).json()["token"]
     seen = requests.get(
-        f"{url}/api/v1/stats/overview", headers={"Authorization": f"Bearer {boss}"}, timeout=30
+        f"{url}/api/v1/stats/overview", headers={"Authorization": f"Bearer {boss}"}, timeout=120
     )
     assert seen.status_code == 200
     failed = requests.post(
         f"{url}/api/v1/auth/token",
         json={"username": "victim", "password": "Wrong-pass-1"},
-        timeout=30,
+        timeout=120,
     )
     assert failed.status_code == 401
     entry = _last_entry(db, "login_failed")
@@ -257,153 +262,25 @@ def test_a_failed_page_login_after_an_admins_page_is_not_logged_under_the_admin(
     db.session.commit()
     url = one_worker.url
     browser = requests.Session()
-    form = browser.get(f"{url}/login", timeout=30).text
+    form = browser.get(f"{url}/login", timeout=120).text
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
     browser.post(
         f"{url}/login",
         data={"username": "boss2", "password": f.PASSWORD, "csrf_token": csrf},
-        timeout=30,
+        timeout=120,
     )
-    assert browser.get(f"{url}/people", timeout=30, allow_redirects=False).status_code == 200
+    assert browser.get(f"{url}/people", timeout=120, allow_redirects=False).status_code == 200
     stranger = requests.Session()
-    form = stranger.get(f"{url}/login", timeout=30).text
+    form = stranger.get(f"{url}/login", timeout=120).text
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
     resp = stranger.post(
         f"{url}/login",
         data={"username": "nobody-here", "password": "Wrong-pass-1", "csrf_token": csrf},
-        timeout=30,
+        timeout=120,
     )
     assert resp.status_code == 401
     entry = _last_entry(db, "login_failed")
     assert entry.username != "boss2" and entry.user_id is None
-
-
-# --- one-time passwords (issue 13.4) ----------------------------------------------------
-
-
-def _one_time_worker(client, db, password="Given-by-them-1"):  # noqa: S107
-    from eldercare.auth.services import create_user
-
-    provider_id = f.scoped_user(client, "provider").provider_id
-    u = create_user("newbie", password, "worker", provider_id=provider_id, one_time=True)
-    db.session.commit()
-    return u
-
-
-def _page_login(client, username, password):
-    return client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf_token": f.csrf(client, "/login")},
-    )
-
-
-def test_a_one_time_password_gets_no_token(client, db):
-    _one_time_worker(client, db)
-    resp = token(client, "newbie", "Given-by-them-1")
-    assert resp.status_code == 403
-    assert resp.json["error"]["code"] == "password_change_required"
-
-
-def test_a_one_time_password_leads_to_the_change_form_and_nowhere_else(client, db):
-    _one_time_worker(client, db)
-    resp = _page_login(client, "newbie", "Given-by-them-1")
-    assert resp.headers["Location"].endswith("/login/password")
-    for path in ("/", "/scan", "/people", "/api/v1/stats/overview"):
-        assert client.get(path).status_code in (302, 401), path
-
-    def choose(new, confirm=None):
-        return client.post(
-            "/login/password",
-            data={
-                "new_password": new,
-                "confirm": confirm or new,
-                "csrf_token": f.csrf(client, "/login/password"),
-            },
-        )
-
-    assert choose("Mine-own-pass-9", "Mine-own-pass-8").status_code == 422
-    assert choose("weakpass").status_code == 422
-    assert choose("Given-by-them-1").status_code == 422  # the one-time one again
-    done = choose("Mine-own-pass-9")
-    assert done.status_code == 302 and client.get("/").status_code == 200
-    assert token(client, "newbie", "Given-by-them-1").status_code == 401
-    assert token(client, "newbie", "Mine-own-pass-9").status_code == 200
-
-
-def test_changing_a_password_through_the_api(client, db, admin):
-    before = f.headers(admin)
-    f.login(client, admin)
-    body = {"username": "admin", "password": f.PASSWORD, "new_password": "Brand-new-pass-3"}
-    resp = client.post("/api/v1/auth/password", json=body)
-    assert resp.status_code == 204 and resp.data == b""
-    assert token(client, "admin").status_code == 401  # the old password stops working
-    assert token(client, "admin", "Brand-new-pass-3").status_code == 200
-    assert client.get("/api/v1/people", headers=before).status_code == 401  # tokens end
-    assert client.get("/").status_code == 302  # and sessions
-
-
-def test_the_api_change_clears_a_one_time_password(client, db):
-    _one_time_worker(client, db)
-    body = {"username": "newbie", "password": "Given-by-them-1", "new_password": "Mine-own-9x"}
-    assert client.post("/api/v1/auth/password", json=body).status_code == 204
-    assert token(client, "newbie", "Mine-own-9x").status_code == 200
-
-
-def test_the_api_change_checks_the_policy_and_counts_wrong_passwords(client, admin):
-    weak = {"username": "admin", "password": f.PASSWORD, "new_password": "weak"}
-    resp = client.post("/api/v1/auth/password", json=weak)
-    assert resp.status_code == 422 and "new_password" in resp.json["error"]["fields"]
-    wrong = {"username": "admin", "password": "Wrong-pass-1", "new_password": "Brand-new-pass-3"}
-    answers = [client.post("/api/v1/auth/password", json=wrong).status_code for _ in range(5)]
-    assert answers == [401, 401, 401, 401, 429]
-    right = dict(wrong, password=f.PASSWORD)
-    locked = client.post("/api/v1/auth/password", json=right)
-    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
-    assert token(client, "admin").status_code == 429
-
-
-def test_one_changes_ones_own_password_on_a_page(app, client, admin):
-    elsewhere = app.test_client()
-    f.login(elsewhere, admin)
-    h = f.headers(admin)
-    f.login(client, admin)
-    page = client.get("/password")
-    assert page.status_code == 200 and 'name="new_password"' in page.text
-
-    def change(current, new):
-        return client.post(
-            "/password",
-            data={
-                "password": current,
-                "new_password": new,
-                "confirm": new,
-                "csrf_token": f.csrf(client, "/password"),
-            },
-        )
-
-    assert change("Wrong-pass-1", "Brand-new-pass-3").status_code == 401
-    assert change(f.PASSWORD, "short").status_code == 422
-    assert change(f.PASSWORD, "Brand-new-pass-3").status_code == 302
-    assert client.get("/").status_code == 200  # this session goes on
-    assert elsewhere.get("/").status_code == 302  # every other one ends
-    assert client.get("/api/v1/people", headers=h).status_code == 401
-    assert token(client, "admin", "Brand-new-pass-3").status_code == 200
-
-
-def test_create_user_with_a_password_on_the_command_line_is_final(app, db):
-    from click.testing import CliRunner
-    from flask.cli import ScriptInfo
-
-    from eldercare.cli import cli
-
-    result = CliRunner().invoke(
-        cli,
-        ["create-user", "robot", "--role", "admin", "--password", "Robot-pass-2026"],
-        obj=ScriptInfo(create_app=lambda: app),
-    )
-    assert result.exit_code == 0, result.output
-    client = app.test_client()
-    assert token(client, "robot", "Robot-pass-2026").status_code == 200
 
 
 # --- the same cost for every name; a limit per address (issue 13.9) --------------------
@@ -433,8 +310,9 @@ def test_an_unknown_name_is_checked_with_the_method_of_real_passwords(app, produ
 
 
 def test_an_unknown_name_costs_what_a_wrong_password_costs(client, db, production_hashing):
-    """Medians of several tries each: scrypt takes tens of milliseconds, the old dummy
-    (pbkdf2, 1000 rounds) well under one, so half the cost is a bound that cannot flake."""
+    """Medians of several tries each: scrypt takes tens of milliseconds or more, the old
+    dummy (pbkdf2, 1000 rounds) well under one, so a factor of three either way is a bound
+    that tells them apart without flaking."""
     import statistics
 
     import sqlalchemy as sa
@@ -452,9 +330,12 @@ def test_an_unknown_name_costs_what_a_wrong_password_costs(client, db, productio
         assert resp.status_code == 401
         return time.perf_counter() - start
 
-    known = statistics.median(timed(u.username) for _ in range(7))
-    unknown = statistics.median(timed("no-such-user") for _ in range(7))
-    assert 0.5 * known < unknown < 2 * known, (known, unknown)
+    # interleaved, so that a burst of load on a shared machine falls on both alike
+    pairs = [(timed(u.username), timed("no-such-user")) for _ in range(9)]
+    known = statistics.median(k for k, _ in pairs)
+    unknown = statistics.median(x for _, x in pairs)
+    # the old dummy cost 3 % of a wrong password (11 ms against 346 ms)
+    assert known / 3 < unknown < known * 3, (known, unknown)
 
 
 SPRAYER = {"X-Forwarded-For": "203.0.113.9"}  # behind nginx on 127.0.0.1, as README sets up
