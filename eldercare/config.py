@@ -87,7 +87,8 @@ class Config:
             for p in os.environ.get("ELDERCARE_TRUSTED_PROXIES", "127.0.0.1,::1").split(",")
             if p.strip()
         )
-        self.PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 - a method's name, not a password
+        # the name of a hashing method, not a password
+        self.PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105  # nosec B105
         # CSRF is checked by hand in one place (auth.csrf_guard): bearer-token API calls
         # carry no cookie and need none; everything else does.
         self.WTF_CSRF_CHECK_DEFAULT = False

@@ -34,9 +34,9 @@ def test_a_wrong_password_is_said_under_the_field(app, live_servers, page_for):
 def production_server(app):
     """A server with the second factor on, as production runs (the run's others have it
     off)."""
-    from tests.conftest import LiveServer
-
     import requests
+
+    from tests.conftest import LiveServer
 
     server = LiveServer(workers=1, env={"ELDERCARE_TOTP": "on"})
     # its one worker imports the app after the master listens: wait for it, not a timeout

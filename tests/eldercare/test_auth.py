@@ -203,9 +203,9 @@ def test_a_bearer_token_still_opens_the_api_without_csrf(client, admin):
 def one_worker(app):
     """One gunicorn worker: every request is served by the same process and thread, one
     after another, as a quiet production server serves them."""
-    from tests.conftest import LiveServer
-
     import requests
+
+    from tests.conftest import LiveServer
 
     server = LiveServer(workers=1)
     # The master listens before its one worker has imported the app: wait for the worker
