@@ -74,13 +74,29 @@ class Config:
         self.TOKEN_LIFETIME = timedelta(hours=12)
         self.LOGIN_MAX_FAILURES = 5
         self.LOGIN_LOCK = timedelta(minutes=15)
+        # Password spraying (a few guesses at each of many accounts) never reaches an
+        # account's lock: one address may fail 30 times in 15 minutes, then that address
+        # (not the accounts it named) waits 15 minutes. README "Security" says why.
+        self.LOGIN_ADDRESS_MAX_FAILURES = 30
+        self.LOGIN_ADDRESS_WINDOW = timedelta(minutes=15)
+        self.LOGIN_ADDRESS_LOCK = timedelta(minutes=15)
+        # The proxies whose X-Forwarded-For names the client (nginx on the same host):
+        # behind one, every request would otherwise come from 127.0.0.1.
+        self.TRUSTED_PROXIES = tuple(
+            p.strip()
+            for p in os.environ.get("ELDERCARE_TRUSTED_PROXIES", "127.0.0.1,::1").split(",")
+            if p.strip()
+        )
+        # the name of a hashing method, not a password
+        self.PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105  # nosec B105
         # CSRF is checked by hand in one place (auth.csrf_guard): bearer-token API calls
         # carry no cookie and need none; everything else does.
         self.WTF_CSRF_CHECK_DEFAULT = False
         self.WTF_CSRF_TIME_LIMIT = None
-        # MLPS 2.0 level 3: a second factor for the accounts that can change the most.
+        # MLPS 2.0 level 3: a second factor for the accounts that change the most and for
+        # the auditors, who read every full ID number. "off" is for a laptop demo only.
         self.TOTP_REQUIRED_ROLES = (
-            () if os.environ.get("ELDERCARE_TOTP") == "off" else ("admin", "manager")
+            () if os.environ.get("ELDERCARE_TOTP") == "off" else ("admin", "manager", "auditor")
         )
         self.SCHEDULER_ENABLED = os.environ.get("ELDERCARE_SCHEDULER", "0") == "1"
         self.DEMO_MODE = False

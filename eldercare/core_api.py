@@ -6,13 +6,27 @@ import datetime as dt
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import openapi, stats
 from .api import ALL_ROLES, READERS, ApiError, Body, PageQuery, endpoint, paginate
 from .auth import totp
-from .auth.services import AccountLocked, LoginFailed, authenticate, issue_token
+from .auth.services import (
+    AccountLocked,
+    LoginFailed,
+    OtpEnrolmentRequired,
+    OtpInvalid,
+    OtpRequired,
+    PasswordChangeRequired,
+    authenticate,
+    check_password,
+    issue_token,
+    login_succeeded,
+    set_password,
+)
+from .auth.web import client_address, set_user_actor
+from .errors import Invalid
 from .extensions import db
 from .models import AuditEntry, Region
 from .timeutil import local_today
@@ -23,12 +37,58 @@ bp = Blueprint("core_api", __name__, url_prefix="/api/v1")
 class TokenIn(Body):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=128)
-    otp: str | None = Field(None, max_length=8, description="six-digit code, once enrolled")
+    otp: str | None = Field(
+        None, max_length=8, description="six-digit code: admin, manager and auditor accounts"
+    )
 
 
 class TokenOut(BaseModel):
     token: str
     expires_at: datetime
+
+
+class PasswordIn(Body):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=128)
+    new_password: str = Field(min_length=1, max_length=128)
+    otp: str | None = Field(
+        None, max_length=8, description="six-digit code, where the account has enrolled one"
+    )
+
+
+def _login_error(exc: Exception) -> ApiError:
+    """The contract's answer to each way a login can fail."""
+    if isinstance(exc, AccountLocked):
+        if exc.address:
+            code, msg = "too_many_attempts", "此地址登录失败次数过多，请稍后再试"
+        else:
+            code, msg = "account_locked", "登录失败次数过多，账号暂时锁定"
+        return ApiError(429, code, msg, headers={"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, OtpEnrolmentRequired):
+        return ApiError(
+            401, "otp_enrolment_required", "该账号尚未绑定动态验证码：请先在登录页面绑定"
+        )
+    if isinstance(exc, OtpRequired):
+        return ApiError(401, "otp_required", "该账号需要动态验证码 (otp)", {"otp": "必填"})
+    if isinstance(exc, OtpInvalid):
+        return ApiError(401, "invalid_otp", "动态验证码不正确或已使用", {"otp": "不正确"})
+    if isinstance(exc, PasswordChangeRequired):
+        return ApiError(
+            403,
+            "password_change_required",
+            "此密码由他人设置，只能用于修改密码：请通过 POST /api/v1/auth/password 设置新密码",
+        )
+    return ApiError(401, "invalid_credentials", "用户名或密码错误")
+
+
+LOGIN_ERRORS = (
+    AccountLocked,
+    LoginFailed,
+    OtpEnrolmentRequired,
+    OtpRequired,
+    OtpInvalid,
+    PasswordChangeRequired,
+)
 
 
 @endpoint(
@@ -38,32 +98,50 @@ class TokenOut(BaseModel):
     public=True,
     body=TokenIn,
     response=TokenOut,
-    summary="Exchange a username and password for a bearer token",
+    summary="Exchange a username and password (and the second factor's code) for a token",
 )
 def token(body: TokenIn):
     try:
-        user = authenticate(body.username, body.password)
-    except AccountLocked as exc:
-        db.session.commit()
-        raise ApiError(
-            429,
-            "account_locked",
-            "登录失败次数过多，账号暂时锁定",
-            headers={"Retry-After": str(exc.retry_after)},
-        ) from None
-    except LoginFailed:
-        db.session.commit()
-        raise ApiError(401, "invalid_credentials", "用户名或密码错误") from None
-    if totp.enrolled(user):
-        if not body.otp:
-            db.session.commit()
-            raise ApiError(401, "otp_required", "该账号需要动态验证码 (otp)", {"otp": "必填"})
-        if not totp.verify(user, body.otp):
-            db.session.commit()
-            raise ApiError(401, "invalid_otp", "动态验证码不正确", {"otp": "不正确"})
+        user = authenticate(body.username, body.password, body.otp, address=client_address())
+    except LOGIN_ERRORS as exc:
+        db.session.commit()  # the failure counts, and the log keeps it
+        raise _login_error(exc) from None
     issued = issue_token(user)
     db.session.commit()
     return {"token": issued.token, "expires_at": issued.expires_at}
+
+
+@endpoint(
+    bp,
+    "/auth/password",
+    ["POST"],
+    public=True,
+    body=PasswordIn,
+    status=204,
+    summary="Change one's own password (the current one proves who asks; no token needed)",
+)
+def change_password(body: PasswordIn):
+    """The same steps as a login (lockout, second factor where enrolled), then the new
+    password, which is final; every session and token of the account ends."""
+    try:
+        user = check_password(body.username, body.password, address=client_address())
+        if totp.enrolled(user):
+            if not body.otp:
+                raise OtpRequired()
+            totp.verify(user, body.otp, address=client_address())
+    except LOGIN_ERRORS as exc:
+        db.session.commit()
+        raise _login_error(exc) from None
+    set_user_actor(user)
+    try:
+        set_password(user, body.new_password, one_time=False)
+    except Invalid as exc:
+        db.session.rollback()
+        msg = exc.message
+        raise ApiError(422, "validation_failed", msg, {"new_password": msg}) from None
+    login_succeeded(user, "password_changed_login")
+    db.session.commit()
+    return Response(status=204)
 
 
 class OverviewQuery(BaseModel):

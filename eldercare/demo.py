@@ -322,6 +322,6 @@ def load_demo(scale: int = 1, seed: int = 2026, echo: Callable[[str], None] = pr
     ]
     lines += [f"  {u:<14} {r:<9} {s}" for u, r, s in ctx.accounts]
     lines += ctx.notes
-    lines += ["", "admin and manager accounts enrol a second factor (TOTP: any authenticator app)",
+    lines += ["", "admin, manager and auditor accounts enrol a second factor (TOTP: any app)",
               "at their first login; ELDERCARE_TOTP=off turns that off for a laptop demo."]
     return "\n".join(lines)

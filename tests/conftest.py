@@ -140,10 +140,12 @@ def _free_port() -> int:
 class LiveServer:
     """`eldercare serve`'s gunicorn on a free port, against the test database."""
 
-    def __init__(self, workers: int = 3):
+    def __init__(self, workers: int = 3, env: dict | None = None):
+        """`env`: settings of this server only, e.g. {"ELDERCARE_TOTP": "on"} for the
+        second factor as production has it."""
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        env = dict(os.environ, PYTHONPATH=str(ROOT), **(env or {}))
         # The server's log goes to a file: a pipe nobody reads fills up and stalls it.
         self.log_path = Path(_TMP) / f"server-{self.port}.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()

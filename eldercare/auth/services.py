@@ -3,7 +3,9 @@ and host sees the same lockout (ENGINEERING.md)."""
 
 from __future__ import annotations
 
+import functools
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,29 +14,44 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .. import audit
+from .. import audit, throttle
 from ..database import utcnow
 from ..errors import Conflict, Invalid
 from ..extensions import db
 from ..models import Role, User
 
-# A fixed hash to check against when the user does not exist, so that a wrong user
-# and a wrong password take the same time.
-_DUMMY_HASH = generate_password_hash("not-a-password", method="pbkdf2:sha256:1000")
-
 
 class LoginFailed(Exception):
-    """Wrong username or password: the same message for both."""
+    """Wrong username or password (or second-factor code): the same message for each."""
 
 
 class AccountLocked(Exception):
-    def __init__(self, until: datetime):
+    """Too many failures for the account (or, with `address`, from one address)."""
+
+    def __init__(self, until: datetime, *, address: bool = False):
         super().__init__("locked")
         self.until = until
+        self.address = address
 
     @property
     def retry_after(self) -> int:
         return max(1, int((self.until - utcnow()).total_seconds()) + 1)
+
+
+class OtpEnrolmentRequired(Exception):
+    """The account needs a second factor and has not enrolled one (it enrols on the page)."""
+
+
+class OtpRequired(Exception):
+    """The password is right; the account's second-factor code is missing."""
+
+
+class OtpInvalid(Exception):
+    """A wrong, expired or already used second-factor code (counted as a failure)."""
+
+
+class PasswordChangeRequired(Exception):
+    """Both factors are right, but the password was set by someone else: change it first."""
 
 
 def check_password_policy(password: str) -> None:
@@ -49,9 +66,24 @@ def check_password_policy(password: str) -> None:
         raise Invalid(rule, fields={"password": rule})
 
 
+def _hash_method() -> str:
+    return current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+
+
 def hash_password(password: str) -> str:
-    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
-    return generate_password_hash(password, method=method)
+    return generate_password_hash(password, method=_hash_method())
+
+
+@functools.cache
+def _dummy_hash_for(method: str) -> str:
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
+
+
+def dummy_hash() -> str:
+    """A hash to check against when the user does not exist, made with the configured
+    method and parameters: an unknown name then costs what a wrong password costs (a
+    cheaper method would tell a sprayer which names exist)."""
+    return _dummy_hash_for(_hash_method())
 
 
 def create_user(
@@ -62,9 +94,13 @@ def create_user(
     facility_id: int | None = None,
     provider_id: int | None = None,
     display_name: str = "",
+    one_time: bool = False,
 ) -> User:
-    """Create an account. Raises Invalid for a weak password or a missing scope, Conflict
-    for a taken username. Flushes, never commits."""
+    """Create an account. `one_time`: the password was chosen by someone else (an admin,
+    a provider for its worker), so the first login must change it.
+
+    Raises Invalid for a weak password or a missing scope, Conflict for a taken
+    username. Flushes, never commits."""
     role = Role(role)
     check_password_policy(password)
     if role == Role.MANAGER and facility_id is None:
@@ -80,56 +116,165 @@ def create_user(
         role=role,
         facility_id=facility_id if role == Role.MANAGER else None,
         provider_id=provider_id if role in (Role.PROVIDER, Role.WORKER) else None,
+        must_change_password=one_time,
     )
     db.session.add(user)
     db.session.flush()
     return user
 
 
-def authenticate(username: str, password: str) -> User:
-    """Check a username and password.
+def set_password(user: User, new: str, *, one_time: bool) -> None:
+    """Give the account a new password and end every session and token it has.
 
-    Raises AccountLocked while the account is locked (even with the right password),
-    LoginFailed otherwise. Failures are counted with a relative update, so concurrent
-    attempts on several workers all count; the fifth locks the account for 15 minutes.
-    Records the event in the audit log. Flushes, never commits."""
+    `one_time=True` when someone else chose it (an admin's or a provider's reset): the
+    next login must change it. A password one chooses oneself must differ from the one it
+    replaces. Raises Invalid (`fields.password`) for a weak or unchanged password.
+    Flushes, never commits; the audit log says who set it."""
+    check_password_policy(new)
+    if not one_time and check_password_hash(user.password_hash, new):
+        msg = "新密码不能与原密码相同"
+        raise Invalid(msg, fields={"password": msg})
+    user.password_hash = hash_password(new)
+    user.must_change_password = one_time
+    db.session.flush()
+    end_sessions(user)
+    audit.record("password_set" if one_time else "password_changed", "users", user.id)
+
+
+def reset_otp(user: User) -> None:
+    """Forget the account's second factor: it enrols again at its next page login (until
+    then the token path answers `otp_enrolment_required`). Ends every session and token.
+    Flushes, never commits; audited."""
+    user.totp_secret = None
+    user.totp_confirmed_at = None
+    user.totp_last_step = None
+    db.session.flush()
+    end_sessions(user)
+    audit.record("totp_reset", "users", user.id)
+
+
+# --- logging in ----------------------------------------------------------------------
+
+
+def _address_key(address: str) -> str:
+    return f"login-ip:{address}"
+
+
+def _check_address(address: str | None) -> None:
+    until = throttle.locked_until(_address_key(address)) if address else None
+    if until is not None:
+        audit.record("login_throttled", "users", None, {"address": address})
+        raise AccountLocked(until, address=True)
+
+
+def count_failure(
+    user: User | None, address: str | None, action: str = "login_failed", changes=None
+) -> None:
+    """One failed attempt (a wrong password or a wrong code): counted for the account and
+    for the address, each with a relative update so that concurrent attempts on several
+    workers all count. The account's fifth failure locks it for LOGIN_LOCK.
+
+    Raises AccountLocked when this failure locked the account or the address, otherwise
+    returns (the caller raises LoginFailed or OtpInvalid). Never commits."""
     cfg = current_app.config
-    user = db.session.scalar(sa.select(User).where(User.username == username))
     now = utcnow()
+    address_until = None
+    if address:
+        address_until = throttle.fail(
+            _address_key(address),
+            limit=cfg["LOGIN_ADDRESS_MAX_FAILURES"],
+            window=cfg["LOGIN_ADDRESS_WINDOW"],
+            lock=cfg["LOGIN_ADDRESS_LOCK"],
+        )
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
-        audit.record("login_failed", "users", None, {"username": username[:64]})
-        raise LoginFailed()
-    if user.locked_until and user.locked_until > now:
-        audit.record("login_locked", "users", user.id)
-        raise AccountLocked(user.locked_until)
-    if not user.active or not check_password_hash(user.password_hash, password):
-        lock_until = now + cfg["LOGIN_LOCK"]
+        audit.record(action, "users", None, changes or {})
+    else:
         db.session.execute(
             sa.update(User)
             .where(User.id == user.id)
             .values(
                 failed_logins=User.failed_logins + 1,
                 locked_until=sa.case(
-                    (User.failed_logins + 1 >= cfg["LOGIN_MAX_FAILURES"], lock_until),
+                    (User.failed_logins + 1 >= cfg["LOGIN_MAX_FAILURES"], now + cfg["LOGIN_LOCK"]),
                     else_=None,
                 ),
             )
             .execution_options(synchronize_session=False)
         )
-        audit.record("login_failed", "users", user.id)
+        audit.record(action, "users", user.id)
         db.session.expire(user)
-        if user.locked_until:
+        if user.locked_until and user.locked_until > now:
             raise AccountLocked(user.locked_until)
+    if address_until is not None:
+        raise AccountLocked(address_until, address=True)
+
+
+def check_locked(user: User) -> None:
+    """Raises AccountLocked while the account is locked (checked at every step, so a
+    lock that a wrong code set also stops the code that follows)."""
+    db.session.refresh(user, ["locked_until"])
+    if user.locked_until and user.locked_until > utcnow():
+        audit.record("login_locked", "users", user.id)
+        raise AccountLocked(user.locked_until)
+
+
+def check_password(username: str, password: str, *, address: str | None = None) -> User:
+    """The first factor. Raises AccountLocked while the address or the account is locked
+    (even with the right password), LoginFailed for a wrong name or password (counted).
+    A success resets nothing: the second factor, where one applies, still has to pass
+    (login_succeeded resets the counter). Audited. Never commits."""
+    _check_address(address)
+    user = db.session.scalar(sa.select(User).where(User.username == username))
+    if user is None:
+        check_password_hash(dummy_hash(), password)
+        count_failure(None, address, changes={"username": username[:64]})
         raise LoginFailed()
+    # The hash is checked before anything else, so a disabled account costs the same time.
+    right = check_password_hash(user.password_hash, password)
+    check_locked(user)
+    if not right or not user.active:
+        count_failure(user, address)
+        raise LoginFailed()
+    return user
+
+
+def login_succeeded(user: User, action: str = "login") -> None:
+    """Every factor passed: forget the account's failures and note the time. Audited.
+    The address's counter is kept: a sprayer with one account of its own must not wipe
+    it with a good login between guesses."""
     db.session.execute(
         sa.update(User)
         .where(User.id == user.id)
-        .values(failed_logins=0, locked_until=None, last_login_at=now)
+        .values(failed_logins=0, locked_until=None, last_login_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     db.session.expire(user)
-    audit.record("login", "users", user.id)
+    audit.record(action, "users", user.id)
+
+
+def authenticate(
+    username: str, password: str, otp: str | None = None, *, address: str | None = None
+) -> User:
+    """A whole login without a page (the token API): the password, then the second
+    factor where the account has or needs one, then the one-time password rule.
+
+    Raises AccountLocked, LoginFailed, OtpEnrolmentRequired, OtpRequired, OtpInvalid
+    (counted as a failure), PasswordChangeRequired (both factors were right). Records
+    each event in the audit log. Flushes, never commits."""
+    from . import totp
+
+    user = check_password(username, password, address=address)
+    if totp.required_for(user) or totp.enrolled(user):
+        if not totp.enrolled(user):
+            audit.record("login_otp_enrolment_required", "users", user.id)
+            raise OtpEnrolmentRequired()
+        if not otp:
+            raise OtpRequired()
+        totp.verify(user, otp, address=address)
+    if user.must_change_password:
+        login_succeeded(user, "login_password_change_required")
+        raise PasswordChangeRequired()
+    login_succeeded(user)
     return user
 
 

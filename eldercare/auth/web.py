@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import time
 from collections.abc import Callable, Iterable
 
-from flask import Flask, abort, flash, g, redirect, request, session, url_for
+from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
@@ -38,10 +39,43 @@ def _load_user(ident: str) -> User | None:
 
 
 def _bearer() -> str | None:
+    """The bearer token of an API call. Only /api/ paths take one: a page that carries an
+    Authorization header is still a page (its CSRF check and idle timeout apply)."""
+    if not request.path.startswith("/api/"):
+        return None
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
     return None
+
+
+def client_address() -> str | None:
+    """The client's address: the peer, or, when the peer is a trusted proxy (nginx on the
+    same host), the last hop of X-Forwarded-For, which that proxy appended itself."""
+    peer = request.remote_addr
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    if peer in current_app.config["TRUSTED_PROXIES"] and forwarded.strip():
+        try:
+            return str(ipaddress.ip_address(forwarded.split(",")[-1].strip()))
+        except ValueError:
+            return peer  # not an address: nothing to go by but the proxy's own
+    return peer
+
+
+def _reset_actor() -> None:
+    """Every request starts as nobody, at its own address. The actor is a context
+    variable, and a worker thread serves one request after another: without this, a
+    failed login right after an admin's request was logged under the admin's name."""
+    set_actor(Actor(None, "anonymous", client_address()))
+
+
+def _forget_actor(_exc=None) -> None:
+    set_actor(Actor(None, "system"))
+
+
+def set_user_actor(user: User) -> None:
+    """From here on this request acts as `user` (audit entries name them)."""
+    set_actor(Actor(user.id, user.username, client_address()))
 
 
 def api_user() -> User | None:
@@ -54,7 +88,7 @@ def api_user() -> User | None:
         user = current_user._get_current_object()
     g.api_user = user
     if user is not None:
-        set_actor(Actor(user.id, user.username, request.remote_addr))
+        set_user_actor(user)
     return user
 
 
@@ -62,7 +96,6 @@ def _session_guard():
     """Idle (30 min) and absolute (12 h) session limits, checked on every request."""
     if _bearer() or not current_user.is_authenticated:
         return None
-    from flask import current_app
 
     now = int(time.time())
     idle = current_app.config["SESSION_IDLE"].total_seconds()
@@ -78,7 +111,7 @@ def _session_guard():
         return redirect(url_for("auth.login", next=request.full_path))
     session["seen"] = now
     session.setdefault("started", now)
-    set_actor(Actor(current_user.id, current_user.username, request.remote_addr))
+    set_user_actor(current_user._get_current_object())
     return None
 
 
@@ -87,8 +120,8 @@ def _csrf_guard():
     cookie, so they cannot be forged cross-site and need none."""
     if request.method not in UNSAFE or _bearer():
         return
-    if request.endpoint == "core_api.token":
-        return  # uses no cookie: the token comes back in the body, never to a third site
+    if request.endpoint in ("core_api.token", "core_api.change_password"):
+        return  # use no cookie: the password proves who asks, the answer goes to no third site
     if request.path.startswith("/api/") and not current_user.is_authenticated:
         return  # the endpoint answers 401
     csrf.protect()
@@ -115,6 +148,9 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.session_protection = "basic"
+    # First of all the request's hooks, so that nothing is recorded under a leftover actor.
+    app.before_request_funcs.setdefault(None, []).insert(0, _reset_actor)
+    app.teardown_request(_forget_actor)
     app.before_request(_write_intent)
     app.before_request(_session_guard)
     app.before_request(_csrf_guard)
