@@ -9,10 +9,10 @@ from decimal import Decimal
 
 from eldercare.extensions import db
 from homecare import cards, services
-from homecare.models import Enrolment, LedgerEntry
+from homecare.models import Enrolment, LedgerEntry, Visit
 from tests import factories as f
 
-from .conftest import HOME, elder, enrol, now, scan, visit
+from .conftest import HOME, elder, enrol, iso, now, scan, visit
 
 
 def test_check_in_then_check_out_debits_the_ledger(client, world):
@@ -138,10 +138,19 @@ def test_another_providers_elder_is_403(client, world):
     assert r.status_code == 403
 
 
-def test_only_workers_and_provider_admins_scan(client, world, admin):
-    assert scan(client, world.boss, world.qr).status_code == 201
-    for role in ("admin", "auditor"):
-        assert scan(client, f.user(role), world.qr).status_code == 403
+def test_only_workers_scan_a_provider_account_manages(client, world, admin):
+    """Separation of duties: the provider admin who claims the money cannot log the
+    visits it is paid for (issue 14.3), by scan or by hand."""
+    for user in (world.boss, f.user("admin"), f.user("auditor")):
+        r = scan(client, user, world.qr)
+        assert r.status_code == 403, user.role
+        manual = {"enrolment_id": world.enrolment.id, "check_in_at": iso(now()),
+                  "check_out_at": iso(now()), "services": [{"code": "clean", "quantity": 1}],
+                  "reason": "card_lost", "note": "x"}
+        assert client.post("/api/v1/homecare/visits/manual", json=manual,
+                           headers=f.headers(user)).status_code == 403
+    assert db.session.query(Visit).count() == 0
+    assert scan(client, world.worker, world.qr).status_code == 201
     assert client.post("/api/v1/homecare/scans", json={}).status_code == 401
 
 
@@ -217,7 +226,7 @@ def test_deceased_elder(client, world, admin_headers):
 
 
 def test_death_flags_visits_after_it_and_ends_the_enrolment(client, world, admin_headers):
-    start = now() - timedelta(days=3)
+    start = now() - timedelta(hours=60)
     r = visit(client, world.worker, world.qr, start, 60, [{"code": "clean", "quantity": 1}])
     assert r.json["exceptions"] == []
     day = (start - timedelta(days=1)).date().isoformat()
