@@ -144,20 +144,23 @@ def lookup(user: User, text: str) -> Enrolment:
     if not is_number(text):
         return resolve(text)
     key = _lookup_key(user)
-    until = throttle.locked_until(key)
-    if until is not None:
-        raise LookupLocked(until)
+    locked = throttle.locked_until(key)
     try:
-        return resolve(text)
+        enrolment = resolve(text)
     except InvalidCard as exc:
-        until = throttle.fail(key, limit=LOOKUP_LIMIT, window=LOOKUP_WINDOW, lock=LOOKUP_LOCK)
+        # Refused either way; a try during the lock is audited, not counted again.
+        until = locked or throttle.fail(key, limit=LOOKUP_LIMIT, window=LOOKUP_WINDOW,
+                                        lock=LOOKUP_LOCK)
         failures = _failures(key)
         audit.record("card_number_wrong", "user", user.id,
                      {"number": text.strip()[:32], "failures": failures,
-                      "replaced": isinstance(exc, CardReplaced)})
-        if until is not None and failures > LOOKUP_LIMIT:
+                      "locked": locked is not None, "replaced": isinstance(exc, CardReplaced)})
+        if until is not None and (locked is not None or failures > LOOKUP_LIMIT):
             raise LookupLocked(until) from None
         raise
+    if locked is not None:
+        raise LookupLocked(locked)
+    return enrolment
 
 
 def _failures(key: str) -> int:
