@@ -385,3 +385,28 @@ def test_nan_and_infinity_quantities_are_field_errors(client, world):
     r = client.post("/api/v1/homecare/scans", data=raw, content_type="application/json",
                     headers=f.headers(world.worker))
     assert r.status_code in (400, 422) and r.status_code != 500
+
+
+def test_nan_on_the_workers_page_is_an_error_under_the_field(client, world):
+    import re
+
+    f.login(client, world.worker)
+    path = "/v/" + world.qr.rsplit("/v/", 1)[1]
+    page = client.get(path)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    client_in = re.search(r'name="client_id" value="([^"]+)"', page.text).group(1)
+    client.post(path, data={"csrf_token": csrf, "kind": "check_in", "client_id": client_in,
+                            "no_location_reason": "no_signal"})
+    out = re.findall(r'name="client_id" value="([^"]+)"', client.get(path).text)[1]
+    for bad in ("NaN", "Infinity", "-1", "abc", "1e999999"):
+        r = client.post(path, data={"csrf_token": csrf, "kind": "check_out", "client_id": out,
+                                    "qty_care": bad, "qty_meal": "1"})
+        assert r.status_code == 422, bad
+        error = re.search(r'data-testid="qty-error">([^<]+)<', r.text).group(1)
+        assert "0 到 24" in error and 'value="1"' in r.text  # what was typed is kept
+        assert db.session.query(Visit).one().status.value == "open"
+    r = client.post(path, data={"csrf_token": csrf, "kind": "check_out", "client_id": out,
+                                "qty_care": "1"})
+    assert r.status_code == 303
+    db.session.expire_all()
+    assert db.session.query(Visit).one().check_out_at is not None
