@@ -90,5 +90,8 @@
         });
       });
     });
+    // The buttons now go through this script (position, reason, queue); before this, a tap
+    // would post the plain form, without the phone's position.
+    screen.setAttribute("data-ready", "1");
   });
 })();

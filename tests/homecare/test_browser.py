@@ -43,7 +43,7 @@ def _open_card(page, url: str, username: str) -> None:
     page.fill("#username", username)
     page.fill("#password", f.PASSWORD)
     page.click("#login-submit")
-    page.wait_for_selector("[data-testid=elder-name]")
+    page.wait_for_selector("[data-worker-screen][data-ready] [data-testid=elder-name]")
 
 
 def test_a_worker_checks_in_and_out_from_the_card_url(app, world, live_servers, page_for):
@@ -58,10 +58,10 @@ def test_a_worker_checks_in_and_out_from_the_card_url(app, world, live_servers, 
     assert "李秀英" in page.inner_text("[data-testid=elder-name]")
     assert page.inner_text("[data-testid=balance]").strip() == "¥300.00"
     page.click("[data-testid=check-in]")
-    page.wait_for_selector("[data-testid=check-out]:visible")
+    page.wait_for_selector("[data-worker-screen][data-ready] [data-testid=check-out]:visible")
     page.fill("#qty_care", "1")
     page.click("[data-testid=check-out]")
-    page.wait_for_selector("[data-testid=check-in]:visible")
+    page.wait_for_selector("[data-worker-screen][data-ready] [data-testid=check-in]:visible")
     assert page.inner_text("[data-testid=balance]").strip() == "¥250.00"
     db.session.expire_all()
     v = db.session.query(Visit).one()
@@ -89,11 +89,11 @@ def test_scans_made_offline_are_queued_and_arrive_once_when_the_network_returns(
     assert not errors, errors
     page.context.set_offline(True)  # the lift, the cellar, the village without signal
     page.click("[data-testid=check-in]")
-    page.wait_for_selector("[data-testid=check-out]:visible")
+    page.wait_for_selector("[data-worker-screen][data-ready] [data-testid=check-out]:visible")
     assert "待联网后上传" in page.inner_text("[data-scan-message]")
     page.fill("#qty_care", "1")
     page.click("[data-testid=check-out]")
-    page.wait_for_selector("[data-testid=check-in]:visible")
+    page.wait_for_selector("[data-worker-screen][data-ready] [data-testid=check-in]:visible")
     assert "已记下服务，待联网后上传" in page.inner_text("[data-scan-message]")
     assert banner.get_attribute("data-pending") == "2"
     shown = banner.inner_text()
@@ -146,7 +146,7 @@ def test_weak_signal_a_check_out_sends_the_waiting_check_in_first(app, world, li
     scans = "**/api/v1/homecare/scans"
     page.context.route(scans, lambda route: route.abort("connectionreset"))
     page.click("[data-testid=check-in]")
-    page.wait_for_selector("[data-testid=check-out]:visible")
+    page.wait_for_selector("[data-worker-screen][data-ready] [data-testid=check-out]:visible")
     banner = page.locator("[data-offline-banner]")
     assert banner.get_attribute("data-pending") == "1"
     assert "有 1 条扫码记录等待上传" in banner.inner_text()
@@ -234,12 +234,13 @@ def test_a_phone_without_location_asks_the_worker_why(app, world, live_servers, 
     page.click("[data-testid=check-in]")
     expect(ask).to_be_visible()
     page.click("[data-reason=denied]")
-    page.wait_for_selector("[data-testid=check-out]:visible")
+    # the page reloads with the visit open; its script is in charge once it marks ready
+    page.wait_for_selector("[data-worker-screen][data-ready] [data-testid=check-out]:visible")
     page.fill("#qty_care", "1")
     page.click("[data-testid=check-out]")
     expect(ask).to_be_visible()  # asked again at the check-out: still no position
     page.click("[data-reason=no_signal]")
-    page.wait_for_selector("[data-testid=check-in]:visible")
+    page.wait_for_selector("[data-worker-screen][data-ready] [data-testid=check-in]:visible")
     db.session.expire_all()
     v = db.session.query(Visit).one()
     assert "no_location" in v.exceptions and v.no_location_reason == "denied"
@@ -273,11 +274,11 @@ def test_an_offline_weekend_keeps_the_scan_time_and_is_not_late(app, world, live
     _open_card(page, url, username)
     page.context.set_offline(True)
     page.click("[data-testid=check-in]")
-    page.wait_for_selector("[data-testid=check-out]:visible")
+    page.wait_for_selector("[data-worker-screen][data-ready] [data-testid=check-out]:visible")
     page.clock.fast_forward("01:05:00")  # an hour of care
     page.fill("#qty_care", "1")
     page.click("[data-testid=check-out]")
-    page.wait_for_selector("[data-testid=check-in]:visible")
+    page.wait_for_selector("[data-worker-screen][data-ready] [data-testid=check-in]:visible")
     expect(page.locator("[data-offline-banner]")).to_have_attribute("data-pending", "2")
     page.clock.set_system_time(datetime.now(UTC))  # Monday morning: signal again
     page.context.set_offline(False)
