@@ -16,9 +16,9 @@ def init_app(app: Flask) -> None:
     from eldercare.registry import DemoStep, Job, NavItem
     from eldercare.signals import person_died, person_moved
 
-    from . import api, demo, exits, figures, models, newyear, scoping, services, views, worker  # noqa: F401  (models: the tables, for migrations and queries)
+    from . import api, demo, exits, figures, homepoint, models, newyear, scoping, services, views, worker  # noqa: F401  (models: the tables, for migrations and queries)
 
-    for bp in (api.bp, views.bp, worker.bp):
+    for bp in (api.bp, views.bp, worker.bp, homepoint.bp):
         app.register_blueprint(bp)
     reg = app.extensions["eldercare"]
     office = (Role.ADMIN, Role.AUDITOR, Role.PROVIDER)
@@ -26,12 +26,13 @@ def init_app(app: Flask) -> None:
     reg.nav.append(NavItem("homecare.enrolments", _l("居家养老"), office, 30))
     reg.nav.append(NavItem("homecare.visits", _l("服务记录"), office, 31))
     reg.nav.append(NavItem("homecare.workers", _l("服务人员"), (Role.PROVIDER,), 32))
-    reg.nav.append(NavItem("homecare_worker.scan_page", _l("扫码服务"),
-                           (Role.WORKER, Role.PROVIDER), 33))
+    # A provider account manages, a worker account scans (issue 14): workers only.
+    reg.nav.append(NavItem("homecare_worker.scan_page", _l("扫码服务"), (Role.WORKER,), 33))
     reg.overview.append(figures.overview)
     reg.public_figures.append(figures.public)
     reg.person_scopes.append(scoping.person_scope)
     reg.person_panels.append(("homecare/_person_panel.html", figures.person_panel))
+    reg.person_panels.append(("homecare/_home_point_panel.html", homepoint.panel))
     # what a death or a move ends and would have cost here, for dynamic management (by name)
     reg.hook("dynamic.effects").append(exits.effects)
     reg.hook("dynamic.losses").append(exits.losses)

@@ -14,16 +14,16 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validat
 from sqlalchemy.exc import IntegrityError
 
 from eldercare import scoping as core_scoping
-from eldercare.api import ALL_ROLES, Body, PageQuery, Query, endpoint, paginate
+from eldercare.api import ALL_ROLES, ApiError, Body, PageQuery, Query, endpoint, paginate
 from eldercare.auth.web import api_user
-from eldercare.database import retrying
+from eldercare.database import retrying, utcnow
 from eldercare.errors import Forbidden, NotFound
 from eldercare.extensions import db
 from eldercare.models import Person, Role
 from eldercare.people.services import number_condition
 from eldercare.timeutil import LOCAL, local_today
 
-from . import cards, dashboard, figures, services, visits
+from . import cards, dashboard, figures, homepoint, services, visits
 from . import scoping as hc
 from .models import Enrolment, EnrolmentStatus, Visit
 from .serializers import (
@@ -40,7 +40,8 @@ ADMIN = (Role.ADMIN,)
 READERS = (Role.ADMIN, Role.AUDITOR, Role.PROVIDER, Role.WORKER)
 OFFICE = (Role.ADMIN, Role.AUDITOR, Role.PROVIDER)
 CARD_ROLES = (Role.ADMIN, Role.PROVIDER)
-SCANNERS = (Role.WORKER, Role.PROVIDER)
+#: Separation of duties (issue 14): a provider account manages, a worker account scans.
+SCANNERS = (Role.WORKER,)
 
 
 #: Money leaves as a string with two decimals (API.md); the schema says so.
@@ -271,7 +272,8 @@ def card_reissue(enrolment_id: int):
 
 class ServiceLine(Body):
     code: str = Field(min_length=1, max_length=20)
-    quantity: Decimal = Field(gt=0, le=24, decimal_places=2)
+    # allow_inf_nan=False: "NaN" and "Infinity" are a field error, never compared (a 500)
+    quantity: Decimal = Field(gt=0, le=24, decimal_places=2, allow_inf_nan=False)
 
 
 class ScanIn(Body):
@@ -279,9 +281,11 @@ class ScanIn(Body):
     kind: Literal["check_in", "check_out"]
     at: datetime
     client_id: str = Field(min_length=1, max_length=64)
-    lat: float | None = Field(None, ge=-90, le=90)
-    lng: float | None = Field(None, ge=-180, le=180)
+    lat: float | None = Field(None, ge=-90, le=90, allow_inf_nan=False)
+    lng: float | None = Field(None, ge=-180, le=180, allow_inf_nan=False)
     services: list[ServiceLine] | None = Field(None, max_length=20)
+    no_location_reason: Literal["denied", "no_signal", "no_gps", "other"] | None = Field(
+        None, description="why lat/lng are missing: location refused, no signal, no GPS, other")
 
     @field_validator("at")
     @classmethod
@@ -334,14 +338,32 @@ def _idempotent(user, client_id: str, body_hash: str, work):
     return retrying(attempt)
 
 
+def _looked_up(user, qr: str) -> None:
+    """A typed card number counts against the account's lookups (cards.lookup); the
+    count and the audit entry of a wrong one are committed although the scan fails."""
+    try:
+        cards.lookup(user, qr)
+    except cards.LookupLocked as exc:
+        db.session.commit()
+        wait = max(1, int((exc.until - utcnow()).total_seconds()) + 1)
+        raise ApiError(429, exc.code, exc.message, headers={"Retry-After": str(wait)}) from None
+    except cards.InvalidCard:
+        db.session.commit()
+        raise
+
+
 @endpoint(bp, "/scans", ["POST"], roles=SCANNERS, body=ScanIn, response=VisitOut, status=201,
-          summary="A check-in or check-out scan of an elder's QR card (idempotent on client_id)")
+          summary="A check-in or check-out scan of an elder's QR card (idempotent on "
+                  "client_id; worker accounts only)")
 def scan(body: ScanIn):
     user = api_user()
+    _looked_up(user, body.qr)
     raw = body.model_dump(mode="json")
+    if raw["no_location_reason"] is None:  # the hash of a scan without it stays as it was
+        del raw["no_location_reason"]
     data = visits.ScanInput(
         qr=body.qr, kind=body.kind, at=body.at, client_id=body.client_id, lat=body.lat,
-        lng=body.lng, raw=raw,
+        lng=body.lng, raw=raw, no_location_reason=body.no_location_reason,
         services=None if body.services is None else [(s.code, s.quantity)
                                                      for s in body.services])
     return _idempotent(user, body.client_id, visits.request_hash(raw),
@@ -432,6 +454,42 @@ def list_visits(query: VisitQuery):
 @endpoint(bp, "/visits/<int:visit_id>", roles=READERS, response=VisitOut, summary="One visit")
 def show_visit(visit_id: int):
     return visit_json(hc.get_visit(api_user(), visit_id))
+
+
+# --- the elder's home point (homepoint.py) -----------------------------------------------
+
+
+class HomePointIn(Body):
+    lat: float | None = Field(None, ge=-90, le=90, allow_inf_nan=False)
+    lng: float | None = Field(None, ge=-180, le=180, allow_inf_nan=False)
+
+
+class HomePointOut(BaseModel):
+    person_id: int
+    home_lat: float | None
+    home_lng: float | None
+    proposal: Loose | None = Field(
+        description="median of the first five located check-ins: lat, lng, visit_ids, "
+                    "spread_m; null once a home point is set or while there are fewer")
+
+
+@endpoint(bp, "/people/<int:person_id>/home-point", roles=homepoint.READERS,
+          response=HomePointOut, summary="An elder's home point and, while there is none, "
+                                         "the proposal from the first located check-ins")
+def show_home_point(person_id: int):
+    return homepoint.state(core_scoping.get_person(api_user(), person_id))
+
+
+@endpoint(bp, "/people/<int:person_id>/home-point", ["POST"], roles=homepoint.DECIDERS,
+          body=HomePointIn, response=HomePointOut,
+          summary="Set the home point: an empty body accepts the proposal (409 no_proposal "
+                  "when there is none), lat and lng correct it; audited")
+def decide_home_point(person_id: int, body: HomePointIn):
+    person = core_scoping.get_person(api_user(), person_id)
+    homepoint.decide(api_user(), person, body.lat, body.lng)
+    out = homepoint.state(person)
+    db.session.commit()
+    return out
 
 
 # --- the dashboard ------------------------------------------------------------------------

@@ -1,6 +1,9 @@
 """Demo steps 40-42: the four home-care providers with their admins and workers, the
 11,000 (× scale) elders enrolled for the year with 300.00 each (3,300,000.00), and
-about a year of visits up to the demo's today, with a few planted exceptions.
+about a year of visits up to the demo's today, with a few planted exceptions, and
+proof of presence as phones give it: most scans located, a few without location (with
+the worker's reason), a few uploaded days late, and some elders still without a home
+point (their visits flagged `no_home_point`, their person page proposing one).
 
 Rows go in with bulk inserts; every balance is computed here from the same numbers as
 its ledger entries, so `balance == sum(ledger)` holds for every elder.
@@ -8,6 +11,7 @@ its ledger entries, so `balance == sum(ledger)` holds for every elder.
 
 from __future__ import annotations
 
+import random
 import time as clock
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -44,6 +48,13 @@ MIX = {"meal": (30, (1, 1, 2)), "clean": (22, (1, 1, 1.5, 2)), "care": (18, (1, 
 #: (those run out of subsidy and pay the rest themselves).
 VISIT_COUNTS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12)
 VISIT_WEIGHTS = (18, 16, 20, 16, 11, 8, 5, 3, 1, 1, 1)
+#: Proof of presence (issue 14): shares of scans without location and of late uploads,
+#: and of elders whose home point the bureau has not decided yet; reasons as workers give
+#: them (no signal in the hills above all).
+NO_LOCATION_SHARE = 0.03
+LATE_UPLOAD_SHARE = 0.01
+NO_HOME_POINT_SHARE = 0.04
+NO_LOCATION_WEIGHTS = {"no_signal": 50, "denied": 25, "no_gps": 15, "other": 10}
 
 
 @dataclass
@@ -205,6 +216,27 @@ def _plant(ctx, plan: list[_Visit], st: _State) -> None:
         plan.append(twin)
 
 
+def _presence(rng, v: _Visit, home, undecided: dict) -> tuple[list[str], str, timedelta]:
+    """The visit's flags with proof of presence: no home point (undecided or unknown),
+    no location now and then (never on a planted far or suspect scan, whose place is the
+    point), late now and then. Returns the flags, the reason, and the upload delay."""
+    exceptions = list(v.exceptions)
+    if v.enrolment in undecided or home[0] is None:
+        # no home point: nothing to measure a distance from
+        exceptions = [c for c in exceptions if c != "far_from_home"] + ["no_home_point"]
+    reason = ""
+    if not v.manual and not v.far and "suspect_card" not in exceptions and (
+            home[0] is None or rng.random() < NO_LOCATION_SHARE):
+        exceptions.append("no_location")
+        codes = list(NO_LOCATION_WEIGHTS)
+        reason = rng.choices(codes, [NO_LOCATION_WEIGHTS[c] for c in codes])[0]
+    delay = timedelta(minutes=rng.randrange(0, 3))
+    if not v.manual and rng.random() < LATE_UPLOAD_SHARE:
+        exceptions.append("late_upload")
+        delay = timedelta(hours=rng.randrange(73, 150))
+    return exceptions, reason, delay
+
+
 def visits(ctx) -> None:
     """About a year of visits: each priced from the catalogue, the subsidy taken in time
     order until the elder's 300.00 is used up, the rest self-paid; balances to match."""
@@ -222,6 +254,10 @@ def visits(ctx) -> None:
         .join(Person, Person.id == Enrolment.person_id).where(Enrolment.year == st.year))}
     subsidy = services.subsidy_for(st.year)
     balance = dict.fromkeys((eid for eid, _p, _v in st.enrolments), subsidy)
+    # Its own random source: ctx.rng's draws, and so the later steps' data, stay as they were.
+    presence = random.Random(f"presence-{ctx.seed}")  # noqa: S311  # nosec B311 # demo data
+    undecided = {eid: pid for eid, pid, _prov in st.enrolments
+                 if presence.random() < NO_HOME_POINT_SHARE}
     rows, money = [], []
     for v in plan:
         home = homes.get(v.enrolment) or (None, None)
@@ -230,6 +266,11 @@ def visits(ctx) -> None:
             off = 0.015 + rng.uniform(0, 0.01) if v.far else rng.uniform(-0.0004, 0.0004)
             lat, lng = home[0] + off, home[1] + rng.uniform(-0.0004, 0.0004)
             dist = distance_m(lat, lng, *home)
+        exceptions, reason, created = _presence(presence, v, home, undecided)
+        if "no_location" in exceptions:
+            lat = lng = None
+        if "no_location" in exceptions or "no_home_point" in exceptions:
+            dist = None
         check_in = _utc(v.day, v.start)
         if v.open:
             amount = subsidised = ZERO
@@ -242,8 +283,8 @@ def visits(ctx) -> None:
             subsidised = min(amount, balance[v.enrolment])
             balance[v.enrolment] -= subsidised
             check_out = check_in + timedelta(minutes=v.minutes)
-        status = "open" if v.open and not v.exceptions else (
-            "flagged" if v.exceptions else "completed")
+        status = "open" if v.open and not exceptions else (
+            "flagged" if exceptions else "completed")
         rows.append({
             "enrolment_id": v.enrolment, "provider_id": v.provider, "worker_id": v.worker,
             "check_in_at": check_in, "check_out_at": check_out, "status": status,
@@ -251,9 +292,15 @@ def visits(ctx) -> None:
             "lat": lat if not v.manual else None, "lng": lng if not v.manual else None,
             "distance_m": dist if not v.manual else None, "manual": bool(v.manual),
             "manual_reason": v.manual, "manual_note": "老人服务卡遗失，已电话核实" if v.manual
-            else "", "exceptions": v.exceptions, "created_at": check_out or check_in})
+            else "", "exceptions": exceptions, "no_location_reason": reason,
+            "created_at": (check_out or check_in) + created})
         money.append((v.enrolment, lines, subsidised, check_out))
     ids = insert_returning_ids(Visit, rows)
+    if undecided:  # the bureau has not decided these elders' home points yet
+        people = Person.__table__
+        db.session.execute(sa.update(people).where(people.c.id == sa.bindparam("pid"))
+                           .values(home_lat=None, home_lng=None),
+                           [{"pid": pid} for pid in undecided.values()])
     service_rows, ledger_rows = [], []
     for vid, (eid, lines, subsidised, check_out) in zip(ids, money, strict=True):
         service_rows.extend({"visit_id": vid, "service_code": c, "quantity": q,

@@ -214,6 +214,9 @@ class Visit(db.Model):
     manual: Mapped[bool] = mapped_column(default=False, comment="logged by hand without a card")
     manual_reason: Mapped[str] = mapped_column(sa.String(20), default="")
     manual_note: Mapped[str] = mapped_column(sa.String(500), default="")
+    no_location_reason: Mapped[str] = mapped_column(
+        sa.String(20), default="", server_default="",
+        comment="why a scan came without the phone's position (visits.NO_LOCATION_REASONS)")
     exceptions: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -59,5 +59,5 @@ def visit_json(v: Visit) -> dict:
         "services": [{"code": s.service_code, "quantity": s.quantity,
                       "unit_price": s.unit_price, "amount": s.amount} for s in v.services],
         "manual": v.manual, "manual_reason": v.manual_reason or None,
-        "distance_m": v.distance_m,
+        "distance_m": v.distance_m, "no_location_reason": v.no_location_reason or None,
     }

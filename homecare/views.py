@@ -45,6 +45,9 @@ EXCEPTION_LABELS = {
     "suspect_card": _l("疑似翻拍服务卡"),
     "manual": _l("手工补录（无卡）"),
     "no_check_out": _l("未签退"),
+    "no_location": _l("扫码时未定位"),
+    "no_home_point": _l("老人尚无住址定位，无法核对服务地点"),
+    "late_upload": _l("扫码后超过 72 小时才上传"),
 }
 STATUS_LABELS = {"open": _l("进行中"), "completed": _l("已完成"), "flagged": _l("异常"),
                  "active": _l("服务中"), "ended": _l("已终止")}

@@ -47,6 +47,18 @@ SUSPECT_SPOT_M = 100  # "one spot"
 SUSPECT_ELDERS = 3  # this many elders' cards from one spot within the window
 SCATTER_DAYS = 30
 SCATTER_PLACES = 2  # earlier scans of the same card > 1 km from this one
+#: A scan made this long before the server received it is `late_upload`: long enough for
+#: an honest phone without signal from Friday evening to Monday morning, short enough
+#: that a month's visits cannot be typed in at its end (EVV aggregators hold such visits).
+LATE_UPLOAD = timedelta(hours=72)
+
+#: Why a scan came without the phone's position; the worker's page asks before it sends.
+NO_LOCATION_REASONS = {
+    "denied": "定位被拒绝",
+    "no_signal": "无信号",
+    "no_gps": "手机无定位",
+    "other": "其他",
+}
 
 MANUAL_REASONS = {
     "card_lost": "服务卡遗失",
@@ -67,6 +79,12 @@ class ScanInput:
     lng: float | None = None
     services: list[tuple[str, Decimal]] | None = None
     raw: dict = field(default_factory=dict)  # the request body, for the idempotency hash
+    no_location_reason: str | None = None  # NO_LOCATION_REASONS, when lat/lng are missing
+
+    @property
+    def located(self) -> bool:
+        return (self.lat is not None and self.lng is not None
+                and math.isfinite(self.lat) and math.isfinite(self.lng))
 
 
 def request_hash(body: dict) -> str:
@@ -114,27 +132,47 @@ def _check_scope(user: User, enrolment: Enrolment) -> None:
 
 
 def scan(user: User, data: ScanInput) -> Visit:
-    """Record a check-in or check-out scan by `user` (a worker or provider admin).
+    """Record a check-in or check-out scan by `user` (a worker: provider accounts manage
+    and do not scan, which the pages and the API refuse by role).
 
     Raises InvalidCard (422), Forbidden (another provider's elder), Invalid (bad
-    services or times), Conflict (no open visit to check out, a visit already open).
-    Changes: a new or completed visit, its services, a debit from the elder's ledger,
-    the Scan idempotency row."""
+    services, times or reason code), Conflict (no open visit to check out, a visit
+    already open). Changes: a new or completed visit, its services, a debit from the
+    elder's ledger, the Scan idempotency row. Flags besides check_in's and check_out's:
+    no_location (with its reason), late_upload."""
+    received = utcnow()
     enrolment = cards.resolve(data.qr)
     _check_scope(user, enrolment)
+    reason = data.no_location_reason or ""
+    if reason and reason not in NO_LOCATION_REASONS:
+        raise Invalid("未知的未定位原因", fields={"no_location_reason": "未知的原因代码"})
+    lat, lng = (data.lat, data.lng) if data.located else (None, None)
     body_hash = request_hash(data.raw)
     if data.kind == "check_in":
         scan_row = _claim(user, data.client_id, body_hash, ScanKind.CHECK_IN)
-        visit = check_in(user, enrolment, data.at, data.lat, data.lng)
+        visit = check_in(user, enrolment, data.at, lat, lng)
+        _presence(visit, data, received, reason)
     else:
         if data.services is None:
             raise Invalid("结束服务须选择服务项目", fields={"services": "必填"})
         scan_row = _claim(user, data.client_id, body_hash, ScanKind.CHECK_OUT)
         visit = _open_visit(user, enrolment, data.at)
-        check_out(visit, data.at, data.services, data.lat, data.lng)
+        _presence(visit, data, received, reason)  # before check_out decides the status
+        check_out(visit, data.at, data.services, lat, lng)
     scan_row.visit_id = visit.id
     db.session.flush()
     return visit
+
+
+def _presence(visit: Visit, data: ScanInput, received: datetime, reason: str) -> None:
+    """Where and when the phone was: no_location (the first reason given is kept) and
+    late_upload (the scan's own time, kept by the offline queue, against arrival)."""
+    if not data.located:
+        visit.flag("no_location")
+        if reason and not visit.no_location_reason:
+            visit.no_location_reason = reason
+    if received - data.at > LATE_UPLOAD:
+        visit.flag("late_upload")
 
 
 def _open_visit(user: User, enrolment: Enrolment, at: datetime) -> Visit:
@@ -167,7 +205,12 @@ def _status_exceptions(enrolment: Enrolment, at: datetime) -> list[str]:
 
 
 def _place(visit: Visit, lat: float | None, lng: float | None) -> None:
+    """far_from_home against the elder's home point; without one the visit cannot be
+    placed, which is said (no_home_point) rather than passed as clean."""
     person = visit.enrolment.person
+    if person.home_lat is None or person.home_lng is None:
+        visit.flag("no_home_point")
+        return
     if lat is None or lng is None or person.home_lat is None or person.home_lng is None:
         return
     d = distance_m(lat, lng, person.home_lat, person.home_lng)
@@ -180,7 +223,7 @@ def check_in(user: User, enrolment: Enrolment, at: datetime, lat: float | None =
              lng: float | None = None, *, manual: bool = False) -> Visit:
     """Open a visit at `at`. Raises Conflict if this worker already has this elder's
     visit open. Flags: future_time, deceased, not_enrolled, far_from_home,
-    worker_overlap, suspect_card."""
+    no_home_point, worker_overlap, suspect_card."""
     if not manual and db.session.scalar(sa.select(Visit.id).where(
             Visit.worker_id == user.id, Visit.enrolment_id == enrolment.id,
             Visit.status == VisitStatus.OPEN, Visit.check_in_at > at - OPEN_VISIT_WINDOW)):
@@ -250,8 +293,13 @@ def price_services(year: int, picked: list[tuple[str, Decimal]]) -> list[VisitSe
         item = by_code.get(code)
         if item is None:
             raise Invalid(f"未知的服务项目：{code}", fields={"services": f"未知的服务项目 {code}"})
-        qty = Decimal(str(qty))
-        if qty <= 0 or qty > 24 or qty != qty.quantize(Decimal("0.01")):
+        try:
+            qty = Decimal(str(qty))
+        except ArithmeticError:
+            qty = Decimal("NaN")
+        # NaN and Infinity first: comparing a NaN raises instead of answering (a 500).
+        if (not qty.is_finite() or qty <= 0 or qty > 24
+                or qty != qty.quantize(Decimal("0.01"))):
             raise Invalid("服务数量有误", fields={"services": f"{code} 的数量须在 0 到 24 之间"})
         if item.unit != Unit.HOUR and qty != qty.to_integral_value():
             raise Invalid("按次计的服务须为整数", fields={"services": f"{code} 须为整数"})
@@ -270,8 +318,8 @@ def check_out(visit: Visit, at: datetime, picked: list[tuple[str, Decimal]],
               lat: float | None = None, lng: float | None = None) -> Visit:
     """Close `visit` at `at` with the services picked: price them, debit the subsidised
     part (never more than the balance; none for a deceased or unenrolled elder), the rest
-    self-paid. Flags: too_short, quantity_exceeds_time, far_from_home, future_time,
-    deceased, not_enrolled, and worker_overlap on this worker's later visits."""
+    self-paid. Flags: too_short, quantity_exceeds_time, far_from_home, no_home_point,
+    future_time, deceased, not_enrolled, and worker_overlap on this worker's later visits."""
     if not picked:
         raise Invalid("请至少选择一项服务", fields={"services": "至少一项"})
     enrolment = visit.enrolment
@@ -313,7 +361,8 @@ def manual_visit(user: User, enrolment: Enrolment, check_in_at: datetime,
                  check_out_at: datetime, picked: list[tuple[str, Decimal]], reason: str,
                  note: str, client_id: str | None = None, raw: dict | None = None) -> Visit:
     """A visit logged by hand when the card is lost or damaged: marked `manual` with its
-    reason code and note, otherwise the same rules as scans. Raises Forbidden, Invalid."""
+    reason code and note (and `late_upload` when logged more than 72 hours after it
+    began), otherwise the same rules as scans. Raises Forbidden, Invalid."""
     _check_scope(user, enrolment)
     if reason not in MANUAL_REASONS:
         raise Invalid("请选择补录原因", fields={"reason": "未知的原因代码"})
@@ -327,6 +376,8 @@ def manual_visit(user: User, enrolment: Enrolment, check_in_at: datetime,
     visit = check_in(user, enrolment, check_in_at, manual=True)
     visit.manual_reason, visit.manual_note = reason, note.strip()
     visit.flag("manual")
+    if utcnow() - check_in_at > LATE_UPLOAD:  # logged days afterwards, as a late scan
+        visit.flag("late_upload")
     check_out(visit, check_out_at, picked)
     if scan_row is not None:
         scan_row.visit_id = visit.id

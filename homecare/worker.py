@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from eldercare.auth.web import role_required
 from eldercare.database import utcnow
-from eldercare.errors import DomainError
+from eldercare.errors import DomainError, Invalid
 from eldercare.extensions import db
 from eldercare.models import Person, Role
 from eldercare.timeutil import LOCAL, local_today, to_local
@@ -58,36 +58,66 @@ JS_MESSAGES = {
     "aim": _l("把服务卡上的二维码对准取景框。"),
     "no_camera_permission": _l("没有摄像头权限。请用“拍照识别”或输入卡号。"),
     "no_code_in_photo": _l("照片里没有找到二维码，请靠近一点重拍，或输入卡号。"),
+    "bad_quantity": _l("服务数量须是 0 到 24 之间的数字"),
+}
+
+#: The reasons a worker picks when the phone gives no position (visits.NO_LOCATION_REASONS).
+NO_LOCATION_LABELS = {
+    "denied": _l("定位被拒绝"),
+    "no_signal": _l("无信号"),
+    "no_gps": _l("手机无定位"),
+    "other": _l("其他"),
 }
 
 
 @bp.app_context_processor
 def _js_messages():
-    return {"worker_js_messages": lambda: {k: str(v) for k, v in JS_MESSAGES.items()}}
-SCANNERS = (Role.WORKER, Role.PROVIDER)
+    return {"worker_js_messages": lambda: {k: str(v) for k, v in JS_MESSAGES.items()},
+            "no_location_labels": lambda: [(k, str(v)) for k, v in NO_LOCATION_LABELS.items()],
+            "hc_no_location": lambda code: str(NO_LOCATION_LABELS.get(code, code))}
+
+
+#: Separation of duties (issue 14): a provider account manages, a worker account scans.
+SCANNERS = (Role.WORKER,)
 
 
 def _picked(form) -> list[tuple[str, Decimal]]:
+    """The quantities typed on the checklist. Raises Invalid naming the field for what
+    is not a number of 0 to 24 (NaN and Infinity parse as Decimals: they were a 500);
+    empty and 0 mean not picked."""
     out = []
     for key, value in form.items():
-        if key.startswith("qty_") and value.strip():
-            try:
-                qty = Decimal(value.strip())
-            except InvalidOperation:
-                continue
-            if qty > 0:
-                out.append((key[4:], qty))
+        if not key.startswith("qty_") or not value.strip():
+            continue
+        try:
+            qty = Decimal(value.strip())
+        except InvalidOperation:
+            qty = Decimal("NaN")
+        if not qty.is_finite() or qty < 0 or qty > 24:
+            raise Invalid(_("服务数量须是 0 到 24 之间的数字"),
+                          fields={key: _("须是 0 到 24 之间的数字")})
+        if qty > 0:
+            out.append((key[4:], qty))
     return out
 
 
-def _card(token: str) -> Enrolment | None:
+def _card(token: str) -> Enrolment | cards.InvalidCard:
+    """The enrolment of a card's URL token, or the reason it is refused. A typed card
+    number is not a card's URL: it goes through the number form, which counts wrong ones."""
     try:
+        if cards.is_number(token):
+            raise cards.InvalidCard("卡号无效")
         enrolment = cards.resolve(token)
-    except cards.InvalidCard:
-        return None
+    except cards.InvalidCard as exc:
+        return exc
     if enrolment.provider_id != current_user.provider_id:
         abort(403)
     return enrolment
+
+
+def _refused(exc: cards.InvalidCard):
+    return render_template("homecare/card_invalid.html",
+                           replaced=isinstance(exc, cards.CardReplaced)), 422
 
 
 @bp.route("/v/<token>", methods=["GET", "POST"])
@@ -96,17 +126,21 @@ def card(token: str):
     """One screen: the elder's name and card number, 开始服务 — or, during a visit, the
     service checklist and 结束服务 — and the balance left."""
     enrolment = _card(token)
-    if enrolment is None:
-        return render_template("homecare/card_invalid.html"), 422
+    if isinstance(enrolment, cards.InvalidCard):
+        return _refused(enrolment)
     form = ScanForm()
     if request.method == "POST" and form.validate_on_submit():
         kind = form.kind.data if form.kind.data in ("check_in", "check_out") else "check_in"
-        picked = _picked(request.form) if kind == "check_out" else None
-        raw = {"qr": token, "kind": kind, "client_id": form.client_id.data,
-               "services": [[c, str(q)] for c, q in picked or []], "form": True}
-        data = visits.ScanInput(qr=token, kind=kind, at=utcnow(), client_id=form.client_id.data,
-                                services=picked, raw=raw)
+        # Without JavaScript the phone's position is unknown: the form asks the reason.
+        reason = request.form.get("no_location_reason") or None
         try:
+            picked = _picked(request.form) if kind == "check_out" else None
+            raw = {"qr": token, "kind": kind, "client_id": form.client_id.data,
+                   "services": [[c, str(q)] for c, q in picked or []], "form": True,
+                   "no_location_reason": reason}
+            data = visits.ScanInput(qr=token, kind=kind, at=utcnow(),
+                                    client_id=form.client_id.data, services=picked, raw=raw,
+                                    no_location_reason=reason)
             if visits.replay(current_user, data.client_id, visits.request_hash(raw)) is None:
                 visits.scan(current_user, data)
                 db.session.commit()
@@ -115,8 +149,18 @@ def card(token: str):
             db.session.rollback()  # the same form sent twice at once: the first one counted
         except DomainError as exc:
             db.session.rollback()
+            if any(k.startswith("qty_") for k in exc.fields):
+                # A quantity the checklist cannot take: said under its field, what was
+                # typed kept, the same client_id (nothing was recorded).
+                return _card_page(enrolment, token, errors=exc.fields,
+                                  client_out=form.client_id.data), 422
             flash(exc.message, "danger")
         return redirect(url_for(".card", token=token), 303)
+    return _card_page(enrolment, token)
+
+
+def _card_page(enrolment: Enrolment, token: str, errors: dict | None = None,
+               client_out: str | None = None) -> str:
     open_visit = visits.open_visit_of(current_user, enrolment)
     catalogue = services.catalogue(
         to_local(open_visit.check_in_at).year if open_visit else local_today().year)
@@ -125,27 +169,39 @@ def card(token: str):
     # same form sent again, counts once.
     return render_template("homecare/card.html", e=enrolment, visit=open_visit,
                            catalogue=catalogue, client_in=str(uuid.uuid4()),
-                           client_out=str(uuid.uuid4()), token=token,
+                           client_out=client_out or str(uuid.uuid4()), token=token,
                            card_number=cards.short_number(enrolment),
-                           qr=cards.url(enrolment))
+                           qr=cards.url(enrolment), errors=errors or {},
+                           typed=request.form if errors else {})
 
 
 @bp.get("/scan")
 @role_required(*SCANNERS)
 def scan_page():
-    return render_template("homecare/scan.html")
+    return render_template("homecare/scan.html",
+                           locked_until=cards.lookup_locked_until(current_user))
 
 
-@bp.get("/scan/number")
+@bp.post("/scan/number")
 @role_required(*SCANNERS)
 def by_number():
-    """The card number typed in when the camera fails: on to that card's page."""
-    number = request.args.get("number", "")
+    """The card number typed in when the camera fails: on to that card's page. Wrong
+    numbers count against the account (cards.lookup): after 10 in 10 minutes the page
+    answers 429 and says until when. A POST: each try changes the count."""
+    number = request.form.get("number", "")
     try:
-        enrolment = cards.resolve(number)
-    except cards.InvalidCard:
-        flash(_("卡号无效，请核对服务卡上的号码"), "danger")
+        enrolment = cards.lookup(current_user, number)
+    except cards.LookupLocked as exc:
+        db.session.commit()
+        return render_template("homecare/scan.html", locked_until=exc.until), 429
+    except cards.InvalidCard as exc:
+        db.session.commit()  # the wrong try's count and audit entry stay
+        flash(_("此卡已补办新卡，旧卡号已停用：请输入新卡上的卡号") if isinstance(
+            exc, cards.CardReplaced) else _("卡号无效，请核对服务卡上的号码"), "danger")
         return redirect(url_for(".scan_page"))
+    if enrolment.provider_id != current_user.provider_id:
+        abort(403)
+    db.session.commit()
     return redirect(url_for(".card", token=cards.token(enrolment)))
 
 

@@ -10,22 +10,16 @@
     });
   }
 
-  function position() {
-    return new Promise(function (resolve) {
-      if (!navigator.geolocation) { resolve(null); return; }
-      navigator.geolocation.getCurrentPosition(function (p) {
-        resolve({ lat: p.coords.latitude, lng: p.coords.longitude });
-      }, function () { resolve(null); }, { timeout: 4000, maximumAge: 60000 });
-    });
-  }
-
+  // The quantities typed, or null when one is not a number of 0 to 24 (the page says so).
   function picked(form) {
-    var out = [];
+    var out = [], bad = false;
     form.querySelectorAll(".qty-input").forEach(function (input) {
-      var q = parseFloat(input.value);
+      if (!input.value.trim()) { return; }
+      var q = Number(input.value);
+      if (!isFinite(q) || q < 0 || q > 24) { bad = true; return; }
       if (q > 0) { out.push({ code: input.name.replace(/^qty_/, ""), quantity: q }); }
     });
-    return out;
+    return bad ? null : out;
   }
 
   function say(screen, text, kind) {
@@ -67,16 +61,22 @@
                      client_id: form.querySelector("[name=client_id]").value };
         if (kind === "check_out") {
           body.services = picked(form);
+          if (body.services === null) { say(screen, window.ecScanQueue.t("bad_quantity", "服务数量须是 0 到 24 之间的数字"), "danger"); return; }
           if (!body.services.length) { say(screen, window.ecScanQueue.t("pick_a_service", "请至少填写一项服务的数量"), "warning"); return; }
         }
         form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
         submitting = true;
-        position().then(function (pos) {
-          if (pos) { body.lat = pos.lat; body.lng = pos.lng; }
-          return window.ecScanQueue.submit(url, body);
-        }).then(function (res) {
+        function enable() {
           submitting = false;
           form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
+        }
+        // The time is the tap's; the position (or why there is none) is asked now.
+        window.ecPlace.where(screen).then(function (place) {
+          if (place === null) { return { state: "cancelled" }; }
+          return window.ecScanQueue.submit(url, window.ecPlace.mark(body, place));
+        }).then(function (res) {
+          enable();
+          if (res.state === "cancelled") { return; }
           if (res.state === "sent") { window.location.reload(); return; }
           if (res.state === "refused") { say(screen, res.error.message, "danger"); return; }
           form.querySelector("[name=client_id]").value = uuid();
@@ -90,5 +90,8 @@
         });
       });
     });
+    // The buttons now go through this script (position, reason, queue); before this, a tap
+    // would post the plain form, without the phone's position.
+    screen.setAttribute("data-ready", "1");
   });
 })();

@@ -27,11 +27,15 @@
     busy = true;
     stop();
     if (navigator.onLine) { window.location.href = u.pathname; return; }
-    // No signal: record the check-in now, with its time; it is sent when online.
+    // No signal: record the check-in now, with its time and place; it is sent when online.
     var body = { qr: u.href, kind: "check_in", at: new Date().toISOString(), client_id: uuid() };
-    window.ecScanQueue.submit(screen.getAttribute("data-scan-url"), body).then(function () {
-      say(t("scan_offline", "没有网络：已记下开始服务的时间，联网后自动上传。结束时请在有网络时扫卡。"));
-      busy = false;
+    window.ecPlace.where(screen).then(function (place) {
+      if (place === null) { busy = false; return; }
+      return window.ecScanQueue.submit(screen.getAttribute("data-scan-url"),
+                                       window.ecPlace.mark(body, place)).then(function () {
+        say(t("scan_offline", "没有网络：已记下开始服务的时间，联网后自动上传。结束时请在有网络时扫卡。"));
+        busy = false;
+      });
     });
   }
 

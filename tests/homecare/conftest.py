@@ -71,6 +71,10 @@ def iso(t: datetime) -> str:
 
 
 def scan(client, user, qr, kind="check_in", at=None, services=None, client_id=None, **kw):
+    """An honest phone's scan: at the elder's home unless `lat`/`lng` say otherwise
+    (`lat=None, lng=None`: a scan without location)."""
+    if "lat" not in kw and "lng" not in kw:
+        kw = kw | {"lat": HOME[0], "lng": HOME[1]}
     body = {"qr": qr, "kind": kind, "at": iso(at or now()),
             "client_id": client_id or str(uuid.uuid4())} | kw
     if services is not None:

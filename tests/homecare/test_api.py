@@ -227,3 +227,98 @@ def test_openapi_lists_the_homecare_endpoints(client):
     for path in ("/api/v1/homecare/scans", "/api/v1/homecare/enrolments",
                  "/api/v1/homecare/visits", "/api/v1/homecare/services"):
         assert any(p.replace("{", "<").startswith(path) or p == path for p in doc["paths"])
+
+
+# --- the elder's home point (issue 14.1) ----------------------------------------------------
+
+
+def _homeless(world, name="新登记老人"):
+    person = elder(name)
+    person.home_lat = person.home_lng = None
+    db.session.commit()
+    return person, enrol(person, world.provider)
+
+
+def test_home_point_proposed_from_the_first_five_located_check_ins(client, world,
+                                                                   admin_headers):
+    from homecare import cards
+
+    person, e = _homeless(world)
+    path = f"/api/v1/homecare/people/{person.id}/home-point"
+    qr = cards.url(e)
+    # four at the door (a few metres apart), one from the office 3 km away: the median
+    # of each coordinate ignores the office; the sixth visit is not among the first five
+    spots = [(31.46000, 104.79000), (31.46003, 104.78996), (31.46030, 104.79020),
+             (31.45998, 104.79004), (31.48700, 104.79000), (31.46400, 104.79500)]
+    start = now() - timedelta(days=2)
+    for i, (la, ln) in enumerate(spots):
+        if i == 4:
+            assert client.get(path, headers=admin_headers).json["proposal"] is None
+        r = visit(client, world.worker, qr, start + timedelta(hours=2 * i), 65,
+                  [{"code": "care", "quantity": 1}], lat=la, lng=ln)
+        assert "no_home_point" in r.json["exceptions"]
+    shown = client.get(path, headers=admin_headers).json
+    p = shown["proposal"]
+    assert shown["home_lat"] is None and len(p["visit_ids"]) == 5
+    assert (float(p["lat"]), float(p["lng"])) == (31.46003, 104.79)
+    assert p["spread_m"] > 2900  # the office scan shows in the spread
+    # the bureau accepts: the point is set, audited with the proposal
+    r = client.post(path, json={}, headers=admin_headers)
+    assert r.status_code == 200 and (float(r.json["home_lat"]), float(r.json["home_lng"])) == (
+        31.46003, 104.79)
+    assert r.json["proposal"] is None
+    log = client.get(f"/api/v1/audit?entity=person&entity_id={person.id}",
+                     headers=admin_headers)
+    if log.status_code == 200:
+        assert "home_point_accepted" in log.text
+    # from now on visits are placed: at the door clean, 3 km away far_from_home
+    r = visit(client, world.worker, qr, now() - timedelta(hours=3), 65,
+              [{"code": "care", "quantity": 1}], lat=31.46003, lng=104.79002)
+    assert r.json["exceptions"] == []
+    r = visit(client, world.worker, qr, now() - timedelta(hours=1, minutes=30), 65,
+              [{"code": "care", "quantity": 1}], lat=31.48700, lng=104.79002)
+    assert "far_from_home" in r.json["exceptions"]
+
+
+def test_home_point_corrected_by_the_bureau_and_the_boundaries(client, world, admin_headers):
+    from eldercare.models.audit import AuditEntry
+
+    person, _e = _homeless(world)
+    path = f"/api/v1/homecare/people/{person.id}/home-point"
+    r = client.post(path, json={}, headers=admin_headers)  # nothing to accept yet
+    assert r.status_code == 409 and r.json["error"]["code"] == "no_proposal"
+    for bad in ({"lat": 31.4}, {"lat": 91, "lng": 104.8}, {"lat": 31.4, "lng": 181}):
+        assert client.post(path, json=bad, headers=admin_headers).status_code == 422, bad
+    r = client.post(path, json={"lat": 31.4612, "lng": 104.7923}, headers=admin_headers)
+    assert r.status_code == 200 and float(r.json["home_lat"]) == 31.4612
+    assert db.session.query(AuditEntry).filter_by(action="home_point_entered").count() == 1
+    auditor = f.headers(f.user("auditor"))
+    assert float(client.get(path, headers=auditor).json["home_lng"]) == 104.7923
+    assert client.post(path, json={"lat": 1, "lng": 1}, headers=auditor).status_code == 403
+    for user in (world.boss, world.worker):
+        assert client.get(path, headers=f.headers(user)).status_code == 403
+        assert client.post(path, json={"lat": 1, "lng": 1},
+                           headers=f.headers(user)).status_code == 403
+    assert client.get("/api/v1/homecare/people/999999/home-point",
+                      headers=admin_headers).status_code == 404
+
+
+def test_the_person_page_panel_offers_the_proposal_to_the_bureau(client, world, admin):
+    from homecare import cards
+    from tests.factories import csrf, login
+
+    person, e = _homeless(world, "面板老人")
+    start = now() - timedelta(days=2)
+    for i in range(5):
+        visit(client, world.worker, cards.url(e), start + timedelta(hours=2 * i), 65,
+              [{"code": "care", "quantity": 1}], lat=31.46 + i * 0.00001, lng=104.79)
+    login(client, admin)
+    page = client.get(f"/people/{person.id}")
+    assert "建议定位" in page.text and 'data-testid="accept-home-point"' in page.text
+    r = client.post(f"/homecare/people/{person.id}/home-point",
+                    data={"csrf_token": csrf(client, f"/people/{person.id}"), "accept": "1"})
+    assert r.status_code == 303
+    db.session.expire_all()
+    assert round(db.session.get(type(person), person.id).home_lat, 5) == 31.46002
+    page = client.get(f"/people/{person.id}")
+    assert 'data-testid="home-lat">31.460020' in page.text

@@ -1,8 +1,11 @@
 """A worker logs a visit from a phone-sized window: the card's URL, log in, 开始服务,
 pick the services, 结束服务 — with the real JavaScript against a real server; and the
-same with the network cut, the scans queued on the phone and sent once it returns."""
+same with the network cut, the scans queued on the phone and sent once it returns; a
+phone that gives no position asks the worker why; a weekend without signal is on time."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -13,7 +16,15 @@ from homecare.models import Enrolment, EntryKind, LedgerEntry, Scan, Visit
 from tests import factories as f
 from tests.conftest import ARTIFACTS
 
+from .conftest import HOME
+
 pytestmark = pytest.mark.browser
+
+
+def _phone(page_for, **options):
+    """A phone-sized page whose browser may read the position: at the elder's home."""
+    return page_for(390, 844, permissions=["geolocation"],
+                    geolocation={"latitude": HOME[0], "longitude": HOME[1]}, **options)
 
 
 def _watch(page) -> list[str]:
@@ -32,7 +43,7 @@ def _open_card(page, url: str, username: str) -> None:
     page.fill("#username", username)
     page.fill("#password", f.PASSWORD)
     page.click("#login-submit")
-    page.wait_for_selector("[data-testid=elder-name]")
+    page.wait_for_selector("[data-worker-screen][data-ready] [data-testid=elder-name]")
 
 
 def test_a_worker_checks_in_and_out_from_the_card_url(app, world, live_servers, page_for):
@@ -41,16 +52,16 @@ def test_a_worker_checks_in_and_out_from_the_card_url(app, world, live_servers, 
     # End the test's transaction and touch no model until the end: on SQLite it would
     # hold the write lock that the server needs.
     db.session.commit()
-    page = page_for(390, 844)
+    page = _phone(page_for)
     errors = _watch(page)
     _open_card(page, url, username)
     assert "李秀英" in page.inner_text("[data-testid=elder-name]")
     assert page.inner_text("[data-testid=balance]").strip() == "¥300.00"
     page.click("[data-testid=check-in]")
-    page.wait_for_selector("[data-testid=check-out]:visible")
+    page.wait_for_selector("[data-worker-screen][data-ready] [data-testid=check-out]:visible")
     page.fill("#qty_care", "1")
     page.click("[data-testid=check-out]")
-    page.wait_for_selector("[data-testid=check-in]:visible")
+    page.wait_for_selector("[data-worker-screen][data-ready] [data-testid=check-in]:visible")
     assert page.inner_text("[data-testid=balance]").strip() == "¥250.00"
     db.session.expire_all()
     v = db.session.query(Visit).one()
@@ -66,7 +77,7 @@ def test_scans_made_offline_are_queued_and_arrive_once_when_the_network_returns(
     url = f"{live_servers[0].url}/v/{cards.token(world.enrolment)}"
     username, enrolment_id = world.worker.username, world.enrolment.id
     db.session.commit()
-    page = page_for(390, 844)
+    page = _phone(page_for)
     errors = _watch(page)
     _open_card(page, url, username)
     banner = page.locator("[data-offline-banner]")
@@ -78,11 +89,11 @@ def test_scans_made_offline_are_queued_and_arrive_once_when_the_network_returns(
     assert not errors, errors
     page.context.set_offline(True)  # the lift, the cellar, the village without signal
     page.click("[data-testid=check-in]")
-    page.wait_for_selector("[data-testid=check-out]:visible")
+    page.wait_for_selector("[data-worker-screen][data-ready] [data-testid=check-out]:visible")
     assert "待联网后上传" in page.inner_text("[data-scan-message]")
     page.fill("#qty_care", "1")
     page.click("[data-testid=check-out]")
-    page.wait_for_selector("[data-testid=check-in]:visible")
+    page.wait_for_selector("[data-worker-screen][data-ready] [data-testid=check-in]:visible")
     assert "已记下服务，待联网后上传" in page.inner_text("[data-scan-message]")
     assert banner.get_attribute("data-pending") == "2"
     shown = banner.inner_text()
@@ -129,13 +140,13 @@ def test_weak_signal_a_check_out_sends_the_waiting_check_in_first(app, world, li
     username = world.worker.username
     db.session.commit()
     # Requests that pass through a service worker escape Playwright's routes: without one.
-    page = page_for(390, 844, service_workers="block")
+    page = _phone(page_for, service_workers="block")
     errors = _watch(page)
     _open_card(page, url, username)
     scans = "**/api/v1/homecare/scans"
     page.context.route(scans, lambda route: route.abort("connectionreset"))
     page.click("[data-testid=check-in]")
-    page.wait_for_selector("[data-testid=check-out]:visible")
+    page.wait_for_selector("[data-worker-screen][data-ready] [data-testid=check-out]:visible")
     banner = page.locator("[data-offline-banner]")
     assert banner.get_attribute("data-pending") == "1"
     assert "有 1 条扫码记录等待上传" in banner.inner_text()
@@ -163,7 +174,7 @@ def test_a_shared_phone_sends_each_workers_queued_scans_under_their_own_login(
     first_id, first_name = world.worker.id, world.worker.username
     second_name = second.username
     db.session.commit()
-    page = page_for(390, 844, service_workers="block")
+    page = _phone(page_for, service_workers="block")
 
     def log_in(name):
         page.goto(url)
@@ -197,3 +208,86 @@ def test_a_shared_phone_sends_each_workers_queued_scans_under_their_own_login(
     v = db.session.query(Visit).one()
     assert v.worker_id == first_id and v.check_in_at is not None
     db.session.commit()
+
+
+def test_a_phone_without_location_asks_the_worker_why(app, world, live_servers, page_for):
+    """Location refused on the phone: 开始服务 asks for the reason before anything is
+    sent; cancelling sends nothing; the reason picked goes with the scan, and the visits
+    page shows the flag with it."""
+    url = f"{live_servers[0].url}/v/{cards.token(world.enrolment)}"
+    username, boss = world.worker.username, world.boss.username
+    db.session.commit()
+    page = page_for(390, 844)  # no geolocation permission: the phone refuses
+    errors = _watch(page)
+    _open_card(page, url, username)
+    ask = page.locator("[data-no-location]")
+    assert ask.is_hidden()
+    page.click("[data-testid=check-in]")
+    expect(ask).to_be_visible()
+    # the likeliest reason first: the phone said the permission was refused
+    expect(page.locator("[data-reason=denied]")).to_have_class(re.compile("btn-warning"))
+    page.click("[data-reason-cancel]")
+    expect(ask).to_be_hidden()
+    db.session.expire_all()
+    assert db.session.query(Visit).count() == 0  # cancelled: nothing sent
+    db.session.commit()
+    page.click("[data-testid=check-in]")
+    expect(ask).to_be_visible()
+    page.click("[data-reason=denied]")
+    # the page reloads with the visit open; its script is in charge once it marks ready
+    page.wait_for_selector("[data-worker-screen][data-ready] [data-testid=check-out]:visible")
+    page.fill("#qty_care", "1")
+    page.click("[data-testid=check-out]")
+    expect(ask).to_be_visible()  # asked again at the check-out: still no position
+    page.click("[data-reason=no_signal]")
+    page.wait_for_selector("[data-worker-screen][data-ready] [data-testid=check-in]:visible")
+    db.session.expire_all()
+    v = db.session.query(Visit).one()
+    assert "no_location" in v.exceptions and v.no_location_reason == "denied"
+    assert v.lat is None and v.check_out_at is not None
+    db.session.commit()
+    page.request.post(f"{live_servers[0].url}/logout",
+                      form={"csrf_token": page.get_attribute("meta[name=csrf-token]", "content")})
+    page.goto(f"{live_servers[0].url}/login")
+    page.fill("#username", boss)
+    page.fill("#password", f.PASSWORD)
+    page.click("#login-submit")
+    page.goto(f"{live_servers[0].url}/homecare/visits")
+    expect(page.locator("table")).to_contain_text("扫码时未定位（定位被拒绝）")
+    assert not [e for e in errors if "geolocation" not in e.lower()], errors
+
+
+def test_an_offline_weekend_keeps_the_scan_time_and_is_not_late(app, world, live_servers,
+                                                                page_for):
+    """Friday evening in a village without signal: the check-in and check-out wait on
+    the phone until Monday (64 hours). They go with the times they were made, at the
+    elder's home: the visit is clean, not late_upload."""
+    from datetime import UTC, datetime, timedelta
+
+    url = f"{live_servers[0].url}/v/{cards.token(world.enrolment)}"
+    username = world.worker.username
+    db.session.commit()
+    friday = datetime.now(UTC) - timedelta(hours=64)
+    page = _phone(page_for)
+    page.clock.install(time=friday)
+    errors = _watch(page)
+    _open_card(page, url, username)
+    page.context.set_offline(True)
+    page.click("[data-testid=check-in]")
+    page.wait_for_selector("[data-worker-screen][data-ready] [data-testid=check-out]:visible")
+    page.clock.fast_forward("01:05:00")  # an hour of care
+    page.fill("#qty_care", "1")
+    page.click("[data-testid=check-out]")
+    page.wait_for_selector("[data-worker-screen][data-ready] [data-testid=check-in]:visible")
+    expect(page.locator("[data-offline-banner]")).to_have_attribute("data-pending", "2")
+    page.clock.set_system_time(datetime.now(UTC))  # Monday morning: signal again
+    page.context.set_offline(False)
+    expect(page.locator("[data-testid=balance]")).to_have_text("¥250.00")
+    db.session.expire_all()
+    v = db.session.query(Visit).one()
+    assert abs((v.check_in_at - friday).total_seconds()) < 120
+    assert v.exceptions == [] and v.status.value == "completed"
+    assert v.lat is not None and v.no_location_reason == ""
+    db.session.commit()
+    assert all("ERR_INTERNET_DISCONNECTED" in e or "fetching the script" in e
+               for e in errors), errors

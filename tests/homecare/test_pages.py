@@ -156,7 +156,9 @@ def test_check_in_and_out_from_the_card_page_without_javascript(client, world):
     assert page.status_code == 200 and "开始服务" in page.text and "¥300.00" in page.text
     client_in = re.search(r'name="client_id" value="([^"]+)"', page.text).group(1)
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    form = {"csrf_token": csrf, "kind": "check_in", "client_id": client_in}
+    assert 'name="no_location_reason"' in page.text  # no script, no position: asked why
+    form = {"csrf_token": csrf, "kind": "check_in", "client_id": client_in,
+            "no_location_reason": "no_gps"}
     assert client.post(path, data=form).status_code == 303
     assert client.post(path, data=form).status_code == 303  # a double tap counts once
     assert db.session.query(Visit).count() == 1
@@ -170,7 +172,8 @@ def test_check_in_and_out_from_the_card_page_without_javascript(client, world):
     assert resp.status_code == 303
     db.session.expire_all()
     v = db.session.query(Visit).one()
-    assert v.status.value == "completed" and str(v.subsidised) == "50.00"
+    assert v.status.value == "flagged" and str(v.subsidised) == "50.00"
+    assert v.exceptions == ["no_location"] and v.no_location_reason == "no_gps"
     assert "¥250.00" in client.get(path).text
 
 
@@ -180,7 +183,7 @@ def test_card_page_refuses_revoked_and_foreign_cards(client, world):
     db.session.commit()
     login(client, world.worker)
     resp = client.get(f"/v/{old}")
-    assert resp.status_code == 422 and "无效或已作废" in resp.text
+    assert resp.status_code == 422 and "已补办新卡" in resp.text  # not merely "invalid"
     stranger = f.user("worker", provider_id=world.other.id)
     client.post("/logout", data={"csrf_token": f.csrf(client, "/scan")})
     login(client, stranger)
@@ -191,10 +194,12 @@ def test_scan_page_and_card_number_entry(client, world):
     login(client, world.worker)
     page = client.get("/scan")
     assert page.status_code == 200 and "jsQR.min.js" in page.text and "输入卡上的卡号" in page.text
-    resp = client.get(f"/scan/number?number={cards.short_number(world.enrolment)}")
+    csrf = f.csrf(client, "/scan")
+    resp = client.post("/scan/number", data={"csrf_token": csrf,
+                                             "number": cards.short_number(world.enrolment)})
     assert resp.status_code == 302 and resp.headers["Location"].endswith(
         f"/v/{token_of(world)}")
-    resp = client.get("/scan/number?number=1-1-0000")
+    resp = client.post("/scan/number", data={"csrf_token": csrf, "number": "1-1-0000"})
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/scan")
 
 

@@ -3,16 +3,18 @@ idempotency, cards refused, other providers, and every exception code."""
 
 from __future__ import annotations
 
+import json
+import math
 import uuid
 from datetime import timedelta
 from decimal import Decimal
 
 from eldercare.extensions import db
 from homecare import cards, services
-from homecare.models import Enrolment, LedgerEntry
+from homecare.models import Enrolment, LedgerEntry, Visit
 from tests import factories as f
 
-from .conftest import HOME, elder, enrol, now, scan, visit
+from .conftest import HOME, elder, enrol, iso, now, scan, visit
 
 
 def test_check_in_then_check_out_debits_the_ledger(client, world):
@@ -138,10 +140,19 @@ def test_another_providers_elder_is_403(client, world):
     assert r.status_code == 403
 
 
-def test_only_workers_and_provider_admins_scan(client, world, admin):
-    assert scan(client, world.boss, world.qr).status_code == 201
-    for role in ("admin", "auditor"):
-        assert scan(client, f.user(role), world.qr).status_code == 403
+def test_only_workers_scan_a_provider_account_manages(client, world, admin):
+    """Separation of duties: the provider admin who claims the money cannot log the
+    visits it is paid for (issue 14.3), by scan or by hand."""
+    for user in (world.boss, f.user("admin"), f.user("auditor")):
+        r = scan(client, user, world.qr)
+        assert r.status_code == 403, user.role
+        manual = {"enrolment_id": world.enrolment.id, "check_in_at": iso(now()),
+                  "check_out_at": iso(now()), "services": [{"code": "clean", "quantity": 1}],
+                  "reason": "card_lost", "note": "x"}
+        assert client.post("/api/v1/homecare/visits/manual", json=manual,
+                           headers=f.headers(user)).status_code == 403
+    assert db.session.query(Visit).count() == 0
+    assert scan(client, world.worker, world.qr).status_code == 201
     assert client.post("/api/v1/homecare/scans", json={}).status_code == 401
 
 
@@ -217,7 +228,7 @@ def test_deceased_elder(client, world, admin_headers):
 
 
 def test_death_flags_visits_after_it_and_ends_the_enrolment(client, world, admin_headers):
-    start = now() - timedelta(days=3)
+    start = now() - timedelta(hours=60)
     r = visit(client, world.worker, world.qr, start, 60, [{"code": "clean", "quantity": 1}])
     assert r.json["exceptions"] == []
     day = (start - timedelta(days=1)).date().isoformat()
@@ -285,3 +296,117 @@ def test_stale_open_visits_close_as_no_check_out(client, world):
     r = client.get("/api/v1/homecare/visits?status=flagged", headers=f.headers(world.boss))
     assert r.json["items"][0]["exceptions"] == ["no_check_out"]
     assert services.close_stale_visits() == 0
+
+
+# --- proof of presence (issue 14): place, time, home point --------------------------------
+
+
+def test_a_scan_without_location_is_flagged_with_its_reason(client, world):
+    start = now() - timedelta(hours=2)
+    r = scan(client, world.worker, world.qr, "check_in", at=start, lat=None, lng=None,
+             no_location_reason="denied")
+    assert r.status_code == 201 and r.json["exceptions"] == ["no_location"]
+    assert r.json["no_location_reason"] == "denied"
+    r = scan(client, world.worker, world.qr, "check_out", at=start + timedelta(minutes=65),
+             services=[{"code": "care", "quantity": 1}])  # located at the door
+    assert r.json["status"] == "flagged" and r.json["exceptions"] == ["no_location"]
+    assert r.json["no_location_reason"] == "denied"
+    # only one coordinate is no location either; an unknown reason is a field error
+    r = scan(client, world.worker, world.qr, lat=HOME[0], at=start + timedelta(minutes=90))
+    assert r.json["exceptions"] == ["no_location"] and r.json["no_location_reason"] is None
+    r = scan(client, world.worker, world.qr, lat=None, lng=None, no_location_reason="lazy")
+    assert r.status_code == 422 and "no_location_reason" in r.json["error"]["fields"]
+
+
+def test_an_honest_located_visit_stays_clean(client, world):
+    start = now() - timedelta(hours=2)
+    r = visit(client, world.worker, world.qr, start, 65, [{"code": "care", "quantity": 1}])
+    assert r.json["status"] == "completed" and r.json["exceptions"] == []
+    assert r.json["no_location_reason"] is None
+
+
+def test_late_upload_past_72_hours_but_not_an_offline_weekend(client, world):
+    """Friday 17:00 to Monday 09:00 without signal is 64 hours: the queue keeps the
+    scan's own time, and the visit is clean. 73 hours is late."""
+    weekend = now() - timedelta(hours=64)
+    r = visit(client, world.worker, world.qr, weekend, 65, [{"code": "care", "quantity": 1}])
+    assert r.json["exceptions"] == [] and r.json["status"] == "completed"
+    late = now() - timedelta(hours=73, minutes=5)
+    r = visit(client, world.worker, world.qr, late, 65, [{"code": "care", "quantity": 1}])
+    assert r.json["exceptions"] == ["late_upload"] and r.json["status"] == "flagged"
+    # the boundary: just inside 72 hours is on time, just past it is late
+    r = scan(client, world.worker, world.qr, at=now() - timedelta(hours=71, minutes=59))
+    assert r.json["exceptions"] == []
+    other = enrol(elder("赵大妈"), world.provider)
+    colleague = f.user("worker", provider_id=world.provider.id)
+    r = scan(client, colleague, cards.url(other), at=now() - timedelta(hours=72, minutes=1))
+    assert r.json["exceptions"] == ["late_upload"]
+
+
+def test_future_time_is_still_future_time_not_late(client, world):
+    r = scan(client, world.worker, world.qr, at=now() + timedelta(hours=2))
+    assert r.json["exceptions"] == ["future_time"]
+
+
+def test_a_visit_to_an_elder_without_a_home_point_is_flagged(client, world):
+    person = elder("无定位老人")
+    person.home_lat = person.home_lng = None
+    db.session.commit()
+    qr = cards.url(enrol(person, world.provider))
+    start = now() - timedelta(hours=2)
+    r = visit(client, world.worker, qr, start, 65, [{"code": "care", "quantity": 1}])
+    assert r.json["exceptions"] == ["no_home_point"] and r.json["status"] == "flagged"
+
+
+def test_a_manual_visit_logged_days_later_is_late_too(client, world):
+    start = now() - timedelta(days=5)
+    body = {"enrolment_id": world.enrolment.id, "check_in_at": iso(start),
+            "check_out_at": iso(start + timedelta(minutes=60)),
+            "services": [{"code": "clean", "quantity": 1}], "reason": "card_lost",
+            "note": "卡丢了"}
+    r = client.post("/api/v1/homecare/visits/manual", json=body, headers=f.headers(world.worker))
+    assert r.status_code == 201 and r.json["exceptions"] == ["manual", "late_upload"]
+
+
+def test_nan_and_infinity_quantities_are_field_errors(client, world):
+    start = now() - timedelta(hours=2)
+    assert scan(client, world.worker, world.qr, at=start).status_code == 201
+    for bad in ("NaN", "Infinity", "-Infinity", "sNaN", "1e999999", "nan", "24.001"):
+        r = scan(client, world.worker, world.qr, "check_out", at=start + timedelta(hours=1),
+                 services=[{"code": "care", "quantity": bad}])
+        assert r.status_code == 422, (bad, r.json)
+        assert r.json["error"]["code"] == "validation_failed"
+        assert "services" in str(r.json["error"].get("fields")), bad
+    # a JSON NaN literal (Python's json reads it) is refused as well
+    raw = json.dumps({"qr": world.qr, "kind": "check_out", "at": iso(start + timedelta(hours=1)),
+                      "client_id": str(uuid.uuid4()), "lat": math.nan, "lng": 1,
+                      "services": [{"code": "care", "quantity": math.inf}]})
+    assert "NaN" in raw and "Infinity" in raw
+    r = client.post("/api/v1/homecare/scans", data=raw, content_type="application/json",
+                    headers=f.headers(world.worker))
+    assert r.status_code in (400, 422) and r.status_code != 500
+
+
+def test_nan_on_the_workers_page_is_an_error_under_the_field(client, world):
+    import re
+
+    f.login(client, world.worker)
+    path = "/v/" + world.qr.rsplit("/v/", 1)[1]
+    page = client.get(path)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    client_in = re.search(r'name="client_id" value="([^"]+)"', page.text).group(1)
+    client.post(path, data={"csrf_token": csrf, "kind": "check_in", "client_id": client_in,
+                            "no_location_reason": "no_signal"})
+    out = re.findall(r'name="client_id" value="([^"]+)"', client.get(path).text)[1]
+    for bad in ("NaN", "Infinity", "-1", "abc", "1e999999"):
+        r = client.post(path, data={"csrf_token": csrf, "kind": "check_out", "client_id": out,
+                                    "qty_care": bad, "qty_meal": "1"})
+        assert r.status_code == 422, bad
+        error = re.search(r'data-testid="qty-error">([^<]+)<', r.text).group(1)
+        assert "0 到 24" in error and 'value="1"' in r.text  # what was typed is kept
+        assert db.session.query(Visit).one().status.value == "open"
+    r = client.post(path, data={"csrf_token": csrf, "kind": "check_out", "client_id": out,
+                                "qty_care": "1"})
+    assert r.status_code == 303
+    db.session.expire_all()
+    assert db.session.query(Visit).one().check_out_at is not None
