@@ -44,6 +44,8 @@ EXCEPTION_LABELS = {
     "suspect_card": _l("疑似翻拍服务卡"),
     "manual": _l("手工补录（无卡）"),
     "no_check_out": _l("未签退"),
+    "impossible_travel": _l("与前一次服务的住址相距过远，时速 60 公里赶不到"),
+    "same_place": _l("同一天三位以上老人在同一地点（50 米内）扫码，不在老人家中"),
 }
 STATUS_LABELS = {"open": _l("进行中"), "completed": _l("已完成"), "flagged": _l("异常"),
                  "active": _l("服务中"), "ended": _l("已终止")}
@@ -88,7 +90,8 @@ def _args(**defaults) -> SimpleNamespace:
         provider_id=num("provider_id"), year=num("year") or defaults.get("year"),
         township_code=a.get("township_code") or None, status=a.get("status") or None,
         q=search_text(a), month=a.get("month") or None,
-        enrolment_id=num("enrolment_id"), exception=a.get("exception") or None)
+        enrolment_id=num("enrolment_id"), worker_id=num("worker_id"),
+        exception=a.get("exception") or None)
 
 
 @bp.get("/homecare/enrolments")
