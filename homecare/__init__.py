@@ -16,10 +16,13 @@ def init_app(app: Flask) -> None:
     from eldercare.registry import DemoStep, Job, NavItem
     from eldercare.signals import person_died, person_moved
 
-    from . import api, demo, figures, models, newyear, patterns, scoping, services, views, worker  # noqa: F401  (models: the tables, for migrations and queries)
-    from . import patterns_views
+    from . import api, demo, figures, models, newyear, scoping, services, views, worker  # noqa: F401  (models: the tables, for migrations and queries)
+    from . import patterns_views as pv
+    from .patterns import demo_step as patterns_demo
+    from .patterns import run_job as patterns_job
+    from .patterns import yesterday
 
-    for bp in (api.bp, views.bp, worker.bp, patterns_views.bp, patterns_views.api_bp):
+    for bp in (api.bp, views.bp, worker.bp, pv.bp, pv.api_bp):
         app.register_blueprint(bp)
     reg = app.extensions["eldercare"]
     office = (Role.ADMIN, Role.AUDITOR, Role.PROVIDER)
@@ -39,15 +42,15 @@ def init_app(app: Flask) -> None:
     reg.demo_steps.append(DemoStep(40, "homecare providers", demo.providers))
     reg.demo_steps.append(DemoStep(41, "homecare enrolments", demo.enrolments))
     reg.demo_steps.append(DemoStep(42, "homecare visits", demo.visits))
-    reg.demo_steps.append(DemoStep(43, "homecare patterns", patterns.demo_step))
+    reg.demo_steps.append(DemoStep(43, "homecare patterns", patterns_demo))
     reg.add_job(Job("subsidy-year", newyear.new_subsidy_year, "year",
                     {"month": 1, "day": 1, "hour": 0, "minute": 30},
                     "新年度：在册老人转入新年度并拨付补贴，上年结余作废"))
     reg.add_job(Job("close-stale-visits", services.close_stale_visits_job, "hour",
                     {"minute": 7}, "服务超过 12 小时未结束：标记为未签退（no_check_out）"))
-    reg.add_job(Job("visit-patterns", patterns.run_job, "day", {"hour": 2, "minute": 40},
+    reg.add_job(Job("visit-patterns", patterns_job, "day", {"hour": 2, "minute": 40},
                     "服务异常模式：本月至前一日的不可能行程与同地多卡扫码，标记到服务记录",
-                    default_period=patterns.yesterday))
+                    default_period=yesterday))
     person_died.connect(services.on_person_died, weak=False)
     person_moved.connect(services.on_person_moved, weak=False)
     from .claims import init_app as init_claims

@@ -26,6 +26,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
 
 import sqlalchemy as sa
 
@@ -111,7 +112,7 @@ def _rows(month: str, provider_id: int | None) -> list[_Row]:
 def _impossible(rows: list[_Row], start: datetime) -> set[int]:
     """Visits (from `start`) whose worker's previous visit is too far for the time between."""
     found = set()
-    for prev, cur in zip(rows, rows[1:], strict=False):
+    for prev, cur in pairwise(rows):
         if prev.worker != cur.worker or cur.check_in < start:
             continue
         gap = (cur.check_in - (prev.check_out or prev.check_in)).total_seconds()
