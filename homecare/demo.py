@@ -230,7 +230,7 @@ def _plant_patterns(ctx, plan: list[_Visit], st: _State, homes: dict) -> None:
     day = ctx.today.replace(day=1) - timedelta(days=18)
     if day < date(st.year, 1, 2) or len(st.providers) < 3:
         return
-    rng = random.Random(f"patterns-{st.year}")  # noqa: S311  (demo data, not secrets)
+    rng = random.Random(f"patterns-{st.year}")  # noqa: S311  # nosec B311 # demo data, not secrets
     located = defaultdict(list)
     for eid, _pid, prov in st.enrolments:
         if None not in homes.get(eid, (None, None)):
