@@ -182,6 +182,7 @@ def flag_month(month: str, provider_id: int | None = None) -> dict[str, int]:
     it; a visit no longer open becomes `flagged` (as Visit.flag does). Idempotent: a
     re-run changes nothing. Audited: one entry per code with the visits changed.
     Returns {code: visits newly flagged}. Flushes, never commits."""
+    db.session.flush()  # the visits are expired below: nothing of theirs may be pending
     found = find(month, provider_id)
     done = {}
     for code, ids in found.items():
@@ -202,7 +203,9 @@ def flag_month(month: str, provider_id: int | None = None) -> dict[str, int]:
             audit.record("visit_pattern", "visits", None,
                          {"code": code, "month": month, "visits": sorted(changed)})
         done[code] = len(changed)
-    db.session.expire_all()  # visits loaded before see their new codes
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, Visit):  # visits loaded before see their new codes
+            db.session.expire(obj)
     return done
 
 
