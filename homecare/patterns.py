@@ -169,7 +169,8 @@ def find(month: str, provider_id: int | None = None) -> dict[str, set[int]]:
 def _append(code: str):
     """The exceptions list with `code` appended, in SQL (no read-modify-write: a scan
     flagging the same visit at the same moment keeps its code)."""
-    current = sa.func.coalesce(sa.cast(Visit.exceptions, sa.String), "[]")
+    current = sa.func.coalesce(sa.func.nullif(sa.cast(Visit.exceptions, sa.String), "null"),
+                               "[]")  # a JSON null (no list yet) becomes the empty list
     if db.engine.dialect.name == "sqlite":
         return sa.func.json_insert(current, "$[#]", code)
     jsonb = sa.dialects.postgresql.JSONB

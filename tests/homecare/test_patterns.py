@@ -364,3 +364,13 @@ def test_a_flagged_workers_visits_weigh_more_when_called_back():
     # a clean visit of a worker half of whose visits carry a pattern
     assert callbacks.visit_weight(False, "[]", 0.5) == 3.0
     assert callbacks.visit_weight(True, '["impossible_travel"]', 0.5) == 18.0
+
+
+def test_a_visit_whose_list_is_a_json_null_gets_a_list(town):
+    visits = _office_day(town, 3)
+    db.session.execute(sa.update(Visit).where(Visit.id == visits[0].id).values(exceptions=None))
+    db.session.commit()
+    patterns.flag_month(month_text())
+    db.session.commit()
+    db.session.refresh(visits[0])
+    assert visits[0].exceptions == ["same_place"]
