@@ -165,6 +165,7 @@ def render(results: dict, before: dict, after: dict, seconds: float, args, expor
         ),
     ]
     table("Reconciliation", rows, extra)
+    _patterns(results, keys, table, grow, extra)
 
     # pages
     labels = list(dict.fromkeys(p["label"] for k in keys for p in results[k]["pages"]))
@@ -354,3 +355,29 @@ def summary(results: dict, keys, labels, page) -> list[str]:
         + "."
     )
     return [*out, " ".join(said), ""]
+
+
+def _patterns(results: dict, keys: list, table, grow, extra) -> None:
+    """Patterns across visits (bench_patterns.py): time and statements of finding,
+    marking and counting a district month's patterns; the statements must not grow."""
+    if not all("patterns" in results[k] for k in keys):
+        return  # results of a run from before the part existed
+
+    def pat(k):
+        return results[k]["patterns"]
+
+    rows = [
+        ("month", [pat(k)["month"] for k in keys]),
+        ("visits in the month", [f"{pat(k)['visits']:,}" for k in keys]
+         + grow(lambda r: r["patterns"]["visits"])),
+        ("workers", [f"{pat(k)['workers']:,}" for k in keys]),
+        ("found (impossible trips, at one spot)",
+         [f"{pat(k)['found']['impossible_travel']}, {pat(k)['found']['same_place']}"
+          for k in keys]),
+    ]
+    for label, key in (("find", "find"), ("mark (re-run)", "flag"), ("figures", "figures"),
+                       ("GET /api/v1/homecare/patterns", "api")):
+        rows.append((f"{label} (ms)", [_f(pat(k)[f"{key}_ms"], 0) for k in keys]
+                     + grow(lambda r, key=key: r["patterns"][f"{key}_ms"])))
+        rows.append((f"{label}: SQL statements", [str(pat(k)[f"{key}_sql"]) for k in keys]))
+    table("Patterns across visits", rows, extra)

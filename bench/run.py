@@ -5,7 +5,8 @@ For each scale, in a fresh temporary instance:
   1. the demo load (`eldercare init-db`, `eldercare demo --scale N`), timed, step by step;
   2. in a child process, through the whole WSGI stack (no network): p50/p95 server time and
      SQL statements of the main pages and API calls, as multiples of /healthz measured
-     the same way; then the reconciliation of the last full month (bench_reconcile.py);
+     the same way; the patterns across last month's visits (bench_patterns.py); then the
+     reconciliation of the last full month (bench_reconcile.py);
   3. `eldercare serve --workers 4` over real HTTP: /healthz and scans per second from
      concurrent client threads (bench_homecare.py), and the RSS of the worker process that
      serves a large export while it is downloaded.
@@ -35,6 +36,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import bench_facilities  # noqa: E402
 import bench_homecare  # noqa: E402
+import bench_patterns  # noqa: E402
 import bench_reconcile  # noqa: E402
 from common import (  # noqa: E402
     Case,
@@ -174,6 +176,7 @@ def in_process(site, repeat: int, threads: int) -> dict:
         "pages": pages,
         "cookie": session_cookie(app, "admin"),
         "cards": bench_homecare.cards(app, threads),
+        "patterns": bench_patterns.measure(app),
         "reconcile": bench_reconcile.measure(app),
     }
 

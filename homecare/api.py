@@ -418,6 +418,7 @@ class VisitQuery(PageQuery):
     month: str | None = Field(None, pattern=r"^(19|20|21)\d\d-(0[1-9]|1[0-2])$")
     status: Literal["open", "completed", "flagged"] | None = None
     enrolment_id: int | None = None
+    worker_id: int | None = None
     exception: str | None = Field(None, max_length=30)
 
 
@@ -439,6 +440,8 @@ def filtered_visits(user, q) -> sa.Select:
         stmt = stmt.where(Visit.status == q.status)
     if q.enrolment_id:
         stmt = stmt.where(Visit.enrolment_id == q.enrolment_id)
+    if q.worker_id:  # within the scope above: a provider names only its own workers
+        stmt = stmt.where(Visit.worker_id == q.worker_id)
     if q.exception:
         # JSON list of codes: the quoted code inside the text is exact enough to filter on.
         stmt = stmt.where(sa.cast(Visit.exceptions, sa.String).contains(f'"{q.exception}"'))
@@ -446,7 +449,8 @@ def filtered_visits(user, q) -> sa.Select:
 
 
 @endpoint(bp, "/visits", roles=READERS, query=VisitQuery, response=ListOut,
-          summary="Visits (provider_id, month=YYYY-MM, status filters)")
+          summary="Visits (provider_id, worker_id, month=YYYY-MM, status, exception "
+                  "filters)")
 def list_visits(query: VisitQuery):
     return paginate(filtered_visits(api_user(), query), query, visit_json)
 

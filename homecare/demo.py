@@ -144,6 +144,7 @@ class _Visit:
     manual: str = ""
     open: bool = False
     far: bool = False
+    spot: tuple[float, float] | None = None  # scanned here rather than at the home
 
 
 def _pick_lines(rng, hour_units: set[str]) -> list[tuple[str, Decimal]]:
@@ -162,9 +163,19 @@ def _duration(rng, lines, hour_units: set[str]) -> int:
     return max(15, base + extra + rng.randrange(-3, 12))
 
 
-def _plan(ctx, st: _State, hour_units: set[str]) -> list[_Visit]:
+def _travel_minutes(homes: dict, a: int, b: int) -> int:
+    """The drive from one elder's home to the next at 40 km/h, with five minutes to park:
+    an honest day never looks like an impossible trip (homecare/patterns.py)."""
+    pa, pb = homes.get(a), homes.get(b)
+    if not pa or not pb or None in pa or None in pb:
+        return 0
+    return 5 + distance_m(*pa, *pb) * 60 // 40_000
+
+
+def _plan(ctx, st: _State, hour_units: set[str], homes: dict) -> list[_Visit]:
     """Which elder is visited on which day with which services; then each worker's day
-    laid out one home after another (no worker in two homes at once)."""
+    laid out one home after another (no worker in two homes at once, and time to drive
+    between them)."""
     rng = ctx.rng
     first, last = date(st.year, 1, 2), ctx.today - timedelta(days=1)
     span = max(1, (last - first).days)
@@ -180,9 +191,12 @@ def _plan(ctx, st: _State, hour_units: set[str]) -> list[_Visit]:
         buckets[(v.worker, v.day)].append(v)
     for visits in buckets.values():
         t = 8 * 60 + rng.randrange(0, 40)
-        for v in visits:
+        for i, v in enumerate(visits):
             v.start, v.minutes = t, _duration(rng, v.lines, hour_units)
-            t += v.minutes + rng.randrange(20, 45)  # the way to the next home
+            way = rng.randrange(20, 45)  # the way to the next home
+            if i + 1 < len(visits):
+                way = max(way, _travel_minutes(homes, v.enrolment, visits[i + 1].enrolment))
+            t += v.minutes + way
     return plan
 
 
@@ -237,6 +251,42 @@ def _presence(rng, v: _Visit, home, undecided: dict) -> tuple[list[str], str, ti
     return exceptions, reason, delay
 
 
+def _plant_patterns(ctx, plan: list[_Visit], st: _State, homes: dict) -> None:
+    """The dishonest patterns for the patterns page to find (homecare/patterns.py), on
+    a day of last month, with a random generator of their own (the rest of the demo
+    draws the same numbers as before): a worker of the second provider scanning four
+    elders' cards one after another from one spot 1.5 km from the first one's home, and
+    a worker of the third provider who checks in at a home 15 km or more from the last
+    one ten minutes after leaving it."""
+    day = ctx.today.replace(day=1) - timedelta(days=18)
+    if day < date(st.year, 1, 2) or len(st.providers) < 3:
+        return
+    rng = random.Random(f"patterns-{st.year}")  # noqa: S311  # nosec B311 # demo data, not secrets
+    located = defaultdict(list)
+    for eid, _pid, prov in st.enrolments:
+        if None not in homes.get(eid, (None, None)):
+            located[prov].append(eid)
+    office_p, travel_p = st.providers[1], st.providers[2]
+    elders = rng.sample(located[office_p], 4)
+    home = homes[elders[0]]
+    spot = (home[0] + 0.0135, home[1])  # about 1.5 km north of the first home
+    if all(distance_m(*spot, *homes[e]) > 300 for e in elders):
+        worker = st.workers[office_p][min(2, len(st.workers[office_p]) - 1)]
+        for i, eid in enumerate(elders):
+            plan.append(_Visit(eid, office_p, day, [("meal", Decimal("1"))], worker=worker,
+                               start=17 * 60 + 30 + 20 * i, minutes=12, spot=spot))
+    pool = located[travel_p]
+    for _ in range(200):
+        a, b = rng.sample(pool, 2)
+        if distance_m(*homes[a], *homes[b]) >= 15_000:
+            worker = st.workers[travel_p][min(1, len(st.workers[travel_p]) - 1)]
+            plan.append(_Visit(a, travel_p, day, [("care", Decimal("1"))], worker=worker,
+                               start=18 * 60, minutes=62))
+            plan.append(_Visit(b, travel_p, day, [("clean", Decimal("1"))], worker=worker,
+                               start=19 * 60 + 12, minutes=63))
+            break
+
+
 def visits(ctx) -> None:
     """About a year of visits: each priced from the catalogue, the subsidy taken in time
     order until the elder's 300.00 is used up, the rest self-paid; balances to match."""
@@ -246,12 +296,13 @@ def visits(ctx) -> None:
     catalogue = {s.code: s for s in db.session.scalars(
         sa.select(Service).where(Service.year == st.year))}
     hour_units = {c for c, s in catalogue.items() if s.unit.value == "hour"}
-    plan = _plan(ctx, st, hour_units)
-    _plant(ctx, plan, st)
-    plan.sort(key=lambda v: (v.day, v.start, v.enrolment))
     homes = {eid: (la, ln) for eid, la, ln in db.session.execute(
         sa.select(Enrolment.id, Person.home_lat, Person.home_lng)
         .join(Person, Person.id == Enrolment.person_id).where(Enrolment.year == st.year))}
+    plan = _plan(ctx, st, hour_units, homes)
+    _plant(ctx, plan, st)
+    _plant_patterns(ctx, plan, st, homes)
+    plan.sort(key=lambda v: (v.day, v.start, v.enrolment))
     subsidy = services.subsidy_for(st.year)
     balance = dict.fromkeys((eid for eid, _p, _v in st.enrolments), subsidy)
     # Its own random source: ctx.rng's draws, and so the later steps' data, stay as they were.
@@ -262,7 +313,10 @@ def visits(ctx) -> None:
     for v in plan:
         home = homes.get(v.enrolment) or (None, None)
         lat = lng = dist = None
-        if home[0] is not None and home[1] is not None:
+        if v.spot and home[0] is not None:
+            lat, lng = v.spot
+            dist = distance_m(lat, lng, *home)
+        elif home[0] is not None and home[1] is not None:
             off = 0.015 + rng.uniform(0, 0.01) if v.far else rng.uniform(-0.0004, 0.0004)
             lat, lng = home[0] + off, home[1] + rng.uniform(-0.0004, 0.0004)
             dist = distance_m(lat, lng, *home)

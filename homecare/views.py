@@ -48,6 +48,8 @@ EXCEPTION_LABELS = {
     "no_location": _l("扫码时未定位"),
     "no_home_point": _l("老人尚无住址定位，无法核对服务地点"),
     "late_upload": _l("扫码后超过 72 小时才上传"),
+    "impossible_travel": _l("与前一次服务的住址相距过远，时速 60 公里赶不到"),
+    "same_place": _l("同一天三位以上老人在同一地点（50 米内）扫码，不在老人家中"),
 }
 STATUS_LABELS = {"open": _l("进行中"), "completed": _l("已完成"), "flagged": _l("异常"),
                  "active": _l("服务中"), "ended": _l("已终止")}
@@ -92,7 +94,8 @@ def _args(**defaults) -> SimpleNamespace:
         provider_id=num("provider_id"), year=num("year") or defaults.get("year"),
         township_code=a.get("township_code") or None, status=a.get("status") or None,
         q=search_text(a), month=a.get("month") or None,
-        enrolment_id=num("enrolment_id"), exception=a.get("exception") or None)
+        enrolment_id=num("enrolment_id"), worker_id=num("worker_id"),
+        exception=a.get("exception") or None)
 
 
 @bp.get("/homecare/enrolments")

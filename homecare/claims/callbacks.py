@@ -2,7 +2,9 @@
 paid-for visits is marked for a call; the clerk records what the elder said.
 
 The sample is driven by chance and by risk: a visit carrying an exception flag (or
-logged by hand) weighs three times as much, and the provider's rate grows with its
+logged by hand) weighs three times as much, one in a pattern across visits six times, and
+a worker's visits more the more of them carry patterns (visit_weight); the provider's
+rate grows with its
 record — every call-back that found a visit not delivered, and a claim with many
 exceptions. A visit found not delivered is reversed in the elder's ledger (a `reversal`
 entry and the balance restored by a relative update, once: UNIQUE(enrolment, visit,
@@ -47,7 +49,9 @@ HIGH_EXCEPTION_SHARE = 0.10  # a claim with more exceptions than this is riskier
 RATE_FOR_EXCEPTIONS = 0.03
 MAX_RATE = 0.25
 RISK_WEIGHT = 3.0
-
+PATTERN_WEIGHT = 6.0  # a visit in an impossible trip or scanned with other cards at one spot
+WORKER_PATTERN_BOOST = 4.0  # × the share of the worker's visits in the claim with a pattern
+PATTERN_CODES = ("impossible_travel", "same_place", "late_upload", "no_location")
 
 
 def _chance(claim: Claim, visit_id: int) -> float:
@@ -71,6 +75,30 @@ def provider_rate(provider_id: int, exception_share: float = 0.0) -> float:
     return min(rate, MAX_RATE)
 
 
+def _has_pattern(exceptions: str | None) -> bool:
+    return any(f'"{c}"' in (exceptions or "") for c in PATTERN_CODES)
+
+
+def _worker_pattern_shares(rows) -> dict[int, float]:
+    """Per worker, the share of their visits in the claim that carry a pattern code."""
+    counts: dict[int, list[int]] = {}
+    for _vid, _manual, exceptions, worker_id in rows:
+        c = counts.setdefault(worker_id, [0, 0])
+        c[0] += 1
+        c[1] += _has_pattern(exceptions)
+    return {w: flagged / n for w, (n, flagged) in counts.items()}
+
+
+def visit_weight(risky: bool, exceptions: str, worker_share: float) -> float:
+    """How much more likely a visit is drawn than a clean one of a clean worker: 3 for a
+    flagged or hand-logged visit, 6 for one in a pattern across visits (homecare/patterns.py,
+    back-dated and no-location scans included); then × (1 + 4 × the share of its worker's
+    visits in the claim that carry a pattern), so that a worker with flagged visits has
+    their other visits called back more often too (a worker with half of them flagged: × 3)."""
+    weight = PATTERN_WEIGHT if _has_pattern(exceptions) else RISK_WEIGHT if risky else 1.0
+    return weight * (1.0 + WORKER_PATTERN_BOOST * worker_share)
+
+
 def draw_sample(claim: Claim) -> list[CallbackSample]:
     """Mark visits of `claim` for a call-back, once per claim (a later reconciliation
     keeps the first sample). Repeatable, yet unpredictable without the secret key."""
@@ -79,7 +107,7 @@ def draw_sample(claim: Claim) -> list[CallbackSample]:
         return []
     paid = ClaimLine.decision.in_([Decision.APPROVED, Decision.ADJUSTED])
     rows = db.session.execute(
-        sa.select(Visit.id, Visit.manual, sa.cast(Visit.exceptions, sa.String))
+        sa.select(Visit.id, Visit.manual, sa.cast(Visit.exceptions, sa.String), Visit.worker_id)
         .join(ClaimLine, ClaimLine.visit_id == Visit.id)
         .where(ClaimLine.claim_id == claim.id, paid, Visit.provider_id == claim.provider_id)
         .distinct().order_by(Visit.id)).all()
@@ -92,9 +120,10 @@ def draw_sample(claim: Claim) -> list[CallbackSample]:
     rate = provider_rate(claim.provider_id, flagged / total if total else 0.0)
     n = min(len(rows), max(MIN_PER_CLAIM, math.ceil(rate * len(rows))))
     keyed = []
-    for vid, manual, exceptions in rows:
+    shares = _worker_pattern_shares(rows)
+    for vid, manual, exceptions, worker_id in rows:
         risky = manual or (exceptions not in (None, "", "[]", "null"))
-        weight = RISK_WEIGHT if risky else 1.0
+        weight = visit_weight(risky, exceptions or "", shares[worker_id])
         # Efraimidis–Spirakis: weighted sampling without replacement in one pass.
         keyed.append((_chance(claim, vid) ** (1.0 / weight), vid, risky))
     keyed.sort(reverse=True)

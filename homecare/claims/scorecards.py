@@ -1,6 +1,8 @@
 """Provider scorecards, month by month: share of visits logged by card scan (not by hand),
-share of claimed lines approved, call-back confirmation rate, exceptions per hundred
-visits, and not-delivered call-backs. Three grouped queries per provider-year."""
+share of visits in a pattern across visits (impossible trips, cards scanned at one spot,
+back-dated or no-location scans: homecare/patterns.py), share of claimed lines approved,
+call-back confirmation rate, exceptions per hundred visits, and not-delivered call-backs.
+Three grouped queries per provider-year."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from eldercare.extensions import db
 from eldercare.timeutil import LOCAL, local_today
 
 from ..models import Provider, Visit
+from ..patterns import CODES as PATTERN_CODES
 from .models import CallbackOutcome, CallbackSample, Claim, ClaimLine, Decision
 from .services import local_month
 
@@ -23,6 +26,7 @@ class MonthCard:
     month: str
     visits: int = 0
     scanned: int = 0
+    patterns: int = 0  # visits carrying a pattern code
     lines: int = 0
     approved_lines: int = 0
     exception_lines: int = 0
@@ -40,6 +44,10 @@ class MonthCard:
     @property
     def scan_share(self):
         return self._rate(self.scanned, self.visits)
+
+    @property
+    def pattern_share(self):
+        return self._rate(self.patterns, self.visits)
 
     @property
     def decided(self) -> bool:
@@ -81,13 +89,17 @@ def scorecard(provider: Provider, year: int | None = None) -> Scorecard:
     y0, _ = _bounds(year, 1)
     _, y1 = _bounds(year, last)
     month = local_month(Visit.check_in_at)
-    for key, n, scanned in db.session.execute(
+    exceptions = sa.cast(Visit.exceptions, sa.String)
+    in_pattern = sa.or_(*(exceptions.contains(f'"{c}"') for c in PATTERN_CODES))
+    for key, n, scanned, patterned in db.session.execute(
             sa.select(month, sa.func.count(Visit.id),
-                      sa.func.count(Visit.id).filter(sa.not_(Visit.manual)))
+                      sa.func.count(Visit.id).filter(sa.not_(Visit.manual)),
+                      sa.func.count(Visit.id).filter(in_pattern))
             .where(Visit.provider_id == provider.id, Visit.check_in_at >= y0,
                    Visit.check_in_at < y1).group_by(month)):
         if key in cards:
             cards[key].visits, cards[key].scanned = int(n), int(scanned)
+            cards[key].patterns = int(patterned)
     paid = ClaimLine.decision.in_([Decision.APPROVED, Decision.ADJUSTED])
     for month, status, n, ok, ex in db.session.execute(
             sa.select(Claim.month, Claim.status, sa.func.count(ClaimLine.id),
@@ -125,6 +137,7 @@ def scorecard_json(provider: Provider, year: int | None = None,
 
     return {"provider_id": provider.id, "provider": provider.name, "year": card.year,
             "months": [{"month": m.month, "visits": m.visits, "scan_share": rate(m.scan_share),
+                        "pattern_share": rate(m.pattern_share),
                         "lines": m.lines, "approved_share": rate(m.approved_share),
                         "callbacks": m.callbacks,
                         "confirmation_rate": rate(m.confirmation_rate),

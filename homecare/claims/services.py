@@ -384,10 +384,12 @@ def reconcile(claim: Claim, user: User | None) -> Claim:
     the totals; the first reconciliation also draws the call-back sample. Raises
     Conflict once the claim is approved. Changes: the lines' machine columns and
     effective decisions (overrides kept), the claim's totals and status."""
+    from .. import patterns
     from . import callbacks
 
     _move(claim, ClaimStatus.RECONCILED, (ClaimStatus.SUBMITTED, ClaimStatus.RECONCILED), user,
           reconciled_by_id=user.id if user else None, reconciled_at=utcnow())
+    patterns.flag_month(claim.month, claim.provider_id)  # so that the review shows them
     db.session.execute(_reconcile_statement(db.engine.dialect.name),
                        _params(claim, month_of(claim.month)))
     faults.pause("reconcile-decided")  # tests only: every line decided, no totals yet
