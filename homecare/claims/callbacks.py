@@ -39,6 +39,7 @@ from .models import (
     ClaimStatus,
     Decision,
 )
+from .scoping import callback_scope
 
 BASE_RATE = 0.05  # 5% of a claim's visits
 MIN_PER_CLAIM = 3  # at least this many per provider-month (all of them if fewer)
@@ -171,15 +172,21 @@ def _reject_lines(sample: CallbackSample, user: User) -> None:
         services.override(claim, n, Decision.REJECTED.value, "回访确认未提供服务", user)
 
 
-def samples(claim: Claim, limit: int | None = None) -> list[CallbackSample]:
-    """The claim's call-back sample in the order drawn, the first `limit` of it if given."""
+def samples(claim: Claim, limit: int | None = None, user: User | None = None
+            ) -> list[CallbackSample]:
+    """The claim's call-back sample in the order drawn, the first `limit` of it if given;
+    given a `user`, only the samples that user may know of (scoping.callback_scope: a
+    provider none still to be called)."""
     stmt = (sa.select(CallbackSample).where(CallbackSample.claim_id == claim.id)
             .order_by(CallbackSample.id))
+    if user is not None:
+        stmt = stmt.where(callback_scope(user))
     return list(db.session.scalars(stmt if limit is None else stmt.limit(limit)))
 
 
 def sample_counts(claim: Claim) -> tuple[int, int]:
-    """(visits drawn for a call-back, of them still to be called) for the claim."""
+    """(visits drawn for a call-back, of them still to be called) for the claim (the
+    bureau's figures: a provider is not told how many are pending)."""
     drawn, pending = db.session.execute(
         sa.select(sa.func.count(CallbackSample.id),
                   sa.func.count(CallbackSample.id).filter(CallbackSample.outcome.is_(None)))

@@ -459,12 +459,29 @@ def undecided(claim: Claim) -> int:
         ClaimLine.claim_id == claim.id, ClaimLine.decision.is_(None))) or 0
 
 
-def approve(claim: Claim, user: User) -> Claim:
-    """Approve a reconciled claim for payment once no line is undecided. Conflict else."""
-    if claim.status == ClaimStatus.RECONCILED and undecided(claim):
-        raise Conflict("仍有未决的明细，不能审批", code="undecided_lines")
+def approve(claim: Claim, user: User, override_reason: str = "") -> Claim:
+    """Approve a reconciled claim for payment once no line is undecided and every
+    call-back drawn from it is recorded; an admin may approve with call-backs pending by
+    giving `override_reason` (audited with the number pending). Raises Conflict:
+    `undecided_lines`, `callbacks_pending`, `wrong_status` (not reconciled, or another
+    clerk approved first)."""
+    from . import callbacks
+
+    reason = (override_reason or "").strip()
+    pending = 0
+    if claim.status == ClaimStatus.RECONCILED:
+        if undecided(claim):
+            raise Conflict("仍有未决的明细，不能审批", code="undecided_lines")
+        pending = callbacks.sample_counts(claim)[1]
+        if pending and not reason:
+            raise Conflict(f"还有 {pending} 次电话回访未记录结果，不能审批"
+                           "（确需审批请写明理由）", code="callbacks_pending",
+                           fields={"override_reason": "回访未完成时必填"})
     _move(claim, ClaimStatus.APPROVED, (ClaimStatus.RECONCILED,), user,
           approved_by_id=user.id, approved_at=utcnow())
+    if pending:
+        audit.record("claim_approved_callbacks_pending", "claims", claim.id,
+                     {"pending": pending, "override_reason": reason, "by": user.username})
     return claim
 
 

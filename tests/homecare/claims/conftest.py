@@ -132,3 +132,17 @@ def claim_and_reconcile(client, m: Month, rows) -> dict:
 
 def by_line(answer: dict) -> dict[int, dict]:
     return {x["line_no"]: x for x in answer["lines"]}
+
+
+def call_back(client, m: Month, claim_id: int, outcome: str = "confirmed") -> int:
+    """Record every call-back still pending on the claim (approval waits for them)."""
+    from homecare.claims.models import CallbackSample
+
+    db.session.expire_all()
+    ids = [s.id for s in db.session.query(CallbackSample).filter_by(
+        claim_id=claim_id, outcome=None)]
+    for sid in ids:
+        r = client.post(f"/api/v1/homecare/callbacks/{sid}", headers=f.headers(m.admin),
+                        json={"outcome": outcome})
+        assert r.status_code == 200, r.json
+    return len(ids)

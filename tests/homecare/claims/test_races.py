@@ -13,7 +13,7 @@ from homecare.models import Enrolment, LedgerEntry
 from tests import factories as f
 
 from ..test_races import fire
-from .conftest import claim_and_reconcile, line, month_text
+from .conftest import call_back, claim_and_reconcile, line, month_text
 
 N = 8
 
@@ -23,6 +23,7 @@ N = 8
 def test_two_clerks_approve_at_once_one_wins(client, live_servers, month, round_):
     v = month.visit(0, 3, 9, 65, [("clean", 1)])
     cid = claim_and_reconcile(client, month, [line(1, v)])["id"]
+    call_back(client, month, cid)
     clerks = [f.user("admin") for _ in range(N)]
     answers = fire([(f"{live_servers[i % 2].url}/api/v1/homecare/claims/{cid}/approve", {},
                      f.headers(c)) for i, c in enumerate(clerks)])
