@@ -17,7 +17,7 @@ from eldercare.extensions import db
 from eldercare.models import Role
 
 from .. import scoping as hc
-from . import callbacks, scorecards, services, statements
+from . import callbacks, recoveries, scorecards, services, statements
 from .files import ClaimFileInvalid, parse
 from .models import CallbackSample, Claim, ClaimLine, reasons_of
 from .scoping import callback_scope, claims, get_claim, sees_callback_notes
@@ -48,6 +48,16 @@ class Totals(BaseModel):
     claimed: MoneyOut
     approved: MoneyOut
     rejected: MoneyOut
+    recovered: MoneyOut | None = Field(
+        None, description="recoveries (扣回) of earlier claims deducted from this one")
+    payable: MoneyOut | None = Field(None, description="approved less recovered")
+
+
+class RecoveryOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    visit_id: int
+    amount: MoneyOut
+    from_claim_id: int
 
 
 class LineOut(BaseModel):
@@ -78,6 +88,10 @@ class ClaimOut(BaseModel):
     totals: Totals
 
 
+class ClaimDetailOut(ClaimOut):
+    recoveries: list[RecoveryOut]
+
+
 class ClaimList(BaseModel):
     items: list[ClaimOut]
     total: int
@@ -96,7 +110,8 @@ def claim_json(c: Claim) -> dict:
         "month": c.month, "status": c.status.value, "source": c.source.value,
         "lines": c.line_count,
         "totals": {"claimed": c.claimed_total, "approved": c.approved_total,
-                   "rejected": c.rejected_total},
+                   "rejected": c.rejected_total, "recovered": c.recovered_total,
+                   "payable": c.payable},
         "history": {"submitted": _step(c.submitted_by, c.submitted_at),
                     "reconciled": _step(c.reconciled_by, c.reconciled_at),
                     "approved": _step(c.approved_by, c.approved_at),
@@ -178,11 +193,13 @@ def list_claims(query: ClaimQuery):
     return paginate(filtered_claims(api_user(), query), query, claim_json)
 
 
-@endpoint(bp, "/claims/<int:claim_id>", roles=READERS, response=ClaimOut,
-          summary="One claim: status with who and when, totals, exceptions per reason")
+@endpoint(bp, "/claims/<int:claim_id>", roles=READERS, response=ClaimDetailOut,
+          summary="One claim: status with who and when, totals, exceptions per reason, "
+                  "the recoveries (扣回) of earlier claims it deducts")
 def show_claim(claim_id: int):
     c = get_claim(api_user(), claim_id)
-    return claim_json(c) | {"exceptions": services.exception_counts(c)}
+    return claim_json(c) | {"exceptions": services.exception_counts(c),
+                            "recoveries": recoveries.of_claim(c)}
 
 
 class LineQuery(PageQuery):

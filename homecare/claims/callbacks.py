@@ -6,7 +6,8 @@ logged by hand) weighs three times as much, and the provider's rate grows with i
 record — every call-back that found a visit not delivered, and a claim with many
 exceptions. A visit found not delivered is reversed in the elder's ledger (a `reversal`
 entry and the balance restored by a relative update, once: UNIQUE(enrolment, visit,
-kind)), flagged `not_delivered`, and its lines rejected while the claim is still open.
+kind)), flagged `not_delivered`, and its lines rejected while the claim is still open;
+once the claim is approved or paid, what it paid is recovered (recoveries.py).
 
 The chance of each visit is an HMAC of the server's secret key: the same on every run (a
 sample can be drawn again and checked), but a provider, who knows its own visit ids and
@@ -18,18 +19,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import current_app
 
 from eldercare import audit
-from eldercare.database import fen, utcnow
+from eldercare.database import utcnow
 from eldercare.errors import Conflict, Invalid
 from eldercare.extensions import db
 from eldercare.models import User
 
-from ..models import EntryKind, LedgerEntry, Visit
+from .. import ledger
+from ..models import Visit
+from . import recoveries
 from .models import (
     CallbackOutcome,
     CallbackReason,
@@ -109,30 +111,12 @@ def draw_sample(claim: Claim) -> list[CallbackSample]:
     return chosen
 
 
-def _reverse(visit: Visit, user: User) -> Decimal:
-    """Give the visit's subsidy back to the elder's ledger (once)."""
-    amount = visit.subsidised
-    if amount <= 0:
-        return Decimal("0.00")
-    exists = db.session.scalar(sa.select(LedgerEntry.id).where(
-        LedgerEntry.enrolment_id == visit.enrolment_id, LedgerEntry.visit_id == visit.id,
-        LedgerEntry.kind == EntryKind.REVERSAL))
-    if exists:
-        return Decimal("0.00")
-    db.session.add(LedgerEntry(enrolment_id=visit.enrolment_id, kind=EntryKind.REVERSAL,
-                               amount=amount, visit_id=visit.id, at=utcnow(),
-                               note="回访确认未提供服务，退回补贴"))
-    db.session.flush()  # UNIQUE(enrolment, visit, kind): a concurrent twin fails here
-    db.session.execute(sa.text("UPDATE enrolments SET balance = balance + :fen WHERE id = :id"),
-                       {"fen": fen(amount), "id": visit.enrolment_id})
-    audit.record("ledger_reversal", "enrolments", visit.enrolment_id,
-                 {"visit_id": visit.id, "amount": str(amount), "by": user.username})
-    return amount
-
-
 def record_outcome(sample: CallbackSample, outcome: str, note: str, user: User) -> CallbackSample:
-    """The clerk's record of a call-back. Once per sample (Conflict after). `not_delivered`
-    reverses the visit's subsidy and rejects its lines in a claim not yet approved.
+    """The clerk's record of a call-back. Once per sample (Conflict after: a conditional
+    update on the sample, so two clerks at once record one). `not_delivered` gives the
+    visit's subsidy back to the elder's ledger (ledger.credit: expired if the year has
+    turned), flags the visit, and rejects its lines in a claim not yet approved, or
+    recovers what an approved or paid claim paid for it (recoveries.create).
     Raises Invalid for an unknown outcome."""
     try:
         chosen = CallbackOutcome(outcome)
@@ -152,10 +136,12 @@ def record_outcome(sample: CallbackSample, outcome: str, note: str, user: User) 
     db.session.refresh(sample)
     if chosen == CallbackOutcome.NOT_DELIVERED:
         visit = sample.visit
-        _reverse(visit, user)
+        given_back = ledger.credit(visit.enrolment_id, visit.id, visit.subsidised,
+                                   "回访确认未提供服务，退回补贴")
         visit.flag("not_delivered")
         db.session.flush()
         _reject_lines(sample, user)
+        recoveries.create(sample, given_back, user)
     return sample
 
 

@@ -30,6 +30,7 @@ from eldercare.models import Person, User
 from eldercare.timeutil import LOCAL
 
 from ..models import Enrolment, Provider, Service, Unit, Visit, VisitService
+from . import recoveries
 from .files import LineIn
 from .models import (
     BIT,
@@ -150,6 +151,8 @@ def _finish_submission(claim: Claim) -> Claim:
     claim.rejected_total = Decimal("0.00")
     claim.approved_total = Decimal("0.00")
     db.session.flush()
+    if count:  # the provider's next claim deducts its waiting recoveries (an empty one,
+        recoveries.take(claim)  # which the monthly job deletes, does not)
     return claim
 
 
@@ -381,7 +384,8 @@ def _move(claim: Claim, to: ClaimStatus, allowed: tuple[ClaimStatus, ...], user:
 
 def reconcile(claim: Claim, user: User | None) -> Claim:
     """Decide every line of a submitted or reconciled claim (see _decisions) and store
-    the totals; the first reconciliation also draws the call-back sample. Raises
+    the totals; the first reconciliation also draws the call-back sample, and any of
+    the provider's recoveries still waiting are deducted from it (recoveries.take). Raises
     Conflict once the claim is approved. Changes: the lines' machine columns and
     effective decisions (overrides kept), the claim's totals and status."""
     from . import callbacks
@@ -393,6 +397,7 @@ def reconcile(claim: Claim, user: User | None) -> Claim:
     faults.pause("reconcile-decided")  # tests only: every line decided, no totals yet
     _store_totals(claim)
     callbacks.draw_sample(claim)
+    recoveries.take(claim)
     return claim
 
 

@@ -24,7 +24,7 @@ from eldercare.timeutil import local_today
 from .. import scoping as hc
 from .. import services as hs
 from ..models import Enrolment, LedgerEntry, Service, Visit
-from . import api, callbacks, scorecards, services
+from . import api, callbacks, recoveries, scorecards, services
 from .files import ClaimFileInvalid, parse
 from .forms import ActionForm, GenerateForm, OutcomeForm, OverrideForm, UploadForm, choices
 from .labels import (
@@ -196,6 +196,7 @@ def claim_page(claim_id: int):
         samples=callbacks.samples(claim, limit=100, user=current_user),
         sample_counts=callbacks.sample_counts(claim),
         bureau_view=sees_callback_notes(current_user),
+        recoveries=recoveries.of_claim(claim),
         reason_labels=REASON_LABELS,
         decisions=[(c.data, c.label.text) for c in OverrideForm().decision])
 

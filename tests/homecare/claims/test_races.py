@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from eldercare.extensions import db
-from homecare.claims.models import CallbackSample, Claim
+from homecare.claims.models import CallbackSample, Claim, Recovery
 from homecare.models import Enrolment, LedgerEntry
 from tests import factories as f
 
@@ -52,5 +52,28 @@ def test_not_delivered_recorded_at_once_credits_the_ledger_once(client, live_ser
                      {"outcome": "not_delivered"}, f.headers(month.admin)) for i in range(N)])
     assert sorted(code for code, _ in answers) == [200] + [409] * (N - 1), answers
     db.session.expire_all()
+    assert db.session.get(Enrolment, v.enrolment_id).balance == Decimal("300.00")
+    assert db.session.query(LedgerEntry).filter_by(visit_id=v.id, kind="reversal").count() == 1
+
+
+@pytest.mark.race
+@pytest.mark.parametrize("round_", range(2))
+def test_not_delivered_after_payment_at_once_recovers_once(client, live_servers, month,
+                                                           round_):
+    v = month.visit(0, 3, 9, 65, [("clean", 1)])
+    cid = claim_and_reconcile(client, month, [line(1, v)])["id"]
+    h = f.headers(month.admin)
+    assert client.post(f"/api/v1/homecare/claims/{cid}/approve", headers=h,
+                       json={"override_reason": "先行审批"}).status_code == 200
+    assert client.post(f"/api/v1/homecare/claims/{cid}/pay", headers=h).status_code == 200
+    sample = db.session.query(CallbackSample).filter_by(visit_id=v.id).one()
+    clerks = [f.user("admin") for _ in range(N)]
+    db.session.commit()
+    answers = fire([(f"{live_servers[i % 2].url}/api/v1/homecare/callbacks/{sample.id}",
+                     {"outcome": "not_delivered"}, f.headers(c)) for i, c in enumerate(clerks)])
+    assert sorted(code for code, _ in answers) == [200] + [409] * (N - 1), answers
+    db.session.expire_all()
+    assert db.session.query(Recovery).filter_by(visit_id=v.id).count() == 1
+    assert db.session.query(Recovery).one().amount == Decimal("40.00")
     assert db.session.get(Enrolment, v.enrolment_id).balance == Decimal("300.00")
     assert db.session.query(LedgerEntry).filter_by(visit_id=v.id, kind="reversal").count() == 1
