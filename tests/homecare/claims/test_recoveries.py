@@ -10,8 +10,7 @@ The claims here are of last year, whose months are all in the past whatever toda
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -22,50 +21,14 @@ from sqlalchemy.exc import IntegrityError
 
 from eldercare.extensions import db
 from eldercare.models import AuditEntry
-from eldercare.timeutil import LOCAL, local_today
-from homecare import ledger, newyear, services
-from homecare import visits as hv
+from eldercare.timeutil import LOCAL
+from homecare import ledger, newyear
 from homecare.claims import recoveries
 from homecare.claims.models import CallbackSample, Claim, Recovery
 from homecare.models import Enrolment, LedgerEntry
 from tests import factories as f
 
-from ..conftest import elder, make_provider
-from .conftest import COLUMNS
-
-Y0 = local_today().year - 1
-
-
-@dataclass
-class World:
-    provider: object
-    boss: object
-    admin: object
-    worker: object
-    elders: list = field(default_factory=list)
-    enrolments: list = field(default_factory=list)
-
-    def visit(self, i: int, month: int, day: int, code: str = "clean", qty: int = 1):
-        start = datetime(Y0, month, day, 9, tzinfo=LOCAL).astimezone(UTC)
-        v = hv.check_in(self.worker, self.enrolments[i], start)
-        hv.check_out(v, start + timedelta(minutes=65 * qty), [(code, Decimal(qty))])
-        db.session.commit()
-        return v
-
-
-@pytest.fixture
-def world(app) -> World:
-    services.seed_reference_data(Y0)
-    provider = make_provider()
-    w = World(provider, boss=f.user("provider", provider_id=provider.id, username="kangle"),
-              admin=f.user("admin", username="clerk"),
-              worker=f.user("worker", provider_id=provider.id, username="kangle_w1"))
-    for name in ("李秀英", "王德福"):
-        p = elder(name)
-        w.elders.append(p)
-        w.enrolments.append(services.enrol(p, provider, Y0, on=date(Y0, 1, 1)))
-    db.session.commit()
-    return w
+from .conftest import COLUMNS, Y0, LastYear
 
 
 @pytest.fixture
@@ -82,7 +45,7 @@ def _csv(visits_and_amounts) -> bytes:
     return ("\n".join(out) + "\n").encode()
 
 
-def _claim(client, w: World, month: int, rows) -> int:
+def _claim(client, w: LastYear, month: int, rows) -> int:
     r = client.post("/api/v1/homecare/claims", headers=f.headers(w.boss),
                     content_type="multipart/form-data",
                     data={"provider_id": str(w.provider.id), "month": f"{Y0}-{month:02d}",
@@ -91,7 +54,7 @@ def _claim(client, w: World, month: int, rows) -> int:
     return r.json["id"]
 
 
-def _paid(client, w: World, month: int, rows) -> int:
+def _paid(client, w: LastYear, month: int, rows) -> int:
     """A claim reconciled, approved before its call-backs (with a reason) and paid."""
     cid = _claim(client, w, month, rows)
     h = f.headers(w.admin)
@@ -103,7 +66,7 @@ def _paid(client, w: World, month: int, rows) -> int:
     return cid
 
 
-def _not_delivered(client, w: World, visit):
+def _not_delivered(client, w: LastYear, visit):
     sample = db.session.query(CallbackSample).filter_by(visit_id=visit.id).one()
     return client.post(f"/api/v1/homecare/callbacks/{sample.id}", headers=f.headers(w.admin),
                        json={"outcome": "not_delivered", "note": "老人说当天没人来"})
@@ -126,8 +89,8 @@ def _statement(client, user, cid):
 
 
 def test_a_recovery_after_payment_is_deducted_from_the_next_claim_and_its_statement(
-        client, world, december):
-    w = world
+        client, last_year, december):
+    w = last_year
     v, u = w.visit(0, 3, 3), w.visit(1, 3, 4)
     a = _paid(client, w, 3, [(v, 1, "40.00"), (u, 1, "40.00")])
     assert _balance(v.enrolment_id) == Decimal("260.00")
@@ -182,8 +145,8 @@ def test_a_recovery_after_payment_is_deducted_from_the_next_claim_and_its_statem
     assert _balance(v.enrolment_id) == Decimal("300.00")
 
 
-def test_a_recovery_goes_to_the_claim_already_open(client, world, december):
-    w = world
+def test_a_recovery_goes_to_the_claim_already_open(client, last_year, december):
+    w = last_year
     v = w.visit(0, 3, 3)
     a = _paid(client, w, 3, [(v, 1, "40.00")])
     x = w.visit(1, 5, 2)
@@ -198,8 +161,8 @@ def test_a_recovery_goes_to_the_claim_already_open(client, world, december):
                       headers=f.headers(w.admin)).json["recoveries"] == []
 
 
-def test_an_approved_claim_takes_no_recovery(client, world, december):
-    w = world
+def test_an_approved_claim_takes_no_recovery(client, last_year, december):
+    w = last_year
     v, x = w.visit(0, 3, 3), w.visit(1, 4, 2)
     a = _paid(client, w, 3, [(v, 1, "40.00")])
     b = _paid(client, w, 4, [(x, 1, "40.00")])  # approved and paid before the call-back
@@ -210,8 +173,8 @@ def test_an_approved_claim_takes_no_recovery(client, world, december):
     assert db.session.query(Recovery).one().taken_by_claim_id is None
 
 
-def test_after_the_year_turned_the_recovery_is_recorded_as_expired(client, world):
-    w = world
+def test_after_the_year_turned_the_recovery_is_recorded_as_expired(client, last_year):
+    w = last_year
     v = w.visit(0, 3, 3)
     a = _paid(client, w, 3, [(v, 1, "40.00")])
     newyear.new_subsidy_year(str(Y0 + 1))  # 1 January: what was left of Y0 expired
@@ -241,8 +204,8 @@ def test_after_the_year_turned_the_recovery_is_recorded_as_expired(client, world
     assert rows[0][5] == "已退回，因跨年度作废" and "已退回，因跨年度作废" in text
 
 
-def test_the_unique_key_makes_one_recovery_per_visit_and_claim(client, world, december):
-    w = world
+def test_the_unique_key_makes_one_recovery_per_visit_and_claim(client, last_year, december):
+    w = last_year
     v = w.visit(0, 3, 3)
     a = _paid(client, w, 3, [(v, 1, "40.00")])
     assert _not_delivered(client, w, v).status_code == 200
@@ -259,8 +222,8 @@ def test_the_unique_key_makes_one_recovery_per_visit_and_claim(client, world, de
     assert _balance(v.enrolment_id) == Decimal("300.00")
 
 
-def test_a_provider_sees_the_recovery_only_after_the_outcome(client, world, december):
-    w = world
+def test_a_provider_sees_the_recovery_only_after_the_outcome(client, last_year, december):
+    w = last_year
     v = w.visit(0, 3, 3)
     a = _paid(client, w, 3, [(v, 1, "40.00")])
     boss = f.headers(w.boss)
