@@ -9,18 +9,18 @@ from typing import Annotated, Literal
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 
-from eldercare.api import ApiError, Body, PageQuery, endpoint, paginate
+from eldercare.api import ApiError, Body, PageQuery, endpoint, paginate, validation_fields
 from eldercare.auth.web import api_user
 from eldercare.extensions import db
 from eldercare.models import Role
 
 from .. import scoping as hc
-from . import callbacks, scorecards, services, statements
+from . import callbacks, recoveries, scorecards, services, statements
 from .files import ClaimFileInvalid, parse
 from .models import CallbackSample, Claim, ClaimLine, reasons_of
-from .scoping import callback_scope, claims, get_claim
+from .scoping import callback_scope, claims, get_claim, sees_callback_notes
 
 bp = Blueprint("claims_api", __name__, url_prefix="/api/v1/homecare")
 
@@ -48,6 +48,16 @@ class Totals(BaseModel):
     claimed: MoneyOut
     approved: MoneyOut
     rejected: MoneyOut
+    recovered: MoneyOut | None = Field(
+        None, description="recoveries (扣回) of earlier claims deducted from this one")
+    payable: MoneyOut | None = Field(None, description="approved less recovered")
+
+
+class RecoveryOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    visit_id: int
+    amount: MoneyOut
+    from_claim_id: int
 
 
 class LineOut(BaseModel):
@@ -78,6 +88,10 @@ class ClaimOut(BaseModel):
     totals: Totals
 
 
+class ClaimDetailOut(ClaimOut):
+    recoveries: list[RecoveryOut]
+
+
 class ClaimList(BaseModel):
     items: list[ClaimOut]
     total: int
@@ -96,7 +110,8 @@ def claim_json(c: Claim) -> dict:
         "month": c.month, "status": c.status.value, "source": c.source.value,
         "lines": c.line_count,
         "totals": {"claimed": c.claimed_total, "approved": c.approved_total,
-                   "rejected": c.rejected_total},
+                   "rejected": c.rejected_total, "recovered": c.recovered_total,
+                   "payable": c.payable},
         "history": {"submitted": _step(c.submitted_by, c.submitted_at),
                     "reconciled": _step(c.reconciled_by, c.reconciled_at),
                     "approved": _step(c.approved_by, c.approved_at),
@@ -178,11 +193,13 @@ def list_claims(query: ClaimQuery):
     return paginate(filtered_claims(api_user(), query), query, claim_json)
 
 
-@endpoint(bp, "/claims/<int:claim_id>", roles=READERS, response=ClaimOut,
-          summary="One claim: status with who and when, totals, exceptions per reason")
+@endpoint(bp, "/claims/<int:claim_id>", roles=READERS, response=ClaimDetailOut,
+          summary="One claim: status with who and when, totals, exceptions per reason, "
+                  "the recoveries (扣回) of earlier claims it deducts")
 def show_claim(claim_id: int):
     c = get_claim(api_user(), claim_id)
-    return claim_json(c) | {"exceptions": services.exception_counts(c)}
+    return claim_json(c) | {"exceptions": services.exception_counts(c),
+                            "recoveries": recoveries.of_claim(c)}
 
 
 class LineQuery(PageQuery):
@@ -236,10 +253,25 @@ def reconcile(claim_id: int):
     return out
 
 
+class ApproveIn(Body):
+    override_reason: str = Field("", max_length=500)
+
+
 @endpoint(bp, "/claims/<int:claim_id>/approve", ["POST"], roles=BUREAU, response=ClaimOut,
-          summary="Approve a reconciled claim for payment")
+          summary="Approve a reconciled claim for payment; while drawn call-backs are not "
+                  "recorded, 409 callbacks_pending unless the body has "
+                  '{"override_reason": "..."} (kept in the audit log)')
 def approve(claim_id: int):
-    c = services.approve(get_claim(api_user(), claim_id), api_user())
+    # The body is optional (most approvals have none), so it is read here rather than
+    # declared: `endpoint` refuses a request without one.
+    data = request.get_json(silent=True) if request.get_data() else {}
+    if not isinstance(data, dict):
+        raise ApiError(400, "malformed_request", "请求体须为 JSON 对象")
+    try:
+        body = ApproveIn.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(422, "validation_failed", "输入有误", validation_fields(exc)) from None
+    c = services.approve(get_claim(api_user(), claim_id), api_user(), body.override_reason)
     out = claim_json(c)
     db.session.commit()
     return out
@@ -290,17 +322,24 @@ def statement_pdf(claim_id: int):
         "Content-Disposition": f"attachment; filename=claim-{c.id}-{c.month}.pdf"})
 
 
-def sample_json(s: CallbackSample) -> dict:
-    return {"id": s.id, "visit_id": s.visit_id, "claim_id": s.claim_id,
-            "provider_id": s.provider_id, "reason": s.reason.value,
-            "outcome": s.outcome.value if s.outcome else None, "note": s.note,
-            "recorded_at": s.recorded_at}
+def sample_json(s: CallbackSample, user=None) -> dict:
+    """A call-back as `user` may read it: the bureau everything; a provider (which sees
+    only recorded ones, scoping.callback_scope) the visit and the outcome alone."""
+    out = {"visit_id": s.visit_id, "claim_id": s.claim_id,
+           "outcome": s.outcome.value if s.outcome else None, "recorded_at": s.recorded_at}
+    if user is not None and not sees_callback_notes(user):
+        return out
+    return out | {"id": s.id, "provider_id": s.provider_id, "reason": s.reason.value,
+                  "note": s.note}
 
 
 @endpoint(bp, "/claims/<int:claim_id>/callbacks", roles=READERS, response=list[Loose],
-          summary="The visits of a claim marked for a telephone call-back")
+          summary="The visits of a claim marked for a telephone call-back (a provider: "
+                  "only those whose outcome is recorded, and only the outcome)")
 def claim_callbacks(claim_id: int):
-    return [sample_json(s) for s in callbacks.samples(get_claim(api_user(), claim_id))]
+    user = api_user()
+    return [sample_json(s, user)
+            for s in callbacks.samples(get_claim(user, claim_id), user=user)]
 
 
 class OutcomeIn(Body):
@@ -317,7 +356,7 @@ def record_callback(sample_id: int, body: OutcomeIn):
     if sample is None:
         raise ApiError(404, "not_found", "未找到该回访")
     s = callbacks.record_outcome(sample, body.outcome, body.note, user)
-    out = sample_json(s)
+    out = sample_json(s, user)
     db.session.commit()
     return out
 

@@ -8,7 +8,8 @@ rate grows with its
 record — every call-back that found a visit not delivered, and a claim with many
 exceptions. A visit found not delivered is reversed in the elder's ledger (a `reversal`
 entry and the balance restored by a relative update, once: UNIQUE(enrolment, visit,
-kind)), flagged `not_delivered`, and its lines rejected while the claim is still open.
+kind)), flagged `not_delivered`, and its lines rejected while the claim is still open;
+once the claim is approved or paid, what it paid is recovered (recoveries.py).
 
 The chance of each visit is an HMAC of the server's secret key: the same on every run (a
 sample can be drawn again and checked), but a provider, who knows its own visit ids and
@@ -20,18 +21,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import current_app
 
 from eldercare import audit
-from eldercare.database import fen, utcnow
+from eldercare.database import utcnow
 from eldercare.errors import Conflict, Invalid
 from eldercare.extensions import db
 from eldercare.models import User
 
-from ..models import EntryKind, LedgerEntry, Visit
+from .. import ledger
+from ..models import Visit
+from . import recoveries
 from .models import (
     CallbackOutcome,
     CallbackReason,
@@ -41,6 +43,7 @@ from .models import (
     ClaimStatus,
     Decision,
 )
+from .scoping import callback_scope
 
 BASE_RATE = 0.05  # 5% of a claim's visits
 MIN_PER_CLAIM = 3  # at least this many per provider-month (all of them if fewer)
@@ -137,30 +140,12 @@ def draw_sample(claim: Claim) -> list[CallbackSample]:
     return chosen
 
 
-def _reverse(visit: Visit, user: User) -> Decimal:
-    """Give the visit's subsidy back to the elder's ledger (once)."""
-    amount = visit.subsidised
-    if amount <= 0:
-        return Decimal("0.00")
-    exists = db.session.scalar(sa.select(LedgerEntry.id).where(
-        LedgerEntry.enrolment_id == visit.enrolment_id, LedgerEntry.visit_id == visit.id,
-        LedgerEntry.kind == EntryKind.REVERSAL))
-    if exists:
-        return Decimal("0.00")
-    db.session.add(LedgerEntry(enrolment_id=visit.enrolment_id, kind=EntryKind.REVERSAL,
-                               amount=amount, visit_id=visit.id, at=utcnow(),
-                               note="回访确认未提供服务，退回补贴"))
-    db.session.flush()  # UNIQUE(enrolment, visit, kind): a concurrent twin fails here
-    db.session.execute(sa.text("UPDATE enrolments SET balance = balance + :fen WHERE id = :id"),
-                       {"fen": fen(amount), "id": visit.enrolment_id})
-    audit.record("ledger_reversal", "enrolments", visit.enrolment_id,
-                 {"visit_id": visit.id, "amount": str(amount), "by": user.username})
-    return amount
-
-
 def record_outcome(sample: CallbackSample, outcome: str, note: str, user: User) -> CallbackSample:
-    """The clerk's record of a call-back. Once per sample (Conflict after). `not_delivered`
-    reverses the visit's subsidy and rejects its lines in a claim not yet approved.
+    """The clerk's record of a call-back. Once per sample (Conflict after: a conditional
+    update on the sample, so two clerks at once record one). `not_delivered` gives the
+    visit's subsidy back to the elder's ledger (ledger.credit: expired if the year has
+    turned), flags the visit, and rejects its lines in a claim not yet approved, or
+    recovers what an approved or paid claim paid for it (recoveries.create).
     Raises Invalid for an unknown outcome."""
     try:
         chosen = CallbackOutcome(outcome)
@@ -180,10 +165,12 @@ def record_outcome(sample: CallbackSample, outcome: str, note: str, user: User) 
     db.session.refresh(sample)
     if chosen == CallbackOutcome.NOT_DELIVERED:
         visit = sample.visit
-        _reverse(visit, user)
+        given_back = ledger.credit(visit.enrolment_id, visit.id, visit.subsidised,
+                                   "回访确认未提供服务，退回补贴")
         visit.flag("not_delivered")
         db.session.flush()
         _reject_lines(sample, user)
+        recoveries.create(sample, given_back, user)
     return sample
 
 
@@ -200,15 +187,21 @@ def _reject_lines(sample: CallbackSample, user: User) -> None:
         services.override(claim, n, Decision.REJECTED.value, "回访确认未提供服务", user)
 
 
-def samples(claim: Claim, limit: int | None = None) -> list[CallbackSample]:
-    """The claim's call-back sample in the order drawn, the first `limit` of it if given."""
+def samples(claim: Claim, limit: int | None = None, user: User | None = None
+            ) -> list[CallbackSample]:
+    """The claim's call-back sample in the order drawn, the first `limit` of it if given;
+    given a `user`, only the samples that user may know of (scoping.callback_scope: a
+    provider none still to be called)."""
     stmt = (sa.select(CallbackSample).where(CallbackSample.claim_id == claim.id)
             .order_by(CallbackSample.id))
+    if user is not None:
+        stmt = stmt.where(callback_scope(user))
     return list(db.session.scalars(stmt if limit is None else stmt.limit(limit)))
 
 
 def sample_counts(claim: Claim) -> tuple[int, int]:
-    """(visits drawn for a call-back, of them still to be called) for the claim."""
+    """(visits drawn for a call-back, of them still to be called) for the claim (the
+    bureau's figures: a provider is not told how many are pending)."""
     drawn, pending = db.session.execute(
         sa.select(sa.func.count(CallbackSample.id),
                   sa.func.count(CallbackSample.id).filter(CallbackSample.outcome.is_(None)))

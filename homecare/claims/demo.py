@@ -142,9 +142,9 @@ def claims(ctx) -> None:
             if age == 0 or clerk is None:
                 continue
             services.reconcile(claim, clerk)
-            if age >= 2:
-                services.approve(claim, clerk)
+            if age >= 2:  # called back first: approval waits for the call-backs
                 _callbacks(claim, clerk, ctx.rng)
+                services.approve(claim, clerk)
             if age >= 3:
                 services.pay(claim, clerk)
     done = db.session.execute(sa.select(Claim.status, sa.func.count(Claim.id))

@@ -104,8 +104,17 @@ class Claim(db.Model):
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     paid_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    recovered_total: Mapped[Decimal] = mapped_column(
+        MoneyType(), default=Decimal("0.00"), server_default="0",
+        comment="recoveries (扣回) of earlier claims deducted from this one")
 
     provider: Mapped[Provider] = relationship(lazy="joined")
+
+    @property
+    def payable(self) -> Decimal:
+        """What the bureau pays on this claim: approved, less the recoveries it carries
+        (below zero, the provider owes the difference)."""
+        return self.approved_total - self.recovered_total
     submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
     reconciled_by: Mapped[User | None] = relationship(foreign_keys=[reconciled_by_id])
     approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
@@ -193,3 +202,43 @@ class CallbackSample(db.Model):
     visit: Mapped[Visit] = relationship(lazy="joined")
     claim: Mapped[Claim] = relationship()
     recorded_by: Mapped[User | None] = relationship()
+
+
+class RecoveryLedger(enum.StrEnum):
+    REVERSED = "reversed"  # the visit's subsidy is back in the elder's balance
+    EXPIRED = "expired"  # the elder's year had turned: given back and expired
+    NONE = "none"  # the visit drew nothing from the ledger (or was given back before)
+
+
+class Recovery(db.Model):
+    """A recovery (扣回): what an approved or paid claim paid for a visit that a call-back
+    found not delivered, deducted from the provider's next claim (see recoveries.py)."""
+
+    __tablename__ = "recoveries"
+    __table_args__ = (
+        sa.UniqueConstraint("visit_id", "from_claim_id", name="uq_recoveries_visit_claim"),
+        sa.CheckConstraint("amount > 0", name="amount_positive"),
+        sa.CheckConstraint("taken_by_claim_id IS NULL OR taken_by_claim_id <> from_claim_id",
+                           name="taken_by_another_claim"),
+        sa.Index("ix_recoveries_provider_taken", "provider_id", "taken_by_claim_id"),
+        sa.Index("ix_recoveries_taken_by", "taken_by_claim_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(sa.ForeignKey("visits.id"))
+    from_claim_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("claims.id"), comment="the approved or paid claim that paid the visit")
+    provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"))
+    amount: Mapped[Decimal] = mapped_column(
+        MoneyType(), comment="what from_claim approved for the visit, yuan")
+    taken_by_claim_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("claims.id"), comment="the claim it is deducted from; NULL: waiting")
+    ledger: Mapped[RecoveryLedger] = mapped_column(
+        enum_column(RecoveryLedger, "recovery_ledger"),
+        comment="what became of the visit's subsidy in the elder's ledger")
+    sample_id: Mapped[int | None] = mapped_column(sa.ForeignKey("callback_samples.id"))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    visit: Mapped[Visit] = relationship()
+    from_claim: Mapped[Claim] = relationship(foreign_keys=[from_claim_id])

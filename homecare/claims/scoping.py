@@ -1,5 +1,9 @@
 """Who sees which claims: the bureau and auditors all, a provider admin its own,
-every other role none (deny by default). One helper, used by the API and the pages."""
+every other role none (deny by default). One helper, used by the API and the pages.
+
+Call-backs are the bureau's check on the provider: a provider sees none of its drawn
+visits until the outcome is recorded (knowing which visits will be called, it could
+coach those elders or fake only the others), and then only the outcome."""
 
 from __future__ import annotations
 
@@ -35,8 +39,17 @@ def get_claim(user: User, claim_id: int) -> Claim:
 
 
 def callback_scope(user: User) -> sa.ColumnElement[bool]:
+    """The call-back samples `user` may know of: the bureau and auditors all; a provider
+    its own whose outcome is recorded (never one still to be called); others none."""
     if user.role in EVERYTHING:
         return sa.true()
     if user.role == Role.PROVIDER and user.provider_id is not None:
-        return CallbackSample.provider_id == user.provider_id
+        return sa.and_(CallbackSample.provider_id == user.provider_id,
+                       CallbackSample.outcome.is_not(None))
     return sa.false()
+
+
+def sees_callback_notes(user: User) -> bool:
+    """Who reads how a call-back was drawn and what the elder said: the bureau and
+    auditors. A provider reads only the outcome."""
+    return user.role in EVERYTHING

@@ -30,6 +30,7 @@ from eldercare.models import Person, User
 from eldercare.timeutil import LOCAL
 
 from ..models import Enrolment, Provider, Service, Unit, Visit, VisitService
+from . import recoveries
 from .files import LineIn
 from .models import (
     BIT,
@@ -150,6 +151,8 @@ def _finish_submission(claim: Claim) -> Claim:
     claim.rejected_total = Decimal("0.00")
     claim.approved_total = Decimal("0.00")
     db.session.flush()
+    if count:  # the provider's next claim deducts its waiting recoveries (an empty one,
+        recoveries.take(claim)  # which the monthly job deletes, does not)
     return claim
 
 
@@ -381,7 +384,8 @@ def _move(claim: Claim, to: ClaimStatus, allowed: tuple[ClaimStatus, ...], user:
 
 def reconcile(claim: Claim, user: User | None) -> Claim:
     """Decide every line of a submitted or reconciled claim (see _decisions) and store
-    the totals; the first reconciliation also draws the call-back sample. Raises
+    the totals; the first reconciliation also draws the call-back sample, and any of
+    the provider's recoveries still waiting are deducted from it (recoveries.take). Raises
     Conflict once the claim is approved. Changes: the lines' machine columns and
     effective decisions (overrides kept), the claim's totals and status."""
     from .. import patterns
@@ -395,6 +399,7 @@ def reconcile(claim: Claim, user: User | None) -> Claim:
     faults.pause("reconcile-decided")  # tests only: every line decided, no totals yet
     _store_totals(claim)
     callbacks.draw_sample(claim)
+    recoveries.take(claim)
     return claim
 
 
@@ -461,12 +466,29 @@ def undecided(claim: Claim) -> int:
         ClaimLine.claim_id == claim.id, ClaimLine.decision.is_(None))) or 0
 
 
-def approve(claim: Claim, user: User) -> Claim:
-    """Approve a reconciled claim for payment once no line is undecided. Conflict else."""
-    if claim.status == ClaimStatus.RECONCILED and undecided(claim):
-        raise Conflict("仍有未决的明细，不能审批", code="undecided_lines")
+def approve(claim: Claim, user: User, override_reason: str = "") -> Claim:
+    """Approve a reconciled claim for payment once no line is undecided and every
+    call-back drawn from it is recorded; an admin may approve with call-backs pending by
+    giving `override_reason` (audited with the number pending). Raises Conflict:
+    `undecided_lines`, `callbacks_pending`, `wrong_status` (not reconciled, or another
+    clerk approved first)."""
+    from . import callbacks
+
+    reason = (override_reason or "").strip()
+    pending = 0
+    if claim.status == ClaimStatus.RECONCILED:
+        if undecided(claim):
+            raise Conflict("仍有未决的明细，不能审批", code="undecided_lines")
+        pending = callbacks.sample_counts(claim)[1]
+        if pending and not reason:
+            raise Conflict(f"还有 {pending} 次电话回访未记录结果，不能审批"
+                           "（确需审批请写明理由）", code="callbacks_pending",
+                           fields={"override_reason": "回访未完成时必填"})
     _move(claim, ClaimStatus.APPROVED, (ClaimStatus.RECONCILED,), user,
           approved_by_id=user.id, approved_at=utcnow())
+    if pending:
+        audit.record("claim_approved_callbacks_pending", "claims", claim.id,
+                     {"pending": pending, "override_reason": reason, "by": user.username})
     return claim
 
 

@@ -3,7 +3,8 @@ its built-in CJK CID font STSong-Light, which needs no font file: every PDF read
 has it): the provider's and the bureau's totals, subtotals per township, and the lines
 not paid as claimed with their reasons in words, beside those a clerk decided by hand
 (an override paid in full is money the reconciliation would not have paid: the statement
-that is signed and paid on shows it, with the clerk's written reason)."""
+that is signed and paid on shows it, with the clerk's written reason), and the recoveries
+(扣回) of earlier claims that this one deducts, down to what is payable."""
 
 from __future__ import annotations
 
@@ -21,12 +22,18 @@ from eldercare.timeutil import to_local
 
 from ..models import Enrolment, Visit
 from ..services import service_names
+from . import recoveries
 from .labels import DECISION_LABELS, STATUS_LABELS, reasons_text
 from .models import Claim, ClaimLine, Decision, reasons_of
 from .services import raw
 
 TITLE = "游仙区政府购买居家养老服务结算单"
+LEDGER_WORDS = {"reversed": "已退回老人补贴账户", "expired": "已退回，因跨年度作废",
+                "none": "该次服务未使用补贴"}
 EXCEPTIONS = "核减、不予支付及改判"  # the sheet, and the PDF's table of those lines
+
+
+RECOVERIES = "扣回"  # the sheet, and the PDF's table, of recoveries deducted
 
 
 @dataclass
@@ -34,6 +41,7 @@ class Statement:
     claim: Claim
     townships: list[tuple[str, int, Decimal, Decimal]]  # name, lines, claimed, approved
     exceptions: list[dict]
+    recoveries: list[dict]
 
 
 def _yuan(v) -> Decimal:
@@ -41,7 +49,7 @@ def _yuan(v) -> Decimal:
 
 
 def build(claim: Claim) -> Statement:
-    """The figures of a statement, in two queries."""
+    """The figures of a statement, in three queries."""
     v_join = sa.and_(Visit.id == ClaimLine.visit_id, Visit.provider_id == claim.provider_id)
     rows = db.session.execute(
         sa.select(Person.township_code, sa.func.count(ClaimLine.id),
@@ -75,7 +83,7 @@ def build(claim: Claim) -> Statement:
         + ("（改判）" if x.override_decision is not None else ""),
         "reasons": reasons_text(reasons_of(x.reason_bits)),
         "note": x.override_reason} for x, name in ex]
-    return Statement(claim, townships, exceptions)
+    return Statement(claim, townships, exceptions, recoveries.of_claim(claim))
 
 
 def _history(c: Claim) -> list[tuple[str, str]]:
@@ -95,7 +103,8 @@ def _summary(s: Statement) -> list[tuple[str, object]]:
     return [("服务组织", c.provider.name), ("结算月份", c.month),
             ("状态", str(STATUS_LABELS[c.status.value])), ("申报明细（条）", c.line_count),
             ("服务组织申报金额（元）", c.claimed_total), ("民政局核定金额（元）", c.approved_total),
-            ("核减金额（元）", c.rejected_total), *_history(c)]
+            ("核减金额（元）", c.rejected_total), ("扣回金额（元）", c.recovered_total),
+            ("应付金额（元）", c.payable), *_history(c)]
 
 
 def xlsx(claim: Claim) -> bytes:
@@ -118,7 +127,14 @@ def xlsx(claim: Claim) -> bytes:
         ex.append([x["line_no"], x["visit_id"], cell(x["name"]), cell(x["service_date"]),
                    cell(x["service"]), x["quantity"], x["claimed"], x["approved"],
                    cell(x["decision"]), cell(x["reasons"]), cell(x["note"])])
-    for sheet, widths in ((ws, (26, 30, 14, 14)), (ex, (6, 10, 10, 12, 10, 8, 10, 10, 10, 60, 30))):
+    rec = wb.create_sheet(RECOVERIES)
+    rec.append(["服务记录", "老人", "原结算月份", "原结算单编号", "扣回金额", "补贴退回"])
+    for r in s.recoveries:
+        rec.append([r["visit_id"], cell(r["name"]), cell(r["from_month"]), r["from_claim_id"],
+                    r["amount"], cell(LEDGER_WORDS[r["ledger"]])])
+    rec.append(["合计", None, None, None, claim.recovered_total])
+    for sheet, widths in ((ws, (26, 30, 14, 14)), (ex, (6, 10, 10, 12, 10, 8, 10, 10, 10, 60, 30)),
+                          (rec, (10, 10, 12, 12, 12, 30))):
         for i, w in enumerate(widths):
             sheet.column_dimensions[chr(65 + i)].width = w
     out = io.BytesIO()
@@ -167,6 +183,15 @@ def pdf(claim: Claim) -> bytes:
     story.append(Table(rows, style=grid, repeatRows=1,
                        colWidths=(12 * mm, 16 * mm, 18 * mm, 22 * mm, 16 * mm, 18 * mm,
                                   18 * mm, 16 * mm, 120 * mm)))
+    if s.recoveries:
+        story += [Spacer(1, 4 * mm), Paragraph(
+            f"{RECOVERIES}：回访确认未提供服务、已在此前结算中支付的款项（{len(s.recoveries)} 笔）",
+            body)]
+        rows = [["服务记录", "老人", "原结算月份", "原结算单", "扣回金额（元）", "补贴退回"]]
+        rows += [[str(r["visit_id"]), r["name"], r["from_month"], str(r["from_claim_id"]),
+                  f"{r['amount']:,.2f}", LEDGER_WORDS[r["ledger"]]] for r in s.recoveries]
+        rows.append(["合计", "", "", "", f"{claim.recovered_total:,.2f}", ""])
+        story.append(Table(rows, style=grid, repeatRows=1))
     story += [Spacer(1, 8 * mm), Paragraph("服务组织（盖章）：　　　　　　　　　　"
                                            "民政局经办人：　　　　　　　　　　审核人：", body)]
     out = io.BytesIO()

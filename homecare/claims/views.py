@@ -24,7 +24,7 @@ from eldercare.timeutil import local_today
 from .. import scoping as hc
 from .. import services as hs
 from ..models import Enrolment, LedgerEntry, Service, Visit
-from . import api, callbacks, scorecards, services
+from . import api, callbacks, recoveries, scorecards, services
 from .files import ClaimFileInvalid, parse
 from .forms import ActionForm, GenerateForm, OutcomeForm, OverrideForm, UploadForm, choices
 from .labels import (
@@ -37,7 +37,7 @@ from .labels import (
     reasons_text,
 )
 from .models import BIT, CallbackSample, Claim, ClaimLine, ClaimStatus, reasons_of
-from .scoping import callback_scope, get_claim
+from .scoping import callback_scope, get_claim, sees_callback_notes
 
 bp = Blueprint("claims", __name__)
 OFFICE = (Role.ADMIN, Role.AUDITOR, Role.PROVIDER)
@@ -191,8 +191,12 @@ def claim_page(claim_id: int):
         counts=services.exception_counts(claim),
         undecided=services.undecided(claim), action=ActionForm(),
         # the first 100 drawn, with their elders; the counts from the database (a claim
-        # of 7,800 lines draws some 700, which were all loaded to show 100)
-        samples=callbacks.samples(claim, limit=100), sample_counts=callbacks.sample_counts(claim),
+        # of 7,800 lines draws some 700, which were all loaded to show 100). A provider
+        # sees only those recorded, and only their outcome (scoping.callback_scope).
+        samples=callbacks.samples(claim, limit=100, user=current_user),
+        sample_counts=callbacks.sample_counts(claim),
+        bureau_view=sees_callback_notes(current_user),
+        recoveries=recoveries.of_claim(claim),
         reason_labels=REASON_LABELS,
         decisions=[(c.data, c.label.text) for c in OverrideForm().decision])
 
@@ -216,7 +220,9 @@ def reconcile(claim_id: int):
 @bp.post("/homecare/claims/<int:claim_id>/approve")
 @role_required(Role.ADMIN)
 def approve(claim_id: int):
-    return _step(claim_id, services.approve, _("已审批，可以支付"))
+    reason = request.form.get("override_reason", "")[:500]
+    return _step(claim_id, lambda claim, user: services.approve(claim, user, reason),
+                 _("已审批，可以支付"))
 
 
 @bp.post("/homecare/claims/<int:claim_id>/pay")
@@ -252,9 +258,10 @@ def visit_page(visit_id: int):
         .order_by(Claim.month, ClaimLine.line_no)).all()
     names = dict(db.session.execute(sa.select(Service.code, Service.name)).all())
     samples = db.session.scalars(sa.select(CallbackSample).where(
-        CallbackSample.visit_id == visit.id)).all()
+        CallbackSample.visit_id == visit.id, callback_scope(current_user))).all()
     return render_template("homecare/claims/visit.html", visit=visit, entries=entries,
                            claimed=claimed, names=names, samples=samples,
+                           bureau_view=sees_callback_notes(current_user),
                            reasons_text=reasons_text, reasons_of=reasons_of)
 
 

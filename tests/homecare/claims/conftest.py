@@ -13,6 +13,7 @@ import pytest
 
 from eldercare.extensions import db
 from eldercare.timeutil import LOCAL, local_today
+from homecare import services
 from homecare import visits as hv
 from tests import factories as f
 
@@ -132,3 +133,54 @@ def claim_and_reconcile(client, m: Month, rows) -> dict:
 
 def by_line(answer: dict) -> dict[int, dict]:
     return {x["line_no"]: x for x in answer["lines"]}
+
+
+def call_back(client, m: Month, claim_id: int, outcome: str = "confirmed") -> int:
+    """Record every call-back still pending on the claim (approval waits for them)."""
+    from homecare.claims.models import CallbackSample
+
+    db.session.expire_all()
+    ids = [s.id for s in db.session.query(CallbackSample).filter_by(
+        claim_id=claim_id, outcome=None)]
+    for sid in ids:
+        r = client.post(f"/api/v1/homecare/callbacks/{sid}", headers=f.headers(m.admin),
+                        json={"outcome": outcome})
+        assert r.status_code == 200, r.json
+    return len(ids)
+
+
+Y0 = local_today().year - 1
+
+
+@dataclass
+class LastYear:
+    """A provider with two elders enrolled for last year, whose months are all past."""
+
+    provider: object
+    boss: object
+    admin: object
+    worker: object
+    elders: list = field(default_factory=list)
+    enrolments: list = field(default_factory=list)
+
+    def visit(self, i: int, month: int, day: int, code: str = "clean", qty: int = 1):
+        start = datetime(Y0, month, day, 9, tzinfo=LOCAL).astimezone(UTC)
+        v = hv.check_in(self.worker, self.enrolments[i], start)
+        hv.check_out(v, start + timedelta(minutes=65 * qty), [(code, Decimal(qty))])
+        db.session.commit()
+        return v
+
+
+@pytest.fixture
+def last_year(app) -> LastYear:
+    services.seed_reference_data(Y0)
+    provider = make_provider()
+    w = LastYear(provider, boss=f.user("provider", provider_id=provider.id, username="kangle"),
+              admin=f.user("admin", username="clerk"),
+              worker=f.user("worker", provider_id=provider.id, username="kangle_w1"))
+    for name in ("李秀英", "王德福"):
+        p = elder(name)
+        w.elders.append(p)
+        w.enrolments.append(services.enrol(p, provider, Y0, on=date(Y0, 1, 1)))
+    db.session.commit()
+    return w

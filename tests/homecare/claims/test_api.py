@@ -17,6 +17,7 @@ from tests import factories as f
 from .conftest import (
     COLUMNS,
     by_line,
+    call_back,
     claim_and_reconcile,
     csv_bytes,
     line,
@@ -185,6 +186,7 @@ def test_status_flow_with_who_and_when(client, month):
     assert client.post(f"/api/v1/homecare/claims/{cid}/approve", headers=h).status_code == 409
     assert reconcile(client, month.admin, cid).status_code == 200
     assert client.post(f"/api/v1/homecare/claims/{cid}/pay", headers=h).status_code == 409
+    assert call_back(client, month, cid) == 1  # approval waits for the call-backs
     r = client.post(f"/api/v1/homecare/claims/{cid}/approve", headers=h)
     assert r.status_code == 200 and r.json["status"] == "approved"
     assert reconcile(client, month.admin, cid).status_code == 409

@@ -48,6 +48,10 @@ def test_a_clerk_reviews_approves_and_downloads_the_statement(app, client, live_
     row.locator("button[type=submit]").click()
     page.wait_for_selector(".alert-success")
     assert "¥120.00" in page.inner_text("[data-testid=approved-total]")
+    # both visits were drawn for a call-back, none is recorded yet: the clerk approves
+    # anyway with a written reason
+    assert "2" in page.inner_text("[data-testid=callbacks-pending]")
+    page.fill("[data-testid=approve-reason]", "回访电话本周停机，下周补做")
     page.click("[data-testid=approve]")
     page.wait_for_selector("[data-testid=pay]")
     assert "已审批" in page.inner_text("[data-testid=claim-status]")

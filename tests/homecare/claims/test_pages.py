@@ -16,7 +16,7 @@ from homecare.claims.models import CallbackSample, Claim
 from homecare.models import Enrolment, LedgerEntry, Visit
 from tests import factories as f
 
-from .conftest import claim_and_reconcile, csv_bytes, line, month_text, upload
+from .conftest import call_back, claim_and_reconcile, csv_bytes, line, month_text, upload
 
 
 def token(page_text: str) -> str:
@@ -91,6 +91,7 @@ def test_review_reconcile_override_and_approve(client, month):
     visit_page = client.get(f"/homecare/claims/visits/{v.id}").text
     assert "人工：同日两次保洁" in visit_page  # the visit says who changed the line, and why
     assert "-¥40.00" in visit_page and "¥-" not in visit_page  # its debit, sign first
+    call_back(client, month, cid)
     r = client.post(f"/homecare/claims/{cid}/approve", data={"csrf_token": token(page.text)})
     assert r.status_code == 302
     page = client.get(f"/homecare/claims/{cid}")
@@ -189,6 +190,7 @@ def test_year_statement_for_the_family(client, month):
 def test_overview_and_dashboard_show_the_claims(client, month):
     v = month.visit(0, 3, 9, 65, [("clean", 1)])
     ans = claim_and_reconcile(client, month, [line(1, v)])
+    call_back(client, month, ans["id"])
     client.post(f"/api/v1/homecare/claims/{ans['id']}/approve", headers=f.headers(month.admin))
     client.post(f"/api/v1/homecare/claims/{ans['id']}/pay", headers=f.headers(month.admin))
     o = client.get("/api/v1/stats/overview", headers=f.headers(month.boss)).json["claims"]
