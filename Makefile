@@ -24,7 +24,7 @@ $(BIN)/eldercare: pyproject.toml
 install: $(BIN)/eldercare translations ## virtual environment with the app and its tools
 
 translations: $(BIN)/eldercare ## compile the English catalogue (Chinese is the source language)
-	@$(BIN)/pybabel compile -q -d eldercare/translations 2>/dev/null || true
+	@$(BIN)/pybabel compile -d eldercare/translations >/dev/null
 
 i18n: $(BIN)/eldercare ## extract the Chinese strings and update the English catalogue
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o eldercare/translations/messages.pot .
@@ -51,13 +51,13 @@ test-postgres: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) -m "not browser"
 
 lint: install ## ruff, the import contracts (features sit on the core, never the reverse), bandit
-	$(BIN)/ruff check eldercare facilities homecare tests bench
+	$(BIN)/ruff check eldercare dynamic facilities homecare tests bench
 	$(BIN)/lint-imports
-	$(BIN)/bandit -q -c pyproject.toml -r eldercare facilities homecare
+	$(BIN)/bandit -q -c pyproject.toml -r eldercare dynamic facilities homecare
 
 fmt: install ## format the code
-	$(BIN)/ruff format eldercare facilities homecare tests bench
-	$(BIN)/ruff check --fix eldercare facilities homecare tests bench
+	$(BIN)/ruff format eldercare dynamic facilities homecare tests bench
+	$(BIN)/ruff check --fix eldercare dynamic facilities homecare tests bench
 
 bench: install ## benchmarks at demo scale 1 and 10; writes bench/README.md
 	$(BIN)/python bench/run.py

@@ -68,7 +68,7 @@ def cases(app) -> list[Case]:
     """The pages people open every day, the overview API, and the facilities requests."""
     import sqlalchemy as sa
 
-    from eldercare.dynamic.models import Comparison
+    from dynamic.models import Comparison
     from eldercare.extensions import db
     from eldercare.models import Person, WubaoSupport
     from homecare.claims.models import Claim, ClaimStatus

@@ -92,8 +92,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     from .auth.views import bp as auth_bp
     from .core_api import bp as core_api_bp
-    from .dynamic.api import bp as dynamic_api_bp
-    from .dynamic.views import bp as dynamic_bp
     from .jobs_views import bp as jobs_bp
     from .people.api import bp as people_api_bp
     from .people.views import bp as people_bp
@@ -106,8 +104,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         core_api_bp,
         people_api_bp,
         jobs_bp,
-        dynamic_bp,
-        dynamic_api_bp,
     ):
         app.register_blueprint(bp)
 

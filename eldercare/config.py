@@ -7,7 +7,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-FEATURES = ("facilities", "homecare")
+FEATURES = ("dynamic", "facilities", "homecare")
 
 
 def instance_path() -> Path:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 
 from . import HERE
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        return "zh"  # jobs and the command line speak the source language
     lang = session.get("lang") or request.cookies.get("lang")
     if lang in current_app.config["LANGUAGES"]:
         return lang

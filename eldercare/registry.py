@@ -53,14 +53,16 @@ class Registry:
     seeds: list[Callable[[], None]] = field(default_factory=list)
     #: fn(day) -> [dict(kind, role, message, link?, facility_id?, provider_id?, count?)]
     alert_sources: list[Callable[[date], list[dict]]] = field(default_factory=list)
-    #: fn(person, kind, on) -> [sentences]: what accepting a comparison proposal would end
-    effect_describers: list[Callable[[Any, str, date], list[str]]] = field(default_factory=list)
-    #: fn(person, on, found_on) -> [{"label", "subsidy"?: Decimal, "bed_days"?: int}]: what an
-    #: exit recorded on `on` instead of `found_on` kept from being paid out or held
-    loss_estimators: list[Callable[[Any, date, date], list[dict]]] = field(default_factory=list)
+    #: hooks that one feature offers and others fill, by name, so that neither imports the
+    #: other (e.g. "dynamic.effects", "dynamic.losses": dynamic/__init__.py documents them)
+    hooks: dict[str, list[Callable[..., Any]]] = field(default_factory=dict)
 
     def add_job(self, job: Job) -> None:
         self.jobs[job.name] = job
+
+    def hook(self, name: str) -> list[Callable[..., Any]]:
+        """The functions registered under `name` (append to fill the hook)."""
+        return self.hooks.setdefault(name, [])
 
 
 def init_app(app: Flask) -> Registry:

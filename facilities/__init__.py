@@ -10,7 +10,7 @@ def init_app(app: Flask) -> None:
     from eldercare.registry import DemoStep, Job, NavItem
     from eldercare.signals import person_died, person_moved
 
-    from . import demo, figures, jobs, models, scoping, services  # noqa: F401
+    from . import demo, exits, figures, jobs, models, scoping, services  # noqa: F401
     from .api import bp as api_bp
     from .views import bp as views_bp
 
@@ -32,8 +32,9 @@ def init_app(app: Flask) -> None:
     reg.demo_steps.append(DemoStep(30, "facilities", demo.build))
     reg.add_job(Job("occupancy-snapshot", jobs.occupancy_snapshot, "day",
                     {"hour": 23, "minute": 50}, "每日各机构床位占用快照（趋势用）"))
-    if hasattr(reg, "alert_sources"):
-        reg.alert_sources.append(jobs.alerts)
+    reg.alert_sources.append(jobs.alerts)
+    # what a death or a move ends here, for dynamic management's proposals (by name)
+    reg.hook("dynamic.effects").append(exits.effects)
     person_died.connect(services._on_death, weak=False)
     person_moved.connect(services._on_move, weak=False)
 

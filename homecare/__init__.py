@@ -16,7 +16,7 @@ def init_app(app: Flask) -> None:
     from eldercare.registry import DemoStep, Job, NavItem
     from eldercare.signals import person_died, person_moved
 
-    from . import api, demo, figures, models, newyear, scoping, services, views, worker  # noqa: F401  (models: the tables, for migrations and queries)
+    from . import api, demo, exits, figures, models, newyear, scoping, services, views, worker  # noqa: F401  (models: the tables, for migrations and queries)
 
     for bp in (api.bp, views.bp, worker.bp):
         app.register_blueprint(bp)
@@ -32,6 +32,9 @@ def init_app(app: Flask) -> None:
     reg.public_figures.append(figures.public)
     reg.person_scopes.append(scoping.person_scope)
     reg.person_panels.append(("homecare/_person_panel.html", figures.person_panel))
+    # what a death or a move ends and would have cost here, for dynamic management (by name)
+    reg.hook("dynamic.effects").append(exits.effects)
+    reg.hook("dynamic.losses").append(exits.losses)
     reg.seeds.append(services.seed_reference_data)
     reg.demo_steps.append(DemoStep(40, "homecare providers", demo.providers))
     reg.demo_steps.append(DemoStep(41, "homecare enrolments", demo.enrolments))

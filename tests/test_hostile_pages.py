@@ -26,8 +26,8 @@ from facilities import services as fs
 from homecare import cards
 from homecare import visits as hv
 from tests import factories as f
-from tests.eldercare.dynamic.helpers import csv_bytes as list_csv
-from tests.eldercare.dynamic.helpers import upload as upload_list
+from tests.dynamic.helpers import csv_bytes as list_csv
+from tests.dynamic.helpers import upload as upload_list
 from tests.facilities.conftest import days_ago, make_home
 from tests.homecare.claims.conftest import line, month_text, upload
 from tests.homecare.conftest import elder, enrol, make_provider

@@ -17,8 +17,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from dynamic import services as dynamic
 from eldercare import crypto
-from eldercare.dynamic import services as dynamic
 from eldercare.extensions import db
 from eldercare.idnumbers import mask
 from eldercare.models import Person

@@ -173,7 +173,8 @@ def test_every_string_in_the_code_is_in_the_catalogue():
     from babel.messages.extract import extract_from_dir
 
     root = Path(eldercare.__file__).resolve().parent.parent
-    method_map = [("eldercare/**.py", "python"), ("facilities/**.py", "python"),
+    method_map = [("eldercare/**.py", "python"), ("dynamic/**.py", "python"),
+                  ("facilities/**.py", "python"),
                   ("homecare/**.py", "python"), ("templates/**.html", "jinja2")]
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None,
                 "lazy_gettext": None}

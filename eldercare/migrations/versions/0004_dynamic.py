@@ -4,7 +4,8 @@ Revision ID: core_0004
 Revises: core_0003
 Create Date: 2026-11-29 05:19:47.769025
 
-Only the core's dynamic-management tables (eldercare/dynamic/models.py).
+The dynamic-management tables (then eldercare/dynamic/models.py; the top-level `dynamic`
+feature owns them since dynamic_0001).
 
 """
 from alembic import op

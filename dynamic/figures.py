@@ -4,7 +4,7 @@ out or held.
 
 The money the core knows is the 特困 basic-living payment (stopping from the month after
 the exit) and the bed held by a centralised (集中供养) person. What features pay (the
-home-care subsidy) they report through `registry.loss_estimators`. "Without the list"
+home-care subsidy) they report through the `dynamic.losses` hook. "Without the list"
 means: found at the person's next annual review (the latest point at which the paper
 process looks at everyone), or a year after the date when no review is due or it is
 overdue already.
@@ -19,19 +19,16 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from ..extensions import db
-from ..models import AuditEntry, Person, PersonStatus, Region
-from ..registry import registry
-from ..timeutil import local_midnight_utc, to_local
+from eldercare.extensions import db
+from eldercare.models import AuditEntry, Person, PersonStatus, Region
+from eldercare.registry import registry
+from eldercare.timeutil import local_midnight_utc, months_between, to_local
+
+from . import LOSSES
 from .models import Comparison, ComparisonKind, Proposal, ProposalStatus, Termination
 from .services import tekun_monthly
 
 DIRECT = "直接登记"
-
-
-def _months(a: date, b: date) -> int:
-    """Whole calendar months from a's month to b's month (0 for the same month)."""
-    return (b.year - a.year) * 12 + b.month - a.month
 
 
 def _deaths(since: date, until: date) -> list[dict]:
@@ -98,12 +95,12 @@ def _avoided(since: date, until: date) -> dict:
         found = due if due and due > recorded else p.date + timedelta(days=365)
         found = max(found, recorded)
         if support is not None:
-            months += _months(recorded, found)
-            lag_months += max(0, _months(p.date, recorded))
+            months += months_between(recorded, found)
+            lag_months += months_between(p.date, recorded)
             if support.support.value == "centralized":
                 bed_days += (found - recorded).days
                 lag_bed_days += max(0, (recorded - p.date).days)
-        for fn in registry().loss_estimators:
+        for fn in registry().hook(LOSSES):
             for est in fn(p.person, recorded, found):
                 agg = features.setdefault(est["label"], {"label": est["label"],
                                                          "subsidy": Decimal("0.00"),

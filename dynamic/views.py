@@ -9,42 +9,25 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from .. import scoping
-from ..api import READERS
-from ..auth.web import role_required
-from ..errors import DomainError
-from ..exports import export_response, wants_export
-from ..extensions import db
-from ..idnumbers import mask
-from ..models import Region, Role
-from ..pagination import page_of
-from ..registry import DemoStep, NavItem
-from ..signals import person_died, person_moved
-from ..timeutil import local_today
-from . import demo, figures, services, wubao
+from eldercare import scoping
+from eldercare.api import READERS
+from eldercare.auth.web import role_required
+from eldercare.errors import DomainError
+from eldercare.exports import export_response, wants_export
+from eldercare.extensions import db
+from eldercare.idnumbers import mask
+from eldercare.models import Region, Role
+from eldercare.pagination import page_of
+from eldercare.timeutil import local_today
+
+from . import figures, services, wubao
 from .forms import BulkForm, RejectForm, ReviewForm, TerminateForm, UploadForm
 from .models import Comparison, ComparisonRow, Proposal, Review, Termination
 
 bp = Blueprint("dynamic", __name__)
 ADMIN = (Role.ADMIN,)
-
-
-@bp.record_once
-def _register(state):
-    reg = state.app.extensions["eldercare"]
-    reg.nav.append(NavItem("dynamic.comparisons", _l("信息比对"), READERS, 60))
-    reg.nav.append(NavItem("dynamic.reviews", _l("年度复核"), READERS, 61))
-    reg.nav.append(NavItem("dynamic.notices", _l("终止公示"), READERS, 62))
-    reg.effect_describers.insert(0, services.describe_core)
-    reg.alert_sources.append(wubao.overdue_alerts)
-    reg.demo_steps.append(DemoStep(60, "dynamic management", demo.build))
-    reg.dashboard_panels.append(("dynamic/_dashboard_panel.html", dashboard_panel))
-    reg.person_panels.append(("dynamic/_person_panel.html", person_panel))
-    person_died.connect(wubao._on_death)
-    person_moved.connect(wubao._on_move)
 
 
 def townships() -> dict[str, str]:

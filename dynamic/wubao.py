@@ -10,12 +10,13 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from ..errors import Conflict, Invalid
-from ..extensions import db
-from ..models import CareLevel, Category, Person, PersonStatus, WubaoSupport
-from ..people import services as people
-from ..templating import LABELS
-from ..timeutil import local_today
+from eldercare.errors import Conflict, Invalid
+from eldercare.extensions import db
+from eldercare.models import CareLevel, Category, Person, PersonStatus, WubaoSupport
+from eldercare.people import services as people
+from eldercare.templating import LABELS
+from eldercare.timeutil import local_today
+
 from .models import (
     Review,
     ReviewOutcome,
@@ -252,7 +253,7 @@ def review_counts(today: date, soon_days: int = 30) -> dict[str | None, dict[str
 def overdue_alerts(day: date) -> list[dict]:
     """Alert source for the core `alerts` job: reviews overdue, one alert per township,
     and one for the reviews due within 30 days."""
-    from ..models import Region
+    from eldercare.models import Region
 
     names = dict(db.session.execute(sa.select(Region.code, Region.name)
                                     .where(Region.level == "township")).all())

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from eldercare.dynamic import wubao
-from eldercare.dynamic.models import Review, Termination
+from dynamic import wubao
+from dynamic.models import Review, Termination
 from eldercare.extensions import db
 from eldercare.jobs import run_alerts
 from eldercare.models import Alert, Person, WubaoSupport

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..idnumbers import mask
+from eldercare.idnumbers import mask
+
 from .models import Comparison, ComparisonRow, Proposal, Review, Termination
 from .services import effects_of
 from .wubao import ASSESSMENT_ITEMS

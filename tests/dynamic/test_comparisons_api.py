@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from eldercare.dynamic.models import Comparison, ComparisonRow, Proposal, Termination
+from dynamic.models import Comparison, ComparisonRow, Proposal, Termination
 from eldercare.errors import Conflict
 from eldercare.extensions import db
 from eldercare.models import Person, WubaoSupport

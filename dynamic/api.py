@@ -11,13 +11,14 @@ import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 
-from .. import scoping
-from ..api import READERS, ApiError, Body, PageQuery, endpoint, paginate
-from ..auth.web import api_user
-from ..errors import NotFound
-from ..extensions import db
-from ..models import Role
-from ..timeutil import local_today
+from eldercare import scoping
+from eldercare.api import READERS, ApiError, Body, PageQuery, endpoint, paginate
+from eldercare.auth.web import api_user
+from eldercare.errors import NotFound
+from eldercare.extensions import db
+from eldercare.models import Role
+from eldercare.timeutil import local_today
+
 from . import figures, services, wubao
 from .models import Comparison, ComparisonRow, Proposal, Termination
 from .serializers import (

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from .. import idnumbers
-from ..timeutil import local_today
+from eldercare import idnumbers
+from eldercare.timeutil import local_today
 
 MAX_UNPACKED = 128 * 1024 * 1024  # a 16 MiB upload that unzips beyond this is refused
 HEADER_SEARCH_ROWS = 10

@@ -6,8 +6,9 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..people.forms import choices
-from ..templating import LABELS
+from eldercare.people.forms import choices
+from eldercare.templating import LABELS
+
 from .wubao import MANUAL_REASONS
 
 KINDS = [("death", _l("死亡名单")), ("moved", _l("迁出名单")), ("income", _l("收入名单"))]

@@ -7,7 +7,7 @@ import io
 
 import sqlalchemy as sa
 
-from eldercare.dynamic.models import Proposal
+from dynamic.models import Proposal
 from eldercare.extensions import db
 from eldercare.models import Person
 from tests import factories as f
@@ -71,7 +71,7 @@ def test_a_broken_list_shows_every_problem_and_stores_nothing(client, admin):
     assert resp.status_code == 422
     assert "list-problems" in resp.text and "id_number" in resp.text and "date" in resp.text
     assert client.get("/comparisons").text.count('data-testid="comparisons-table"') == 1
-    from eldercare.dynamic.models import Comparison
+    from dynamic.models import Comparison
 
     assert db.session.scalar(sa.select(sa.func.count(Comparison.id))) == 0
 
@@ -80,7 +80,7 @@ def test_a_post_without_csrf_is_refused(client, admin):
     f.login(client, admin)
     resp = client.post("/comparisons", data={"kind": "death"})
     assert resp.status_code in (303, 400)
-    from eldercare.dynamic.models import Comparison
+    from dynamic.models import Comparison
 
     assert db.session.scalar(sa.select(sa.func.count(Comparison.id))) == 0
 

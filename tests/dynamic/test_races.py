@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 
-from eldercare.dynamic.models import Proposal, Termination
+from dynamic.models import Proposal, Termination
 from eldercare.extensions import db
 from tests import factories as f
 

@@ -10,10 +10,10 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..crypto import EncryptedString
-from ..database import MoneyType, UTCDateTime, enum_column, utcnow
-from ..extensions import db
-from ..models import CareLevel, Person, WubaoSupport
+from eldercare.crypto import EncryptedString
+from eldercare.database import MoneyType, UTCDateTime, enum_column, utcnow
+from eldercare.extensions import db
+from eldercare.models import CareLevel, Person, WubaoSupport
 
 
 class ComparisonKind(enum.StrEnum):

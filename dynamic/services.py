@@ -16,13 +16,15 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask import current_app
 
-from .. import audit, crypto
-from ..database import utcnow
-from ..errors import Conflict, Invalid, NotFound
-from ..extensions import db
-from ..models import Person, PersonStatus
-from ..people import services as people
-from ..registry import registry
+from eldercare import audit, crypto
+from eldercare.database import utcnow
+from eldercare.errors import Conflict, Invalid, NotFound
+from eldercare.extensions import db
+from eldercare.models import Person, PersonStatus
+from eldercare.people import services as people
+from eldercare.registry import registry
+
+from . import EFFECTS
 from .models import (
     Comparison,
     ComparisonKind,
@@ -203,7 +205,7 @@ def describe_core(person: Person, kind: str, on) -> list[str]:
 def describe(person: Person, kind: str, on) -> list[str]:
     """Every registered describer's sentences: the core's and each feature's."""
     out: list[str] = []
-    for fn in registry().effect_describers:
+    for fn in registry().hook(EFFECTS):
         out.extend(fn(person, kind, on))
     return out
 

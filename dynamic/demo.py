@@ -12,9 +12,10 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from ..extensions import db
-from ..idnumbers import make_number
-from ..models import Person, PersonStatus, WubaoSupport
+from eldercare.extensions import db
+from eldercare.idnumbers import make_number
+from eldercare.models import Person, PersonStatus, WubaoSupport
+
 from . import services
 
 LAGS = [6, 9, 12, 18, 23, 27, 35, 41, 48, 56, 63, 74]  # days between a death and the list

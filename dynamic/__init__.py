@@ -1,0 +1,46 @@
+"""dynamic feature: dynamic management (动态管理, 应保尽保、应退尽退): lists from other
+departments matched to the registry and turned into proposals, termination of 特困 support
+with its public notice, and the annual review with the six-item self-care assessment.
+
+It acts on the core's registry of people and imports no other feature. What the other
+features hold (stays, enrolments) ends through the core's person_died / person_moved
+signals; what they would say and lose is asked through two hooks this package offers,
+which they fill by name (`reg.hook(NAME).append(fn)`), so no import runs between them:
+
+- `EFFECTS` ("dynamic.effects"): fn(person, kind, on) -> [sentences]: what accepting a
+  proposal of `kind` ("death", "moved", "income") dated `on` would end or change.
+- `LOSSES` ("dynamic.losses"): fn(person, on, found_on) -> [{"label", "subsidy"?: Decimal,
+  "bed_days"?: int}]: what an exit recorded on `on` instead of `found_on` kept from being
+  paid out or held.
+"""
+
+from flask import Flask
+
+EFFECTS = "dynamic.effects"
+LOSSES = "dynamic.losses"
+
+
+def init_app(app: Flask) -> None:
+    """Register the pages, the API, menu items, panels, alerts, the demo step and the
+    signal receivers."""
+    from flask_babel import lazy_gettext as _l
+
+    from eldercare.api import READERS
+    from eldercare.registry import DemoStep, NavItem
+    from eldercare.signals import person_died, person_moved
+
+    from . import api, demo, services, views, wubao
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    reg = app.extensions["eldercare"]
+    reg.nav.append(NavItem("dynamic.comparisons", _l("信息比对"), READERS, 60))
+    reg.nav.append(NavItem("dynamic.reviews", _l("年度复核"), READERS, 61))
+    reg.nav.append(NavItem("dynamic.notices", _l("终止公示"), READERS, 62))
+    reg.hook(EFFECTS).insert(0, services.describe_core)
+    reg.alert_sources.append(wubao.overdue_alerts)
+    reg.demo_steps.append(DemoStep(60, "dynamic management", demo.build))
+    reg.dashboard_panels.append(("dynamic/_dashboard_panel.html", views.dashboard_panel))
+    reg.person_panels.append(("dynamic/_person_panel.html", views.person_panel))
+    person_died.connect(wubao._on_death)
+    person_moved.connect(wubao._on_move)
