@@ -22,18 +22,13 @@ import sqlalchemy as sa
 from eldercare.extensions import db
 from eldercare.models import AuditEntry, Person, PersonStatus, Region
 from eldercare.registry import registry
-from eldercare.timeutil import local_midnight_utc, to_local
+from eldercare.timeutil import local_midnight_utc, months_between, to_local
 
 from . import LOSSES
 from .models import Comparison, ComparisonKind, Proposal, ProposalStatus, Termination
 from .services import tekun_monthly
 
 DIRECT = "直接登记"
-
-
-def _months(a: date, b: date) -> int:
-    """Whole calendar months from a's month to b's month (0 for the same month)."""
-    return (b.year - a.year) * 12 + b.month - a.month
 
 
 def _deaths(since: date, until: date) -> list[dict]:
@@ -100,8 +95,8 @@ def _avoided(since: date, until: date) -> dict:
         found = due if due and due > recorded else p.date + timedelta(days=365)
         found = max(found, recorded)
         if support is not None:
-            months += _months(recorded, found)
-            lag_months += max(0, _months(p.date, recorded))
+            months += months_between(recorded, found)
+            lag_months += months_between(p.date, recorded)
             if support.support.value == "centralized":
                 bed_days += (found - recorded).days
                 lag_bed_days += max(0, (recorded - p.date).days)

@@ -29,6 +29,9 @@ def cli():
 
 def main() -> None:
     os.environ.setdefault("FLASK_DEBUG", "0")
+    from .jobs import follow_parent
+
+    follow_parent()  # a scheduler started by `serve --scheduler` goes when its server goes
     cli(prog_name="eldercare")
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -284,10 +286,6 @@ def start_scheduler(app, *, blocking: bool = False):
             id=job.name,
             name=job.description or job.name,
         )
-    parent = os.environ.get(PARENT_ENV)
-    if parent:  # started by `eldercare serve --scheduler`: go when the server goes
-        scheduler.add_job(_exit_if_orphaned, "interval", seconds=2, args=[scheduler, int(parent)],
-                          id="parent-watch")
     scheduler.start()
     return scheduler
 
@@ -295,9 +293,20 @@ def start_scheduler(app, *, blocking: bool = False):
 PARENT_ENV = "ELDERCARE_SCHEDULER_PARENT"
 
 
-def _exit_if_orphaned(scheduler, parent: int) -> None:
-    """The server that started this scheduler was killed outright (SIGKILL: it could not
-    stop its child): stop too, or a restarted server would start a second scheduler."""
-    if os.getppid() != parent:
+def follow_parent() -> None:
+    """Started by `eldercare serve --scheduler`: stop when that server goes, even if it
+    was killed outright (SIGKILL: it could not stop its child), or a restarted server
+    would start a second scheduler. A thread watches from the process's first moment, so
+    a server killed while this one is still starting or catching up is noticed too (a
+    job that watched only once the scheduler ran was late under load)."""
+    parent = os.environ.get(PARENT_ENV)
+    if not parent:
+        return
+
+    def watch() -> None:
+        while os.getppid() == int(parent):
+            time.sleep(0.5)
         log.warning("scheduler: the server (pid %s) is gone; stopping", parent)
-        scheduler.shutdown(wait=False)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()

@@ -12,13 +12,11 @@ import sqlalchemy as sa
 
 from eldercare.extensions import db
 from eldercare.models import Person, Region, User
-from eldercare.timeutil import local_today
+from eldercare.timeutil import Month, local_month, local_today
 
 from . import scoping as hc
 from .claims.models import CallbackOutcome, CallbackSample, Claim
 from .claims.scoping import callback_scope
-from .claims.scorecards import _bounds
-from .claims.services import local_month
 from .figures import _FEN, _yuan
 from .models import Enrolment, EntryKind, LedgerEntry, Visit, VisitStatus
 
@@ -26,10 +24,10 @@ from .models import Enrolment, EntryKind, LedgerEntry, Visit, VisitStatus
 OUTCOMES = ("confirmed", "not_delivered", "unreachable", "complaint", "pending")
 
 
-def _months(year: int) -> list[str]:
+def _months(year: int) -> list[Month]:
+    """The months of `year` up to this one (none for a year to come)."""
     today = local_today()
-    last = 12 if year < today.year else today.month if year == today.year else 0
-    return [f"{year}-{m:02d}" for m in range(1, last + 1)]
+    return [] if year > today.year else Month.of_year(year, until=today)
 
 
 def dashboard_figures(user: User, year: int) -> dict:
@@ -68,10 +66,9 @@ def dashboard_figures(user: User, year: int) -> dict:
     townships = sorted(township_used, key=lambda c: (c is None, c or ""))
 
     months = _months(year)
-    visits = {m: [0, 0] for m in months}
+    visits = {m.text: [0, 0] for m in months}
     if months:
-        start, _ = _bounds(year, 1)
-        _, end = _bounds(year, len(months))
+        start, end = months[0].start_utc, months[-1].end_utc
         month = local_month(Visit.check_in_at)
         for key, n, flagged in db.session.execute(
                 sa.select(month, sa.func.count(Visit.id),
@@ -98,7 +95,7 @@ def dashboard_figures(user: User, year: int) -> dict:
                       for p in providers],
         "townships": [{"township_code": c, "township": names.get(c, c) if c else None,
                        "used": _yuan(township_used[c])} for c in townships],
-        "months": [{"month": m, "visits": visits[m][0], "flagged": visits[m][1]}
+        "months": [{"month": m.text, "visits": visits[m.text][0], "flagged": visits[m.text][1]}
                    for m in months],
         "callbacks": callbacks,
     }

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from eldercare.database import to_money
 from eldercare.extensions import db
 from eldercare.models import Person
+from eldercare.timeutil import months_between
 
 from . import services
 from .models import Enrolment, EnrolmentStatus
@@ -36,10 +37,6 @@ def effects(person: Person, kind: str, on: date) -> list[str]:
     ]
 
 
-def _months(a: date, b: date) -> int:
-    return max(0, (b.year - a.year) * 12 + b.month - a.month)
-
-
 def losses(person: Person, on: date, found_on: date) -> list[dict]:
     """The subsidy an enrolment would have gone on drawing had the exit been found only on
     `found_on`: the elder's own monthly draw so far this year, for the months between,
@@ -49,7 +46,7 @@ def losses(person: Person, on: date, found_on: date) -> list[dict]:
         _allocated, spent = services.ledger_summaries([e.id]).get(e.id, (Decimal(0), Decimal(0)))
         elapsed = max(1, on.month if on.year == e.year else 12)
         rate = spent / elapsed
-        at_risk = min(e.balance, rate * _months(on, found_on))
+        at_risk = min(e.balance, rate * months_between(on, found_on))
         if at_risk > 0:
             out.append({"label": _("居家养老补贴"), "subsidy": to_money(at_risk)})
     return out
