@@ -136,3 +136,23 @@ def test_restore_with_other_keys_names_the_keys_and_changes_nothing(
     assert done.returncode == 0, done.stderr  # the keys kept apart open it
     assert "QR cards printed by that instance will not open" in done.stderr
     assert "钥匙后" not in names(client, admin_headers)
+
+
+def test_a_bare_dump_from_an_older_release_is_checked_after_restoring(
+        client, admin_headers, make_person, tmp_path):
+    """A backup made before fingerprints (the dump alone) has nothing to check first:
+    restored under other keys, it says its values do not open and what to do."""
+    make_person(name="旧备份")
+    target = tmp_path / "db.backup"
+    assert run("backup", "--to", str(target)).returncode == 0
+    with tarfile.open(target) as tar:
+        member = next(m for m in tar.getmembers() if m.name != "backup.json")
+        bare = tmp_path / "old.dump"
+        bare.write_bytes(tar.extractfile(member).read())
+    from eldercare.extensions import db
+
+    db.session.remove()
+    done = run("restore", str(bare), "--yes", ELDERCARE_SECRET_KEY="another instance")
+    assert done.returncode == 1 and "do not open with this instance's keys" in done.stderr
+    assert run("restore", str(bare), "--yes").returncode == 0
+    assert "旧备份" in names(client, admin_headers)

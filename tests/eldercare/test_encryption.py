@@ -329,10 +329,12 @@ def test_a_restored_backup_still_decrypts(client, admin_headers, tmp_path):
     assert done.returncode == 0, done.stderr
     full = client.get(f"/api/v1/people/{pid}", headers=admin_headers).json
     assert full["id_number"] == NUMBER and full["health_notes"] == NOTES
-    # restored under another secret key (so other derived keys), it says what to do
+    # restored under another secret key (so other derived keys), it refuses before
+    # changing anything and names the keys it needs (tests/eldercare/test_backup.py)
     done = cli("restore", str(target), "--yes", ELDERCARE_SECRET_KEY="another-secret")
-    assert done.returncode == 1 and "do not open with this instance's keys" in done.stderr
-    assert f"{target}.secret_key" in done.stderr and NUMBER not in done.stderr
+    assert done.returncode == 1 and "keys do not open the backup" in done.stderr
+    assert "data key version 1 (fingerprint" in done.stderr and NUMBER not in done.stderr
+    assert "secret_key" not in done.stderr  # no key file beside the backup to point at
 
 
 def test_reencrypt_moves_every_value_to_the_new_key(app, make_person):
