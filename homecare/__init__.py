@@ -16,7 +16,19 @@ def init_app(app: Flask) -> None:
     from eldercare.registry import DemoStep, Job, NavItem
     from eldercare.signals import person_died, person_moved
 
-    from . import api, demo, exits, figures, homepoint, models, newyear, scoping, services, views, worker  # noqa: F401  (models: the tables, for migrations and queries)
+    from . import (  # noqa: F401  (models: the tables, for migrations and queries)
+        api,
+        demo,
+        exits,
+        figures,
+        homepoint,
+        models,
+        newyear,
+        scoping,
+        services,
+        views,
+        worker,
+    )
 
     for bp in (api.bp, views.bp, worker.bp, homepoint.bp):
         app.register_blueprint(bp)
