@@ -52,12 +52,18 @@ class MoneyType(TypeDecorator):
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        return (Decimal(int(value)) / 100).quantize(CENT)
+        return from_fen(value)
 
 
 def fen(value: Any) -> int:
     """Whole fen of a money value, for SQL that does arithmetic on the stored column."""
     return int(to_money(value) * 100)
+
+
+def from_fen(value: Any) -> Decimal:
+    """Yuan with two places from whole fen (a stored Money column, or a sum of them in
+    SQL); None and NULL sums are 0.00. The inverse of `fen`."""
+    return (Decimal(int(value or 0)) / 100).quantize(CENT)
 
 
 class UTCDateTime(TypeDecorator):

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from eldercare.database import from_fen
 from eldercare.extensions import db
 from eldercare.models import Person, Region, User
 from eldercare.timeutil import Month, local_month, local_today
@@ -17,7 +18,7 @@ from eldercare.timeutil import Month, local_month, local_today
 from . import scoping as hc
 from .claims.models import CallbackOutcome, CallbackSample, Claim
 from .claims.scoping import callback_scope
-from .figures import _FEN, _yuan
+from .figures import _FEN
 from .models import Enrolment, EntryKind, LedgerEntry, Visit, VisitStatus
 
 #: Call-back results in the order shown; "pending" is a sample without an outcome yet.
@@ -91,10 +92,10 @@ def dashboard_figures(user: User, year: int) -> dict:
     return {
         "year": year,
         "providers": [{"provider_id": p.id, "provider": p.name,
-                       "allocated": _yuan(allocated.get(p.id)), "used": _yuan(used.get(p.id))}
+                       "allocated": from_fen(allocated.get(p.id)), "used": from_fen(used.get(p.id))}
                       for p in providers],
         "townships": [{"township_code": c, "township": names.get(c, c) if c else None,
-                       "used": _yuan(township_used[c])} for c in townships],
+                       "used": from_fen(township_used[c])} for c in townships],
         "months": [{"month": m.text, "visits": visits[m.text][0], "flagged": visits[m.text][1]}
                    for m in months],
         "callbacks": callbacks,

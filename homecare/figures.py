@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 
 import sqlalchemy as sa
 
+from eldercare.database import from_fen
 from eldercare.extensions import db
 from eldercare.timeutil import LOCAL
 
@@ -15,10 +15,6 @@ from .models import Enrolment, EntryKind, LedgerEntry, Provider, Visit
 
 #: The ledger amount as stored (whole fen), for sums that must not pass the Money type.
 _FEN = sa.type_coerce(LedgerEntry.amount, sa.BigInteger)
-
-
-def _yuan(fen_sum) -> Decimal:
-    return (Decimal(int(fen_sum or 0)) / 100).quantize(Decimal("0.01"))
 
 
 def _end_of(day: date) -> datetime:
@@ -51,7 +47,7 @@ def homecare_figures(day: date) -> dict:
         Visit.check_in_at >= start, Visit.check_in_at < end))
     return {"year": day.year, "enrolled": enrolled or 0,
             "subsidy_per_person": services.subsidy_for(day.year),
-            "allocated": _yuan(allocated), "spent": _yuan(-int(spent or 0)),
+            "allocated": from_fen(allocated), "spent": from_fen(-int(spent or 0)),
             "visits": visit_count or 0}
 
 

@@ -1,24 +1,46 @@
 """The subsidy ledger (补贴账户): the one module that writes an enrolment's balance.
 
 Every change is a conditional, relative UPDATE checked by its row count, with its
-append-only ledger entry in the same transaction (ENGINEERING.md), and UNIQUE(enrolment,
-visit, kind) on the entries makes each visit's debit, reversal and expiry happen once.
-Functions flush and never commit.
+append-only ledger entry in the same transaction (ENGINEERING.md); UNIQUE(enrolment,
+visit, kind) on the entries, and one allocation per enrolment, make each visit's debit,
+reversal and expiry, and each year's subsidy, happen once. The CHECK (balance >= 0) is
+the last line behind them. Functions flush and never commit; the caller audits what it
+did with the money (the entries themselves are audited as ORM rows, or in bulk by the
+new-year job's one entry).
+
+    allocate / allocate_many   the year's subsidy credited to new enrolments
+    debit                      a visit's subsidised part taken (never more than is left)
+    credit                     a visit's debit given back (expired if the year has turned)
+    expire_many                what was left of a year, at its end
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
 
 from eldercare import audit
-from eldercare.database import fen, to_money, utcnow
+from eldercare.database import fen, from_fen, to_money, utcnow
+from eldercare.errors import Conflict
 from eldercare.extensions import db
 from eldercare.timeutil import local_today
 
 from .models import EntryKind, LedgerEntry
+
+BATCH = 5000  # enrolments per bulk statement (SQLite's bound parameters are limited)
+
+# The stored column is whole fen: these statements work on it directly (no Money type in
+# between), exactly as ENGINEERING.md measured them.
+_BALANCE_FEN = sa.text("SELECT balance FROM enrolments WHERE id = :id")
+_ADD_FEN = sa.text("UPDATE enrolments SET balance = balance + :fen WHERE id = :id")
+_DEBIT_FEN = sa.text(
+    "UPDATE enrolments SET balance = balance - :fen WHERE id = :id AND balance >= :fen")
+# Expire exactly what was read: a debit that slipped in between makes it touch no row.
+_EXPIRE_FEN = sa.text(
+    "UPDATE enrolments SET balance = balance - :fen WHERE id = :id AND balance = :fen")
 
 REVERSED = "reversed"  # the money is back in the balance of its year
 EXPIRED = "expired"  # the year had turned: given back and expired at once
@@ -62,3 +84,82 @@ def credit(enrolment_id: int, visit_id: int, amount: Decimal, note: str,
     audit.record("ledger_reversal", "enrolments", enrolment_id,
                  {"visit_id": visit_id, "amount": str(amount), "ledger": outcome})
     return outcome
+
+
+def allocate(enrolment_id: int, amount: Decimal, at: datetime, note: str) -> Decimal:
+    """Credit a new enrolment with its year's subsidy: an `allocation` entry (one per
+    enrolment: a partial unique index refuses a second at the flush) and the balance
+    raised by a relative update that must touch the enrolment's row. Raises Conflict if
+    it does not (no such enrolment). Changes: the balance, one ledger entry."""
+    amount = to_money(amount)
+    db.session.add(LedgerEntry(enrolment_id=enrolment_id, kind=EntryKind.ALLOCATION,
+                               amount=amount, at=at, note=note))
+    db.session.flush()
+    if db.session.execute(_ADD_FEN, {"fen": fen(amount), "id": enrolment_id}).rowcount != 1:
+        raise Conflict("补贴账户不存在", code="no_enrolment")
+    return amount
+
+
+def _in_batches(rows: Sequence, statement, params) -> int:
+    done = 0
+    for start in range(0, len(rows), BATCH):
+        done += db.session.execute(statement, [params(r) for r in rows[start:start + BATCH]]
+                                   ).rowcount
+    return done
+
+
+def allocate_many(enrolment_ids: Sequence[int], amount: Decimal, at: datetime,
+                  note: str) -> None:
+    """`allocate` for many new enrolments at once (the new-year job: 11,000 elders), in
+    bulk statements. Raises Conflict, and so undoes the lot, unless every balance was
+    raised. Changes: the balances, one entry each."""
+    amount = to_money(amount)
+    for start in range(0, len(enrolment_ids), BATCH):
+        db.session.execute(sa.insert(LedgerEntry), [
+            {"enrolment_id": eid, "kind": EntryKind.ALLOCATION.value, "amount": amount,
+             "visit_id": None, "at": at, "note": note}
+            for eid in enrolment_ids[start:start + BATCH]])
+    raised = _in_batches(enrolment_ids, _ADD_FEN, lambda eid: {"fen": fen(amount), "id": eid})
+    if raised != len(enrolment_ids):
+        raise Conflict("补贴账户不存在", code="no_enrolment")
+
+
+def debit(enrolment_id: int, visit_id: int | None, amount: Decimal, at: datetime) -> Decimal:
+    """Take up to `amount` from the enrolment's balance for a visit; returns what was taken
+    (what was left, if less). The ledger entry joins the same transaction.
+
+    The UPDATE is relative and conditional (`balance >= :fen`), checked by its row
+    count: a concurrent debit that got there first makes it touch no row, and the loop
+    reads the new balance and tries again. Nothing here can make a balance negative.
+    Raises Conflict (`busy`) if the balance keeps changing under it."""
+    want = fen(amount)
+    for _attempt in range(50):
+        balance = db.session.execute(_BALANCE_FEN, {"id": enrolment_id}).scalar_one()
+        take = min(want, int(balance))
+        if take <= 0:
+            return Decimal("0.00")
+        result = db.session.execute(_DEBIT_FEN, {"id": enrolment_id, "fen": take})
+        if result.rowcount == 1:
+            taken = from_fen(take)
+            db.session.add(LedgerEntry(enrolment_id=enrolment_id, kind=EntryKind.VISIT_DEBIT,
+                                       amount=-taken, visit_id=visit_id, at=at))
+            db.session.flush()
+            return taken
+    raise Conflict("账户余额变动频繁，请重试", code="busy")
+
+
+def expire_many(balances: Sequence[tuple[int, int]], at: datetime, note: str) -> Decimal:
+    """What is left of a year's subsidy expires: for each (enrolment id, balance in fen
+    as read), an `expiry` entry and the balance taken to zero by an update conditional
+    on it being exactly what was read. Raises Conflict (`busy`), undoing the lot, if any
+    balance moved in between. Returns the total expired. Changes: the balances, one
+    entry each."""
+    rows = [(eid, int(left)) for eid, left in balances if int(left) > 0]
+    for start in range(0, len(rows), BATCH):
+        db.session.execute(sa.insert(LedgerEntry), [
+            {"enrolment_id": eid, "kind": EntryKind.EXPIRY.value, "amount": -from_fen(left),
+             "visit_id": None, "at": at, "note": note} for eid, left in rows[start:start + BATCH]])
+    done = _in_batches(rows, _EXPIRE_FEN, lambda r: {"id": r[0], "fen": r[1]})
+    if done != len(rows):  # an expiry entry without its expiry: undo all
+        raise Conflict("上年度余额在结转时发生变动，请重新执行", code="busy")
+    return sum((from_fen(left) for _eid, left in rows), Decimal("0.00"))

@@ -5,7 +5,8 @@ entry in the old ledger says so) and the old enrolment ends on 31 December.
 
 Written with bulk statements (11,000 elders at once) and one audit entry for the run;
 idempotent: an elder already enrolled for the year is skipped, and an old ledger is
-expired by a conditional update that only a non-zero balance matches.
+expired by a conditional update that only the balance read matches. The money moves
+through homecare/ledger.py (expire_many, allocate_many), the ledger's one writer.
 """
 
 from __future__ import annotations
@@ -16,16 +17,13 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from eldercare import audit
-from eldercare.errors import Conflict
 from eldercare.extensions import db
 from eldercare.models import Person, PersonStatus
 from eldercare.timeutil import LOCAL
 
-from . import services
-from .models import Enrolment, EnrolmentStatus, LedgerEntry, Service, SubsidyYear
+from . import ledger, services
+from .models import Enrolment, EnrolmentStatus, Service, SubsidyYear
 
-_EXPIRE = sa.text("UPDATE enrolments SET balance = 0, status = 'ended', ended_on = :day, "
-                  "end_reason = 'year_end' WHERE id = :id AND balance = :fen")
 _END = sa.text("UPDATE enrolments SET status = 'ended', ended_on = :day, "
                "end_reason = 'year_end' WHERE id = :id AND status = 'active'")
 
@@ -67,32 +65,18 @@ def new_subsidy_year(period: str) -> dict:
         # (PostgreSQL; SQLite's write lock, taken at BEGIN, already keeps it out).
         .order_by(Enrolment.id).with_for_update(of=Enrolment)).all()
     # What was left of the old year expires; the old enrolment ends on 31 December.
-    expiring = [r for r in old if r[3] > 0]
-    if expiring:
-        db.session.execute(sa.insert(LedgerEntry), [
-            {"enrolment_id": r[0], "kind": "expiry", "amount": -(Decimal(r[3]) / 100),
-             "visit_id": None, "at": expiry_at, "note": f"{year - 1} 年结余作废"}
-            for r in expiring])
-        done = db.session.execute(_EXPIRE, [{"id": r[0], "fen": r[3], "day": last_day}
-                                            for r in expiring])
-        if done.rowcount != len(expiring):  # an expiry entry without its expiry: undo all
-            raise Conflict("上年度余额在结转时发生变动，请重新执行", code="busy")
-    ended = [r for r in old if r[3] <= 0]
-    if ended:
-        db.session.execute(_END, [{"id": r[0], "day": last_day} for r in ended])
+    expired = ledger.expire_many([(r[0], r[3]) for r in old], expiry_at, f"{year - 1} 年结余作废")
     if old:
+        db.session.execute(_END, [{"id": r[0], "day": last_day} for r in old])
         db.session.execute(sa.insert(Enrolment), [
             {"person_id": r[1], "provider_id": r[2], "year": year, "status": "active",
              "enrolled_on": date(year, 1, 1), "ended_on": None, "end_reason": "",
-             "card_serial": 1, "balance": amount} for r in old])
+             "card_serial": 1, "balance": Decimal("0.00")} for r in old])
         new_ids = db.session.execute(sa.select(Enrolment.id).where(
             Enrolment.year == year, Enrolment.person_id.in_(
                 sa.select(Enrolment.person_id).where(Enrolment.id.in_([r[0] for r in old]))))
         ).scalars().all()
-        db.session.execute(sa.insert(LedgerEntry), [
-            {"enrolment_id": eid, "kind": "allocation", "amount": amount, "visit_id": None,
-             "at": new_year, "note": f"{year} 年居家养老服务补贴"} for eid in new_ids])
-    expired = sum((Decimal(r[3]) / 100 for r in expiring), Decimal("0.00"))
+        ledger.allocate_many(new_ids, amount, new_year, f"{year} 年居家养老服务补贴")
     summary = {"carried": len(old), "allocated": f"{amount * len(old):.2f}",
                "expired": f"{expired:.2f}"}
     audit.record("subsidy_year", "enrolments", period, summary)

@@ -1,9 +1,9 @@
 """Home care rules: providers, the year's subsidy and price list, enrolments and their
 ledger. Services take plain arguments, raise eldercare.errors, flush and never commit.
 
-The balance rule (ENGINEERING.md): money leaves a ledger only through `debit()`, a
-conditional relative UPDATE checked by its row count, with the ledger entry in the same
-transaction; the CHECK (balance >= 0) is the last line behind it.
+The balance is written only by homecare/ledger.py (allocate, debit, credit, expire):
+conditional relative UPDATEs checked by their row counts, each with its ledger entry in
+the same transaction; the CHECK (balance >= 0) is the last line behind them.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from eldercare.accounts.services import NewAccount, create_account
-from eldercare.database import fen, to_money, utcnow
+from eldercare.database import from_fen, to_money, utcnow
 from eldercare.errors import Conflict, Invalid, NotFound
 from eldercare.extensions import db
 from eldercare.models import Person, PersonStatus, Region, Role, User
 from eldercare.timeutil import LOCAL, local_midnight_utc, local_today
 
+from .ledger import allocate
 from .models import (
     Enrolment,
     EnrolmentStatus,
@@ -180,65 +181,19 @@ def enrol(person: Person, provider: Provider, year: int, on: date | None = None)
     amount = subsidy_for(year)
     enrolment = Enrolment(person_id=person.id, provider_id=provider.id, year=year,
                           status=EnrolmentStatus.ACTIVE, enrolled_on=on, card_serial=1,
-                          balance=amount)
+                          balance=Decimal("0.00"))
     db.session.add(enrolment)
     db.session.flush()
     # A back-dated enrolment has its subsidy from the day it counts from, so that the
     # overview of a past date and the order of the ledger read right.
     at = utcnow() if on >= today else local_midnight_utc(on)
-    db.session.add(LedgerEntry(enrolment_id=enrolment.id, kind=EntryKind.ALLOCATION,
-                               amount=amount, at=at, note=f"{year} 年居家养老服务补贴"))
-    db.session.flush()
+    allocate(enrolment.id, amount, at, f"{year} 年居家养老服务补贴")
+    db.session.refresh(enrolment, ["balance"])
     return enrolment
 
 
 #: The ledger amount as stored (whole fen), for sums that must not pass the Money type.
 _FEN = sa.type_coerce(LedgerEntry.amount, sa.BigInteger)
-
-# The stored column is whole fen: these statements work on it directly (no Money type in
-# between), exactly as ENGINEERING.md measured them.
-_BALANCE_FEN = sa.text("SELECT balance FROM enrolments WHERE id = :id")
-_DEBIT_FEN = sa.text(
-    "UPDATE enrolments SET balance = balance - :fen WHERE id = :id AND balance >= :fen")
-
-
-def debit(enrolment_id: int, visit_id: int, amount: Decimal, at: datetime) -> Decimal:
-    """Take up to `amount` from the enrolment's balance for a visit; returns what was taken
-    (what was left, if less). The ledger entry joins the same transaction.
-
-    The UPDATE is relative and conditional (`balance >= :fen`), checked by its row
-    count: a concurrent debit that got there first makes it touch no row, and the loop
-    reads the new balance and tries again. Nothing here can make a balance negative."""
-    want = fen(amount)
-    for _attempt in range(50):
-        balance = db.session.execute(_BALANCE_FEN, {"id": enrolment_id}).scalar_one()
-        take = min(want, int(balance))
-        if take <= 0:
-            return Decimal("0.00")
-        result = db.session.execute(_DEBIT_FEN, {"id": enrolment_id, "fen": take})
-        if result.rowcount == 1:
-            taken = (Decimal(take) / 100).quantize(Decimal("0.01"))
-            db.session.add(LedgerEntry(enrolment_id=enrolment_id, kind=EntryKind.VISIT_DEBIT,
-                                       amount=-taken, visit_id=visit_id, at=at))
-            db.session.flush()
-            return taken
-    raise Conflict("账户余额变动频繁，请重试", code="busy")
-
-
-def expire(enrolment: Enrolment, at: datetime) -> Decimal:
-    """What is left of a year's subsidy expires (an entry in the old ledger says so)."""
-    left_fen = int(db.session.execute(_BALANCE_FEN, {"id": enrolment.id}).scalar_one())
-    if left_fen <= 0:
-        return Decimal("0.00")
-    left = (Decimal(left_fen) / 100).quantize(Decimal("0.01"))
-    result = db.session.execute(_DEBIT_FEN, {"id": enrolment.id, "fen": left_fen})
-    if result.rowcount != 1:
-        raise Conflict("余额已变动，请重试", code="busy")
-    db.session.add(LedgerEntry(enrolment_id=enrolment.id, kind=EntryKind.EXPIRY,
-                               amount=-left, at=at, note="年度结余作废"))
-    db.session.flush()
-    return left
-
 
 @dataclass
 class Ledger:
@@ -271,8 +226,7 @@ def ledger_summaries(ids: list[int]) -> dict[int, tuple[Decimal, Decimal]]:
                   sa.func.sum(sa.case((kind.in_([EntryKind.VISIT_DEBIT, EntryKind.REVERSAL]),
                                        _FEN), else_=0)))
         .where(LedgerEntry.enrolment_id.in_(ids)).group_by(LedgerEntry.enrolment_id))
-    money = lambda v: (Decimal(int(v or 0)) / 100).quantize(Decimal("0.01"))  # noqa: E731
-    return {eid: (money(a), -money(s)) for eid, a, s in rows}
+    return {eid: (from_fen(a), -from_fen(s)) for eid, a, s in rows}
 
 
 def end_enrolment(enrolment: Enrolment, on: date, reason: str) -> None:

@@ -24,7 +24,7 @@ from eldercare.extensions import db
 from eldercare.models import PersonStatus, User
 from eldercare.timeutil import to_local
 
-from . import cards, services
+from . import cards, ledger, services
 from .models import (
     Enrolment,
     EnrolmentStatus,
@@ -348,7 +348,7 @@ def check_out(visit: Visit, at: datetime, picked: list[tuple[str, Decimal]],
     db.session.flush()  # the visit's row exists before its ledger entry points at it
     subsidised = Decimal("0.00")
     if not {"deceased", "not_enrolled"} & set(visit.exceptions or []):
-        subsidised = services.debit(enrolment.id, visit.id, amount, at)
+        subsidised = ledger.debit(enrolment.id, visit.id, amount, at)
     faults.pause("scan-debited")  # tests only: the ledger debited, not yet committed
     visit.subsidised = subsidised
     visit.self_paid = amount - subsidised

@@ -7,11 +7,12 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from eldercare.database import from_fen
 from eldercare.extensions import db
 from eldercare.timeutil import local_today
 
 from .models import CallbackSample, Claim, ClaimStatus
-from .services import raw, yuan
+from .services import raw
 
 
 def _money_by_status(year: int) -> dict:
@@ -29,9 +30,9 @@ def overview(day: date) -> dict:
     return {"claims": {
         "year": day.year,
         "by_status": {s.value: by.get(s.value, (0, 0, 0))[0] for s in ClaimStatus},
-        "claimed": yuan(sum(int(v[1] or 0) for v in by.values())),
-        "approved": yuan(sum(int(by[s][2] or 0) for s in decided if s in by)),
-        "paid": yuan(int(by["paid"][2] or 0) if "paid" in by else 0),
+        "claimed": from_fen(sum(int(v[1] or 0) for v in by.values())),
+        "approved": from_fen(sum(int(by[s][2] or 0) for s in decided if s in by)),
+        "paid": from_fen(int(by["paid"][2] or 0) if "paid" in by else 0),
         "callbacks_pending": db.session.scalar(sa.select(sa.func.count(CallbackSample.id))
                                                .where(CallbackSample.outcome.is_(None))) or 0,
     }}

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from eldercare import audit
+from eldercare.database import from_fen
 from eldercare.extensions import db
 from eldercare.models import Person, User
 
@@ -44,13 +45,9 @@ def _fen(col) -> sa.ColumnElement:
     return sa.type_coerce(col, sa.BigInteger)
 
 
-def _yuan(fen_value) -> Decimal:
-    return (Decimal(int(fen_value or 0)) / 100).quantize(Decimal("0.01"))
-
-
 def approved_for(claim_id: int, visit_id: int) -> Decimal:
     """What the claim approved for the visit, over all its lines."""
-    return _yuan(db.session.scalar(
+    return from_fen(db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(_fen(ClaimLine.approved_amount)), 0))
         .where(ClaimLine.claim_id == claim_id, ClaimLine.visit_id == visit_id)))
 
@@ -112,10 +109,10 @@ def take(claim: Claim) -> int:
             sa.select(sa.func.coalesce(sa.func.sum(_fen(Recovery.amount)), 0))
             .where(Recovery.taken_by_claim_id == claim.id))
         db.session.execute(
-            sa.update(Claim).where(Claim.id == claim.id).values(recovered_total=_yuan(total))
+            sa.update(Claim).where(Claim.id == claim.id).values(recovered_total=from_fen(total))
             .execution_options(synchronize_session=False))
         audit.record("recoveries_taken", "claims", claim.id,
-                     {"recoveries": taken, "recovered": str(_yuan(total))})
+                     {"recoveries": taken, "recovered": str(from_fen(total))})
     db.session.refresh(claim)
     return taken
 

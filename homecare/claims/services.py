@@ -23,7 +23,7 @@ import sqlalchemy.orm
 
 from eldercare import audit, faults
 from eldercare.crypto import id_number_hash
-from eldercare.database import UTCDateTime, to_money, utcnow
+from eldercare.database import UTCDateTime, from_fen, to_money, utcnow
 from eldercare.errors import Conflict, Invalid
 from eldercare.extensions import db
 from eldercare.models import Person, User
@@ -71,11 +71,6 @@ def month_of(text: str) -> Month:
     start = datetime(y, m, 1, tzinfo=LOCAL).astimezone(UTC)
     end = datetime(after.year, after.month, 1, tzinfo=LOCAL).astimezone(UTC)
     return Month(text, first, after - timedelta(days=1), start, end)
-
-
-def yuan(fen_value) -> Decimal:
-    """Whole fen from SQL arithmetic as yuan with two places."""
-    return (Decimal(int(fen_value or 0)) / 100).quantize(Decimal("0.01"))
 
 
 def raw(col) -> sa.ColumnElement:
@@ -147,7 +142,7 @@ def _finish_submission(claim: Claim) -> Claim:
         sa.func.count(ClaimLine.id), sa.func.coalesce(sa.func.sum(raw(ClaimLine.amount)), 0))
         .where(ClaimLine.claim_id == claim.id)).one()
     claim.line_count = count
-    claim.claimed_total = yuan(total)
+    claim.claimed_total = from_fen(total)
     claim.rejected_total = Decimal("0.00")
     claim.approved_total = Decimal("0.00")
     db.session.flush()
@@ -359,8 +354,8 @@ def _store_totals(claim: Claim) -> None:
         sa.func.coalesce(sa.func.sum(raw(ClaimLine.amount)), 0),
         sa.func.coalesce(sa.func.sum(raw(ClaimLine.approved_amount)), 0))
         .where(ClaimLine.claim_id == claim.id)).one()
-    claim.claimed_total = yuan(claimed)
-    claim.approved_total = yuan(approved)
+    claim.claimed_total = from_fen(claimed)
+    claim.approved_total = from_fen(approved)
     claim.rejected_total = claim.claimed_total - claim.approved_total
     db.session.flush()
 

@@ -15,6 +15,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from openpyxl import Workbook
 
+from eldercare.database import from_fen
 from eldercare.exports import cell
 from eldercare.extensions import db
 from eldercare.models import Person, Region
@@ -44,10 +45,6 @@ class Statement:
     recoveries: list[dict]
 
 
-def _yuan(v) -> Decimal:
-    return (Decimal(int(v or 0)) / 100).quantize(Decimal("0.01"))
-
-
 def build(claim: Claim) -> Statement:
     """The figures of a statement, in three queries."""
     v_join = sa.and_(Visit.id == ClaimLine.visit_id, Visit.provider_id == claim.provider_id)
@@ -62,7 +59,7 @@ def build(claim: Claim) -> Statement:
     names = dict(db.session.execute(sa.select(Region.code, Region.name).where(
         Region.code.in_([r[0] for r in rows if r[0]]))).all())
     townships = sorted(((names.get(code, code) if code else "（无对应服务记录）", n,
-                         _yuan(c), _yuan(a)) for code, n, c, a in rows),
+                         from_fen(c), from_fen(a)) for code, n, c, a in rows),
                        key=lambda t: (t[0].startswith("（"), t[0]))
     ex = db.session.execute(
         sa.select(ClaimLine, Person.name)

@@ -46,11 +46,11 @@ def test_an_income_proposal_ends_neither(client, admin_headers):
 
 def test_the_subsidy_at_risk_follows_the_elders_own_draw_and_never_passes_the_balance(app):
     p, enrolment = _in_bed_and_enrolled()
-    from homecare import services
+    from homecare import ledger
 
     # 120 yuan drawn by the end of April: 30 a month
     april = datetime(enrolment.year, 4, 2, tzinfo=UTC)
-    services.debit(enrolment.id, None, Decimal("120.00"), april)
+    ledger.debit(enrolment.id, None, Decimal("120.00"), april)
     db.session.commit()
     db.session.refresh(enrolment)
     year = enrolment.year
