@@ -17,7 +17,12 @@ import requests
 import sqlalchemy as sa
 
 from eldercare.accounts import services
-from eldercare.auth.services import LoginFailed, authenticate, check_password_policy
+from eldercare.auth.services import (
+    LoginFailed,
+    PasswordChangeRequired,
+    authenticate,
+    check_password_policy,
+)
 from eldercare.errors import Conflict
 from eldercare.extensions import db
 from eldercare.models import AuditEntry, User
@@ -154,7 +159,7 @@ def test_the_bureau_creates_an_account_with_a_one_time_password(client, bureau):
     check_password_policy(password)  # raises if it does not meet the policy
     user = _fresh(r.json["id"])
     assert user.must_change_password and user.display_name == "王院长"
-    assert authenticate("mgr2", password).id == user.id  # the password is the account's
+    assert _opens("mgr2", password).id == user.id  # the password is the account's
     # every role, with its scope
     for role, scope in (
         ("admin", {}),
@@ -423,7 +428,7 @@ def test_the_bureau_resets_a_password_the_old_one_and_sessions_end(app, client, 
     db.session.rollback()
     assert page.get("/people").status_code == 302
     assert client.get("/api/v1/stats/overview", headers=token).status_code == 401
-    assert authenticate("mgr", r.json["one_time_password"]).id == bureau.manager.id
+    assert _opens("mgr", r.json["one_time_password"]).id == bureau.manager.id
     own = client.post(f"/api/v1/users/{bureau.admin.id}/reset-password", headers=_h(bureau.admin))
     assert own.status_code == 409  # one's own password is changed with the old one
 
@@ -488,11 +493,6 @@ def test_the_bureau_resets_a_second_factor_and_it_is_enrolled_again(app, client,
 # --- one-time passwords ---------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the login side (403 password_change_required, "
-    "POST /api/v1/auth/password) is helper auth's; remove once merged",
-)
 def test_a_one_time_password_works_once_then_forces_a_change(client, bureau):
     made = client.post(
         "/api/v1/users", headers=_h(bureau.admin), json={"username": "newbie", "role": "auditor"}
@@ -556,7 +556,7 @@ def test_the_workers_page_adds_disables_and_resets_a_worker(app, client, bureau)
     assert resp.status_code == 200
     shown = re.search(r'data-testid="password">([^<]+)<', resp.text).group(1)
     check_password_policy(shown)
-    assert authenticate("wk7", shown)  # the password shown is the worker's, once
+    assert _opens("wk7", shown)  # the password shown is the worker's, once
     db.session.commit()
     assert shown not in client.get("/homecare/workers").text  # shown once, never again
     token = f.csrf(client, "/homecare/workers")
@@ -657,7 +657,7 @@ def test_the_users_page_creates_disables_enables_and_resets(app, client, bureau)
     )
     assert resp.status_code == 200, resp.text
     shown = re.search(r'data-testid="password">([^<]+)<', resp.text).group(1)
-    created = authenticate("mgr2", shown)
+    created = _opens("mgr2", shown)
     assert created.must_change_password and created.facility_id == bureau.home_id
     db.session.commit()
     assert shown not in client.get("/users").text
@@ -674,7 +674,7 @@ def test_the_users_page_creates_disables_enables_and_resets(app, client, bureau)
         assert check(_fresh(created.id)), action
     r = client.post(f"/users/{created.id}/reset-password", data={"csrf_token": token})
     again = re.search(r'data-testid="password">([^<]+)<', r.text).group(1)
-    assert again != shown and authenticate("mgr2", again)
+    assert again != shown and _opens("mgr2", again)
     db.session.commit()
     r = client.post(f"/users/{created.id}/reset-otp", data={"csrf_token": token})
     assert r.status_code == 302
@@ -788,3 +788,11 @@ def test_a_provider_on_a_phone_adds_a_worker_and_disables_another(
     phone.goto(f"{base}/scan")
     assert "/login" in phone.url
     assert errors == []
+
+
+def _opens(username: str, one_time: str) -> User:
+    """The one-time password is the account's: the login gets past it and stops only at
+    the change it requires (a wrong password would be LoginFailed)."""
+    with pytest.raises(PasswordChangeRequired):
+        authenticate(username, one_time)
+    return db.session.scalar(sa.select(User).where(User.username == username))
