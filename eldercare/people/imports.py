@@ -164,22 +164,7 @@ def _header_key(value) -> str:
     return _HEADER_JUNK.sub("", text)
 
 
-def _text(value) -> str:
-    """A cell as text: numbers without a spurious .0, dates as ISO, None as ''."""
-    if type(value) is str:  # the common case first: this runs for every cell
-        return value.strip()
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, datetime):
-        midnight = value.time() == datetime.min.time()
-        return value.date().isoformat() if midnight else value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value).strip()
+_text = tabular.text  # one reading of a cell for every upload
 
 
 def _word(value) -> str:
