@@ -19,7 +19,7 @@ from eldercare.database import utcnow
 from eldercare.idnumbers import make_number
 from eldercare.models import Category, Person, WubaoSupport
 from eldercare.models.imports import ImportJob, JobStatus
-from eldercare.people import imports
+from eldercare.people import import_jobs, imports, roster, roster_columns
 from eldercare.timeutil import local_today
 from tests import factories as f
 
@@ -389,8 +389,8 @@ def test_the_lean_xlsx_reader_reads_what_openpyxl_reads(client, admin_headers, d
     from eldercare import tabular
 
     limits = tabular.Limits(max_rows=1000)
-    lean = tabular._read_xlsx(content, imports._header_width, limits, True, None)
-    full = tabular._openpyxl(content, imports._header_width, limits, True)
+    lean = tabular._read_xlsx(content, roster_columns.HEADERS.width, limits, True, None)
+    full = tabular._openpyxl(content, roster_columns.HEADERS.width, limits, True)
     assert _trimmed(lean.rows) == _trimmed(full.rows)
     assert _trimmed(lean.rows)[2][1][5] == datetime(2021, 7, 1)
 
@@ -477,7 +477,7 @@ def test_checking_needs_a_handful_of_queries_whatever_the_size(app, db):
 
     sa.event.listen(db.engine, "before_cursor_execute", count_it)
     try:
-        checked = imports.check_roster(content, "x.xlsx")
+        checked = roster.check_roster(content, "x.xlsx")
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", count_it)
     assert checked.report.errors == [] and len(checked.rows) == 2_000
@@ -595,7 +595,7 @@ def test_a_large_file_runs_as_a_job_with_progress_any_worker_can_answer(app, cli
 def test_a_job_whose_process_died_shows_as_failed(app, client, admin, db):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True).stdout.strip()
-    host = imports.worker_id().split(":")[0]
+    host = import_jobs.worker_id().split(":")[0]
     job = ImportJob(kind="import", status=JobStatus.RUNNING, phase="saving", filename="x.xlsx",
                     user_id=admin.id, username="admin", worker=f"{host}:{dead}:abcd",
                     rows_total=100, rows_done=50)
@@ -620,7 +620,7 @@ def test_a_job_whose_process_was_killed_but_not_yet_reaped_shows_as_failed(app, 
         while Path(f"/proc/{killed.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
             assert time.monotonic() < deadline
             time.sleep(0.02)
-        host = imports.worker_id().split(":")[0]
+        host = import_jobs.worker_id().split(":")[0]
         job = ImportJob(kind="import", status=JobStatus.RUNNING, phase="saving",
                         filename="x.csv", user_id=admin.id, username="admin",
                         worker=f"{host}:{killed.pid}:abcd", rows_total=10, rows_done=5)
@@ -685,7 +685,7 @@ def test_only_admin_imports_through_the_api(client, db, role):
 
 @pytest.mark.parametrize("role", ["manager", "provider", "worker", "auditor"])
 def test_only_admin_imports_through_the_page(client, db, admin, role):
-    job = imports.create_job(b"x", "x.csv", "check", admin)
+    job = import_jobs.create_job(b"x", "x.csv", "check", admin)
     db.session.commit()
     u = other_user(role)
     f.login(client, u)
