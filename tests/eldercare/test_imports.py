@@ -22,6 +22,7 @@ from eldercare.models.imports import ImportJob, JobStatus
 from eldercare.people import import_jobs, imports, roster, roster_columns
 from eldercare.timeutil import local_today
 from tests import factories as f
+from tests.odd_cells import full_width, odd_dates, odd_id_number
 
 SAMPLES = Path(__file__).parent / "samples"
 XLSX = (SAMPLES / "roster-field.xlsx").read_bytes()
@@ -810,3 +811,25 @@ def test_half_a_home_point_names_the_column_the_file_has(client, admin_headers, 
     resp = post(client, admin_headers, content, "home.csv")
     assert resp.status_code == 422
     assert [(e["row"], e["column"]) for e in resp.json["errors"]] == [(2, "纬度")]
+
+
+def test_odd_cells_are_read_as_every_upload_reads_them(client, admin_headers, db):
+    """Full-width text, ID numbers in full-width digits with a lower-case x, and dates
+    written 2026年6月3日 or 20260603 (tests/odd_cells.py): the comparison lists and the
+    claim files accept the same."""
+    day = date(2024, 3, 1)
+    dates = odd_dates(day)
+    n = numbers(len(dates))
+    header = ["序号", "姓名", "身份证号码", "乡镇", "类别", "供养方式", "联系电话", "家庭住址",
+              "供养开始日期"]
+    content = roster_csv([[full_width(str(i + 1)), f"甲{i}", odd_id_number(n[i]), "魏城镇",
+                           "老年人", "分散", full_width("138 0000 0000"), "幸福路（东段）１２号",
+                           text] for i, text in enumerate(dates)], header=header)
+    resp = post(client, admin_headers, content, "odd.csv")
+    assert resp.status_code == 201, resp.json
+    assert resp.json["created"] == len(dates)
+    got = people(db)
+    for number in n:
+        p = got[number]
+        assert p.current_support.start_date == day
+        assert (p.phone, p.address) == ("138 0000 0000", "幸福路(东段)12号")
