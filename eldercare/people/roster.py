@@ -97,7 +97,8 @@ def check_roster(content: bytes, filename: str = "", *,
         report.error(None, None, str(exc))
         return CheckedRoster(report, [], set())
     report.file_type = sheet.file_type
-    check = Checking(report, sheet.columns, Regions(local_today()), local_today())
+    today = local_today()
+    check = Checking(report, sheet.columns, Regions(today), today)
     candidates: list[RowData] = []
     total = len(sheet.rows) - sheet.header - 1
     for done, (number, values, texts) in enumerate(data_rows(sheet), start=1):
@@ -117,8 +118,8 @@ def check_roster(content: bytes, filename: str = "", *,
     rows = against_registry(candidates, report, check.column)
     if report.rows == 0 and not report.errors:
         report.error(None, None, "表格中没有数据行（表头下面是空的）。")
-    for problems_ in (report.errors, report.warnings):
-        problems_.sort(key=lambda p: (p["row"] is not None, p["row"] or 0))
+    for found in (report.errors, report.warnings):
+        found.sort(key=lambda p: (p["row"] is not None, p["row"] or 0))
     return CheckedRoster(report, rows, set(sheet.columns))
 
 
