@@ -17,6 +17,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from eldercare import audit
+from eldercare.database import stored
 from eldercare.extensions import db
 from eldercare.models import Person, PersonStatus
 from eldercare.timeutil import LOCAL
@@ -56,7 +57,7 @@ def new_subsidy_year(period: str) -> dict:
     audit.lock_chain()  # before the rows below: the order in which check-outs take them
     old = db.session.execute(
         sa.select(Enrolment.id, Enrolment.person_id, Enrolment.provider_id,
-                  sa.type_coerce(Enrolment.balance, sa.BigInteger))
+                  stored(Enrolment.balance))
         .join(Person, Person.id == Enrolment.person_id)
         .where(Enrolment.year == year - 1, Enrolment.status == EnrolmentStatus.ACTIVE,
                Person.status == PersonStatus.ACTIVE, Enrolment.person_id.not_in(already))

@@ -15,7 +15,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from eldercare.accounts.services import NewAccount, create_account
-from eldercare.database import from_fen, to_money, utcnow
+from eldercare.database import from_fen, stored, to_money, utcnow
 from eldercare.errors import Conflict, Invalid, NotFound
 from eldercare.extensions import db
 from eldercare.models import Person, PersonStatus, Region, Role, User
@@ -192,8 +192,6 @@ def enrol(person: Person, provider: Provider, year: int, on: date | None = None)
     return enrolment
 
 
-#: The ledger amount as stored (whole fen), for sums that must not pass the Money type.
-_FEN = sa.type_coerce(LedgerEntry.amount, sa.BigInteger)
 
 @dataclass
 class Ledger:
@@ -214,17 +212,21 @@ def ledger(enrolment: Enrolment) -> Ledger:
     return Ledger(allocated, spent, enrolment.balance, entries)
 
 
+def ledger_sums() -> tuple[sa.ColumnElement, sa.ColumnElement]:
+    """Two SQL sums over ledger entries, in whole fen: allocated, and spent (the visits'
+    debits less their reversals, as a negative number). `from_fen` reads them."""
+    amount, kind = stored(LedgerEntry.amount), LedgerEntry.kind
+    spending = kind.in_([EntryKind.VISIT_DEBIT, EntryKind.REVERSAL])
+    return (sa.func.sum(sa.case((kind == EntryKind.ALLOCATION, amount), else_=0)),
+            sa.func.sum(sa.case((spending, amount), else_=0)))
+
+
 def ledger_summaries(ids: list[int]) -> dict[int, tuple[Decimal, Decimal]]:
     """(allocated, spent) per enrolment id, in one query, for lists."""
     if not ids:
         return {}
-    kind = LedgerEntry.kind
     rows = db.session.execute(
-        sa.select(LedgerEntry.enrolment_id,
-                  sa.func.sum(sa.case((kind == EntryKind.ALLOCATION, _FEN),
-                                      else_=0)),
-                  sa.func.sum(sa.case((kind.in_([EntryKind.VISIT_DEBIT, EntryKind.REVERSAL]),
-                                       _FEN), else_=0)))
+        sa.select(LedgerEntry.enrolment_id, *ledger_sums())
         .where(LedgerEntry.enrolment_id.in_(ids)).group_by(LedgerEntry.enrolment_id))
     return {eid: (from_fen(a), -from_fen(s)) for eid, a, s in rows}
 

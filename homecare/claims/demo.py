@@ -15,13 +15,13 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from eldercare.database import stored
 from eldercare.extensions import db
 from eldercare.models import Role, User
 
 from ..models import Provider, Service, Unit, Visit
 from . import callbacks, services
 from .models import CallbackOutcome, CallbackSample, Claim, ClaimLine, ClaimStatus
-from .services import raw
 
 
 def _users() -> tuple[User | None, dict[int, User]]:
@@ -42,17 +42,17 @@ def _plant(claim: Claim, year: int, next_month_first: date) -> None:
     mine = lines.c.claim_id == cid
     # amounts typed wrong: five yuan too much
     db.session.execute(lines.update().where(mine, lines.c.line_no % 89 == 3)
-                       .values(amount=raw(lines.c.amount) + 500))
+                       .values(amount=stored(lines.c.amount) + 500))
     # hours rounded up by two on hourly services, the amount following the price
     hourly = sa.select(Service.code).where(Service.year == services.price_year(year),
                                            Service.unit == Unit.HOUR).scalar_subquery()
-    price = (sa.select(raw(Service.price)).where(
+    price = (sa.select(stored(Service.price)).where(
         Service.year == services.price_year(year), Service.code == lines.c.service_code)
         .scalar_subquery())
     db.session.execute(lines.update().where(mine, lines.c.line_no % 131 == 7,
                                             lines.c.service_code.in_(hourly))
-                       .values(quantity=raw(lines.c.quantity) + 200,
-                               amount=raw(lines.c.amount) + 2 * price))
+                       .values(quantity=stored(lines.c.quantity) + 200,
+                               amount=stored(lines.c.amount) + 2 * price))
     # a neighbour's ID number (the next line's elder)
     l2 = lines.alias("l2")
 

@@ -23,7 +23,7 @@ import sqlalchemy.orm
 
 from eldercare import audit, faults
 from eldercare.crypto import id_number_hash
-from eldercare.database import UTCDateTime, from_fen, to_money, utcnow
+from eldercare.database import UTCDateTime, from_fen, stored, to_money, utcnow
 from eldercare.errors import Conflict, Invalid
 from eldercare.extensions import db
 from eldercare.models import Person, User
@@ -71,11 +71,6 @@ def month_of(text: str) -> Month:
     start = datetime(y, m, 1, tzinfo=LOCAL).astimezone(UTC)
     end = datetime(after.year, after.month, 1, tzinfo=LOCAL).astimezone(UTC)
     return Month(text, first, after - timedelta(days=1), start, end)
-
-
-def raw(col) -> sa.ColumnElement:
-    """A Money/quantity column as its stored integer (fen, hundredths) for arithmetic."""
-    return sa.type_coerce(col, sa.BigInteger)
 
 
 def _seconds_between(start, end) -> sa.ColumnElement:
@@ -139,7 +134,7 @@ def _new_claim(provider: Provider, month: Month, source: ClaimSource, user: User
 
 def _finish_submission(claim: Claim) -> Claim:
     count, total = db.session.execute(sa.select(
-        sa.func.count(ClaimLine.id), sa.func.coalesce(sa.func.sum(raw(ClaimLine.amount)), 0))
+        sa.func.count(ClaimLine.id), sa.func.coalesce(sa.func.sum(stored(ClaimLine.amount)), 0))
         .where(ClaimLine.claim_id == claim.id)).one()
     claim.line_count = count
     claim.claimed_total = from_fen(total)
@@ -178,14 +173,14 @@ def generate(provider: Provider, month_text: str, user: User | None) -> Claim:
         # the person's encrypted number is copied as it is (one kind of value, one key)
         sa.select(sa.literal(claim.id), line_no, Visit.id, Person.id_number, Person.id_number_hash,
                   _local_date(Visit.check_in_at), VisitService.service_code,
-                  raw(VisitService.quantity), raw(VisitService.amount), sa.literal(0),
+                  stored(VisitService.quantity), stored(VisitService.amount), sa.literal(0),
                   sa.literal(""))
         .join(VisitService, VisitService.visit_id == Visit.id)
         .join(Enrolment, Enrolment.id == Visit.enrolment_id)
         .join(Person, Person.id == Enrolment.person_id)
         .where(Visit.provider_id == provider.id, Visit.check_in_at >= month.start_utc,
                Visit.check_in_at < month.end_utc, Visit.check_out_at.is_not(None),
-               raw(Visit.subsidised) > 0))
+               stored(Visit.subsidised) > 0))
     db.session.execute(sa.insert(ClaimLine).from_select(
         ["claim_id", "line_no", "visit_id", "id_number", "id_number_hash", "service_date",
          "service_code", "quantity", "amount", "reason_bits", "override_reason"], select))
@@ -265,11 +260,11 @@ def _decisions() -> sa.Subquery:
         w.check_out_at > v.check_in_at)
     exc = sa.cast(v.exceptions, sa.String)
     b = (sa.select(
-        cl.id, cl.line_no, cl.visit_id, cl.service_date, raw(cl.quantity).label("qty"),
-        raw(cl.amount).label("amt"), cl.id_number_hash.label("claimed_id"),
-        v.id.label("vid"), v.check_in_at, v.check_out_at, raw(v.subsidised).label("sub"),
+        cl.id, cl.line_no, cl.visit_id, cl.service_date, stored(cl.quantity).label("qty"),
+        stored(cl.amount).label("amt"), cl.id_number_hash.label("claimed_id"),
+        v.id.label("vid"), v.check_in_at, v.check_out_at, stored(v.subsidised).label("sub"),
         exc.label("exc"), p.id_number_hash.label("real_id"), p.death_date, e.year, e.enrolled_on,
-        e.ended_on, e.end_reason, raw(s.price).label("price"), s.unit,
+        e.ended_on, e.end_reason, stored(s.price).label("price"), s.unit,
         _flag(overlap).label("overlap"),
         _seconds_between(v.check_in_at, v.check_out_at).label("secs"),
         _local_date(v.check_in_at).label("visit_date"),
@@ -351,8 +346,8 @@ def _decisions() -> sa.Subquery:
 
 def _store_totals(claim: Claim) -> None:
     claimed, approved = db.session.execute(sa.select(
-        sa.func.coalesce(sa.func.sum(raw(ClaimLine.amount)), 0),
-        sa.func.coalesce(sa.func.sum(raw(ClaimLine.approved_amount)), 0))
+        sa.func.coalesce(sa.func.sum(stored(ClaimLine.amount)), 0),
+        sa.func.coalesce(sa.func.sum(stored(ClaimLine.approved_amount)), 0))
         .where(ClaimLine.claim_id == claim.id)).one()
     claim.claimed_total = from_fen(claimed)
     claim.approved_total = from_fen(approved)
