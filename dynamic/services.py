@@ -24,6 +24,7 @@ from eldercare.models import Person, PersonStatus
 from eldercare.people import services as people
 from eldercare.registry import registry
 from eldercare.templating import money
+from eldercare.timeutil import Month
 
 from . import EFFECTS
 from .models import (
@@ -186,8 +187,8 @@ def describe_core(person: Person, kind: str, on) -> list[str]:
     elif kind == "moved":
         out.append(f"人员状态改为“迁出本区”，迁出日期 {on}")
     if kind in ("death", "moved") and support is not None:
-        stop = payment_end(on)
-        nxt = f"{stop.year + (stop.month == 12)}年{stop.month % 12 + 1}月"
+        nxt = Month.of(payment_end(on)).next()
+        nxt = f"{nxt.year}年{nxt.month}月"
         out.append(f"特困供养（{SUPPORT_WORDS.get(support.support.value, '')}，"
                    f"自 {support.start_date} 起）自 {on} 终止，供养金自 {nxt}起停发，"
                    "并列入乡镇7天公示")

@@ -21,7 +21,7 @@ from eldercare.errors import Forbidden, NotFound
 from eldercare.extensions import db
 from eldercare.models import Person, Role
 from eldercare.people.services import number_condition
-from eldercare.timeutil import LOCAL, local_today
+from eldercare.timeutil import Month, local_today
 
 from . import cards, dashboard, figures, homepoint, services, visits
 from . import scoping as hc
@@ -422,19 +422,12 @@ class VisitQuery(PageQuery):
     exception: str | None = Field(None, max_length=30)
 
 
-def month_range(month: str) -> tuple[datetime, datetime]:
-    y, m = (int(p) for p in month.split("-"))
-    start = datetime(y, m, 1, tzinfo=LOCAL)
-    end = datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=LOCAL)
-    return start.astimezone(UTC), end.astimezone(UTC)
-
-
 def filtered_visits(user, q) -> sa.Select:
     stmt = hc.visits(user)
     if q.provider_id:
         stmt = stmt.where(Visit.provider_id == q.provider_id)
     if q.month:
-        start, end = month_range(q.month)
+        start, end = Month.parse(q.month).bounds_utc()
         stmt = stmt.where(Visit.check_in_at >= start, Visit.check_in_at < end)
     if q.status:
         stmt = stmt.where(Visit.status == q.status)

@@ -33,7 +33,6 @@ from .models import (
     SubsidyYear,
     Unit,
     Visit,
-    VisitStatus,
 )
 
 DEFAULT_SUBSIDY = Decimal("300.00")
@@ -258,27 +257,3 @@ def on_person_moved(person: Person, on: date, **_kw) -> None:
     for enrolment in db.session.scalars(sa.select(Enrolment).where(
             Enrolment.person_id == person.id, Enrolment.status == EnrolmentStatus.ACTIVE)):
         end_enrolment(enrolment, on, "moved")
-
-
-def close_stale_visits(now: datetime | None = None, hours: int = 12) -> int:
-    """Visits open for more than `hours` are closed as flagged `no_check_out` (nothing is
-    debited: no services were recorded). Idempotent."""
-    from datetime import timedelta
-
-    now = now or utcnow()
-    # A visit being checked out right now is locked by its check-out: skip it (it will
-    # not be open when the check-out commits). Without the lock the job's update would
-    # overwrite the check-out and flag a finished visit no_check_out.
-    stale = list(db.session.scalars(sa.select(Visit).where(
-        Visit.status == VisitStatus.OPEN, Visit.check_in_at < now - timedelta(hours=hours))
-        .with_for_update(skip_locked=True, of=Visit)))
-    for visit in stale:
-        visit.status = VisitStatus.FLAGGED
-        visit.flag("no_check_out")
-    db.session.flush()
-    return len(stale)
-
-
-def close_stale_visits_job(period: str | None = None) -> dict:
-    """The `close-stale-visits` job: one run closes whatever is stale at that moment."""
-    return {"closed": close_stale_visits()}

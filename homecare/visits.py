@@ -392,3 +392,28 @@ def open_visit_of(user: User, enrolment: Enrolment) -> Visit | None:
         Visit.status == VisitStatus.OPEN,
         Visit.check_in_at > utcnow() - OPEN_VISIT_WINDOW)
         .order_by(Visit.check_in_at.desc()).limit(1))
+
+
+# --- the hourly job -----------------------------------------------------------------------
+
+
+def close_stale_visits(now: datetime | None = None) -> int:
+    """Visits open for longer than OPEN_VISIT_WINDOW are closed as flagged `no_check_out`
+    (nothing is debited: no services were recorded). Idempotent."""
+    now = now or utcnow()
+    # A visit being checked out right now is locked by its check-out: skip it (it will
+    # not be open when the check-out commits). Without the lock the job's update would
+    # overwrite the check-out and flag a finished visit no_check_out.
+    stale = list(db.session.scalars(sa.select(Visit).where(
+        Visit.status == VisitStatus.OPEN, Visit.check_in_at < now - OPEN_VISIT_WINDOW)
+        .with_for_update(skip_locked=True, of=Visit)))
+    for visit in stale:
+        visit.status = VisitStatus.FLAGGED
+        visit.flag("no_check_out")
+    db.session.flush()
+    return len(stale)
+
+
+def close_stale_visits_job(period: str | None = None) -> dict:
+    """The `close-stale-visits` job: one run closes whatever is stale at that moment."""
+    return {"closed": close_stale_visits()}

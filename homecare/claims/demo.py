@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from eldercare.database import stored
 from eldercare.extensions import db
 from eldercare.models import Role, User
+from eldercare.timeutil import Month
 
 from ..models import Provider, Service, Unit, Visit
 from . import callbacks, services
@@ -126,7 +127,7 @@ def claims(ctx) -> None:
     made = 0
     for provider in db.session.scalars(sa.select(Provider).order_by(Provider.id)).all():
         for m in months:
-            month = services.month_of(f"{year}-{m:02d}")
+            month = Month(year, m)
             if not db.session.scalar(sa.select(Visit.id).where(
                     Visit.provider_id == provider.id, Visit.check_in_at >= month.start_utc,
                     Visit.check_in_at < month.end_utc).limit(1)):
@@ -137,7 +138,7 @@ def claims(ctx) -> None:
                 db.session.flush()
                 continue
             made += 1
-            _plant(claim, year, date(year + (m == 12), m % 12 + 1, 1))
+            _plant(claim, year, month.next().first)
             age = months[-1] - m  # 0: last month
             if age == 0 or clerk is None:
                 continue

@@ -12,9 +12,6 @@ same answer, and a clerk's override (kept in its own columns) survives it.
 from __future__ import annotations
 
 import functools
-import re
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -27,9 +24,10 @@ from eldercare.database import UTCDateTime, from_fen, stored, to_money, utcnow
 from eldercare.errors import Conflict, Invalid
 from eldercare.extensions import db
 from eldercare.models import Person, User
-from eldercare.timeutil import LOCAL
+from eldercare.timeutil import Month, hours_before, local_date, seconds_between
 
 from ..models import Enrolment, Provider, Service, Unit, Visit, VisitService
+from ..visits import HOURS_TOLERANCE_MIN, OPEN_VISIT_WINDOW
 from . import recoveries
 from .files import LineIn
 from .models import (
@@ -43,65 +41,9 @@ from .models import (
     reasons_of,
 )
 
-MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-TOLERANCE_S = 600  # hours claimed may exceed the time on site by 10 minutes (as at scans)
-OPEN_HOURS = 12  # the longest a visit stays open (visits.OPEN_VISIT_WINDOW)
-
-
-@dataclass(frozen=True)
-class Month:
-    text: str
-    first: date
-    last: date
-    start_utc: datetime  # local midnight of the first day
-    end_utc: datetime  # local midnight after the last day
-
-    @property
-    def year(self) -> int:
-        return self.first.year
-
-
-def month_of(text: str) -> Month:
-    """A claim month `YYYY-MM`; Invalid for anything else."""
-    if not MONTH_RE.match(text or ""):
-        raise Invalid("月份须为 YYYY-MM", fields={"month": "须为 YYYY-MM"})
-    y, m = int(text[:4]), int(text[5:])
-    first = date(y, m, 1)
-    after = date(y + (m == 12), m % 12 + 1, 1)
-    start = datetime(y, m, 1, tzinfo=LOCAL).astimezone(UTC)
-    end = datetime(after.year, after.month, 1, tzinfo=LOCAL).astimezone(UTC)
-    return Month(text, first, after - timedelta(days=1), start, end)
-
-
-def _seconds_between(start, end) -> sa.ColumnElement:
-    """Whole seconds from `start` to `end`, in the dialect at hand."""
-    if db.engine.dialect.name == "sqlite":
-        return sa.cast(sa.func.round((sa.func.julianday(end) - sa.func.julianday(start))
-                                     * 86400), sa.BigInteger)
-    return sa.cast(sa.extract("epoch", end - start), sa.BigInteger)
-
-
-def _hours_before(col, hours: int) -> sa.ColumnElement:
-    """A stored UTC time `hours` earlier, comparable with the column itself."""
-    if db.engine.dialect.name == "sqlite":
-        # SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff' text; datetime() drops the fraction,
-        # which sorts just before any time of that second: a bound that includes it.
-        return sa.func.datetime(col, f"-{int(hours)} hours")
-    return col - sa.text(f"interval '{int(hours)} hours'")
-
-
-def local_month(col) -> sa.ColumnElement:
-    """'YYYY-MM' of a stored UTC time in Asia/Shanghai, for grouping by month."""
-    if db.engine.dialect.name == "sqlite":
-        return sa.func.substr(sa.func.datetime(col, "+8 hours"), 1, 7)
-    return sa.func.to_char(sa.func.timezone("Asia/Shanghai", col), "YYYY-MM")
-
-
-def _local_date(col) -> sa.ColumnElement:
-    """The Asia/Shanghai date of a stored UTC time (China keeps no summer time)."""
-    if db.engine.dialect.name == "sqlite":
-        return sa.func.date(col, "+8 hours")
-    return sa.cast(sa.func.timezone("Asia/Shanghai", col), sa.Date)
+#: The scan rules reconciliation applies again, from where scans define them.
+TOLERANCE_S = int(HOURS_TOLERANCE_MIN * 60)  # hours claimed may exceed the time on site
+OPEN_HOURS = int(OPEN_VISIT_WINDOW.total_seconds() // 3600)  # the longest a visit stays open
 
 
 # --- submission ---------------------------------------------------------------------------
@@ -150,7 +92,7 @@ def submit_lines(provider: Provider, month_text: str, lines: list[LineIn], user:
                  filename: str = "") -> Claim:
     """Store an uploaded claim (already parsed and checked by files.parse).
     Raises Invalid (month), Conflict (a claim for that provider and month exists)."""
-    month = month_of(month_text)
+    month = Month.parse(month_text)
     claim = _new_claim(provider, month, ClaimSource.UPLOAD, user, filename)
     rows = [{"claim_id": claim.id, "line_no": x.line_no, "visit_id": x.visit_id,
              "id_number": x.id_number, "id_number_hash": id_number_hash(x.id_number),
@@ -166,13 +108,13 @@ def generate(provider: Provider, month_text: str, user: User | None) -> Claim:
     """Build a claim from the provider's logged visits of the month: one line per service
     of every finished visit that drew on a ledger (a wholly self-paid visit is not the
     bureau's to pay). One INSERT ... SELECT. Raises Invalid, Conflict."""
-    month = month_of(month_text)
+    month = Month.parse(month_text)
     claim = _new_claim(provider, month, ClaimSource.GENERATED, user)
     line_no = sa.func.row_number().over(order_by=(Visit.check_in_at, Visit.id, VisitService.id))
     select = (
         # the person's encrypted number is copied as it is (one kind of value, one key)
         sa.select(sa.literal(claim.id), line_no, Visit.id, Person.id_number, Person.id_number_hash,
-                  _local_date(Visit.check_in_at), VisitService.service_code,
+                  local_date(Visit.check_in_at), VisitService.service_code,
                   stored(VisitService.quantity), stored(VisitService.amount), sa.literal(0),
                   sa.literal(""))
         .join(VisitService, VisitService.visit_id == Visit.id)
@@ -253,7 +195,7 @@ def _decisions() -> sa.Subquery:
     w = sa.orm.aliased(Visit, name="w")
     overlap = sa.exists().where(
         w.worker_id == v.worker_id, w.id != v.id,
-        w.check_in_at >= _hours_before(v.check_in_at, OPEN_HOURS),
+        w.check_in_at >= hours_before(v.check_in_at, OPEN_HOURS),
         w.check_in_at <= v.check_in_at,
         sa.or_(w.check_in_at < v.check_in_at,
                sa.and_(w.check_in_at == v.check_in_at, w.id < v.id)),
@@ -266,8 +208,8 @@ def _decisions() -> sa.Subquery:
         exc.label("exc"), p.id_number_hash.label("real_id"), p.death_date, e.year, e.enrolled_on,
         e.ended_on, e.end_reason, stored(s.price).label("price"), s.unit,
         _flag(overlap).label("overlap"),
-        _seconds_between(v.check_in_at, v.check_out_at).label("secs"),
-        _local_date(v.check_in_at).label("visit_date"),
+        seconds_between(v.check_in_at, v.check_out_at).label("secs"),
+        local_date(v.check_in_at).label("visit_date"),
         sa.func.row_number().over(partition_by=(cl.visit_id, cl.service_code),
                                   order_by=cl.line_no).label("dup_rank"))
         .select_from(cl)
@@ -385,7 +327,7 @@ def reconcile(claim: Claim, user: User | None) -> Claim:
           reconciled_by_id=user.id if user else None, reconciled_at=utcnow())
     patterns.flag_month(claim.month, claim.provider_id)  # so that the review shows them
     db.session.execute(_reconcile_statement(db.engine.dialect.name),
-                       _params(claim, month_of(claim.month)))
+                       _params(claim, Month.parse(claim.month)))
     faults.pause("reconcile-decided")  # tests only: every line decided, no totals yet
     _store_totals(claim)
     callbacks.draw_sample(claim)
@@ -503,15 +445,14 @@ def exception_counts(claim: Claim) -> dict[str, int]:
 
 def previous_month(now) -> str:
     """The month a run on the 1st is for: the one just ended."""
-    first = now.date().replace(day=1) - timedelta(days=1)
-    return f"{first.year}-{first.month:02d}"
+    return Month.of(now.date()).previous().text
 
 
 def draft_claims_job(period: str) -> dict:
     """`draft-claims --period YYYY-MM`: a claim generated from logged visits for every
     provider with visits in that month and no claim for it yet (idempotent: a provider
     that has one is left alone)."""
-    month = month_of(period)
+    month = Month.parse(period)
     have = set(db.session.scalars(sa.select(Claim.provider_id).where(Claim.month == period)))
     busy = db.session.scalars(sa.select(Visit.provider_id).where(
         Visit.check_in_at >= month.start_utc, Visit.check_in_at < month.end_utc,

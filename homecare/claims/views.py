@@ -19,7 +19,7 @@ from eldercare.exports import export_response, iter_rows, wants_export
 from eldercare.extensions import db
 from eldercare.models import Person, Role
 from eldercare.pagination import page_of
-from eldercare.timeutil import local_today
+from eldercare.timeutil import Month, local_today
 
 from .. import scoping as hc
 from .. import services as hs
@@ -75,8 +75,7 @@ def _provider_choices(form) -> None:
 
 
 def _last_month() -> str:
-    t = local_today()
-    return f"{t.year - (t.month == 1)}-{(t.month - 2) % 12 + 1:02d}"
+    return Month.current().previous().text
 
 
 @bp.get("/homecare/claims")
@@ -112,7 +111,7 @@ def upload():
     if form.validate_on_submit():
         provider = hc.get_provider(current_user, int(form.provider_id.data))
         try:
-            month = services.month_of(form.month.data)
+            month = Month.parse(form.month.data)
             lines = parse(form.file.data.read(), services.service_codes(month.year))
             claim = services.submit_lines(provider, month.text, lines, current_user,
                                           form.file.data.filename or "")
