@@ -11,7 +11,6 @@ from typing import Annotated, Literal
 import sqlalchemy as sa
 from flask import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
-from sqlalchemy.exc import IntegrityError
 
 from eldercare import scoping as core_scoping
 from eldercare.api import ALL_ROLES, ApiError, Body, PageQuery, Query, endpoint, paginate
@@ -316,24 +315,14 @@ class VisitOut(BaseModel):
     exceptions: list[str]
 
 
-def _idempotent(user, client_id: str, body_hash: str, work):
-    """Run `work()` (which flushes a Scan row) and commit; a repeat of the same
-    client_id answers 200 with the first visit, also when it raced the first."""
-    if (earlier := visits.replay(user, client_id, body_hash)) is not None:
-        return visit_json(earlier), 200
-
+def _once(user, client_id: str | None, raw: dict, work):
+    """visits.once, committed: 201 with a new visit, 200 with the first one for a repeat
+    (also when it raced the first); retried after a serialization failure."""
     def attempt():
-        try:
-            visit = work()
-            out = visit_json(visit)
-            db.session.commit()
-            return out, 201
-        except IntegrityError:
-            db.session.rollback()
-            twin = visits.replay(user, client_id, body_hash)
-            if twin is None:
-                raise
-            return visit_json(twin), 200
+        visit, created = visits.once(user, client_id, raw, work)
+        out = visit_json(visit)
+        db.session.commit()
+        return out, 201 if created else 200
 
     return retrying(attempt)
 
@@ -366,8 +355,7 @@ def scan(body: ScanIn):
         lng=body.lng, raw=raw, no_location_reason=body.no_location_reason,
         services=None if body.services is None else [(s.code, s.quantity)
                                                      for s in body.services])
-    return _idempotent(user, body.client_id, visits.request_hash(raw),
-                       lambda: visits.scan(user, data))
+    return _once(user, body.client_id, raw, lambda: visits.scan(user, data))
 
 
 class ManualIn(Body):
@@ -406,11 +394,7 @@ def manual(body: ManualIn):
         return visits.manual_visit(user, e, body.check_in_at, body.check_out_at, lines,
                                    body.reason, body.note, body.client_id, raw)
 
-    if body.client_id:
-        return _idempotent(user, body.client_id, visits.request_hash(raw), work)
-    out = visit_json(work())
-    db.session.commit()
-    return out, 201
+    return _once(user, body.client_id, raw, work)
 
 
 class VisitQuery(PageQuery):

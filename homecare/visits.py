@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from eldercare import faults
 from eldercare.database import to_money, utcnow
@@ -114,6 +116,31 @@ def replay(user: User, client_id: str, body_hash: str) -> Visit | None:
     if scan.request_hash != body_hash:
         raise Conflict("该 client_id 已用于另一次扫码", code="client_id_reused")
     return db.session.get(Visit, scan.visit_id)
+
+
+def once(user: User, client_id: str | None, raw: dict, work: Callable[[], Visit]
+         ) -> tuple[Visit, bool]:
+    """The one rule for a repeated scan or hand-logged visit, whichever page or endpoint
+    it came from: the visit of an earlier request of `user` with this client_id and
+    False; else `work()` (scan or manual_visit, which write the Scan row) in a savepoint,
+    and True. A twin sent at the same moment that got there first makes the Scan row's
+    UNIQUE(user_id, client_id) fail at its flush: the savepoint is undone and the twin's
+    visit answered. Without a client_id, work() simply runs. Raises Conflict
+    (client_id_reused: the same client_id with another body) and what work() raises.
+    Flushes, never commits."""
+    if not client_id:
+        return work(), True
+    body_hash = request_hash(raw)
+    if (earlier := replay(user, client_id, body_hash)) is not None:
+        return earlier, False
+    try:
+        with db.session.begin_nested():
+            return work(), True
+    except IntegrityError:
+        twin = replay(user, client_id, body_hash)
+        if twin is None:
+            raise
+        return twin, False
 
 
 def _claim(user: User, client_id: str, body_hash: str, kind: ScanKind) -> Scan:
