@@ -25,18 +25,18 @@ def init_app(app: Flask) -> None:
         homepoint,
         models,
         newyear,
+        scan_views,
         scoping,
         services,
         views,
         visits,
-        worker,
     )
     from . import patterns_views as pv
     from .patterns import demo_step as patterns_demo
     from .patterns import run_job as patterns_job
     from .patterns import yesterday
 
-    for bp in (api.bp, views.bp, worker.bp, homepoint.bp, pv.bp, pv.api_bp):
+    for bp in (api.bp, views.bp, scan_views.bp, homepoint.bp, pv.bp, pv.api_bp):
         app.register_blueprint(bp)
     reg = app.extensions["eldercare"]
     office = (Role.ADMIN, Role.AUDITOR, Role.PROVIDER)
@@ -47,7 +47,7 @@ def init_app(app: Flask) -> None:
                            (Role.ADMIN, Role.AUDITOR), 38))
     reg.nav.append(NavItem("homecare.workers", _l("服务人员"), (Role.PROVIDER,), 32))
     # A provider account manages, a worker account scans (issue 14): workers only.
-    reg.nav.append(NavItem("homecare_worker.scan_page", _l("扫码服务"), (Role.WORKER,), 33))
+    reg.nav.append(NavItem("homecare_scan.scan_page", _l("扫码服务"), (Role.WORKER,), 33))
     reg.overview.append(figures.overview)
     reg.public_figures.append(figures.public)
     reg.person_scopes.append(scoping.person_scope)

@@ -94,6 +94,13 @@ def catalogue(year: int) -> list[Service]:
         sa.select(Service).where(Service.year == year).order_by(Service.id)))
 
 
+def price_year(year: int) -> int:
+    """The year whose price list applies to `year`'s visits and claims: the year's own,
+    else the latest before it."""
+    have = db.session.scalar(sa.select(sa.func.max(Service.year)).where(Service.year <= year))
+    return have or year
+
+
 def service_names() -> dict[str, str]:
     """Each service code with its name (the newest year's, should a name change): claim
     lines and statements carry codes, people read names."""

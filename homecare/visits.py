@@ -32,7 +32,6 @@ from .models import (
     EnrolmentStatus,
     Scan,
     ScanKind,
-    Service,
     Unit,
     Visit,
     VisitService,
@@ -310,11 +309,7 @@ def _suspect(visit: Visit) -> bool:
 def price_services(year: int, picked: list[tuple[str, Decimal]]) -> list[VisitService]:
     """Visit services priced from the year's catalogue. Raises Invalid for an unknown code,
     a quantity out of range or a fraction of a session or meal."""
-    by_code = {s.code: s for s in services.catalogue(year)}
-    if not by_code:
-        latest = db.session.scalar(sa.select(sa.func.max(Service.year)).where(
-            Service.year <= year))
-        by_code = {s.code: s for s in services.catalogue(latest)} if latest else {}
+    by_code = {s.code: s for s in services.catalogue(services.price_year(year))}
     lines: dict[str, VisitService] = {}
     for code, qty in picked:
         item = by_code.get(code)

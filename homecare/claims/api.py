@@ -18,7 +18,7 @@ from eldercare.models import Role
 from eldercare.timeutil import Month
 
 from .. import scoping as hc
-from . import callbacks, recoveries, scorecards, services, statements
+from . import callbacks, decisions, recoveries, scorecards, services, statements
 from .files import ClaimFileInvalid, parse
 from .models import CallbackSample, Claim, ClaimLine, reasons_of
 from .scoping import callback_scope, claims, get_claim, sees_callback_notes
@@ -199,7 +199,7 @@ def list_claims(query: ClaimQuery):
                   "the recoveries (扣回) of earlier claims it deducts")
 def show_claim(claim_id: int):
     c = get_claim(api_user(), claim_id)
-    return claim_json(c) | {"exceptions": services.exception_counts(c),
+    return claim_json(c) | {"exceptions": decisions.exception_counts(c),
                             "recoveries": recoveries.of_claim(c)}
 
 
@@ -241,7 +241,7 @@ def _reconciled(c: Claim) -> dict:
     return {"id": c.id, "status": c.status.value,
             "totals": {"claimed": c.claimed_total, "approved": c.approved_total,
                        "rejected": c.rejected_total},
-            "lines": services.lines(c)}
+            "lines": decisions.lines(c)}
 
 
 @endpoint(bp, "/claims/<int:claim_id>/reconcile", ["POST"], roles=BUREAU,
@@ -298,7 +298,7 @@ class OverrideIn(Body):
           summary="The clerk's decision on a line, with a written reason (audited)")
 def override(claim_id: int, line_no: int, body: OverrideIn):
     c = get_claim(api_user(), claim_id)
-    line = services.override(c, line_no, body.decision, body.reason, api_user(), body.amount)
+    line = decisions.override(c, line_no, body.decision, body.reason, api_user(), body.amount)
     out = line_json(line) | {"totals": {"claimed": c.claimed_total,
                                         "approved": c.approved_total,
                                         "rejected": c.rejected_total}}

@@ -20,6 +20,7 @@ from eldercare.extensions import db
 from eldercare.models import Role, User
 from eldercare.timeutil import Month
 
+from .. import services as hs
 from ..models import Provider, Service, Unit, Visit
 from . import callbacks, services
 from .models import CallbackOutcome, CallbackSample, Claim, ClaimLine, ClaimStatus
@@ -45,10 +46,10 @@ def _plant(claim: Claim, year: int, next_month_first: date) -> None:
     db.session.execute(lines.update().where(mine, lines.c.line_no % 89 == 3)
                        .values(amount=stored(lines.c.amount) + 500))
     # hours rounded up by two on hourly services, the amount following the price
-    hourly = sa.select(Service.code).where(Service.year == services.price_year(year),
+    hourly = sa.select(Service.code).where(Service.year == hs.price_year(year),
                                            Service.unit == Unit.HOUR).scalar_subquery()
     price = (sa.select(stored(Service.price)).where(
-        Service.year == services.price_year(year), Service.code == lines.c.service_code)
+        Service.year == hs.price_year(year), Service.code == lines.c.service_code)
         .scalar_subquery())
     db.session.execute(lines.update().where(mine, lines.c.line_no % 131 == 7,
                                             lines.c.service_code.in_(hourly))
@@ -88,7 +89,7 @@ def _plant(claim: Claim, year: int, next_month_first: date) -> None:
     db.session.execute(lines.insert().from_select(
         [c.name for c in copied if c.name != "claim_id"] + ["claim_id", "line_no", "visit_id"],
         ghost))
-    services._finish_submission(claim)
+    services.finish_submission(claim)
 
 
 def _callbacks(claim: Claim, clerk: User, rng) -> None:

@@ -24,7 +24,7 @@ from eldercare.timeutil import Month, local_today
 from .. import scoping as hc
 from .. import services as hs
 from ..models import Enrolment, LedgerEntry, Service, Visit
-from . import api, callbacks, recoveries, scorecards, services
+from . import api, callbacks, decisions, recoveries, scorecards, services
 from .files import ClaimFileInvalid, parse
 from .forms import ActionForm, GenerateForm, OutcomeForm, OverrideForm, UploadForm, choices
 from .labels import (
@@ -187,8 +187,8 @@ def claim_page(claim_id: int):
         ClaimLine.override_decision.is_(None)).order_by(ClaimLine.line_no), request.args)
     return render_template(
         "homecare/claims/claim.html", claim=claim, groups=groups, clean=clean,
-        counts=services.exception_counts(claim),
-        undecided=services.undecided(claim), action=ActionForm(),
+        counts=decisions.exception_counts(claim),
+        undecided=decisions.undecided(claim), action=ActionForm(),
         # the first 100 drawn, with their elders; the counts from the database (a claim
         # of 7,800 lines draws some 700, which were all loaded to show 100). A provider
         # sees only those recorded, and only their outcome (scoping.callback_scope).
@@ -239,7 +239,7 @@ def override(claim_id: int, line_no: int):
         flash(_("输入有误：%(e)s", e="; ".join(
             f"{k}: {', '.join(map(str, v))}" for k, v in form.errors.items())), "danger")
     else:
-        services.override(claim, line_no, form.decision.data, form.reason.data or "",
+        decisions.override(claim, line_no, form.decision.data, form.reason.data or "",
                           current_user, form.amount.data)
         db.session.commit()
         flash(_("第 %(n)s 条的结论已更改", n=line_no), "success")

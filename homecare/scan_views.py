@@ -34,10 +34,11 @@ from eldercare.models import Person, Role
 from eldercare.timeutil import LOCAL, local_today, to_local
 
 from . import cards, services, visits
-from .forms import ScanForm
+from . import scoping as hc
+from .forms import ManualForm, ScanForm
 from .models import Enrolment
 
-bp = Blueprint("homecare_worker", __name__)
+bp = Blueprint("homecare_scan", __name__)
 
 # What the phone's scripts say (static/js/homecare-*.js, scan.js), in the page's language:
 # the pages hand them over in a data attribute (no inline script under the CSP).
@@ -219,9 +220,6 @@ def service_worker():
 def manual():
     """A visit logged by hand when the card is lost or damaged: find the elder by name,
     give the times, the services, a reason and a note. Marked `manual` on the visit."""
-    from . import scoping as hc
-    from .forms import ManualForm
-
     q = (request.values.get("q") or "").strip()
     enrolment = None
     if (request.values.get("enrolment_id") or "").isdigit():
