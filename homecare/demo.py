@@ -27,8 +27,8 @@ from eldercare.models import Person, User
 from eldercare.timeutil import LOCAL
 
 from . import ledger, services
+from .flags import distance_m
 from .models import Enrolment, Service, Visit, VisitService
-from .visits import distance_m
 
 PROVIDERS = (  # name, admin login, display name; the facilities demo uses the same names
     ("游仙区康乐居家养老服务中心", "kangle", "康乐中心 陈主任"),

@@ -35,8 +35,8 @@ from eldercare.extensions import db
 from eldercare.models import Person, User
 from eldercare.timeutil import Month, to_local
 
+from .flags import distance_m
 from .models import Enrolment, Provider, Visit, VisitStatus
-from .visits import distance_m
 
 #: found across visits here, in the order the page shows them
 FOUND = ("impossible_travel", "same_place")

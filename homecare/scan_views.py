@@ -30,7 +30,7 @@ from eldercare.auth.web import role_required
 from eldercare.database import utcnow
 from eldercare.errors import DomainError, Invalid
 from eldercare.extensions import db
-from eldercare.models import Person, Role
+from eldercare.models import Person
 from eldercare.timeutil import LOCAL, local_today, to_local
 
 from . import cards, services, visits
@@ -77,8 +77,7 @@ def _js_messages():
             "hc_no_location": lambda code: str(NO_LOCATION_LABELS.get(code, code))}
 
 
-#: Separation of duties (issue 14): a provider account manages, a worker account scans.
-SCANNERS = (Role.WORKER,)
+SCANNERS = visits.SCANNERS
 
 
 def _picked(form) -> list[tuple[str, Decimal]]:

@@ -25,9 +25,9 @@ from eldercare.extensions import db
 from eldercare.models import Person
 from eldercare.timeutil import Month, hours_before, local_date, seconds_between
 
+from ..flags import HOURS_TOLERANCE_MIN, OPEN_VISIT_WINDOW
 from ..models import Enrolment, Service, Unit, Visit
 from ..services import price_year
-from ..visits import HOURS_TOLERANCE_MIN, OPEN_VISIT_WINDOW
 from .models import BIT, REJECTING, Claim, ClaimLine, Decision
 
 #: The scan rules reconciliation applies again, from where scans define them.
