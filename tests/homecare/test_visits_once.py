@@ -13,13 +13,12 @@ import pytest
 
 from eldercare.errors import Conflict
 from eldercare.extensions import db
-from eldercare.timeutil import LOCAL
 from homecare import cards
 from homecare import visits as hv
 from homecare.models import LedgerEntry, Scan, Visit
 from tests import factories as f
 
-from .conftest import elder, enrol, now, scan
+from .conftest import elder, enrol, manual_form, now, scan
 
 
 def _check_in(world, cid: str, at) -> tuple[hv.ScanInput, dict]:
@@ -92,15 +91,8 @@ def test_the_card_page_and_the_api_share_one_client_id_rule(client, world):
 
 def test_the_manual_page_sent_twice_logs_one_visit_and_one_debit(client, world):
     f.login(client, world.worker)
-    path = f"/scan/manual?enrolment_id={world.enrolment.id}"
-    page = client.get(path)
-    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
-    cid = re.search(r'name="client_id" type="hidden" value="([^"]+)"', page.text).group(1)
-    start = (now() - timedelta(hours=3)).astimezone(LOCAL).replace(tzinfo=None)
-    form = {"csrf_token": csrf, "client_id": cid, "enrolment_id": world.enrolment.id,
-            "start": start.strftime("%Y-%m-%dT%H:%M"),
-            "end": (start + timedelta(minutes=60)).strftime("%Y-%m-%dT%H:%M"),
-            "qty_clean": "1", "reason": "card_lost", "note": "卡丢了，电话核实"}
+    path, form = manual_form(client, world)
+    form["note"] = "卡丢了，电话核实"
     first = client.post(path, data=form, follow_redirects=True)
     again = client.post(path, data=form, follow_redirects=True)
     assert "已补录" in first.text and "已补录" not in again.text
