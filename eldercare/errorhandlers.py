@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from .api import ApiError, error_response
 from .database import is_retryable
-from .errors import DomainError
+from .errors import DomainError, NotFound
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,15 @@ def init_app(app: Flask) -> None:
     def _api_error(exc: ApiError):
         db.session.rollback()
         return error_response(exc.status, exc.code, exc.message, exc.fields, exc.headers)
+
+    @app.errorhandler(NotFound)
+    def _not_found(exc: NotFound):
+        # One answer for "no such record" and "not yours": the 404 page, or the API's
+        # 404 body, never a hint that the record exists.
+        db.session.rollback()
+        if _is_api():
+            return error_response(exc.status, exc.code, exc.message)
+        return render_template("error.html", code=404), 404
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from eldercare import audit
-from eldercare.errors import Conflict, Invalid, NotFound
+from eldercare.errors import Conflict, Invalid
 from eldercare.extensions import db
 from eldercare.models import Person, PersonStatus, Role, Support, User
 from eldercare.people import services as people
@@ -586,9 +586,3 @@ def place(person: Person, bed: Bed, day: date, user: User | None = None) -> Stay
         people.start_wubao(person, support.category.value, "centralized", day)
     return stay
 
-
-def get_or_404(model, ident: int):
-    obj = db.session.get(model, ident)
-    if obj is None:
-        raise NotFound("未找到")
-    return obj

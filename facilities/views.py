@@ -66,13 +66,6 @@ def _townships() -> dict[str, str]:
                                    .where(Region.level == "township")).all())
 
 
-@bp.errorhandler(NotFound)
-def _not_found(exc: NotFound):
-    """Out of scope is a plain 404 page here, never a hint that the record exists."""
-    db.session.rollback()
-    return render_template("error.html", code=404, message=exc.message), 404
-
-
 @bp.app_context_processor
 def _labels():
     return {"facility_kind_label": lambda k: KIND_LABELS.get(getattr(k, "value", k), k),
@@ -159,7 +152,7 @@ def bed(facility_id: int, bed_id: int):
     facility = scoping.get_facility(current_user, facility_id)
     bed = scoping.get_bed(current_user, bed_id)
     if bed.facility_id != facility.id:
-        abort(404)
+        raise NotFound("未找到该床位")
     today = local_today()
     stay = queries.who_was_in_bed(bed, today)
     status = queries.bed_status(bed, stay, today)
