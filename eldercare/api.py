@@ -13,45 +13,16 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from .api_errors import ApiError
 from .auth.web import api_user
 from .extensions import db
 from .models import Role
 
 ALL_ROLES = tuple(Role)
 READERS = (Role.ADMIN, Role.AUDITOR)
-
-
-class ApiError(Exception):
-    """An error answered in the contract's shape."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        fields: dict | None = None,
-        headers: dict | None = None,
-    ):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.fields = fields or {}
-        self.headers = headers or {}
-
-
-def error_response(
-    status: int, code: str, message: str, fields: dict | None = None, headers: dict | None = None
-) -> Response:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if fields:
-        body["fields"] = fields
-    resp = jsonify({"error": body})
-    resp.status_code = status
-    for k, v in (headers or {}).items():
-        resp.headers[k] = v
-    return resp
 
 
 class Body(BaseModel):
@@ -173,7 +144,3 @@ def paginate(stmt: sa.Select, page: PageQuery, serialize: Callable[[Any], dict])
         "page": page.page,
         "per_page": page.per_page,
     }
-
-
-def current_user_api():
-    return g.api_user

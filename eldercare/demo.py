@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from . import audit, crypto
 from .auth.services import create_user
+from .database import is_postgres
 from .extensions import db
 from .idnumbers import make_number
 from .models import Person, PersonCategory, Region, User, WubaoSupport
@@ -308,7 +309,7 @@ def load_demo(scale: int = 1, seed: int = 2026, echo: Callable[[str], None] = pr
         "demo_loaded", "demo", None, {"scale": scale, "seed": seed, "today": today.isoformat()}
     )
     db.session.commit()
-    if db.engine.dialect.name == "postgresql":
+    if is_postgres():
         # Statistics for the planner now, not when autovacuum comes round: right after a
         # scale-10 load the claim review page took 1.4 s on plans made for empty tables,
         # 0.1 s once analysed (bench/README.md). SQLite keeps none unless asked (ANALYZE).

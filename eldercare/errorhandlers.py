@@ -15,7 +15,7 @@ from sqlalchemy.exc import (
 )
 from werkzeug.exceptions import HTTPException
 
-from .api import ApiError, error_response
+from .api_errors import ApiError, error_response
 from .database import is_retryable
 from .errors import DomainError, NotFound
 from .extensions import db

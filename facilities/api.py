@@ -121,10 +121,6 @@ def bed_json(b: Bed, stay: Stay | None = None, day: date | None = None) -> dict:
             "reserved_for_id": b.reserved_for_id}
 
 
-def _open_stay(bed: Bed, day: date | None = None) -> Stay | None:
-    return services.who_was_in_bed(bed, day or local_today())
-
-
 # --- facilities -----------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from eldercare import audit
+from eldercare.database import violated_constraint
 from eldercare.errors import Conflict, Invalid
 from eldercare.extensions import db
 from eldercare.models import Person, PersonStatus, Role, Support, User
@@ -205,10 +206,12 @@ def _insert_stay(stay: Stay) -> Stay:
             db.session.add(stay)
             db.session.flush()
     except IntegrityError as exc:
-        text = str(exc.orig)
-        if "person" in text:
+        index = violated_constraint(exc, Stay.__table__)
+        if index == "uq_stays_open_per_person":
             raise PersonAlreadyInBed("此人已有床位", fields={"person_id": "此人已有床位"}) from None
-        raise BedOccupied("床位已有人入住", fields={"bed_id": "床位已有人入住"}) from None
+        if index == "uq_stays_open_per_bed":
+            raise BedOccupied("床位已有人入住", fields={"bed_id": "床位已有人入住"}) from None
+        raise
     return stay
 
 

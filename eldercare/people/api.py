@@ -6,7 +6,6 @@ import datetime as dt
 from datetime import date
 from typing import Literal
 
-import sqlalchemy as sa
 from flask import Blueprint, request
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -251,6 +250,3 @@ def import_people(**_):
     db.session.commit()
     return body, 201
 
-
-def count_people() -> int:
-    return db.session.scalar(sa.select(sa.func.count(Person.id))) or 0
