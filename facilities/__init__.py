@@ -10,7 +10,7 @@ def init_app(app: Flask) -> None:
     from eldercare.registry import DemoStep, Job, NavItem
     from eldercare.signals import person_died, person_moved
 
-    from . import demo, exits, figures, jobs, models, scoping, services  # noqa: F401
+    from . import demo, exits, figures, jobs, models, scoping, stays  # noqa: F401 (mappers)
     from .api import bp as api_bp
     from .views import bp as views_bp
 
@@ -35,8 +35,8 @@ def init_app(app: Flask) -> None:
     reg.alert_sources.append(jobs.alerts)
     # what a death or a move ends here, for dynamic management's proposals (by name)
     reg.hook("dynamic.effects").append(exits.effects)
-    person_died.connect(services._on_death, weak=False)
-    person_moved.connect(services._on_move, weak=False)
+    person_died.connect(stays.on_death, weak=False)
+    person_moved.connect(stays.on_move, weak=False)
 
 
 def _for_bureau(fn):
