@@ -10,11 +10,22 @@ def init_app(app: Flask) -> None:
     from eldercare.registry import DemoStep, Job, NavItem
     from eldercare.signals import person_died, person_moved
 
-    from . import demo, exits, figures, jobs, models, scoping, stays  # noqa: F401 (mappers)
-    from .api import bp as api_bp
+    # api_beds and api_stays add their endpoints to api.bp; models declares the mappers
+    from . import (  # noqa: F401
+        api,
+        api_beds,
+        api_stays,
+        demo,
+        exits,
+        figures,
+        jobs,
+        models,
+        scoping,
+        stays,
+    )
     from .views import bp as views_bp
 
-    app.register_blueprint(api_bp)
+    app.register_blueprint(api.bp)
     app.register_blueprint(views_bp)
     reg = app.extensions["eldercare"]
     staff = (Role.ADMIN, Role.AUDITOR, Role.MANAGER)
