@@ -80,40 +80,15 @@ def endpoint(
         @functools.wraps(view)
         def wrapper(**kwargs):
             if not public:
-                user = api_user()
-                if user is None:
-                    raise ApiError(401, "unauthenticated", "需要登录或有效的令牌")
-                if user.role not in allowed:
-                    raise ApiError(403, "forbidden", "当前角色无权执行此操作")
+                _authorize(allowed or ())
             if body is not None:
-                data = request.get_json(silent=True)
-                if not isinstance(data, dict):
-                    raise ApiError(400, "malformed_request", "请求体须为 JSON 对象")
-                try:
-                    kwargs["body"] = body.model_validate(data)
-                except ValidationError as exc:
-                    raise ApiError(
-                        422, "validation_failed", "输入有误", validation_fields(exc)
-                    ) from None
+                kwargs["body"] = _parse_body(body)
             if query is not None:
-                try:
-                    kwargs["query"] = query.model_validate(request.args.to_dict())
-                except ValidationError as exc:
-                    raise ApiError(
-                        400, "malformed_request", "查询参数有误", validation_fields(exc)
-                    ) from None
+                kwargs["query"] = _parse_query(query)
             result = view(**kwargs)
             if isinstance(result, Response) or raw:
                 return result
-            code = status
-            if isinstance(result, tuple):
-                result, code = result
-            if response is not None and current_app.testing:
-                # Tests hold every answer to the schema the OpenAPI document publishes.
-                TypeAdapter(response).validate_python(result)
-            resp = jsonify(result)
-            resp.status_code = code
-            return resp
+            return _answer(result, status, response)
 
         wrapper._openapi = {  # type: ignore[attr-defined]
             "summary": summary or (view.__doc__ or "").strip().split("\n")[0],
@@ -130,6 +105,45 @@ def endpoint(
         return wrapper
 
     return decorate
+
+
+def _authorize(allowed: tuple[Role, ...]) -> None:
+    """401 without a user, 403 for a role the endpoint does not name."""
+    user = api_user()
+    if user is None:
+        raise ApiError(401, "unauthenticated", "需要登录或有效的令牌")
+    if user.role not in allowed:
+        raise ApiError(403, "forbidden", "当前角色无权执行此操作")
+
+
+def _parse_body(model: type[BaseModel]) -> BaseModel:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "malformed_request", "请求体须为 JSON 对象")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(422, "validation_failed", "输入有误", validation_fields(exc)) from None
+
+
+def _parse_query(model: type[BaseModel]) -> BaseModel:
+    try:
+        return model.model_validate(request.args.to_dict())
+    except ValidationError as exc:
+        raise ApiError(400, "malformed_request", "查询参数有误", validation_fields(exc)) from None
+
+
+def _answer(result: Any, status: int, response: Any) -> Response:
+    """The view's dict or list as JSON with `status`, or a (data, status) pair's."""
+    code = status
+    if isinstance(result, tuple):
+        result, code = result
+    if response is not None and current_app.testing:
+        # Tests hold every answer to the schema the OpenAPI document publishes.
+        TypeAdapter(response).validate_python(result)
+    resp = jsonify(result)
+    resp.status_code = code
+    return resp
 
 
 def paginate(stmt: sa.Select, page: PageQuery, serialize: Callable[[Any], dict]) -> dict:
