@@ -70,6 +70,7 @@ API = [
 ]
 PAGES = [
     ("manager", "GET", "/people/{id}", "other_person"),
+    ("admin", "GET", "/people/import/{id}", None),
     ("manager", "GET", "/facilities/{id}", "other_home"),
     ("manager", "POST", "/stays/{id}/end", "other_stay"),
     ("provider_boss", "GET", "/homecare/enrolments/{id}", "other_enrolment"),
