@@ -197,3 +197,21 @@ def violated_constraint(exc: IntegrityError, table: sa.Table) -> str | None:
     ]
     names = [u.name for u in uniques if {c.name for c in u.columns} == columns]
     return str(names[0]) if len(names) == 1 else None
+
+
+def insert_or_raise(
+    row: Any, refused: Exception | Callable[[IntegrityError], Exception | None]
+) -> None:
+    """Add `row` and flush it under a savepoint, so that a constraint's refusal (a unique
+    index: the second of two at once) becomes the domain error the caller expects, and
+    the transaction goes on without the row. `refused` is that error, or a function of
+    the integrity error that picks it (None: the integrity error itself goes on up)."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+            db.session.flush()
+    except IntegrityError as exc:
+        error = refused(exc) if callable(refused) else refused
+        if error is None:
+            raise
+        raise error from None

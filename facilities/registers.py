@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
+from eldercare.database import insert_or_raise
 from eldercare.errors import Conflict, Invalid
 from eldercare.extensions import db
 from eldercare.models import Person, User
@@ -24,12 +24,7 @@ def confirm_census(facility: Facility, day: date, user: User | None = None) -> C
     residents = len(stays_on(day, facility.id))
     row = CensusConfirmation(facility_id=facility.id, day=day, user_id=user.id if user else None,
                              residents=residents)
-    try:
-        with db.session.begin_nested():
-            db.session.add(row)
-            db.session.flush()
-    except IntegrityError:
-        raise Conflict("今日已确认", code="census_confirmed") from None
+    insert_or_raise(row, Conflict("今日已确认", code="census_confirmed"))
     return row
 
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from eldercare import audit
-from eldercare.database import violated_constraint
+from eldercare.database import insert_or_raise, violated_constraint
 from eldercare.errors import Invalid
 from eldercare.extensions import db
 from eldercare.models import Person, PersonStatus, Support, User
@@ -53,18 +53,18 @@ def _check_free(person: Person, bed: Bed, start: date, exclude=()) -> None:
 def _insert_stay(stay: Stay) -> Stay:
     """Insert under a savepoint, so that the partial unique indexes' verdict becomes the
     domain error the caller expects rather than a bare integrity error."""
-    try:
-        with db.session.begin_nested():
-            db.session.add(stay)
-            db.session.flush()
-    except IntegrityError as exc:
-        index = violated_constraint(exc, Stay.__table__)
-        if index == "uq_stays_open_per_person":
-            raise PersonAlreadyInBed("此人已有床位", fields={"person_id": "此人已有床位"}) from None
-        if index == "uq_stays_open_per_bed":
-            raise BedOccupied("床位已有人入住", fields={"bed_id": "床位已有人入住"}) from None
-        raise
+    insert_or_raise(stay, _open_stay_refused)
     return stay
+
+
+def _open_stay_refused(exc: IntegrityError) -> Exception | None:
+    """Which open-stay index refused the stay, by its name: the person's or the bed's."""
+    index = violated_constraint(exc, Stay.__table__)
+    if index == "uq_stays_open_per_person":
+        return PersonAlreadyInBed("此人已有床位", fields={"person_id": "此人已有床位"})
+    if index == "uq_stays_open_per_bed":
+        return BedOccupied("床位已有人入住", fields={"bed_id": "床位已有人入住"})
+    return None
 
 
 def admit(person: Person, bed: Bed, start: date, user: User | None = None) -> Stay:
@@ -226,12 +226,7 @@ def start_leave(stay: Stay, kind: str, start: date, expected_return: date,
         raise BadDate("与已登记的请假重叠", fields={"start_date": "与已登记的请假重叠"})
     leave = Leave(stay_id=stay.id, kind=LeaveKind(kind), start_date=start,
                   expected_return=expected_return, note=note or "")
-    try:
-        with db.session.begin_nested():
-            db.session.add(leave)
-            db.session.flush()
-    except IntegrityError:
-        raise OnLeave(f"{stay.person.name} 已在请假中") from None
+    insert_or_raise(leave, OnLeave(f"{stay.person.name} 已在请假中"))
     db.session.expire(stay, ["leaves"])
     return leave
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from eldercare import audit
+from eldercare.database import insert_or_raise
 from eldercare.errors import Conflict, Invalid
 from eldercare.extensions import db
 from eldercare.models import User
@@ -29,12 +29,7 @@ def request_transfer(stay: Stay, bed: Bed, on: date, user: User | None = None,
     check_day(on, "date", stay.start_date)
     req = TransferRequest(stay_id=stay.id, to_bed_id=bed.id, on_date=on, reason=reason or "",
                           requested_by=user.id if user else None)
-    try:
-        with db.session.begin_nested():
-            db.session.add(req)
-            db.session.flush()
-    except IntegrityError:
-        raise Conflict("已有待审批的转院申请", code="transfer_pending") from None
+    insert_or_raise(req, Conflict("已有待审批的转院申请", code="transfer_pending"))
     return req
 
 
