@@ -76,6 +76,7 @@ PAGES = [
     ("provider_boss", "GET", "/homecare/enrolments/{id}", "other_enrolment"),
     ("provider_boss", "POST", "/users/{id}/disable", "other_worker"),
     ("admin", "GET", "/homecare/claims/{id}", None),
+    ("admin", "POST", "/homecare/callbacks/{id}", None),
     ("admin", "GET", "/comparisons/{id}", None),
     ("admin", "POST", "/proposals/{id}/accept", None),
 ]
