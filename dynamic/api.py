@@ -12,7 +12,8 @@ from flask import Blueprint, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from eldercare import scoping
-from eldercare.api import READERS, ApiError, Body, PageQuery, endpoint, paginate
+from eldercare.api_errors import ApiError
+from eldercare.apikit import READERS, Body, PageQuery, endpoint, paginate
 from eldercare.auth.web import api_user
 from eldercare.extensions import db
 from eldercare.models import Role

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from eldercare import scoping
-from eldercare.api import READERS
+from eldercare.apikit import READERS
 from eldercare.auth.web import role_required
 from eldercare.errors import DomainError
 from eldercare.exports import export_response, wants_export

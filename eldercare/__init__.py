@@ -33,7 +33,7 @@ def _asset_dir(name: str) -> str:
 
 def _configure_migrations(app: Flask) -> None:
     """Every package keeps its own migration branch (eldercare, facilities, homecare)."""
-    from .setup import version_locations
+    from .bootstrap import version_locations
 
     def configure(config):
         config.set_main_option("path_separator", "os")

@@ -1,8 +1,8 @@
 """The API's error shape (API.md "Errors"): `{"error": {"code", "message", "fields"?}}`.
 
 Its own module, below everything that answers errors: the endpoint plumbing
-(eldercare/api.py), the error handlers and the CSRF check of
-auth/web.py all use it, and none of them imports another to get it.
+(apikit.py), the error handlers (errorhandlers.py) and the CSRF check (auth/web.py) all
+use it, and none of them imports another to get it. Features raise ApiError from here.
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from flask import Blueprint
 from pydantic import Field
 
-from eldercare.api import ApiError, Body, PageQuery, Query, endpoint, paginate
+from eldercare.api_errors import ApiError
+from eldercare.apikit import Body, PageQuery, Query, endpoint, paginate
 from eldercare.auth.web import api_user
 from eldercare.extensions import db
 from eldercare.models import Role

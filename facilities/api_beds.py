@@ -9,7 +9,7 @@ from typing import Literal
 import sqlalchemy as sa
 from pydantic import Field
 
-from eldercare.api import Body, PageQuery, endpoint, paginate
+from eldercare.apikit import Body, PageQuery, endpoint, paginate
 from eldercare.auth.web import api_user
 from eldercare.extensions import db
 from eldercare.timeutil import local_today

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from eldercare import scoping as core_scoping
-from eldercare.api import Body, PageQuery, endpoint, paginate
+from eldercare.apikit import Body, PageQuery, endpoint, paginate
 from eldercare.auth.web import api_user
 from eldercare.extensions import db
 from eldercare.models import Role

@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validat
 from sqlalchemy.exc import IntegrityError
 
 from eldercare import scoping as core_scoping
-from eldercare.api import ALL_ROLES, ApiError, Body, PageQuery, Query, endpoint, paginate
+from eldercare.api_errors import ApiError
+from eldercare.apikit import ALL_ROLES, Body, PageQuery, Query, endpoint, paginate
 from eldercare.auth.web import api_user
 from eldercare.database import retrying, utcnow
 from eldercare.errors import Forbidden, NotFound

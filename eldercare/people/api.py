@@ -10,7 +10,8 @@ from flask import Blueprint, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import scoping
-from ..api import ALL_ROLES, ApiError, Body, PageQuery, endpoint, paginate
+from ..api_errors import ApiError
+from ..apikit import ALL_ROLES, Body, PageQuery, endpoint, paginate
 from ..auth.web import api_user
 from ..extensions import db
 from ..models import Person, Role

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 
-from eldercare.api import ApiError, Body, PageQuery, endpoint, paginate, validation_fields
+from eldercare.api_errors import ApiError
+from eldercare.apikit import Body, PageQuery, endpoint, paginate, validation_fields
 from eldercare.auth.web import api_user
 from eldercare.extensions import db
 from eldercare.models import Role

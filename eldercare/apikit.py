@@ -1,4 +1,5 @@
-"""API plumbing: one decorator declares an endpoint's roles, body, query and answer.
+"""API plumbing (each feature's api.py holds its endpoints; this is what they are made
+with): one decorator declares an endpoint's roles, body, query and answer.
 
 `endpoint` authenticates (bearer token, or the session cookie plus a CSRF header),
 checks the role (deny by default: every endpoint names the roles it admits), parses
