@@ -25,7 +25,7 @@ def init_app(app: Flask) -> None:
     signal receivers."""
     from flask_babel import lazy_gettext as _l
 
-    from eldercare.api import READERS
+    from eldercare.apikit import READERS
     from eldercare.registry import DemoStep, NavItem
     from eldercare.signals import person_died, person_moved
 

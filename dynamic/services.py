@@ -214,6 +214,14 @@ def effects_of(proposal: Proposal) -> list[str]:
     return describe(proposal.person, proposal.kind.value, proposal.date)
 
 
+def get_comparison(comparison_id: int) -> Comparison:
+    """The comparison list. Raises NotFound when there is none with that id."""
+    comp = db.session.get(Comparison, comparison_id)
+    if comp is None:
+        raise NotFound("未找到该比对名单")
+    return comp
+
+
 def get_proposal(proposal_id: int) -> Proposal:
     proposal = db.session.get(Proposal, proposal_id)
     if proposal is None:

@@ -10,7 +10,8 @@ from flask import Blueprint, Response, current_app, jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import openapi, stats
-from .api import ALL_ROLES, READERS, ApiError, Body, PageQuery, endpoint, paginate
+from .api_errors import ApiError
+from .apikit import ALL_ROLES, READERS, Body, PageQuery, endpoint, paginate
 from .auth import totp
 from .auth.services import (
     AccountLocked,

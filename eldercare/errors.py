@@ -1,5 +1,6 @@
-"""Domain errors. Services raise these; the API turns them into the contract's error
-shape and the pages into a flashed message, each in one place."""
+"""Domain errors. Services raise these; eldercare/errorhandlers.py answers them in one
+place: the API in the contract's error shape, the pages with a flashed message, except
+NotFound, which is the 404 page everywhere (and the API's 404 body)."""
 
 from __future__ import annotations
 

@@ -122,9 +122,9 @@ def months_between(a: date, b: date) -> int:
 
 
 def _sqlite() -> bool:
-    from .extensions import db
+    from .database import is_postgres
 
-    return db.engine.dialect.name == "sqlite"
+    return not is_postgres()
 
 
 def local_date(col) -> sa.ColumnElement:

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from . import stats
-from .api import READERS
+from .apikit import READERS
 from .auth.web import role_required
 from .core_api import audit_select
 from .exports import export_response, iter_rows, wants_export

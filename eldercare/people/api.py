@@ -6,12 +6,12 @@ import datetime as dt
 from datetime import date
 from typing import Literal
 
-import sqlalchemy as sa
 from flask import Blueprint, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import scoping
-from ..api import ALL_ROLES, ApiError, Body, PageQuery, endpoint, paginate
+from ..api_errors import ApiError
+from ..apikit import ALL_ROLES, Body, PageQuery, endpoint, paginate
 from ..auth.web import api_user
 from ..extensions import db
 from ..models import Person, Role
@@ -251,6 +251,3 @@ def import_people(**_):
     db.session.commit()
     return body, 201
 
-
-def count_people() -> int:
-    return db.session.scalar(sa.select(sa.func.count(Person.id))) or 0

@@ -9,7 +9,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from .. import audit, crypto, idnumbers
-from ..errors import Conflict, Invalid, NotFound
+from ..errors import Conflict, Invalid
 from ..extensions import db
 from ..models import (
     CareLevel,
@@ -352,9 +352,3 @@ def search(stmt: sa.Select, q: str | None, *, whole: bool = True) -> sa.Select:
     like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return stmt.where(Person.name.like(like, escape="\\"))
 
-
-def get_or_404(person_id: int) -> Person:
-    person = db.session.get(Person, person_id)
-    if person is None:
-        raise NotFound("未找到该人员")
-    return person

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 
-from eldercare.api import ApiError, Body, PageQuery, endpoint, paginate, validation_fields
+from eldercare.api_errors import ApiError
+from eldercare.apikit import Body, PageQuery, endpoint, paginate, validation_fields
 from eldercare.auth.web import api_user
 from eldercare.extensions import db
 from eldercare.models import Role
@@ -21,7 +22,7 @@ from .. import scoping as hc
 from . import callbacks, decisions, recoveries, scorecards, services, statements
 from .files import ClaimFileInvalid, parse
 from .models import CallbackSample, Claim, ClaimLine, reasons_of
-from .scoping import callback_scope, claims, get_claim, sees_callback_notes
+from .scoping import claims, get_callback, get_claim, sees_callback_notes
 
 bp = Blueprint("claims_api", __name__, url_prefix="/api/v1/homecare")
 
@@ -352,10 +353,7 @@ class OutcomeIn(Body):
           response=Loose, summary="Record a call-back's outcome; not_delivered reverses")
 def record_callback(sample_id: int, body: OutcomeIn):
     user = api_user()
-    sample = db.session.scalar(sa.select(CallbackSample).where(
-        CallbackSample.id == sample_id, callback_scope(user)))
-    if sample is None:
-        raise ApiError(404, "not_found", "未找到该回访")
+    sample = get_callback(user, sample_id)
     s = callbacks.record_outcome(sample, body.outcome, body.note, user)
     out = sample_json(s, user)
     db.session.commit()

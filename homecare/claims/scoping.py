@@ -49,6 +49,15 @@ def callback_scope(user: User) -> sa.ColumnElement[bool]:
     return sa.false()
 
 
+def get_callback(user: User, sample_id: int) -> CallbackSample:
+    """The call-back sample if `user` may know of it; NotFound otherwise."""
+    sample = db.session.scalar(sa.select(CallbackSample).where(
+        CallbackSample.id == sample_id, callback_scope(user)))
+    if sample is None:
+        raise NotFound("未找到该回访")
+    return sample
+
+
 def sees_callback_notes(user: User) -> bool:
     """Who reads how a call-back was drawn and what the elder said: the bureau and
     auditors. A provider reads only the outcome."""
