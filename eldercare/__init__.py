@@ -97,6 +97,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from .jobs_views import bp as jobs_bp
     from .people.api import bp as people_api_bp
     from .people.views import bp as people_bp
+    from .public import bp as public_bp
     from .views import bp as core_bp
 
     for bp in (
@@ -108,6 +109,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         jobs_bp,
         accounts_views.bp,
         accounts_api.bp,
+        public_bp,
     ):
         app.register_blueprint(bp)
 
