@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from .idnumbers import mask
 from .registry import registry
-from .timeutil import to_local
+from .timeutil import local_today, to_local
 
 
 def money(value) -> str:
@@ -131,6 +131,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         url_with=url_with,
         person_status=person_status,
+        local_today=local_today,
         **{f"{k}_label": _labeller(k) for k in LABELS},
     )
 

@@ -44,7 +44,7 @@ def healthz():
 @bp.get("/")
 @login_required
 def dashboard():
-    today = local_today()
+    today = stats.page_date(request.args.get("date"), local_today())
     figures = stats.overview(today)
     panels = [(tpl, fn()) for tpl, fn in registry().dashboard_panels]
     return render_template(
@@ -58,8 +58,8 @@ def dashboard():
 
 @bp.get("/public")
 def public():
-    """Aggregate figures only: no login, never a person."""
-    today = local_today()
+    """Aggregate figures only: no login, never a person; on a past day (`?date=`) too."""
+    today = stats.page_date(request.args.get("date"), local_today())
     figures = {"date": today.isoformat(), "wubao": stats.wubao_figures(today)}
     for fn in registry().public_figures:
         figures.update(fn(today))

@@ -109,21 +109,23 @@ def index():
 @bp.get("/facilities/occupancy")
 @role_required(*BUREAU)
 def dashboard():
-    today = local_today()
+    from eldercare.stats import page_date, wubao_figures, wubao_trend
+
+    today = page_date(request.args.get("date"), local_today())
     district = queries.district_occupancy(today)
     homes = list(db.session.scalars(sa.select(Facility).where(
         Facility.kind == FacilityKind.CARE_HOME).order_by(Facility.name)))
     occ = queries.occupancy(today, [f.id for f in homes])
-    trend = queries.monthly_trend(12, kind="care_home")
+    trend = queries.monthly_trend(12, kind="care_home", until=today)
+    # the centralised-support rate beside it, month by month (issue 17.7)
     if wants_export():
         return export_response(
             "occupancy", ["机构", "床位", "护理型", "在住", "请假", "空床", "入住率"],
             ((f.name, o.beds, o.nursing, o.occupied, o.held, o.available, o.rate)
              for f in homes for o in [occ.get(f.id, queries.Occupancy())]))
-    from eldercare.stats import wubao_figures
-
     return render_template("facilities/dashboard.html", district=district, homes=homes, occ=occ,
                            trend_json=json.dumps(trend), wubao=wubao_figures(today),
+                           wubao_points=wubao_trend(today),
                            kinds=KIND_LABELS, empty=queries.Occupancy(), today=today)
 
 
