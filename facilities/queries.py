@@ -7,7 +7,7 @@ today. A stay covers day D when start_date <= D < end_date (end_date None: open)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload, subqueryload
