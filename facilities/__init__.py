@@ -24,6 +24,9 @@ def init_app(app: Flask) -> None:
     reg.nav.append(NavItem("facilities.transfers", _l("转院申请"), staff, 23))
     reg.overview.append(figures.overview)
     reg.public_figures.append(figures.public)
+    from .home import manager_home
+
+    reg.home_pages[Role.MANAGER.value] = manager_home  # a manager lands on their home
     reg.person_scopes.append(scoping.person_scope)
     reg.person_panels.append(("facilities/_person_panel.html", figures.person_panel))
     from .views import dashboard_panel

@@ -1,10 +1,11 @@
-"""Settlement statements (结算单) of a claim, as .xlsx (openpyxl) and PDF (reportlab with
-its built-in CJK CID font STSong-Light, which needs no font file: every PDF reader
-has it): the provider's and the bureau's totals, subtotals per township, and the lines
-not paid as claimed with their reasons in words, beside those a clerk decided by hand
-(an override paid in full is money the reconciliation would not have paid: the statement
-that is signed and paid on shows it, with the clerk's written reason), and the recoveries
-(扣回) of earlier claims that this one deducts, down to what is payable."""
+"""Settlement statements (结算单) of a claim, as .xlsx (openpyxl) and PDF (reportlab, the Chinese
+font embedded and the file aimed at PDF/A-2b: eldercare.pdf), with the blocks for the
+signatures and the seal (经办人, 审核人, 单位盖章) that a settlement carries: the provider's and the
+bureau's totals, subtotals per township, and the lines not paid as claimed with their
+reasons in words, beside those a clerk decided by hand (an override paid in full is money
+the reconciliation would not have paid: the statement that is signed and paid on shows it,
+with the clerk's written reason), and the recoveries (扣回) of earlier claims that this one
+deducts, down to what is payable."""
 
 from __future__ import annotations
 
@@ -117,6 +118,9 @@ def xlsx(claim: Claim) -> bytes:
     for name, n, claimed, approved in s.townships:
         ws.append([cell(name), n, claimed, approved])
     ws.append(["合计", claim.line_count, claim.claimed_total, claim.approved_total])
+    ws.append([])
+    for label in SIGNATURES:  # the printed sheet carries the same signature blocks
+        ws.append([label, "　　　　年　　月　　日"])
     ex = wb.create_sheet(EXCEPTIONS)
     ex.append(["序号", "服务记录", "老人", "服务日期", "服务项目", "数量", "申报金额", "核定金额",
                "结论", "原因", "经办说明"])
@@ -144,24 +148,23 @@ def pdf(claim: Claim) -> bytes:
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    if "STSong-Light" not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    from eldercare.pdf import pdfa, register_font
+
+    font = register_font()  # embedded: a PC without a Chinese font shows no boxes
     s = build(claim)
-    title = ParagraphStyle("t", fontName="STSong-Light", fontSize=16, leading=22)
-    body = ParagraphStyle("b", fontName="STSong-Light", fontSize=9, leading=12)
-    small = ParagraphStyle("s", fontName="STSong-Light", fontSize=8, leading=10)
-    grid = TableStyle([("FONTNAME", (0, 0), (-1, -1), "STSong-Light"),
+    title = ParagraphStyle("t", fontName=font, fontSize=16, leading=22)
+    body = ParagraphStyle("b", fontName=font, fontSize=9, leading=12)
+    small = ParagraphStyle("s", fontName=font, fontSize=8, leading=10)
+    grid = TableStyle([("FONTNAME", (0, 0), (-1, -1), font),
                        ("FONTSIZE", (0, 0), (-1, -1), 9),
                        ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
                        ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
                        ("VALIGN", (0, 0), (-1, -1), "TOP")])
     story = [Paragraph(TITLE, title), Spacer(1, 4 * mm)]
     story.append(Table([[k, str(v)] for k, v in _summary(s)], colWidths=(50 * mm, 90 * mm),
-                       style=TableStyle([("FONTNAME", (0, 0), (-1, -1), "STSong-Light"),
+                       style=TableStyle([("FONTNAME", (0, 0), (-1, -1), font),
                                          ("FONTSIZE", (0, 0), (-1, -1), 10)])))
     story += [Spacer(1, 4 * mm), Paragraph("分乡镇（街道）小计", body)]
     rows = [["乡镇（街道）", "明细（条）", "申报金额（元）", "核定金额（元）"]]
@@ -189,9 +192,30 @@ def pdf(claim: Claim) -> bytes:
                   f"{r['amount']:,.2f}", LEDGER_WORDS[r["ledger"]]] for r in s.recoveries]
         rows.append(["合计", "", "", "", f"{claim.recovered_total:,.2f}", ""])
         story.append(Table(rows, style=grid, repeatRows=1))
-    story += [Spacer(1, 8 * mm), Paragraph("服务组织（盖章）：　　　　　　　　　　"
-                                           "民政局经办人：　　　　　　　　　　审核人：", body)]
+    story += [Spacer(1, 8 * mm), signature_blocks(font)]
     out = io.BytesIO()
     SimpleDocTemplate(out, pagesize=landscape(A4), title=TITLE, leftMargin=12 * mm,
-                      rightMargin=12 * mm, topMargin=12 * mm, bottomMargin=12 * mm).build(story)
-    return out.getvalue()
+                      rightMargin=12 * mm, topMargin=12 * mm, bottomMargin=12 * mm,
+                      initialFontName=font).build(story)  # not Helvetica: PDF/A embeds all
+    return pdfa(out.getvalue(), TITLE)
+
+
+SIGNATURES = ("服务组织（盖章）", "经办人（签字）", "审核人（签字）", "单位盖章")
+
+
+def signature_blocks(font: str):
+    """Four boxes kept on one page: the provider's seal, the bureau's clerk (经办人) and
+    reviewer (审核人), and the bureau's seal (单位盖章), each with room and a date line."""
+    from reportlab.lib import colors
+    from reportlab.lib.units import mm
+    from reportlab.platypus import KeepTogether, Table, TableStyle
+
+    date_line = "　　　　年　　月　　日"
+    cells = [[f"{label}\n\n\n\n{date_line}" for label in SIGNATURES]]
+    table = Table(cells, colWidths=(66 * mm,) * 4, rowHeights=(34 * mm,),
+                  style=TableStyle([("FONTNAME", (0, 0), (-1, -1), font),
+                                    ("FONTSIZE", (0, 0), (-1, -1), 10),
+                                    ("BOX", (0, 0), (-1, -1), 0.6, colors.black),
+                                    ("INNERGRID", (0, 0), (-1, -1), 0.6, colors.black),
+                                    ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    return KeepTogether([table])
