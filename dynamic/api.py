@@ -9,6 +9,7 @@ from typing import Literal
 
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
+from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, Field
 
 from eldercare import scoping
@@ -98,7 +99,7 @@ def _rows(comparison_id: int, problems_only: bool = False) -> list[ComparisonRow
 def _comparison(comparison_id: int) -> Comparison:
     comp = db.session.get(Comparison, comparison_id)
     if comp is None:
-        raise NotFound("未找到该比对名单")
+        raise NotFound(_l("未找到该比对名单"))
     return comp
 
 

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from eldercare import audit, crypto
 from eldercare.database import utcnow
@@ -137,7 +138,7 @@ def upload_comparison(kind: str, content: bytes, *, filename: str = "", source: 
     try:
         k = ComparisonKind(kind)
     except ValueError:
-        raise Invalid("比对类型无效", fields={"kind": "death、moved 或 income"}) from None
+        raise Invalid(_l("比对类型无效"), fields={"kind": _l("death、moved 或 income")}) from None
     parsed = read_list(content, with_amount=k == ComparisonKind.INCOME)
     if parsed.errors:
         raise ListInvalid(parsed.errors)
@@ -219,7 +220,7 @@ def effects_of(proposal: Proposal) -> list[str]:
 def get_proposal(proposal_id: int) -> Proposal:
     proposal = db.session.get(Proposal, proposal_id)
     if proposal is None:
-        raise NotFound("未找到该建议")
+        raise NotFound(_l("未找到该建议"))
     return proposal
 
 
@@ -234,7 +235,7 @@ def _decide(proposal: Proposal, status: ProposalStatus, user_id: int | None,
                 reason=reason[:200])
         .execution_options(synchronize_session=False))
     if done.rowcount != 1:
-        raise Conflict("该建议已经处理过", code="already_decided")
+        raise Conflict(_l("该建议已经处理过"), code="already_decided")
     audit.record(f"{status.value}_proposal", "proposals", proposal.id,
                  {"person_id": proposal.person_id, "kind": proposal.kind.value,
                   "date": proposal.date.isoformat(), "effects": effects,
@@ -248,7 +249,7 @@ def accept(proposal: Proposal, user_id: int | None = None) -> Proposal:
     line opens a special 特困 review. All in the caller's transaction. Raises Conflict
     when it was decided already or the registry no longer allows it."""
     if proposal.status != ProposalStatus.PENDING:
-        raise Conflict("该建议已经处理过", code="already_decided")
+        raise Conflict(_l("该建议已经处理过"), code="already_decided")
     person, kind, on, pid = proposal.person, proposal.kind, proposal.date, proposal.id
     effects = describe(person, kind.value, on)
     support = person.current_support
@@ -259,7 +260,7 @@ def accept(proposal: Proposal, user_id: int | None = None) -> Proposal:
         people.record_move(person, on)
     else:
         if support is None:
-            raise Conflict("此人已无特困供养，无需复核", code="no_open_support")
+            raise Conflict(_l("此人已无特困供养，无需复核"), code="no_open_support")
         open_review(support, "income", proposal_id=pid,
                     notes=f"收入比对：月收入 {yuan(proposal.monthly_amount or Decimal(0))}")
     if support is not None and kind != ComparisonKind.INCOME:
@@ -275,7 +276,7 @@ def reject(proposal: Proposal, reason: str, user_id: int | None = None) -> Propo
     reason, Conflict when it was decided already."""
     reason = (reason or "").strip()
     if not reason:
-        raise Invalid("请填写不采纳的理由", fields={"reason": "不能为空"})
+        raise Invalid(_l("请填写不采纳的理由"), fields={"reason": _l("不能为空")})
     _decide(proposal, ProposalStatus.REJECTED, user_id, [], reason)
     db.session.flush()
     return proposal

@@ -44,9 +44,9 @@ class ApiError(Exception):
 def error_response(
     status: int, code: str, message: str, fields: dict | None = None, headers: dict | None = None
 ) -> Response:
-    body: dict[str, Any] = {"code": code, "message": message}
+    body: dict[str, Any] = {"code": code, "message": str(message)}  # lazy strings read now
     if fields:
-        body["fields"] = fields
+        body["fields"] = {k: str(v) for k, v in fields.items()}
     resp = jsonify({"error": body})
     resp.status_code = status
     for k, v in (headers or {}).items():

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from .errors import Invalid
 
@@ -49,7 +50,7 @@ class Month:
         """`YYYY-MM`; Invalid naming `field` for anything else."""
         found = MONTH_RE.match((text or "").strip())
         if not found:
-            raise Invalid("月份须为 YYYY-MM", fields={field: "须为 YYYY-MM"})
+            raise Invalid(_l("月份须为 YYYY-MM"), fields={field: _l("须为 YYYY-MM")})
         return cls(int(found.group(1)), int(found.group(2)))
 
     @classmethod

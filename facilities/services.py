@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from eldercare import audit
@@ -77,7 +78,7 @@ def _is_manager(user: User | None) -> bool:
 def check_own_facility(user: User | None, facility_id: int) -> None:
     """Raise NotOwnFacility (403) when a manager acts outside their own home."""
     if _is_manager(user) and user.facility_id != facility_id:
-        raise NotOwnFacility("只能管理本机构的床位")
+        raise NotOwnFacility(_l("只能管理本机构的床位"))
 
 
 def create_facility(name: str, kind: str, township_code: str | None = None, address: str = "",
@@ -86,15 +87,16 @@ def create_facility(name: str, kind: str, township_code: str | None = None, addr
     (duplicate_name) when the name is taken."""
     name = (name or "").strip()
     if not name:
-        raise Invalid("名称不能为空", fields={"name": "名称不能为空"})
+        raise Invalid(_l("名称不能为空"), fields={"name": _l("名称不能为空")})
     if township_code:
         from eldercare.models import Region
 
         t = db.session.get(Region, township_code)
         if t is None or t.level != "township":
-            raise Invalid("无此乡镇（街道）", fields={"township_code": "无此乡镇（街道）代码"})
+            raise Invalid(_l("无此乡镇（街道）"),
+                          fields={"township_code": _l("无此乡镇（街道）代码")})
     if db.session.scalar(sa.select(Facility.id).where(Facility.name == name)):
-        raise Conflict("该机构名称已存在", fields={"name": "已存在"}, code="duplicate_name")
+        raise Conflict(_l("该机构名称已存在"), fields={"name": _l("已存在")}, code="duplicate_name")
     facility = Facility(name=name, kind=FacilityKind(kind), township_code=township_code or None,
                         address=address or "", capacity=capacity or 0, opened_on=opened_on)
     db.session.add(facility)
@@ -124,10 +126,11 @@ def add_bed(facility: Facility, code: str, kind: str = "ordinary", room: str | N
     check_own_facility(user, facility.id)
     code = (code or "").strip()
     if not code:
-        raise Invalid("床位号不能为空", fields={"code": "床位号不能为空"})
+        raise Invalid(_l("床位号不能为空"), fields={"code": _l("床位号不能为空")})
     if db.session.scalar(sa.select(Bed.id).where(Bed.facility_id == facility.id,
                                                  Bed.code == code)):
-        raise Conflict("本机构已有该床位号", fields={"code": "已存在"}, code="duplicate_bed_code")
+        raise Conflict(_l("本机构已有该床位号"), fields={"code": _l("已存在")},
+                       code="duplicate_bed_code")
     r = room_for(facility, room, room_sex) if room else None
     bed = Bed(facility_id=facility.id, room=r, code=code, kind=BedKind(kind),
               created_on=created_on or local_today())
@@ -152,7 +155,8 @@ def _claim_bed(bed: Bed, user: User | None, *, in_service: bool = True) -> None:
     if result.rowcount != 1:
         db.session.refresh(bed)
         check_own_facility(user, bed.facility_id)
-        raise BedOutOfService(f"床位 {bed.code} 已停用", fields={"bed_id": "床位已停用"})
+        raise BedOutOfService(_l("床位 %(code)s 已停用", code=bed.code),
+                              fields={"bed_id": _l("床位已停用")})
 
 
 def _lock_person(person: Person) -> None:
@@ -174,27 +178,30 @@ def _overlapping(column, value, start: date, end: date | None, exclude=()) -> St
 
 def _check_day(day: date, field: str = "date", earliest: date | None = None) -> None:
     if day > local_today():
-        raise BadDate("日期不能晚于今天", fields={field: "不能晚于今天"})
+        raise BadDate(_l("日期不能晚于今天"), fields={field: _l("不能晚于今天")})
     if earliest is not None and day < earliest:
-        raise BadDate("日期早于允许的最早日期", fields={field: f"不能早于 {earliest.isoformat()}"})
+        raise BadDate(_l("日期早于允许的最早日期"),
+                      fields={field: _l("不能早于 %(earliest)s", earliest=earliest.isoformat())})
 
 
 def _check_person_active(person: Person) -> None:
     if person.status != PersonStatus.ACTIVE:
-        word = "已去世" if person.status == PersonStatus.DECEASED else "已迁出"
-        raise PersonNotActive(f"{person.name}{word}，不能办理入住")
+        word = _l("已去世") if person.status == PersonStatus.DECEASED else _l("已迁出")
+        raise PersonNotActive(_l("%(name)s%(word)s，不能办理入住", name=person.name, word=word))
 
 
 def _check_free(person: Person, bed: Bed, start: date, exclude=()) -> None:
     other = _overlapping(Stay.person_id, person.id, start, None, exclude)
     if other is not None:
         raise PersonAlreadyInBed(
-            f"{person.name} 在 {other.start_date.isoformat()} 起已有床位（{other.bed.code}）",
-            fields={"person_id": "此人已有床位"})
+            _l("%(name)s 在 %(start_date)s 起已有床位（%(code)s）", name=person.name,
+               start_date=other.start_date.isoformat(), code=other.bed.code),
+            fields={"person_id": _l("此人已有床位")})
     other = _overlapping(Stay.bed_id, bed.id, start, None, exclude)
     if other is not None:
-        raise BedOccupied(f"床位 {bed.code} 在该日期已有人入住（{other.person.name}）",
-                          fields={"bed_id": "床位已有人入住"})
+        raise BedOccupied(_l("床位 %(code)s 在该日期已有人入住（%(name)s）", code=bed.code,
+                             name=other.person.name),
+                          fields={"bed_id": _l("床位已有人入住")})
 
 
 def _insert_stay(stay: Stay) -> Stay:
@@ -207,8 +214,9 @@ def _insert_stay(stay: Stay) -> Stay:
     except IntegrityError as exc:
         text = str(exc.orig)
         if "person" in text:
-            raise PersonAlreadyInBed("此人已有床位", fields={"person_id": "此人已有床位"}) from None
-        raise BedOccupied("床位已有人入住", fields={"bed_id": "床位已有人入住"}) from None
+            raise PersonAlreadyInBed(_l("此人已有床位"),
+                                     fields={"person_id": _l("此人已有床位")}) from None
+        raise BedOccupied(_l("床位已有人入住"), fields={"bed_id": _l("床位已有人入住")}) from None
     return stay
 
 
@@ -222,13 +230,15 @@ def admit(person: Person, bed: Bed, start: date, user: User | None = None) -> St
     _check_person_active(person)
     _check_day(start, "start_date")
     if start < person.birth_date:
-        raise BeforeBirth("入住日期早于出生日期",
-                          fields={"start_date": f"不能早于 {person.birth_date.isoformat()}"})
+        raise BeforeBirth(_l("入住日期早于出生日期"),
+                          fields={"start_date": _l("不能早于 %(birth_date)s",
+                                                   birth_date=person.birth_date.isoformat())})
     _lock_person(person)
     _claim_bed(bed, user)
     db.session.refresh(bed)
     if bed.reserved_for_id not in (None, person.id):
-        raise BedReserved(f"床位 {bed.code} 已预留给他人", fields={"bed_id": "已预留"})
+        raise BedReserved(_l("床位 %(code)s 已预留给他人", code=bed.code),
+                          fields={"bed_id": _l("已预留")})
     _check_free(person, bed, start)
     stay = _insert_stay(Stay(person_id=person.id, person=person, bed_id=bed.id,
                              facility_id=bed.facility_id, start_date=start,
@@ -243,7 +253,8 @@ def admit(person: Person, bed: Bed, start: date, user: User | None = None) -> St
 
 def _require_open(stay: Stay) -> None:
     if stay.end_date is not None:
-        raise StayNotOpen(f"{stay.person.name} 的这次入住已于 {stay.end_date.isoformat()} 结束")
+        raise StayNotOpen(_l("%(name)s 的这次入住已于 %(end_date)s 结束", name=stay.person.name,
+                             end_date=stay.end_date.isoformat()))
 
 
 def transfer(stay: Stay, bed: Bed, on: date, user: User | None = None,
@@ -258,7 +269,7 @@ def transfer(stay: Stay, bed: Bed, on: date, user: User | None = None,
     check_own_facility(user, bed.facility_id)
     _require_open(stay)
     if bed.id == stay.bed_id:
-        raise Invalid("新床位与原床位相同", fields={"bed_id": "请选择另一张床位"})
+        raise Invalid(_l("新床位与原床位相同"), fields={"bed_id": _l("请选择另一张床位")})
     _check_day(on, "date", stay.start_date)
     person = stay.person
     _check_person_active(person)
@@ -267,12 +278,13 @@ def transfer(stay: Stay, bed: Bed, on: date, user: User | None = None,
     db.session.refresh(stay)
     _require_open(stay)
     if stay.open_leave is not None:
-        raise OnLeave(f"{person.name} 正在请假，请先销假再转床")
+        raise OnLeave(_l("%(name)s 正在请假，请先销假再转床", name=person.name))
     if any(lv.start_date >= on for lv in stay.leaves):
-        raise BadDate("转床日期早于已登记的请假", fields={"date": "早于已登记的请假"})
+        raise BadDate(_l("转床日期早于已登记的请假"), fields={"date": _l("早于已登记的请假")})
     db.session.refresh(bed)
     if bed.reserved_for_id not in (None, person.id):
-        raise BedReserved(f"床位 {bed.code} 已预留给他人", fields={"bed_id": "已预留"})
+        raise BedReserved(_l("床位 %(code)s 已预留给他人", code=bed.code),
+                          fields={"bed_id": _l("已预留")})
     _check_free(person, bed, on, exclude=(stay.id,))
     stay.end_date, stay.end_reason = on, EndReason.TRANSFERRED
     db.session.flush()  # the open-stay index frees the person before the new stay
@@ -300,7 +312,7 @@ def end_stay(stay: Stay, on: date, reason: str, user: User | None = None) -> Sta
     _check_day(on, "date", stay.start_date)
     _lock_person(stay.person)
     if any(lv.start_date > on for lv in stay.leaves):
-        raise BadDate("结束日期早于已登记的请假", fields={"date": "早于已登记的请假"})
+        raise BadDate(_l("结束日期早于已登记的请假"), fields={"date": _l("早于已登记的请假")})
     if reason == EndReason.DECEASED and stay.person.status == PersonStatus.ACTIVE:
         people.record_death(stay.person, on)  # the person_died receiver ends the stay
         db.session.refresh(stay)
@@ -367,13 +379,14 @@ def start_leave(stay: Stay, kind: str, start: date, expected_return: date,
     _require_open(stay)
     _check_day(start, "start_date", stay.start_date)
     if expected_return < start:
-        raise BadDate("预计返回日期早于请假日期", fields={"expected_return": "早于请假日期"})
+        raise BadDate(_l("预计返回日期早于请假日期"),
+                      fields={"expected_return": _l("早于请假日期")})
     _lock_person(stay.person)
     db.session.refresh(stay)
     if stay.open_leave is not None:
-        raise OnLeave(f"{stay.person.name} 已在请假中")
+        raise OnLeave(_l("%(name)s 已在请假中", name=stay.person.name))
     if any(lv.returned_on and lv.returned_on > start for lv in stay.leaves):
-        raise BadDate("与已登记的请假重叠", fields={"start_date": "与已登记的请假重叠"})
+        raise BadDate(_l("与已登记的请假重叠"), fields={"start_date": _l("与已登记的请假重叠")})
     leave = Leave(stay_id=stay.id, kind=LeaveKind(kind), start_date=start,
                   expected_return=expected_return, note=note or "")
     try:
@@ -381,7 +394,7 @@ def start_leave(stay: Stay, kind: str, start: date, expected_return: date,
             db.session.add(leave)
             db.session.flush()
     except IntegrityError:
-        raise OnLeave(f"{stay.person.name} 已在请假中") from None
+        raise OnLeave(_l("%(name)s 已在请假中", name=stay.person.name)) from None
     db.session.expire(stay, ["leaves"])
     return leave
 
@@ -392,13 +405,13 @@ def return_from_leave(stay: Stay, on: date, user: User | None = None) -> Leave:
     _require_open(stay)
     leave = stay.open_leave
     if leave is None:
-        raise NotOnLeave(f"{stay.person.name} 不在请假中")
+        raise NotOnLeave(_l("%(name)s 不在请假中", name=stay.person.name))
     _check_day(on, "date", leave.start_date)
     result = db.session.execute(
         sa.update(Leave).where(Leave.id == leave.id, Leave.returned_on.is_(None))
         .values(returned_on=on).execution_options(synchronize_session=False))
     if result.rowcount != 1:
-        raise NotOnLeave(f"{stay.person.name} 已销假")
+        raise NotOnLeave(_l("%(name)s 已销假", name=stay.person.name))
     db.session.refresh(leave)
     audit.record("return_from_leave", "leaves", leave.id, {"returned_on": on.isoformat()})
     return leave
@@ -414,13 +427,13 @@ def set_out_of_service(bed: Bed, on: date, reason: str, user: User | None = None
     _check_day(on, "date")
     _claim_bed(bed, user, in_service=False)
     if _overlapping(Stay.bed_id, bed.id, on, None) is not None:
-        raise BedOccupied(f"床位 {bed.code} 有人入住，不能停用")
+        raise BedOccupied(_l("床位 %(code)s 有人入住，不能停用", code=bed.code))
     result = db.session.execute(
         sa.update(Bed).where(Bed.id == bed.id, Bed.out_of_service.is_(False))
         .values(out_of_service=True, out_of_service_reason=(reason or "")[:200])
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
-        raise BedOutOfService(f"床位 {bed.code} 已停用")
+        raise BedOutOfService(_l("床位 %(code)s 已停用", code=bed.code))
     audit.record("update", "beds", bed.id, {"out_of_service": [False, True],
                                              "out_of_service_reason": ["", reason or ""]})
     outage = BedOutage(bed_id=bed.id, start_date=on, reason=(reason or "")[:200])
@@ -439,7 +452,7 @@ def back_in_service(bed: Bed, on: date, user: User | None = None) -> None:
         .values(out_of_service=False, out_of_service_reason="")
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
-        raise Conflict("床位未停用", code="bed_in_service")
+        raise Conflict(_l("床位未停用"), code="bed_in_service")
     audit.record("update", "beds", bed.id, {"out_of_service": [True, False]})
     outage = db.session.scalar(sa.select(BedOutage).where(BedOutage.bed_id == bed.id,
                                                           BedOutage.end_date.is_(None)))
@@ -455,12 +468,12 @@ def reserve_bed(bed: Bed, person: Person, user: User | None = None) -> None:
     _check_person_active(person)
     _claim_bed(bed, user)
     if _overlapping(Stay.bed_id, bed.id, local_today(), None) is not None:
-        raise BedOccupied(f"床位 {bed.code} 已有人入住")
+        raise BedOccupied(_l("床位 %(code)s 已有人入住", code=bed.code))
     result = db.session.execute(
         sa.update(Bed).where(Bed.id == bed.id, Bed.reserved_for_id.is_(None))
         .values(reserved_for_id=person.id).execution_options(synchronize_session=False))
     if result.rowcount != 1:
-        raise BedReserved(f"床位 {bed.code} 已预留")
+        raise BedReserved(_l("床位 %(code)s 已预留", code=bed.code))
     audit.record("update", "beds", bed.id, {"reserved_for_id": [None, person.id]})
     db.session.refresh(bed)
 
@@ -482,7 +495,7 @@ def request_transfer(stay: Stay, bed: Bed, on: date, user: User | None = None,
     check_own_facility(user, stay.facility_id)
     _require_open(stay)
     if bed.facility_id == stay.facility_id:
-        raise Invalid("同一机构内请直接转床", fields={"bed_id": "请选择其他机构的床位"})
+        raise Invalid(_l("同一机构内请直接转床"), fields={"bed_id": _l("请选择其他机构的床位")})
     _check_day(on, "date", stay.start_date)
     req = TransferRequest(stay_id=stay.id, to_bed_id=bed.id, on_date=on, reason=reason or "",
                           requested_by=user.id if user else None)
@@ -491,7 +504,7 @@ def request_transfer(stay: Stay, bed: Bed, on: date, user: User | None = None,
             db.session.add(req)
             db.session.flush()
     except IntegrityError:
-        raise Conflict("已有待审批的转院申请", code="transfer_pending") from None
+        raise Conflict(_l("已有待审批的转院申请"), code="transfer_pending") from None
     return req
 
 
@@ -505,7 +518,7 @@ def _decide(req: TransferRequest, status: TransferStatus, user: User | None, not
                 decision_note=(note or "")[:200])
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
-        raise Conflict("该申请已处理", code="already_decided")
+        raise Conflict(_l("该申请已处理"), code="already_decided")
     audit.record(f"transfer_{status.value}", "transfer_requests", req.id, {"note": note or ""})
 
 
@@ -542,7 +555,7 @@ def confirm_census(facility: Facility, day: date, user: User | None = None) -> C
             db.session.add(row)
             db.session.flush()
     except IntegrityError:
-        raise Conflict("今日已确认", code="census_confirmed") from None
+        raise Conflict(_l("今日已确认"), code="census_confirmed") from None
     return row
 
 
@@ -554,7 +567,8 @@ def record_attendance(facility: Facility, person: Person, day: date,
     centre or a departure before arrival, PersonNotActive."""
     check_own_facility(user, facility.id)
     if facility.kind != FacilityKind.DAY_CARE:
-        raise Invalid("只有日间照料中心登记签到", fields={"facility_id": "不是日间照料中心"})
+        raise Invalid(_l("只有日间照料中心登记签到"),
+                      fields={"facility_id": _l("不是日间照料中心")})
     _check_person_active(person)
     _check_day(day, "day")
     row = db.session.scalar(sa.select(Attendance).where(
@@ -569,7 +583,7 @@ def record_attendance(facility: Facility, person: Person, day: date,
     if left_at is not None:
         row.left_at = left_at
     if row.arrived_at and row.left_at and row.left_at < row.arrived_at:
-        raise Invalid("离开时间早于到达时间", fields={"left_at": "早于到达时间"})
+        raise Invalid(_l("离开时间早于到达时间"), fields={"left_at": _l("早于到达时间")})
     db.session.flush()
     return row
 
@@ -580,7 +594,8 @@ def place(person: Person, bed: Bed, day: date, user: User | None = None) -> Stay
     a person without 特困 support."""
     support = person.current_support
     if support is None:
-        raise Invalid(f"{person.name} 没有特困供养记录", fields={"person_id": "不是特困人员"})
+        raise Invalid(_l("%(name)s 没有特困供养记录", name=person.name),
+                      fields={"person_id": _l("不是特困人员")})
     stay = admit(person, bed, day, user)
     if support.support != Support.CENTRALIZED:
         people.start_wubao(person, support.category.value, "centralized", day)
@@ -590,5 +605,5 @@ def place(person: Person, bed: Bed, day: date, user: User | None = None) -> Stay
 def get_or_404(model, ident: int):
     obj = db.session.get(model, ident)
     if obj is None:
-        raise NotFound("未找到")
+        raise NotFound(_l("未找到"))
     return obj

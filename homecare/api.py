@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 import sqlalchemy as sa
 from flask import Blueprint, Response
+from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 from sqlalchemy.exc import IntegrityError
 
@@ -398,7 +399,7 @@ def manual(body: ManualIn):
         e = db.session.get(Enrolment, body.enrolment_id)
         if e is None:
             raise
-        raise Forbidden("该老人由其他服务组织服务", code="other_provider") from None
+        raise Forbidden(_l("该老人由其他服务组织服务"), code="other_provider") from None
     raw = body.model_dump(mode="json")
     lines = [(s.code, s.quantity) for s in body.services]
 

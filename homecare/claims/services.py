@@ -20,6 +20,7 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 import sqlalchemy.orm
+from flask_babel import lazy_gettext as _l
 
 from eldercare import audit, faults
 from eldercare.crypto import id_number_hash
@@ -64,7 +65,7 @@ class Month:
 def month_of(text: str) -> Month:
     """A claim month `YYYY-MM`; Invalid for anything else."""
     if not MONTH_RE.match(text or ""):
-        raise Invalid("月份须为 YYYY-MM", fields={"month": "须为 YYYY-MM"})
+        raise Invalid(_l("月份须为 YYYY-MM"), fields={"month": _l("须为 YYYY-MM")})
     y, m = int(text[:4]), int(text[5:])
     first = date(y, m, 1)
     after = date(y + (m == 12), m % 12 + 1, 1)
@@ -128,7 +129,8 @@ def _new_claim(provider: Provider, month: Month, source: ClaimSource, user: User
                filename: str = "") -> Claim:
     if db.session.scalar(sa.select(Claim.id).where(Claim.provider_id == provider.id,
                                                    Claim.month == month.text)):
-        raise Conflict(f"{provider.name} {month.text} 已有结算申报", code="claim_exists")
+        raise Conflict(_l("%(name)s %(text)s 已有结算申报", name=provider.name, text=month.text),
+                       code="claim_exists")
     claim = Claim(provider_id=provider.id, month=month.text, status=ClaimStatus.SUBMITTED,
                   source=source, filename=filename[:200],
                   submitted_by_id=user.id if user else None, submitted_at=utcnow())
@@ -369,7 +371,7 @@ def _move(claim: Claim, to: ClaimStatus, allowed: tuple[ClaimStatus, ...], user:
         .values(status=to, **stamps).execution_options(synchronize_session=False))
     if done.rowcount != 1:
         db.session.refresh(claim)
-        raise Conflict(f"该申报当前状态为 {claim.status.value}，不能执行此操作",
+        raise Conflict(_l("该申报当前状态为 %(value)s，不能执行此操作", value=claim.status.value),
                        code="wrong_status")
     audit.record(f"claim_{to.value}", "claims", claim.id,
                  {"status": [claim.status.value, to.value],
@@ -418,12 +420,13 @@ def override(claim: Claim, line_no: int, decision: str, reason: str, user: User,
     the amount given (not above the claimed). `auto` withdraws the override.
     Raises Invalid, Conflict (not reconciled, or already approved)."""
     if claim.status != ClaimStatus.RECONCILED:
-        raise Conflict("只能在对账后、审批前更改明细的结论", code="wrong_status")
+        raise Conflict(_l("只能在对账后、审批前更改明细的结论"), code="wrong_status")
     reason = (reason or "").strip()
     line = db.session.scalar(sa.select(ClaimLine).where(ClaimLine.claim_id == claim.id,
                                                         ClaimLine.line_no == line_no))
     if line is None:
-        raise Invalid(f"没有第 {line_no} 条明细", fields={"line_no": "不存在"})
+        raise Invalid(_l("没有第 %(line_no)s 条明细", line_no=line_no),
+                      fields={"line_no": _l("不存在")})
     before = {"decision": line.decision.value if line.decision else None,
               "approved": str(line.approved_amount)}
     if decision == "auto":
@@ -432,18 +435,18 @@ def override(claim: Claim, line_no: int, decision: str, reason: str, user: User,
         line.decision, line.approved_amount = line.auto_decision, line.auto_amount
     else:
         if not reason:
-            raise Invalid("请写明更改结论的理由", fields={"reason": "必填"})
+            raise Invalid(_l("请写明更改结论的理由"), fields={"reason": _l("必填")})
         try:
             chosen = Decision(decision)
         except ValueError:
-            raise Invalid("结论须为 approved、adjusted 或 rejected",
-                          fields={"decision": "未知的结论"}) from None
+            raise Invalid(_l("结论须为 approved、adjusted 或 rejected"),
+                          fields={"decision": _l("未知的结论")}) from None
         if chosen == Decision.APPROVED:
             amount = line.amount
         elif chosen == Decision.REJECTED:
             amount = Decimal("0.00")
         elif amount is None or to_money(amount) < 0 or to_money(amount) > line.amount:
-            raise Invalid("调整金额须在 0 与申报金额之间", fields={"amount": "超出范围"})
+            raise Invalid(_l("调整金额须在 0 与申报金额之间"), fields={"amount": _l("超出范围")})
         line.override_decision, line.override_amount = chosen, to_money(amount)
         line.override_reason, line.override_by_id, line.override_at = reason, user.id, utcnow()
         line.decision, line.approved_amount = chosen, to_money(amount)
@@ -473,12 +476,12 @@ def approve(claim: Claim, user: User, override_reason: str = "") -> Claim:
     pending = 0
     if claim.status == ClaimStatus.RECONCILED:
         if undecided(claim):
-            raise Conflict("仍有未决的明细，不能审批", code="undecided_lines")
+            raise Conflict(_l("仍有未决的明细，不能审批"), code="undecided_lines")
         pending = callbacks.sample_counts(claim)[1]
         if pending and not reason:
-            raise Conflict(f"还有 {pending} 次电话回访未记录结果，不能审批"
-                           "（确需审批请写明理由）", code="callbacks_pending",
-                           fields={"override_reason": "回访未完成时必填"})
+            raise Conflict(_l("还有 %(pending)s 次电话回访未记录结果，不能审批"
+                              "（确需审批请写明理由）", pending=pending), code="callbacks_pending",
+                           fields={"override_reason": _l("回访未完成时必填")})
     _move(claim, ClaimStatus.APPROVED, (ClaimStatus.RECONCILED,), user,
           approved_by_id=user.id, approved_at=utcnow())
     if pending:
