@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from eldercare import audit, crypto
@@ -38,7 +39,7 @@ from .reader import ListRow, read_list
 from .wubao import open_review, payment_end, termination_of
 
 CHUNK = 500
-SUPPORT_WORDS = {"dispersed": "分散供养", "centralized": "集中供养"}
+SUPPORT_WORDS = {"dispersed": _l("分散供养"), "centralized": _l("集中供养")}
 
 
 class ListInvalid(Invalid):
@@ -185,21 +186,23 @@ def describe_core(person: Person, kind: str, on) -> list[str]:
     (ended, payment stopping from the following month), or a special review."""
     out: list[str] = []
     support = person.current_support
+    # in the language of whoever reads the proposal (issue 17.11)
     if kind == "death":
-        out.append(f"人员状态改为“已故”，死亡日期 {on}")
+        out.append(_("人员状态改为“已故”，死亡日期 %(on)s", on=on))
     elif kind == "moved":
-        out.append(f"人员状态改为“迁出本区”，迁出日期 {on}")
+        out.append(_("人员状态改为“迁出本区”，迁出日期 %(on)s", on=on))
     if kind in ("death", "moved") and support is not None:
         stop = payment_end(on)
-        nxt = f"{stop.year + (stop.month == 12)}年{stop.month % 12 + 1}月"
-        out.append(f"特困供养（{SUPPORT_WORDS.get(support.support.value, '')}，"
-                   f"自 {support.start_date} 起）自 {on} 终止，供养金自 {nxt}起停发，"
-                   "并列入乡镇7天公示")
+        nxt = f"{stop.year + (stop.month == 12)}-{stop.month % 12 + 1:02d}"
+        out.append(_("特困供养（%(support)s，自 %(start)s 起）自 %(on)s 终止，供养金自 %(next)s "
+                     "起停发，并列入乡镇7天公示",
+                     support=SUPPORT_WORDS.get(support.support.value, ""),
+                     start=support.start_date, on=on, next=nxt))
     if kind == "income":
         if support is not None:
-            out.append("开启特困专项复核（收入高于标准），复核时评估自理能力并决定是否终止供养")
+            out.append(_("开启特困专项复核（收入高于标准），复核时评估自理能力并决定是否终止供养"))
         else:
-            out.append("此人已无特困供养，无需复核")
+            out.append(_("此人已无特困供养，无需复核"))
     return out
 
 

@@ -263,13 +263,14 @@ def overdue_alerts(day: date) -> list[dict]:
     due = sum(c["due"] for c in counts.values())
     if due:
         out.append({"kind": "review_due", "role": "admin",
-                    "message": f"{due} 名特困人员年度复核将在30天内到期",
+                    "message": _l("%(n)s 名特困人员年度复核将在30天内到期", n=due),
                     "link": "/reviews?kind=due", "count": due})
     for code, c in sorted(counts.items(), key=lambda kv: kv[0] or ""):
         if c["overdue"]:
-            where = names.get(code, "未填乡镇")
-            out.append({"kind": "review_overdue", "role": "admin",
-                        "message": f"{where}：{c['overdue']} 名特困人员年度复核已逾期",
+            message = (_l("%(where)s：%(n)s 名特困人员年度复核已逾期", where=names[code],
+                          n=c["overdue"]) if code in names
+                       else _l("未填乡镇：%(n)s 名特困人员年度复核已逾期", n=c["overdue"]))
+            out.append({"kind": "review_overdue", "role": "admin", "message": message,
                         "link": f"/reviews?kind=overdue&township={code or ''}",
                         "count": c["overdue"]})
     return out

@@ -34,7 +34,7 @@ def init_app(app: Flask) -> None:
     reg.dashboard_panels.append(("facilities/_dashboard_panel.html", _for_bureau(dashboard_panel)))
     reg.demo_steps.append(DemoStep(30, "facilities", demo.build))
     reg.add_job(Job("occupancy-snapshot", jobs.occupancy_snapshot, "day",
-                    {"hour": 23, "minute": 50}, "每日各机构床位占用快照（趋势用）"))
+                    {"hour": 23, "minute": 50}, _l("每日各机构床位占用快照（趋势用）")))
     reg.alert_sources.append(jobs.alerts)
     # what a death or a move ends here, for dynamic management's proposals (by name)
     reg.hook("dynamic.effects").append(exits.effects)

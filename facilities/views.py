@@ -55,8 +55,8 @@ bp = Blueprint("facilities", __name__)
 STAFF = (Role.ADMIN, Role.AUDITOR, Role.MANAGER)
 WRITERS = (Role.ADMIN, Role.MANAGER)
 BUREAU = (Role.ADMIN, Role.AUDITOR)
-KIND_LABELS = {"care_home": "敬老院", "day_care": "日间照料中心", "private": "民办养老机构",
-               "homecare_org": "居家养老服务组织"}
+KIND_LABELS = {"care_home": _l("敬老院"), "day_care": _l("日间照料中心"),
+               "private": _l("民办养老机构"), "homecare_org": _l("居家养老服务组织")}
 # Why a stay ended, in words (the history tables showed the stored code, "transferred").
 END_REASON_LABELS = dict(END_REASONS) | {"transferred": _l("转床")}
 
@@ -97,7 +97,7 @@ def index():
         return export_response(
             "facilities", ["编号", "名称", "类型", "乡镇（街道）", "床位", "在住", "请假", "停用",
                            "空床", "入住率"],
-            ((f.id, f.name, KIND_LABELS[f.kind.value], towns.get(f.township_code, ""),
+            ((f.id, f.name, str(KIND_LABELS[f.kind.value]), towns.get(f.township_code, ""),
               o.beds, o.occupied, o.held, o.out_of_service, o.available, o.rate)
              for f in rows for o in [occ.get(f.id, queries.Occupancy())]))
     page = page_of(stmt, args)

@@ -35,5 +35,5 @@ def init_app(app: Flask) -> None:
     reg.demo_steps.append(DemoStep(50, "claims", demo.claims))
     reg.add_job(Job("draft-claims", services.draft_claims_job, "month",
                     {"day": 1, "hour": 2, "minute": 15},
-                    "每月 1 日：为上月有服务记录、尚无申报的服务组织按服务记录生成申报草稿",
+                    _l("每月 1 日：为上月有服务记录、尚无申报的服务组织按服务记录生成申报草稿"),
                     default_period=services.previous_month))
