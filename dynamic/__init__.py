@@ -29,7 +29,7 @@ def init_app(app: Flask) -> None:
     from eldercare.registry import DemoStep, NavItem
     from eldercare.signals import person_died, person_moved
 
-    from . import api, demo, services, views, wubao
+    from . import api, demo, public_notices, services, views, wubao
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
@@ -39,6 +39,7 @@ def init_app(app: Flask) -> None:
     reg.nav.append(NavItem("dynamic.notices", _l("终止公示"), READERS, 62))
     reg.hook(EFFECTS).insert(0, services.describe_core)
     reg.alert_sources.append(wubao.overdue_alerts)
+    reg.public_notices.append(public_notices.running_on)
     reg.demo_steps.append(DemoStep(60, "dynamic management", demo.build))
     reg.dashboard_panels.append(("dynamic/_dashboard_panel.html", views.dashboard_panel))
     reg.person_panels.append(("dynamic/_person_panel.html", views.person_panel))

@@ -9,6 +9,7 @@ from typing import Literal
 
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
+from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, Field
 
 from eldercare import scoping
@@ -67,7 +68,7 @@ class ProposalPage(BaseModel):
 def upload(**_):
     kind = (request.form.get("kind") or "").strip()
     if kind not in ("death", "moved", "income"):
-        raise ApiError(422, "validation_failed", "比对类型无效",
+        raise ApiError(422, "validation_failed", _l("比对类型无效"),
                        {"kind": "death、moved 或 income"})
     upload = request.files.get("file")
     if upload is None or not upload.filename:

@@ -112,6 +112,7 @@ def _register_core(app: Flask) -> None:
     from .jobs_views import bp as jobs_bp
     from .people.api import bp as people_api_bp
     from .people.views import bp as people_bp
+    from .public import bp as public_bp
     from .views import bp as core_bp
 
     for bp in (
@@ -123,6 +124,7 @@ def _register_core(app: Flask) -> None:
         jobs_bp,
         accounts_views.bp,
         accounts_api.bp,
+        public_bp,
     ):
         app.register_blueprint(bp)
 

@@ -178,6 +178,35 @@ def overview(query: OverviewQuery):
     return stats.overview(query.date or local_today())
 
 
+class TrendQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    date: dt.date | None = None
+    months: int = Field(12, ge=1, le=60)
+
+
+class WubaoPoint(BaseModel):
+    date: str
+    total: int
+    centralized: int
+    centralized_rate: str
+
+
+class WubaoTrendOut(BaseModel):
+    items: list[WubaoPoint]
+
+
+@endpoint(
+    bp,
+    "/stats/wubao-trend",
+    roles=ALL_ROLES,
+    query=TrendQuery,
+    response=WubaoTrendOut,
+    summary="特困 persons and the centralised-support rate at each month's end up to a date",
+)
+def wubao_trend(query: TrendQuery):
+    return {"items": stats.wubao_trend(query.date or local_today(), query.months)}
+
+
 class AuditQuery(PageQuery):
     entity: str | None = Field(None, max_length=40)
     entity_id: str | None = Field(None, max_length=40)

@@ -38,13 +38,16 @@ def init_app(app: Flask) -> None:
     reg.nav.append(NavItem("facilities.transfers", _l("转院申请"), staff, 23))
     reg.overview.append(figures.overview)
     reg.public_figures.append(figures.public)
+    from .home import manager_home
+
+    reg.home_pages[Role.MANAGER.value] = manager_home  # a manager lands on their home
     reg.person_scopes.append(scoping.person_scope)
     reg.person_panels.append(("facilities/_person_panel.html", figures.person_panel))
     reg.dashboard_panels.append(("facilities/_dashboard_panel.html",
                                  _for_bureau(views.dashboard_panel)))
     reg.demo_steps.append(DemoStep(30, "facilities", demo.build))
     reg.add_job(Job("occupancy-snapshot", jobs.occupancy_snapshot, "day",
-                    {"hour": 23, "minute": 50}, "每日各机构床位占用快照（趋势用）"))
+                    {"hour": 23, "minute": 50}, _l("每日各机构床位占用快照（趋势用）")))
     reg.alert_sources.append(jobs.alerts)
     # what a death or a move ends here, for dynamic management's proposals (by name)
     reg.hook("dynamic.effects").append(exits.effects)

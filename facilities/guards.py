@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from eldercare.extensions import db
 from eldercare.models import Person, PersonStatus, Role, User
@@ -50,7 +51,7 @@ def claim_bed(bed: Bed, user: User | None, *, in_service: bool = True) -> None:
     if result.rowcount != 1:
         db.session.refresh(bed)
         check_own_facility(user, bed.facility_id)
-        raise BedOutOfService(f"床位 {bed.code} 已停用", fields={"bed_id": "床位已停用"})
+        raise BedOutOfService(f"床位 {bed.code} 已停用", fields={"bed_id": _l("床位已停用")})
 
 
 def lock_person(person: Person) -> None:
@@ -72,7 +73,7 @@ def overlapping(column, value, start: date, end: date | None, exclude=()) -> Sta
 
 def check_day(day: date, field: str = "date", earliest: date | None = None) -> None:
     if day > local_today():
-        raise BadDate("日期不能晚于今天", fields={field: "不能晚于今天"})
+        raise BadDate("日期不能晚于今天", fields={field: _l("不能晚于今天")})
     if earliest is not None and day < earliest:
         raise BadDate("日期早于允许的最早日期", fields={field: f"不能早于 {earliest.isoformat()}"})
 

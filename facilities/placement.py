@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
+
 from eldercare.errors import Invalid
 from eldercare.models import Person, Support, User
 from eldercare.people import services as people
@@ -19,7 +21,7 @@ def place(person: Person, bed: Bed, day: date, user: User | None = None) -> Stay
     a person without 特困 support."""
     support = person.current_support
     if support is None:
-        raise Invalid(f"{person.name} 没有特困供养记录", fields={"person_id": "不是特困人员"})
+        raise Invalid(f"{person.name} 没有特困供养记录", fields={"person_id": _l("不是特困人员")})
     stay = admit(person, bed, day, user)
     if support.support != Support.CENTRALIZED:
         people.start_wubao(person, support.category.value, "centralized", day)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from eldercare.database import insert_or_raise
 from eldercare.errors import Conflict, Invalid
@@ -36,7 +37,7 @@ def record_attendance(facility: Facility, person: Person, day: date,
     centre or a departure before arrival, PersonNotActive."""
     check_own_facility(user, facility.id)
     if facility.kind != FacilityKind.DAY_CARE:
-        raise Invalid("只有日间照料中心登记签到", fields={"facility_id": "不是日间照料中心"})
+        raise Invalid("只有日间照料中心登记签到", fields={"facility_id": _l("不是日间照料中心")})
     check_person_active(person)
     check_day(day, "day")
     row = db.session.scalar(sa.select(Attendance).where(
@@ -51,6 +52,6 @@ def record_attendance(facility: Facility, person: Person, day: date,
     if left_at is not None:
         row.left_at = left_at
     if row.arrived_at and row.left_at and row.left_at < row.arrived_at:
-        raise Invalid("离开时间早于到达时间", fields={"left_at": "早于到达时间"})
+        raise Invalid("离开时间早于到达时间", fields={"left_at": _l("早于到达时间")})
     db.session.flush()
     return row

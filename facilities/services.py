@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from eldercare.errors import Conflict, Invalid
 from eldercare.extensions import db
@@ -71,15 +72,16 @@ def create_facility(name: str, kind: str, township_code: str | None = None, addr
     (duplicate_name) when the name is taken."""
     name = (name or "").strip()
     if not name:
-        raise Invalid("名称不能为空", fields={"name": "名称不能为空"})
+        raise Invalid(_l("名称不能为空"), fields={"name": _l("名称不能为空")})
     if township_code:
         from eldercare.models import Region
 
         t = db.session.get(Region, township_code)
         if t is None or t.level != "township":
-            raise Invalid("无此乡镇（街道）", fields={"township_code": "无此乡镇（街道）代码"})
+            raise Invalid(_l("无此乡镇（街道）"),
+                          fields={"township_code": _l("无此乡镇（街道）代码")})
     if db.session.scalar(sa.select(Facility.id).where(Facility.name == name)):
-        raise Conflict("该机构名称已存在", fields={"name": "已存在"}, code="duplicate_name")
+        raise Conflict(_l("该机构名称已存在"), fields={"name": _l("已存在")}, code="duplicate_name")
     facility = Facility(name=name, kind=FacilityKind(kind), township_code=township_code or None,
                         address=address or "", capacity=capacity or 0, opened_on=opened_on)
     db.session.add(facility)
@@ -109,10 +111,11 @@ def add_bed(facility: Facility, code: str, kind: str = "ordinary", room: str | N
     check_own_facility(user, facility.id)
     code = (code or "").strip()
     if not code:
-        raise Invalid("床位号不能为空", fields={"code": "床位号不能为空"})
+        raise Invalid(_l("床位号不能为空"), fields={"code": _l("床位号不能为空")})
     if db.session.scalar(sa.select(Bed.id).where(Bed.facility_id == facility.id,
                                                  Bed.code == code)):
-        raise Conflict("本机构已有该床位号", fields={"code": "已存在"}, code="duplicate_bed_code")
+        raise Conflict(_l("本机构已有该床位号"), fields={"code": _l("已存在")},
+                       code="duplicate_bed_code")
     r = room_for(facility, room, room_sex) if room else None
     bed = Bed(facility_id=facility.id, room=r, code=code, kind=BedKind(kind),
               created_on=created_on or local_today())

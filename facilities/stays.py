@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from eldercare import audit
@@ -43,11 +44,11 @@ def _check_free(person: Person, bed: Bed, start: date, exclude=()) -> None:
     if other is not None:
         raise PersonAlreadyInBed(
             f"{person.name} 在 {other.start_date.isoformat()} 起已有床位（{other.bed.code}）",
-            fields={"person_id": "此人已有床位"})
+            fields={"person_id": _l("此人已有床位")})
     other = overlapping(Stay.bed_id, bed.id, start, None, exclude)
     if other is not None:
         raise BedOccupied(f"床位 {bed.code} 在该日期已有人入住（{other.person.name}）",
-                          fields={"bed_id": "床位已有人入住"})
+                          fields={"bed_id": _l("床位已有人入住")})
 
 
 def _insert_stay(stay: Stay) -> Stay:
@@ -61,9 +62,9 @@ def _open_stay_refused(exc: IntegrityError) -> Exception | None:
     """Which open-stay index refused the stay, by its name: the person's or the bed's."""
     index = violated_constraint(exc, Stay.__table__)
     if index == "uq_stays_open_per_person":
-        return PersonAlreadyInBed("此人已有床位", fields={"person_id": "此人已有床位"})
+        return PersonAlreadyInBed(_l("此人已有床位"), fields={"person_id": _l("此人已有床位")})
     if index == "uq_stays_open_per_bed":
-        return BedOccupied("床位已有人入住", fields={"bed_id": "床位已有人入住"})
+        return BedOccupied(_l("床位已有人入住"), fields={"bed_id": _l("床位已有人入住")})
     return None
 
 
@@ -83,7 +84,7 @@ def admit(person: Person, bed: Bed, start: date, user: User | None = None) -> St
     claim_bed(bed, user)
     db.session.refresh(bed)
     if bed.reserved_for_id not in (None, person.id):
-        raise BedReserved(f"床位 {bed.code} 已预留给他人", fields={"bed_id": "已预留"})
+        raise BedReserved(f"床位 {bed.code} 已预留给他人", fields={"bed_id": _l("已预留")})
     _check_free(person, bed, start)
     stay = _insert_stay(Stay(person_id=person.id, person=person, bed_id=bed.id,
                              facility_id=bed.facility_id, start_date=start,
@@ -108,7 +109,7 @@ def transfer(stay: Stay, bed: Bed, on: date, user: User | None = None,
     check_own_facility(user, bed.facility_id)
     require_open(stay)
     if bed.id == stay.bed_id:
-        raise Invalid("新床位与原床位相同", fields={"bed_id": "请选择另一张床位"})
+        raise Invalid("新床位与原床位相同", fields={"bed_id": _l("请选择另一张床位")})
     check_day(on, "date", stay.start_date)
     person = stay.person
     check_person_active(person)
@@ -119,10 +120,10 @@ def transfer(stay: Stay, bed: Bed, on: date, user: User | None = None,
     if stay.open_leave is not None:
         raise OnLeave(f"{person.name} 正在请假，请先销假再转床")
     if any(lv.start_date >= on for lv in stay.leaves):
-        raise BadDate("转床日期早于已登记的请假", fields={"date": "早于已登记的请假"})
+        raise BadDate("转床日期早于已登记的请假", fields={"date": _l("早于已登记的请假")})
     db.session.refresh(bed)
     if bed.reserved_for_id not in (None, person.id):
-        raise BedReserved(f"床位 {bed.code} 已预留给他人", fields={"bed_id": "已预留"})
+        raise BedReserved(f"床位 {bed.code} 已预留给他人", fields={"bed_id": _l("已预留")})
     _check_free(person, bed, on, exclude=(stay.id,))
     stay.end_date, stay.end_reason = on, EndReason.TRANSFERRED
     db.session.flush()  # the open-stay index frees the person before the new stay
@@ -150,7 +151,7 @@ def end_stay(stay: Stay, on: date, reason: str, user: User | None = None) -> Sta
     check_day(on, "date", stay.start_date)
     lock_person(stay.person)
     if any(lv.start_date > on for lv in stay.leaves):
-        raise BadDate("结束日期早于已登记的请假", fields={"date": "早于已登记的请假"})
+        raise BadDate("结束日期早于已登记的请假", fields={"date": _l("早于已登记的请假")})
     if reason == EndReason.DECEASED and stay.person.status == PersonStatus.ACTIVE:
         people.record_death(stay.person, on)  # the person_died receiver ends the stay
         db.session.refresh(stay)
@@ -217,13 +218,13 @@ def start_leave(stay: Stay, kind: str, start: date, expected_return: date,
     require_open(stay)
     check_day(start, "start_date", stay.start_date)
     if expected_return < start:
-        raise BadDate("预计返回日期早于请假日期", fields={"expected_return": "早于请假日期"})
+        raise BadDate("预计返回日期早于请假日期", fields={"expected_return": _l("早于请假日期")})
     lock_person(stay.person)
     db.session.refresh(stay)
     if stay.open_leave is not None:
         raise OnLeave(f"{stay.person.name} 已在请假中")
     if any(lv.returned_on and lv.returned_on > start for lv in stay.leaves):
-        raise BadDate("与已登记的请假重叠", fields={"start_date": "与已登记的请假重叠"})
+        raise BadDate(_l("与已登记的请假重叠"), fields={"start_date": _l("与已登记的请假重叠")})
     leave = Leave(stay_id=stay.id, kind=LeaveKind(kind), start_date=start,
                   expected_return=expected_return, note=note or "")
     insert_or_raise(leave, OnLeave(f"{stay.person.name} 已在请假中"))

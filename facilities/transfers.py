@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from eldercare import audit
 from eldercare.database import insert_or_raise
@@ -25,7 +26,7 @@ def request_transfer(stay: Stay, bed: Bed, on: date, user: User | None = None,
     check_own_facility(user, stay.facility_id)
     require_open(stay)
     if bed.facility_id == stay.facility_id:
-        raise Invalid("同一机构内请直接转床", fields={"bed_id": "请选择其他机构的床位"})
+        raise Invalid("同一机构内请直接转床", fields={"bed_id": _l("请选择其他机构的床位")})
     check_day(on, "date", stay.start_date)
     req = TransferRequest(stay_id=stay.id, to_bed_id=bed.id, on_date=on, reason=reason or "",
                           requested_by=user.id if user else None)

@@ -53,8 +53,8 @@ bp = Blueprint("facilities", __name__)
 STAFF = (Role.ADMIN, Role.AUDITOR, Role.MANAGER)
 WRITERS = (Role.ADMIN, Role.MANAGER)
 BUREAU = (Role.ADMIN, Role.AUDITOR)
-KIND_LABELS = {"care_home": "敬老院", "day_care": "日间照料中心", "private": "民办养老机构",
-               "homecare_org": "居家养老服务组织"}
+KIND_LABELS = {"care_home": _l("敬老院"), "day_care": _l("日间照料中心"),
+               "private": _l("民办养老机构"), "homecare_org": _l("居家养老服务组织")}
 # Why a stay ended, in words (the history tables showed the stored code, "transferred").
 END_REASON_LABELS = dict(END_REASONS) | {"transferred": _l("转床")}
 
@@ -83,7 +83,7 @@ def index():
         return export_response(
             "facilities", ["编号", "名称", "类型", "乡镇（街道）", "床位", "在住", "请假", "停用",
                            "空床", "入住率"],
-            ((f.id, f.name, KIND_LABELS[f.kind.value], towns.get(f.township_code, ""),
+            ((f.id, f.name, str(KIND_LABELS[f.kind.value]), towns.get(f.township_code, ""),
               o.beds, o.occupied, o.held, o.out_of_service, o.available, o.rate)
              for f in rows for o in [occ.get(f.id, queries.Occupancy())]))
     page = page_of(stmt, args)
@@ -95,21 +95,23 @@ def index():
 @bp.get("/facilities/occupancy")
 @role_required(*BUREAU)
 def dashboard():
-    today = local_today()
+    from eldercare.stats import page_date, wubao_figures, wubao_trend
+
+    today = page_date(request.args.get("date"), local_today())
     district = queries.district_occupancy(today)
     homes = list(db.session.scalars(sa.select(Facility).where(
         Facility.kind == FacilityKind.CARE_HOME).order_by(Facility.name)))
     occ = queries.occupancy(today, [f.id for f in homes])
-    trend = queries.monthly_trend(12, kind="care_home")
+    trend = queries.monthly_trend(12, kind="care_home", until=today)
+    # the centralised-support rate beside it, month by month (issue 17.7)
     if wants_export():
         return export_response(
             "occupancy", ["机构", "床位", "护理型", "在住", "请假", "空床", "入住率"],
             ((f.name, o.beds, o.nursing, o.occupied, o.held, o.available, o.rate)
              for f in homes for o in [occ.get(f.id, queries.Occupancy())]))
-    from eldercare.stats import wubao_figures
-
     return render_template("facilities/dashboard.html", district=district, homes=homes, occ=occ,
                            trend_json=json.dumps(trend), wubao=wubao_figures(today),
+                           wubao_points=wubao_trend(today),
                            kinds=KIND_LABELS, empty=queries.Occupancy(), today=today)
 
 

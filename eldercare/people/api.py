@@ -7,6 +7,7 @@ from datetime import date
 from typing import Literal
 
 from flask import Blueprint, request
+from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import scoping
@@ -157,7 +158,7 @@ def patch(person_id: int, body: PersonPatch):
     user = api_user()
     person = scoping.get_person(user, person_id)
     if "name" in body.model_fields_set and body.name is None:
-        raise ApiError(422, "validation_failed", "姓名不能为空", {"name": "姓名不能为空"})
+        raise ApiError(422, "validation_failed", _l("姓名不能为空"), {"name": _l("姓名不能为空")})
     services.patch_person(person, body.model_dump(include=body.model_fields_set))
     out = person_json(person, user)
     db.session.commit()

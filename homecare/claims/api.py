@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, jsonify, request
+from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 
 from eldercare.api_errors import ApiError
@@ -220,7 +221,7 @@ def claim_lines(claim_id: int, query: LineQuery):
         from .models import BIT
 
         if query.reason not in BIT:
-            raise ApiError(400, "malformed_request", "未知的原因代码", {"reason": "未知"})
+            raise ApiError(400, "malformed_request", _l("未知的原因代码"), {"reason": "未知"})
         stmt = stmt.where(ClaimLine.reason_bits.op("&")(BIT[query.reason]) != 0)
     return paginate(stmt.order_by(ClaimLine.line_no), query, line_json)
 

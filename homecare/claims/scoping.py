@@ -8,6 +8,7 @@ coach those elders or fake only the others), and then only the outcome."""
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from eldercare.errors import NotFound
 from eldercare.extensions import db
@@ -34,7 +35,7 @@ def get_claim(user: User, claim_id: int) -> Claim:
     """The claim if `user` may see it; NotFound otherwise (never reveal existence)."""
     claim = db.session.scalar(claims(user).where(Claim.id == claim_id))
     if claim is None:
-        raise NotFound("未找到该结算申报")
+        raise NotFound(_l("未找到该结算申报"))
     return claim
 
 
