@@ -30,10 +30,11 @@ from eldercare.models import Person, User
 from eldercare.timeutil import LOCAL
 
 from ..models import Enrolment, Provider, Service, Unit, Visit, VisitService
-from . import recoveries
+from . import presence, recoveries
 from .files import LineIn
 from .models import (
     BIT,
+    MONEY_REASONS,
     REJECTING,
     Claim,
     ClaimLine,
@@ -248,7 +249,8 @@ def _decisions() -> sa.Subquery:
     not_enrolled, worker_overlap (the worker's earlier visit still open at check-in);
     adjusting — amount_mismatch (to price × quantity), quantity_exceeds_time (hours to
     the time on site), over_budget (the visit's accepted lines, in line order, down to
-    what it drew from the ledger)."""
+    what it drew from the ledger); and the visit's presence exceptions, which decide no
+    amount but hold the line (presence.py)."""
     v, e, p, s = Visit, Enrolment, Person, Service
     cl = sa.orm.aliased(ClaimLine, name="l")
     # The worker was still in another home when this visit began: an earlier check-in of
@@ -319,6 +321,7 @@ def _decisions() -> sa.Subquery:
         sa.cast(sa.func.sum(counted_hours).over(partition_by=b.c.visit_id,
                                                 order_by=b.c.line_no, rows=(None, 0)),
                 sa.BigInteger).label("cum_h"),
+        presence.bits(b.c.exc).label("presence"),  # the visit's presence exceptions
     ).subquery("f")
 
     rejected = sum((f.c[code] for code in REJECTING), sa.literal(0)) > 0
@@ -337,8 +340,8 @@ def _decisions() -> sa.Subquery:
     room = g.c.sub - (g.c.cum_pay - g.c.payable)
     room0 = sa.case((room < 0, 0), else_=room)
     over = sa.and_(g.c.rejected == 0, g.c.payable > room0)
-    bits = sum((g.c[code] * BIT[code] for code in BIT if code != "over_budget"),
-               _flag(over) * BIT["over_budget"])
+    bits = sum((g.c[code] * BIT[code] for code in MONEY_REASONS if code != "over_budget"),
+               _flag(over) * BIT["over_budget"]) + g.c.presence
     adjusted = sa.or_(over, (g.c.amount_mismatch + g.c.quantity_exceeds_time) > 0)
     return sa.select(
         g.c.id, bits.label("bits"),
@@ -402,13 +405,14 @@ def lines(claim: Claim) -> list[dict]:
     """The lines as API.md answers them, in one query."""
     rows = db.session.execute(sa.select(
         ClaimLine.line_no, ClaimLine.visit_id, ClaimLine.amount, ClaimLine.approved_amount,
-        ClaimLine.decision, ClaimLine.reason_bits, ClaimLine.override_decision)
+        ClaimLine.decision, ClaimLine.reason_bits, ClaimLine.override_decision,
+        ClaimLine.accepted_bits)
         .where(ClaimLine.claim_id == claim.id).order_by(ClaimLine.line_no))
     return [{"line_no": n, "visit_id": vid, "claimed": amt,
              "approved": appr if appr is not None else None,
              "decision": dec.value if dec else None, "reasons": reasons_of(bits),
-             "overridden": ovr is not None}
-            for n, vid, amt, appr, dec, bits, ovr in rows]
+             "overridden": ovr is not None, "held": presence.is_held(bits, acc, dec)}
+            for n, vid, amt, appr, dec, bits, ovr, acc in rows]
 
 
 def override(claim: Claim, line_no: int, decision: str, reason: str, user: User,
@@ -462,11 +466,12 @@ def undecided(claim: Claim) -> int:
 
 
 def approve(claim: Claim, user: User, override_reason: str = "") -> Claim:
-    """Approve a reconciled claim for payment once no line is undecided and every
-    call-back drawn from it is recorded; an admin may approve with call-backs pending by
-    giving `override_reason` (audited with the number pending). Raises Conflict:
-    `undecided_lines`, `callbacks_pending`, `wrong_status` (not reconciled, or another
-    clerk approved first)."""
+    """Approve a reconciled claim for payment once no line is undecided or held (a
+    presence exception not yet accepted or rejected, presence.py) and every call-back
+    drawn from it is recorded; an admin may approve with call-backs pending by giving
+    `override_reason` (audited with the number pending). Raises Conflict:
+    `undecided_lines`, `held_lines`, `callbacks_pending`, `wrong_status` (not
+    reconciled, or another clerk approved first)."""
     from . import callbacks
 
     reason = (override_reason or "").strip()
@@ -474,6 +479,7 @@ def approve(claim: Claim, user: User, override_reason: str = "") -> Claim:
     if claim.status == ClaimStatus.RECONCILED:
         if undecided(claim):
             raise Conflict("仍有未决的明细，不能审批", code="undecided_lines")
+        presence.check_released(claim)  # held lines (issue 14): each accepted or rejected
         pending = callbacks.sample_counts(claim)[1]
         if pending and not reason:
             raise Conflict(f"还有 {pending} 次电话回访未记录结果，不能审批"
