@@ -297,3 +297,20 @@ def test_the_command_line_and_the_jobs_page_refuse_next_year(app, db, client, ad
                        follow_redirects=True)
     assert "尚未开始" in resp.text
     assert db.session.scalar(sa.select(sa.func.count()).select_from(JobRun)) == 0
+
+
+def test_the_test_clock_moves_the_runner_and_is_inert_when_unset(app, db, counting_job,
+                                                                  monkeypatch):
+    """ELDERCARE_FAULT_CLOCK (servers in other processes cannot be monkeypatched) moves the
+    runner's now; unset, the real clock decides; a time without its offset is refused."""
+    from eldercare import faults, jobs
+
+    monkeypatch.delenv(faults.CLOCK_ENV, raising=False)
+    with pytest.raises(JobError, match="尚未开始"):
+        run_job("test-count", "2099-01-01")
+    monkeypatch.setenv(faults.CLOCK_ENV, "2099-01-01T00:05:00+08:00")
+    assert jobs.now_local() == datetime(2099, 1, 1, 0, 5, tzinfo=LOCAL)
+    assert run_job("test-count", "2099-01-01").done
+    monkeypatch.setenv(faults.CLOCK_ENV, "2099-01-01T00:05:00")
+    with pytest.raises(ValueError, match="offset"):
+        jobs.now_local()
