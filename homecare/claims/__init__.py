@@ -14,10 +14,21 @@ def init_app(app: Flask) -> None:
     from eldercare.models import Role
     from eldercare.registry import DemoStep, Job, NavItem
 
-    from . import api, demo, figures, models, services, views  # noqa: F401
+    from . import (
+        api,
+        demo,
+        figures,
+        models,  # noqa: F401  (the tables)
+        presence_api,
+        presence_views,
+        services,
+        views,
+    )
 
     app.register_blueprint(api.bp)
     app.register_blueprint(views.bp)
+    app.register_blueprint(presence_api.bp)
+    app.register_blueprint(presence_views.bp)
     reg = app.extensions["eldercare"]
     reg.nav.append(NavItem("claims.claims_page", _l("结算申报"),
                            (Role.ADMIN, Role.AUDITOR, Role.PROVIDER), 34))

@@ -20,7 +20,7 @@ from eldercare.models import Role
 from eldercare.timeutil import Month
 
 from .. import scoping as hc
-from . import callbacks, decisions, recoveries, scorecards, services, statements
+from . import callbacks, decisions, presence, recoveries, scorecards, services, statements
 from .files import ClaimFileInvalid, parse
 from .models import CallbackSample, Claim, ClaimLine, reasons_of
 from .scoping import claims, get_callback, get_claim, sees_callback_notes
@@ -71,6 +71,8 @@ class LineOut(BaseModel):
     approved: MoneyOut | None
     decision: Literal["approved", "adjusted", "rejected"] | None
     reasons: list[str]
+    held: bool = Field(False, description="a presence exception not yet accepted or rejected "
+                                          "by a clerk: the claim waits for it")
 
 
 class ReconciledOut(BaseModel):
@@ -202,12 +204,14 @@ def list_claims(query: ClaimQuery):
 def show_claim(claim_id: int):
     c = get_claim(api_user(), claim_id)
     return claim_json(c) | {"exceptions": decisions.exception_counts(c),
+                            "held": presence.summary(c),
                             "recoveries": recoveries.of_claim(c)}
 
 
 class LineQuery(PageQuery):
     decision: Literal["approved", "adjusted", "rejected"] | None = None
     reason: str | None = Field(None, max_length=30)
+    held: bool | None = Field(None, description="only the lines held (true) or not (false)")
 
 
 @endpoint(bp, "/claims/<int:claim_id>/lines", roles=READERS, query=LineQuery, response=Loose,
@@ -223,6 +227,9 @@ def claim_lines(claim_id: int, query: LineQuery):
         if query.reason not in BIT:
             raise ApiError(400, "malformed_request", _l("未知的原因代码"), {"reason": "未知"})
         stmt = stmt.where(ClaimLine.reason_bits.op("&")(BIT[query.reason]) != 0)
+    if query.held is not None:
+        stmt = stmt.where(presence.held_clause() if query.held
+                          else sa.not_(presence.held_clause()))
     return paginate(stmt.order_by(ClaimLine.line_no), query, line_json)
 
 
@@ -236,13 +243,18 @@ def line_json(x: ClaimLine) -> dict:
                      "approved": x.auto_amount},
             "override": ({"decision": x.override_decision.value, "amount": x.override_amount,
                           "reason": x.override_reason, "at": x.override_at}
-                         if x.override_decision else None)}
+                         if x.override_decision else None),
+            "held": presence.is_held(x.reason_bits, x.accepted_bits, x.decision),
+            "accepted": ({"exceptions": reasons_of(x.accepted_bits),
+                          "reason": x.accepted_reason, "note": x.accepted_note,
+                          "at": x.accepted_at} if x.accepted_bits else None)}
 
 
 def _reconciled(c: Claim) -> dict:
     return {"id": c.id, "status": c.status.value,
             "totals": {"claimed": c.claimed_total, "approved": c.approved_total,
                        "rejected": c.rejected_total},
+            "held": presence.held_count(c),
             "lines": decisions.lines(c)}
 
 

@@ -19,6 +19,7 @@ from eldercare.errors import Conflict, Invalid
 from eldercare.extensions import db
 from eldercare.models import User
 
+from . import presence
 from .models import BIT, Claim, ClaimLine, ClaimStatus, Decision, reasons_of
 
 
@@ -38,13 +39,14 @@ def lines(claim: Claim) -> list[dict]:
     """The lines as API.md answers them, in one query."""
     rows = db.session.execute(sa.select(
         ClaimLine.line_no, ClaimLine.visit_id, ClaimLine.amount, ClaimLine.approved_amount,
-        ClaimLine.decision, ClaimLine.reason_bits, ClaimLine.override_decision)
+        ClaimLine.decision, ClaimLine.reason_bits, ClaimLine.override_decision,
+        ClaimLine.accepted_bits)
         .where(ClaimLine.claim_id == claim.id).order_by(ClaimLine.line_no))
     return [{"line_no": n, "visit_id": vid, "claimed": amt,
              "approved": appr if appr is not None else None,
              "decision": dec.value if dec else None, "reasons": reasons_of(bits),
-             "overridden": ovr is not None}
-            for n, vid, amt, appr, dec, bits, ovr in rows]
+             "overridden": ovr is not None, "held": presence.is_held(bits, acc, dec)}
+            for n, vid, amt, appr, dec, bits, ovr, acc in rows]
 
 
 def override(claim: Claim, line_no: int, decision: str, reason: str, user: User,

@@ -3,7 +3,9 @@ in every status (the last month submitted, the one before reconciled, the one be
 approved, the older ones paid), with the mistakes real claim files carry planted in
 their lines — amounts typed wrong, lines pasted twice, a neighbour's ID number, hours
 rounded up, a date in the next month, lines for visits that were never logged. Visits
-flagged at scan time (overlaps, deceased elders, no check-out) bring their own.
+flagged at scan time (overlaps, deceased elders, no check-out) bring their own, and those
+without proof of presence hold their lines: the clerk resolved them in the approved and
+paid claims (DEMO_RESOLUTIONS); the reconciled claim still waits for it.
 
 Set-wise like the rest: each claim is one INSERT ... SELECT, each kind of mistake one
 UPDATE or INSERT ... SELECT, each reconciliation one UPDATE ... FROM.
@@ -22,7 +24,7 @@ from eldercare.timeutil import Month
 
 from .. import services as hs
 from ..models import Provider, Service, Unit, Visit
-from . import callbacks, services
+from . import callbacks, presence, services
 from .models import CallbackOutcome, CallbackSample, Claim, ClaimLine, ClaimStatus
 
 
@@ -120,6 +122,24 @@ def _callbacks(claim: Claim, clerk: User, rng) -> None:
                                        else "已致电家属"))
 
 
+#: How the demo's clerk resolved the held lines of the older claims (presence.py): a
+#: card scanned away from home is not paid; a scan without place or sent late is paid on
+#: the provider's proof, and a visit to an elder not yet placed as the visit it is.
+DEMO_RESOLUTIONS = (
+    ("reject", "office_scanning", "same_place"), ("reject", "no_proof", "impossible_travel"),
+    ("reject", "office_scanning", "suspect_card"), ("reject", "no_proof", "far_from_home"),
+    ("accept", "provider_proof", "future_time"), ("accept", "provider_proof", "late_upload"),
+    ("accept", "provider_proof", "no_location"),
+    ("accept", "home_point_pending", "no_home_point"),
+)
+
+
+def _resolve_held(claim: Claim, clerk: User) -> None:
+    """The clerk's word on every held line, one resolution per exception."""
+    for action, reason, exception in DEMO_RESOLUTIONS:
+        presence.resolve(claim, clerk, action, reason, exception=exception)
+
+
 def claims(ctx) -> None:
     """Claims for the past months of the demo year for each provider (step 50)."""
     clerk, bosses = _users()
@@ -146,6 +166,7 @@ def claims(ctx) -> None:
             services.reconcile(claim, clerk)
             if age >= 2:  # called back first: approval waits for the call-backs
                 _callbacks(claim, clerk, ctx.rng)
+                _resolve_held(claim, clerk)  # and for every held line's resolution
                 services.approve(claim, clerk)
             if age >= 3:
                 services.pay(claim, clerk)

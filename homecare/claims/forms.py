@@ -5,7 +5,14 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DecimalField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    DecimalField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 
@@ -46,3 +53,14 @@ class OutcomeForm(FlaskForm):
         ("confirmed", _l("确认已服务")), ("not_delivered", _l("未提供服务")),
         ("unreachable", _l("联系不上")), ("complaint", _l("有投诉"))]))
     note = StringField(_l("说明"), validators=[Length(max=500)])
+
+
+class PresenceForm(FlaskForm):
+    """A clerk's word on held lines (presence.py): one line (`line_no`) or every held line
+    of one exception (`exception`); `resolution` is `accept:CODE` or `reject:CODE`."""
+
+    resolution = StringField(_l("处理"), validators=[
+        DataRequired(), Regexp(r"^(accept|reject):[a-z_]{1,30}$", message=_l("请选择处理方式"))])
+    note = StringField(_l("说明"), validators=[Length(max=500)])
+    line_no = IntegerField(validators=[Optional(), NumberRange(min=1)])
+    exception = StringField(validators=[Optional(), Length(max=30)])

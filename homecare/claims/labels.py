@@ -17,6 +17,31 @@ REASON_LABELS = {
     "outside_month": _l("服务日期不在申报月份内"),
     "visit_incomplete": _l("该次服务未签退"),
     "worker_overlap": _l("同一服务人员同一时间在另一户服务"),
+    # proof of presence (presence.py): they hold the line until a clerk resolves it
+    "same_place": _l("同一天三位以上老人的卡在同一地点（50 米内）扫码，不在老人家中"),
+    "impossible_travel": _l("与该服务人员上一次服务的住址相距太远，时速 60 公里赶不到"),
+    "suspect_card": _l("疑似翻拍服务卡：一处连扫多位老人的卡，或同一张卡在多处被扫"),
+    "far_from_home": _l("扫码地点距老人住址超过 1 公里"),
+    "future_time": _l("扫码时间晚于收到的时间：手机时间不对或记录被改过"),
+    "late_upload": _l("扫码后超过 72 小时才上传，可能是事后补扫"),
+    "no_location": _l("扫码时手机未定位，无法核对是否在老人家中"),
+    "no_home_point": _l("老人尚无住址定位，无法核对扫码地点"),
+}
+#: A held line's state, in place of its decision until a clerk resolves it.
+HELD_LABEL = _l("待核实")
+#: presence.ACCEPT_REASONS and REJECT_REASONS in words.
+ACCEPT_LABELS = {
+    "callback_confirmed": _l("电话回访老人，确认当天已服务"),
+    "provider_proof": _l("服务组织提供了到场证明（照片、签字单等）"),
+    "home_point_pending": _l("老人住址定位待采集，服务本身无疑问"),
+    "poor_coverage": _l("该处信号或定位不好，已核实"),
+    "other": _l("其他（见说明）"),
+}
+REJECT_LABELS = {
+    "no_proof": _l("无法证明服务人员到场"),
+    "elder_denied": _l("老人或家属否认当天有人上门"),
+    "office_scanning": _l("服务卡不在老人家中扫码（集中扫码、补扫）"),
+    "other": _l("其他（见说明）"),
 }
 DECISION_LABELS = {"approved": _l("通过"), "adjusted": _l("核减"), "rejected": _l("不予支付")}
 STATUS_LABELS = {"submitted": _l("已提交"), "reconciled": _l("已对账"), "approved": _l("已审批"),

@@ -27,12 +27,21 @@ from eldercare.models import User
 
 from ..models import Provider, QuantityType, Visit
 
-#: Reason codes of API.md, in its order; bit i of `reason_bits` is REASONS[i].
-REASONS: tuple[str, ...] = (
+#: Reason codes of API.md that decide what a line is paid, in its order.
+MONEY_REASONS: tuple[str, ...] = (
     "no_visit", "duplicate_line", "id_mismatch", "amount_mismatch", "quantity_exceeds_time",
     "over_budget", "not_enrolled", "deceased", "outside_month", "visit_incomplete",
     "worker_overlap",
 )
+#: Proof-of-presence exceptions (issue 14) carried over from the line's visit, the
+#: strongest first: they decide no amount, they hold the line (presence.py).
+PRESENCE_REASONS: tuple[str, ...] = (
+    "same_place", "impossible_travel", "suspect_card", "far_from_home", "future_time",
+    "late_upload", "no_location", "no_home_point",
+)
+#: Bit i of `reason_bits` is REASONS[i]; new codes only ever go at the end, so that the
+#: bits already stored keep their meaning.
+REASONS: tuple[str, ...] = MONEY_REASONS + PRESENCE_REASONS
 BIT = {code: 1 << i for i, code in enumerate(REASONS)}
 #: Reasons that reject a line outright; the others adjust its amount.
 REJECTING = ("no_visit", "duplicate_line", "id_mismatch", "not_enrolled", "deceased",
@@ -138,6 +147,8 @@ class ClaimLine(db.Model):
                            name="approved_not_negative"),
         sa.CheckConstraint("override_decision IS NULL OR length(override_reason) > 0",
                            name="override_has_reason"),
+        sa.CheckConstraint("accepted_bits = 0 OR length(accepted_reason) > 0",
+                           name="acceptance_has_reason"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -167,9 +178,20 @@ class ClaimLine(db.Model):
     # the effective decision: the override, else the machine's
     decision: Mapped[Decision | None] = mapped_column(enum_column(Decision, "line_decision"))
     approved_amount: Mapped[Decimal | None] = mapped_column(MoneyType())
+    # the clerk's acceptance of the line's presence exceptions (presence.py), kept across
+    # reconciliations: a line is held while it carries one not in accepted_bits
+    accepted_bits: Mapped[int] = mapped_column(
+        default=0, server_default="0",
+        comment="bits of models.REASONS (presence codes) a clerk accepted with a reason")
+    accepted_reason: Mapped[str] = mapped_column(
+        sa.String(30), default="", server_default="", comment="presence.ACCEPT_REASONS code")
+    accepted_note: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
+    accepted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     claim: Mapped[Claim] = relationship()
-    override_by: Mapped[User | None] = relationship()
+    override_by: Mapped[User | None] = relationship(foreign_keys=[override_by_id])
+    accepted_by: Mapped[User | None] = relationship(foreign_keys=[accepted_by_id])
 
     @property
     def reasons(self) -> list[str]:

@@ -28,7 +28,8 @@ from eldercare.timeutil import Month, hours_before, local_date, seconds_between
 from ..flags import HOURS_TOLERANCE_MIN, OPEN_VISIT_WINDOW
 from ..models import Enrolment, Service, Unit, Visit
 from ..services import price_year
-from .models import BIT, REJECTING, Claim, ClaimLine, Decision
+from . import presence
+from .models import BIT, MONEY_REASONS, REJECTING, Claim, ClaimLine, Decision
 
 #: The scan rules reconciliation applies again, from where scans define them.
 TOLERANCE_S = int(HOURS_TOLERANCE_MIN * 60)  # hours claimed may exceed the time on site
@@ -177,6 +178,7 @@ def _checks(b: sa.Subquery) -> sa.Subquery:
         sa.cast(sa.func.sum(counted_hours).over(partition_by=b.c.visit_id,
                                                 order_by=b.c.line_no, rows=(None, 0)),
                 sa.BigInteger).label("cum_h"),
+        presence.bits(b.c.exc).label("presence"),  # the visit's presence exceptions
     ).subquery("f")
 
 
@@ -203,8 +205,8 @@ def _answer(g: sa.Subquery) -> sa.Subquery:
     room = g.c.sub - (g.c.cum_pay - g.c.payable)
     room0 = sa.case((room < 0, 0), else_=room)
     over = sa.and_(g.c.rejected == 0, g.c.payable > room0)
-    bits = sum((g.c[code] * BIT[code] for code in BIT if code != "over_budget"),
-               _flag(over) * BIT["over_budget"])
+    bits = sum((g.c[code] * BIT[code] for code in MONEY_REASONS if code != "over_budget"),
+               _flag(over) * BIT["over_budget"]) + g.c.presence
     adjusted = sa.or_(over, (g.c.amount_mismatch + g.c.quantity_exceeds_time) > 0)
     return sa.select(
         g.c.id, bits.label("bits"),

@@ -24,7 +24,7 @@ from eldercare.timeutil import Month, local_date
 from .. import patterns
 from .. import services as hs
 from ..models import Enrolment, Provider, Service, Visit, VisitService
-from . import callbacks, decisions, recoveries
+from . import callbacks, decisions, presence, recoveries
 from .files import LineIn
 from .models import Claim, ClaimLine, ClaimSource, ClaimStatus
 from .reconcile import decide as decide_lines
@@ -154,6 +154,7 @@ def approve(claim: Claim, user: User, override_reason: str = "") -> Claim:
     if claim.status == ClaimStatus.RECONCILED:
         if decisions.undecided(claim):
             raise Conflict("仍有未决的明细，不能审批", code="undecided_lines")
+        presence.check_released(claim)  # held lines (issue 14): each accepted or rejected
         pending = callbacks.sample_counts(claim)[1]
         if pending and not reason:
             raise Conflict(_l("还有 %(pending)s 次电话回访未记录结果，不能审批"

@@ -4,7 +4,8 @@ signatures and the seal (经办人, 审核人, 单位盖章) that a settlement c
 bureau's totals, subtotals per township, and the lines not paid as claimed with their
 reasons in words, beside those a clerk decided by hand (an override paid in full is money
 the reconciliation would not have paid: the statement that is signed and paid on shows it,
-with the clerk's written reason), and the recoveries (扣回) of earlier claims that this one
+with the clerk's written reason) or paid although their visit lacked proof of presence
+(accepted, with the reason), and the recoveries (扣回) of earlier claims that this one
 deducts, down to what is payable."""
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from eldercare.timeutil import to_local
 
 from ..models import Enrolment, Visit
 from ..services import service_names
-from . import recoveries
+from . import presence, recoveries
 from .labels import DECISION_LABELS, STATUS_LABELS, reasons_text
 from .models import Claim, ClaimLine, Decision, reasons_of
 
@@ -71,7 +72,8 @@ def build(claim: Claim) -> Statement:
         .outerjoin(Person, Person.id == Enrolment.person_id)
         .where(ClaimLine.claim_id == claim.id,
                sa.or_(ClaimLine.decision != Decision.APPROVED,
-                      ClaimLine.override_decision.is_not(None)))
+                      ClaimLine.override_decision.is_not(None),
+                      ClaimLine.accepted_bits != 0))
         .order_by(ClaimLine.line_no)).all()
     services = service_names()
     exceptions = [{
@@ -82,7 +84,7 @@ def build(claim: Claim) -> Statement:
         "decision": str(DECISION_LABELS[x.decision.value])
         + (_("（改判）") if x.override_decision is not None else ""),
         "reasons": reasons_text(reasons_of(x.reason_bits)),
-        "note": x.override_reason} for x, name in ex]
+        "note": x.override_reason or presence.acceptance_words(x)} for x, name in ex]
     return Statement(claim, townships, exceptions, recoveries.of_claim(claim))
 
 

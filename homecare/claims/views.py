@@ -24,7 +24,7 @@ from eldercare.timeutil import Month, local_today
 from .. import scoping as hc
 from .. import services as hs
 from ..models import Enrolment, LedgerEntry, Service, Visit
-from . import api, callbacks, decisions, recoveries, scorecards, services
+from . import api, callbacks, decisions, presence, recoveries, scorecards, services
 from .files import ClaimFileInvalid, parse
 from .forms import ActionForm, GenerateForm, OutcomeForm, OverrideForm, UploadForm, choices
 from .labels import (
@@ -181,6 +181,7 @@ def claim_page(claim_id: int):
         "homecare/claims/claim.html", claim=claim, groups=groups, clean=clean,
         counts=decisions.exception_counts(claim),
         undecided=decisions.undecided(claim), action=ActionForm(),
+        held=presence.summary(claim),
         # the first 100 drawn, with their elders; the counts from the database (a claim
         # of 7,800 lines draws some 700, which were all loaded to show 100). A provider
         # sees only those recorded, and only their outcome (scoping.callback_scope).

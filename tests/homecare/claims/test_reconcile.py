@@ -10,6 +10,7 @@ from eldercare.people import services as people
 from homecare import services as hs
 from tests import factories as f
 
+from ..conftest import HOME
 from .conftest import by_line, claim_and_reconcile, claim_month, line, reconcile
 
 
@@ -71,6 +72,7 @@ def test_id_mismatch(client, month):
 
 def test_lower_case_x_and_15_digits_are_the_same_number(client, month):
     p = f.person("赵玉兰", id_number="11010519491231002X")
+    p.home_lat, p.home_lng = HOME  # placed, so that only the number is in question
     e = hs.enrol(p, month.provider, claim_month()[0], on=date(claim_month()[0], 1, 1))
     db.session.commit()
     month.enrolments.append(e)
