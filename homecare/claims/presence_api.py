@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from eldercare.api import Body, endpoint
+from eldercare.apikit import Body, endpoint
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
