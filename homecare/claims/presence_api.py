@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from eldercare.apikit import Body, endpoint
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
+from eldercare.apikit import Body, endpoint
 from eldercare.auth.web import api_user
 from eldercare.extensions import db
 from eldercare.models import Role
