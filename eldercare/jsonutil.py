@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask.json.provider import DefaultJSONProvider
+from flask_babel.speaklater import LazyString
 
 from .timeutil import to_local
 
@@ -24,6 +25,8 @@ def _default(o: Any) -> Any:
         return o.value
     if isinstance(o, set | frozenset):
         return sorted(o)
+    if isinstance(o, LazyString):  # a message marked for the catalogue, read now
+        return str(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from eldercare import audit
 from eldercare.errors import Conflict
@@ -25,15 +26,21 @@ def set_out_of_service(bed: Bed, on: date, reason: str, user: User | None = None
     check_day(on, "date")
     claim_bed(bed, user, in_service=False)
     if overlapping(Stay.bed_id, bed.id, on, None) is not None:
-        raise BedOccupied(f"床位 {bed.code} 有人入住，不能停用")
+        raise BedOccupied(_l("床位 %(code)s 有人入住，不能停用", code=bed.code))
     result = db.session.execute(
-        sa.update(Bed).where(Bed.id == bed.id, Bed.out_of_service.is_(False))
+        sa.update(Bed)
+        .where(Bed.id == bed.id, Bed.out_of_service.is_(False))
         .values(out_of_service=True, out_of_service_reason=(reason or "")[:200])
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
-        raise BedOutOfService(f"床位 {bed.code} 已停用")
-    audit.record("update", "beds", bed.id, {"out_of_service": [False, True],
-                                             "out_of_service_reason": ["", reason or ""]})
+        raise BedOutOfService(_l("床位 %(code)s 已停用", code=bed.code))
+    audit.record(
+        "update",
+        "beds",
+        bed.id,
+        {"out_of_service": [False, True], "out_of_service_reason": ["", reason or ""]},
+    )
     outage = BedOutage(bed_id=bed.id, start_date=on, reason=(reason or "")[:200])
     db.session.add(outage)
     db.session.flush()
@@ -46,14 +53,17 @@ def back_in_service(bed: Bed, on: date, user: User | None = None) -> None:
     check_own_facility(user, bed.facility_id)
     check_day(on, "date")
     result = db.session.execute(
-        sa.update(Bed).where(Bed.id == bed.id, Bed.out_of_service.is_(True))
+        sa.update(Bed)
+        .where(Bed.id == bed.id, Bed.out_of_service.is_(True))
         .values(out_of_service=False, out_of_service_reason="")
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
-        raise Conflict("床位未停用", code="bed_in_service")
+        raise Conflict(_l("床位未停用"), code="bed_in_service")
     audit.record("update", "beds", bed.id, {"out_of_service": [True, False]})
-    outage = db.session.scalar(sa.select(BedOutage).where(BedOutage.bed_id == bed.id,
-                                                          BedOutage.end_date.is_(None)))
+    outage = db.session.scalar(
+        sa.select(BedOutage).where(BedOutage.bed_id == bed.id, BedOutage.end_date.is_(None))
+    )
     if outage is not None:
         outage.end_date = max(on, outage.start_date)
     db.session.flush()
@@ -66,12 +76,15 @@ def reserve_bed(bed: Bed, person: Person, user: User | None = None) -> None:
     check_person_active(person)
     claim_bed(bed, user)
     if overlapping(Stay.bed_id, bed.id, local_today(), None) is not None:
-        raise BedOccupied(f"床位 {bed.code} 已有人入住")
+        raise BedOccupied(_l("床位 %(code)s 已有人入住", code=bed.code))
     result = db.session.execute(
-        sa.update(Bed).where(Bed.id == bed.id, Bed.reserved_for_id.is_(None))
-        .values(reserved_for_id=person.id).execution_options(synchronize_session=False))
+        sa.update(Bed)
+        .where(Bed.id == bed.id, Bed.reserved_for_id.is_(None))
+        .values(reserved_for_id=person.id)
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
-        raise BedReserved(f"床位 {bed.code} 已预留")
+        raise BedReserved(_l("床位 %(code)s 已预留", code=bed.code))
     audit.record("update", "beds", bed.id, {"reserved_for_id": [None, person.id]})
     db.session.refresh(bed)
 

@@ -32,7 +32,7 @@ def is_manager(user: User | None) -> bool:
 def check_own_facility(user: User | None, facility_id: int) -> None:
     """Raise NotOwnFacility (403) when a manager acts outside their own home."""
     if is_manager(user) and user.facility_id != facility_id:
-        raise NotOwnFacility("只能管理本机构的床位")
+        raise NotOwnFacility(_l("只能管理本机构的床位"))
 
 
 def claim_bed(bed: Bed, user: User | None, *, in_service: bool = True) -> None:
@@ -43,15 +43,24 @@ def claim_bed(bed: Bed, user: User | None, *, in_service: bool = True) -> None:
     if in_service:
         conds.append(Bed.out_of_service.is_(False))
     if is_manager(user):
-        conds.append(Bed.facility_id == sa.select(User.facility_id).where(
-            User.id == user.id, User.role == Role.MANAGER).scalar_subquery())
+        conds.append(
+            Bed.facility_id
+            == sa.select(User.facility_id)
+            .where(User.id == user.id, User.role == Role.MANAGER)
+            .scalar_subquery()
+        )
     result = db.session.execute(
-        sa.update(Bed).where(*conds).values(version=Bed.version + 1)
-        .execution_options(synchronize_session=False))
+        sa.update(Bed)
+        .where(*conds)
+        .values(version=Bed.version + 1)
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
         db.session.refresh(bed)
         check_own_facility(user, bed.facility_id)
-        raise BedOutOfService(f"床位 {bed.code} 已停用", fields={"bed_id": _l("床位已停用")})
+        raise BedOutOfService(
+            _l("床位 %(code)s 已停用", code=bed.code), fields={"bed_id": _l("床位已停用")}
+        )
 
 
 def lock_person(person: Person) -> None:
@@ -62,8 +71,9 @@ def lock_person(person: Person) -> None:
 
 def overlapping(column, value, start: date, end: date | None, exclude=()) -> Stay | None:
     """A stay on `column == value` that overlaps [start, end) (end None: open)."""
-    stmt = sa.select(Stay).where(column == value,
-                                 sa.or_(Stay.end_date.is_(None), Stay.end_date > start))
+    stmt = sa.select(Stay).where(
+        column == value, sa.or_(Stay.end_date.is_(None), Stay.end_date > start)
+    )
     if end is not None:
         stmt = stmt.where(Stay.start_date < end)
     if exclude:
@@ -73,17 +83,26 @@ def overlapping(column, value, start: date, end: date | None, exclude=()) -> Sta
 
 def check_day(day: date, field: str = "date", earliest: date | None = None) -> None:
     if day > local_today():
-        raise BadDate("日期不能晚于今天", fields={field: _l("不能晚于今天")})
+        raise BadDate(_l("日期不能晚于今天"), fields={field: _l("不能晚于今天")})
     if earliest is not None and day < earliest:
-        raise BadDate("日期早于允许的最早日期", fields={field: f"不能早于 {earliest.isoformat()}"})
+        raise BadDate(
+            _l("日期早于允许的最早日期"),
+            fields={field: _l("不能早于 %(earliest)s", earliest=earliest.isoformat())},
+        )
 
 
 def check_person_active(person: Person) -> None:
     if person.status != PersonStatus.ACTIVE:
         word = "已去世" if person.status == PersonStatus.DECEASED else "已迁出"
-        raise PersonNotActive(f"{person.name}{word}，不能办理入住")
+        raise PersonNotActive(_l("%(name)s%(word)s，不能办理入住", name=person.name, word=word))
 
 
 def require_open(stay: Stay) -> None:
     if stay.end_date is not None:
-        raise StayNotOpen(f"{stay.person.name} 的这次入住已于 {stay.end_date.isoformat()} 结束")
+        raise StayNotOpen(
+            _l(
+                "%(name)s 的这次入住已于 %(end_date)s 结束",
+                name=stay.person.name,
+                end_date=stay.end_date.isoformat(),
+            )
+        )

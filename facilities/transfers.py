@@ -19,18 +19,24 @@ from .models import Bed, Stay, TransferRequest, TransferStatus
 from .stays import transfer
 
 
-def request_transfer(stay: Stay, bed: Bed, on: date, user: User | None = None,
-                     reason: str = "") -> TransferRequest:
+def request_transfer(
+    stay: Stay, bed: Bed, on: date, user: User | None = None, reason: str = ""
+) -> TransferRequest:
     """The sending manager asks to move a resident to another home's bed; the bureau
     decides. Raises Invalid (same home: transfer directly), Conflict (one pending)."""
     check_own_facility(user, stay.facility_id)
     require_open(stay)
     if bed.facility_id == stay.facility_id:
-        raise Invalid("同一机构内请直接转床", fields={"bed_id": _l("请选择其他机构的床位")})
+        raise Invalid(_l("同一机构内请直接转床"), fields={"bed_id": _l("请选择其他机构的床位")})
     check_day(on, "date", stay.start_date)
-    req = TransferRequest(stay_id=stay.id, to_bed_id=bed.id, on_date=on, reason=reason or "",
-                          requested_by=user.id if user else None)
-    insert_or_raise(req, Conflict("已有待审批的转院申请", code="transfer_pending"))
+    req = TransferRequest(
+        stay_id=stay.id,
+        to_bed_id=bed.id,
+        on_date=on,
+        reason=reason or "",
+        requested_by=user.id if user else None,
+    )
+    insert_or_raise(req, Conflict(_l("已有待审批的转院申请"), code="transfer_pending"))
     return req
 
 
@@ -40,11 +46,16 @@ def _decide(req: TransferRequest, status: TransferStatus, user: User | None, not
     result = db.session.execute(
         sa.update(TransferRequest)
         .where(TransferRequest.id == req.id, TransferRequest.status == TransferStatus.PENDING)
-        .values(status=status, decided_by=user.id if user else None, decided_at=utcnow(),
-                decision_note=(note or "")[:200])
-        .execution_options(synchronize_session=False))
+        .values(
+            status=status,
+            decided_by=user.id if user else None,
+            decided_at=utcnow(),
+            decision_note=(note or "")[:200],
+        )
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
-        raise Conflict("该申请已处理", code="already_decided")
+        raise Conflict(_l("该申请已处理"), code="already_decided")
     audit.record(f"transfer_{status.value}", "transfer_requests", req.id, {"note": note or ""})
 
 

@@ -68,4 +68,4 @@ def provider_month():
 
 def worker_home():
     """A worker's first page is the scanner."""
-    return redirect(url_for("homecare_worker.scan_page"))
+    return redirect(url_for("homecare_scan.scan_page"))
