@@ -17,7 +17,7 @@ from werkzeug.routing import BuildError
 
 from eldercare import scoping as core_scoping
 from eldercare.auth.web import role_required
-from eldercare.errors import DomainError
+from eldercare.errors import DomainError, NotFound
 from eldercare.exports import export_response, wants_export
 from eldercare.extensions import db
 from eldercare.models import Region, Role
@@ -130,6 +130,15 @@ def applications():
     return render_template("intake/list.html", page=page_of(stmt, args), names=names,
                            labels=STATUS_LABELS, today=local_today(), overdue=overdue,
                            bureau=current_user.role in BUREAU)
+
+
+def _get(application_id: int) -> Application:
+    """The application in the user's scope; a page answers 404 for any other (whether it
+    exists is not said)."""
+    try:
+        return scoping.get_application(current_user, application_id)
+    except NotFound:
+        abort(404)
 
 
 def _kind(kind: str) -> str:
@@ -271,7 +280,7 @@ def _page(app: Application, forms: dict | None = None, status: int = 200):
 @bp.get("/applications/<int:application_id>")
 @role_required(*READERS)
 def show(application_id: int):
-    return _page(scoping.get_application(current_user, application_id))
+    return _page(_get(application_id))
 
 
 def _done(app: Application, message: str):
@@ -283,14 +292,14 @@ def _done(app: Application, message: str):
 def _step(application_id: int, key: str, form, run, fields: dict[str, str], message):
     """Run a step from its form: the service, commit, back to the application; on an
     error the application's page again with the error under its field (422)."""
-    app = scoping.get_application(current_user, application_id)
+    app = _get(application_id)
     if form.validate_on_submit():
         try:
             run(app)
             return _done(app, message(app))
         except DomainError as exc:
             db.session.rollback()
-            app = scoping.get_application(current_user, application_id)
+            app = _get(application_id)
             _errors(form, exc, fields, default=next(iter(fields.values()), None))
     return _page(app, {key: form}, 422)
 
@@ -380,7 +389,7 @@ def decide(application_id: int):
 def place(application_id: int):
     """The waiting list's button: the place, if one is free now."""
     PlaceForm().validate_on_submit() or abort(400)
-    app = scoping.get_application(current_user, application_id)
+    app = _get(application_id)
     services.decide(app, current_user, services.Decision(approved=True))
     db.session.commit()
     flash(_("%(name)s 已获得名额，请签订服务协议", name=app.person.name), "success")
