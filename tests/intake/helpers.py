@@ -47,7 +47,7 @@ def step(client, h, app_id: int, name: str, body: dict, status: int = 200):
 
 
 def tekun_to_notice(client, h, person, received: int = 30, checked: int = 25,
-                    noticed: int = 20, failed: int = 2, **body) -> dict:
+                    noticed: int = 23, failed: int = 2, **body) -> dict:
     """A 特困 application received, checked and noticed `n` days ago."""
     app = receive(client, h, person, on=days_ago(received), **body)
     step(client, h, app["id"], "check", {"assessment": assessment(failed),
