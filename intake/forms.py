@@ -35,7 +35,8 @@ class NewApplicationForm(FlaskForm):
     received_on = DateField(_l("受理日期"), validators=[DataRequired()])
     year = IntegerField(_l("申请年度（居家养老）"), validators=[Optional(),
                                                           NumberRange(2000, 2100)])
-    support = SelectField(_l("希望的供养方式（特困）"), choices=choices(SUPPORTS))
+    support = SelectField(_l("希望的供养方式（特困）"), choices=choices(SUPPORTS),
+                          validate_choice=False)
     by_proxy = BooleanField(_l("由他人代为申请"))
     proxy_name = StringField(_l("代办人"), validators=[Optional(), Length(max=64)])
     note = TextAreaField(_l("备注"), validators=[Optional(), Length(max=500)])
@@ -72,8 +73,8 @@ class DecideForm(FlaskForm):
                           validators=[DataRequired()])
     reasons = TextAreaField(_l("理由（不予确认时必填，书面告知申请人）"),
                             validators=[Optional(), Length(max=500)])
-    category = SelectField(_l("特困类别"), choices=choices(CATEGORIES))
-    support = SelectField(_l("供养方式"), choices=choices(SUPPORTS))
+    category = SelectField(_l("特困类别"), choices=choices(CATEGORIES), validate_choice=False)
+    support = SelectField(_l("供养方式"), choices=choices(SUPPORTS), validate_choice=False)
 
 
 class EnrolForm(FlaskForm):

@@ -24,6 +24,7 @@ from eldercare.models import Region, Role
 from eldercare.pagination import Page, page_of
 from eldercare.templating import LABELS
 from eldercare.people import services as people
+from eldercare.people.forms import choices
 from eldercare.timeutil import local_today
 from homecare import services as homecare
 from homecare.models import Provider, ProviderTownship
@@ -148,13 +149,13 @@ def _kind(kind: str) -> str:
 def _region_choices(form: NewApplicationForm) -> None:
     names = townships()
     own = current_user.township_code if current_user.role == Role.TOWNSHIP else None
-    form.township_code.choices = ([(own, names.get(own, own))] if own else
-                                  [("", "—"), *names.items()])
+    form.township_code.choices = choices([(own, names.get(own, own))] if own else
+                                         [("", "—"), *names.items()])
     town = own or form.township_code.data or request.form.get("township_code")
     villages = db.session.execute(sa.select(Region.code, Region.name).where(
         Region.parent_code == town, Region.level == "village").order_by(Region.code)
     ).all() if town else []
-    form.village_code.choices = [("", "—"), *villages]
+    form.village_code.choices = choices([("", "—"), *villages])
 
 
 @bp.route("/applications/new", methods=["GET", "POST"])
@@ -223,13 +224,13 @@ def _errors(form, exc: DomainError, fields: dict[str, str], default: str | None 
 def _forms(app: Application) -> dict:
     today = local_today()
     check = CheckForm(formdata=None, on=today)
-    check.services.choices = [(s.code, s.name) for s in homecare.catalogue(app.year)]
+    check.services.choices = choices([(s.code, s.name) for s in homecare.catalogue(app.year)])
     providers = db.session.execute(
         sa.select(Provider.id, Provider.name).join(ProviderTownship)
         .where(ProviderTownship.township_code == app.township_code).order_by(Provider.name)
     ).all()
     enrol = EnrolForm(formdata=None, agreed_on=today)
-    enrol.provider_id.choices = providers
+    enrol.provider_id.choices = choices(providers)
     return {"check": check, "notice": NoticeForm(formdata=None, start=today),
             "plan": PlanForm(formdata=None, on=today), "decide": DecideForm(formdata=None, on=today),
             "enrol": enrol, "withdraw": WithdrawForm(formdata=None, on=today),
@@ -308,7 +309,7 @@ def _step(application_id: int, key: str, form, run, fields: dict[str, str], mess
 @role_required(*DESK)
 def check(application_id: int):
     form = CheckForm()
-    form.services.choices = [(c, c) for c in request.form.getlist("services")]
+    form.services.choices = choices([(c, c) for c in request.form.getlist("services")])
 
     def run(app):
         services.check(app, current_user, services.CheckInput(
