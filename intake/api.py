@@ -10,7 +10,6 @@ import datetime as dt
 from decimal import Decimal
 from typing import Literal
 
-import sqlalchemy as sa
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,7 +22,6 @@ from eldercare.timeutil import local_today
 
 from . import figures, rules, scoping, services
 from .care import PlanLine
-from .models import Application
 from .serializers import application_json
 
 bp = Blueprint("intake_api", __name__, url_prefix="/api/v1")

@@ -10,7 +10,7 @@ from eldercare.models import User
 from . import care, tekun
 from .models import Application, Kind
 from .steps import NewApplication, receive, withdraw  # noqa: F401 - the services' surface
-from .tekun import CheckInput, Decision  # noqa: F401
+from .tekun import CheckInput, Decision
 
 
 def check(app: Application, user: User, data: CheckInput) -> Application:

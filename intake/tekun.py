@@ -45,8 +45,8 @@ def assessment_values(data: CheckInput) -> dict:
 
 def check(app: Application, user: User, data: CheckInput) -> Application:
     """The township's check (调查核实): home visit, income and supporters in the note,
-    the six-item assessment giving the care level. Raises Invalid (an item missing, a bad date), Conflict (out of
-    order, or done meanwhile)."""
+    the six-item assessment giving the care level. Raises Invalid (an item missing, a
+    bad date), Conflict (out of order, or done meanwhile)."""
     on = check_day(data.on, last_day(app))
     advance(app, Step.CHECK, user, on, allowed=(Status.RECEIVED,), to=Status.CHECKED,
             due_next=due_after(Kind.TEKUN, Step.NOTICE, on), note=data.note,

@@ -22,9 +22,9 @@ from eldercare.exports import export_response, wants_export
 from eldercare.extensions import db
 from eldercare.models import Region, Role
 from eldercare.pagination import Page, page_of
-from eldercare.templating import LABELS
 from eldercare.people import services as people
 from eldercare.people.forms import choices
+from eldercare.templating import LABELS
 from eldercare.timeutil import local_today
 from homecare import services as homecare
 from homecare.models import Provider, ProviderTownship
@@ -232,7 +232,8 @@ def _forms(app: Application) -> dict:
     enrol = EnrolForm(formdata=None, agreed_on=today)
     enrol.provider_id.choices = choices(providers)
     return {"check": check, "notice": NoticeForm(formdata=None, start=today),
-            "plan": PlanForm(formdata=None, on=today), "decide": DecideForm(formdata=None, on=today),
+            "plan": PlanForm(formdata=None, on=today),
+            "decide": DecideForm(formdata=None, on=today),
             "enrol": enrol, "withdraw": WithdrawForm(formdata=None, on=today),
             "place": PlaceForm(formdata=None)}
 

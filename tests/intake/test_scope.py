@@ -49,7 +49,7 @@ def test_a_clerk_sees_only_their_townships_applications_and_people(client, admin
 
 
 def test_the_clerks_pages_keep_the_same_scope(client):
-    ours, mine, other, a_mine, a_other = _two_townships(client)
+    ours, _mine, other, a_mine, a_other = _two_townships(client)
     f.login(client, ours)
     page = client.get("/applications")
     assert page.status_code == 200 and "石马人" in page.text and "新桥人" not in page.text
@@ -65,7 +65,7 @@ def test_the_clerks_pages_keep_the_same_scope(client):
 
 
 def test_the_bureau_decides_the_clerk_does_not(client):
-    ours, mine, _other, a_mine, _ = _two_townships(client)
+    ours, _mine, _other, a_mine, _ = _two_townships(client)
     h = f.headers(ours)
     assert client.post(f"/api/v1/applications/{a_mine['id']}/decide", headers=h,
                        json={"approved": True}).status_code == 403
@@ -86,7 +86,7 @@ def test_roles_without_a_part_in_intake_are_refused(client, role):
 
 
 def test_the_auditor_reads_and_changes_nothing(client):
-    _, mine, _o, a_mine, _ = _two_townships(client)
+    _, _mine, _o, a_mine, _ = _two_townships(client)
     h = f.headers(f.user("auditor"))
     assert client.get("/api/v1/applications", headers=h).json["total"] == 2
     assert client.post(f"/api/v1/applications/{a_mine['id']}/check", headers=h,
