@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from eldercare.extensions import db
 from intake.deadlines import first_of_next_month
 from tests import factories as f
 
@@ -23,13 +24,14 @@ def _login(page, base: str, username: str) -> None:
 
 
 def test_from_the_township_desk_to_the_first_support_month(app, client, live_servers, page_for):
-    town = clerk(SHIMA)
+    clerk_name = clerk(SHIMA).username
     f.user("admin", username="bureau1", display_name="民政局 王科长")
     number = f.new_id_number()
     base = live_servers[0].url
+    db.session.commit()  # hold no SQLite lock while the servers work
     page = page_for(1280, 900)
     page.on("dialog", lambda d: d.accept())  # the confirmations name the person
-    _login(page, base, town.username)
+    _login(page, base, clerk_name)
     page.goto(base + "/applications")
     page.click("[data-testid=new-application]")
     page.select_option("#kind", "tekun")
