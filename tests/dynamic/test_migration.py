@@ -22,8 +22,8 @@ def test_a_database_from_before_the_move_keeps_its_rows(app, tmp_path):
         upgrade(directory=directory, revision="heads")
         downgrade(directory=directory, revision="dynamic@base")  # the schema before the move
         versions = set(db.session.scalars(sa.text("SELECT version_num FROM alembic_version")))
-        assert not any(v.startswith("dynamic_") for v in versions)
-        assert any(v.startswith("core_") for v in versions)
+        # (the core's head may stand behind a feature's revision that depends on it)
+        assert versions and not any(v.startswith("dynamic_") for v in versions)
         db.session.execute(sa.text(
             "INSERT INTO comparisons (kind, source, filename, uploaded_at, rows, matched, "
             "unmatched, ambiguous, proposal_count) VALUES ('death', '公安', 'old.csv', "
