@@ -25,7 +25,19 @@ def init_app(app: Flask) -> None:
     from eldercare.registry import DemoStep, NavItem
     from eldercare.signals import person_died, person_moved
 
-    from . import api, demo, entrants, figures, models, rules, scoping, views  # noqa: F401
+    # step_views and year_views add their pages to views.bp before it is registered
+    from . import (  # noqa: F401
+        api,
+        demo,
+        entrants,
+        figures,
+        models,
+        rules,
+        scoping,
+        step_views,
+        views,
+        year_views,
+    )
 
     app.register_blueprint(api.bp)
     app.register_blueprint(views.bp)

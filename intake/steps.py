@@ -240,13 +240,3 @@ def withdraw_for(person: Person, on: date, reason: str) -> int:
                 due_next=None, note=reason, values={"withdraw_reason": reason})
         n += 1
     return n
-
-
-def get_user(user_id: int | None) -> User | None:
-    return db.session.get(User, user_id) if user_id is not None else None
-
-
-def require(found, message: str = "未找到"):
-    if found is None:
-        raise NotFound(message)
-    return found

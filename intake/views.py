@@ -1,19 +1,18 @@
-"""Pages of intake: the applications list and desk, one page per application with the
-form of its next step for the role that does it, the village notices, the home-care
-waiting list and eligibility rules, the figures. Thin: form → service → commit → flash
-→ redirect; on an error the page again with the error under its field (422)."""
+"""Pages of intake: the applications list and the desk where applications are received,
+the panels on the dashboard and the person page, and what the other page modules share
+(the blueprint, helpers). One page per application with its steps: step_views.py; the
+notices, waiting list, rules and figures: year_views.py. Thin: form → service → commit →
+flash → redirect; on an error the page again with the error under its field (422)."""
 
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from werkzeug.routing import BuildError
 
 from eldercare import scoping as core_scoping
 from eldercare.auth.web import role_required
@@ -21,28 +20,14 @@ from eldercare.errors import DomainError, NotFound
 from eldercare.exports import export_response, wants_export
 from eldercare.extensions import db
 from eldercare.models import Region, Role
-from eldercare.pagination import Page, page_of
+from eldercare.pagination import page_of
 from eldercare.people import services as people
 from eldercare.people.forms import choices
-from eldercare.templating import LABELS
 from eldercare.timeutil import local_today
-from homecare import services as homecare
-from homecare.models import Provider, ProviderTownship
 
-from . import figures, rules, scoping, services
-from .care import PlanLine
-from .deadlines import ITEMS
-from .forms import (
-    CheckForm,
-    DecideForm,
-    EnrolForm,
-    NewApplicationForm,
-    NoticeForm,
-    PlaceForm,
-    PlanForm,
-    WithdrawForm,
-)
-from .models import OPEN, Application, Kind, Status
+from . import figures, scoping, services
+from .forms import NewApplicationForm
+from .models import OPEN, Application, Status
 from .serializers import overdue
 
 bp = Blueprint("intake", __name__)
@@ -216,321 +201,3 @@ def _errors(form, exc: DomainError, fields: dict[str, str], default: str | None 
             field.errors = [*field.errors, exc.message]
         else:
             flash(exc.message, "danger")
-
-
-# --- one application ----------------------------------------------------------------------
-
-
-def _forms(app: Application) -> dict:
-    today = local_today()
-    check = CheckForm(formdata=None, on=today)
-    check.services.choices = choices([(s.code, s.name) for s in homecare.catalogue(app.year)])
-    providers = db.session.execute(
-        sa.select(Provider.id, Provider.name).join(ProviderTownship)
-        .where(ProviderTownship.township_code == app.township_code).order_by(Provider.name)
-    ).all()
-    enrol = EnrolForm(formdata=None, agreed_on=today)
-    enrol.provider_id.choices = choices(providers)
-    return {"check": check, "notice": NoticeForm(formdata=None, start=today),
-            "plan": PlanForm(formdata=None, on=today),
-            "decide": DecideForm(formdata=None, on=today),
-            "enrol": enrol, "withdraw": WithdrawForm(formdata=None, on=today),
-            "place": PlaceForm(formdata=None)}
-
-
-STEP_LABELS = {"receive": _l("受理"), "check": _l("调查核实与六项评估"),
-               "notice": _l("村（社区）公示7天"), "plan": _l("服务计划"),
-               "decide": _l("民政局决定"), "place": _l("轮候后获得名额"),
-               "enrol": _l("签订服务协议、登记服务组织"), "withdraw": _l("撤回")}
-EXPECTED = {Kind.TEKUN: ("receive", "check", "notice", "decide"),
-            Kind.HOMECARE: ("receive", "check", "plan", "decide", "enrol")}
-
-
-def timeline(app: Application) -> list[dict]:
-    """The steps of the application's kind, done or to do, each with its deadline; the
-    next one carries the application's current deadline."""
-    done = {s.step.value: s for s in app.steps}
-    names = list(EXPECTED[app.kind])
-    if "place" in done or app.status == Status.WAITING:
-        names.insert(names.index("enrol"), "place")
-    if "withdraw" in done:
-        names = [n for n in names if n in done] + ["withdraw"]
-    out, next_found = [], False
-    for name in names:
-        row = done.get(name)
-        is_next = row is None and not next_found and app.status in (*OPEN, Status.APPROVED)
-        next_found = next_found or is_next
-        out.append({"step": name, "label": STEP_LABELS[name], "row": row, "next": is_next,
-                    "due": row.due if row is not None else (app.due if is_next else None)})
-    return out
-
-
-def _page(app: Application, forms: dict | None = None, status: int = 200):
-    base = _forms(app)
-    base.update(forms or {})
-    names = townships()
-    catalogue = homecare.catalogue(app.year)
-    return render_template(
-        "intake/show.html", app=app, forms=base, names=names, labels=STATUS_LABELS,
-        timeline=timeline(app), step_labels=STEP_LABELS,
-        villages=_villages([app.village_code]), today=local_today(), items=ITEMS,
-        catalogue=catalogue, overdue=overdue(app), desk=current_user.role in DESK,
-        admin=current_user.role == Role.ADMIN, subsidy=homecare.subsidy_for(app.year),
-        plan_values=request.form if request.method == "POST" else {}), status
-
-
-@bp.get("/applications/<int:application_id>")
-@role_required(*READERS)
-def show(application_id: int):
-    return _page(_get(application_id))
-
-
-def _done(app: Application, message: str):
-    db.session.commit()
-    flash(message, "success")
-    return redirect(url_for("intake.show", application_id=app.id), 303)
-
-
-def _step(application_id: int, key: str, form, run, fields: dict[str, str], message):
-    """Run a step from its form: the service, commit, back to the application; on an
-    error the application's page again with the error under its field (422)."""
-    app = _get(application_id)
-    if form.validate_on_submit():
-        try:
-            run(app)
-            return _done(app, message(app))
-        except DomainError as exc:
-            db.session.rollback()
-            app = _get(application_id)
-            _errors(form, exc, fields, default=next(iter(fields.values()), None))
-    return _page(app, {key: form}, 422)
-
-
-@bp.post("/applications/<int:application_id>/check")
-@role_required(*DESK)
-def check(application_id: int):
-    form = CheckForm()
-    form.services.choices = choices([(c, c) for c in request.form.getlist("services")])
-
-    def run(app):
-        services.check(app, current_user, services.CheckInput(
-            assessment={k: getattr(form, k).data == "1" for k in ITEMS}, on=form.on.data,
-            note=form.note.data or "", lives_alone=form.lives_alone.data,
-            services=form.services.data or []))
-
-    return _step(application_id, "check", form, run,
-                 {"on": "on", "services": "services", **{f"assessment.{k}": k for k in ITEMS}},
-                 lambda app: _("已记录调查评估：自理能力 %(level)s",
-                               level=str(_care(app.care_level))))
-
-
-def _care(level) -> str:
-    return LABELS["care"].get(getattr(level, "value", level), "—")
-
-
-@bp.post("/applications/<int:application_id>/notice")
-@role_required(*DESK)
-def notice(application_id: int):
-    form = NoticeForm()
-    return _step(application_id, "notice", form,
-                 lambda app: services.notice(app, current_user, form.start.data),
-                 {"from": "start", "on": "start"},
-                 lambda app: _("公示 %(a)s 至 %(b)s", a=app.notice_from.isoformat(),
-                               b=app.notice_until.isoformat()))
-
-
-def _plan_lines(app: Application) -> list[PlanLine]:
-    lines = []
-    for s in homecare.catalogue(app.year):
-        raw = (request.form.get(f"per_month-{s.code}") or "").strip()
-        if raw:
-            try:
-                lines.append(PlanLine(s.code, Decimal(raw)))
-            except InvalidOperation:
-                lines.append(PlanLine(s.code, Decimal(-1)))
-    return lines
-
-
-@bp.post("/applications/<int:application_id>/plan")
-@role_required(*DESK)
-def plan(application_id: int):
-    form = PlanForm()
-    return _step(application_id, "plan", form,
-                 lambda app: services.plan(app, current_user, _plan_lines(app), form.on.data),
-                 {"on": "on", "lines": "on"},
-                 lambda app: _("服务计划：全年 %(t)s，补贴 %(s)s，自付 %(p)s",
-                               t=f"¥{app.plan_total:,.2f}", s=f"¥{app.plan_subsidy:,.2f}",
-                               p=f"¥{app.plan_self_paid:,.2f}"))
-
-
-@bp.post("/applications/<int:application_id>/decide")
-@role_required(*ADMIN)
-def decide(application_id: int):
-    form = DecideForm()
-
-    def run(app):
-        services.decide(app, current_user, services.Decision(
-            approved=form.approved.data == "1", reasons=form.reasons.data or "",
-            category=form.category.data or None, support=form.support.data or None,
-            on=form.on.data))
-
-    def message(app):
-        if app.status == Status.APPROVED and app.kind == Kind.TEKUN:
-            return _("已确认，特困供养自 %(d)s 起", d=app.support_from.isoformat())
-        if app.status == Status.WAITING:
-            return _("本年度名额已满，已列入轮候")
-        return _("已决定：%(s)s", s=str(STATUS_LABELS[app.status.value]))
-
-    return _step(application_id, "decide", form, run,
-                 {"reasons": "reasons", "on": "on", "category": "category",
-                  "support": "support"}, message)
-
-
-@bp.post("/applications/<int:application_id>/place")
-@role_required(*ADMIN)
-def place(application_id: int):
-    """The waiting list's button: the place, if one is free now."""
-    PlaceForm().validate_on_submit() or abort(400)
-    app = _get(application_id)
-    services.decide(app, current_user, services.Decision(approved=True))
-    db.session.commit()
-    flash(_("%(name)s 已获得名额，请签订服务协议", name=app.person.name), "success")
-    return redirect(request.referrer or url_for("intake.waiting"), 303)
-
-
-@bp.post("/applications/<int:application_id>/enrol")
-@role_required(*ADMIN)
-def enrol(application_id: int):
-    form = EnrolForm()
-    form.provider_id.choices = []
-    return _step(application_id, "enrol", form,
-                 lambda app: services.enrol(app, current_user, form.provider_id.data,
-                                            form.agreed_on.data),
-                 {"provider_id": "provider_id", "agreed_on": "agreed_on"},
-                 lambda app: _("已签订服务协议并登记居家养老服务"))
-
-
-@bp.post("/applications/<int:application_id>/withdraw")
-@role_required(*DESK)
-def withdraw(application_id: int):
-    form = WithdrawForm()
-    return _step(application_id, "withdraw", form,
-                 lambda app: services.withdraw(app, current_user, form.reason.data, form.on.data),
-                 {"reason": "reason", "on": "on"}, lambda app: _("申请已撤回"))
-
-
-# --- notices, waiting list, rules, figures ------------------------------------------------
-
-
-@bp.get("/applications/notices")
-@role_required(*READERS)
-def notices():
-    """特困 applications whose 7-day notice covers the chosen day, a page per township;
-    printable, without ID numbers."""
-    day = _date(request.args.get("day")) or local_today()
-    stmt = (scoping.applications(current_user)
-            .where(Application.kind == Kind.TEKUN, Application.notice_from <= day,
-                   Application.notice_until >= day)
-            .order_by(Application.township_code, Application.notice_from, Application.id))
-    items = db.session.scalars(stmt).all()
-    groups: dict[str, list[Application]] = {}
-    for a in items:
-        groups.setdefault(a.township_code, []).append(a)
-    return render_template("intake/notices.html", groups=groups, names=townships(),
-                           villages=_villages(a.village_code for a in items), day=day)
-
-
-@bp.get("/homecare/waiting-list")
-@role_required(*READERS)
-def waiting():
-    year = _int(request.args.get("year")) or local_today().year
-    page_no = max(1, _int(request.args.get("page")) or 1)
-    data = figures.waiting_page(current_user, year, page_no, 50)
-    if wants_export():
-        all_rows = figures.waiting_page(current_user, year, 1, 100_000)["items"]
-        names = townships()
-        return export_response(f"homecare-waiting-{year}",
-                               ["名次", "姓名", "乡镇（街道）", "需求评分", "理由", "轮候天数"],
-                               ((e["rank"], e["name"], names.get(e["township_code"], ""),
-                                 e["score"], "；".join(e["reasons"]), e["days_waiting"])
-                                for e in all_rows))
-    page = Page(data["items"], data["total"], page_no, 50)
-    return render_template("intake/waiting.html", data=data, page=page, year=year,
-                           names=townships(), form=PlaceForm(formdata=None),
-                           admin=current_user.role == Role.ADMIN,
-                           free=data["places"] - data["taken"])
-
-
-@bp.route("/homecare/eligibility", methods=["GET", "POST"])
-@role_required(*BUREAU)
-def eligibility():
-    year = _int(request.args.get("year")) or local_today().year
-    form = PlaceForm()
-    status = 200
-    if request.method == "POST":
-        if current_user.role != Role.ADMIN:
-            abort(403)
-        if form.validate_on_submit():
-            try:
-                rules.set_rules(year, _rules_from_form(), _int(request.form.get("places")))
-                db.session.commit()
-                flash(_("已保存 %(y)s 年居家养老服务资格条件", y=year), "success")
-                return redirect(url_for("intake.eligibility", year=year), 303)
-            except DomainError as exc:
-                db.session.rollback()
-                flash(exc.message, "danger")
-        status = 422
-    rows, inherited = rules.rules_for(year)
-    out = render_template("intake/eligibility.html", year=year, rows=rows, inherited=inherited,
-                          places=rules.places_row(year).places, taken=rules.places_taken(year),
-                          form=form, categories=sorted(rules.CATEGORIES),
-                          levels=("self", "partial", "full"),
-                          admin=current_user.role == Role.ADMIN)
-    db.session.commit()  # the year's places row, made on first sight
-    return out, status
-
-
-def _rules_from_form() -> list[dict]:
-    out = []
-    for i in range(50):
-        code = (request.form.get(f"code-{i}") or "").strip()
-        if not code or request.form.get(f"delete-{i}"):
-            continue
-        age = (request.form.get(f"min_age-{i}") or "").strip()
-        out.append({"code": code, "label": (request.form.get(f"label-{i}") or "").strip(),
-                    "min_age": int(age) if age.isdigit() else None,
-                    "categories": request.form.getlist(f"categories-{i}"),
-                    "care_levels": request.form.getlist(f"care_levels-{i}")})
-    return out
-
-
-@bp.get("/applications/figures")
-@role_required(*BUREAU)
-def figures_page():
-    year = _int(request.args.get("year")) or local_today().year
-    f = figures.figures(year)
-    names = {"tekun": _("特困"), "homecare": _("居家养老")}
-    steps = {"check": _("调查评估"), "notice": _("公示"), "plan": _("服务计划"),
-             "decide": _("决定"), "place": _("轮候获得名额"), "enrol": _("签订协议")}
-    charts = {
-        "townships": {"labels": [t["township"] for t in f["townships"]],
-                      "series": [{"label": _("在办"), "data": [t["received"] + t["checked"]
-                                                             + t["noticed"]
-                                                             for t in f["townships"]]},
-                                 {"label": _("已确认"), "data": [t["approved"]
-                                                              for t in f["townships"]]},
-                                 {"label": _("不予确认"), "data": [t["refused"]
-                                                               for t in f["townships"]]},
-                                 {"label": _("轮候"), "data": [t["waiting"]
-                                                             for t in f["townships"]]}]},
-        "steps": {"labels": [f"{names[s['kind']]}·{steps[s['step']]}" for s in f["steps"]],
-                  "series": [{"label": _("按时"), "data": [s["done"] - s["late"]
-                                                          for s in f["steps"]]},
-                             {"label": _("超时"), "data": [s["late"] for s in f["steps"]]}]},
-    }
-    try:  # dynamic management's figures count what the entrants' lists found, if loaded
-        entrants_url = url_for("dynamic.figures_page")
-    except BuildError:
-        entrants_url = None
-    return render_template("intake/figures.html", f=f, charts=charts, kinds=names,
-                           step_names=steps, year=year, entrants_url=entrants_url)
