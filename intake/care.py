@@ -130,6 +130,8 @@ def decide(app: Application, user: User, d: Decision) -> Application:
                 due_next=None, note=reasons,
                 values={"decided_on": on, "approved": False, "reasons": reasons[:500]})
         return app
+    if app.status not in (Status.CHECKED, Status.WAITING):
+        raise Conflict("当前状态不能办理这一步", code="out_of_order")
     if app.status == Status.CHECKED and not app.eligible:
         raise Conflict("不符合本年度居家养老服务条件，只能不予确认", code="not_eligible")
     if app.status == Status.CHECKED and app.plan_total is None:

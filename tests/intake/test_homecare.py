@@ -66,6 +66,10 @@ def test_eligibility_shows_each_rule_that_matched(client, admin_headers):
     assert "六项自理能力中 4 项需要帮助（全护理）+40" in app["need"]["reasons"]
 
     young = applicant("刚满六十", age=61)
+    early = receive(client, th, young, kind="homecare")
+    assert step(client, admin_headers, early["id"], "decide", {"approved": True},
+                409)["error"]["code"] == "out_of_order"
+    step(client, th, early["id"], "withdraw", {"reason": "重新申请"})
     no = _checked(client, th, young)
     assert no["eligibility"] == {"eligible": False, "rules": []}
     step(client, th, no["id"], "plan", {"lines": [{"code": "meal", "per_month": 2}]})
