@@ -17,12 +17,14 @@ import sqlalchemy as sa
 from flask import current_app
 
 from eldercare import audit, crypto
-from eldercare.database import utcnow
+from eldercare.database import to_money, utcnow
 from eldercare.errors import Conflict, Invalid, NotFound
 from eldercare.extensions import db
 from eldercare.models import Person, PersonStatus
 from eldercare.people import services as people
 from eldercare.registry import registry
+from eldercare.templating import money
+from eldercare.timeutil import Month
 
 from . import EFFECTS, entrants
 from .models import (
@@ -59,7 +61,7 @@ class ListInvalid(Invalid):
 
 def _setting(name: str, env: str, default: str) -> Decimal:
     value = current_app.config.get(name) or os.environ.get(env) or default
-    return Decimal(str(value)).quantize(Decimal("0.01"))
+    return to_money(str(value))
 
 
 def income_line() -> Decimal:
@@ -72,10 +74,6 @@ def tekun_monthly() -> Decimal:
     """The monthly 特困 basic-living payment, for the money figures (a placeholder,
     configurable with ELDERCARE_TEKUN_MONTHLY)."""
     return _setting("TEKUN_MONTHLY", "ELDERCARE_TEKUN_MONTHLY", "990.00")
-
-
-def yuan(value: Decimal) -> str:
-    return f"¥{value:,.2f}"
 
 
 def _same_name(a: str, b: str) -> bool:
@@ -129,8 +127,8 @@ def _judge(kind: ComparisonKind, r: ListRow, p: Person | None, seen: dict[str, i
         if p.current_support is None:
             return RowResult.MATCHED, "非特困供养人员，无需复核", False
         if r.monthly_amount is None or r.monthly_amount <= line:
-            return RowResult.MATCHED, f"月收入未超过标准（{yuan(line)}）", False
-        return RowResult.MATCHED, f"月收入 {yuan(r.monthly_amount)} 高于标准 {yuan(line)}", True
+            return RowResult.MATCHED, f"月收入未超过标准（{money(line)}）", False
+        return RowResult.MATCHED, f"月收入 {money(r.monthly_amount)} 高于标准 {money(line)}", True
     return RowResult.MATCHED, "", True
 
 
@@ -195,8 +193,8 @@ def describe_core(person: Person, kind: str, on) -> list[str]:
     elif kind == "moved":
         out.append(f"人员状态改为“迁出本区”，迁出日期 {on}")
     if kind in ("death", "moved") and support is not None:
-        stop = payment_end(on)
-        nxt = f"{stop.year + (stop.month == 12)}年{stop.month % 12 + 1}月"
+        nxt = Month.of(payment_end(on)).next()
+        nxt = f"{nxt.year}年{nxt.month}月"
         out.append(f"特困供养（{SUPPORT_WORDS.get(support.support.value, '')}，"
                    f"自 {support.start_date} 起）自 {on} 终止，供养金自 {nxt}起停发，"
                    "并列入乡镇7天公示")
@@ -272,7 +270,7 @@ def accept(proposal: Proposal, user_id: int | None = None) -> Proposal:
         if support is None:
             raise Conflict("此人已无特困供养，无需复核", code="no_open_support")
         open_review(support, "income", proposal_id=pid,
-                    notes=f"收入比对：月收入 {yuan(proposal.monthly_amount or Decimal(0))}")
+                    notes=f"收入比对：月收入 {money(proposal.monthly_amount or Decimal(0))}")
     if support is not None and kind != ComparisonKind.INCOME:
         t = termination_of(support.id)
         if t is not None:

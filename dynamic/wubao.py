@@ -4,7 +4,6 @@ assessment. Functions flush, never commit."""
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -15,7 +14,7 @@ from eldercare.extensions import db
 from eldercare.models import CareLevel, Category, Person, PersonStatus, WubaoSupport
 from eldercare.people import services as people
 from eldercare.templating import LABELS
-from eldercare.timeutil import local_today
+from eldercare.timeutil import Month, local_today
 
 from .models import (
     Review,
@@ -38,7 +37,7 @@ MANUAL_REASONS = ("work_ability", "imprisoned", "income_assets", "supporter_able
 
 
 def month_end(day: date) -> date:
-    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+    return Month.of(day).last
 
 
 def payment_end(effective_on: date) -> date:

@@ -66,6 +66,13 @@ def from_fen(value: Any) -> Decimal:
     return (Decimal(int(value or 0)) / 100).quantize(CENT)
 
 
+def stored(column: Any) -> sa.ColumnElement:
+    """A Money column (or any decimal stored the same way, like a quantity in hundredths)
+    as the whole number the database holds, for SQL arithmetic and sums that must not
+    pass the Python type; `from_fen` turns a sum of money back into yuan."""
+    return sa.type_coerce(column, sa.BigInteger)
+
+
 class UTCDateTime(TypeDecorator):
     """An aware datetime, stored in UTC; SQLite's naive values come back as UTC."""
 

@@ -48,9 +48,9 @@ class Month:
     def parse(cls, text: str | None, field: str = "month") -> Month:
         """`YYYY-MM`; Invalid naming `field` for anything else."""
         found = MONTH_RE.match((text or "").strip())
-        if not found:
-            raise Invalid("月份须为 YYYY-MM", fields={field: "须为 YYYY-MM"})
-        return cls(int(found.group(1)), int(found.group(2)))
+        if found and 1 <= int(found.group(1)) <= 9998:  # year 0 and 9999 have no neighbours
+            return cls(int(found.group(1)), int(found.group(2)))
+        raise Invalid("月份须为 YYYY-MM", fields={field: "须为 YYYY-MM"})
 
     @classmethod
     def of(cls, day: date | datetime) -> Month:

@@ -11,33 +11,31 @@ from flask_babel import lazy_gettext as _l
 
 def init_app(app: Flask) -> None:
     """Register blueprints, menu items, overview figures, scopes, seeds, demo steps,
-    signal receivers and jobs."""
-    from eldercare.models import Role
-    from eldercare.registry import DemoStep, Job, NavItem
+    signal receivers and jobs; then the claims sub-feature."""
     from eldercare.signals import person_died, person_moved
 
-    # models: the tables, for migrations and queries
-    from . import (  # noqa: F401
-        api,
-        demo,
-        exits,
-        figures,
-        homepoint,
-        models,
-        newyear,
-        scoping,
-        services,
-        views,
-        worker,
-    )
+    # models: the tables, for migrations and queries; api_scans: its routes on api.bp
+    from . import api, api_scans, homepoint, models, scan_views, services, views  # noqa: F401
     from . import patterns_views as pv
-    from .patterns import demo_step as patterns_demo
-    from .patterns import run_job as patterns_job
-    from .patterns import yesterday
+    from .claims import init_app as init_claims
 
-    for bp in (api.bp, views.bp, worker.bp, homepoint.bp, pv.bp, pv.api_bp):
+    for bp in (api.bp, views.bp, scan_views.bp, homepoint.bp, pv.bp, pv.api_bp):
         app.register_blueprint(bp)
     reg = app.extensions["eldercare"]
+    _menu(reg)
+    _figures_and_hooks(reg)
+    _demo_and_jobs(reg)
+    person_died.connect(services.on_person_died, weak=False)
+    person_moved.connect(services.on_person_moved, weak=False)
+    init_claims(app)
+
+
+def _menu(reg) -> None:
+    from eldercare.models import Role
+    from eldercare.registry import NavItem
+
+    from .visits import SCANNERS
+
     office = (Role.ADMIN, Role.AUDITOR, Role.PROVIDER)
     reg.nav.append(NavItem("homecare.dashboard_page", _l("居家养老统计"), office, 39))
     reg.nav.append(NavItem("homecare.enrolments", _l("居家养老"), office, 30))
@@ -46,7 +44,12 @@ def init_app(app: Flask) -> None:
                            (Role.ADMIN, Role.AUDITOR), 38))
     reg.nav.append(NavItem("homecare.workers", _l("服务人员"), (Role.PROVIDER,), 32))
     # A provider account manages, a worker account scans (issue 14): workers only.
-    reg.nav.append(NavItem("homecare_worker.scan_page", _l("扫码服务"), (Role.WORKER,), 33))
+    reg.nav.append(NavItem("homecare_scan.scan_page", _l("扫码服务"), SCANNERS, 33))
+
+
+def _figures_and_hooks(reg) -> None:
+    from . import exits, figures, homepoint, scoping, services
+
     reg.overview.append(figures.overview)
     reg.public_figures.append(figures.public)
     reg.person_scopes.append(scoping.person_scope)
@@ -56,20 +59,22 @@ def init_app(app: Flask) -> None:
     reg.hook("dynamic.effects").append(exits.effects)
     reg.hook("dynamic.losses").append(exits.losses)
     reg.seeds.append(services.seed_reference_data)
+
+
+def _demo_and_jobs(reg) -> None:
+    from eldercare.registry import DemoStep, Job
+
+    from . import demo, newyear, patterns, visits
+
     reg.demo_steps.append(DemoStep(40, "homecare providers", demo.providers))
     reg.demo_steps.append(DemoStep(41, "homecare enrolments", demo.enrolments))
     reg.demo_steps.append(DemoStep(42, "homecare visits", demo.visits))
-    reg.demo_steps.append(DemoStep(43, "homecare patterns", patterns_demo))
+    reg.demo_steps.append(DemoStep(43, "homecare patterns", patterns.demo_step))
     reg.add_job(Job("subsidy-year", newyear.new_subsidy_year, "year",
                     {"month": 1, "day": 1, "hour": 0, "minute": 30},
                     "新年度：在册老人转入新年度并拨付补贴，上年结余作废"))
-    reg.add_job(Job("close-stale-visits", services.close_stale_visits_job, "hour",
+    reg.add_job(Job("close-stale-visits", visits.close_stale_visits_job, "hour",
                     {"minute": 7}, "服务超过 12 小时未结束：标记为未签退（no_check_out）"))
-    reg.add_job(Job("visit-patterns", patterns_job, "day", {"hour": 2, "minute": 40},
+    reg.add_job(Job("visit-patterns", patterns.run_job, "day", {"hour": 2, "minute": 40},
                     "服务异常模式：本月至前一日的不可能行程与同地多卡扫码，标记到服务记录",
-                    default_period=yesterday))
-    person_died.connect(services.on_person_died, weak=False)
-    person_moved.connect(services.on_person_moved, weak=False)
-    from .claims import init_app as init_claims
-
-    init_claims(app)
+                    default_period=patterns.yesterday))

@@ -16,10 +16,10 @@ from eldercare.models import Person, Region, User
 from eldercare.timeutil import Month, local_month, local_today
 
 from . import scoping as hc
+from . import services
 from .claims.models import CallbackOutcome, CallbackSample, Claim
 from .claims.scoping import callback_scope
-from .figures import _FEN
-from .models import Enrolment, EntryKind, LedgerEntry, Visit, VisitStatus
+from .models import Enrolment, LedgerEntry, Visit, VisitStatus
 
 #: Call-back results in the order shown; "pending" is a sample without an outcome yet.
 OUTCOMES = ("confirmed", "not_delivered", "unreachable", "complaint", "pending")
@@ -31,21 +31,17 @@ def _months(year: int) -> list[Month]:
     return [] if year > today.year else Month.of_year(year, until=today)
 
 
-def dashboard_figures(user: User, year: int) -> dict:
-    """The year's figures for `user`'s scope; money as Decimal."""
-    providers = db.session.scalars(hc.providers(user)).all()
-    kind = LedgerEntry.kind
+def _subsidy(user: User, year: int) -> tuple[dict, dict, dict]:
+    """Whole fen allocated and used per provider, and used per township."""
     # The year's enrolments as a set (IN), so that the ledgers are read through their
     # covering index (figures.homecare_figures); summed per enrolment first, then the
     # few hundred/thousand per-enrolment sums are grouped by provider and township.
     year_enrolments = sa.select(Enrolment.id).where(Enrolment.year == year,
                                                     hc.enrolment_scope(user))
+    allocated_sum, moved_sum = services.ledger_sums()
     per_enrolment = (
-        sa.select(LedgerEntry.enrolment_id.label("eid"),
-                  sa.func.sum(sa.case((kind == EntryKind.ALLOCATION, _FEN), else_=0))
-                  .label("allocated"),
-                  sa.func.sum(sa.case((kind.in_([EntryKind.VISIT_DEBIT, EntryKind.REVERSAL]),
-                                       _FEN), else_=0)).label("moved"))
+        sa.select(LedgerEntry.enrolment_id.label("eid"), allocated_sum.label("allocated"),
+                  moved_sum.label("moved"))
         .where(LedgerEntry.enrolment_id.in_(year_enrolments))
         .group_by(LedgerEntry.enrolment_id).subquery())
     allocated: dict[int, int] = {}
@@ -61,25 +57,28 @@ def dashboard_figures(user: User, year: int) -> dict:
         allocated[provider_id] = allocated.get(provider_id, 0) + int(alloc or 0)
         used[provider_id] = used.get(provider_id, 0) - int(moved or 0)
         township_used[township] = township_used.get(township, 0) - int(moved or 0)
+    return allocated, used, township_used
 
-    names = dict(db.session.execute(sa.select(Region.code, Region.name).where(
-        Region.level == "township")).all())
-    townships = sorted(township_used, key=lambda c: (c is None, c or ""))
 
-    months = _months(year)
+def _visits(user: User, months: list[Month]) -> dict[str, list[int]]:
+    """[visits, flagged visits] per local month."""
     visits = {m.text: [0, 0] for m in months}
-    if months:
-        start, end = months[0].start_utc, months[-1].end_utc
-        month = local_month(Visit.check_in_at)
-        for key, n, flagged in db.session.execute(
-                sa.select(month, sa.func.count(Visit.id),
-                          sa.func.count(Visit.id).filter(Visit.status == VisitStatus.FLAGGED))
-                .where(hc.visit_scope(user), Visit.check_in_at >= start,
-                       Visit.check_in_at < end)
-                .group_by(month)):
-            if key in visits:
-                visits[key] = [int(n), int(flagged)]
+    if not months:
+        return visits
+    start, end = months[0].start_utc, months[-1].end_utc
+    month = local_month(Visit.check_in_at)
+    for key, n, flagged in db.session.execute(
+            sa.select(month, sa.func.count(Visit.id),
+                      sa.func.count(Visit.id).filter(Visit.status == VisitStatus.FLAGGED))
+            .where(hc.visit_scope(user), Visit.check_in_at >= start, Visit.check_in_at < end)
+            .group_by(month)):
+        if key in visits:
+            visits[key] = [int(n), int(flagged)]
+    return visits
 
+
+def _callbacks(user: User, year: int) -> dict[str, int]:
+    """Call-backs per outcome (OUTCOMES) of the year's claims."""
     callbacks = dict.fromkeys(OUTCOMES, 0)
     for outcome, n in db.session.execute(
             sa.select(CallbackSample.outcome, sa.func.count(CallbackSample.id))
@@ -88,7 +87,18 @@ def dashboard_figures(user: User, year: int) -> dict:
             .group_by(CallbackSample.outcome)):
         key = CallbackOutcome(outcome).value if outcome is not None else "pending"
         callbacks[key] += int(n)
+    return callbacks
 
+
+def dashboard_figures(user: User, year: int) -> dict:
+    """The year's figures for `user`'s scope; money as Decimal."""
+    providers = db.session.scalars(hc.providers(user)).all()
+    allocated, used, township_used = _subsidy(user, year)
+    names = dict(db.session.execute(sa.select(Region.code, Region.name).where(
+        Region.level == "township")).all())
+    townships = sorted(township_used, key=lambda c: (c is None, c or ""))
+    months = _months(year)
+    visits = _visits(user, months)
     return {
         "year": year,
         "providers": [{"provider_id": p.id, "provider": p.name,
@@ -98,7 +108,7 @@ def dashboard_figures(user: User, year: int) -> dict:
                        "used": from_fen(township_used[c])} for c in townships],
         "months": [{"month": m.text, "visits": visits[m.text][0], "flagged": visits[m.text][1]}
                    for m in months],
-        "callbacks": callbacks,
+        "callbacks": _callbacks(user, year),
     }
 
 

@@ -5,8 +5,9 @@ proof of presence as phones give it: most scans located, a few without location 
 the worker's reason), a few uploaded days late, and some elders still without a home
 point (their visits flagged `no_home_point`, their person page proposing one).
 
-Rows go in with bulk inserts; every balance is computed here from the same numbers as
-its ledger entries, so `balance == sum(ledger)` holds for every elder.
+Rows go in with bulk inserts; the money goes through the ledger's bulk forms
+(ledger.allocate_many, ledger.debit_many), the balance's one writer, so that
+`balance == sum(ledger)` holds for every elder.
 """
 
 from __future__ import annotations
@@ -20,15 +21,14 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from eldercare.database import fen
 from eldercare.demo import insert_returning_ids, insert_rows
 from eldercare.extensions import db
 from eldercare.models import Person, User
 from eldercare.timeutil import LOCAL
 
-from . import services
-from .models import Enrolment, LedgerEntry, Service, Visit, VisitService
-from .visits import distance_m
+from . import ledger, services
+from .flags import distance_m
+from .models import Enrolment, Service, Visit, VisitService
 
 PROVIDERS = (  # name, admin login, display name; the facilities demo uses the same names
     ("游仙区康乐居家养老服务中心", "kangle", "康乐中心 陈主任"),
@@ -105,7 +105,7 @@ def providers(ctx) -> None:
 
 def enrolments(ctx) -> None:
     """Every home-care elder enrolled on 1 January with the provider of their township,
-    with the year's subsidy allocated (balances are settled by the visits step)."""
+    with the year's subsidy allocated through the ledger (the visits step debits it)."""
     t0 = clock.perf_counter()
     st = _state(ctx)
     amount = services.subsidy_for(st.year)
@@ -119,14 +119,11 @@ def enrolments(ctx) -> None:
         provider = st.by_township.get(township.get(pid), st.providers[pid % len(st.providers)])
         rows.append({"person_id": pid, "provider_id": provider, "year": st.year,
                      "status": "active", "enrolled_on": jan1, "ended_on": None,
-                     "end_reason": "", "card_serial": 1, "balance": amount})
+                     "end_reason": "", "card_serial": 1, "balance": ZERO})
         owners.append((pid, provider))
     ids = insert_returning_ids(Enrolment, rows)
     st.enrolments = [(eid, pid, prov) for eid, (pid, prov) in zip(ids, owners, strict=True)]
-    at = _utc(jan1, 0)
-    insert_rows(LedgerEntry, [{"enrolment_id": eid, "kind": "allocation", "amount": amount,
-                           "visit_id": None, "at": at, "note": f"{st.year} 年居家养老服务补贴"}
-                          for eid in ids])
+    ledger.allocate_many(ids, amount, _utc(jan1, 0), f"{st.year} 年居家养老服务补贴")
     ctx.echo(f"    {len(ids):,} enrolled, {amount * len(ids):,.2f} allocated "
              f"({clock.perf_counter() - t0:.1f} s)")
 
@@ -287,24 +284,77 @@ def _plant_patterns(ctx, plan: list[_Visit], st: _State, homes: dict) -> None:
             break
 
 
-def visits(ctx) -> None:
-    """About a year of visits: each priced from the catalogue, the subsidy taken in time
-    order until the elder's 300.00 is used up, the rest self-paid; balances to match."""
-    t0 = clock.perf_counter()
-    st = _state(ctx)
-    rng = ctx.rng
-    catalogue = {s.code: s for s in db.session.scalars(
-        sa.select(Service).where(Service.year == st.year))}
-    hour_units = {c for c, s in catalogue.items() if s.unit.value == "hour"}
-    homes = {eid: (la, ln) for eid, la, ln in db.session.execute(
-        sa.select(Enrolment.id, Person.home_lat, Person.home_lng)
-        .join(Person, Person.id == Enrolment.person_id).where(Enrolment.year == st.year))}
+def _spot(rng, v: _Visit, home) -> tuple[float | None, float | None, int | None]:
+    """Where the phone was at check-in, and how far from the home: beside it, or far off
+    for a planted far scan, or the pattern's own spot; nothing without a home point."""
+    if v.spot and home[0] is not None:
+        return *v.spot, distance_m(*v.spot, *home)
+    if home[0] is not None and home[1] is not None:
+        off = 0.015 + rng.uniform(0, 0.01) if v.far else rng.uniform(-0.0004, 0.0004)
+        lat, lng = home[0] + off, home[1] + rng.uniform(-0.0004, 0.0004)
+        return lat, lng, distance_m(lat, lng, *home)
+    return None, None, None
+
+
+def _priced(v: _Visit, catalogue: dict, balance: dict) -> tuple[list, Decimal, Decimal]:
+    """The visit's lines priced from the catalogue, its amount, and the subsidised part
+    (what is left of the elder's balance, taken off it here); nothing for an open visit."""
+    if v.open:
+        return [], ZERO, ZERO
+    lines = [(c, q, catalogue[c].price, (q * catalogue[c].price).quantize(Decimal("0.01")))
+             for c, q in v.lines]
+    amount = sum((x[3] for x in lines), ZERO)
+    subsidised = min(amount, balance[v.enrolment])
+    balance[v.enrolment] -= subsidised
+    return lines, amount, subsidised
+
+
+def _visit_row(v: _Visit, spot, presence: tuple, amount: Decimal, subsidised: Decimal) -> dict:
+    """The visit's row as the scans would have left it."""
+    lat, lng, dist = spot
+    exceptions, reason, created = presence
+    if "no_location" in exceptions:
+        lat = lng = None
+    if "no_location" in exceptions or "no_home_point" in exceptions:
+        dist = None
+    check_in = _utc(v.day, v.start)
+    check_out = None if v.open else check_in + timedelta(minutes=v.minutes)
+    status = "open" if v.open and not exceptions else (
+        "flagged" if exceptions else "completed")
+    return {
+        "enrolment_id": v.enrolment, "provider_id": v.provider, "worker_id": v.worker,
+        "check_in_at": check_in, "check_out_at": check_out, "status": status,
+        "amount": amount, "subsidised": subsidised, "self_paid": amount - subsidised,
+        "lat": lat if not v.manual else None, "lng": lng if not v.manual else None,
+        "distance_m": dist if not v.manual else None, "manual": bool(v.manual),
+        "manual_reason": v.manual, "manual_note": "老人服务卡遗失，已电话核实" if v.manual
+        else "", "exceptions": exceptions, "no_location_reason": reason,
+        "created_at": (check_out or check_in) + created}
+
+
+def _full_plan(ctx, st: _State, hour_units: set[str], homes: dict) -> list[_Visit]:
+    """The plan with its planted exceptions and patterns, in time order."""
     plan = _plan(ctx, st, hour_units, homes)
     _plant(ctx, plan, st)
     _plant_patterns(ctx, plan, st, homes)
     plan.sort(key=lambda v: (v.day, v.start, v.enrolment))
-    subsidy = services.subsidy_for(st.year)
-    balance = dict.fromkeys((eid for eid, _p, _v in st.enrolments), subsidy)
+    return plan
+
+
+def visits(ctx) -> None:
+    """About a year of visits: each priced from the catalogue, the subsidy taken in time
+    order until the elder's 300.00 is used up, the rest self-paid, the ledger debited."""
+    t0 = clock.perf_counter()
+    st = _state(ctx)
+    catalogue = {s.code: s for s in db.session.scalars(
+        sa.select(Service).where(Service.year == st.year))}
+    homes = {eid: (la, ln) for eid, la, ln in db.session.execute(
+        sa.select(Enrolment.id, Person.home_lat, Person.home_lng)
+        .join(Person, Person.id == Enrolment.person_id).where(Enrolment.year == st.year))}
+    plan = _full_plan(ctx, st, {c for c, s in catalogue.items() if s.unit.value == "hour"},
+                      homes)
+    balance = dict.fromkeys((eid for eid, _p, _v in st.enrolments),
+                            services.subsidy_for(st.year))
     # Its own random source: ctx.rng's draws, and so the later steps' data, stay as they were.
     presence = random.Random(f"presence-{ctx.seed}")  # noqa: S311  # nosec B311 # demo data
     undecided = {eid: pid for eid, pid, _prov in st.enrolments
@@ -312,65 +362,26 @@ def visits(ctx) -> None:
     rows, money = [], []
     for v in plan:
         home = homes.get(v.enrolment) or (None, None)
-        lat = lng = dist = None
-        if v.spot and home[0] is not None:
-            lat, lng = v.spot
-            dist = distance_m(lat, lng, *home)
-        elif home[0] is not None and home[1] is not None:
-            off = 0.015 + rng.uniform(0, 0.01) if v.far else rng.uniform(-0.0004, 0.0004)
-            lat, lng = home[0] + off, home[1] + rng.uniform(-0.0004, 0.0004)
-            dist = distance_m(lat, lng, *home)
-        exceptions, reason, created = _presence(presence, v, home, undecided)
-        if "no_location" in exceptions:
-            lat = lng = None
-        if "no_location" in exceptions or "no_home_point" in exceptions:
-            dist = None
-        check_in = _utc(v.day, v.start)
-        if v.open:
-            amount = subsidised = ZERO
-            lines = []
-            check_out = None
-        else:
-            lines = [(c, q, catalogue[c].price, (q * catalogue[c].price).quantize(
-                Decimal("0.01"))) for c, q in v.lines]
-            amount = sum((x[3] for x in lines), ZERO)
-            subsidised = min(amount, balance[v.enrolment])
-            balance[v.enrolment] -= subsidised
-            check_out = check_in + timedelta(minutes=v.minutes)
-        status = "open" if v.open and not exceptions else (
-            "flagged" if exceptions else "completed")
-        rows.append({
-            "enrolment_id": v.enrolment, "provider_id": v.provider, "worker_id": v.worker,
-            "check_in_at": check_in, "check_out_at": check_out, "status": status,
-            "amount": amount, "subsidised": subsidised, "self_paid": amount - subsidised,
-            "lat": lat if not v.manual else None, "lng": lng if not v.manual else None,
-            "distance_m": dist if not v.manual else None, "manual": bool(v.manual),
-            "manual_reason": v.manual, "manual_note": "老人服务卡遗失，已电话核实" if v.manual
-            else "", "exceptions": exceptions, "no_location_reason": reason,
-            "created_at": (check_out or check_in) + created})
-        money.append((v.enrolment, lines, subsidised, check_out))
+        spot = _spot(ctx.rng, v, home)
+        flags = _presence(presence, v, home, undecided)
+        lines, amount, subsidised = _priced(v, catalogue, balance)
+        rows.append(_visit_row(v, spot, flags, amount, subsidised))
+        money.append((v.enrolment, lines, subsidised, rows[-1]["check_out_at"]))
     ids = insert_returning_ids(Visit, rows)
     if undecided:  # the bureau has not decided these elders' home points yet
         people = Person.__table__
         db.session.execute(sa.update(people).where(people.c.id == sa.bindparam("pid"))
                            .values(home_lat=None, home_lng=None),
                            [{"pid": pid} for pid in undecided.values()])
-    service_rows, ledger_rows = [], []
+    service_rows, debits = [], []
     for vid, (eid, lines, subsidised, check_out) in zip(ids, money, strict=True):
         service_rows.extend({"visit_id": vid, "service_code": c, "quantity": q,
                              "unit_price": p, "amount": a} for c, q, p, a in lines)
         if subsidised > 0:
-            ledger_rows.append({"enrolment_id": eid, "kind": "visit_debit",
-                                "amount": -subsidised, "visit_id": vid, "at": check_out,
-                                "note": ""})
+            debits.append((eid, vid, subsidised, check_out))
     insert_rows(VisitService, service_rows)
-    insert_rows(LedgerEntry, ledger_rows)
-    changed = [{"eid": eid, "bal": fen(b)} for eid, b in balance.items()
-               if b != subsidy]
-    if changed:
-        db.session.execute(sa.text("UPDATE enrolments SET balance = :bal WHERE id = :eid"),
-                           changed)
-    spent = sum(-r["amount"] for r in ledger_rows)
+    ledger.debit_many(debits)
+    spent = sum((d[2] for d in debits), ZERO)
     low = sum(1 for b in balance.values() if b < 30)
     ctx.echo(f"    {len(ids):,} visits, {spent:,.2f} of the subsidy spent, {low:,} elders "
              f"with less than 30.00 left ({clock.perf_counter() - t0:.1f} s)")

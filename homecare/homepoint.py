@@ -26,8 +26,8 @@ from eldercare.errors import Conflict, DomainError, Invalid
 from eldercare.extensions import db
 from eldercare.models import Person, Role, User
 
+from .flags import distance_m
 from .models import Enrolment, Visit
-from .visits import distance_m
 
 PROPOSAL_VISITS = 5  # located check-ins a proposal is made from
 DECIDERS = (Role.ADMIN,)  # the bureau decides an elder's home point

@@ -10,6 +10,7 @@ new-year job's one entry).
 
     allocate / allocate_many   the year's subsidy credited to new enrolments
     debit                      a visit's subsidised part taken (never more than is left)
+    debit_many                 many visits' debits at once, each wholly covered (the demo)
     credit                     a visit's debit given back (expired if the year has turned)
     expire_many                what was left of a year, at its end
 """
@@ -146,6 +147,29 @@ def debit(enrolment_id: int, visit_id: int | None, amount: Decimal, at: datetime
             db.session.flush()
             return taken
     raise Conflict("账户余额变动频繁，请重试", code="busy")
+
+
+def debit_many(debits: Sequence[tuple[int, int, Decimal, datetime]]) -> None:
+    """Many visits' debits at once, each of (enrolment id, visit id, amount, at) taken
+    whole (the demo's year of visits, priced and capped by their balances beforehand):
+    a `visit_debit` entry each, and per enrolment one relative update conditional on the
+    balance covering the enrolment's total, in bulk statements. Raises Conflict, and so
+    undoes the lot, unless every balance covered its debits. Changes: the balances, one
+    entry each."""
+    rows = [(eid, vid, to_money(amount), at) for eid, vid, amount, at in debits
+            if to_money(amount) > 0]
+    for start in range(0, len(rows), BATCH):
+        db.session.execute(sa.insert(LedgerEntry), [
+            {"enrolment_id": eid, "kind": EntryKind.VISIT_DEBIT.value, "amount": -amount,
+             "visit_id": vid, "at": at, "note": ""} for eid, vid, amount, at in
+            rows[start:start + BATCH]])
+    owed: dict[int, int] = {}
+    for eid, _vid, amount, _at in rows:
+        owed[eid] = owed.get(eid, 0) + fen(amount)
+    totals = list(owed.items())
+    done = _in_batches(totals, _DEBIT_FEN, lambda r: {"id": r[0], "fen": r[1]})
+    if done != len(totals):
+        raise Conflict("补贴余额不足以支付这些服务", code="insufficient_balance")
 
 
 def expire_many(balances: Sequence[tuple[int, int]], at: datetime, note: str) -> Decimal:

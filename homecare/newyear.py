@@ -11,15 +11,16 @@ through homecare/ledger.py (expire_many, allocate_many), the ledger's one writer
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
 
 from eldercare import audit
+from eldercare.database import stored
 from eldercare.extensions import db
 from eldercare.models import Person, PersonStatus
-from eldercare.timeutil import LOCAL
+from eldercare.timeutil import local_midnight_utc
 
 from . import ledger, services
 from .models import Enrolment, EnrolmentStatus, Service, SubsidyYear
@@ -50,13 +51,13 @@ def new_subsidy_year(period: str) -> dict:
     _carry_reference_data(year)
     amount = services.subsidy_for(year)
     last_day = date(year - 1, 12, 31)
-    new_year = datetime.combine(date(year, 1, 1), time.min, tzinfo=LOCAL)
+    new_year = local_midnight_utc(date(year, 1, 1))
     expiry_at = new_year - timedelta(seconds=1)
     already = sa.select(Enrolment.person_id).where(Enrolment.year == year)
     audit.lock_chain()  # before the rows below: the order in which check-outs take them
     old = db.session.execute(
         sa.select(Enrolment.id, Enrolment.person_id, Enrolment.provider_id,
-                  sa.type_coerce(Enrolment.balance, sa.BigInteger))
+                  stored(Enrolment.balance))
         .join(Person, Person.id == Enrolment.person_id)
         .where(Enrolment.year == year - 1, Enrolment.status == EnrolmentStatus.ACTIVE,
                Person.status == PersonStatus.ACTIVE, Enrolment.person_id.not_in(already))

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
 
@@ -33,10 +33,10 @@ import sqlalchemy as sa
 from eldercare import audit
 from eldercare.extensions import db
 from eldercare.models import Person, User
-from eldercare.timeutil import LOCAL
+from eldercare.timeutil import Month, to_local
 
+from .flags import distance_m
 from .models import Enrolment, Provider, Visit, VisitStatus
-from .visits import distance_m
 
 #: found across visits here, in the order the page shows them
 FOUND = ("impossible_travel", "same_place")
@@ -53,14 +53,6 @@ CHUNK = 5000  # ids per UPDATE (SQLite's and PostgreSQL's parameter limits)
 # A grid of cells a little over 50 m, so that a spot's neighbours are in its own and
 # the eight cells around it: no comparison of every pair of a provider's day.
 _CELL = 0.0005  # degrees of latitude (about 55 m); longitude cells scaled below
-
-
-def month_bounds(month: str) -> tuple[datetime, datetime]:
-    """The UTC start and end of a local month written YYYY-MM."""
-    y, m = (int(p) for p in month.split("-"))
-    start = datetime(y, m, 1, tzinfo=LOCAL)
-    end = datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=LOCAL)
-    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 @dataclass(slots=True)
@@ -95,7 +87,7 @@ class _Row:
 
 
 def _rows(month: str, provider_id: int | None) -> list[_Row]:
-    start, end = month_bounds(month)
+    start, end = Month.parse(month).bounds_utc()
     stmt = (sa.select(Visit.id, Visit.worker_id, Visit.provider_id, Enrolment.person_id,
                       Visit.check_in_at, Visit.check_out_at, Visit.lat, Visit.lng,
                       Person.home_lat, Person.home_lng)
@@ -124,17 +116,13 @@ def _impossible(rows: list[_Row], start: datetime) -> set[int]:
     return found
 
 
-def _local_day(t: datetime) -> date:
-    return (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(LOCAL).date()
-
-
 def _same_place(rows: list[_Row], start: datetime) -> set[int]:
     """Away-from-home check-ins with two or more other elders' within SPOT_M, per
     provider and local day."""
     groups: dict[tuple[int, date], list[_Row]] = defaultdict(list)
     for r in rows:
         if r.check_in >= start and r.away:
-            groups[(r.provider, _local_day(r.check_in))].append(r)
+            groups[(r.provider, to_local(r.check_in).date())].append(r)
     found: set[int] = set()
     for group in groups.values():
         if len({r.person for r in group}) < SPOT_ELDERS:
@@ -160,7 +148,7 @@ def _cell(r: _Row) -> tuple[int, int]:
 def find(month: str, provider_id: int | None = None) -> dict[str, set[int]]:
     """The visits of `month` (local, YYYY-MM) that show each pattern, {code: {visit ids}};
     only `provider_id`'s if given. Reads only."""
-    start, _end = month_bounds(month)
+    start, _end = Month.parse(month).bounds_utc()
     rows = _rows(month, provider_id)
     return {"impossible_travel": _impossible(rows, start),
             "same_place": _same_place(rows, start)}
@@ -236,7 +224,7 @@ def figures(month: str) -> dict:
     """Per worker and per provider of `month`: visits, and each code's count and share,
     the highest first (visits with any pattern, then the strongest patterns). One
     grouped query, and one for the providers without visits."""
-    start, end = month_bounds(month)
+    start, end = Month.parse(month).bounds_utc()
     any_code = sa.or_(*(_code_filter(c) for c in CODES))
     rows = db.session.execute(
         sa.select(Visit.worker_id, User.display_name, User.username, Visit.provider_id,
@@ -291,6 +279,6 @@ def demo_step(ctx) -> None:
     have done (the claims step then reconciles over them)."""
     found = defaultdict(int)
     for m in range(1, ctx.today.month + 1):
-        for code, n in flag_month(f"{ctx.today.year}-{m:02d}").items():
+        for code, n in flag_month(Month(ctx.today.year, m).text).items():
             found[code] += n
     ctx.echo("    patterns: " + ", ".join(f"{c} {n}" for c, n in found.items()))

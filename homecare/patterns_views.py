@@ -5,7 +5,6 @@ scans (homecare/patterns.py); each number opens the visits behind it."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _
@@ -16,7 +15,7 @@ from eldercare.api import Query, endpoint
 from eldercare.auth.web import role_required
 from eldercare.exports import export_response, wants_export
 from eldercare.models import Role
-from eldercare.timeutil import local_today
+from eldercare.timeutil import Month
 
 from . import patterns
 
@@ -36,7 +35,7 @@ LABELS = {
 
 
 def last_month() -> str:
-    return (local_today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    return Month.current().previous().text
 
 
 class MonthQuery(Query):

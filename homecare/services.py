@@ -15,7 +15,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from eldercare.accounts.services import NewAccount, create_account
-from eldercare.database import from_fen, to_money, utcnow
+from eldercare.database import from_fen, stored, to_money, utcnow
 from eldercare.errors import Conflict, Invalid, NotFound
 from eldercare.extensions import db
 from eldercare.models import Person, PersonStatus, Region, Role, User
@@ -33,7 +33,6 @@ from .models import (
     SubsidyYear,
     Unit,
     Visit,
-    VisitStatus,
 )
 
 DEFAULT_SUBSIDY = Decimal("300.00")
@@ -93,6 +92,13 @@ def set_subsidy(year: int, amount: Decimal) -> SubsidyYear:
 def catalogue(year: int) -> list[Service]:
     return list(db.session.scalars(
         sa.select(Service).where(Service.year == year).order_by(Service.id)))
+
+
+def price_year(year: int) -> int:
+    """The year whose price list applies to `year`'s visits and claims: the year's own,
+    else the latest before it."""
+    have = db.session.scalar(sa.select(sa.func.max(Service.year)).where(Service.year <= year))
+    return have or year
 
 
 def service_names() -> dict[str, str]:
@@ -192,8 +198,6 @@ def enrol(person: Person, provider: Provider, year: int, on: date | None = None)
     return enrolment
 
 
-#: The ledger amount as stored (whole fen), for sums that must not pass the Money type.
-_FEN = sa.type_coerce(LedgerEntry.amount, sa.BigInteger)
 
 @dataclass
 class Ledger:
@@ -214,17 +218,21 @@ def ledger(enrolment: Enrolment) -> Ledger:
     return Ledger(allocated, spent, enrolment.balance, entries)
 
 
+def ledger_sums() -> tuple[sa.ColumnElement, sa.ColumnElement]:
+    """Two SQL sums over ledger entries, in whole fen: allocated, and spent (the visits'
+    debits less their reversals, as a negative number). `from_fen` reads them."""
+    amount, kind = stored(LedgerEntry.amount), LedgerEntry.kind
+    spending = kind.in_([EntryKind.VISIT_DEBIT, EntryKind.REVERSAL])
+    return (sa.func.sum(sa.case((kind == EntryKind.ALLOCATION, amount), else_=0)),
+            sa.func.sum(sa.case((spending, amount), else_=0)))
+
+
 def ledger_summaries(ids: list[int]) -> dict[int, tuple[Decimal, Decimal]]:
     """(allocated, spent) per enrolment id, in one query, for lists."""
     if not ids:
         return {}
-    kind = LedgerEntry.kind
     rows = db.session.execute(
-        sa.select(LedgerEntry.enrolment_id,
-                  sa.func.sum(sa.case((kind == EntryKind.ALLOCATION, _FEN),
-                                      else_=0)),
-                  sa.func.sum(sa.case((kind.in_([EntryKind.VISIT_DEBIT, EntryKind.REVERSAL]),
-                                       _FEN), else_=0)))
+        sa.select(LedgerEntry.enrolment_id, *ledger_sums())
         .where(LedgerEntry.enrolment_id.in_(ids)).group_by(LedgerEntry.enrolment_id))
     return {eid: (from_fen(a), -from_fen(s)) for eid, a, s in rows}
 
@@ -256,27 +264,3 @@ def on_person_moved(person: Person, on: date, **_kw) -> None:
     for enrolment in db.session.scalars(sa.select(Enrolment).where(
             Enrolment.person_id == person.id, Enrolment.status == EnrolmentStatus.ACTIVE)):
         end_enrolment(enrolment, on, "moved")
-
-
-def close_stale_visits(now: datetime | None = None, hours: int = 12) -> int:
-    """Visits open for more than `hours` are closed as flagged `no_check_out` (nothing is
-    debited: no services were recorded). Idempotent."""
-    from datetime import timedelta
-
-    now = now or utcnow()
-    # A visit being checked out right now is locked by its check-out: skip it (it will
-    # not be open when the check-out commits). Without the lock the job's update would
-    # overwrite the check-out and flag a finished visit no_check_out.
-    stale = list(db.session.scalars(sa.select(Visit).where(
-        Visit.status == VisitStatus.OPEN, Visit.check_in_at < now - timedelta(hours=hours))
-        .with_for_update(skip_locked=True, of=Visit)))
-    for visit in stale:
-        visit.status = VisitStatus.FLAGGED
-        visit.flag("no_check_out")
-    db.session.flush()
-    return len(stale)
-
-
-def close_stale_visits_job(period: str | None = None) -> dict:
-    """The `close-stale-visits` job: one run closes whatever is stale at that moment."""
-    return {"closed": close_stale_visits()}

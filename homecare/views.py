@@ -25,7 +25,7 @@ from eldercare.pagination import page_of
 from eldercare.search import search_text
 from eldercare.timeutil import local_today
 
-from . import api, cards, dashboard, figures, services
+from . import api, api_scans, cards, dashboard, figures, services
 from . import scoping as hc
 from .claims.labels import OUTCOME_LABELS
 from .forms import EnrolForm, WorkerForm
@@ -171,7 +171,7 @@ def visits():
         args.status = None
     if args.month and not re.fullmatch(r"(19|20|21)\d\d-(0[1-9]|1[0-2])", args.month):
         args.month = None
-    stmt = api.filtered_visits(current_user, args)
+    stmt = api_scans.filtered_visits(current_user, args)
     if wants_export():
         return export_response("visits", [
             "服务编号", "老人", "服务组织", "服务人员", "开始", "结束", "状态", "金额",

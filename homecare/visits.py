@@ -11,47 +11,35 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from eldercare import faults
 from eldercare.database import to_money, utcnow
 from eldercare.errors import Conflict, Forbidden, Invalid
 from eldercare.extensions import db
-from eldercare.models import PersonStatus, User
+from eldercare.models import Role, User
 from eldercare.timeutil import to_local
 
-from . import cards, ledger, services
+from . import cards, flags, ledger, services
 from .models import (
     Enrolment,
-    EnrolmentStatus,
     Scan,
     ScanKind,
-    Service,
     Unit,
     Visit,
     VisitService,
     VisitStatus,
 )
 
-CLOCK_TOLERANCE = timedelta(minutes=5)  # a phone's clock may run a little ahead
-MIN_VISIT = timedelta(minutes=10)  # shorter than this is `too_short`
-HOURS_TOLERANCE_MIN = 10  # hours picked may exceed the time on site by this much
-FAR_FROM_HOME_M = 1000  # US EVV flags a mile; the bureau asked for 1 km
-OPEN_VISIT_WINDOW = timedelta(hours=12)  # older open visits are stale (no_check_out)
-SUSPECT_WINDOW = timedelta(minutes=10)
-SUSPECT_SPOT_M = 100  # "one spot"
-SUSPECT_ELDERS = 3  # this many elders' cards from one spot within the window
-SCATTER_DAYS = 30
-SCATTER_PLACES = 2  # earlier scans of the same card > 1 km from this one
-#: A scan made this long before the server received it is `late_upload`: long enough for
-#: an honest phone without signal from Friday evening to Monday morning, short enough
-#: that a month's visits cannot be typed in at its end (EVV aggregators hold such visits).
-LATE_UPLOAD = timedelta(hours=72)
-
+#: Separation of duties (issue 14): a provider account manages, a worker account scans;
+#: the scan pages, the scan API and the menu let workers only.
+SCANNERS = (Role.WORKER,)
 #: Why a scan came without the phone's position; the worker's page asks before it sends.
 NO_LOCATION_REASONS = {
     "denied": "定位被拒绝",
@@ -92,15 +80,6 @@ def request_hash(body: dict) -> str:
                                      ensure_ascii=False).encode()).hexdigest()
 
 
-def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> int:
-    """Great-circle distance in metres (haversine)."""
-    r = 6_371_000.0
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lng2 - lng1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return round(2 * r * math.asin(math.sqrt(a)))
-
-
 # --- idempotency ------------------------------------------------------------------------
 
 
@@ -114,6 +93,31 @@ def replay(user: User, client_id: str, body_hash: str) -> Visit | None:
     if scan.request_hash != body_hash:
         raise Conflict("该 client_id 已用于另一次扫码", code="client_id_reused")
     return db.session.get(Visit, scan.visit_id)
+
+
+def once(user: User, client_id: str | None, raw: dict, work: Callable[[], Visit]
+         ) -> tuple[Visit, bool]:
+    """The one rule for a repeated scan or hand-logged visit, whichever page or endpoint
+    it came from: the visit of an earlier request of `user` with this client_id and
+    False; else `work()` (scan or manual_visit, which write the Scan row) in a savepoint,
+    and True. A twin sent at the same moment that got there first makes the Scan row's
+    UNIQUE(user_id, client_id) fail at its flush: the savepoint is undone and the twin's
+    visit answered. Without a client_id, work() simply runs. Raises Conflict
+    (client_id_reused: the same client_id with another body) and what work() raises.
+    Flushes, never commits."""
+    if not client_id:
+        return work(), True
+    body_hash = request_hash(raw)
+    if (earlier := replay(user, client_id, body_hash)) is not None:
+        return earlier, False
+    try:
+        with db.session.begin_nested():
+            return work(), True
+    except IntegrityError:
+        twin = replay(user, client_id, body_hash)
+        if twin is None:
+            raise
+        return twin, False
 
 
 def _claim(user: User, client_id: str, body_hash: str, kind: ScanKind) -> Scan:
@@ -171,7 +175,7 @@ def _presence(visit: Visit, data: ScanInput, received: datetime, reason: str) ->
         visit.flag("no_location")
         if reason and not visit.no_location_reason:
             visit.no_location_reason = reason
-    if received - data.at > LATE_UPLOAD:
+    if received - data.at > flags.LATE_UPLOAD:
         visit.flag("late_upload")
 
 
@@ -189,36 +193,6 @@ def _open_visit(user: User, enrolment: Enrolment, at: datetime) -> Visit:
     return visit
 
 
-def _status_exceptions(enrolment: Enrolment, at: datetime) -> list[str]:
-    """deceased / not_enrolled on the local date of `at`."""
-    out = []
-    day = to_local(at).date()
-    person = enrolment.person
-    if person.status == PersonStatus.DECEASED and person.death_date and person.death_date <= day:
-        out.append("deceased")
-    ended = (enrolment.status == EnrolmentStatus.ENDED and enrolment.ended_on is not None
-             and enrolment.ended_on <= day)
-    if ((ended and "deceased" not in out) or enrolment.year != day.year
-            or day < enrolment.enrolled_on):
-        out.append("not_enrolled")
-    return out
-
-
-def _place(visit: Visit, lat: float | None, lng: float | None) -> None:
-    """far_from_home against the elder's home point; without one the visit cannot be
-    placed, which is said (no_home_point) rather than passed as clean."""
-    person = visit.enrolment.person
-    if person.home_lat is None or person.home_lng is None:
-        visit.flag("no_home_point")
-        return
-    if lat is None or lng is None or person.home_lat is None or person.home_lng is None:
-        return
-    d = distance_m(lat, lng, person.home_lat, person.home_lng)
-    visit.distance_m = max(d, visit.distance_m or 0)
-    if d > FAR_FROM_HOME_M:
-        visit.flag("far_from_home")
-
-
 def check_in(user: User, enrolment: Enrolment, at: datetime, lat: float | None = None,
              lng: float | None = None, *, manual: bool = False) -> Visit:
     """Open a visit at `at`. Raises Conflict if this worker already has this elder's
@@ -226,7 +200,7 @@ def check_in(user: User, enrolment: Enrolment, at: datetime, lat: float | None =
     no_home_point, worker_overlap, suspect_card."""
     if not manual and db.session.scalar(sa.select(Visit.id).where(
             Visit.worker_id == user.id, Visit.enrolment_id == enrolment.id,
-            Visit.status == VisitStatus.OPEN, Visit.check_in_at > at - OPEN_VISIT_WINDOW)):
+            Visit.status == VisitStatus.OPEN, Visit.check_in_at > at - flags.OPEN_VISIT_WINDOW)):
         raise Conflict("该老人的服务已在进行中，请结束服务", code="visit_open")
     visit = Visit(enrolment=enrolment, enrolment_id=enrolment.id,
                   provider_id=enrolment.provider_id, worker_id=user.id, check_in_at=at,
@@ -234,60 +208,24 @@ def check_in(user: User, enrolment: Enrolment, at: datetime, lat: float | None =
                   subsidised=Decimal("0.00"), self_paid=Decimal("0.00"), lat=lat, lng=lng,
                   manual=manual, exceptions=[])
     db.session.add(visit)
-    if at > utcnow() + CLOCK_TOLERANCE:
+    if at > utcnow() + flags.CLOCK_TOLERANCE:
         visit.flag("future_time")
-    for code in _status_exceptions(enrolment, at):
+    for code in flags.status_exceptions(enrolment, at):
         visit.flag(code)
-    _place(visit, lat, lng)
+    flags.place(visit, lat, lng)
     db.session.flush()
-    if _overlapping_before(visit):
+    if flags.overlapping_before(visit):
         visit.flag("worker_overlap")
-    if lat is not None and lng is not None and _suspect(visit):
+    if lat is not None and lng is not None and flags.suspect(visit):
         visit.flag("suspect_card")
     db.session.flush()
     return visit
 
 
-def _overlapping_before(visit: Visit) -> bool:
-    """Another home of the same worker where they were still on site at check-in."""
-    at = visit.check_in_at
-    return db.session.scalar(sa.select(sa.func.count(Visit.id)).where(
-        Visit.worker_id == visit.worker_id, Visit.id != visit.id,
-        Visit.enrolment_id != visit.enrolment_id,
-        Visit.check_in_at <= at, Visit.check_in_at > at - OPEN_VISIT_WINDOW,
-        sa.or_(Visit.check_out_at > at,
-               sa.and_(Visit.check_out_at.is_(None), Visit.status == VisitStatus.OPEN)))) > 0
-
-
-def _suspect(visit: Visit) -> bool:
-    """A likely photographed card: one worker scanning several elders' cards from one
-    spot within minutes, or one card scanned from scattered places."""
-    at = visit.check_in_at
-    nearby = db.session.execute(sa.select(Visit.enrolment_id, Visit.lat, Visit.lng).where(
-        Visit.worker_id == visit.worker_id, Visit.id != visit.id,
-        Visit.enrolment_id != visit.enrolment_id, Visit.lat.is_not(None),
-        Visit.check_in_at.between(at - SUSPECT_WINDOW, at + SUSPECT_WINDOW)))
-    elders = {e for e, la, ln in nearby if distance_m(la, ln, visit.lat, visit.lng)
-              <= SUSPECT_SPOT_M}
-    if len(elders) + 1 >= SUSPECT_ELDERS:
-        return True
-    earlier = db.session.execute(sa.select(Visit.lat, Visit.lng).where(
-        Visit.enrolment_id == visit.enrolment_id, Visit.id != visit.id,
-        Visit.lat.is_not(None),
-        Visit.check_in_at.between(at - timedelta(days=SCATTER_DAYS), at)))
-    far = sum(1 for la, ln in earlier
-              if distance_m(la, ln, visit.lat, visit.lng) > FAR_FROM_HOME_M)
-    return far >= SCATTER_PLACES
-
-
 def price_services(year: int, picked: list[tuple[str, Decimal]]) -> list[VisitService]:
     """Visit services priced from the year's catalogue. Raises Invalid for an unknown code,
     a quantity out of range or a fraction of a session or meal."""
-    by_code = {s.code: s for s in services.catalogue(year)}
-    if not by_code:
-        latest = db.session.scalar(sa.select(sa.func.max(Service.year)).where(
-            Service.year <= year))
-        by_code = {s.code: s for s in services.catalogue(latest)} if latest else {}
+    by_code = {s.code: s for s in services.catalogue(services.price_year(year))}
     lines: dict[str, VisitService] = {}
     for code, qty in picked:
         item = by_code.get(code)
@@ -325,17 +263,17 @@ def check_out(visit: Visit, at: datetime, picked: list[tuple[str, Decimal]],
     enrolment = visit.enrolment
     visit.check_out_at = at
     visit.services = price_services(to_local(visit.check_in_at).year, picked)
-    if at > utcnow() + CLOCK_TOLERANCE:
+    if at > utcnow() + flags.CLOCK_TOLERANCE:
         visit.flag("future_time")
-    for code in _status_exceptions(enrolment, at):
+    for code in flags.status_exceptions(enrolment, at):
         visit.flag(code)
-    _place(visit, lat, lng)
+    flags.place(visit, lat, lng)
     on_site = at - visit.check_in_at
-    if on_site < MIN_VISIT:
+    if on_site < flags.MIN_VISIT:
         visit.flag("too_short")
     hours = sum((s.quantity for s in visit.services
                  if getattr(s, "unit", None) == Unit.HOUR), Decimal(0))
-    if hours * 60 > Decimal(on_site.total_seconds()) / 60 + HOURS_TOLERANCE_MIN:
+    if hours * 60 > Decimal(on_site.total_seconds()) / 60 + flags.HOURS_TOLERANCE_MIN:
         visit.flag("quantity_exceeds_time")
     later = db.session.scalars(sa.select(Visit).where(
         Visit.worker_id == visit.worker_id, Visit.id != visit.id,
@@ -376,7 +314,7 @@ def manual_visit(user: User, enrolment: Enrolment, check_in_at: datetime,
     visit = check_in(user, enrolment, check_in_at, manual=True)
     visit.manual_reason, visit.manual_note = reason, note.strip()
     visit.flag("manual")
-    if utcnow() - check_in_at > LATE_UPLOAD:  # logged days afterwards, as a late scan
+    if utcnow() - check_in_at > flags.LATE_UPLOAD:  # logged days afterwards, as a late scan
         visit.flag("late_upload")
     check_out(visit, check_out_at, picked)
     if scan_row is not None:
@@ -390,5 +328,30 @@ def open_visit_of(user: User, enrolment: Enrolment) -> Visit | None:
     return db.session.scalar(sa.select(Visit).where(
         Visit.worker_id == user.id, Visit.enrolment_id == enrolment.id,
         Visit.status == VisitStatus.OPEN,
-        Visit.check_in_at > utcnow() - OPEN_VISIT_WINDOW)
+        Visit.check_in_at > utcnow() - flags.OPEN_VISIT_WINDOW)
         .order_by(Visit.check_in_at.desc()).limit(1))
+
+
+# --- the hourly job -----------------------------------------------------------------------
+
+
+def close_stale_visits(now: datetime | None = None) -> int:
+    """Visits open longer than flags.OPEN_VISIT_WINDOW are closed, flagged `no_check_out`
+    (nothing is debited: no services were recorded). Idempotent."""
+    now = now or utcnow()
+    # A visit being checked out right now is locked by its check-out: skip it (it will
+    # not be open when the check-out commits). Without the lock the job's update would
+    # overwrite the check-out and flag a finished visit no_check_out.
+    stale = list(db.session.scalars(sa.select(Visit).where(
+        Visit.status == VisitStatus.OPEN, Visit.check_in_at < now - flags.OPEN_VISIT_WINDOW)
+        .with_for_update(skip_locked=True, of=Visit)))
+    for visit in stale:
+        visit.status = VisitStatus.FLAGGED
+        visit.flag("no_check_out")
+    db.session.flush()
+    return len(stale)
+
+
+def close_stale_visits_job(period: str | None = None) -> dict:
+    """The `close-stale-visits` job: one run closes whatever is stale at that moment."""
+    return {"closed": close_stale_visits()}

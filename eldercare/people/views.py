@@ -213,8 +213,9 @@ def villages(code: str):
 def import_page():
     """Upload a roster. It becomes an import job: a check (preview with every bad row
     named) or an import (all or nothing); the job's page shows its progress."""
+    from .. import tabular
     from ..models.imports import ImportJob
-    from . import imports
+    from . import import_jobs
 
     if request.method == "POST":
         upload = request.files.get("file")
@@ -223,21 +224,21 @@ def import_page():
         else:
             content = upload.read()
             try:
-                imports.sniff(content)
-            except imports.ImportFileError as exc:
-                flash(str(exc), "danger")
+                tabular.sniff(content)
+            except tabular.TableError as exc:
+                flash(exc.message, "danger")
             else:
                 kind = "import" if request.form.get("confirm") == "1" else "check"
-                job = imports.create_job(content, upload.filename, kind, current_user)
+                job = import_jobs.create_job(content, upload.filename, kind, current_user)
                 db.session.commit()
-                imports.start_job(job)
+                import_jobs.start_job(job)
                 return redirect(url_for("people.import_job", job_id=job.id), 303)
         status = 422
     else:
         status = 200
     jobs = db.session.scalars(sa.select(ImportJob).order_by(ImportJob.id.desc()).limit(10)).all()
     for job in jobs:
-        imports.refresh_stale(job)
+        import_jobs.refresh_stale(job)
     return render_template("people/import.html", report=None, job=None, jobs=jobs), status
 
 
@@ -249,22 +250,22 @@ def import_job(job_id: int):
     from flask import abort, jsonify
 
     from ..models.imports import ImportJob
-    from . import imports
+    from . import import_jobs, roster
 
     job = db.session.get(ImportJob, job_id)
     if job is None:
         abort(404)
-    imports.refresh_stale(job)
+    import_jobs.refresh_stale(job)
     if wants_export():
         return export_response(f"import-{job.id}-problems", ["类型", "行", "序号", "列", "说明"],
-                               imports.problems(job.report or {}))
+                               roster.problems(job.report or {}))
     if request.accept_mimetypes.best == "application/json" or request.args.get("json"):
-        resp = jsonify(imports.job_json(job))
+        resp = jsonify(import_jobs.job_json(job))
         resp.headers["Vary"] = "Accept"
         return resp
     report = job.report or None
     return render_template("people/import.html", job=job, report=report, jobs=[],
-                           info=imports.job_json(job))
+                           info=import_jobs.job_json(job))
 
 
 @bp.post("/people/import/<int:job_id>/confirm")
@@ -272,12 +273,12 @@ def import_job(job_id: int):
 def import_confirm(job_id: int):
     """Import the file that was checked without errors (once, however often clicked)."""
     from ..models.imports import ImportJob
-    from . import imports
+    from . import import_jobs
 
-    if not imports.confirm_job(job_id):
+    if not import_jobs.confirm_job(job_id):
         db.session.rollback()
         flash(_("该文件不能再导入（检查有错误、已经导入或已过期），请重新上传。"), "warning")
         return redirect(url_for("people.import_job", job_id=job_id), 303)
     db.session.commit()
-    imports.start_job(db.session.get(ImportJob, job_id))
+    import_jobs.start_job(db.session.get(ImportJob, job_id))
     return redirect(url_for("people.import_job", job_id=job_id), 303)

@@ -15,9 +15,10 @@ from eldercare.api import ApiError, Body, PageQuery, endpoint, paginate, validat
 from eldercare.auth.web import api_user
 from eldercare.extensions import db
 from eldercare.models import Role
+from eldercare.timeutil import Month
 
 from .. import scoping as hc
-from . import callbacks, recoveries, scorecards, services, statements
+from . import callbacks, decisions, recoveries, scorecards, services, statements
 from .files import ClaimFileInvalid, parse
 from .models import CallbackSample, Claim, ClaimLine, reasons_of
 from .scoping import callback_scope, claims, get_claim, sees_callback_notes
@@ -30,7 +31,7 @@ READERS = (Role.ADMIN, Role.AUDITOR, Role.PROVIDER)
 
 MoneyOut = Annotated[Decimal, WithJsonSchema(
     {"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["300.00"]})]
-Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+MonthText = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
 
 class Loose(BaseModel):
@@ -136,7 +137,7 @@ def upload():
     if upload is None or not upload.filename:
         raise ApiError(400, "malformed_request", "缺少文件", {"file": "请选择 .csv 或 .xlsx 文件"})
     provider = hc.get_provider(user, int(provider_id))
-    month = services.month_of(request.form.get("month", "").strip())
+    month = Month.parse(request.form.get("month"))
     try:
         lines = parse(upload.read(), services.service_codes(month.year))
     except ClaimFileInvalid as exc:
@@ -153,7 +154,7 @@ def upload():
 
 class GenerateIn(Body):
     provider_id: int
-    month: Month
+    month: MonthText
 
 
 @endpoint(bp, "/claims/generate", ["POST"], roles=SUBMITTERS, body=GenerateIn,
@@ -169,7 +170,7 @@ def generate(body: GenerateIn):
 
 class ClaimQuery(PageQuery):
     provider_id: int | None = None
-    month: Month | None = None
+    month: MonthText | None = None
     status: Literal["submitted", "reconciled", "approved", "paid"] | None = None
     year: int | None = Field(None, ge=2000, le=2100)
 
@@ -198,7 +199,7 @@ def list_claims(query: ClaimQuery):
                   "the recoveries (扣回) of earlier claims it deducts")
 def show_claim(claim_id: int):
     c = get_claim(api_user(), claim_id)
-    return claim_json(c) | {"exceptions": services.exception_counts(c),
+    return claim_json(c) | {"exceptions": decisions.exception_counts(c),
                             "recoveries": recoveries.of_claim(c)}
 
 
@@ -240,7 +241,7 @@ def _reconciled(c: Claim) -> dict:
     return {"id": c.id, "status": c.status.value,
             "totals": {"claimed": c.claimed_total, "approved": c.approved_total,
                        "rejected": c.rejected_total},
-            "lines": services.lines(c)}
+            "lines": decisions.lines(c)}
 
 
 @endpoint(bp, "/claims/<int:claim_id>/reconcile", ["POST"], roles=BUREAU,
@@ -297,7 +298,7 @@ class OverrideIn(Body):
           summary="The clerk's decision on a line, with a written reason (audited)")
 def override(claim_id: int, line_no: int, body: OverrideIn):
     c = get_claim(api_user(), claim_id)
-    line = services.override(c, line_no, body.decision, body.reason, api_user(), body.amount)
+    line = decisions.override(c, line_no, body.decision, body.reason, api_user(), body.amount)
     out = line_json(line) | {"totals": {"claimed": c.claimed_total,
                                         "approved": c.approved_total,
                                         "rejected": c.rejected_total}}

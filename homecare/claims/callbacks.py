@@ -33,7 +33,7 @@ from eldercare.models import User
 
 from .. import ledger
 from ..models import Visit
-from . import recoveries
+from . import decisions, recoveries
 from .models import (
     CallbackOutcome,
     CallbackReason,
@@ -175,8 +175,6 @@ def record_outcome(sample: CallbackSample, outcome: str, note: str, user: User) 
 
 
 def _reject_lines(sample: CallbackSample, user: User) -> None:
-    from . import services
-
     claim = db.session.get(Claim, sample.claim_id)
     if claim is None or claim.status != ClaimStatus.RECONCILED:
         return
@@ -184,7 +182,7 @@ def _reject_lines(sample: CallbackSample, user: User) -> None:
         ClaimLine.claim_id == claim.id, ClaimLine.visit_id == sample.visit_id,
         ClaimLine.decision != Decision.REJECTED)).all()
     for n in line_nos:
-        services.override(claim, n, Decision.REJECTED.value, "回访确认未提供服务", user)
+        decisions.override(claim, n, Decision.REJECTED.value, "回访确认未提供服务", user)
 
 
 def samples(claim: Claim, limit: int | None = None, user: User | None = None

@@ -15,13 +15,15 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from eldercare.database import stored
 from eldercare.extensions import db
 from eldercare.models import Role, User
+from eldercare.timeutil import Month
 
+from .. import services as hs
 from ..models import Provider, Service, Unit, Visit
 from . import callbacks, services
 from .models import CallbackOutcome, CallbackSample, Claim, ClaimLine, ClaimStatus
-from .services import raw
 
 
 def _users() -> tuple[User | None, dict[int, User]]:
@@ -42,17 +44,17 @@ def _plant(claim: Claim, year: int, next_month_first: date) -> None:
     mine = lines.c.claim_id == cid
     # amounts typed wrong: five yuan too much
     db.session.execute(lines.update().where(mine, lines.c.line_no % 89 == 3)
-                       .values(amount=raw(lines.c.amount) + 500))
+                       .values(amount=stored(lines.c.amount) + 500))
     # hours rounded up by two on hourly services, the amount following the price
-    hourly = sa.select(Service.code).where(Service.year == services.price_year(year),
+    hourly = sa.select(Service.code).where(Service.year == hs.price_year(year),
                                            Service.unit == Unit.HOUR).scalar_subquery()
-    price = (sa.select(raw(Service.price)).where(
-        Service.year == services.price_year(year), Service.code == lines.c.service_code)
+    price = (sa.select(stored(Service.price)).where(
+        Service.year == hs.price_year(year), Service.code == lines.c.service_code)
         .scalar_subquery())
     db.session.execute(lines.update().where(mine, lines.c.line_no % 131 == 7,
                                             lines.c.service_code.in_(hourly))
-                       .values(quantity=raw(lines.c.quantity) + 200,
-                               amount=raw(lines.c.amount) + 2 * price))
+                       .values(quantity=stored(lines.c.quantity) + 200,
+                               amount=stored(lines.c.amount) + 2 * price))
     # a neighbour's ID number (the next line's elder)
     l2 = lines.alias("l2")
 
@@ -87,7 +89,7 @@ def _plant(claim: Claim, year: int, next_month_first: date) -> None:
     db.session.execute(lines.insert().from_select(
         [c.name for c in copied if c.name != "claim_id"] + ["claim_id", "line_no", "visit_id"],
         ghost))
-    services._finish_submission(claim)
+    services.finish_submission(claim)
 
 
 def _callbacks(claim: Claim, clerk: User, rng) -> None:
@@ -126,7 +128,7 @@ def claims(ctx) -> None:
     made = 0
     for provider in db.session.scalars(sa.select(Provider).order_by(Provider.id)).all():
         for m in months:
-            month = services.month_of(f"{year}-{m:02d}")
+            month = Month(year, m)
             if not db.session.scalar(sa.select(Visit.id).where(
                     Visit.provider_id == provider.id, Visit.check_in_at >= month.start_utc,
                     Visit.check_in_at < month.end_utc).limit(1)):
@@ -137,7 +139,7 @@ def claims(ctx) -> None:
                 db.session.flush()
                 continue
             made += 1
-            _plant(claim, year, date(year + (m == 12), m % 12 + 1, 1))
+            _plant(claim, year, month.next().first)
             age = months[-1] - m  # 0: last month
             if age == 0 or clerk is None:
                 continue

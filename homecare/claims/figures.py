@@ -7,18 +7,17 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from eldercare.database import from_fen
+from eldercare.database import from_fen, stored
 from eldercare.extensions import db
 from eldercare.timeutil import local_today
 
 from .models import CallbackSample, Claim, ClaimStatus
-from .services import raw
 
 
 def _money_by_status(year: int) -> dict:
     rows = db.session.execute(
-        sa.select(Claim.status, sa.func.count(Claim.id), sa.func.sum(raw(Claim.claimed_total)),
-                  sa.func.sum(raw(Claim.approved_total)))
+        sa.select(Claim.status, sa.func.count(Claim.id), sa.func.sum(stored(Claim.claimed_total)),
+                  sa.func.sum(stored(Claim.approved_total)))
         .where(Claim.month.startswith(f"{year}-")).group_by(Claim.status)).all()
     return {ClaimStatus(s).value: (n, c, a) for s, n, c, a in rows}
 

@@ -3,7 +3,9 @@ without BOM) or GBK, or .xlsx, with the columns
 `line_no,visit_id,id_number,service_date,service_code,quantity,amount`.
 
 Reading goes through eldercare.tabular: bounded in lines (MAX_LINES) and in columns
-(the claim's own; a value beyond column IV refuses the file), whatever the file holds.
+(the claim's own; a value beyond column IV refuses the file), whatever the file holds;
+each cell read as every upload reads it (full-width text made half-width; dates as
+2026-06-03, 2026/6/3, 2026年6月3日 or 20260603; amounts as 300, 300.00 or ￥300).
 
 All or nothing: every problem is collected with the row as the spreadsheet shows it
 (the header is row 1) and the column, and a file with any problem is refused whole.
@@ -12,12 +14,12 @@ All or nothing: every problem is collected with the row as the spreadsheet shows
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date
+from decimal import Decimal
 
 from eldercare import tabular
 from eldercare.errors import Invalid
-from eldercare.idnumbers import IdNumberError, normalize
+from eldercare.idnumbers import IdNumberError
 
 COLUMNS = ("line_no", "visit_id", "id_number", "service_date", "service_code", "quantity",
            "amount")
@@ -53,25 +55,13 @@ def _file_problem(message: str) -> ClaimFileInvalid:
     return ClaimFileInvalid([{"row": 1, "column": "file", "message": message}])
 
 
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value).strip()
+HEADERS = tabular.Headers({c: (c,) for c in COLUMNS}, COLUMNS)
 
 
 def _header_width(rows: list) -> int:
     """The claim's header is its first row: the columns up to the last one it needs, or 0
     (read no further) when one is missing, which parse reports."""
-    header = [_text(c).lower().lstrip("\ufeff") for c in rows[-1][1]]
-    if not all(c in header for c in COLUMNS):
-        return 0
-    return max(header.index(c) for c in COLUMNS) + 1
+    return HEADERS.width(rows) or 0
 
 
 def read_rows(content: bytes) -> list[tuple[int, list]]:
@@ -86,42 +76,58 @@ def read_rows(content: bytes) -> list[tuple[int, list]]:
     return table.rows
 
 
-def _parse_date(raw) -> date | None:
-    if isinstance(raw, datetime):
-        return raw.date()
-    if isinstance(raw, date):
-        return raw
-    text = _text(raw).replace("/", "-").replace(".", "-")
+def _claimed_id(raw) -> str:
+    """Normalised where it can be; a number of the right shape whose check character,
+    birth date or division is wrong is kept as claimed, for reconciliation to find it
+    is nobody's."""
     try:
-        y, m, d = (int(p) for p in text.split("-"))
-        return date(y, m, d)
-    except ValueError:
-        return None
+        return tabular.id_number(raw).number
+    except IdNumberError as exc:
+        text = tabular.compact(raw).upper()
+        if exc.code in ("check", "date", "division") and len(text) == 18:
+            return text
+        raise
 
 
-def _decimal(raw, places: int = 2) -> Decimal | None:
-    if isinstance(raw, float):
-        raw = repr(raw)
-    try:
-        value = Decimal(_text(raw))
-    except InvalidOperation:
-        return None
-    if not value.is_finite() or value != value.quantize(Decimal(1).scaleb(-places)):
-        return None
-    return value.quantize(Decimal(1).scaleb(-places))
+def _ranged(read, low: Decimal, high: Decimal, message: str, *, above_low: bool = False):
+    """A parser of a number (`read`: tabular.decimal or tabular.amount) with at most two
+    decimals within [low, high] (low itself excluded with `above_low`)."""
+    def parse(raw) -> Decimal:
+        value = read(raw, places=2)
+        if value is None or value < low or (above_low and value == low) or value > high:
+            raise tabular.CellError(message)
+        return value
+    return parse
 
 
-def _id_number(raw) -> str | None:
-    """Normalised where it can be (15 digits, lower-case x); a number with a wrong check
-    character is kept as claimed, for reconciliation to find it is nobody's."""
-    text = _text(raw).replace(" ", "").upper()
-    try:
-        return normalize(text)
-    except IdNumberError:
-        pass
-    if len(text) == 18 and text[:17].isdigit() and (text[17].isdigit() or text[17] == "X"):
-        return text
-    return None
+def _line_no(raw) -> int:
+    value = tabular.integer(raw)
+    if value is None or value < 1:
+        raise tabular.CellError("须为正整数")
+    return value
+
+
+def _visit_id(raw) -> int | None:
+    value = tabular.integer(raw)
+    if value is not None and not 1 <= value <= 2**62:
+        raise tabular.CellError("须为正整数或留空")
+    return value
+
+
+def _service_date(raw) -> date:
+    value = tabular.day(raw)
+    if value is None:
+        raise tabular.CellError(f"必填（{tabular.DAY_FORMATS}）")
+    return value
+
+
+_QUANTITY = _ranged(tabular.decimal, Decimal(0), Decimal(24),
+                    "数量须为大于 0、不超过 24 的数（最多两位小数）", above_low=True)
+_AMOUNT = _ranged(tabular.amount, Decimal(0), Decimal(100_000),
+                  "金额须为不小于 0 的数（元，最多两位小数）")
+PARSERS = {"line_no": _line_no, "visit_id": _visit_id, "id_number": _claimed_id,
+           "service_date": _service_date, "service_code": tabular.text,
+           "quantity": _QUANTITY, "amount": _AMOUNT}
 
 
 def parse(content: bytes, service_codes: set[str]) -> list[LineIn]:
@@ -129,53 +135,46 @@ def parse(content: bytes, service_codes: set[str]) -> list[LineIn]:
     rows = read_rows(content)
     if not rows:
         raise _file_problem("文件中没有表头")
-    header = [_text(c).lower().lstrip("\ufeff") for c in rows[0][1]]
-    missing = [c for c in COLUMNS if c not in header]
+    at = HEADERS.known(rows[0][1])
+    missing = [c for c in COLUMNS if c not in at]
     if missing:
         raise ClaimFileInvalid([{"row": rows[0][0], "column": c, "message": "缺少该列"}
                                 for c in missing])
-    at = {c: header.index(c) for c in COLUMNS}
     problems: list[dict] = []
     lines: list[LineIn] = []
     seen: dict[int, int] = {}
     for rownum, row in rows[1:]:
-        if not any(_text(c) for c in row):
-            continue
-        cell = {c: (row[i] if i < len(row) else None) for c, i in at.items()}
-
-        def bad(column: str, message: str, rownum=rownum) -> None:
-            problems.append({"row": rownum, "column": column, "message": message})
-
-        line_no = _text(cell["line_no"])
-        if not line_no.isdigit() or int(line_no) < 1:
-            bad("line_no", "须为正整数")
-        elif int(line_no) in seen:
-            bad("line_no", f"与第 {seen[int(line_no)]} 行重复")
-        else:
-            seen[int(line_no)] = rownum
-        visit = _text(cell["visit_id"])
-        if visit and (not visit.isdigit() or int(visit) < 1 or int(visit) > 2**62):
-            bad("visit_id", "须为正整数或留空")
-        number = _id_number(cell["id_number"])
-        if number is None:
-            bad("id_number", "身份证号须为 18 位（或 15 位旧号）")
-        day = _parse_date(cell["service_date"])
-        if day is None:
-            bad("service_date", "日期须为 YYYY-MM-DD")
-        code = _text(cell["service_code"])
-        if code not in service_codes:
-            bad("service_code", f"价目表中没有服务项目“{code}”" if code else "必填")
-        qty = _decimal(cell["quantity"])
-        if qty is None or qty <= 0 or qty > 24:
-            bad("quantity", "数量须为大于 0、不超过 24 的数（最多两位小数）")
-        amount = _decimal(cell["amount"])
-        if amount is None or amount < 0 or amount > 100_000:
-            bad("amount", "金额须为不小于 0 的数（元，最多两位小数）")
-        if not problems or problems[-1]["row"] != rownum:
-            lines.append(LineIn(int(line_no), int(visit) if visit else None, number, day, code,
-                                qty, amount))
+        cells = {c: row[i] if i < len(row) else None for c, (i, _) in at.items()}
+        line = _line(rownum, cells, service_codes, seen, problems)
+        if line is not None:
+            lines.append(line)
     if problems:
         raise ClaimFileInvalid(problems)
     if not lines:
         raise ClaimFileInvalid([{"row": 2, "column": "line_no", "message": "文件中没有申报明细"}])
     return lines
+
+
+def _line(rownum: int, cells: dict, service_codes: set[str], seen: dict[int, int],
+          problems: list[dict]) -> LineIn | None:
+    """One line read by its columns' parsers; its problems added to `problems`, its
+    line number to `seen` (line number -> row)."""
+    count = len(problems)
+
+    def bad(column: str, message: str) -> None:
+        problems.append({"row": rownum, "column": column, "message": message})
+
+    values: dict = {}
+    for column, parse_cell in PARSERS.items():
+        try:
+            values[column] = parse_cell(cells[column])
+        except ValueError as exc:  # tabular.CellError, IdNumberError
+            bad(column, str(exc))
+    line_no, code = values.get("line_no"), values.get("service_code")
+    if line_no in seen:
+        bad("line_no", f"与第 {seen[line_no]} 行重复")
+    elif line_no is not None:
+        seen[line_no] = rownum
+    if code is not None and code not in service_codes:
+        bad("service_code", f"价目表中没有服务项目“{code}”" if code else "必填")
+    return LineIn(**values) if len(problems) == count else None

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from eldercare import audit
-from eldercare.database import from_fen
+from eldercare.database import from_fen, stored
 from eldercare.extensions import db
 from eldercare.models import Person, User
 
@@ -41,14 +41,10 @@ PAID_OUT = (ClaimStatus.APPROVED, ClaimStatus.PAID)
 OPEN = (ClaimStatus.SUBMITTED, ClaimStatus.RECONCILED)
 
 
-def _fen(col) -> sa.ColumnElement:
-    return sa.type_coerce(col, sa.BigInteger)
-
-
 def approved_for(claim_id: int, visit_id: int) -> Decimal:
     """What the claim approved for the visit, over all its lines."""
     return from_fen(db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(_fen(ClaimLine.approved_amount)), 0))
+        sa.select(sa.func.coalesce(sa.func.sum(stored(ClaimLine.approved_amount)), 0))
         .where(ClaimLine.claim_id == claim_id, ClaimLine.visit_id == visit_id)))
 
 
@@ -106,7 +102,7 @@ def take(claim: Claim) -> int:
         .execution_options(synchronize_session=False)).rowcount
     if taken:
         total = db.session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(_fen(Recovery.amount)), 0))
+            sa.select(sa.func.coalesce(sa.func.sum(stored(Recovery.amount)), 0))
             .where(Recovery.taken_by_claim_id == claim.id))
         db.session.execute(
             sa.update(Claim).where(Claim.id == claim.id).values(recovered_total=from_fen(total))

@@ -7,18 +7,16 @@ Three grouped queries per provider-year."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 
 from eldercare.extensions import db
-from eldercare.timeutil import LOCAL, local_today
+from eldercare.timeutil import Month, local_month, local_today
 
 from ..models import Provider, Visit
 from ..patterns import CODES as PATTERN_CODES
 from .models import CallbackOutcome, CallbackSample, Claim, ClaimLine, Decision
-from .services import local_month
 
 
 @dataclass
@@ -75,19 +73,12 @@ class Scorecard:
     months: list[MonthCard] = field(default_factory=list)
 
 
-def _bounds(year: int, m: int) -> tuple[datetime, datetime]:
-    start = datetime(year, m, 1, tzinfo=LOCAL).astimezone(UTC)
-    end = datetime(year + (m == 12), m % 12 + 1, 1, tzinfo=LOCAL).astimezone(UTC)
-    return start, end
-
-
 def scorecard(provider: Provider, year: int | None = None) -> Scorecard:
     year = year or local_today().year
     last = 12 if year < local_today().year else local_today().month
-    cards = {f"{year}-{m:02d}": MonthCard(f"{year}-{m:02d}") for m in range(1, last + 1)}
+    cards = {m.text: MonthCard(m.text) for m in (Month(year, n) for n in range(1, last + 1))}
     # visits and scans, grouped by local month
-    y0, _ = _bounds(year, 1)
-    _, y1 = _bounds(year, last)
+    y0, y1 = Month(year, 1).start_utc, Month(year, last).end_utc
     month = local_month(Visit.check_in_at)
     exceptions = sa.cast(Visit.exceptions, sa.String)
     in_pattern = sa.or_(*(exceptions.contains(f'"{c}"') for c in PATTERN_CODES))

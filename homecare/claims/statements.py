@@ -15,7 +15,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from openpyxl import Workbook
 
-from eldercare.database import from_fen
+from eldercare.database import from_fen, stored
 from eldercare.exports import cell
 from eldercare.extensions import db
 from eldercare.models import Person, Region
@@ -26,7 +26,6 @@ from ..services import service_names
 from . import recoveries
 from .labels import DECISION_LABELS, STATUS_LABELS, reasons_text
 from .models import Claim, ClaimLine, Decision, reasons_of
-from .services import raw
 
 TITLE = "游仙区政府购买居家养老服务结算单"
 LEDGER_WORDS = {"reversed": "已退回老人补贴账户", "expired": "已退回，因跨年度作废",
@@ -50,8 +49,8 @@ def build(claim: Claim) -> Statement:
     v_join = sa.and_(Visit.id == ClaimLine.visit_id, Visit.provider_id == claim.provider_id)
     rows = db.session.execute(
         sa.select(Person.township_code, sa.func.count(ClaimLine.id),
-                  sa.func.sum(raw(ClaimLine.amount)),
-                  sa.func.sum(sa.func.coalesce(raw(ClaimLine.approved_amount), 0)))
+                  sa.func.sum(stored(ClaimLine.amount)),
+                  sa.func.sum(sa.func.coalesce(stored(ClaimLine.approved_amount), 0)))
         .select_from(ClaimLine).outerjoin(Visit, v_join)
         .outerjoin(Enrolment, Enrolment.id == Visit.enrolment_id)
         .outerjoin(Person, Person.id == Enrolment.person_id)

@@ -19,12 +19,12 @@ from eldercare.exports import export_response, iter_rows, wants_export
 from eldercare.extensions import db
 from eldercare.models import Person, Role
 from eldercare.pagination import page_of
-from eldercare.timeutil import local_today
+from eldercare.timeutil import Month, local_today
 
 from .. import scoping as hc
 from .. import services as hs
 from ..models import Enrolment, LedgerEntry, Service, Visit
-from . import api, callbacks, recoveries, scorecards, services
+from . import api, callbacks, decisions, recoveries, scorecards, services
 from .files import ClaimFileInvalid, parse
 from .forms import ActionForm, GenerateForm, OutcomeForm, OverrideForm, UploadForm, choices
 from .labels import (
@@ -75,8 +75,7 @@ def _provider_choices(form) -> None:
 
 
 def _last_month() -> str:
-    t = local_today()
-    return f"{t.year - (t.month == 1)}-{(t.month - 2) % 12 + 1:02d}"
+    return Month.current().previous().text
 
 
 @bp.get("/homecare/claims")
@@ -112,7 +111,7 @@ def upload():
     if form.validate_on_submit():
         provider = hc.get_provider(current_user, int(form.provider_id.data))
         try:
-            month = services.month_of(form.month.data)
+            month = Month.parse(form.month.data)
             lines = parse(form.file.data.read(), services.service_codes(month.year))
             claim = services.submit_lines(provider, month.text, lines, current_user,
                                           form.file.data.filename or "")
@@ -188,8 +187,8 @@ def claim_page(claim_id: int):
         ClaimLine.override_decision.is_(None)).order_by(ClaimLine.line_no), request.args)
     return render_template(
         "homecare/claims/claim.html", claim=claim, groups=groups, clean=clean,
-        counts=services.exception_counts(claim),
-        undecided=services.undecided(claim), action=ActionForm(),
+        counts=decisions.exception_counts(claim),
+        undecided=decisions.undecided(claim), action=ActionForm(),
         # the first 100 drawn, with their elders; the counts from the database (a claim
         # of 7,800 lines draws some 700, which were all loaded to show 100). A provider
         # sees only those recorded, and only their outcome (scoping.callback_scope).
@@ -240,7 +239,7 @@ def override(claim_id: int, line_no: int):
         flash(_("输入有误：%(e)s", e="; ".join(
             f"{k}: {', '.join(map(str, v))}" for k, v in form.errors.items())), "danger")
     else:
-        services.override(claim, line_no, form.decision.data, form.reason.data or "",
+        decisions.override(claim, line_no, form.decision.data, form.reason.data or "",
                           current_user, form.amount.data)
         db.session.commit()
         flash(_("第 %(n)s 条的结论已更改", n=line_no), "success")

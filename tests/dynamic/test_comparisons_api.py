@@ -14,6 +14,7 @@ from eldercare.extensions import db
 from eldercare.models import Person, WubaoSupport
 from eldercare.signals import person_died
 from tests import factories as f
+from tests.odd_cells import full_width, odd_dates, odd_id_number
 
 from .helpers import csv_bytes, days_ago, scoped_user, tekun, upload, xlsx_bytes
 
@@ -326,3 +327,19 @@ def test_without_a_token_it_is_401_and_unknown_ids_404(client, admin_headers):
     assert client.post("/api/v1/proposals/1/accept").status_code == 401
     assert client.get("/api/v1/comparisons/999/proposals", headers=admin_headers).status_code == 404
     assert client.post("/api/v1/proposals/999/accept", headers=admin_headers).status_code == 404
+
+
+def test_odd_cells_are_read_as_every_upload_reads_them(client, admin_headers):
+    """Full-width text, ID numbers in full-width digits, and dates written 2026年6月3日 or
+    20260603 (tests/odd_cells.py): rosters and claim files accept the same."""
+    day = days_ago(40)
+    dates = odd_dates(day)
+    elders = [tekun(f"王德{i}", birth=date(1940, 1, 1 + i)) for i in range(len(dates))]
+    resp = upload(client, admin_headers, "death", csv_bytes(
+        [[odd_id_number(p.id_number), "\u3000" + p.name, text]
+         for p, text in zip(elders, dates, strict=True)],
+        header=("身份证号码", "姓名", full_width("date"))))
+    assert resp.status_code == 201, resp.json
+    assert resp.json["matched"] == len(dates) and resp.json["proposals"] == len(dates)
+    got = db.session.execute(sa.select(Proposal.person_id, Proposal.date)).all()
+    assert sorted(got) == sorted((p.id, day) for p in elders)

@@ -218,10 +218,10 @@ def test_the_audit_log_never_holds_the_number_or_the_notes(client, admin_headers
 
 
 def test_a_roster_import_audits_masked_numbers(app, admin):
-    from eldercare.people import imports
+    from eldercare.people import imports, roster
 
     content = f"姓名,身份证号码\n王德福,{NUMBER}\n赵玉兰,{OTHER}\n".encode()
-    checked = imports.check_roster(content, "roster.csv")
+    checked = roster.check_roster(content, "roster.csv")
     report = imports.save_roster(checked)
     db.session.commit()
     assert report.created == 2

@@ -19,9 +19,10 @@ from eldercare.database import utcnow
 from eldercare.idnumbers import make_number
 from eldercare.models import Category, Person, WubaoSupport
 from eldercare.models.imports import ImportJob, JobStatus
-from eldercare.people import imports
+from eldercare.people import import_jobs, imports, roster, roster_columns
 from eldercare.timeutil import local_today
 from tests import factories as f
+from tests.odd_cells import full_width, odd_dates, odd_id_number
 
 SAMPLES = Path(__file__).parent / "samples"
 XLSX = (SAMPLES / "roster-field.xlsx").read_bytes()
@@ -389,8 +390,8 @@ def test_the_lean_xlsx_reader_reads_what_openpyxl_reads(client, admin_headers, d
     from eldercare import tabular
 
     limits = tabular.Limits(max_rows=1000)
-    lean = tabular._read_xlsx(content, imports._header_width, limits, True, None)
-    full = tabular._openpyxl(content, imports._header_width, limits, True)
+    lean = tabular._read_xlsx(content, roster_columns.HEADERS.width, limits, True, None)
+    full = tabular._openpyxl(content, roster_columns.HEADERS.width, limits, True)
     assert _trimmed(lean.rows) == _trimmed(full.rows)
     assert _trimmed(lean.rows)[2][1][5] == datetime(2021, 7, 1)
 
@@ -477,7 +478,7 @@ def test_checking_needs_a_handful_of_queries_whatever_the_size(app, db):
 
     sa.event.listen(db.engine, "before_cursor_execute", count_it)
     try:
-        checked = imports.check_roster(content, "x.xlsx")
+        checked = roster.check_roster(content, "x.xlsx")
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", count_it)
     assert checked.report.errors == [] and len(checked.rows) == 2_000
@@ -595,7 +596,7 @@ def test_a_large_file_runs_as_a_job_with_progress_any_worker_can_answer(app, cli
 def test_a_job_whose_process_died_shows_as_failed(app, client, admin, db):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True).stdout.strip()
-    host = imports.worker_id().split(":")[0]
+    host = import_jobs.worker_id().split(":")[0]
     job = ImportJob(kind="import", status=JobStatus.RUNNING, phase="saving", filename="x.xlsx",
                     user_id=admin.id, username="admin", worker=f"{host}:{dead}:abcd",
                     rows_total=100, rows_done=50)
@@ -620,7 +621,7 @@ def test_a_job_whose_process_was_killed_but_not_yet_reaped_shows_as_failed(app, 
         while Path(f"/proc/{killed.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
             assert time.monotonic() < deadline
             time.sleep(0.02)
-        host = imports.worker_id().split(":")[0]
+        host = import_jobs.worker_id().split(":")[0]
         job = ImportJob(kind="import", status=JobStatus.RUNNING, phase="saving",
                         filename="x.csv", user_id=admin.id, username="admin",
                         worker=f"{host}:{killed.pid}:abcd", rows_total=10, rows_done=5)
@@ -685,7 +686,7 @@ def test_only_admin_imports_through_the_api(client, db, role):
 
 @pytest.mark.parametrize("role", ["manager", "provider", "worker", "auditor"])
 def test_only_admin_imports_through_the_page(client, db, admin, role):
-    job = imports.create_job(b"x", "x.csv", "check", admin)
+    job = import_jobs.create_job(b"x", "x.csv", "check", admin)
     db.session.commit()
     u = other_user(role)
     f.login(client, u)
@@ -810,3 +811,25 @@ def test_half_a_home_point_names_the_column_the_file_has(client, admin_headers, 
     resp = post(client, admin_headers, content, "home.csv")
     assert resp.status_code == 422
     assert [(e["row"], e["column"]) for e in resp.json["errors"]] == [(2, "纬度")]
+
+
+def test_odd_cells_are_read_as_every_upload_reads_them(client, admin_headers, db):
+    """Full-width text, ID numbers in full-width digits with a lower-case x, and dates
+    written 2026年6月3日 or 20260603 (tests/odd_cells.py): the comparison lists and the
+    claim files accept the same."""
+    day = date(2024, 3, 1)
+    dates = odd_dates(day)
+    n = numbers(len(dates))
+    header = ["序号", "姓名", "身份证号码", "乡镇", "类别", "供养方式", "联系电话", "家庭住址",
+              "供养开始日期"]
+    content = roster_csv([[full_width(str(i + 1)), f"甲{i}", odd_id_number(n[i]), "魏城镇",
+                           "老年人", "分散", full_width("138 0000 0000"), "幸福路（东段）１２号",
+                           text] for i, text in enumerate(dates)], header=header)
+    resp = post(client, admin_headers, content, "odd.csv")
+    assert resp.status_code == 201, resp.json
+    assert resp.json["created"] == len(dates)
+    got = people(db)
+    for number in n:
+        p = got[number]
+        assert p.current_support.start_date == day
+        assert (p.phone, p.address) == ("138 0000 0000", "幸福路(东段)12号")

@@ -22,7 +22,8 @@ from eldercare.timeutil import (
 
 def test_a_month_parses_only_yyyy_mm_and_names_the_field():
     assert Month.parse("2026-06") == Month(2026, 6)
-    for bad in ("2026-6", "2026-13", "2026-00", "26-06", "", None, "2026-06-01", "二〇二六-06"):
+    for bad in ("2026-6", "2026-13", "2026-00", "26-06", "", None, "2026-06-01", "二〇二六-06",
+                "0000-01", "9999-12"):  # no month before or after: refused, not a 500
         with pytest.raises(Invalid) as err:
             Month.parse(bad, field="period")
         assert "period" in err.value.fields

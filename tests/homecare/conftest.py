@@ -3,6 +3,7 @@ home position, and helpers to scan their card."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -10,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from eldercare.extensions import db
+from eldercare.timeutil import LOCAL
 from homecare import cards, services
 from tests import factories as f
 
@@ -80,6 +82,20 @@ def scan(client, user, qr, kind="check_in", at=None, services=None, client_id=No
     if services is not None:
         body["services"] = services
     return client.post("/api/v1/homecare/scans", json=body, headers=f.headers(user))
+
+
+def manual_form(client, world) -> tuple[str, dict]:
+    """The manual page of the world's elder (its worker logged in) and its form, filled
+    as the worker would for an hour of cleaning three hours ago, but for the note."""
+    path = f"/scan/manual?enrolment_id={world.enrolment.id}"
+    page = client.get(path)
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
+    cid = re.search(r'name="client_id" type="hidden" value="([^"]+)"', page.text).group(1)
+    start = (now() - timedelta(hours=3)).astimezone(LOCAL).replace(tzinfo=None)
+    return path, {"csrf_token": csrf, "client_id": cid, "enrolment_id": world.enrolment.id,
+                  "start": start.strftime("%Y-%m-%dT%H:%M"),
+                  "end": (start + timedelta(minutes=60)).strftime("%Y-%m-%dT%H:%M"),
+                  "qty_clean": "1", "reason": "card_lost", "note": ""}
 
 
 def visit(client, user, qr, start: datetime, minutes: int, picked, **kw):

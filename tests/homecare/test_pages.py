@@ -8,12 +8,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from eldercare.extensions import db
-from eldercare.timeutil import LOCAL
 from homecare import cards
 from homecare.models import Visit
 from tests import factories as f
 
-from .conftest import elder, enrol, now, visit
+from .conftest import elder, enrol, manual_form, now, visit
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -228,22 +227,14 @@ def test_a_worker_logs_a_visit_by_hand_when_the_card_is_lost(client, world):
     login(client, world.worker)
     page = client.get("/scan/manual?q=李秀")
     assert page.status_code == 200 and "李秀英" in page.text
-    path = f"/scan/manual?enrolment_id={world.enrolment.id}"
-    page = client.get(path)
-    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
-    cid = re.search(r'name="client_id" type="hidden" value="([^"]+)"', page.text).group(1)
-    start = (now() - timedelta(hours=3)).astimezone(LOCAL).replace(tzinfo=None)
-    form = {"csrf_token": csrf, "client_id": cid, "enrolment_id": world.enrolment.id,
-            "start": start.strftime("%Y-%m-%dT%H:%M"),
-            "end": (start + timedelta(minutes=60)).strftime("%Y-%m-%dT%H:%M"),
-            "qty_clean": "1", "reason": "card_lost", "note": ""}
+    path, form = manual_form(client, world)
     assert client.post(path, data=form).status_code == 422  # a note is needed
     resp = client.post(path, data=form | {"note": "卡丢了，电话核实"})
     assert resp.status_code == 302
     v = db.session.query(Visit).one()
     assert v.manual and v.exceptions == ["manual"] and str(v.subsidised) == "40.00"
     stranger = f.user("worker", provider_id=world.other.id)
-    client.post("/logout", data={"csrf_token": csrf})
+    client.post("/logout", data={"csrf_token": form["csrf_token"]})
     login(client, stranger)
     refused = client.get(path)  # pages answer a record out of scope with a flash and 303
     assert refused.status_code == 303 and "李秀英" not in refused.text

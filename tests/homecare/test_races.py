@@ -107,7 +107,6 @@ def test_the_stale_visit_job_leaves_a_visit_being_checked_out_alone(app, world):
     no_check_out over the worker's services."""
     import threading
 
-    from homecare import services
     from homecare import visits as hv
 
     v = hv.check_in(world.worker, world.enrolment, now() - timedelta(hours=13))
@@ -117,7 +116,7 @@ def test_the_stale_visit_job_leaves_a_visit_being_checked_out_alone(app, world):
 
     def job():  # another process's transaction: its own app context, its own session
         with app.app_context():
-            closed["n"] = services.close_stale_visits()
+            closed["n"] = hv.close_stale_visits()
             db.session.commit()
 
     t = threading.Thread(target=job)

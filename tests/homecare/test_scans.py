@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from eldercare.extensions import db
 from homecare import cards, services
+from homecare import visits as hv
 from homecare.models import Enrolment, LedgerEntry, Visit
 from tests import factories as f
 
@@ -291,11 +292,11 @@ def test_manual_visit_needs_a_reason_and_note(client, world):
 
 def test_stale_open_visits_close_as_no_check_out(client, world):
     scan(client, world.worker, world.qr, at=now() - timedelta(hours=13))
-    assert services.close_stale_visits() == 1
+    assert hv.close_stale_visits() == 1
     db.session.commit()
     r = client.get("/api/v1/homecare/visits?status=flagged", headers=f.headers(world.boss))
     assert r.json["items"][0]["exceptions"] == ["no_check_out"]
-    assert services.close_stale_visits() == 0
+    assert hv.close_stale_visits() == 0
 
 
 # --- proof of presence (issue 14): place, time, home point --------------------------------

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from decimal import Decimal
 
 from openpyxl import Workbook, load_workbook
 
 from eldercare.extensions import db
 from eldercare.models import AuditEntry
+from eldercare.timeutil import LOCAL
 from homecare.claims.models import Claim, ClaimLine
 from tests import factories as f
+from tests.odd_cells import full_width, odd_dates, odd_id_number
 
 from .conftest import (
     COLUMNS,
@@ -256,3 +259,24 @@ def test_a_workbook_with_a_broken_sheet_is_422_not_500(client, month):
     assert r.status_code == 422
     assert "无法读取" in r.json["error"]["errors"][0]["message"]
     assert db.session.query(Claim).count() == 0
+
+
+def test_odd_cells_are_read_as_every_upload_reads_them(client, month):
+    """A claim file with dates written 2026年6月3日 or 20260603, full-width text and
+    digits, an ID number with a lower-case x and amounts as ￥40 (tests/odd_cells.py):
+    rosters and comparison lists accept the same."""
+    v = month.visit(0, 3, 9, 65, [("clean", 1)])
+    day = v.check_in_at.astimezone(LOCAL).date()
+    dates = odd_dates(day)
+    rows = [{**line(i + 1, v, service_date=text, amount=amount),
+             "line_no": full_width(str(i + 1)), "id_number": odd_id_number(line(1, v)["id_number"]),
+             "service_code": full_width("clean"), "quantity": full_width("1")}
+            for i, (text, amount) in enumerate(zip(dates, ["￥40", "40.00元", full_width("40"),
+                                                           "¥40.00", "40", "40.0"], strict=True))]
+    r = upload(client, month.boss, month.provider.id, rows)
+    assert r.status_code == 201, r.json
+    got = db.session.query(ClaimLine).order_by(ClaimLine.line_no).all()
+    assert [ln.line_no for ln in got] == list(range(1, len(dates) + 1))
+    assert {(ln.service_date, ln.service_code, ln.quantity, ln.amount, ln.id_number)
+            for ln in got} == {(day, "clean", Decimal("1.00"), Decimal("40.00"),
+                                line(1, v)["id_number"])}

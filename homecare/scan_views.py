@@ -25,20 +25,20 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
 
 from eldercare.auth.web import role_required
 from eldercare.database import utcnow
 from eldercare.errors import DomainError, Invalid
 from eldercare.extensions import db
-from eldercare.models import Person, Role
+from eldercare.models import Person
 from eldercare.timeutil import LOCAL, local_today, to_local
 
 from . import cards, services, visits
-from .forms import ScanForm
+from . import scoping as hc
+from .forms import ManualForm, ScanForm
 from .models import Enrolment
 
-bp = Blueprint("homecare_worker", __name__)
+bp = Blueprint("homecare_scan", __name__)
 
 # What the phone's scripts say (static/js/homecare-*.js, scan.js), in the page's language:
 # the pages hand them over in a data attribute (no inline script under the CSP).
@@ -77,8 +77,7 @@ def _js_messages():
             "hc_no_location": lambda code: str(NO_LOCATION_LABELS.get(code, code))}
 
 
-#: Separation of duties (issue 14): a provider account manages, a worker account scans.
-SCANNERS = (Role.WORKER,)
+SCANNERS = visits.SCANNERS
 
 
 def _picked(form) -> list[tuple[str, Decimal]]:
@@ -141,12 +140,12 @@ def card(token: str):
             data = visits.ScanInput(qr=token, kind=kind, at=utcnow(),
                                     client_id=form.client_id.data, services=picked, raw=raw,
                                     no_location_reason=reason)
-            if visits.replay(current_user, data.client_id, visits.request_hash(raw)) is None:
-                visits.scan(current_user, data)
-                db.session.commit()
+            # the same form sent again, or twice at once, counts once (visits.once)
+            _visit, created = visits.once(current_user, data.client_id, raw,
+                                          lambda: visits.scan(current_user, data))
+            db.session.commit()
+            if created:
                 flash(_("已开始服务") if kind == "check_in" else _("服务已结束"), "success")
-        except IntegrityError:
-            db.session.rollback()  # the same form sent twice at once: the first one counted
         except DomainError as exc:
             db.session.rollback()
             if any(k.startswith("qty_") for k in exc.fields):
@@ -220,9 +219,6 @@ def service_worker():
 def manual():
     """A visit logged by hand when the card is lost or damaged: find the elder by name,
     give the times, the services, a reason and a note. Marked `manual` on the visit."""
-    from . import scoping as hc
-    from .forms import ManualForm
-
     q = (request.values.get("q") or "").strip()
     enrolment = None
     if (request.values.get("enrolment_id") or "").isdigit():
@@ -237,16 +233,16 @@ def manual():
     if enrolment is not None and form.validate_on_submit():
         start = form.start.data.replace(tzinfo=LOCAL)
         end = form.end.data.replace(tzinfo=LOCAL)
+        raw = {"form": True, "client_id": form.client_id.data}
         try:
-            visits.manual_visit(current_user, enrolment, start, end, _picked(request.form),
-                                form.reason.data, form.note.data or "",
-                                client_id=form.client_id.data,
-                                raw={"form": True, "client_id": form.client_id.data})
+            picked = _picked(request.form)
+            _visit, created = visits.once(current_user, form.client_id.data, raw, lambda: (
+                visits.manual_visit(current_user, enrolment, start, end, picked,
+                                    form.reason.data, form.note.data or "",
+                                    client_id=form.client_id.data, raw=raw)))
             db.session.commit()
-            flash(_("已补录 %(name)s 的服务", name=enrolment.person.name), "success")
-            return redirect(url_for(".scan_page"))
-        except IntegrityError:
-            db.session.rollback()
+            if created:  # the same form sent again counts once, and says nothing more
+                flash(_("已补录 %(name)s 的服务", name=enrolment.person.name), "success")
             return redirect(url_for(".scan_page"))
         except DomainError as exc:
             db.session.rollback()
