@@ -34,11 +34,11 @@ def init_app(app: Flask) -> None:
     signal receivers."""
     from flask_babel import lazy_gettext as _l
 
-    from eldercare.api import READERS
+    from eldercare.apikit import READERS
     from eldercare.registry import DemoStep, NavItem
     from eldercare.signals import person_died, person_moved
 
-    from . import api, demo, entrants, services, views, wubao
+    from . import api, demo, entrants, public_notices, services, views, wubao
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
@@ -49,6 +49,7 @@ def init_app(app: Flask) -> None:
     reg.hook(EFFECTS).insert(0, services.describe_core)
     reg.hook(EFFECTS).insert(1, entrants.describe_category)
     reg.alert_sources.append(wubao.overdue_alerts)
+    reg.public_notices.append(public_notices.running_on)
     reg.demo_steps.append(DemoStep(60, "dynamic management", demo.build))
     reg.dashboard_panels.append(("dynamic/_dashboard_panel.html", views.dashboard_panel))
     reg.person_panels.append(("dynamic/_person_panel.html", views.person_panel))

@@ -9,12 +9,13 @@ from typing import Literal
 
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
+from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, Field
 
 from eldercare import scoping
-from eldercare.api import READERS, ApiError, Body, PageQuery, endpoint, paginate
+from eldercare.api_errors import ApiError
+from eldercare.apikit import READERS, Body, PageQuery, endpoint, paginate
 from eldercare.auth.web import api_user
-from eldercare.errors import NotFound
 from eldercare.extensions import db
 from eldercare.models import Role
 from eldercare.timeutil import local_today
@@ -68,7 +69,7 @@ class ProposalPage(BaseModel):
 def upload(**_):
     kind = (request.form.get("kind") or "").strip()
     if kind not in {k.value for k in ComparisonKind}:
-        raise ApiError(422, "validation_failed", "比对类型无效",
+        raise ApiError(422, "validation_failed", _l("比对类型无效"),
                        {"kind": "、".join(k.value for k in ComparisonKind)})
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -96,13 +97,6 @@ def _rows(comparison_id: int, problems_only: bool = False) -> list[ComparisonRow
     return list(db.session.scalars(stmt.order_by(ComparisonRow.row)))
 
 
-def _comparison(comparison_id: int) -> Comparison:
-    comp = db.session.get(Comparison, comparison_id)
-    if comp is None:
-        raise NotFound("未找到该比对名单")
-    return comp
-
-
 @endpoint(bp, "/comparisons", roles=READERS, query=PageQuery,
           summary="Comparison lists, newest first")
 def index(query: PageQuery):
@@ -113,7 +107,7 @@ def index(query: PageQuery):
 @endpoint(bp, "/comparisons/<int:comparison_id>", roles=READERS, response=ComparisonOut,
           summary="One list: its counts and every row with what matching made of it")
 def show(comparison_id: int):
-    comp = _comparison(comparison_id)
+    comp = services.get_comparison(comparison_id)
     return comparison_json(comp) | {"report": [row_json(r) for r in _rows(comp.id)]}
 
 
@@ -125,7 +119,7 @@ class ProposalQuery(PageQuery):
           query=ProposalQuery, response=ProposalPage,
           summary="The proposals of a list, each saying what accepting it would do")
 def proposals(comparison_id: int, query: ProposalQuery):
-    comp = _comparison(comparison_id)
+    comp = services.get_comparison(comparison_id)
     stmt = sa.select(Proposal).where(Proposal.comparison_id == comp.id).order_by(Proposal.id)
     if query.status:
         stmt = stmt.where(Proposal.status == query.status)

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from eldercare.extensions import db
 from eldercare.models import AuditEntry, Person, PersonStatus, Region
@@ -109,8 +110,8 @@ def _avoided(since: date, until: date) -> dict:
                 agg["bed_days"] += int(est.get("bed_days") or 0)
     return {
         "exits": exits,
-        "basis": "未比对时按最迟在下次年度复核时发现计算"
-                 "（无复核日期或复核已逾期的按死亡、迁出后一年计）；特困供养金按月标准自退出次月起停发计；床位按集中供养推算",
+        "basis": _("未比对时按最迟在下次年度复核时发现计算（无复核日期或复核已逾期的按死亡、"
+                   "迁出后一年计）；特困供养金按月标准自退出次月起停发计；床位按集中供养推算"),
         "tekun_monthly": f"{monthly:.2f}",
         "tekun_months": months,
         "tekun_payments": f"{monthly * months:.2f}",

@@ -23,7 +23,7 @@ ABLE = [("1", _l("能独立完成")), ("0", _l("需要帮助"))]
 class UploadForm(FlaskForm):
     kind = SelectField(_l("名单类型"), choices=choices(KINDS))
     source = StringField(_l("来源部门"), validators=[Optional(), Length(max=60)],
-                         render_kw={"placeholder": "公安局、卫健局、人社局…"})
+                         render_kw={"placeholder": _l("公安局、卫健局、人社局…")})
     file = FileField(_l("名单文件（.xlsx 或 .csv，列：id_number,name,date[,monthly_amount]）"),
                      validators=[FileRequired(_l("请选择文件"))])
 

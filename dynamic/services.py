@@ -15,6 +15,8 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from eldercare import audit, crypto
 from eldercare.database import to_money, utcnow
@@ -41,7 +43,7 @@ from .reader import ListRow, read_list
 from .wubao import open_review, payment_end, termination_of
 
 CHUNK = 500
-SUPPORT_WORDS = {"dispersed": "分散供养", "centralized": "集中供养"}
+SUPPORT_WORDS = {"dispersed": _l("分散供养"), "centralized": _l("集中供养")}
 
 
 class ListInvalid(Invalid):
@@ -139,7 +141,7 @@ def upload_comparison(kind: str, content: bytes, *, filename: str = "", source: 
     try:
         k = ComparisonKind(kind)
     except ValueError:
-        raise Invalid("比对类型无效", fields={
+        raise Invalid(_l("比对类型无效"), fields={
             "kind": "、".join(k.value for k in ComparisonKind)}) from None
     parsed = read_list(content, with_amount=k == ComparisonKind.INCOME)
     if parsed.errors:
@@ -188,10 +190,11 @@ def describe_core(person: Person, kind: str, on) -> list[str]:
     (ended, payment stopping from the following month), or a special review."""
     out: list[str] = []
     support = person.current_support
+    # in the language of whoever reads the proposal (issue 17.11)
     if kind == "death":
-        out.append(f"人员状态改为“已故”，死亡日期 {on}")
+        out.append(_("人员状态改为“已故”，死亡日期 %(on)s", on=on))
     elif kind == "moved":
-        out.append(f"人员状态改为“迁出本区”，迁出日期 {on}")
+        out.append(_("人员状态改为“迁出本区”，迁出日期 %(on)s", on=on))
     if kind in ("death", "moved") and support is not None:
         nxt = Month.of(payment_end(on)).next()
         nxt = f"{nxt.year}年{nxt.month}月"
@@ -200,9 +203,9 @@ def describe_core(person: Person, kind: str, on) -> list[str]:
                    "并列入乡镇7天公示")
     if kind == "income":
         if support is not None:
-            out.append("开启特困专项复核（收入高于标准），复核时评估自理能力并决定是否终止供养")
+            out.append(_("开启特困专项复核（收入高于标准），复核时评估自理能力并决定是否终止供养"))
         else:
-            out.append("此人已无特困供养，无需复核")
+            out.append(_("此人已无特困供养，无需复核"))
     return out
 
 
@@ -220,10 +223,18 @@ def effects_of(proposal: Proposal) -> list[str]:
     return describe(proposal.person, entrants.source_kind(proposal), proposal.date)
 
 
+def get_comparison(comparison_id: int) -> Comparison:
+    """The comparison list. Raises NotFound when there is none with that id."""
+    comp = db.session.get(Comparison, comparison_id)
+    if comp is None:
+        raise NotFound("未找到该比对名单")
+    return comp
+
+
 def get_proposal(proposal_id: int) -> Proposal:
     proposal = db.session.get(Proposal, proposal_id)
     if proposal is None:
-        raise NotFound("未找到该建议")
+        raise NotFound(_l("未找到该建议"))
     return proposal
 
 
@@ -238,7 +249,7 @@ def _decide(proposal: Proposal, status: ProposalStatus, user_id: int | None,
                 reason=reason[:200])
         .execution_options(synchronize_session=False))
     if done.rowcount != 1:
-        raise Conflict("该建议已经处理过", code="already_decided")
+        raise Conflict(_l("该建议已经处理过"), code="already_decided")
     audit.record(f"{status.value}_proposal", "proposals", proposal.id,
                  {"person_id": proposal.person_id, "kind": proposal.kind.value,
                   "date": proposal.date.isoformat(), "effects": effects,
@@ -253,7 +264,7 @@ def accept(proposal: Proposal, user_id: int | None = None) -> Proposal:
     All in the caller's transaction. Raises Conflict when it was decided already or the
     registry no longer allows it."""
     if proposal.status != ProposalStatus.PENDING:
-        raise Conflict("该建议已经处理过", code="already_decided")
+        raise Conflict(_l("该建议已经处理过"), code="already_decided")
     person, kind, on, pid = proposal.person, proposal.kind, proposal.date, proposal.id
     effects = describe(person, entrants.source_kind(proposal), on)
     support = person.current_support
@@ -268,7 +279,7 @@ def accept(proposal: Proposal, user_id: int | None = None) -> Proposal:
         people.record_move(person, on)
     else:
         if support is None:
-            raise Conflict("此人已无特困供养，无需复核", code="no_open_support")
+            raise Conflict(_l("此人已无特困供养，无需复核"), code="no_open_support")
         open_review(support, "income", proposal_id=pid,
                     notes=f"收入比对：月收入 {money(proposal.monthly_amount or Decimal(0))}")
     if support is not None and kind != ComparisonKind.INCOME:
@@ -284,7 +295,7 @@ def reject(proposal: Proposal, reason: str, user_id: int | None = None) -> Propo
     reason, Conflict when it was decided already."""
     reason = (reason or "").strip()
     if not reason:
-        raise Invalid("请填写不采纳的理由", fields={"reason": "不能为空"})
+        raise Invalid(_l("请填写不采纳的理由"), fields={"reason": _l("不能为空")})
     _decide(proposal, ProposalStatus.REJECTED, user_id, [], reason)
     db.session.flush()
     return proposal

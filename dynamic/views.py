@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from eldercare import scoping
-from eldercare.api import READERS
+from eldercare.apikit import READERS
 from eldercare.auth.web import role_required
 from eldercare.errors import DomainError
 from eldercare.exports import export_response, wants_export
@@ -101,7 +101,7 @@ def comparisons():
 @bp.get("/comparisons/<int:comparison_id>")
 @role_required(*READERS)
 def comparison(comparison_id: int):
-    comp = db.session.get(Comparison, comparison_id) or abort(404)
+    comp = services.get_comparison(comparison_id)
     rows = sa.select(ComparisonRow).where(ComparisonRow.comparison_id == comp.id)
     if wants_export():
         return export_response(f"comparison-{comp.id}", ["行", "姓名", "身份证号", "日期",

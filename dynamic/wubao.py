@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from eldercare.errors import Conflict, Invalid
 from eldercare.extensions import db
@@ -108,14 +109,14 @@ def terminate(person: Person, reason: str, on: date, *, source: str = "manual",
     month; the termination goes on the township's 7-day notice. Raises Invalid for an
     unknown reason or a date in the future, Conflict when there is no open support."""
     if reason not in MANUAL_REASONS:
-        raise Invalid("终止原因无效", fields={"reason": "请选择认定办法第二十四条所列原因"})
+        raise Invalid(_l("终止原因无效"), fields={"reason": _l("请选择认定办法第二十四条所列原因")})
     if on > local_today():
-        raise Invalid("终止日期不能晚于今天", fields={"date": "不能晚于今天"})
+        raise Invalid(_l("终止日期不能晚于今天"), fields={"date": _l("不能晚于今天")})
     support = person.current_support
     if support is None or person.status != PersonStatus.ACTIVE:
-        raise Conflict("此人没有正在享受的特困供养", code="no_open_support")
+        raise Conflict(_l("此人没有正在享受的特困供养"), code="no_open_support")
     if on < support.start_date:
-        raise Invalid("终止日期早于供养开始日期", fields={"date": "早于供养开始日期"})
+        raise Invalid(_l("终止日期早于供养开始日期"), fields={"date": _l("早于供养开始日期")})
     people.end_wubao(person, on, reason)
     for pc in list(person.categories):
         if pc.category == Category.TEKUN:
@@ -135,7 +136,7 @@ def care_level_of(assessment: dict[str, bool]) -> CareLevel:
     """Six items: all done alone → 全自理; 1-3 failed → 半护理; 4 or more → 全护理."""
     missing = [k for k in ASSESSMENT_ITEMS if k not in assessment]
     if missing:
-        raise Invalid("自理能力评估须填写全部六项",
+        raise Invalid(_l("自理能力评估须填写全部六项"),
                       fields={k: "请选择能否独立完成" for k in missing})
     failed = sum(1 for k in ASSESSMENT_ITEMS if not assessment[k])
     if failed == 0:
@@ -148,11 +149,11 @@ def open_review(support: WubaoSupport, trigger: str, *, proposal_id: int | None 
     """Open a special review (专项复核) of a support, e.g. for income above the line.
     Raises Conflict when the support has one open already."""
     if support.end_date is not None:
-        raise Conflict("该特困供养已终止", code="no_open_support")
+        raise Conflict(_l("该特困供养已终止"), code="no_open_support")
     existing = db.session.scalar(sa.select(Review).where(
         Review.support_id == support.id, Review.status == ReviewStatus.OPEN))
     if existing is not None:
-        raise Conflict("此人已有一项未完成的复核", code="review_open")
+        raise Conflict(_l("此人已有一项未完成的复核"), code="review_open")
     review = Review(person_id=support.person_id, support_id=support.id,
                     trigger=ReviewTrigger(trigger), status=ReviewStatus.OPEN,
                     due=local_today(), opened_on=local_today(), proposal_id=proposal_id,
@@ -178,14 +179,14 @@ def record_review(person: Person, data: ReviewInput, user_id: int | None = None)
     Raises Invalid (assessment, reason, date), Conflict (no open support)."""
     level = care_level_of(data.assessment)
     if data.outcome not in ("continue", "terminate"):
-        raise Invalid("复核结论无效", fields={"outcome": "继续供养或终止供养"})
+        raise Invalid(_l("复核结论无效"), fields={"outcome": _l("继续供养或终止供养")})
     if data.outcome == "terminate" and data.reason not in MANUAL_REASONS:
-        raise Invalid("终止须说明原因", fields={"reason": "请选择终止原因"})
+        raise Invalid(_l("终止须说明原因"), fields={"reason": _l("请选择终止原因")})
     if data.on > local_today():
-        raise Invalid("复核日期不能晚于今天", fields={"date": "不能晚于今天"})
+        raise Invalid(_l("复核日期不能晚于今天"), fields={"date": _l("不能晚于今天")})
     support = person.current_support
     if support is None or person.status != PersonStatus.ACTIVE:
-        raise Conflict("此人没有正在享受的特困供养", code="no_open_support")
+        raise Conflict(_l("此人没有正在享受的特困供养"), code="no_open_support")
     review = db.session.scalar(sa.select(Review).where(
         Review.support_id == support.id, Review.status == ReviewStatus.OPEN))
     if review is None:
@@ -261,13 +262,14 @@ def overdue_alerts(day: date) -> list[dict]:
     due = sum(c["due"] for c in counts.values())
     if due:
         out.append({"kind": "review_due", "role": "admin",
-                    "message": f"{due} 名特困人员年度复核将在30天内到期",
+                    "message": _l("%(n)s 名特困人员年度复核将在30天内到期", n=due),
                     "link": "/reviews?kind=due", "count": due})
     for code, c in sorted(counts.items(), key=lambda kv: kv[0] or ""):
         if c["overdue"]:
-            where = names.get(code, "未填乡镇")
-            out.append({"kind": "review_overdue", "role": "admin",
-                        "message": f"{where}：{c['overdue']} 名特困人员年度复核已逾期",
+            message = (_l("%(where)s：%(n)s 名特困人员年度复核已逾期", where=names[code],
+                          n=c["overdue"]) if code in names
+                       else _l("未填乡镇：%(n)s 名特困人员年度复核已逾期", n=c["overdue"]))
+            out.append({"kind": "review_overdue", "role": "admin", "message": message,
                         "link": f"/reviews?kind=overdue&township={code or ''}",
                         "count": c["overdue"]})
     return out

@@ -33,7 +33,7 @@ def _asset_dir(name: str) -> str:
 
 def _configure_migrations(app: Flask) -> None:
     """Every package keeps its own migration branch (eldercare, facilities, homecare)."""
-    from .setup import version_locations
+    from .bootstrap import version_locations
 
     def configure(config):
         config.set_main_option("path_separator", "os")
@@ -44,6 +44,8 @@ def _configure_migrations(app: Flask) -> None:
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """The app: configuration, extensions, the core's blueprints, then every feature named
+    in FEATURES (each registers itself through its init_app)."""
     app = Flask(
         __name__,
         template_folder=_asset_dir("templates"),
@@ -54,7 +56,17 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.from_object(Config())
     app.config.update(overrides or {})
     app.instance_path = app.config["INSTANCE_PATH"]
+    _init_extensions(app)
+    _register_core(app)
+    for name in app.config["FEATURES"]:
+        importlib.import_module(name).init_app(app)
+    app.extensions["eldercare"].nav.sort(key=lambda item: item.order)
+    app.teardown_request(_end_transaction)
+    return app
 
+
+def _init_extensions(app: Flask) -> None:
+    """JSON, encryption keys, the database and its migrations, CSRF, the registry, i18n."""
     from .jsonutil import JSONProvider
 
     app.json = JSONProvider(app)
@@ -80,6 +92,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
 
+
+def _register_core(app: Flask) -> None:
+    """The core's request guards, error handlers, template helpers, pages, API and CLI."""
     from .auth import web as auth_web
 
     auth_web.init_app(app)
@@ -97,6 +112,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from .jobs_views import bp as jobs_bp
     from .people.api import bp as people_api_bp
     from .people.views import bp as people_bp
+    from .public import bp as public_bp
     from .views import bp as core_bp
 
     for bp in (
@@ -108,6 +124,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         jobs_bp,
         accounts_views.bp,
         accounts_api.bp,
+        public_bp,
     ):
         app.register_blueprint(bp)
 
@@ -115,19 +132,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     cli.init_app(app)
 
-    for name in app.config["FEATURES"]:
-        importlib.import_module(name).init_app(app)
 
-    reg.nav.sort(key=lambda item: item.order)
-
-    @app.teardown_request
-    def _end_transaction(_exc):
-        # Each request ends its own transaction, even where an app context outlives it
-        # (tests, CLI); an uncommitted change is never carried into the next request.
-        db.session.rollback()
-        # Per-request state (the logged-in user, the CSRF token, the locale) must not
-        # survive into the next request either.
-        for key in list(g):
-            g.pop(key, None)
-
-    return app
+def _end_transaction(_exc) -> None:
+    # Each request ends its own transaction, even where an app context outlives it
+    # (tests, CLI); an uncommitted change is never carried into the next request.
+    db.session.rollback()
+    # Per-request state (the logged-in user, the CSRF token, the locale) must not
+    # survive into the next request either.
+    for key in list(g):
+        g.pop(key, None)

@@ -24,7 +24,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from .crypto import EncryptedString, redact
-from .database import utcnow
+from .database import is_postgres, utcnow
 from .extensions import db
 from .models.audit import AuditEntry
 
@@ -201,7 +201,7 @@ def lock_chain(session: Session | None = None) -> None:
     bulk job) must take it before the rows, in the order requests take them, or a
     request holding the chain and waiting for one of those rows deadlocks with it."""
     conn = (session or db.session()).connection()
-    if conn.dialect.name == "postgresql":
+    if is_postgres(conn):
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK})
 
 
@@ -368,7 +368,7 @@ def append_only_lifted(conn: sa.Connection, by: str, why: str) -> Iterator[None]
     before = conn.execute(
         sa.select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
     ).first()
-    postgres = conn.dialect.name == "postgresql"
+    postgres = is_postgres(conn)
     if postgres:
         conn.execute(sa.text(f"ALTER TABLE audit_log DISABLE TRIGGER {TRIGGER}"))
     yield

@@ -38,7 +38,7 @@ def main() -> None:
 @cli.command("init-db")
 def init_db() -> None:
     """Create the database or bring it to the newest schema, then load reference data."""
-    from .setup import init_database
+    from .bootstrap import init_database
 
     init_database()
     click.echo("database ready: " + db.engine.url.render_as_string(hide_password=True))

@@ -10,7 +10,8 @@ from flask import Blueprint, Response, current_app, jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import openapi, stats
-from .api import ALL_ROLES, READERS, ApiError, Body, PageQuery, endpoint, paginate
+from .api_errors import ApiError
+from .apikit import ALL_ROLES, READERS, Body, PageQuery, endpoint, paginate
 from .auth import totp
 from .auth.services import (
     AccountLocked,
@@ -175,6 +176,35 @@ class OverviewOut(BaseModel):
 )
 def overview(query: OverviewQuery):
     return stats.overview(query.date or local_today())
+
+
+class TrendQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    date: dt.date | None = None
+    months: int = Field(12, ge=1, le=60)
+
+
+class WubaoPoint(BaseModel):
+    date: str
+    total: int
+    centralized: int
+    centralized_rate: str
+
+
+class WubaoTrendOut(BaseModel):
+    items: list[WubaoPoint]
+
+
+@endpoint(
+    bp,
+    "/stats/wubao-trend",
+    roles=ALL_ROLES,
+    query=TrendQuery,
+    response=WubaoTrendOut,
+    summary="特困 persons and the centralised-support rate at each month's end up to a date",
+)
+def wubao_trend(query: TrendQuery):
+    return {"items": stats.wubao_trend(query.date or local_today(), query.months)}
 
 
 class AuditQuery(PageQuery):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import enum
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -17,7 +18,7 @@ from typing import Annotated, Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -141,7 +142,7 @@ def _sqlite_begin(conn):
 
 def configure_engine(engine: Engine) -> None:
     """Attach the per-dialect settings; called once per engine by the app factory."""
-    if engine.dialect.name == "sqlite" and not getattr(engine, "_eldercare_ready", False):
+    if not is_postgres(engine) and not getattr(engine, "_eldercare_ready", False):
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         engine._eldercare_ready = True  # type: ignore[attr-defined]
@@ -171,5 +172,53 @@ def retrying(fn: Callable[[], T], attempts: int = 4) -> T:
     raise AssertionError("unreachable")
 
 
-def is_postgres() -> bool:
-    return db.engine.dialect.name == "postgresql"
+def is_postgres(bind: Engine | sa.Connection | None = None) -> bool:
+    """Whether `bind` (the app's engine unless given) is PostgreSQL. The app runs on
+    PostgreSQL or SQLite, so False means SQLite: the one question every statement that
+    differs between the two asks."""
+    return (db.engine if bind is None else bind).dialect.name == "postgresql"
+
+
+def violated_constraint(exc: IntegrityError, table: sa.Table) -> str | None:
+    """The name of the unique index or constraint of `table` that `exc` broke, or None
+    (another kind of failure, or another table's).
+
+    PostgreSQL names it (the error's diagnostics). SQLite names the columns instead
+    ("UNIQUE constraint failed: stays.person_id"), so the name is that of the one unique
+    index or constraint of `table` on exactly those columns: a table whose unique
+    indexes differ in their columns, as every one here does, is told apart either way."""
+    diag = getattr(exc.orig, "diag", None)
+    if getattr(diag, "constraint_name", None):
+        return diag.constraint_name if diag.table_name == table.name else None
+    found = re.match(r"UNIQUE constraint failed: (.+)", str(exc.orig))
+    if found is None:
+        return None
+    columns = set()
+    for qualified in found.group(1).split(","):
+        owner, _dot, column = qualified.strip().partition(".")
+        if owner != table.name:
+            return None
+        columns.add(column)
+    uniques = [i for i in table.indexes if i.unique] + [
+        c for c in table.constraints if isinstance(c, sa.UniqueConstraint)
+    ]
+    names = [u.name for u in uniques if {c.name for c in u.columns} == columns]
+    return str(names[0]) if len(names) == 1 else None
+
+
+def insert_or_raise(
+    row: Any, refused: Exception | Callable[[IntegrityError], Exception | None]
+) -> None:
+    """Add `row` and flush it under a savepoint, so that a constraint's refusal (a unique
+    index: the second of two at once) becomes the domain error the caller expects, and
+    the transaction goes on without the row. `refused` is that error, or a function of
+    the integrity error that picks it (None: the integrity error itself goes on up)."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+            db.session.flush()
+    except IntegrityError as exc:
+        error = refused(exc) if callable(refused) else refused
+        if error is None:
+            raise
+        raise error from None

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from . import audit, crypto
 from .auth.services import create_user
+from .database import is_postgres
 from .extensions import db
 from .idnumbers import make_number
 from .models import Person, PersonCategory, Region, User, WubaoSupport
@@ -176,6 +177,28 @@ def _village_points(ctx: DemoContext) -> dict[str, tuple[float | None, float | N
 def _people(ctx: DemoContext) -> None:
     """1,670 特困 persons (1,385 elderly, 276 disabled, 9 minors; 1,298 centralised) and
     11,000 elders for purchased home care, times the scale."""
+    person = _person_maker(ctx)
+    cats: list[tuple[int, str]] = []
+    groups = [
+        ("elderly", ctx.n(1385), 60, 98),
+        ("disabled", ctx.n(276), 18, 59),
+        ("minor", ctx.n(9), 2, 15),
+    ]
+    rows = []
+    for category, count, lo, hi in groups:
+        rows.extend(person(lo, hi) | {"_cat": category} for _ in range(count))
+    ctx.rng.shuffle(rows)
+    ids = ctx.add_people([{k: v for k, v in r.items() if k != "_cat"} for r in rows])
+    _tekun_support(ctx, rows, ids, cats)
+    elders = [person(60, 99) for _ in range(ctx.n(11000))]
+    elder_ids = ctx.add_people(elders)
+    _elder_categories(ctx, elders, elder_ids, cats)
+    ctx.add_categories(cats)
+    ctx.homecare_ids = elder_ids
+
+
+def _person_maker(ctx: DemoContext) -> Callable[..., dict]:
+    """A function that makes one person's row, living in a demo village (near its point)."""
     rng = ctx.rng
     points = _village_points(ctx)
 
@@ -197,16 +220,15 @@ def _people(ctx: DemoContext) -> None:
             "phone": f"13{rng.randrange(0, 10)}{rng.randrange(10**7, 10**8)}",
         }
 
-    groups = [
-        ("elderly", ctx.n(1385), 60, 98),
-        ("disabled", ctx.n(276), 18, 59),
-        ("minor", ctx.n(9), 2, 15),
-    ]
-    rows, cats = [], []
-    for category, count, lo, hi in groups:
-        rows.extend(person(lo, hi) | {"_cat": category} for _ in range(count))
-    rng.shuffle(rows)
-    ids = ctx.add_people([{k: v for k, v in r.items() if k != "_cat"} for r in rows])
+    return person
+
+
+def _tekun_support(
+    ctx: DemoContext, rows: list[dict], ids: list[int], cats: list[tuple[int, str]]
+) -> None:
+    """Their 特困 support: 1,298 centralised, the rest dispersed, 24 of whom applied for a
+    bed (the waiting list)."""
+    rng = ctx.rng
     centralized_n = ctx.n(1298)
     # Minors are supported at home with relatives (centralised care is for those who cannot
     # look after themselves); full- and partial-care persons have priority for a bed.
@@ -242,7 +264,6 @@ def _people(ctx: DemoContext) -> None:
         cats.append((pid, "tekun"))
         if rows[i]["_cat"] == "disabled":
             cats.append((pid, "disabled"))
-    # A waiting list: dispersed persons who applied for a bed in the last months.
     waiting = [
         i
         for i, s in enumerate(supports)
@@ -253,21 +274,22 @@ def _people(ctx: DemoContext) -> None:
         ctx.waiting_ids.append(ids[i])
     db.session.execute(sa.insert(WubaoSupport), supports)
 
-    elders = [person(60, 99) for _ in range(ctx.n(11000))]
-    elder_ids = ctx.add_people(elders)
-    for pid, row in zip(elder_ids, elders, strict=True):
+
+def _elder_categories(
+    ctx: DemoContext, elders: list[dict], ids: list[int], cats: list[tuple[int, str]]
+) -> None:
+    """The home-care elders' categories: over 80, 低保, living alone, empty nest."""
+    for pid, row in zip(ids, elders, strict=True):
         age = ctx.today.year - row["birth_date"].year
         if age >= 80:
             cats.append((pid, "age80"))
-        r = rng.random()
+        r = ctx.rng.random()
         if r < 0.18:
             cats.append((pid, "dibao"))
         elif r < 0.40:
             cats.append((pid, "alone"))
         elif r < 0.55:
             cats.append((pid, "empty_nest"))
-    ctx.add_categories(cats)
-    ctx.homecare_ids = elder_ids
 
 
 def _register_core_steps() -> list[DemoStep]:
@@ -308,7 +330,7 @@ def load_demo(scale: int = 1, seed: int = 2026, echo: Callable[[str], None] = pr
         "demo_loaded", "demo", None, {"scale": scale, "seed": seed, "today": today.isoformat()}
     )
     db.session.commit()
-    if db.engine.dialect.name == "postgresql":
+    if is_postgres():
         # Statistics for the planner now, not when autovacuum comes round: right after a
         # scale-10 load the claim review page took 1.4 s on plans made for empty tables,
         # 0.1 s once analysed (bench/README.md). SQLite keeps none unless asked (ANALYZE).

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, flash, redirect, render_template, request
+from flask import Flask, current_app, flash, redirect, render_template, request
 from sqlalchemy.exc import (
     DataError,
     DBAPIError,
@@ -15,9 +15,9 @@ from sqlalchemy.exc import (
 )
 from werkzeug.exceptions import HTTPException
 
-from .api import ApiError, error_response
+from .api_errors import ApiError, error_response
 from .database import is_retryable
-from .errors import DomainError
+from .errors import DomainError, NotFound
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -42,70 +42,85 @@ def _is_api() -> bool:
 
 
 def init_app(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError):
-        db.session.rollback()
-        return error_response(exc.status, exc.code, exc.message, exc.fields, exc.headers)
+    app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(NotFound, _not_found)
+    app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(IntegrityError, _integrity)
+    app.register_error_handler(DataError, _out_of_range)
+    app.register_error_handler(OverflowError, _out_of_range)
+    app.register_error_handler(DBAPIError, _db_error)
+    app.register_error_handler(HTTPException, _http)
+    app.register_error_handler(Exception, _unexpected)
 
-    @app.errorhandler(DomainError)
-    def _domain_error(exc: DomainError):
-        db.session.rollback()
+
+def _refused(status: int, code: str, message: str, fields: dict | None = None):
+    """A request refused with nothing stored: the error shape under /api/; on a page the
+    message flashed and the user sent back where they came from."""
+    db.session.rollback()
+    if _is_api():
+        return error_response(status, code, message, fields)
+    flash(message, "danger")
+    return redirect(request.referrer or "/"), 303
+
+
+def _api_error(exc: ApiError):
+    db.session.rollback()
+    return error_response(exc.status, exc.code, exc.message, exc.fields, exc.headers)
+
+
+def _not_found(exc: NotFound):
+    # One answer for "no such record" and "not yours": the 404 page, or the API's 404
+    # body, never a hint that the record exists.
+    db.session.rollback()
+    if _is_api():
+        return error_response(exc.status, exc.code, exc.message)
+    return render_template("error.html", code=404), 404
+
+
+def _domain_error(exc: DomainError):
+    return _refused(exc.status, exc.code, exc.message, exc.fields)
+
+
+def _integrity(exc: IntegrityError):
+    log.info("integrity error answered as 409: %s", type(exc.orig).__name__)
+    return _refused(409, "conflict", "与现有记录冲突，未作更改")
+
+
+def _out_of_range(_exc):
+    # A number too large for its column, a malformed value the database refused: the
+    # input is wrong, not the server.
+    return _refused(422, "validation_failed", "输入的数值超出范围或格式无效")
+
+
+def _db_error(exc: DBAPIError):
+    db.session.rollback()
+    # A lock time-out, a serialization failure, or the database out of reach: the
+    # request may simply be tried again (pool_pre_ping reconnects by itself).
+    if (
+        is_retryable(exc)
+        or exc.connection_invalidated
+        or isinstance(exc, OperationalError | InterfaceError)
+    ):
         if _is_api():
-            return error_response(exc.status, exc.code, exc.message, exc.fields)
-        flash(exc.message, "danger")
-        return redirect(request.referrer or "/"), 303
+            return error_response(
+                503, "unavailable", "数据库繁忙，请稍后重试", headers={"Retry-After": "1"}
+            )
+        return render_template("error.html", code=503), 503
+    raise exc
 
-    @app.errorhandler(IntegrityError)
-    def _integrity(exc: IntegrityError):
-        db.session.rollback()
-        log.info("integrity error answered as 409: %s", type(exc.orig).__name__)
-        msg = "与现有记录冲突，未作更改"
-        if _is_api():
-            return error_response(409, "conflict", msg)
-        flash(msg, "danger")
-        return redirect(request.referrer or "/"), 303
 
-    @app.errorhandler(DataError)
-    @app.errorhandler(OverflowError)
-    def _out_of_range(exc):
-        # A number too large for its column, a malformed value the database refused:
-        # the input is wrong, not the server.
-        db.session.rollback()
-        if _is_api():
-            return error_response(422, "validation_failed", "输入的数值超出范围或格式无效")
-        flash("输入的数值超出范围或格式无效", "danger")
-        return redirect(request.referrer or "/"), 303
+def _http(exc: HTTPException):
+    code = exc.code or 500
+    if _is_api():
+        return error_response(code, HTTP_CODES.get(code, "error"), exc.description or "")
+    return render_template("error.html", code=code, message=exc.description), code
 
-    @app.errorhandler(DBAPIError)
-    def _db_error(exc: DBAPIError):
-        db.session.rollback()
-        # A lock time-out, a serialization failure, or the database out of reach: the
-        # request may simply be tried again (pool_pre_ping reconnects by itself).
-        if (
-            is_retryable(exc)
-            or exc.connection_invalidated
-            or isinstance(exc, OperationalError | InterfaceError)
-        ):
-            if _is_api():
-                return error_response(
-                    503, "unavailable", "数据库繁忙，请稍后重试", headers={"Retry-After": "1"}
-                )
-            return render_template("error.html", code=503), 503
+
+def _unexpected(exc: Exception):
+    db.session.rollback()
+    log.exception("unhandled error")
+    if current_app.config.get("PROPAGATE_EXCEPTIONS") and current_app.testing:
         raise exc
-
-    @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException):
-        code = exc.code or 500
-        if _is_api():
-            return error_response(code, HTTP_CODES.get(code, "error"), exc.description or "")
-        return render_template("error.html", code=code, message=exc.description), code
-
-    @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):
-        db.session.rollback()
-        log.exception("unhandled error")
-        if app.config.get("PROPAGATE_EXCEPTIONS") and app.testing:
-            raise exc
-        if _is_api():
-            return error_response(500, "internal_error", "服务器内部错误")
-        return render_template("error.html", code=500), 500
+    if _is_api():
+        return error_response(500, "internal_error", "服务器内部错误")
+    return render_template("error.html", code=500), 500

@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel.speaklater import LazyString
 from sqlalchemy.exc import IntegrityError
 
 from . import faults
@@ -219,7 +220,13 @@ def run_alerts(period: str) -> dict:
     made = 0
     for source in registry().alert_sources:
         for draft in source(day):
-            db.session.add(Alert(day=period, **draft))
+            message = draft.pop("message")
+            # a lazy string (_l("… %(n)s …", n=…)) keeps its catalogue entry and values,
+            # so each reader gets it in their language (Alert.text)
+            lazy = isinstance(message, LazyString)
+            db.session.add(Alert(day=period, message=str(message)[:300],
+                                 template=message._args[0] if lazy else "",
+                                 params=dict(message._kwargs) if lazy else None, **draft))
             made += 1
     db.session.flush()
     return {"alerts": made}
@@ -312,7 +319,7 @@ def start_scheduler(app, *, blocking: bool = False):
             CronTrigger(timezone=LOCAL, **job.schedule),
             args=[app, scheduler, job.name],
             id=job.name,
-            name=job.description or job.name,
+            name=str(job.description or job.name),
         )
     scheduler.start()
     return scheduler

@@ -53,6 +53,14 @@ class Registry:
     seeds: list[Callable[[], None]] = field(default_factory=list)
     #: fn(day) -> [dict(kind, role, message, link?, facility_id?, provider_id?, count?)]
     alert_sources: list[Callable[[date], list[dict]]] = field(default_factory=list)
+    #: fn(day) -> [dict(kind, name, township_code, village_code, effective_on, notice_from,
+    #: notice_until, detail?)]: the 7-day 公示 notices running on `day`, shown without login at
+    #: /public/notices. `name` is the full name: the core masks it (never pass an ID number).
+    #: dynamic gives its terminations; the intake feature its applications under notice.
+    public_notices: list[Callable[[date], list[dict]]] = field(default_factory=list)
+    #: the first page of a role: {role value: view function} (the bureau's is the district
+    #: overview). A feature that adds a role (intake's township clerk) adds its page here.
+    home_pages: dict[str, Callable[[], Any]] = field(default_factory=dict)
     #: hooks that one feature offers and others fill, by name, so that neither imports the
     #: other (e.g. "dynamic.effects", "dynamic.losses": dynamic/__init__.py documents them)
     hooks: dict[str, list[Callable[..., Any]]] = field(default_factory=dict)

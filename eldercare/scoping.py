@@ -8,6 +8,7 @@ enrolled with their organisation); with no feature saying so, nobody.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from .errors import NotFound
 from .extensions import db
@@ -33,7 +34,7 @@ def get_person(user: User, person_id: int) -> Person:
     """The person, if `user` may see them; NotFound otherwise (never reveal existence)."""
     person = db.session.scalar(people(user).where(Person.id == person_id))
     if person is None:
-        raise NotFound("未找到该人员")
+        raise NotFound(_l("未找到该人员"))
     return person
 
 

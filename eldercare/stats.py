@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
@@ -43,6 +43,36 @@ def wubao_figures(day: date) -> dict:
         out[Support(support).value] += n
     out["centralized_rate"] = ratio(out["centralized"], out["total"])
     return out
+
+
+def month_ends(until: date, months: int = 12) -> list[date]:
+    """The last day of each of the `months` months before `until`'s, then `until`: the
+    points of a monthly trend, oldest first."""
+    days = [until]
+    first = until.replace(day=1)
+    for _ in range(months):
+        month_end = first - timedelta(days=1)
+        days.append(month_end)
+        first = month_end.replace(day=1)
+    return days[::-1]
+
+
+def wubao_trend(until: date, months: int = 12) -> list[dict]:
+    """特困 persons and the centralised-support rate (集中供养率) at each month's end up to
+    `until`, answered from the support records' history."""
+    return [{"date": d.isoformat(), **{k: v for k, v in wubao_figures(d).items()
+                                       if k in ("total", "centralized", "centralized_rate")}}
+            for d in month_ends(until, months)]
+
+
+def page_date(value: str | None, today: date) -> date:
+    """The day a figure page asks for (`?date=`): a valid date from 2000 to today,
+    otherwise today."""
+    try:
+        day = date.fromisoformat(value) if value else today
+    except ValueError:
+        return today
+    return day if date(2000, 1, 1) <= day <= today else today
 
 
 def overview(day: date) -> dict:

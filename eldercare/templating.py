@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from .idnumbers import mask
 from .registry import registry
-from .timeutil import to_local
+from .timeutil import local_today, to_local
 
 
 def money(value) -> str:
@@ -31,6 +31,24 @@ def local_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 def day(value: date | None) -> str:
     return value.isoformat() if value else "—"
+
+
+def long_date(value: date | None) -> str:
+    """A date as a notice prints it: 2026年6月3日 (in English 2026-06-03)."""
+    if value is None:
+        return "—"
+    if str(get_locale() or "zh") == "zh":
+        return f"{value.year}年{value.month}月{value.day}日"
+    return value.isoformat()
+
+
+def long_month(value: date | None) -> str:
+    """2026年6月 (in English 2026-06)."""
+    if value is None:
+        return "—"
+    if str(get_locale() or "zh") == "zh":
+        return f"{value.year}年{value.month}月"
+    return f"{value.year}-{value.month:02d}"
 
 
 def rate(value) -> str:
@@ -128,10 +146,12 @@ def person_status(person) -> Markup:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(money=money, local_dt=local_dt, day=day, rate=rate, mask=mask)
+    app.jinja_env.filters.update(money=money, local_dt=local_dt, day=day, rate=rate, mask=mask,
+                                 long_date=long_date, long_month=long_month)
     app.jinja_env.globals.update(
         url_with=url_with,
         person_status=person_status,
+        local_today=local_today,
         **{f"{k}_label": _labeller(k) for k in LABELS},
     )
 

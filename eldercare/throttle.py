@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .database import UTCDateTime, utcnow
+from .database import UTCDateTime, is_postgres, utcnow
 from .extensions import db
 from .models.throttle import Throttle
 
@@ -29,7 +29,7 @@ def fail(key: str, *, limit: int, window: timedelta, lock: timedelta) -> datetim
     Flushes nothing through the ORM, never commits."""
     now = utcnow()
     conn = db.session.connection()
-    insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
+    insert = (postgresql if is_postgres(conn) else sqlite).insert
     conn.execute(
         insert(Throttle.__table__)
         .values(key=key, failures=0, window_from=now)

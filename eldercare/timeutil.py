@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from .errors import Invalid
 
@@ -50,7 +51,7 @@ class Month:
         found = MONTH_RE.match((text or "").strip())
         if found and 1 <= int(found.group(1)) <= 9998:  # year 0 and 9999 have no neighbours
             return cls(int(found.group(1)), int(found.group(2)))
-        raise Invalid("月份须为 YYYY-MM", fields={field: "须为 YYYY-MM"})
+        raise Invalid(_l("月份须为 YYYY-MM"), fields={field: _l("须为 YYYY-MM")})
 
     @classmethod
     def of(cls, day: date | datetime) -> Month:
@@ -122,9 +123,9 @@ def months_between(a: date, b: date) -> int:
 
 
 def _sqlite() -> bool:
-    from .extensions import db
+    from .database import is_postgres
 
-    return db.engine.dialect.name == "sqlite"
+    return not is_postgres()
 
 
 def local_date(col) -> sa.ColumnElement:

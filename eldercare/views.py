@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from . import stats
-from .api import READERS
+from .apikit import READERS
 from .auth.web import role_required
 from .core_api import audit_select
 from .exports import export_response, iter_rows, wants_export
@@ -28,6 +28,8 @@ bp = Blueprint("core", __name__)
 def _nav(state):
     reg = state.app.extensions["eldercare"]
     reg.nav.append(NavItem("core.dashboard", _l("首页"), tuple(Role), 0))
+    # the district overview is the bureau's first page; the others find it in the menu
+    reg.nav.append(NavItem("core.overview", _l("全区概览"), (Role.MANAGER, Role.PROVIDER), 1))
     reg.nav.append(NavItem("core.audit", _l("审计日志"), READERS, 90))
 
 
@@ -44,7 +46,20 @@ def healthz():
 @bp.get("/")
 @login_required
 def dashboard():
-    today = local_today()
+    """Each role's first page is its work (issue 17.13): the page a feature registered
+    for the role (registry.home_pages: a manager's home, a provider's month, a worker's
+    scanner), else the district overview (the bureau's)."""
+    home = registry().home_pages.get(current_user.role.value)
+    if home is not None:
+        return home()
+    return overview()
+
+
+@bp.get("/overview")
+@login_required
+def overview():
+    """The district's figures on a day (`?date=`), for every role."""
+    today = stats.page_date(request.args.get("date"), local_today())
     figures = stats.overview(today)
     panels = [(tpl, fn()) for tpl, fn in registry().dashboard_panels]
     return render_template(
@@ -58,8 +73,8 @@ def dashboard():
 
 @bp.get("/public")
 def public():
-    """Aggregate figures only: no login, never a person."""
-    today = local_today()
+    """Aggregate figures only: no login, never a person; on a past day (`?date=`) too."""
+    today = stats.page_date(request.args.get("date"), local_today())
     figures = {"date": today.isoformat(), "wubao": stats.wubao_figures(today)}
     for fn in registry().public_figures:
         figures.update(fn(today))

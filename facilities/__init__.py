@@ -10,12 +10,26 @@ def init_app(app: Flask) -> None:
     from eldercare.registry import DemoStep, Job, NavItem
     from eldercare.signals import person_died, person_moved
 
-    from . import demo, exits, figures, jobs, models, scoping, services  # noqa: F401
-    from .api import bp as api_bp
-    from .views import bp as views_bp
+    # api_beds and api_stays add their endpoints to api.bp, views_stays and views_transfers
+    # their pages to views.bp; models declares the mappers
+    from . import (  # noqa: F401
+        api,
+        api_beds,
+        api_stays,
+        demo,
+        exits,
+        figures,
+        jobs,
+        models,
+        scoping,
+        stays,
+        views,
+        views_stays,
+        views_transfers,
+    )
 
-    app.register_blueprint(api_bp)
-    app.register_blueprint(views_bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(views.bp)
     reg = app.extensions["eldercare"]
     staff = (Role.ADMIN, Role.AUDITOR, Role.MANAGER)
     reg.nav.append(NavItem("facilities.index", _l("机构与床位"), staff, 20))
@@ -24,19 +38,21 @@ def init_app(app: Flask) -> None:
     reg.nav.append(NavItem("facilities.transfers", _l("转院申请"), staff, 23))
     reg.overview.append(figures.overview)
     reg.public_figures.append(figures.public)
+    from .home import manager_home
+
+    reg.home_pages[Role.MANAGER.value] = manager_home  # a manager lands on their home
     reg.person_scopes.append(scoping.person_scope)
     reg.person_panels.append(("facilities/_person_panel.html", figures.person_panel))
-    from .views import dashboard_panel
-
-    reg.dashboard_panels.append(("facilities/_dashboard_panel.html", _for_bureau(dashboard_panel)))
+    reg.dashboard_panels.append(("facilities/_dashboard_panel.html",
+                                 _for_bureau(views.dashboard_panel)))
     reg.demo_steps.append(DemoStep(30, "facilities", demo.build))
     reg.add_job(Job("occupancy-snapshot", jobs.occupancy_snapshot, "day",
-                    {"hour": 23, "minute": 50}, "每日各机构床位占用快照（趋势用）"))
+                    {"hour": 23, "minute": 50}, _l("每日各机构床位占用快照（趋势用）")))
     reg.alert_sources.append(jobs.alerts)
     # what a death or a move ends here, for dynamic management's proposals (by name)
     reg.hook("dynamic.effects").append(exits.effects)
-    person_died.connect(services._on_death, weak=False)
-    person_moved.connect(services._on_move, weak=False)
+    person_died.connect(stays.on_death, weak=False)
+    person_moved.connect(stays.on_move, weak=False)
 
 
 def _for_bureau(fn):

@@ -5,13 +5,16 @@ type), every centrally supported 特困 person (1,298) in an open care-home stay
 day-care centres and 4 home-care organisations with 1,042 beds between them, and the
 two private institutions. Behind it, a year of admissions, transfers (within and
 between homes), leaves, discharges, deaths and moves that never overlap in a bed.
-Everything is written with bulk inserts; `--scale N` multiplies beds and people.
+Everything is written with bulk inserts; `--scale N` multiplies beds and people. The
+year behind today is demo_history.py's.
 """
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
@@ -20,19 +23,9 @@ from eldercare.demo import DEMO_PASSWORD, insert_returning_ids
 from eldercare.extensions import db
 from eldercare.models import Person, User, WubaoSupport
 from eldercare.regions_data import distance_km
-from eldercare.timeutil import LOCAL
 
-from .models import (
-    Attendance,
-    Bed,
-    BedOutage,
-    CensusConfirmation,
-    Facility,
-    Leave,
-    Room,
-    Stay,
-    TransferRequest,
-)
+from .demo_history import at, history
+from .models import Attendance, Bed, CensusConfirmation, Facility, Room, Stay
 
 HOMECARE_ORGS = ("游仙区康乐居家养老服务中心", "游仙区福寿居家养老服务中心",
                  "绵阳颐和居家养老服务有限公司", "游仙区夕阳红居家养老服务站")
@@ -59,45 +52,119 @@ def _split(total: int, weights: list[float]) -> list[int]:
     return out
 
 
+@dataclass
+class Homes:
+    """The facilities as written: care homes with their townships, and the other kinds."""
+
+    homes: list[tuple[int, object]]  # (facility id, regions_data.Township) of care homes
+    day_care: list[tuple[int, object]]  # (facility id, township) of day-care centres
+    orgs: list[int]
+    private: list[int]
+
+
+@dataclass
+class BedPlan:
+    """Rooms and beds before they are written; `beds` rows are (facility id, index in
+    `rooms`, bed code, sex), `occupant` the resident planned for a bed (by index)."""
+
+    rng: random.Random
+    rooms: list[dict] = field(default_factory=list)
+    beds: list[tuple[int, int, str, str]] = field(default_factory=list)
+    occupant: dict[int, object] = field(default_factory=dict)
+
+    def add_rooms(self, fid: int, sexes: list[tuple[str, int]], floor0: int = 1) -> list[int]:
+        """Rooms of two to four beds for `count` beds of each sex; the new beds' indexes."""
+        index = []
+        n = 0
+        for sex, count in sexes:
+            while count > 0:
+                size = min(count, self.rng.choice((2, 3, 3, 4)))
+                n += 1
+                code = f"{floor0 + (n - 1) // 20}{(n - 1) % 20 + 1:02d}"
+                self.rooms.append({"facility_id": fid, "code": code, "sex": sex})
+                for k in range(size):
+                    self.beds.append((fid, len(self.rooms) - 1, f"{code}-{k + 1}", sex))
+                    index.append(len(self.beds) - 1)
+                count -= size
+        return index
+
+
 def build(ctx) -> None:
     """Facilities, beds, stays, leaves, attendance, census and manager accounts."""
-    rng = ctx.rng
-    towns = {t.code: t for t in ctx.townships}
     home_towns = [t for t in ctx.townships if t.stem not in NO_HOME][:23]
-
     residents = db.session.execute(
         sa.select(Person.id, Person.sex, Person.township_code, Person.care_level,
                   WubaoSupport.start_date)
         .join(WubaoSupport, WubaoSupport.person_id == Person.id)
         .where(Person.id.in_(ctx.wubao["centralized"]), WubaoSupport.end_date.is_(None))
     ).all()
+    made = _facilities(ctx, home_towns)
+    by_home, sizes = _residents_by_home(ctx, made.homes, residents)
+    plan = BedPlan(ctx.rng)
+    _care_home_beds(plan, made.homes, sizes, by_home)
+    care_beds = len(plan.beds)
+    _other_beds(ctx, plan, made)
+    room_ids = insert_returning_ids(Room, plan.rooms)
+    kinds = _bed_kinds(ctx, plan, made.homes, sizes, care_beds)
+    bed_ids = insert_returning_ids(Bed, [
+        {"facility_id": fid, "room_id": room_ids[ri], "code": code, "kind": kinds[i],
+         "out_of_service": False, "out_of_service_reason": "", "created_on": SINCE,
+         "version": 1}
+        for i, (fid, ri, code, _sex) in enumerate(plan.beds)])
+    db.session.execute(sa.update(Facility).values(capacity=sa.select(sa.func.count(Bed.id)).where(
+        Bed.facility_id == Facility.id).scalar_subquery()).execution_options(
+        synchronize_session=False))
+    history(ctx, plan.beds, bed_ids, plan.occupant, care_beds, made.homes)
+    _private_and_orgs(ctx, plan.beds, bed_ids, set(made.private), set(made.orgs))
+    _attendance(ctx, [(fid, t.code) for fid, t in made.day_care])
+    _managers(ctx, made.homes, made.private)
+    _month_end_snapshots(ctx)
+    ctx.notes.append(f"facilities: {len(made.homes)} care homes with {care_beds:,} beds, "
+                     f"{len(made.day_care)} day-care centres, {len(made.orgs)} home-care "
+                     f"organisations, {len(made.private)} private institutions")
+    if care_beds != ctx.n(1720):  # the figure PRODUCT.md promises
+        raise AssertionError(f"care-home beds {care_beds} != {ctx.n(1720)}")
 
-    # -- facilities ---------------------------------------------------------------------
-    fac_rows = []
+
+def _facilities(ctx, home_towns: list) -> Homes:
+    """A care home in 23 townships, 20 day-care centres, the home-care organisations and
+    the private institutions."""
+    rng = ctx.rng
+    towns = {t.code: t for t in ctx.townships}
+    rows = []
     for t in home_towns:
         suffix = "中心敬老院" if t.stem in CENTRE_HOMES else "敬老院"
-        fac_rows.append({"name": f"{t.name}{suffix}", "kind": "care_home",
-                         "township_code": t.code,
-                         "address": f"{t.name}{t.stem}路{rng.randrange(1, 99)}号",
-                         "capacity": 0, "opened_on": SINCE})
-    care_n = len(fac_rows)
+        rows.append({"name": f"{t.name}{suffix}", "kind": "care_home", "township_code": t.code,
+                     "address": f"{t.name}{t.stem}路{rng.randrange(1, 99)}号",
+                     "capacity": 0, "opened_on": SINCE})
     day_towns = rng.sample(ctx.townships, min(20, len(ctx.townships)))
     for t in day_towns:
-        fac_rows.append({"name": f"{t.name}老年人日间照料中心", "kind": "day_care",
-                         "township_code": t.code, "address": f"{t.name}社区服务中心",
-                         "capacity": 0, "opened_on": date(2015, 6, 1)})
+        rows.append({"name": f"{t.name}老年人日间照料中心", "kind": "day_care",
+                     "township_code": t.code, "address": f"{t.name}社区服务中心",
+                     "capacity": 0, "opened_on": date(2015, 6, 1)})
     for i, name in enumerate(HOMECARE_ORGS):
         t = ctx.townships[i % len(ctx.townships)]
-        fac_rows.append({"name": name, "kind": "homecare_org", "township_code": t.code,
-                         "address": f"{t.name}", "capacity": 0, "opened_on": date(2016, 1, 1)})
+        rows.append({"name": name, "kind": "homecare_org", "township_code": t.code,
+                     "address": f"{t.name}", "capacity": 0, "opened_on": date(2016, 1, 1)})
     for name, _beds, code in PRIVATE:
-        fac_rows.append({"name": name, "kind": "private", "township_code": code,
-                         "address": f"{towns[code].name if code in towns else ''}",
-                         "capacity": 0, "opened_on": date(2012, 3, 1)})
-    fac_ids = insert_returning_ids(Facility, fac_rows)
-    homes = list(zip(fac_ids[:care_n], home_towns, strict=True))
+        rows.append({"name": name, "kind": "private", "township_code": code,
+                     "address": f"{towns[code].name if code in towns else ''}",
+                     "capacity": 0, "opened_on": date(2012, 3, 1)})
+    ids = insert_returning_ids(Facility, rows)
+    care_n, day_n = len(home_towns), len(day_towns)
+    return Homes(homes=list(zip(ids[:care_n], home_towns, strict=True)),
+                 day_care=list(zip(ids[care_n:care_n + day_n], day_towns, strict=True)),
+                 orgs=ids[care_n + day_n:care_n + day_n + len(HOMECARE_ORGS)],
+                 private=ids[-len(PRIVATE):])
 
-    # -- who lives in which home: own township, else the nearest ---------------------
+
+def _residents_by_home(ctx, homes, residents) -> tuple[dict[int, list], list[int]]:
+    """Who lives in which home (their own township's, else the nearest) and each home's
+    number of beds (1,720 in all, a couple more than its residents)."""
+    rng = ctx.rng
+    towns = {t.code: t for t in ctx.townships}
+    home_towns = [t for _fid, t in homes]
+
     def nearest(code):
         t = towns.get(code) or home_towns[0]
         return min(homes, key=lambda h: distance_km(t.lat, t.lng, h[1].lat, h[1].lng))[0]
@@ -112,246 +179,58 @@ def build(ctx) -> None:
         while len(by_home[fid]) > size - 2:
             spare = max(homes, key=lambda h: sizes[homes.index(h)] - len(by_home[h[0]]))[0]
             by_home[spare].append(by_home[fid].pop())
+    return by_home, sizes
 
-    # -- rooms and beds ---------------------------------------------------------------
-    room_rows, bed_plan = [], []  # bed_plan: (facility_id, room index, code, sex)
-    occupant: dict[int, object] = {}  # index in bed_plan -> resident row
 
-    def rooms_for(fid: int, sexes: list[tuple[str, int]], floor0: int = 1):
-        index = []
-        n = 0
-        for sex, count in sexes:
-            while count > 0:
-                size = min(count, rng.choice((2, 3, 3, 4)))
-                n += 1
-                code = f"{floor0 + (n - 1) // 20}{(n - 1) % 20 + 1:02d}"
-                room_rows.append({"facility_id": fid, "code": code, "sex": sex})
-                for k in range(size):
-                    bed_plan.append((fid, len(room_rows) - 1, f"{code}-{k + 1}", sex))
-                    index.append(len(bed_plan) - 1)
-                count -= size
-        return index
-
+def _care_home_beds(plan: BedPlan, homes, sizes: list[int], by_home: dict[int, list]) -> None:
+    """Each home's rooms, men's and women's, with its residents in beds of their sex."""
     for (fid, _t), size in zip(homes, sizes, strict=True):
         people = by_home[fid]
         men = [r for r in people if r.sex == "M"]
         women = [r for r in people if r.sex == "F"]
         free = size - len(people)
         m_free = round(free * 0.6)
-        idx = rooms_for(fid, [("M", len(men) + m_free), ("F", len(women) + free - m_free)])
-        m_beds = [i for i in idx if bed_plan[i][3] == "M"]
-        f_beds = [i for i in idx if bed_plan[i][3] == "F"]
-        rng.shuffle(m_beds)
-        rng.shuffle(f_beds)
+        idx = plan.add_rooms(fid, [("M", len(men) + m_free), ("F", len(women) + free - m_free)])
+        m_beds = [i for i in idx if plan.beds[i][3] == "M"]
+        f_beds = [i for i in idx if plan.beds[i][3] == "F"]
+        plan.rng.shuffle(m_beds)
+        plan.rng.shuffle(f_beds)
         for r, i in zip(men, m_beds, strict=False):
-            occupant[i] = r
+            plan.occupant[i] = r
         for r, i in zip(women, f_beds, strict=False):
-            occupant[i] = r
-    care_beds = len(bed_plan)
-    other_beds = []  # (facility id, beds) for day care, organisations, private
-    day_ids = fac_ids[care_n:care_n + len(day_towns)]
-    org_ids = fac_ids[care_n + len(day_towns):care_n + len(day_towns) + len(HOMECARE_ORGS)]
-    private_ids = fac_ids[-len(PRIVATE):]
-    day_sizes = [ctx.n(rng.randrange(20, 37)) for _ in day_ids]
-    org_sizes = _split(ctx.n(1042) - sum(day_sizes), [1.5, 1.3, 1.1, 0.9])
-    other_beds += list(zip(day_ids, day_sizes, strict=True))
-    other_beds += list(zip(org_ids, org_sizes, strict=True))
-    other_beds += [(fid, ctx.n(b)) for fid, (_n, b, _c) in zip(private_ids, PRIVATE, strict=True)]
-    for fid, size in other_beds:
-        half = size // 2
-        rooms_for(fid, [("M", half), ("F", size - half)])
+            plan.occupant[i] = r
 
-    room_ids = insert_returning_ids(Room, room_rows)
-    # nursing beds: those of full-care, then partial-care residents first, ~55 % per home
-    kinds = ["ordinary"] * len(bed_plan)
+
+def _other_beds(ctx, plan: BedPlan, made: Homes) -> None:
+    """Day care, the organisations (1,042 beds between them) and the private homes."""
+    rng = ctx.rng
+    day_sizes = [ctx.n(rng.randrange(20, 37)) for _ in made.day_care]
+    org_sizes = _split(ctx.n(1042) - sum(day_sizes), [1.5, 1.3, 1.1, 0.9])
+    other = [(fid, size) for (fid, _t), size in zip(made.day_care, day_sizes, strict=True)]
+    other += list(zip(made.orgs, org_sizes, strict=True))
+    other += [(fid, ctx.n(b)) for fid, (_n, b, _c) in zip(made.private, PRIVATE, strict=True)]
+    for fid, size in other:
+        half = size // 2
+        plan.add_rooms(fid, [("M", half), ("F", size - half)])
+
+
+def _bed_kinds(ctx, plan: BedPlan, homes, sizes: list[int], care_beds: int) -> list[str]:
+    """Nursing beds: ~55 % of each home's, those of full-care, then partial-care residents
+    first; ~30 % elsewhere."""
+    rng = ctx.rng
+    kinds = ["ordinary"] * len(plan.beds)
     care_rank = {"full": 0, "partial": 1, "self": 2}
+    occupant = plan.occupant
     for fid, size in zip((h[0] for h in homes), sizes, strict=True):
-        idx = [i for i in range(care_beds) if bed_plan[i][0] == fid]
+        idx = [i for i in range(care_beds) if plan.beds[i][0] == fid]
         idx.sort(key=lambda i: (care_rank[occupant[i].care_level.value
                                           if occupant[i].care_level else "self"]
                                 if i in occupant else 3, rng.random()))
         for i in idx[:round(size * rng.uniform(0.52, 0.58))]:
             kinds[i] = "nursing"
-    for i in range(care_beds, len(bed_plan)):
+    for i in range(care_beds, len(plan.beds)):
         kinds[i] = "nursing" if rng.random() < 0.3 else "ordinary"
-    bed_ids = insert_returning_ids(Bed, [{"facility_id": fid, "room_id": room_ids[ri], "code": code,
-                             "kind": kinds[i], "out_of_service": False,
-                             "out_of_service_reason": "", "created_on": SINCE, "version": 1}
-                            for i, (fid, ri, code, _sex) in enumerate(bed_plan)])
-
-    db.session.execute(sa.update(Facility).values(capacity=sa.select(sa.func.count(Bed.id)).where(
-        Bed.facility_id == Facility.id).scalar_subquery()).execution_options(
-        synchronize_session=False))
-    _history(ctx, bed_plan, bed_ids, occupant, care_beds, homes)
-    _private_and_orgs(ctx, bed_plan, bed_ids, set(private_ids), set(org_ids))
-    _attendance(ctx, list(zip(day_ids, [t.code for t in day_towns], strict=True)))
-    _managers(ctx, homes, private_ids)
-    _month_end_snapshots(ctx)
-    ctx.notes.append(f"facilities: {care_n} care homes with {care_beds:,} beds, "
-                     f"{len(day_ids)} day-care centres, {len(org_ids)} home-care organisations, "
-                     f"{len(private_ids)} private institutions")
-    if care_beds != ctx.n(1720):  # the figure PRODUCT.md promises
-        raise AssertionError(f"care-home beds {care_beds} != {ctx.n(1720)}")
-
-
-def _history(ctx, bed_plan, bed_ids, occupant, care_beds, homes) -> None:
-    """Open stays for every resident, and a year of what came before them."""
-    rng, today = ctx.rng, ctx.today
-    year_ago = today - timedelta(days=365)
-    used = set(occupant)  # bed indexes that carry history already
-    vacant = [i for i in range(care_beds) if i not in occupant]
-    rng.shuffle(vacant)
-    vacant_by = defaultdict(list)  # (facility, sex) -> vacant bed indexes
-    for i in vacant:
-        vacant_by[(bed_plan[i][0], bed_plan[i][3])].append(i)
-
-    def take_vacant(fid, sex, other_home=False):
-        keys = [k for k in vacant_by if k[1] == sex and (k[0] != fid if other_home
-                                                         else k[0] == fid)]
-        rng.shuffle(keys)
-        for k in keys:
-            while vacant_by[k]:
-                i = vacant_by[k].pop()
-                if i not in used:
-                    used.add(i)
-                    return i
-        return None
-
-    stays, previous = [], []  # previous: past stays of residents who were transferred
-    transfers = []  # (resident stay index, previous stay index, between homes)
-    start_of = {}
-    residents = sorted(occupant.items())
-    long_stayers = [(i, r) for i, r in residents if r.start_date < year_ago - timedelta(days=35)]
-    rng.shuffle(long_stayers)
-    moved_in = {}
-    for n, (i, _r) in enumerate(long_stayers[:ctx.n(34)]):
-        between = n < ctx.n(6)
-        j = take_vacant(bed_plan[i][0], bed_plan[i][3], other_home=between)
-        if j is None:
-            continue
-        t = today - timedelta(days=rng.randrange(20, 340))
-        moved_in[i] = (j, t, between)
-    for i, r in residents:
-        start = moved_in[i][1] if i in moved_in else r.start_date
-        start_of[i] = start
-        stays.append({"person_id": r.id, "bed_id": bed_ids[i], "facility_id": bed_plan[i][0],
-                      "start_date": start, "end_date": None, "end_reason": None})
-        if i in moved_in:
-            j, t, between = moved_in[i]
-            previous.append({"person_id": r.id, "bed_id": bed_ids[j],
-                             "facility_id": bed_plan[j][0], "start_date": r.start_date,
-                             "end_date": t, "end_reason": "transferred"})
-            transfers.append((len(stays) - 1, len(previous) - 1, between))
-    prev_ids = insert_returning_ids(Stay, previous)
-    for s_i, p_i, _b in transfers:
-        stays[s_i]["previous_stay_id"] = prev_ids[p_i]
-    for s in stays:
-        s.setdefault("previous_stay_id", None)
-    stay_ids = insert_returning_ids(Stay, stays)
-    db.session.execute(sa.insert(TransferRequest), [
-        {"stay_id": prev_ids[p_i], "to_bed_id": stays[s_i]["bed_id"],
-         "on_date": stays[s_i]["start_date"], "reason": "离家人近", "status": "approved",
-         "requested_at": _at(stays[s_i]["start_date"] - timedelta(days=10), 9),
-         "decided_at": _at(stays[s_i]["start_date"] - timedelta(days=5), 15),
-         "decision_note": "同意", "new_stay_id": stay_ids[s_i]}
-        for s_i, p_i, between in transfers if between])
-
-    # deaths and moves: in the bed a recent admission took over, or in a bed now vacant
-    ended = []  # (bed index, end date, reason)
-    recent = [i for i, _r in residents if start_of[i] > year_ago + timedelta(days=45)
-              and i not in moved_in]
-    rng.shuffle(recent)
-    deaths, moves = ctx.n(92), ctx.n(8)
-    for i in recent[:int(deaths * 0.6)]:
-        ended.append((i, start_of[i] - timedelta(days=rng.randrange(2, 40)), "deceased"))
-    attempts = 0
-    while len(ended) < deaths + moves and attempts < 10 * (deaths + moves):
-        attempts += 1
-        fid, _ri, _c, sex = bed_plan[rng.randrange(care_beds)]
-        j = take_vacant(fid, sex)
-        if j is None:
-            continue
-        reason = "deceased" if len(ended) < deaths else "moved"
-        ended.append((j, today - timedelta(days=rng.randrange(3, 360)), reason))
-    gone = []
-    for j, d, reason in ended:
-        sex = bed_plan[j][3]
-        township = next(t.code for fid, t in homes if fid == bed_plan[j][0])
-        gone.append({"name": ctx.name(sex), "birth_date": ctx.birth(68, 99), "sex": sex,
-                     "township_code": township, "village_code": rng.choice(ctx.villages[township])
-                     if township in ctx.villages else None,
-                     "care_level": rng.choice(("full", "full", "partial", "self")),
-                     "status": "deceased" if reason == "deceased" else "moved",
-                     "death_date": d if reason == "deceased" else None})
-    gone_ids = ctx.add_people(gone)
-    moved_rows = [{"b_id": pid, "b_md": d} for pid, (_j, d, reason) in
-                  zip(gone_ids, ended, strict=True) if reason == "moved"]
-    if moved_rows:
-        table = Person.__table__
-        db.session.execute(table.update().where(table.c.id == sa.bindparam("b_id"))
-                           .values(moved_date=sa.bindparam("b_md")), moved_rows)
-    past, supports = [], []
-    for pid, (j, d, reason) in zip(gone_ids, ended, strict=True):
-        start = d - timedelta(days=rng.randrange(150, 2500))
-        past.append({"person_id": pid, "bed_id": bed_ids[j], "facility_id": bed_plan[j][0],
-                     "start_date": start, "end_date": d, "end_reason": reason,
-                     "previous_stay_id": None})
-        supports.append({"person_id": pid, "category": "elderly", "support": "centralized",
-                         "start_date": start, "end_date": d,
-                         "end_reason": "death" if reason == "deceased" else "moved",
-                         "applied_centralized_on": None, "review_due": None})
-    insert_returning_ids(Stay, past)
-    db.session.execute(sa.insert(WubaoSupport), supports)
-    ctx.add_categories([(pid, "tekun") for pid in gone_ids])
-
-    # leaves: a year of them behind, some residents away today (a few overdue)
-    leaves = []
-    order = list(range(len(stays)))
-    rng.shuffle(order)
-    away = order[:ctx.n(26)]
-    for k in away:
-        start = max(stays[k]["start_date"], today - timedelta(days=rng.randrange(1, 25)))
-        expected = start + timedelta(days=rng.randrange(3, 30))
-        leaves.append({"stay_id": stay_ids[k], "kind": rng.choice(("hospital", "hospital",
-                                                                      "home_visit")),
-                       "start_date": start, "expected_return": expected, "returned_on": None,
-                       "note": ""})
-    for k in order[ctx.n(26):ctx.n(26) + ctx.n(260)]:
-        lo = max(stays[k]["start_date"], year_ago)
-        span = (today - timedelta(days=30) - lo).days
-        if span < 5:
-            continue
-        start = lo + timedelta(days=rng.randrange(span))
-        length = rng.randrange(2, 21)
-        leaves.append({"stay_id": stay_ids[k], "kind": rng.choice(("hospital", "home_visit",
-                                                                      "other")),
-                       "start_date": start, "expected_return": start + timedelta(days=length),
-                       "returned_on": start + timedelta(days=length + rng.choice((0, 0, 1, 3))),
-                       "note": ""})
-    db.session.execute(sa.insert(Leave), leaves)
-
-    # a few beds under repair, a few held for applicants on the waiting list
-    outages = []
-    for _ in range(ctx.n(8)):
-        fid, _ri, _c, sex = bed_plan[rng.randrange(care_beds)]
-        j = take_vacant(fid, sex)
-        if j is not None:
-            outages.append((j, today - timedelta(days=rng.randrange(3, 90))))
-    if outages:
-        db.session.execute(sa.insert(BedOutage), [
-            {"bed_id": bed_ids[j], "start_date": d, "end_date": None, "reason": "维修"}
-            for j, d in outages])
-        db.session.execute(sa.update(Bed).where(Bed.id.in_([bed_ids[j] for j, _d in outages]))
-                           .values(out_of_service=True, out_of_service_reason="维修")
-                           .execution_options(synchronize_session=False))
-    for pid in ctx.waiting_ids[:ctx.n(3)]:
-        sex = db.session.scalar(sa.select(Person.sex).where(Person.id == pid))
-        fid = bed_plan[rng.randrange(care_beds)][0]
-        j = take_vacant(fid, sex.value)
-        if j is not None:
-            db.session.execute(sa.update(Bed).where(Bed.id == bed_ids[j])
-                               .values(reserved_for_id=pid)
-                               .execution_options(synchronize_session=False))
+    return kinds
 
 
 def _month_end_snapshots(ctx) -> None:
@@ -397,10 +276,6 @@ def _private_and_orgs(ctx, bed_plan, bed_ids, private_ids, org_ids) -> None:
     insert_returning_ids(Stay, stays)
 
 
-def _at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=LOCAL)
-
-
 def _attendance(ctx, centres: list[tuple[int, str]]) -> None:
     """Four weeks of the day-care register: regulars from the centre's township."""
     rng, today = ctx.rng, ctx.today
@@ -420,8 +295,8 @@ def _attendance(ctx, centres: list[tuple[int, str]]) -> None:
             for pid in regulars:
                 if rng.random() > 0.7:
                     continue
-                arrived = _at(day, 8) + timedelta(minutes=rng.randrange(20, 100))
-                left = None if back == 0 else _at(day, 16, rng.randrange(0, 59))
+                arrived = at(day, 8) + timedelta(minutes=rng.randrange(20, 100))
+                left = None if back == 0 else at(day, 16, rng.randrange(0, 59))
                 rows.append({"person_id": pid, "facility_id": fid, "day": day,
                              "arrived_at": arrived, "left_at": left, "recorded_by": None})
     if rows:
@@ -451,5 +326,5 @@ def _managers(ctx, homes, private_ids) -> None:
             if rng.random() < 0.9:
                 day = today - timedelta(days=back)
                 census.append({"facility_id": fid, "day": day, "user_id": uid,
-                               "at": _at(day, 8, rng.randrange(0, 59)), "residents": 0})
+                               "at": at(day, 8, rng.randrange(0, 59)), "residents": 0})
     db.session.execute(sa.insert(CensusConfirmation), census)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from eldercare.extensions import db
 from eldercare.models import Person, Region
@@ -49,13 +50,15 @@ def public(day: date) -> dict:
         entry = by_town.setdefault(names.get(code, "—"), [0, 0])
         entry[0] += 1
         entry[1] += o.available
-    lines = [(f"{town}", f"敬老院 {n} 所，空床 {free} 张")
+    lines = [(f"{town}", _("敬老院 %(n)s 所，空床 %(free)s 张", n=n, free=free))
              for town, (n, free) in sorted(by_town.items())]
     total = sum(o.beds for o in occ.values())
     free = sum(o.available for o in occ.values())
-    return {"facilities": {"title": "敬老院与空余床位",
-                           "lines": [("敬老院", f"{len(homes)} 所"), ("床位", f"{total:,} 张"),
-                                     ("空余床位", f"{free:,} 张"), *lines]}}
+    # in the reader's language (issue 17.11): /public is read in English too
+    return {"facilities": {"title": _("敬老院与空余床位"),
+                           "lines": [(_("敬老院"), _("%(n)s 所", n=len(homes))),
+                                     (_("床位"), _("%(n)s 张", n=f"{total:,}")),
+                                     (_("空余床位"), _("%(n)s 张", n=f"{free:,}")), *lines]}}
 
 
 def person_panel(person: Person) -> dict:

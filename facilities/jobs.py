@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from eldercare.extensions import db
 
@@ -39,7 +40,8 @@ def alerts(day: date) -> list[dict]:
         o = occ.get(fid)
         if o is None or o.beds == 0 or o.available > 2:
             continue
-        message = f"{name} 仅剩 {o.available} 张空床（入住率 {float(o.rate) * 100:.1f}%）"
+        message = _l("%(name)s 仅剩 %(n)s 张空床（入住率 %(rate)s）", name=name, n=o.available,
+                     rate=f"{float(o.rate) * 100:.1f}%")
         for role in ("admin", "manager"):
             out.append({"kind": "home_full", "role": role, "facility_id": fid,
                         "provider_id": None, "message": message,
@@ -50,6 +52,7 @@ def alerts(day: date) -> list[dict]:
     for fid, names in late.items():
         out.append({"kind": "leave_overdue", "role": "manager", "facility_id": fid,
                     "provider_id": None, "count": len(names),
-                    "message": f"请假逾期未归 {len(names)} 人：{'、'.join(names[:5])}",
+                    "message": _l("请假逾期未归 %(n)s 人：%(names)s", n=len(names),
+                                  names="、".join(names[:5])),
                     "link": f"/facilities/{fid}"})
     return out

@@ -7,7 +7,7 @@ today. A stay covers day D when start_date <= D < end_date (end_date None: open)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload, subqueryload
@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload, selectinload, subqueryload
 from eldercare.extensions import db
 from eldercare.models import CareLevel, Person, PersonStatus, Region, Support, WubaoSupport
 from eldercare.regions_data import distance_km
-from eldercare.stats import ratio
+from eldercare.stats import month_ends, ratio
 from eldercare.timeutil import local_today
 
 from .models import Bed, BedKind, BedOutage, Facility, FacilityKind, Leave, Room, RoomSex, Stay
@@ -124,16 +124,10 @@ def district_occupancy(day: date) -> dict[str, Occupancy]:
 
 
 def monthly_trend(months: int = 12, facility_id: int | None = None,
-                  kind: str | None = None) -> list[dict]:
-    """Occupancy on the last day of each of the past months (and today), from history."""
-    today = local_today()
-    days: list[date] = [today]
-    first = today.replace(day=1)
-    for _ in range(months):
-        month_end = first - timedelta(days=1)
-        days.append(month_end)
-        first = month_end.replace(day=1)
-    days.reverse()
+                  kind: str | None = None, until: date | None = None) -> list[dict]:
+    """Occupancy on the last day of each of the past months (and on `until`, default
+    today), from history."""
+    days = month_ends(until or local_today(), months)
     snap = _snapshots(days, facility_id, kind)
     points = []
     for d in days:

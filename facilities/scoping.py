@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from eldercare import scoping as core_scoping
 from eldercare.errors import Invalid, NotFound
@@ -40,7 +41,7 @@ def facilities(user: User) -> sa.Select:
 def get_facility(user: User, facility_id: int) -> Facility:
     f = db.session.scalar(facilities(user).where(Facility.id == facility_id))
     if f is None:
-        raise NotFound("未找到该机构")
+        raise NotFound(_l("未找到该机构"))
     return f
 
 
@@ -48,7 +49,7 @@ def get_bed(user: User, bed_id: int) -> Bed:
     bed = db.session.scalar(sa.select(Bed).where(Bed.id == bed_id,
                                                  facility_clause(user, Bed.facility_id)))
     if bed is None:
-        raise NotFound("未找到该床位")
+        raise NotFound(_l("未找到该床位"))
     return bed
 
 
@@ -56,7 +57,7 @@ def get_stay(user: User, stay_id: int) -> Stay:
     stay = db.session.scalar(sa.select(Stay).where(Stay.id == stay_id,
                                                    facility_clause(user, Stay.facility_id)))
     if stay is None:
-        raise NotFound("未找到该入住记录")
+        raise NotFound(_l("未找到该入住记录"))
     return stay
 
 
@@ -65,7 +66,7 @@ def get_transfer(user: User, request_id: int) -> TransferRequest:
         sa.select(TransferRequest).join(Stay, Stay.id == TransferRequest.stay_id)
         .where(TransferRequest.id == request_id, facility_clause(user, Stay.facility_id)))
     if req is None:
-        raise NotFound("未找到该申请")
+        raise NotFound(_l("未找到该申请"))
     return req
 
 
@@ -74,7 +75,7 @@ def bed_any(bed_id: int) -> Bed:
     home's bed is told 403 (API.md), not 404."""
     bed = db.session.get(Bed, bed_id)
     if bed is None:
-        raise NotFound("未找到该床位")
+        raise NotFound(_l("未找到该床位"))
     return bed
 
 
@@ -123,8 +124,8 @@ def person_named(user: User, person_id: int | None = None, id_number: str | None
     Raises Invalid for a malformed number or both or neither given, NotFound for nobody
     (or nobody this user may name)."""
     if (person_id is None) == (not id_number):
-        raise Invalid("请给出人员编号或身份证号（二者之一）",
-                      fields={"id_number": "填写身份证号（或人员编号）"})
+        raise Invalid(_l("请给出人员编号或身份证号（二者之一）"),
+                      fields={"id_number": _l("填写身份证号（或人员编号）")})
     if id_number:
         number = people.parse_id(id_number).number
         person = people.find_by_id_number(number)

@@ -1,59 +1,34 @@
-"""Every rule of facilities, rooms, beds and stays. Functions flush, never commit.
+"""Every rule of facilities, rooms, beds and stays: this module's functions and the
+modules it gathers, so that callers (pages, API, homecare) have one interface. Functions
+flush, never commit.
 
-Concurrency (ENGINEERING.md): an admission first locks the person's row
-(SELECT ... FOR UPDATE on PostgreSQL; SQLite writers already hold the database lock
-from BEGIN IMMEDIATE), then *claims* the bed with a conditional update that must touch
-exactly one row (in service, and in the admitting manager's own home), which locks the
-bed row until commit. Only then are back-dated overlaps checked, so the check sees
-every committed stay. The partial unique indexes on open stays are the last word.
-Locks are always taken person first, then bed, so two admissions cannot deadlock.
+- facilities, rooms and beds: here;
+- the checks and locks every bed operation takes, and their order: guards.py;
+- stays (admit, transfer, end, leave; what a death or a move ends): stays.py;
+- beds out of service and reservations: availability.py;
+- transfers between homes: transfers.py;
+- census and day-care attendance: registers.py;
+- 五保 placement: placement.py; the read side: queries.py.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from flask_babel import lazy_gettext as _l
 
-from eldercare import audit
-from eldercare.errors import Conflict, Invalid, NotFound
+from eldercare.errors import Conflict, Invalid
 from eldercare.extensions import db
-from eldercare.models import Person, PersonStatus, Role, Support, User
-from eldercare.people import services as people
+from eldercare.models import User
 from eldercare.timeutil import local_today
 
-from .errors import (
-    BadDate,
-    BedOccupied,
-    BedOutOfService,
-    BedReserved,
-    BeforeBirth,
-    NotOnLeave,
-    NotOwnFacility,
-    OnLeave,
-    PersonAlreadyInBed,
-    PersonNotActive,
-    StayNotOpen,
-)
-from .models import (
-    Attendance,
-    Bed,
-    BedKind,
-    BedOutage,
-    CensusConfirmation,
-    EndReason,
-    Facility,
-    FacilityKind,
-    Leave,
-    LeaveKind,
-    Room,
-    RoomSex,
-    Stay,
-    TransferRequest,
-    TransferStatus,
-)
-from .queries import (  # noqa: F401  (the read side, part of this module's interface)
+# The rest of the interface, gathered here (see the docstring).
+from .availability import back_in_service, reserve_bed, set_out_of_service, unreserve_bed
+from .guards import check_own_facility
+from .models import Bed, BedKind, Facility, FacilityKind, Room, RoomSex
+from .placement import place
+from .queries import (
     bed_history,
     bed_status,
     district_occupancy,
@@ -66,18 +41,29 @@ from .queries import (  # noqa: F401  (the read side, part of this module's inte
     waiting_list,
     who_was_in_bed,
 )
+from .registers import confirm_census, record_attendance
+from .stays import (
+    admit,
+    end_stay,
+    end_stays_for,
+    open_stay_of,
+    return_from_leave,
+    start_leave,
+    transfer,
+)
+from .transfers import approve_transfer, reject_transfer, request_transfer
+
+__all__ = [
+    "add_bed", "admit", "approve_transfer", "back_in_service", "bed_history", "bed_status",
+    "check_own_facility", "confirm_census", "create_facility", "district_occupancy",
+    "end_stay", "end_stays_for", "facility_occupancy", "occupancy", "open_stay_of",
+    "overdue_leaves", "place", "placement_options", "record_attendance", "reject_transfer",
+    "request_transfer", "reserve_bed", "return_from_leave", "room_for", "set_out_of_service",
+    "start_leave", "stays_on", "transfer", "unreserve_bed", "vacant_beds", "waiting_list",
+    "who_was_in_bed",
+]
 
 # --- facilities, rooms, beds ----------------------------------------------------------
-
-
-def _is_manager(user: User | None) -> bool:
-    return user is not None and user.role == Role.MANAGER
-
-
-def check_own_facility(user: User | None, facility_id: int) -> None:
-    """Raise NotOwnFacility (403) when a manager acts outside their own home."""
-    if _is_manager(user) and user.facility_id != facility_id:
-        raise NotOwnFacility("只能管理本机构的床位")
 
 
 def create_facility(name: str, kind: str, township_code: str | None = None, address: str = "",
@@ -86,15 +72,16 @@ def create_facility(name: str, kind: str, township_code: str | None = None, addr
     (duplicate_name) when the name is taken."""
     name = (name or "").strip()
     if not name:
-        raise Invalid("名称不能为空", fields={"name": "名称不能为空"})
+        raise Invalid(_l("名称不能为空"), fields={"name": _l("名称不能为空")})
     if township_code:
         from eldercare.models import Region
 
         t = db.session.get(Region, township_code)
         if t is None or t.level != "township":
-            raise Invalid("无此乡镇（街道）", fields={"township_code": "无此乡镇（街道）代码"})
+            raise Invalid(_l("无此乡镇（街道）"),
+                          fields={"township_code": _l("无此乡镇（街道）代码")})
     if db.session.scalar(sa.select(Facility.id).where(Facility.name == name)):
-        raise Conflict("该机构名称已存在", fields={"name": "已存在"}, code="duplicate_name")
+        raise Conflict(_l("该机构名称已存在"), fields={"name": _l("已存在")}, code="duplicate_name")
     facility = Facility(name=name, kind=FacilityKind(kind), township_code=township_code or None,
                         address=address or "", capacity=capacity or 0, opened_on=opened_on)
     db.session.add(facility)
@@ -124,471 +111,14 @@ def add_bed(facility: Facility, code: str, kind: str = "ordinary", room: str | N
     check_own_facility(user, facility.id)
     code = (code or "").strip()
     if not code:
-        raise Invalid("床位号不能为空", fields={"code": "床位号不能为空"})
+        raise Invalid(_l("床位号不能为空"), fields={"code": _l("床位号不能为空")})
     if db.session.scalar(sa.select(Bed.id).where(Bed.facility_id == facility.id,
                                                  Bed.code == code)):
-        raise Conflict("本机构已有该床位号", fields={"code": "已存在"}, code="duplicate_bed_code")
+        raise Conflict(_l("本机构已有该床位号"), fields={"code": _l("已存在")},
+                       code="duplicate_bed_code")
     r = room_for(facility, room, room_sex) if room else None
     bed = Bed(facility_id=facility.id, room=r, code=code, kind=BedKind(kind),
               created_on=created_on or local_today())
     db.session.add(bed)
     db.session.flush()
     return bed
-
-
-def _claim_bed(bed: Bed, user: User | None, *, in_service: bool = True) -> None:
-    """Lock the bed row by a conditional update that must touch exactly one row: the bed
-    is in service (unless `in_service` is False) and, for a manager, in their own home.
-    Raises BedOutOfService or NotOwnFacility otherwise."""
-    conds = [Bed.id == bed.id]
-    if in_service:
-        conds.append(Bed.out_of_service.is_(False))
-    if _is_manager(user):
-        conds.append(Bed.facility_id == sa.select(User.facility_id).where(
-            User.id == user.id, User.role == Role.MANAGER).scalar_subquery())
-    result = db.session.execute(
-        sa.update(Bed).where(*conds).values(version=Bed.version + 1)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        db.session.refresh(bed)
-        check_own_facility(user, bed.facility_id)
-        raise BedOutOfService(f"床位 {bed.code} 已停用", fields={"bed_id": "床位已停用"})
-
-
-def _lock_person(person: Person) -> None:
-    """Serialise everything done to one person's stays (PostgreSQL row lock; on SQLite
-    the write transaction already holds the database lock)."""
-    db.session.execute(sa.select(Person.id).where(Person.id == person.id).with_for_update())
-
-
-def _overlapping(column, value, start: date, end: date | None, exclude=()) -> Stay | None:
-    """A stay on `column == value` that overlaps [start, end) (end None: open)."""
-    stmt = sa.select(Stay).where(column == value,
-                                 sa.or_(Stay.end_date.is_(None), Stay.end_date > start))
-    if end is not None:
-        stmt = stmt.where(Stay.start_date < end)
-    if exclude:
-        stmt = stmt.where(Stay.id.not_in(exclude))
-    return db.session.scalars(stmt.order_by(Stay.start_date).limit(1)).first()
-
-
-def _check_day(day: date, field: str = "date", earliest: date | None = None) -> None:
-    if day > local_today():
-        raise BadDate("日期不能晚于今天", fields={field: "不能晚于今天"})
-    if earliest is not None and day < earliest:
-        raise BadDate("日期早于允许的最早日期", fields={field: f"不能早于 {earliest.isoformat()}"})
-
-
-def _check_person_active(person: Person) -> None:
-    if person.status != PersonStatus.ACTIVE:
-        word = "已去世" if person.status == PersonStatus.DECEASED else "已迁出"
-        raise PersonNotActive(f"{person.name}{word}，不能办理入住")
-
-
-def _check_free(person: Person, bed: Bed, start: date, exclude=()) -> None:
-    other = _overlapping(Stay.person_id, person.id, start, None, exclude)
-    if other is not None:
-        raise PersonAlreadyInBed(
-            f"{person.name} 在 {other.start_date.isoformat()} 起已有床位（{other.bed.code}）",
-            fields={"person_id": "此人已有床位"})
-    other = _overlapping(Stay.bed_id, bed.id, start, None, exclude)
-    if other is not None:
-        raise BedOccupied(f"床位 {bed.code} 在该日期已有人入住（{other.person.name}）",
-                          fields={"bed_id": "床位已有人入住"})
-
-
-def _insert_stay(stay: Stay) -> Stay:
-    """Insert under a savepoint, so that the partial unique indexes' verdict becomes the
-    domain error the caller expects rather than a bare integrity error."""
-    try:
-        with db.session.begin_nested():
-            db.session.add(stay)
-            db.session.flush()
-    except IntegrityError as exc:
-        text = str(exc.orig)
-        if "person" in text:
-            raise PersonAlreadyInBed("此人已有床位", fields={"person_id": "此人已有床位"}) from None
-        raise BedOccupied("床位已有人入住", fields={"bed_id": "床位已有人入住"}) from None
-    return stay
-
-
-def admit(person: Person, bed: Bed, start: date, user: User | None = None) -> Stay:
-    """Admit `person` to `bed` from `start` (back-dated allowed, never in the future).
-
-    Raises NotOwnFacility (a manager outside their home), PersonNotActive (dead or moved
-    away), BedOutOfService, BedReserved (held for someone else), PersonAlreadyInBed and
-    BedOccupied (any overlap, open or back-dated). Adds the open stay; flushes."""
-    check_own_facility(user, bed.facility_id)
-    _check_person_active(person)
-    _check_day(start, "start_date")
-    if start < person.birth_date:
-        raise BeforeBirth("入住日期早于出生日期",
-                          fields={"start_date": f"不能早于 {person.birth_date.isoformat()}"})
-    _lock_person(person)
-    _claim_bed(bed, user)
-    db.session.refresh(bed)
-    if bed.reserved_for_id not in (None, person.id):
-        raise BedReserved(f"床位 {bed.code} 已预留给他人", fields={"bed_id": "已预留"})
-    _check_free(person, bed, start)
-    stay = _insert_stay(Stay(person_id=person.id, person=person, bed_id=bed.id,
-                             facility_id=bed.facility_id, start_date=start,
-                             created_by=user.id if user else None))
-    if bed.reserved_for_id == person.id:
-        bed.reserved_for_id = None
-    if start < bed.created_on:  # a late record shows the bed was there already
-        bed.created_on = start
-    db.session.flush()
-    return stay
-
-
-def _require_open(stay: Stay) -> None:
-    if stay.end_date is not None:
-        raise StayNotOpen(f"{stay.person.name} 的这次入住已于 {stay.end_date.isoformat()} 结束")
-
-
-def transfer(stay: Stay, bed: Bed, on: date, user: User | None = None,
-             ) -> Stay:
-    """Move the resident of the open `stay` to `bed` from `on`, as ONE operation: the old
-    stay ends on `on` (reason transferred) and the new one opens, in this transaction.
-
-    A manager may move residents only between beds of their own home; between homes,
-    use request_transfer (the bureau approves). Raises StayNotOpen, OnLeave, Invalid
-    (same bed), NotOwnFacility, BedOutOfService, BedOccupied, PersonAlreadyInBed."""
-    check_own_facility(user, stay.facility_id)
-    check_own_facility(user, bed.facility_id)
-    _require_open(stay)
-    if bed.id == stay.bed_id:
-        raise Invalid("新床位与原床位相同", fields={"bed_id": "请选择另一张床位"})
-    _check_day(on, "date", stay.start_date)
-    person = stay.person
-    _check_person_active(person)
-    _lock_person(person)
-    _claim_bed(bed, user)
-    db.session.refresh(stay)
-    _require_open(stay)
-    if stay.open_leave is not None:
-        raise OnLeave(f"{person.name} 正在请假，请先销假再转床")
-    if any(lv.start_date >= on for lv in stay.leaves):
-        raise BadDate("转床日期早于已登记的请假", fields={"date": "早于已登记的请假"})
-    db.session.refresh(bed)
-    if bed.reserved_for_id not in (None, person.id):
-        raise BedReserved(f"床位 {bed.code} 已预留给他人", fields={"bed_id": "已预留"})
-    _check_free(person, bed, on, exclude=(stay.id,))
-    stay.end_date, stay.end_reason = on, EndReason.TRANSFERRED
-    db.session.flush()  # the open-stay index frees the person before the new stay
-    new = _insert_stay(Stay(person_id=person.id, person=person, bed_id=bed.id,
-                            facility_id=bed.facility_id, start_date=on, previous_stay_id=stay.id,
-                            created_by=user.id if user else None))
-    if bed.reserved_for_id == person.id:
-        bed.reserved_for_id = None
-    db.session.flush()
-    return new
-
-
-def end_stay(stay: Stay, on: date, reason: str, user: User | None = None) -> Stay:
-    """End the open `stay` on `on` (the first day out of the bed) for `reason`.
-
-    A death goes through the registry's death action (people.services.record_death),
-    which ends this stay, the 特困 support and every enrolment in one transaction. An
-    open leave closes on the same day. A 特困 person discharged from centralised support
-    (集中供养) goes back to dispersed support (分散供养) from that day, so the
-    centralised figure stays the number of 特困 persons in beds. Raises StayNotOpen,
-    NotOwnFacility, BadDate."""
-    check_own_facility(user, stay.facility_id)
-    _require_open(stay)
-    reason = EndReason(reason)
-    _check_day(on, "date", stay.start_date)
-    _lock_person(stay.person)
-    if any(lv.start_date > on for lv in stay.leaves):
-        raise BadDate("结束日期早于已登记的请假", fields={"date": "早于已登记的请假"})
-    if reason == EndReason.DECEASED and stay.person.status == PersonStatus.ACTIVE:
-        people.record_death(stay.person, on)  # the person_died receiver ends the stay
-        db.session.refresh(stay)
-        return stay
-    _close(stay, on, reason)
-    support = stay.person.current_support
-    if (reason in (EndReason.DISCHARGED, EndReason.OTHER) and support is not None
-            and support.support == Support.CENTRALIZED and on > support.start_date):
-        people.start_wubao(stay.person, support.category.value, "dispersed", on)
-    return stay
-
-
-def _close(stay: Stay, on: date, reason: EndReason) -> None:
-    on = max(on, stay.start_date)
-    leave = stay.open_leave
-    if leave is not None:
-        leave.returned_on = max(on, leave.start_date)
-    stay.end_date, stay.end_reason = on, reason
-    db.session.flush()
-
-
-def open_stay_of(person_id: int) -> Stay | None:
-    return db.session.scalar(sa.select(Stay).where(Stay.person_id == person_id,
-                                                   Stay.end_date.is_(None)))
-
-
-def end_stays_for(person: Person, on: date, reason: EndReason) -> Stay | None:
-    """Receiver side of person_died / person_moved: end the open stay on `on`, cancel
-    pending transfer requests and reservations. Flushes only."""
-    stay = open_stay_of(person.id)
-    if stay is not None:
-        _close(stay, on, reason)
-        cancelled = db.session.execute(
-            sa.update(TransferRequest)
-            .where(TransferRequest.stay_id == stay.id,
-                   TransferRequest.status == TransferStatus.PENDING)
-            .values(status=TransferStatus.REJECTED, decision_note="入住已结束")
-            .execution_options(synchronize_session=False))
-        if cancelled.rowcount:
-            audit.record("transfer_rejected", "transfer_requests", None,
-                         {"stay_id": stay.id, "note": "入住已结束"})
-    db.session.execute(sa.update(Bed).where(Bed.reserved_for_id == person.id)
-                       .values(reserved_for_id=None)
-                       .execution_options(synchronize_session=False))
-    return stay
-
-
-def _on_death(person: Person, on: date, **_kw) -> None:
-    end_stays_for(person, on, EndReason.DECEASED)
-
-
-def _on_move(person: Person, on: date, **_kw) -> None:
-    end_stays_for(person, on, EndReason.MOVED)
-
-
-# --- leave ----------------------------------------------------------------------------
-
-
-def start_leave(stay: Stay, kind: str, start: date, expected_return: date,
-                user: User | None = None, note: str = "") -> Leave:
-    """Record a temporary absence (hospital, home visit): the bed is held. Raises
-    StayNotOpen, OnLeave (already away: the open-leave index), BadDate."""
-    check_own_facility(user, stay.facility_id)
-    _require_open(stay)
-    _check_day(start, "start_date", stay.start_date)
-    if expected_return < start:
-        raise BadDate("预计返回日期早于请假日期", fields={"expected_return": "早于请假日期"})
-    _lock_person(stay.person)
-    db.session.refresh(stay)
-    if stay.open_leave is not None:
-        raise OnLeave(f"{stay.person.name} 已在请假中")
-    if any(lv.returned_on and lv.returned_on > start for lv in stay.leaves):
-        raise BadDate("与已登记的请假重叠", fields={"start_date": "与已登记的请假重叠"})
-    leave = Leave(stay_id=stay.id, kind=LeaveKind(kind), start_date=start,
-                  expected_return=expected_return, note=note or "")
-    try:
-        with db.session.begin_nested():
-            db.session.add(leave)
-            db.session.flush()
-    except IntegrityError:
-        raise OnLeave(f"{stay.person.name} 已在请假中") from None
-    db.session.expire(stay, ["leaves"])
-    return leave
-
-
-def return_from_leave(stay: Stay, on: date, user: User | None = None) -> Leave:
-    """The resident is back in the bed on `on`. Raises NotOnLeave, BadDate."""
-    check_own_facility(user, stay.facility_id)
-    _require_open(stay)
-    leave = stay.open_leave
-    if leave is None:
-        raise NotOnLeave(f"{stay.person.name} 不在请假中")
-    _check_day(on, "date", leave.start_date)
-    result = db.session.execute(
-        sa.update(Leave).where(Leave.id == leave.id, Leave.returned_on.is_(None))
-        .values(returned_on=on).execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        raise NotOnLeave(f"{stay.person.name} 已销假")
-    db.session.refresh(leave)
-    audit.record("return_from_leave", "leaves", leave.id, {"returned_on": on.isoformat()})
-    return leave
-
-
-# --- beds out of service, reservations ------------------------------------------------
-
-
-def set_out_of_service(bed: Bed, on: date, reason: str, user: User | None = None) -> BedOutage:
-    """Take a bed out of service from `on`. Refused (BedOccupied) while anyone holds it
-    on or after that day; checked under the bed's row lock, which admissions take too."""
-    check_own_facility(user, bed.facility_id)
-    _check_day(on, "date")
-    _claim_bed(bed, user, in_service=False)
-    if _overlapping(Stay.bed_id, bed.id, on, None) is not None:
-        raise BedOccupied(f"床位 {bed.code} 有人入住，不能停用")
-    result = db.session.execute(
-        sa.update(Bed).where(Bed.id == bed.id, Bed.out_of_service.is_(False))
-        .values(out_of_service=True, out_of_service_reason=(reason or "")[:200])
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        raise BedOutOfService(f"床位 {bed.code} 已停用")
-    audit.record("update", "beds", bed.id, {"out_of_service": [False, True],
-                                             "out_of_service_reason": ["", reason or ""]})
-    outage = BedOutage(bed_id=bed.id, start_date=on, reason=(reason or "")[:200])
-    db.session.add(outage)
-    db.session.flush()
-    db.session.refresh(bed)
-    return outage
-
-
-def back_in_service(bed: Bed, on: date, user: User | None = None) -> None:
-    """Put a bed back in service from `on`. Raises Conflict when it was in service."""
-    check_own_facility(user, bed.facility_id)
-    _check_day(on, "date")
-    result = db.session.execute(
-        sa.update(Bed).where(Bed.id == bed.id, Bed.out_of_service.is_(True))
-        .values(out_of_service=False, out_of_service_reason="")
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        raise Conflict("床位未停用", code="bed_in_service")
-    audit.record("update", "beds", bed.id, {"out_of_service": [True, False]})
-    outage = db.session.scalar(sa.select(BedOutage).where(BedOutage.bed_id == bed.id,
-                                                          BedOutage.end_date.is_(None)))
-    if outage is not None:
-        outage.end_date = max(on, outage.start_date)
-    db.session.flush()
-    db.session.refresh(bed)
-
-
-def reserve_bed(bed: Bed, person: Person, user: User | None = None) -> None:
-    """Hold a vacant, in-service bed for an arranged admission (预留)."""
-    check_own_facility(user, bed.facility_id)
-    _check_person_active(person)
-    _claim_bed(bed, user)
-    if _overlapping(Stay.bed_id, bed.id, local_today(), None) is not None:
-        raise BedOccupied(f"床位 {bed.code} 已有人入住")
-    result = db.session.execute(
-        sa.update(Bed).where(Bed.id == bed.id, Bed.reserved_for_id.is_(None))
-        .values(reserved_for_id=person.id).execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        raise BedReserved(f"床位 {bed.code} 已预留")
-    audit.record("update", "beds", bed.id, {"reserved_for_id": [None, person.id]})
-    db.session.refresh(bed)
-
-
-def unreserve_bed(bed: Bed, user: User | None = None) -> None:
-    """Release a reservation (no error if there was none)."""
-    check_own_facility(user, bed.facility_id)
-    bed.reserved_for_id = None
-    db.session.flush()
-
-
-# --- transfers between homes ------------------------------------------------------------
-
-
-def request_transfer(stay: Stay, bed: Bed, on: date, user: User | None = None,
-                     reason: str = "") -> TransferRequest:
-    """The sending manager asks to move a resident to another home's bed; the bureau
-    decides. Raises Invalid (same home: transfer directly), Conflict (one pending)."""
-    check_own_facility(user, stay.facility_id)
-    _require_open(stay)
-    if bed.facility_id == stay.facility_id:
-        raise Invalid("同一机构内请直接转床", fields={"bed_id": "请选择其他机构的床位"})
-    _check_day(on, "date", stay.start_date)
-    req = TransferRequest(stay_id=stay.id, to_bed_id=bed.id, on_date=on, reason=reason or "",
-                          requested_by=user.id if user else None)
-    try:
-        with db.session.begin_nested():
-            db.session.add(req)
-            db.session.flush()
-    except IntegrityError:
-        raise Conflict("已有待审批的转院申请", code="transfer_pending") from None
-    return req
-
-
-def _decide(req: TransferRequest, status: TransferStatus, user: User | None, note: str) -> None:
-    from eldercare.database import utcnow
-
-    result = db.session.execute(
-        sa.update(TransferRequest)
-        .where(TransferRequest.id == req.id, TransferRequest.status == TransferStatus.PENDING)
-        .values(status=status, decided_by=user.id if user else None, decided_at=utcnow(),
-                decision_note=(note or "")[:200])
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        raise Conflict("该申请已处理", code="already_decided")
-    audit.record(f"transfer_{status.value}", "transfer_requests", req.id, {"note": note or ""})
-
-
-def approve_transfer(req: TransferRequest, user: User | None = None, note: str = "") -> Stay:
-    """The bureau approves: the request is decided once (conditional update) and the
-    transfer happens in the same transaction; if it cannot, nothing is decided."""
-    _decide(req, TransferStatus.APPROVED, user, note)
-    stay = db.session.get(Stay, req.stay_id)
-    new = transfer(stay, db.session.get(Bed, req.to_bed_id), req.on_date, None)
-    db.session.refresh(req)
-    req.new_stay_id = new.id
-    db.session.flush()
-    return new
-
-
-def reject_transfer(req: TransferRequest, user: User | None = None, note: str = "") -> None:
-    """The bureau rejects the request (once)."""
-    _decide(req, TransferStatus.REJECTED, user, note)
-    db.session.refresh(req)
-
-
-# --- census, attendance, placement ---------------------------------------------------
-
-
-def confirm_census(facility: Facility, day: date, user: User | None = None) -> CensusConfirmation:
-    """The manager confirms the bed board for `day` (once per facility and day)."""
-    check_own_facility(user, facility.id)
-    _check_day(day, "day")
-    residents = len(stays_on(day, facility.id))
-    row = CensusConfirmation(facility_id=facility.id, day=day, user_id=user.id if user else None,
-                             residents=residents)
-    try:
-        with db.session.begin_nested():
-            db.session.add(row)
-            db.session.flush()
-    except IntegrityError:
-        raise Conflict("今日已确认", code="census_confirmed") from None
-    return row
-
-
-def record_attendance(facility: Facility, person: Person, day: date,
-                      arrived_at: datetime | None = None, left_at: datetime | None = None,
-                      user: User | None = None) -> Attendance:
-    """Record a day-care visit: arrival creates the day's row (one per person, centre and
-    day), departure completes it. Raises Invalid for a facility that is not a day-care
-    centre or a departure before arrival, PersonNotActive."""
-    check_own_facility(user, facility.id)
-    if facility.kind != FacilityKind.DAY_CARE:
-        raise Invalid("只有日间照料中心登记签到", fields={"facility_id": "不是日间照料中心"})
-    _check_person_active(person)
-    _check_day(day, "day")
-    row = db.session.scalar(sa.select(Attendance).where(
-        Attendance.person_id == person.id, Attendance.facility_id == facility.id,
-        Attendance.day == day))
-    if row is None:
-        row = Attendance(person_id=person.id, facility_id=facility.id, day=day,
-                         recorded_by=user.id if user else None)
-        db.session.add(row)
-    if arrived_at is not None:
-        row.arrived_at = arrived_at
-    if left_at is not None:
-        row.left_at = left_at
-    if row.arrived_at and row.left_at and row.left_at < row.arrived_at:
-        raise Invalid("离开时间早于到达时间", fields={"left_at": "早于到达时间"})
-    db.session.flush()
-    return row
-
-
-def place(person: Person, bed: Bed, day: date, user: User | None = None) -> Stay:
-    """五保 placement: admit the applicant and record their support as centralised
-    (集中供养) from `day`, in one transaction. Raises what admit raises, and Invalid for
-    a person without 特困 support."""
-    support = person.current_support
-    if support is None:
-        raise Invalid(f"{person.name} 没有特困供养记录", fields={"person_id": "不是特困人员"})
-    stay = admit(person, bed, day, user)
-    if support.support != Support.CENTRALIZED:
-        people.start_wubao(person, support.category.value, "centralized", day)
-    return stay
-
-
-def get_or_404(model, ident: int):
-    obj = db.session.get(model, ident)
-    if obj is None:
-        raise NotFound("未找到")
-    return obj

@@ -13,7 +13,7 @@ from flask import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from eldercare import scoping as core_scoping
-from eldercare.api import ALL_ROLES, Body, PageQuery, Query, endpoint, paginate
+from eldercare.apikit import ALL_ROLES, Body, PageQuery, Query, endpoint, paginate
 from eldercare.auth.web import api_user
 from eldercare.extensions import db
 from eldercare.models import Person, Role

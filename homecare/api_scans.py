@@ -13,7 +13,8 @@ from typing import Literal
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from eldercare.api import ApiError, Body, PageQuery, endpoint, paginate
+from eldercare.api_errors import ApiError
+from eldercare.apikit import Body, PageQuery, endpoint, paginate
 from eldercare.auth.web import api_user
 from eldercare.database import retrying, utcnow
 from eldercare.errors import Forbidden, NotFound

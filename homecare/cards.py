@@ -21,6 +21,7 @@ import qrcode
 import qrcode.image.svg
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from eldercare import audit, throttle
@@ -92,16 +93,16 @@ def _parse(text: str) -> tuple[int, int]:
     if m:
         ident, serial, check = int(m[1]), int(m[2]), m[3]
         if not hmac.compare_digest(check, _check(ident, serial)):
-            raise InvalidCard("卡号无效")
+            raise InvalidCard(_l("卡号无效"))
         return ident, serial
     raw = text.rsplit("/v/", 1)[-1].split("?", 1)[0].strip("/")
     try:
         data = _serializer().loads(raw)
     except BadSignature:
-        raise InvalidCard("二维码无效：不是本系统签发的服务卡") from None
+        raise InvalidCard(_l("二维码无效：不是本系统签发的服务卡")) from None
     if (not isinstance(data, list) or len(data) != 2
             or not all(isinstance(v, int) for v in data)):
-        raise InvalidCard("二维码无效")
+        raise InvalidCard(_l("二维码无效"))
     return data[0], data[1]
 
 
@@ -111,9 +112,9 @@ def resolve(text: str) -> Enrolment:
     ident, serial = _parse(text)
     enrolment = db.session.get(Enrolment, ident)
     if enrolment is not None and 1 <= serial < enrolment.card_serial:
-        raise CardReplaced("此卡已补办新卡，旧卡（旧卡号）已停用：请使用老人的新卡")
+        raise CardReplaced(_l("此卡已补办新卡，旧卡（旧卡号）已停用：请使用老人的新卡"))
     if enrolment is None or enrolment.card_serial != serial:
-        raise InvalidCard("此卡已作废或不存在，请使用新卡")
+        raise InvalidCard(_l("此卡已作废或不存在，请使用新卡"))
     return enrolment
 
 

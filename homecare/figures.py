@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from eldercare.database import from_fen
 from eldercare.extensions import db
@@ -47,12 +48,12 @@ def overview(day: date) -> dict:
 
 def public(day: date) -> dict:
     f = homecare_figures(day)
-    return {"homecare": {"title": "居家养老服务", "lines": [
-        ("享受政府购买服务的老人", f"{f['enrolled']:,}"),
-        ("每人每年补贴", f"¥{f['subsidy_per_person']:,.2f}"),
-        ("今年已下拨", f"¥{f['allocated']:,.2f}"),
-        ("今年已使用", f"¥{f['spent']:,.2f}"),
-        ("今年上门服务次数", f"{f['visits']:,}"),
+    return {"homecare": {"title": _("居家养老服务"), "lines": [  # in the reader's language
+        (_("享受政府购买服务的老人"), f"{f['enrolled']:,}"),
+        (_("每人每年补贴"), f"¥{f['subsidy_per_person']:,.2f}"),
+        (_("今年已下拨"), f"¥{f['allocated']:,.2f}"),
+        (_("今年已使用"), f"¥{f['spent']:,.2f}"),
+        (_("今年上门服务次数"), f"{f['visits']:,}"),
     ]}}
 
 

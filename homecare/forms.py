@@ -35,10 +35,6 @@ class ScanForm(FlaskForm):
     kind = HiddenField(validators=[DataRequired()])
 
 
-class CardNumberForm(FlaskForm):
-    number = StringField(_l("卡号"), validators=[DataRequired(), Length(max=40)])
-
-
 class ManualForm(FlaskForm):
     """A visit logged by hand (card lost or damaged); services come as `qty_<code>`."""
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from eldercare import audit
@@ -79,7 +80,7 @@ def _checked(lat: float, lng: float) -> tuple[float, float]:
     if not (math.isfinite(lng) and -180 <= lng <= 180):
         fields["lng"] = "经度须在 -180 到 180 之间"
     if fields:
-        raise Invalid("住址定位有误", fields=fields)
+        raise Invalid(_l("住址定位有误"), fields=fields)
     return lat, lng
 
 
@@ -91,11 +92,12 @@ def decide(user: User, person: Person, lat: float | None = None,
     home_lat/home_lng (audited as a change) and records the decision with the proposal
     it was made on."""
     if (lat is None) != (lng is None):
-        raise Invalid("纬度和经度须同时填写", fields={"lat" if lat is None else "lng": "必填"})
+        raise Invalid(_l("纬度和经度须同时填写"),
+                      fields={"lat" if lat is None else "lng": _l("必填")})
     p = proposal(person)
     if lat is None or lng is None:
         if p is None:
-            raise Conflict("尚无可采纳的建议定位：需要老人家中至少 5 次带定位的签到",
+            raise Conflict(_l("尚无可采纳的建议定位：需要老人家中至少 5 次带定位的签到"),
                            code="no_proposal")
         lat, lng, how = round(p.lat, 6), round(p.lng, 6), "accepted"
     else:
@@ -128,7 +130,7 @@ def _float(name: str) -> float | None:
     try:
         return float(text)
     except ValueError:
-        raise Invalid("住址定位有误", fields={name: "须为数字"}) from None
+        raise Invalid(_l("住址定位有误"), fields={name: _l("须为数字")}) from None
 
 
 @bp.post("/homecare/people/<int:person_id>/home-point")

@@ -22,6 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from eldercare import audit
 from eldercare.database import fen, from_fen, to_money, utcnow
@@ -97,7 +98,7 @@ def allocate(enrolment_id: int, amount: Decimal, at: datetime, note: str) -> Dec
                                amount=amount, at=at, note=note))
     db.session.flush()
     if db.session.execute(_ADD_FEN, {"fen": fen(amount), "id": enrolment_id}).rowcount != 1:
-        raise Conflict("补贴账户不存在", code="no_enrolment")
+        raise Conflict(_l("补贴账户不存在"), code="no_enrolment")
     return amount
 
 
@@ -122,7 +123,7 @@ def allocate_many(enrolment_ids: Sequence[int], amount: Decimal, at: datetime,
             for eid in enrolment_ids[start:start + BATCH]])
     raised = _in_batches(enrolment_ids, _ADD_FEN, lambda eid: {"fen": fen(amount), "id": eid})
     if raised != len(enrolment_ids):
-        raise Conflict("补贴账户不存在", code="no_enrolment")
+        raise Conflict(_l("补贴账户不存在"), code="no_enrolment")
 
 
 def debit(enrolment_id: int, visit_id: int | None, amount: Decimal, at: datetime) -> Decimal:
@@ -146,7 +147,7 @@ def debit(enrolment_id: int, visit_id: int | None, amount: Decimal, at: datetime
                                        amount=-taken, visit_id=visit_id, at=at))
             db.session.flush()
             return taken
-    raise Conflict("账户余额变动频繁，请重试", code="busy")
+    raise Conflict(_l("账户余额变动频繁，请重试"), code="busy")
 
 
 def debit_many(debits: Sequence[tuple[int, int, Decimal, datetime]]) -> None:
@@ -185,5 +186,5 @@ def expire_many(balances: Sequence[tuple[int, int]], at: datetime, note: str) ->
              "visit_id": None, "at": at, "note": note} for eid, left in rows[start:start + BATCH]])
     done = _in_batches(rows, _EXPIRE_FEN, lambda r: {"id": r[0], "fen": r[1]})
     if done != len(rows):  # an expiry entry without its expiry: undo all
-        raise Conflict("上年度余额在结转时发生变动，请重新执行", code="busy")
+        raise Conflict(_l("上年度余额在结转时发生变动，请重新执行"), code="busy")
     return sum((from_fen(left) for _eid, left in rows), Decimal("0.00"))

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, Field
 
-from eldercare.api import Query, endpoint
+from eldercare.apikit import Query, endpoint
 from eldercare.auth.web import role_required
 from eldercare.exports import export_response, wants_export
 from eldercare.models import Role

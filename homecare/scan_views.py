@@ -105,7 +105,7 @@ def _card(token: str) -> Enrolment | cards.InvalidCard:
     number is not a card's URL: it goes through the number form, which counts wrong ones."""
     try:
         if cards.is_number(token):
-            raise cards.InvalidCard("卡号无效")
+            raise cards.InvalidCard(_l("卡号无效"))
         enrolment = cards.resolve(token)
     except cards.InvalidCard as exc:
         return exc

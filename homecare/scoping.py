@@ -8,6 +8,7 @@ their own visits; every other role nothing.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from eldercare.errors import NotFound
 from eldercare.extensions import db
@@ -35,7 +36,7 @@ def get_enrolment(user: User, enrolment_id: int) -> Enrolment:
     """The enrolment if `user` may see it; NotFound otherwise (never reveal existence)."""
     enrolment = db.session.scalar(enrolments(user).where(Enrolment.id == enrolment_id))
     if enrolment is None:
-        raise NotFound("未找到该服务登记")
+        raise NotFound(_l("未找到该服务登记"))
     return enrolment
 
 
@@ -56,7 +57,7 @@ def visits(user: User) -> sa.Select:
 def get_visit(user: User, visit_id: int) -> Visit:
     visit = db.session.scalar(visits(user).where(Visit.id == visit_id))
     if visit is None:
-        raise NotFound("未找到该服务记录")
+        raise NotFound(_l("未找到该服务记录"))
     return visit
 
 
@@ -72,7 +73,7 @@ def providers(user: User) -> sa.Select:
 def get_provider(user: User, provider_id: int) -> Provider:
     provider = db.session.scalar(providers(user).where(Provider.id == provider_id))
     if provider is None:
-        raise NotFound("未找到该服务组织")
+        raise NotFound(_l("未找到该服务组织"))
     return provider
 
 

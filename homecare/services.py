@@ -13,6 +13,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from eldercare.accounts.services import NewAccount, create_account
 from eldercare.database import from_fen, stored, to_money, utcnow
@@ -79,7 +80,7 @@ def subsidy_for(year: int) -> Decimal:
 def set_subsidy(year: int, amount: Decimal) -> SubsidyYear:
     """Set the year's subsidy (for enrolments made from now on). Raises Invalid."""
     if to_money(amount) <= 0:
-        raise Invalid("补贴标准须大于 0", fields={"amount": "须大于 0"})
+        raise Invalid(_l("补贴标准须大于 0"), fields={"amount": _l("须大于 0")})
     row = db.session.scalar(sa.select(SubsidyYear).where(SubsidyYear.year == year))
     if row is None:
         row = SubsidyYear(year=year)
@@ -111,10 +112,11 @@ def service_names() -> dict[str, str]:
 def add_service(year: int, code: str, name: str, unit: str, price: Decimal) -> Service:
     """Add an item to a year's price list. Raises Invalid (price), Conflict (code taken)."""
     if to_money(price) <= 0:
-        raise Invalid("价格须大于 0", fields={"price": "须大于 0"})
+        raise Invalid(_l("价格须大于 0"), fields={"price": _l("须大于 0")})
     if db.session.scalar(sa.select(Service.id).where(Service.year == year,
                                                      Service.code == code)):
-        raise Conflict(f"{year} 年已有服务项目 {code}", fields={"code": "已存在"})
+        raise Conflict(_l("%(year)s 年已有服务项目 %(code)s", year=year, code=code),
+                       fields={"code": _l("已存在")})
     service = Service(year=year, code=code, name=name, unit=Unit(unit), price=to_money(price))
     db.session.add(service)
     db.session.flush()
@@ -135,9 +137,9 @@ def create_provider(name: str, townships: list[str], contract_from: date | None 
         raise Invalid("未知的乡镇（街道）代码：" + ", ".join(unknown),
                       fields={"townships": "未知代码：" + ", ".join(unknown)})
     if contract_from and contract_to and contract_to < contract_from:
-        raise Invalid("合同结束日期早于开始日期", fields={"contract_to": "早于开始日期"})
+        raise Invalid(_l("合同结束日期早于开始日期"), fields={"contract_to": _l("早于开始日期")})
     if db.session.scalar(sa.select(Provider.id).where(Provider.name == name)):
-        raise Conflict("已有同名服务组织", fields={"name": "已存在"})
+        raise Conflict(_l("已有同名服务组织"), fields={"name": _l("已存在")})
     provider = Provider(name=name, contract_from=contract_from, contract_to=contract_to,
                         phone=phone)
     provider.townships = [ProviderTownship(township_code=c) for c in dict.fromkeys(townships)]
@@ -149,7 +151,7 @@ def create_provider(name: str, townships: list[str], contract_from: date | None 
 def get_provider(provider_id: int) -> Provider:
     provider = db.session.get(Provider, provider_id)
     if provider is None:
-        raise NotFound("未找到该服务组织")
+        raise NotFound(_l("未找到该服务组织"))
     return provider
 
 
@@ -176,12 +178,13 @@ def enrol(person: Person, provider: Provider, year: int, on: date | None = None)
     ledger. Raises Conflict for a deceased or moved person or a second enrolment that year
     (also under concurrency: UNIQUE(person_id, year) holds it)."""
     if person.status == PersonStatus.DECEASED:
-        raise Conflict("该人员已故，不能登记居家养老服务", code="deceased")
+        raise Conflict(_l("该人员已故，不能登记居家养老服务"), code="deceased")
     if person.status == PersonStatus.MOVED:
-        raise Conflict("该人员已迁出", code="moved")
+        raise Conflict(_l("该人员已迁出"), code="moved")
     if db.session.scalar(sa.select(Enrolment.id).where(Enrolment.person_id == person.id,
                                                        Enrolment.year == year)):
-        raise Conflict(f"该人员 {year} 年已登记居家养老服务", code="already_enrolled")
+        raise Conflict(_l("该人员 %(year)s 年已登记居家养老服务", year=year),
+                       code="already_enrolled")
     today = local_today()
     on = on or (today if today.year == year else date(year, 1, 1))
     amount = subsidy_for(year)

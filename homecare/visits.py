@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from eldercare import faults
@@ -91,7 +92,7 @@ def replay(user: User, client_id: str, body_hash: str) -> Visit | None:
     if scan is None:
         return None
     if scan.request_hash != body_hash:
-        raise Conflict("该 client_id 已用于另一次扫码", code="client_id_reused")
+        raise Conflict(_l("该 client_id 已用于另一次扫码"), code="client_id_reused")
     return db.session.get(Visit, scan.visit_id)
 
 
@@ -132,7 +133,7 @@ def _claim(user: User, client_id: str, body_hash: str, kind: ScanKind) -> Scan:
 
 def _check_scope(user: User, enrolment: Enrolment) -> None:
     if enrolment.provider_id != user.provider_id:
-        raise Forbidden("该老人由其他服务组织服务", code="other_provider")
+        raise Forbidden(_l("该老人由其他服务组织服务"), code="other_provider")
 
 
 def scan(user: User, data: ScanInput) -> Visit:
@@ -149,7 +150,7 @@ def scan(user: User, data: ScanInput) -> Visit:
     _check_scope(user, enrolment)
     reason = data.no_location_reason or ""
     if reason and reason not in NO_LOCATION_REASONS:
-        raise Invalid("未知的未定位原因", fields={"no_location_reason": "未知的原因代码"})
+        raise Invalid(_l("未知的未定位原因"), fields={"no_location_reason": _l("未知的原因代码")})
     lat, lng = (data.lat, data.lng) if data.located else (None, None)
     body_hash = request_hash(data.raw)
     if data.kind == "check_in":
@@ -158,7 +159,7 @@ def scan(user: User, data: ScanInput) -> Visit:
         _presence(visit, data, received, reason)
     else:
         if data.services is None:
-            raise Invalid("结束服务须选择服务项目", fields={"services": "必填"})
+            raise Invalid(_l("结束服务须选择服务项目"), fields={"services": _l("必填")})
         scan_row = _claim(user, data.client_id, body_hash, ScanKind.CHECK_OUT)
         visit = _open_visit(user, enrolment, data.at)
         _presence(visit, data, received, reason)  # before check_out decides the status
@@ -187,9 +188,9 @@ def _open_visit(user: User, enrolment: Enrolment, at: datetime) -> Visit:
                                Visit.status == VisitStatus.OPEN)
         .order_by(Visit.check_in_at.desc()).limit(1).with_for_update(of=Visit))
     if visit is None:
-        raise Conflict("没有进行中的服务：请先扫码开始服务", code="no_open_visit")
+        raise Conflict(_l("没有进行中的服务：请先扫码开始服务"), code="no_open_visit")
     if at < visit.check_in_at:
-        raise Invalid("结束时间早于开始时间", fields={"at": "早于开始时间"})
+        raise Invalid(_l("结束时间早于开始时间"), fields={"at": _l("早于开始时间")})
     return visit
 
 
@@ -230,7 +231,8 @@ def price_services(year: int, picked: list[tuple[str, Decimal]]) -> list[VisitSe
     for code, qty in picked:
         item = by_code.get(code)
         if item is None:
-            raise Invalid(f"未知的服务项目：{code}", fields={"services": f"未知的服务项目 {code}"})
+            raise Invalid(_l("未知的服务项目：%(code)s", code=code),
+                          fields={"services": _l("未知的服务项目 %(code)s", code=code)})
         try:
             qty = Decimal(str(qty))
         except ArithmeticError:
@@ -238,9 +240,11 @@ def price_services(year: int, picked: list[tuple[str, Decimal]]) -> list[VisitSe
         # NaN and Infinity first: comparing a NaN raises instead of answering (a 500).
         if (not qty.is_finite() or qty <= 0 or qty > 24
                 or qty != qty.quantize(Decimal("0.01"))):
-            raise Invalid("服务数量有误", fields={"services": f"{code} 的数量须在 0 到 24 之间"})
+            raise Invalid(_l("服务数量有误"),
+                          fields={"services": _l("%(code)s 的数量须在 0 到 24 之间", code=code)})
         if item.unit != Unit.HOUR and qty != qty.to_integral_value():
-            raise Invalid("按次计的服务须为整数", fields={"services": f"{code} 须为整数"})
+            raise Invalid(_l("按次计的服务须为整数"),
+                          fields={"services": _l("%(code)s 须为整数", code=code)})
         qty = qty.quantize(Decimal("0.01"))
         if code in lines:
             lines[code].quantity += qty
@@ -259,7 +263,7 @@ def check_out(visit: Visit, at: datetime, picked: list[tuple[str, Decimal]],
     self-paid. Flags: too_short, quantity_exceeds_time, far_from_home, no_home_point,
     future_time, deceased, not_enrolled, and worker_overlap on this worker's later visits."""
     if not picked:
-        raise Invalid("请至少选择一项服务", fields={"services": "至少一项"})
+        raise Invalid(_l("请至少选择一项服务"), fields={"services": _l("至少一项")})
     enrolment = visit.enrolment
     visit.check_out_at = at
     visit.services = price_services(to_local(visit.check_in_at).year, picked)
@@ -303,11 +307,11 @@ def manual_visit(user: User, enrolment: Enrolment, check_in_at: datetime,
     began), otherwise the same rules as scans. Raises Forbidden, Invalid."""
     _check_scope(user, enrolment)
     if reason not in MANUAL_REASONS:
-        raise Invalid("请选择补录原因", fields={"reason": "未知的原因代码"})
+        raise Invalid(_l("请选择补录原因"), fields={"reason": _l("未知的原因代码")})
     if not note.strip():
-        raise Invalid("请填写补录说明", fields={"note": "必填"})
+        raise Invalid(_l("请填写补录说明"), fields={"note": _l("必填")})
     if check_out_at < check_in_at:
-        raise Invalid("结束时间早于开始时间", fields={"check_out_at": "早于开始时间"})
+        raise Invalid(_l("结束时间早于开始时间"), fields={"check_out_at": _l("早于开始时间")})
     scan_row = None
     if client_id:
         scan_row = _claim(user, client_id, request_hash(raw or {}), ScanKind.MANUAL)

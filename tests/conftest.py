@@ -71,7 +71,7 @@ def app():
     _reset_schema(DATABASE_URL)
     app = create_app({"TESTING": True, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
     with app.app_context():
-        from eldercare.setup import init_database
+        from eldercare.bootstrap import init_database
 
         init_database()
         _db.session.remove()

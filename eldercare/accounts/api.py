@@ -7,7 +7,7 @@ from datetime import datetime
 from flask import Blueprint
 from pydantic import BaseModel, Field, StrictBool
 
-from ..api import Body, PageQuery, endpoint, paginate
+from ..apikit import Body, PageQuery, endpoint, paginate
 from ..auth import totp
 from ..auth.web import api_user
 from ..extensions import db

@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from .. import audit
 from ..auth.services import check_password_policy, create_user, end_sessions
@@ -91,7 +92,7 @@ def get_account(actor: User, user_id: int) -> User:
     nothing of accounts outside its own workers, not even that they exist."""
     user = db.session.scalar(sa.select(User).where(account_scope(actor), User.id == user_id))
     if user is None:
-        raise NotFound("未找到该账号")
+        raise NotFound(_l("未找到该账号"))
     return user
 
 
@@ -118,7 +119,7 @@ def _may_create(actor: User, role: Role, provider_id: int | None) -> None:
         return
     if actor.role == Role.PROVIDER and role == Role.WORKER and provider_id == actor.provider_id:
         return
-    raise Forbidden("当前角色无权创建该账号")
+    raise Forbidden(_l("当前角色无权创建该账号"))
 
 
 def _check_exists(table: str, row_id: int | None, field: str) -> None:
@@ -129,7 +130,7 @@ def _check_exists(table: str, row_id: int | None, field: str) -> None:
     if row_id is None or t is None:
         return
     if db.session.scalar(sa.select(t.c.id).where(t.c.id == row_id)) is None:
-        raise Invalid("所选机构或组织不存在", fields={field: "不存在"})
+        raise Invalid(_l("所选机构或组织不存在"), fields={field: _l("不存在")})
 
 
 def create_account(
@@ -185,7 +186,7 @@ def _keep_an_admin(target: User) -> None:
         .with_for_update()
     ).all()
     if not [uid for uid in active_admins if uid != target.id]:
-        raise Conflict("不能停用最后一个启用的民政局账号", code="last_admin")
+        raise Conflict(_l("不能停用最后一个启用的民政局账号"), code="last_admin")
 
 
 def set_active(actor: User, target: User, active: bool) -> User:
@@ -199,7 +200,7 @@ def set_active(actor: User, target: User, active: bool) -> User:
         return target
     if not active:
         if target.id == actor.id:
-            raise Conflict("不能停用自己的账号", code="own_account")
+            raise Conflict(_l("不能停用自己的账号"), code="own_account")
         if target.role == Role.ADMIN:
             _keep_an_admin(target)
     target.active = active
@@ -223,7 +224,7 @@ def reset_password(actor: User, target: User) -> str:
     if target.id == actor.id:
         # One's own password is changed with the old one (POST /api/v1/auth/password):
         # a reset here would let a stolen session take the account over.
-        raise Conflict("请用修改密码功能修改自己的密码", code="own_account")
+        raise Conflict(_l("请用修改密码功能修改自己的密码"), code="own_account")
     password = one_time_password()
     set_password(target, password, one_time=True)
     audit.record("password_reset", "users", target.id, {"one_time": True})
@@ -236,7 +237,7 @@ def reset_second_factor(actor: User, target: User) -> User:
     bureau does this (a lost phone), and its sessions end. Raises Forbidden for anyone
     else. Flushes, never commits; audited as `otp_reset`."""
     if actor.role != Role.ADMIN:
-        raise Forbidden("只有民政局可以重置动态验证码")
+        raise Forbidden(_l("只有民政局可以重置动态验证码"))
     reset_otp(target)
     audit.record("otp_reset", "users", target.id)
     _end_sessions(target, "otp_reset")

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -114,13 +115,14 @@ def create_user(
     role = Role(role)
     check_password_policy(password)
     if role == Role.MANAGER and facility_id is None:
-        raise Invalid("管理员账号需指定机构", fields={"facility_id": "必填"})
+        raise Invalid(_l("管理员账号需指定机构"), fields={"facility_id": _l("必填")})
     if role in (Role.PROVIDER, Role.WORKER) and provider_id is None:
-        raise Invalid("服务组织账号需指定组织", fields={"provider_id": "必填"})
+        raise Invalid(_l("服务组织账号需指定组织"), fields={"provider_id": _l("必填")})
     if role == Role.TOWNSHIP:
         _check_township(township_code)
     if db.session.scalar(sa.select(User.id).where(User.username == username)):
-        raise Conflict(f"用户名 {username} 已存在", fields={"username": "已存在"})
+        raise Conflict(_l("用户名 %(username)s 已存在", username=username),
+                       fields={"username": _l("已存在")})
     user = User(
         username=username,
         display_name=display_name or username,

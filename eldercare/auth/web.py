@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 import ipaddress
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 
+from ..api_errors import error_response
 from ..audit import Actor, set_actor
 from ..extensions import csrf, db, login_manager
 from ..models import Role, User
@@ -159,8 +160,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf_failed(exc):
         if request.path.startswith("/api/"):
-            from ..api import error_response
-
             return error_response(400, "csrf_failed", "缺少或无效的 CSRF 令牌")
         flash(_("表单已过期，请重新提交"), "warning")
         return redirect(request.referrer or url_for("core.dashboard")), 303
@@ -182,6 +181,3 @@ def role_required(*roles: Role) -> Callable:
 
     return decorate
 
-
-def has_role(*roles: Iterable[Role]) -> bool:
-    return current_user.is_authenticated and current_user.role in roles

@@ -61,3 +61,19 @@ class Alert(db.Model):
     message: Mapped[str] = mapped_column(sa.String(300))
     link: Mapped[str] = mapped_column(sa.String(200), default="")
     count: Mapped[int] = mapped_column(default=1)
+    template: Mapped[str] = mapped_column(sa.String(300), default="", server_default="",
+                                          comment="the message's catalogue entry (msgid), or empty")
+    params: Mapped[dict | None] = mapped_column(sa.JSON, comment="the values of the template's "
+                                                "placeholders")
+
+    @property
+    def text(self) -> str:
+        """The message in the reader's language (the stored one is the source language)."""
+        if not self.template:
+            return self.message
+        from flask_babel import gettext
+
+        try:
+            return gettext(self.template, **(self.params or {}))
+        except (KeyError, ValueError, TypeError):  # a catalogue that no longer fits
+            return self.message

@@ -6,12 +6,13 @@ import datetime as dt
 from datetime import date
 from typing import Literal
 
-import sqlalchemy as sa
 from flask import Blueprint, request
+from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import scoping
-from ..api import ALL_ROLES, ApiError, Body, PageQuery, endpoint, paginate
+from ..api_errors import ApiError
+from ..apikit import ALL_ROLES, Body, PageQuery, endpoint, paginate
 from ..auth.web import api_user
 from ..extensions import db
 from ..models import Person, Role
@@ -157,7 +158,7 @@ def patch(person_id: int, body: PersonPatch):
     user = api_user()
     person = scoping.get_person(user, person_id)
     if "name" in body.model_fields_set and body.name is None:
-        raise ApiError(422, "validation_failed", "姓名不能为空", {"name": "姓名不能为空"})
+        raise ApiError(422, "validation_failed", _l("姓名不能为空"), {"name": _l("姓名不能为空")})
     services.patch_person(person, body.model_dump(include=body.model_fields_set))
     out = person_json(person, user)
     db.session.commit()
@@ -251,6 +252,3 @@ def import_people(**_):
     db.session.commit()
     return body, 201
 
-
-def count_people() -> int:
-    return db.session.scalar(sa.select(sa.func.count(Person.id))) or 0

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from .. import audit, crypto, idnumbers
-from ..errors import Conflict, Invalid, NotFound
+from ..errors import Conflict, Invalid
 from ..extensions import db
 from ..models import (
     CareLevel,
@@ -83,9 +84,9 @@ def set_home_point(person: Person, lat: float | None, lng: float | None) -> None
 def _check_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
-        raise Invalid("姓名不能为空", fields={"name": "姓名不能为空"})
+        raise Invalid(_l("姓名不能为空"), fields={"name": _l("姓名不能为空")})
     if len(name) > 64:
-        raise Invalid("姓名过长", fields={"name": "姓名最多 64 个字"})
+        raise Invalid(_l("姓名过长"), fields={"name": _l("姓名最多 64 个字")})
     return name
 
 
@@ -93,14 +94,15 @@ def _check_regions(township_code: str | None, village_code: str | None) -> None:
     if township_code:
         t = db.session.get(Region, township_code)
         if t is None or t.level != "township":
-            raise Invalid("无此乡镇（街道）", fields={"township_code": "无此乡镇（街道）代码"})
+            raise Invalid(_l("无此乡镇（街道）"),
+                          fields={"township_code": _l("无此乡镇（街道）代码")})
     if village_code:
         v = db.session.get(Region, village_code)
         if v is None or v.level != "village":
-            raise Invalid("无此村（社区）", fields={"village_code": "无此村（社区）代码"})
+            raise Invalid(_l("无此村（社区）"), fields={"village_code": _l("无此村（社区）代码")})
         if township_code and v.parent_code != township_code:
             raise Invalid(
-                "村（社区）不属于该乡镇", fields={"village_code": "不属于所选乡镇（街道）"}
+                _l("村（社区）不属于该乡镇"), fields={"village_code": _l("不属于所选乡镇（街道）")}
             )
 
 
@@ -144,7 +146,7 @@ def patch_person(person: Person, changes: dict) -> Person:
     for an unknown field, a bad name, region or home point; flushes (audited)."""
     unknown = set(changes) - set(PATCHABLE)
     if unknown:
-        raise Invalid("不能修改这些字段", fields={k: "不能修改" for k in sorted(unknown)})
+        raise Invalid(_l("不能修改这些字段"), fields={k: "不能修改" for k in sorted(unknown)})
     if "name" in changes:
         person.name = _check_name(changes["name"])
     if "phone" in changes:
@@ -169,8 +171,8 @@ def patch_person(person: Person, changes: dict) -> Person:
         lng = changes.get("home_lng") if "home_lng" in changes else _ABSENT
         if lat is _ABSENT or lng is _ABSENT:
             missing = "home_lat" if lat is _ABSENT else "home_lng"
-            raise Invalid("住址的纬度和经度须同时给出",
-                          fields={missing: "住址的纬度和经度须同时给出"})
+            raise Invalid(_l("住址的纬度和经度须同时给出"),
+                          fields={missing: _l("住址的纬度和经度须同时给出")})
         set_home_point(person, lat, lng)
     db.session.flush()
     return person
@@ -195,9 +197,8 @@ def create_person(data: PersonInput) -> Person:
     info = parse_id(data.id_number)
     _check_regions(data.township_code, data.village_code)
     if find_by_id_number(info.number):
-        raise Conflict(
-            "该身份证号已登记", fields={"id_number": "该身份证号已登记"}, code="duplicate_id_number"
-        )
+        raise Conflict(_l("该身份证号已登记"), fields={"id_number": _l("该身份证号已登记")},
+                       code="duplicate_id_number")
     person = Person(id_number=info.number, birth_date=info.birth_date, sex=Sex(info.sex))
     _apply(person, data)
     db.session.add(person)
@@ -214,8 +215,8 @@ def update_person(person: Person, data: PersonInput) -> Person:
         other = find_by_id_number(info.number)
         if other is not None and other.id != person.id:
             raise Conflict(
-                "该身份证号已登记",
-                fields={"id_number": "该身份证号已登记"},
+                _l("该身份证号已登记"),
+                fields={"id_number": _l("该身份证号已登记")},
                 code="duplicate_id_number",
             )
         person.id_number, person.birth_date, person.sex = (
@@ -245,15 +246,15 @@ def start_wubao(
     the day before and a new one opened, so history is kept. Raises Conflict for a
     deceased person or a date inside the current period."""
     if person.status == PersonStatus.DECEASED:
-        raise Conflict("此人已去世", code="deceased")
+        raise Conflict(_l("此人已去世"), code="deceased")
     try:
         cat, sup = WubaoCategory(category), Support(support)
     except ValueError as exc:
-        raise Invalid(str(exc), fields={"category": "取值无效"}) from None
+        raise Invalid(str(exc), fields={"category": _l("取值无效")}) from None
     current = person.current_support
     if current is not None:
         if since <= current.start_date:
-            raise Conflict("日期早于当前供养记录的开始日期", fields={"since": "日期过早"})
+            raise Conflict(_l("日期早于当前供养记录的开始日期"), fields={"since": _l("日期过早")})
         current.end_date = since
         current.end_reason = "changed"
     record = WubaoSupport(
@@ -285,13 +286,13 @@ def record_death(person: Person, on: date) -> None:
     it holds (stays, enrolments) through the person_died signal, in this transaction.
     Raises Conflict if already recorded, Invalid for a date in the future or before birth."""
     if person.status == PersonStatus.DECEASED:
-        raise Conflict("已登记死亡", code="already_deceased")
+        raise Conflict(_l("已登记死亡"), code="already_deceased")
     if on < person.birth_date:
-        raise Invalid("死亡日期早于出生日期", fields={"date": "早于出生日期"})
+        raise Invalid(_l("死亡日期早于出生日期"), fields={"date": _l("早于出生日期")})
     from ..timeutil import local_today
 
     if on > local_today():
-        raise Invalid("死亡日期不能晚于今天", fields={"date": "不能晚于今天"})
+        raise Invalid(_l("死亡日期不能晚于今天"), fields={"date": _l("不能晚于今天")})
     person.status = PersonStatus.DECEASED
     person.death_date = on
     end_wubao(person, on, "death")
@@ -302,7 +303,7 @@ def record_death(person: Person, on: date) -> None:
 def record_move(person: Person, on: date) -> None:
     """The person moved out of the district on `on`: support ends, features react."""
     if person.status != PersonStatus.ACTIVE:
-        raise Conflict("该人员状态不是在册", code="not_active")
+        raise Conflict(_l("该人员状态不是在册"), code="not_active")
     person.status = PersonStatus.MOVED
     person.moved_date = on
     end_wubao(person, on, "moved")
@@ -352,9 +353,3 @@ def search(stmt: sa.Select, q: str | None, *, whole: bool = True) -> sa.Select:
     like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return stmt.where(Person.name.like(like, escape="\\"))
 
-
-def get_or_404(person_id: int) -> Person:
-    person = db.session.get(Person, person_id)
-    if person is None:
-        raise NotFound("未找到该人员")
-    return person

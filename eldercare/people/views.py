@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from .. import scoping
 from ..auth.web import role_required
-from ..errors import DomainError
+from ..errors import DomainError, NotFound
 from ..exports import export_response, iter_rows, wants_export
 from ..extensions import db
 from ..idnumbers import mask
@@ -247,14 +247,14 @@ def import_page():
 def import_job(job_id: int):
     """A job's page; JSON for the page's polling (Accept: application/json); its
     problems as a spreadsheet with ?format=xlsx|csv."""
-    from flask import abort, jsonify
+    from flask import jsonify
 
     from ..models.imports import ImportJob
     from . import import_jobs, roster
 
     job = db.session.get(ImportJob, job_id)
     if job is None:
-        abort(404)
+        raise NotFound("未找到该导入任务")
     import_jobs.refresh_stale(job)
     if wants_export():
         return export_response(f"import-{job.id}-problems", ["类型", "行", "序号", "列", "说明"],

@@ -9,9 +9,11 @@ from typing import Annotated, Literal
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, jsonify, request
+from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 
-from eldercare.api import ApiError, Body, PageQuery, endpoint, paginate, validation_fields
+from eldercare.api_errors import ApiError
+from eldercare.apikit import Body, PageQuery, endpoint, paginate, validation_fields
 from eldercare.auth.web import api_user
 from eldercare.extensions import db
 from eldercare.models import Role
@@ -21,7 +23,7 @@ from .. import scoping as hc
 from . import callbacks, decisions, recoveries, scorecards, services, statements
 from .files import ClaimFileInvalid, parse
 from .models import CallbackSample, Claim, ClaimLine, reasons_of
-from .scoping import callback_scope, claims, get_claim, sees_callback_notes
+from .scoping import claims, get_callback, get_claim, sees_callback_notes
 
 bp = Blueprint("claims_api", __name__, url_prefix="/api/v1/homecare")
 
@@ -219,7 +221,7 @@ def claim_lines(claim_id: int, query: LineQuery):
         from .models import BIT
 
         if query.reason not in BIT:
-            raise ApiError(400, "malformed_request", "未知的原因代码", {"reason": "未知"})
+            raise ApiError(400, "malformed_request", _l("未知的原因代码"), {"reason": "未知"})
         stmt = stmt.where(ClaimLine.reason_bits.op("&")(BIT[query.reason]) != 0)
     return paginate(stmt.order_by(ClaimLine.line_no), query, line_json)
 
@@ -352,10 +354,7 @@ class OutcomeIn(Body):
           response=Loose, summary="Record a call-back's outcome; not_delivered reverses")
 def record_callback(sample_id: int, body: OutcomeIn):
     user = api_user()
-    sample = db.session.scalar(sa.select(CallbackSample).where(
-        CallbackSample.id == sample_id, callback_scope(user)))
-    if sample is None:
-        raise ApiError(404, "not_found", "未找到该回访")
+    sample = get_callback(user, sample_id)
     s = callbacks.record_outcome(sample, body.outcome, body.note, user)
     out = sample_json(s, user)
     db.session.commit()

@@ -24,6 +24,7 @@ import math
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from eldercare import audit
 from eldercare.database import utcnow
@@ -150,8 +151,8 @@ def record_outcome(sample: CallbackSample, outcome: str, note: str, user: User) 
     try:
         chosen = CallbackOutcome(outcome)
     except ValueError:
-        raise Invalid("回访结果须为 confirmed、not_delivered、unreachable 或 complaint",
-                      fields={"outcome": "未知的结果"}) from None
+        raise Invalid(_l("回访结果须为 confirmed、not_delivered、unreachable 或 complaint"),
+                      fields={"outcome": _l("未知的结果")}) from None
     note = (note or "").strip()[:500]
     done = db.session.execute(
         sa.update(CallbackSample).where(CallbackSample.id == sample.id,
@@ -159,7 +160,7 @@ def record_outcome(sample: CallbackSample, outcome: str, note: str, user: User) 
         .values(outcome=chosen, note=note, recorded_by_id=user.id, recorded_at=utcnow())
         .execution_options(synchronize_session=False))
     if done.rowcount != 1:
-        raise Conflict("该回访已记录结果", code="already_recorded")
+        raise Conflict(_l("该回访已记录结果"), code="already_recorded")
     audit.record("callback_outcome", "callback_samples", sample.id,
                  {"outcome": chosen.value, "note": note, "visit_id": sample.visit_id})
     db.session.refresh(sample)

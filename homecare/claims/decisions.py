@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from eldercare import audit
 from eldercare.database import from_fen, stored, to_money, utcnow
@@ -58,7 +59,7 @@ def override(claim: Claim, line_no: int, decision: str, reason: str, user: User,
     line = db.session.scalar(sa.select(ClaimLine).where(ClaimLine.claim_id == claim.id,
                                                         ClaimLine.line_no == line_no))
     if line is None:
-        raise Invalid(f"没有第 {line_no} 条明细", fields={"line_no": "不存在"})
+        raise Invalid(f"没有第 {line_no} 条明细", fields={"line_no": _l("不存在")})
     before = {"decision": line.decision.value if line.decision else None,
               "approved": str(line.approved_amount)}
     if decision == "auto":
@@ -67,18 +68,18 @@ def override(claim: Claim, line_no: int, decision: str, reason: str, user: User,
         line.decision, line.approved_amount = line.auto_decision, line.auto_amount
     else:
         if not reason:
-            raise Invalid("请写明更改结论的理由", fields={"reason": "必填"})
+            raise Invalid("请写明更改结论的理由", fields={"reason": _l("必填")})
         try:
             chosen = Decision(decision)
         except ValueError:
             raise Invalid("结论须为 approved、adjusted 或 rejected",
-                          fields={"decision": "未知的结论"}) from None
+                          fields={"decision": _l("未知的结论")}) from None
         if chosen == Decision.APPROVED:
             amount = line.amount
         elif chosen == Decision.REJECTED:
             amount = Decimal("0.00")
         elif amount is None or to_money(amount) < 0 or to_money(amount) > line.amount:
-            raise Invalid("调整金额须在 0 与申报金额之间", fields={"amount": "超出范围"})
+            raise Invalid("调整金额须在 0 与申报金额之间", fields={"amount": _l("超出范围")})
         line.override_decision, line.override_amount = chosen, to_money(amount)
         line.override_reason, line.override_by_id, line.override_at = reason, user.id, utcnow()
         line.decision, line.approved_amount = chosen, to_money(amount)

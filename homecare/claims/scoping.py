@@ -8,6 +8,7 @@ coach those elders or fake only the others), and then only the outcome."""
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from eldercare.errors import NotFound
 from eldercare.extensions import db
@@ -34,7 +35,7 @@ def get_claim(user: User, claim_id: int) -> Claim:
     """The claim if `user` may see it; NotFound otherwise (never reveal existence)."""
     claim = db.session.scalar(claims(user).where(Claim.id == claim_id))
     if claim is None:
-        raise NotFound("未找到该结算申报")
+        raise NotFound(_l("未找到该结算申报"))
     return claim
 
 
@@ -47,6 +48,15 @@ def callback_scope(user: User) -> sa.ColumnElement[bool]:
         return sa.and_(CallbackSample.provider_id == user.provider_id,
                        CallbackSample.outcome.is_not(None))
     return sa.false()
+
+
+def get_callback(user: User, sample_id: int) -> CallbackSample:
+    """The call-back sample if `user` may know of it; NotFound otherwise."""
+    sample = db.session.scalar(sa.select(CallbackSample).where(
+        CallbackSample.id == sample_id, callback_scope(user)))
+    if sample is None:
+        raise NotFound("未找到该回访")
+    return sample
 
 
 def sees_callback_notes(user: User) -> bool:

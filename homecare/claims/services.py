@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from eldercare import audit, faults
 from eldercare.crypto import id_number_hash
@@ -41,7 +42,8 @@ def _new_claim(provider: Provider, month: Month, source: ClaimSource, user: User
                filename: str = "") -> Claim:
     if db.session.scalar(sa.select(Claim.id).where(Claim.provider_id == provider.id,
                                                    Claim.month == month.text)):
-        raise Conflict(f"{provider.name} {month.text} 已有结算申报", code="claim_exists")
+        raise Conflict(_l("%(name)s %(text)s 已有结算申报", name=provider.name, text=month.text),
+                       code="claim_exists")
     claim = Claim(provider_id=provider.id, month=month.text, status=ClaimStatus.SUBMITTED,
                   source=source, filename=filename[:200],
                   submitted_by_id=user.id if user else None, submitted_at=utcnow())
@@ -116,7 +118,7 @@ def _move(claim: Claim, to: ClaimStatus, allowed: tuple[ClaimStatus, ...], user:
         .values(status=to, **stamps).execution_options(synchronize_session=False))
     if done.rowcount != 1:
         db.session.refresh(claim)
-        raise Conflict(f"该申报当前状态为 {claim.status.value}，不能执行此操作",
+        raise Conflict(_l("该申报当前状态为 %(value)s，不能执行此操作", value=claim.status.value),
                        code="wrong_status")
     audit.record(f"claim_{to.value}", "claims", claim.id,
                  {"status": [claim.status.value, to.value],
@@ -154,9 +156,9 @@ def approve(claim: Claim, user: User, override_reason: str = "") -> Claim:
             raise Conflict("仍有未决的明细，不能审批", code="undecided_lines")
         pending = callbacks.sample_counts(claim)[1]
         if pending and not reason:
-            raise Conflict(f"还有 {pending} 次电话回访未记录结果，不能审批"
-                           "（确需审批请写明理由）", code="callbacks_pending",
-                           fields={"override_reason": "回访未完成时必填"})
+            raise Conflict(_l("还有 %(pending)s 次电话回访未记录结果，不能审批"
+                              "（确需审批请写明理由）", pending=pending), code="callbacks_pending",
+                           fields={"override_reason": _l("回访未完成时必填")})
     _move(claim, ClaimStatus.APPROVED, (ClaimStatus.RECONCILED,), user,
           approved_by_id=user.id, approved_at=utcnow())
     if pending:

@@ -1,10 +1,11 @@
-"""Settlement statements (结算单) of a claim, as .xlsx (openpyxl) and PDF (reportlab with
-its built-in CJK CID font STSong-Light, which needs no font file: every PDF reader
-has it): the provider's and the bureau's totals, subtotals per township, and the lines
-not paid as claimed with their reasons in words, beside those a clerk decided by hand
-(an override paid in full is money the reconciliation would not have paid: the statement
-that is signed and paid on shows it, with the clerk's written reason), and the recoveries
-(扣回) of earlier claims that this one deducts, down to what is payable."""
+"""Settlement statements (结算单) of a claim, as .xlsx (openpyxl) and PDF (reportlab, the Chinese
+font embedded and the file aimed at PDF/A-2b: eldercare.pdf), with the blocks for the
+signatures and the seal (经办人, 审核人, 单位盖章) that a settlement carries: the provider's and the
+bureau's totals, subtotals per township, and the lines not paid as claimed with their
+reasons in words, beside those a clerk decided by hand (an override paid in full is money
+the reconciliation would not have paid: the statement that is signed and paid on shows it,
+with the clerk's written reason), and the recoveries (扣回) of earlier claims that this one
+deducts, down to what is payable."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 
 from eldercare.database import from_fen, stored
@@ -27,13 +31,13 @@ from . import recoveries
 from .labels import DECISION_LABELS, STATUS_LABELS, reasons_text
 from .models import Claim, ClaimLine, Decision, reasons_of
 
-TITLE = "游仙区政府购买居家养老服务结算单"
-LEDGER_WORDS = {"reversed": "已退回老人补贴账户", "expired": "已退回，因跨年度作废",
-                "none": "该次服务未使用补贴"}
-EXCEPTIONS = "核减、不予支付及改判"  # the sheet, and the PDF's table of those lines
+TITLE = _l("游仙区政府购买居家养老服务结算单")
+LEDGER_WORDS = {"reversed": _l("已退回老人补贴账户"), "expired": _l("已退回，因跨年度作废"),
+                "none": _l("该次服务未使用补贴")}
+EXCEPTIONS = _l("核减、不予支付及改判")  # the sheet, and the PDF's table of those lines
 
 
-RECOVERIES = "扣回"  # the sheet, and the PDF's table, of recoveries deducted
+RECOVERIES = _l("扣回")  # the sheet, and the PDF's table, of recoveries deducted
 
 
 @dataclass
@@ -57,7 +61,7 @@ def build(claim: Claim) -> Statement:
         .where(ClaimLine.claim_id == claim.id).group_by(Person.township_code)).all()
     names = dict(db.session.execute(sa.select(Region.code, Region.name).where(
         Region.code.in_([r[0] for r in rows if r[0]]))).all())
-    townships = sorted(((names.get(code, code) if code else "（无对应服务记录）", n,
+    townships = sorted(((names.get(code, code) if code else _("（无对应服务记录）"), n,
                          from_fen(c), from_fen(a)) for code, n, c, a in rows),
                        key=lambda t: (t[0].startswith("（"), t[0]))
     ex = db.session.execute(
@@ -76,7 +80,7 @@ def build(claim: Claim) -> Statement:
         "service": services.get(x.service_code, x.service_code),
         "quantity": x.quantity, "claimed": x.amount, "approved": x.approved_amount,
         "decision": str(DECISION_LABELS[x.decision.value])
-        + ("（改判）" if x.override_decision is not None else ""),
+        + (_("（改判）") if x.override_decision is not None else ""),
         "reasons": reasons_text(reasons_of(x.reason_bits)),
         "note": x.override_reason} for x, name in ex]
     return Statement(claim, townships, exceptions, recoveries.of_claim(claim))
@@ -84,51 +88,57 @@ def build(claim: Claim) -> Statement:
 
 def _history(c: Claim) -> list[tuple[str, str]]:
     out = []
-    for label, who, at in (("提交", c.submitted_by, c.submitted_at),
-                           ("对账", c.reconciled_by, c.reconciled_at),
-                           ("审批", c.approved_by, c.approved_at),
-                           ("支付", c.paid_by, c.paid_at)):
+    for label, who, at in ((_("提交"), c.submitted_by, c.submitted_at),
+                           (_("对账"), c.reconciled_by, c.reconciled_at),
+                           (_("审批"), c.approved_by, c.approved_at),
+                           (_("支付"), c.paid_by, c.paid_at)):
         if at:
-            name = (who.display_name or who.username) if who else "系统"
+            name = (who.display_name or who.username) if who else _("系统")
             out.append((label, f"{to_local(at):%Y-%m-%d %H:%M} {name}"))
     return out
 
 
 def _summary(s: Statement) -> list[tuple[str, object]]:
     c = s.claim
-    return [("服务组织", c.provider.name), ("结算月份", c.month),
-            ("状态", str(STATUS_LABELS[c.status.value])), ("申报明细（条）", c.line_count),
-            ("服务组织申报金额（元）", c.claimed_total), ("民政局核定金额（元）", c.approved_total),
-            ("核减金额（元）", c.rejected_total), ("扣回金额（元）", c.recovered_total),
-            ("应付金额（元）", c.payable), *_history(c)]
+    return [(_("服务组织"), c.provider.name), (_("结算月份"), c.month),
+            (_("状态"), str(STATUS_LABELS[c.status.value])), (_("申报明细（条）"), c.line_count),
+            (_("服务组织申报金额（元）"), c.claimed_total),
+            (_("民政局核定金额（元）"), c.approved_total),
+            (_("核减金额（元）"), c.rejected_total), (_("扣回金额（元）"), c.recovered_total),
+            (_("应付金额（元）"), c.payable), *_history(c)]
 
 
 def xlsx(claim: Claim) -> bytes:
     s = build(claim)
     wb = Workbook()
     ws = wb.active
-    ws.title = "结算汇总"
-    ws.append([TITLE])
+    ws.title = _("结算汇总")
+    ws.append([str(TITLE)])
     for label, value in _summary(s):
         ws.append([label, cell(value)])
     ws.append([])
-    ws.append(["乡镇（街道）", "明细（条）", "申报金额", "核定金额"])
+    ws.append([_("乡镇（街道）"), _("明细（条）"), _("申报金额"), _("核定金额")])
     for name, n, claimed, approved in s.townships:
         ws.append([cell(name), n, claimed, approved])
-    ws.append(["合计", claim.line_count, claim.claimed_total, claim.approved_total])
-    ex = wb.create_sheet(EXCEPTIONS)
-    ex.append(["序号", "服务记录", "老人", "服务日期", "服务项目", "数量", "申报金额", "核定金额",
-               "结论", "原因", "经办说明"])
+    ws.append([_("合计"), claim.line_count, claim.claimed_total, claim.approved_total])
+    ws.append([])
+    for label in SIGNATURES:  # the printed sheet carries the same signature blocks
+        ws.append([str(label), "　　　　" + _("年　　月　　日")])
+    ex = wb.create_sheet(str(EXCEPTIONS))
+    ex.append([_("序号"), _("服务记录"), _("老人"), _("服务日期"), _("服务项目"), _("数量"),
+               _("申报金额"), _("核定金额"),
+               _("结论"), _("原因"), _("经办说明")])
     for x in s.exceptions:
         ex.append([x["line_no"], x["visit_id"], cell(x["name"]), cell(x["service_date"]),
                    cell(x["service"]), x["quantity"], x["claimed"], x["approved"],
                    cell(x["decision"]), cell(x["reasons"]), cell(x["note"])])
-    rec = wb.create_sheet(RECOVERIES)
-    rec.append(["服务记录", "老人", "原结算月份", "原结算单编号", "扣回金额", "补贴退回"])
+    rec = wb.create_sheet(str(RECOVERIES))
+    rec.append([_("服务记录"), _("老人"), _("原结算月份"), _("原结算单编号"), _("扣回金额"),
+                _("补贴退回")])
     for r in s.recoveries:
         rec.append([r["visit_id"], cell(r["name"]), cell(r["from_month"]), r["from_claim_id"],
-                    r["amount"], cell(LEDGER_WORDS[r["ledger"]])])
-    rec.append(["合计", None, None, None, claim.recovered_total])
+                    r["amount"], cell(str(LEDGER_WORDS[r["ledger"]]))])
+    rec.append([_("合计"), None, None, None, claim.recovered_total])
     for sheet, widths in ((ws, (26, 30, 14, 14)), (ex, (6, 10, 10, 12, 10, 8, 10, 10, 10, 60, 30)),
                           (rec, (10, 10, 12, 12, 12, 30))):
         for i, w in enumerate(widths):
@@ -143,34 +153,35 @@ def pdf(claim: Claim) -> bytes:
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    if "STSong-Light" not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    from eldercare.pdf import pdfa, register_font
+
+    font = register_font()  # embedded: a PC without a Chinese font shows no boxes
     s = build(claim)
-    title = ParagraphStyle("t", fontName="STSong-Light", fontSize=16, leading=22)
-    body = ParagraphStyle("b", fontName="STSong-Light", fontSize=9, leading=12)
-    small = ParagraphStyle("s", fontName="STSong-Light", fontSize=8, leading=10)
-    grid = TableStyle([("FONTNAME", (0, 0), (-1, -1), "STSong-Light"),
+    title = ParagraphStyle("t", fontName=font, fontSize=16, leading=22)
+    body = ParagraphStyle("b", fontName=font, fontSize=9, leading=12)
+    small = ParagraphStyle("s", fontName=font, fontSize=8, leading=10)
+    grid = TableStyle([("FONTNAME", (0, 0), (-1, -1), font),
                        ("FONTSIZE", (0, 0), (-1, -1), 9),
                        ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
                        ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
                        ("VALIGN", (0, 0), (-1, -1), "TOP")])
-    story = [Paragraph(TITLE, title), Spacer(1, 4 * mm)]
+    story = [Paragraph(str(TITLE), title), Spacer(1, 4 * mm)]
     story.append(Table([[k, str(v)] for k, v in _summary(s)], colWidths=(50 * mm, 90 * mm),
-                       style=TableStyle([("FONTNAME", (0, 0), (-1, -1), "STSong-Light"),
+                       style=TableStyle([("FONTNAME", (0, 0), (-1, -1), font),
                                          ("FONTSIZE", (0, 0), (-1, -1), 10)])))
-    story += [Spacer(1, 4 * mm), Paragraph("分乡镇（街道）小计", body)]
-    rows = [["乡镇（街道）", "明细（条）", "申报金额（元）", "核定金额（元）"]]
+    story += [Spacer(1, 4 * mm), Paragraph(_("分乡镇（街道）小计"), body)]
+    rows = [[_("乡镇（街道）"), _("明细（条）"), _("申报金额（元）"), _("核定金额（元）")]]
     rows += [[n, str(k), f"{c:,.2f}", f"{a:,.2f}"] for n, k, c, a in s.townships]
-    rows.append(["合计", str(claim.line_count), f"{claim.claimed_total:,.2f}",
+    rows.append([_("合计"), str(claim.line_count), f"{claim.claimed_total:,.2f}",
                  f"{claim.approved_total:,.2f}"])
     story.append(Table(rows, style=grid, repeatRows=1))
     story += [Spacer(1, 4 * mm),
-              Paragraph(f"{EXCEPTIONS}的明细（{len(s.exceptions)} 条）", body)]
-    rows = [["序号", "服务记录", "老人", "服务日期", "项目", "申报", "核定", "结论", "原因"]]
+              Paragraph(_("%(what)s的明细（%(n)s 条）", what=EXCEPTIONS,
+                          n=len(s.exceptions)), body)]
+    rows = [[_("序号"), _("服务记录"), _("老人"), _("服务日期"), _("项目"), _("申报"), _("核定"),
+             _("结论"), _("原因")]]
     rows += [[str(x["line_no"]), str(x["visit_id"] or "—"), x["name"],
               x["service_date"].isoformat(), x["service"], f"{x['claimed']:,.2f}",
               f"{x['approved'] or 0:,.2f}", x["decision"],
@@ -181,16 +192,40 @@ def pdf(claim: Claim) -> bytes:
                                   18 * mm, 16 * mm, 120 * mm)))
     if s.recoveries:
         story += [Spacer(1, 4 * mm), Paragraph(
-            f"{RECOVERIES}：回访确认未提供服务、已在此前结算中支付的款项（{len(s.recoveries)} 笔）",
+            _("%(what)s：回访确认未提供服务、已在此前结算中支付的款项（%(n)s 笔）",
+              what=RECOVERIES, n=len(s.recoveries)),
             body)]
-        rows = [["服务记录", "老人", "原结算月份", "原结算单", "扣回金额（元）", "补贴退回"]]
+        rows = [[_("服务记录"), _("老人"), _("原结算月份"), _("原结算单"), _("扣回金额（元）"),
+                 _("补贴退回")]]
         rows += [[str(r["visit_id"]), r["name"], r["from_month"], str(r["from_claim_id"]),
-                  f"{r['amount']:,.2f}", LEDGER_WORDS[r["ledger"]]] for r in s.recoveries]
-        rows.append(["合计", "", "", "", f"{claim.recovered_total:,.2f}", ""])
+                  f"{r['amount']:,.2f}", str(LEDGER_WORDS[r["ledger"]])] for r in s.recoveries]
+        rows.append([_("合计"), "", "", "", f"{claim.recovered_total:,.2f}", ""])
         story.append(Table(rows, style=grid, repeatRows=1))
-    story += [Spacer(1, 8 * mm), Paragraph("服务组织（盖章）：　　　　　　　　　　"
-                                           "民政局经办人：　　　　　　　　　　审核人：", body)]
+    story += [Spacer(1, 8 * mm), signature_blocks(font)]
     out = io.BytesIO()
-    SimpleDocTemplate(out, pagesize=landscape(A4), title=TITLE, leftMargin=12 * mm,
-                      rightMargin=12 * mm, topMargin=12 * mm, bottomMargin=12 * mm).build(story)
-    return out.getvalue()
+    SimpleDocTemplate(out, pagesize=landscape(A4), title=str(TITLE), leftMargin=12 * mm,
+                      rightMargin=12 * mm, topMargin=12 * mm, bottomMargin=12 * mm,
+                      initialFontName=font).build(story)  # not Helvetica: PDF/A embeds all
+    lang = "zh-CN" if str(get_locale() or "zh") == "zh" else "en"
+    return pdfa(out.getvalue(), str(TITLE), lang=lang)
+
+
+SIGNATURES = (_l("服务组织（盖章）"), _l("经办人（签字）"), _l("审核人（签字）"), _l("单位盖章"))
+
+
+def signature_blocks(font: str):
+    """Four boxes kept on one page: the provider's seal, the bureau's clerk (经办人) and
+    reviewer (审核人), and the bureau's seal (单位盖章), each with room and a date line."""
+    from reportlab.lib import colors
+    from reportlab.lib.units import mm
+    from reportlab.platypus import KeepTogether, Table, TableStyle
+
+    date_line = "　　　　" + _("年　　月　　日")
+    cells = [[f"{label}\n\n\n\n{date_line}" for label in SIGNATURES]]
+    table = Table(cells, colWidths=(66 * mm,) * 4, rowHeights=(34 * mm,),
+                  style=TableStyle([("FONTNAME", (0, 0), (-1, -1), font),
+                                    ("FONTSIZE", (0, 0), (-1, -1), 10),
+                                    ("BOX", (0, 0), (-1, -1), 0.6, colors.black),
+                                    ("INNERGRID", (0, 0), (-1, -1), 0.6, colors.black),
+                                    ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    return KeepTogether([table])

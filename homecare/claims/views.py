@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from eldercare.auth.web import role_required
-from eldercare.errors import DomainError, NotFound
+from eldercare.errors import DomainError
 from eldercare.exports import export_response, iter_rows, wants_export
 from eldercare.extensions import db
 from eldercare.models import Person, Role
@@ -37,7 +37,7 @@ from .labels import (
     reasons_text,
 )
 from .models import BIT, CallbackSample, Claim, ClaimLine, ClaimStatus, reasons_of
-from .scoping import callback_scope, get_claim, sees_callback_notes
+from .scoping import callback_scope, get_callback, get_claim, sees_callback_notes
 
 bp = Blueprint("claims", __name__)
 OFFICE = (Role.ADMIN, Role.AUDITOR, Role.PROVIDER)
@@ -56,14 +56,6 @@ def _labels():
             if s else "—",
             "callback_reason": lambda s: str(CALLBACK_REASON_LABELS.get(
                 getattr(s, "value", s), s))}
-
-
-def _or_404(getter, *args):
-    """Another organisation's record is simply not there (404), as in the API."""
-    try:
-        return getter(current_user, *args)
-    except NotFound:
-        abort(404)
 
 
 def _providers():
@@ -180,7 +172,7 @@ def _exception_groups(claim: Claim) -> list[tuple[str, int, list]]:
 @bp.get("/homecare/claims/<int:claim_id>")
 @role_required(*OFFICE)
 def claim_page(claim_id: int):
-    claim = _or_404(get_claim, claim_id)
+    claim = get_claim(current_user, claim_id)
     groups = _exception_groups(claim)
     clean = page_of(sa.select(ClaimLine).where(
         ClaimLine.claim_id == claim.id, ClaimLine.reason_bits == 0,
@@ -203,7 +195,7 @@ def claim_page(claim_id: int):
 def _step(claim_id: int, fn, done: str):
     if not ActionForm().validate_on_submit():
         abort(400)
-    claim = _or_404(get_claim, claim_id)
+    claim = get_claim(current_user, claim_id)
     fn(claim, current_user)
     db.session.commit()
     flash(done, "success")
@@ -233,7 +225,7 @@ def pay(claim_id: int):
 @bp.post("/homecare/claims/<int:claim_id>/lines/<int:line_no>")
 @role_required(Role.ADMIN)
 def override(claim_id: int, line_no: int):
-    claim = _or_404(get_claim, claim_id)
+    claim = get_claim(current_user, claim_id)
     form = OverrideForm()
     if not form.validate_on_submit():
         flash(_("输入有误：%(e)s", e="; ".join(
@@ -249,7 +241,7 @@ def override(claim_id: int, line_no: int):
 @bp.get("/homecare/claims/visits/<int:visit_id>")
 @role_required(*OFFICE)
 def visit_page(visit_id: int):
-    visit = _or_404(hc.get_visit, visit_id)
+    visit = hc.get_visit(current_user, visit_id)
     entries = db.session.scalars(sa.select(LedgerEntry).where(
         LedgerEntry.visit_id == visit.id).order_by(LedgerEntry.id)).all()
     claimed = db.session.execute(sa.select(ClaimLine, Claim).join(Claim).where(
@@ -292,10 +284,7 @@ def callbacks_page():
 @role_required(Role.ADMIN)
 def record_callback(sample_id: int):
     form = OutcomeForm()
-    sample = db.session.scalar(sa.select(CallbackSample).where(
-        CallbackSample.id == sample_id, callback_scope(current_user)))
-    if sample is None:
-        abort(404)
+    sample = get_callback(current_user, sample_id)
     if form.validate_on_submit():
         callbacks.record_outcome(sample, form.outcome.data, form.note.data or "", current_user)
         db.session.commit()
@@ -327,7 +316,7 @@ def scorecards_page():
 def year_statement(enrolment_id: int):
     """The elder's year: every visit, its services and what it cost, the subsidy used
     and left — in large type, for the family (and the cheapest fraud check there is)."""
-    e = _or_404(hc.get_enrolment, enrolment_id)
+    e = hc.get_enrolment(current_user, enrolment_id)
     led = hs.ledger(e)
     visits = db.session.scalars(sa.select(Visit).where(
         Visit.enrolment_id == e.id, Visit.check_out_at.is_not(None))

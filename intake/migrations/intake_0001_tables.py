@@ -1,7 +1,7 @@
 """intake: applications and their steps, home-care places and eligibility rules
 
 Revision ID: intake_0001
-Revises: (base of the intake branch; depends on core_0009_township and homecare_0004)
+Revises: (base of the intake branch; depends on core_0010_township and homecare_0004)
 Create Date: 2026-12-05 06:41:07.410846
 
 - applications: 特困 and home-care applications, one open per person and kind (a partial
@@ -21,7 +21,7 @@ import eldercare.database
 revision = 'intake_0001'
 down_revision = None
 branch_labels = ('intake',)
-depends_on = ('core_0009_township', 'homecare_0004')
+depends_on = ('core_0010_township', 'homecare_0004')
 
 
 def upgrade():

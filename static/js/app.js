@@ -16,6 +16,28 @@
   window.eldercarePaintBars = paintBars;
   document.addEventListener("DOMContentLoaded", function () { paintBars(); });
 
+  // A table wider than its box scrolls inside it: the box must then take the keyboard's
+  // focus (arrow keys scroll it) and say what it holds (WCAG 2.1.1; axe's
+  // scrollable-region-focusable), as it does on a phone or at 200% zoom.
+  function scrollables() {
+    document.querySelectorAll(".table-responsive").forEach(function (box) {
+      if (box.scrollWidth > box.clientWidth + 1) {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        if (!box.hasAttribute("aria-label")) {
+          var cap = box.querySelector("caption");
+          var head = cap || box.previousElementSibling;
+          box.setAttribute("aria-label", (head && head.textContent.trim()) || document.title);
+        }
+      } else if (box.getAttribute("tabindex") === "0") {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", scrollables);
+  window.addEventListener("resize", scrollables);
+
   // Person form: the village select follows the township select.
   document.addEventListener("change", function (ev) {
     if (ev.target.id !== "township_code") { return; }

@@ -54,7 +54,7 @@ def test_a_one_time_password_leads_to_the_change_form_and_nowhere_else(client, d
     assert choose("weakpass").status_code == 422
     assert choose("Given-by-them-1").status_code == 422  # the one-time one again
     done = choose("Mine-own-pass-9")
-    assert done.status_code == 302 and client.get("/").status_code == 200
+    assert done.status_code == 302 and client.get("/scan").status_code == 200
     assert token(client, "newbie", "Given-by-them-1").status_code == 401
     assert token(client, "newbie", "Mine-own-pass-9").status_code == 200
 

@@ -236,6 +236,6 @@ def test_a_worker_logs_a_visit_by_hand_when_the_card_is_lost(client, world):
     stranger = f.user("worker", provider_id=world.other.id)
     client.post("/logout", data={"csrf_token": form["csrf_token"]})
     login(client, stranger)
-    refused = client.get(path)  # pages answer a record out of scope with a flash and 303
-    assert refused.status_code == 303 and "李秀英" not in refused.text
+    refused = client.get(path)  # a record out of scope is not there: the 404 page
+    assert refused.status_code == 404 and "李秀英" not in refused.text
     assert "李秀英" not in client.get("/scan/manual?q=李秀").text

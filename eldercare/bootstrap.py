@@ -1,4 +1,5 @@
-"""init-db: migrate to the newest schema (every feature's branch), then reference data."""
+"""Bringing a database up (`eldercare init-db`): migrate to the newest schema, every
+package's branch, then load the reference data (regions, each feature's seeds)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""API plumbing: one decorator declares an endpoint's roles, body, query and answer.
+"""API plumbing (each feature's api.py holds its endpoints; this is what they are made
+with): one decorator declares an endpoint's roles, body, query and answer.
 
 `endpoint` authenticates (bearer token, or the session cookie plus a CSRF header),
 checks the role (deny by default: every endpoint names the roles it admits), parses
@@ -13,45 +14,16 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from .api_errors import ApiError
 from .auth.web import api_user
 from .extensions import db
 from .models import Role
 
 ALL_ROLES = tuple(Role)
 READERS = (Role.ADMIN, Role.AUDITOR)
-
-
-class ApiError(Exception):
-    """An error answered in the contract's shape."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        fields: dict | None = None,
-        headers: dict | None = None,
-    ):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.fields = fields or {}
-        self.headers = headers or {}
-
-
-def error_response(
-    status: int, code: str, message: str, fields: dict | None = None, headers: dict | None = None
-) -> Response:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if fields:
-        body["fields"] = fields
-    resp = jsonify({"error": body})
-    resp.status_code = status
-    for k, v in (headers or {}).items():
-        resp.headers[k] = v
-    return resp
 
 
 class Body(BaseModel):
@@ -109,40 +81,15 @@ def endpoint(
         @functools.wraps(view)
         def wrapper(**kwargs):
             if not public:
-                user = api_user()
-                if user is None:
-                    raise ApiError(401, "unauthenticated", "需要登录或有效的令牌")
-                if user.role not in allowed:
-                    raise ApiError(403, "forbidden", "当前角色无权执行此操作")
+                _authorize(allowed or ())
             if body is not None:
-                data = request.get_json(silent=True)
-                if not isinstance(data, dict):
-                    raise ApiError(400, "malformed_request", "请求体须为 JSON 对象")
-                try:
-                    kwargs["body"] = body.model_validate(data)
-                except ValidationError as exc:
-                    raise ApiError(
-                        422, "validation_failed", "输入有误", validation_fields(exc)
-                    ) from None
+                kwargs["body"] = _parse_body(body)
             if query is not None:
-                try:
-                    kwargs["query"] = query.model_validate(request.args.to_dict())
-                except ValidationError as exc:
-                    raise ApiError(
-                        400, "malformed_request", "查询参数有误", validation_fields(exc)
-                    ) from None
+                kwargs["query"] = _parse_query(query)
             result = view(**kwargs)
             if isinstance(result, Response) or raw:
                 return result
-            code = status
-            if isinstance(result, tuple):
-                result, code = result
-            if response is not None and current_app.testing:
-                # Tests hold every answer to the schema the OpenAPI document publishes.
-                TypeAdapter(response).validate_python(result)
-            resp = jsonify(result)
-            resp.status_code = code
-            return resp
+            return _answer(result, status, response)
 
         wrapper._openapi = {  # type: ignore[attr-defined]
             "summary": summary or (view.__doc__ or "").strip().split("\n")[0],
@@ -161,6 +108,45 @@ def endpoint(
     return decorate
 
 
+def _authorize(allowed: tuple[Role, ...]) -> None:
+    """401 without a user, 403 for a role the endpoint does not name."""
+    user = api_user()
+    if user is None:
+        raise ApiError(401, "unauthenticated", "需要登录或有效的令牌")
+    if user.role not in allowed:
+        raise ApiError(403, "forbidden", "当前角色无权执行此操作")
+
+
+def _parse_body(model: type[BaseModel]) -> BaseModel:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "malformed_request", "请求体须为 JSON 对象")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(422, "validation_failed", "输入有误", validation_fields(exc)) from None
+
+
+def _parse_query(model: type[BaseModel]) -> BaseModel:
+    try:
+        return model.model_validate(request.args.to_dict())
+    except ValidationError as exc:
+        raise ApiError(400, "malformed_request", "查询参数有误", validation_fields(exc)) from None
+
+
+def _answer(result: Any, status: int, response: Any) -> Response:
+    """The view's dict or list as JSON with `status`, or a (data, status) pair's."""
+    code = status
+    if isinstance(result, tuple):
+        result, code = result
+    if response is not None and current_app.testing:
+        # Tests hold every answer to the schema the OpenAPI document publishes.
+        TypeAdapter(response).validate_python(result)
+    resp = jsonify(result)
+    resp.status_code = code
+    return resp
+
+
 def paginate(stmt: sa.Select, page: PageQuery, serialize: Callable[[Any], dict]) -> dict:
     """One page of a SELECT of ORM entities, with the total, in the contract's shape."""
     total = db.session.scalar(
@@ -173,7 +159,3 @@ def paginate(stmt: sa.Select, page: PageQuery, serialize: Callable[[Any], dict])
         "page": page.page,
         "per_page": page.per_page,
     }
-
-
-def current_user_api():
-    return g.api_user

@@ -1,7 +1,7 @@
 """the township clerk (乡镇/街道经办): a role scoped to one township, and its alerts
 
-Revision ID: core_0009_township
-Revises: core_0008
+Revision ID: core_0010_township
+Revises: core_0009_alert_text
 Create Date: 2026-12-05 09:00:00
 
 - users.role admits `township`; users.township_code names the clerk's township (a
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'core_0009_township'
-down_revision = 'core_0008'
+revision = 'core_0010_township'
+down_revision = 'core_0009_alert_text'
 branch_labels = None
 depends_on = None
 

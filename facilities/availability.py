@@ -1,0 +1,83 @@
+"""Beds out of service and reserved for an arranged admission (预留). Each change is a
+conditional update under the bed's row lock, which admissions take too (guards.py)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+
+from eldercare import audit
+from eldercare.errors import Conflict
+from eldercare.extensions import db
+from eldercare.models import Person, User
+from eldercare.timeutil import local_today
+
+from .errors import BedOccupied, BedOutOfService, BedReserved
+from .guards import check_day, check_own_facility, check_person_active, claim_bed, overlapping
+from .models import Bed, BedOutage, Stay
+
+
+def set_out_of_service(bed: Bed, on: date, reason: str, user: User | None = None) -> BedOutage:
+    """Take a bed out of service from `on`. Refused (BedOccupied) while anyone holds it
+    on or after that day; checked under the bed's row lock, which admissions take too."""
+    check_own_facility(user, bed.facility_id)
+    check_day(on, "date")
+    claim_bed(bed, user, in_service=False)
+    if overlapping(Stay.bed_id, bed.id, on, None) is not None:
+        raise BedOccupied(f"床位 {bed.code} 有人入住，不能停用")
+    result = db.session.execute(
+        sa.update(Bed).where(Bed.id == bed.id, Bed.out_of_service.is_(False))
+        .values(out_of_service=True, out_of_service_reason=(reason or "")[:200])
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise BedOutOfService(f"床位 {bed.code} 已停用")
+    audit.record("update", "beds", bed.id, {"out_of_service": [False, True],
+                                             "out_of_service_reason": ["", reason or ""]})
+    outage = BedOutage(bed_id=bed.id, start_date=on, reason=(reason or "")[:200])
+    db.session.add(outage)
+    db.session.flush()
+    db.session.refresh(bed)
+    return outage
+
+
+def back_in_service(bed: Bed, on: date, user: User | None = None) -> None:
+    """Put a bed back in service from `on`. Raises Conflict when it was in service."""
+    check_own_facility(user, bed.facility_id)
+    check_day(on, "date")
+    result = db.session.execute(
+        sa.update(Bed).where(Bed.id == bed.id, Bed.out_of_service.is_(True))
+        .values(out_of_service=False, out_of_service_reason="")
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise Conflict("床位未停用", code="bed_in_service")
+    audit.record("update", "beds", bed.id, {"out_of_service": [True, False]})
+    outage = db.session.scalar(sa.select(BedOutage).where(BedOutage.bed_id == bed.id,
+                                                          BedOutage.end_date.is_(None)))
+    if outage is not None:
+        outage.end_date = max(on, outage.start_date)
+    db.session.flush()
+    db.session.refresh(bed)
+
+
+def reserve_bed(bed: Bed, person: Person, user: User | None = None) -> None:
+    """Hold a vacant, in-service bed for an arranged admission (预留)."""
+    check_own_facility(user, bed.facility_id)
+    check_person_active(person)
+    claim_bed(bed, user)
+    if overlapping(Stay.bed_id, bed.id, local_today(), None) is not None:
+        raise BedOccupied(f"床位 {bed.code} 已有人入住")
+    result = db.session.execute(
+        sa.update(Bed).where(Bed.id == bed.id, Bed.reserved_for_id.is_(None))
+        .values(reserved_for_id=person.id).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise BedReserved(f"床位 {bed.code} 已预留")
+    audit.record("update", "beds", bed.id, {"reserved_for_id": [None, person.id]})
+    db.session.refresh(bed)
+
+
+def unreserve_bed(bed: Bed, user: User | None = None) -> None:
+    """Release a reservation (no error if there was none)."""
+    check_own_facility(user, bed.facility_id)
+    bed.reserved_for_id = None
+    db.session.flush()

@@ -1,0 +1,89 @@
+"""The checks and locks every bed operation starts with.
+
+Concurrency (ENGINEERING.md): an operation on a person's stays first locks the person's
+row (lock_person: SELECT ... FOR UPDATE on PostgreSQL; SQLite writers already hold the
+database lock from BEGIN IMMEDIATE), then *claims* the bed with a conditional update that
+must touch exactly one row (claim_bed: in service, and in the acting manager's own home),
+which locks the bed row until commit. Only then are back-dated overlaps checked
+(overlapping), so the check sees every committed stay. The partial unique indexes on open
+stays are the last word. Locks are always taken person first, then bed, so that two
+operations cannot deadlock.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from eldercare.extensions import db
+from eldercare.models import Person, PersonStatus, Role, User
+from eldercare.timeutil import local_today
+
+from .errors import BadDate, BedOutOfService, NotOwnFacility, PersonNotActive, StayNotOpen
+from .models import Bed, Stay
+
+
+def is_manager(user: User | None) -> bool:
+    return user is not None and user.role == Role.MANAGER
+
+
+def check_own_facility(user: User | None, facility_id: int) -> None:
+    """Raise NotOwnFacility (403) when a manager acts outside their own home."""
+    if is_manager(user) and user.facility_id != facility_id:
+        raise NotOwnFacility("只能管理本机构的床位")
+
+
+def claim_bed(bed: Bed, user: User | None, *, in_service: bool = True) -> None:
+    """Lock the bed row by a conditional update that must touch exactly one row: the bed
+    is in service (unless `in_service` is False) and, for a manager, in their own home.
+    Raises BedOutOfService or NotOwnFacility otherwise."""
+    conds = [Bed.id == bed.id]
+    if in_service:
+        conds.append(Bed.out_of_service.is_(False))
+    if is_manager(user):
+        conds.append(Bed.facility_id == sa.select(User.facility_id).where(
+            User.id == user.id, User.role == Role.MANAGER).scalar_subquery())
+    result = db.session.execute(
+        sa.update(Bed).where(*conds).values(version=Bed.version + 1)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        db.session.refresh(bed)
+        check_own_facility(user, bed.facility_id)
+        raise BedOutOfService(f"床位 {bed.code} 已停用", fields={"bed_id": _l("床位已停用")})
+
+
+def lock_person(person: Person) -> None:
+    """Serialise everything done to one person's stays (PostgreSQL row lock; on SQLite
+    the write transaction already holds the database lock)."""
+    db.session.execute(sa.select(Person.id).where(Person.id == person.id).with_for_update())
+
+
+def overlapping(column, value, start: date, end: date | None, exclude=()) -> Stay | None:
+    """A stay on `column == value` that overlaps [start, end) (end None: open)."""
+    stmt = sa.select(Stay).where(column == value,
+                                 sa.or_(Stay.end_date.is_(None), Stay.end_date > start))
+    if end is not None:
+        stmt = stmt.where(Stay.start_date < end)
+    if exclude:
+        stmt = stmt.where(Stay.id.not_in(exclude))
+    return db.session.scalars(stmt.order_by(Stay.start_date).limit(1)).first()
+
+
+def check_day(day: date, field: str = "date", earliest: date | None = None) -> None:
+    if day > local_today():
+        raise BadDate("日期不能晚于今天", fields={field: _l("不能晚于今天")})
+    if earliest is not None and day < earliest:
+        raise BadDate("日期早于允许的最早日期", fields={field: f"不能早于 {earliest.isoformat()}"})
+
+
+def check_person_active(person: Person) -> None:
+    if person.status != PersonStatus.ACTIVE:
+        word = "已去世" if person.status == PersonStatus.DECEASED else "已迁出"
+        raise PersonNotActive(f"{person.name}{word}，不能办理入住")
+
+
+def require_open(stay: Stay) -> None:
+    if stay.end_date is not None:
+        raise StayNotOpen(f"{stay.person.name} 的这次入住已于 {stay.end_date.isoformat()} 结束")
