@@ -13,7 +13,7 @@ from typing import Literal
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
-from eldercare.api import Body, PageQuery, Query, endpoint, paginate
+from eldercare.apikit import Body, PageQuery, Query, endpoint, paginate
 from eldercare.auth.web import api_user
 from eldercare.extensions import db
 from eldercare.models import Role

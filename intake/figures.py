@@ -15,6 +15,7 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import aliased
 
 from eldercare.extensions import db
@@ -183,10 +184,10 @@ def alerts(day: date) -> list[dict]:
     for code, n in rows:
         town = names.get(code, code)
         out.append({"kind": "intake_late", "role": "admin", "count": n,
-                    "message": f"{town}：{n} 份申请已超过办理时限",
+                    "message": _l("%(town)s：%(n)s 份申请已超过办理时限", town=town, n=n),
                     "link": f"/applications?overdue=1&township={code}"})
         out.append({"kind": "intake_late", "role": "township", "township_code": code, "count": n,
-                    "message": f"本乡镇（街道）{n} 份申请已超过办理时限",
+                    "message": _l("本乡镇（街道）%(n)s 份申请已超过办理时限", n=n),
                     "link": "/applications?overdue=1"})
     return out
 

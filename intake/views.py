@@ -19,6 +19,7 @@ from eldercare.auth.web import role_required
 from eldercare.errors import DomainError, NotFound
 from eldercare.exports import export_response, wants_export
 from eldercare.extensions import db
+from eldercare.jobs import alerts_for
 from eldercare.models import Region, Role
 from eldercare.pagination import page_of
 from eldercare.people import services as people
@@ -113,9 +114,11 @@ def applications():
               a.received_on, str(STATUS_LABELS[a.status.value]), a.due,
               _("是") if overdue(a) else "", sum(1 for s in a.steps if s.late))
              for a in db.session.scalars(stmt)))
+    # the township clerk's first page (registry.home_pages): their alerts are here
+    alerts = alerts_for(current_user) if current_user.role == Role.TOWNSHIP else []
     return render_template("intake/list.html", page=page_of(stmt, args), names=names,
                            labels=STATUS_LABELS, today=local_today(), overdue=overdue,
-                           bureau=current_user.role in BUREAU)
+                           bureau=current_user.role in BUREAU, alerts=alerts)
 
 
 def _get(application_id: int) -> Application:

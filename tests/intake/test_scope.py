@@ -55,8 +55,8 @@ def test_the_clerks_pages_keep_the_same_scope(client):
     assert page.status_code == 200 and "石马人" in page.text and "新桥人" not in page.text
     assert client.get(f"/applications/{a_other['id']}").status_code == 404
     assert client.get(f"/applications/{a_mine['id']}").status_code == 200
-    elsewhere = client.get(f"/people/{other.id}")  # the core's pages: not found, said once
-    assert elsewhere.status_code != 200 and "新桥人" not in elsewhere.text
+    elsewhere = client.get(f"/people/{other.id}")
+    assert elsewhere.status_code == 404 and "新桥人" not in elsewhere.text
     people = client.get("/people")
     assert "石马人" in people.text and "新桥人" not in people.text
     token = f.csrf(client, f"/applications/{a_mine['id']}")
