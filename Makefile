@@ -51,13 +51,13 @@ test-postgres: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) -m "not browser"
 
 lint: install ## ruff, the import contracts (features sit on the core, never the reverse), bandit
-	$(BIN)/ruff check eldercare dynamic facilities homecare tests bench
+	$(BIN)/ruff check eldercare dynamic facilities homecare intake tests bench
 	$(BIN)/lint-imports
-	$(BIN)/bandit -q -c pyproject.toml -r eldercare dynamic facilities homecare
+	$(BIN)/bandit -q -c pyproject.toml -r eldercare dynamic facilities homecare intake
 
 fmt: install ## format the code
-	$(BIN)/ruff format eldercare dynamic facilities homecare tests bench
-	$(BIN)/ruff check --fix eldercare dynamic facilities homecare tests bench
+	$(BIN)/ruff format eldercare dynamic facilities homecare intake tests bench
+	$(BIN)/ruff check --fix eldercare dynamic facilities homecare intake tests bench
 
 bench: install ## benchmarks at demo scale 1 and 10; writes bench/README.md
 	$(BIN)/python bench/run.py

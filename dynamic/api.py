@@ -21,7 +21,7 @@ from eldercare.models import Role
 from eldercare.timeutil import local_today
 
 from . import figures, services, wubao
-from .models import Comparison, ComparisonRow, Proposal, Termination
+from .models import Comparison, ComparisonKind, ComparisonRow, Proposal, Termination
 from .serializers import (
     comparison_json,
     proposal_json,
@@ -49,7 +49,7 @@ class ComparisonOut(Loose):
 class ProposalOut(Loose):
     id: int
     person_id: int
-    kind: Literal["death", "moved", "income"]
+    kind: Literal["death", "moved", "income", "propose_application"]
     date: dt.date
     effects: list[str]
     status: Literal["pending", "accepted", "rejected"]
@@ -63,13 +63,14 @@ class ProposalPage(BaseModel):
 
 
 @endpoint(bp, "/comparisons", ["POST"], roles=WRITERS, response=ComparisonOut, status=201,
-          multipart={"kind": "death|moved|income", "file": "file", "source": "string"},
+          multipart={"kind": "death|moved|income|disability|dibao|age", "file": "file",
+                     "source": "string"},
           summary="Upload another department's list (CSV or .xlsx) and match it")
 def upload(**_):
     kind = (request.form.get("kind") or "").strip()
-    if kind not in ("death", "moved", "income"):
+    if kind not in {k.value for k in ComparisonKind}:
         raise ApiError(422, "validation_failed", _l("比对类型无效"),
-                       {"kind": "death、moved 或 income"})
+                       {"kind": "、".join(k.value for k in ComparisonKind)})
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise ApiError(400, "malformed_request", "缺少文件", {"file": "请选择 .xlsx 或 .csv 文件"})

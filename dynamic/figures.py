@@ -25,7 +25,7 @@ from eldercare.models import AuditEntry, Person, PersonStatus, Region
 from eldercare.registry import registry
 from eldercare.timeutil import local_midnight_utc, months_between, to_local
 
-from . import LOSSES
+from . import LOSSES, entrants
 from .models import Comparison, ComparisonKind, Proposal, ProposalStatus, Termination
 from .services import tekun_monthly
 
@@ -143,4 +143,6 @@ def timeliness(since: date, until: date) -> dict:
                                                       key=lambda kv: kv[0] or "")],
         },
         "avoided": _avoided(since, until),
+        # 应保尽保 beside 应退尽退: who the entrants' lists found, and what became of them
+        "entrants": entrants.figures(since, until),
     }

@@ -11,7 +11,9 @@ from eldercare.templating import LABELS
 
 from .wubao import MANUAL_REASONS
 
-KINDS = [("death", _l("死亡名单")), ("moved", _l("迁出名单")), ("income", _l("收入名单"))]
+KINDS = [("death", _l("死亡名单")), ("moved", _l("迁出名单")), ("income", _l("收入名单")),
+         ("disability", _l("残疾人证名单（应保尽保）")), ("dibao", _l("低保名单（应保尽保）")),
+         ("age", _l("当月年满60、80周岁名单（应保尽保）"))]
 REASONS = [(r, LABELS["support_end"][r]) for r in MANUAL_REASONS]
 ITEMS = [("eating", _l("进食")), ("dressing", _l("穿衣")), ("transfer", _l("上下床")),
          ("toileting", _l("如厕")), ("walking", _l("室内行走")), ("bathing", _l("洗澡"))]

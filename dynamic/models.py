@@ -20,6 +20,28 @@ class ComparisonKind(enum.StrEnum):
     DEATH = "death"  # 死亡名单（公安、卫健）
     MOVED = "moved"  # 迁出本区（公安户籍）
     INCOME = "income"  # 收入（人社养老金等）
+    # lists that find people who qualify but are not supported (应保尽保): each match
+    # proposes an application (dynamic/entrants.py)
+    DISABILITY = "disability"  # 残疾人证（残联）
+    DIBAO = "dibao"  # 低保对象（60 岁以上）
+    AGE = "age"  # 当月年满 60、80 周岁（公安户籍）
+
+
+ENTRY_KINDS = (ComparisonKind.DISABILITY, ComparisonKind.DIBAO, ComparisonKind.AGE)
+
+
+class ProposalKind(enum.StrEnum):
+    """What a proposal asks: an exit (death, move), a special review (income), or the
+    start of an application for someone who qualifies and is not supported."""
+
+    DEATH = "death"
+    MOVED = "moved"
+    INCOME = "income"
+    PROPOSE_APPLICATION = "propose_application"
+
+    @classmethod
+    def of(cls, kind: ComparisonKind) -> ProposalKind:
+        return cls.PROPOSE_APPLICATION if kind in ENTRY_KINDS else cls(kind.value)
 
 
 class RowResult(enum.StrEnum):
@@ -105,8 +127,9 @@ class ComparisonRow(db.Model):
 
 
 class Proposal(db.Model):
-    """What a matched row asks the bureau to do: record a death or a move, or review
-    a 特困 person whose income is above the line. Decided once."""
+    """What a matched row asks the bureau to do: record a death or a move, review a 特困
+    person whose income is above the line, or start an application for someone a list
+    finds qualifying and unsupported. Decided once."""
 
     __tablename__ = "proposals"
     __table_args__ = (
@@ -122,8 +145,9 @@ class Proposal(db.Model):
     comparison_id: Mapped[int] = mapped_column(sa.ForeignKey("comparisons.id"), index=True)
     row_id: Mapped[int | None] = mapped_column(sa.ForeignKey("comparison_rows.id"))
     person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), index=True)
-    kind: Mapped[ComparisonKind] = mapped_column(enum_column(ComparisonKind, "comparison_kind"))
-    date: Mapped[dt.date] = mapped_column(comment="of the death, move or income")
+    kind: Mapped[ProposalKind] = mapped_column(enum_column(ProposalKind, "proposal_kind"))
+    date: Mapped[dt.date] = mapped_column(comment="of the death, move or income; the list's "
+                                                  "date for a proposed application")
     monthly_amount: Mapped[Decimal | None] = mapped_column(MoneyType())
     status: Mapped[ProposalStatus] = mapped_column(
         enum_column(ProposalStatus, "proposal_status"), default=ProposalStatus.PENDING,

@@ -25,7 +25,8 @@ def row_json(r: ComparisonRow) -> dict:
 def proposal_json(p: Proposal) -> dict:
     return {"id": p.id, "person_id": p.person_id, "kind": p.kind.value, "date": p.date,
             "effects": effects_of(p), "status": p.status.value,
-            "comparison_id": p.comparison_id, "name": p.person.name,
+            "comparison_id": p.comparison_id, "source_kind": p.comparison.kind.value,
+            "name": p.person.name,
             "monthly_amount": None if p.monthly_amount is None else f"{p.monthly_amount:.2f}",
             "decided_at": p.decided_at, "reason": p.reason or None}
 

@@ -28,12 +28,14 @@ from eldercare.registry import registry
 from eldercare.templating import money
 from eldercare.timeutil import Month
 
-from . import EFFECTS
+from . import EFFECTS, entrants
 from .models import (
+    ENTRY_KINDS,
     Comparison,
     ComparisonKind,
     ComparisonRow,
     Proposal,
+    ProposalKind,
     ProposalStatus,
     RowResult,
 )
@@ -95,7 +97,7 @@ def _people_by_number(numbers: list[str]) -> dict[str, Person]:
     return found
 
 
-def _pending(kind: ComparisonKind, person_ids: list[int]) -> dict[int, int]:
+def _pending(kind: ProposalKind, person_ids: list[int]) -> dict[int, int]:
     out: dict[int, int] = {}
     for i in range(0, len(person_ids), CHUNK):
         out.update(db.session.execute(sa.select(Proposal.person_id, Proposal.comparison_id).where(
@@ -121,6 +123,8 @@ def _judge(kind: ComparisonKind, r: ListRow, p: Person | None, seen: dict[str, i
         return RowResult.AMBIGUOUS, "日期早于出生日期", False
     if p.id in pending:
         return RowResult.AMBIGUOUS, f"已有待决定的建议（比对 #{pending[p.id]}）", False
+    if kind in ENTRY_KINDS:
+        return entrants.judge(kind, r.date, p)
     if kind == ComparisonKind.INCOME:
         if p.current_support is None:
             return RowResult.MATCHED, "非特困供养人员，无需复核", False
@@ -137,12 +141,13 @@ def upload_comparison(kind: str, content: bytes, *, filename: str = "", source: 
     try:
         k = ComparisonKind(kind)
     except ValueError:
-        raise Invalid(_l("比对类型无效"), fields={"kind": _l("death、moved 或 income")}) from None
+        raise Invalid(_l("比对类型无效"), fields={
+            "kind": "、".join(k.value for k in ComparisonKind)}) from None
     parsed = read_list(content, with_amount=k == ComparisonKind.INCOME)
     if parsed.errors:
         raise ListInvalid(parsed.errors)
     found = _people_by_number(sorted({r.id_number for r in parsed.rows}))
-    pending = _pending(k, sorted(p.id for p in found.values()))
+    pending = _pending(ProposalKind.of(k), sorted(p.id for p in found.values()))
     line = income_line()
     comp = Comparison(kind=k, source=(source or "").strip()[:60], filename=filename[:200],
                       uploaded_by=user_id, rows=len(parsed.rows))
@@ -164,7 +169,8 @@ def upload_comparison(kind: str, content: bytes, *, filename: str = "", source: 
             pending[p.id] = comp.id
     db.session.flush()
     for row, p in made:
-        db.session.add(Proposal(comparison_id=comp.id, row_id=row.id, person_id=p.id, kind=k,
+        db.session.add(Proposal(comparison_id=comp.id, row_id=row.id, person_id=p.id,
+                                kind=ProposalKind.of(k),
                                 date=row.date, monthly_amount=row.monthly_amount))
     counts = {res: 0 for res in RowResult}
     for res in db.session.scalars(sa.select(ComparisonRow.result).where(
@@ -214,7 +220,7 @@ def describe(person: Person, kind: str, on) -> list[str]:
 def effects_of(proposal: Proposal) -> list[str]:
     if proposal.status != ProposalStatus.PENDING:
         return list(proposal.effects or [])
-    return describe(proposal.person, proposal.kind.value, proposal.date)
+    return describe(proposal.person, entrants.source_kind(proposal), proposal.date)
 
 
 def get_comparison(comparison_id: int) -> Comparison:
@@ -254,14 +260,19 @@ def _decide(proposal: Proposal, status: ProposalStatus, user_id: int | None,
 def accept(proposal: Proposal, user_id: int | None = None) -> Proposal:
     """Apply a proposal: a death is recorded (support, stays and enrolments end through
     people.services.record_death and its signal), a move likewise, an income above the
-    line opens a special 特困 review. All in the caller's transaction. Raises Conflict
-    when it was decided already or the registry no longer allows it."""
+    line opens a special 特困 review, a proposed application is started (entrants.accept).
+    All in the caller's transaction. Raises Conflict when it was decided already or the
+    registry no longer allows it."""
     if proposal.status != ProposalStatus.PENDING:
         raise Conflict(_l("该建议已经处理过"), code="already_decided")
     person, kind, on, pid = proposal.person, proposal.kind, proposal.date, proposal.id
-    effects = describe(person, kind.value, on)
+    effects = describe(person, entrants.source_kind(proposal), on)
     support = person.current_support
     _decide(proposal, ProposalStatus.ACCEPTED, user_id, effects)
+    if kind == ProposalKind.PROPOSE_APPLICATION:
+        entrants.accept(proposal, user_id)
+        db.session.flush()
+        return proposal
     if kind == ComparisonKind.DEATH:
         people.record_death(person, on)
     elif kind == ComparisonKind.MOVED:

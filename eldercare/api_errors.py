@@ -32,9 +32,10 @@ class ApiError(Exception):
 def error_response(
     status: int, code: str, message: str, fields: dict | None = None, headers: dict | None = None
 ) -> Response:
-    body: dict[str, Any] = {"code": code, "message": message}
+    # messages may be lazy strings (errors.DomainError): read now, in the caller's language
+    body: dict[str, Any] = {"code": code, "message": str(message)}
     if fields:
-        body["fields"] = fields
+        body["fields"] = {k: str(v) for k, v in fields.items()}
     resp = jsonify({"error": body})
     resp.status_code = status
     for k, v in (headers or {}).items():

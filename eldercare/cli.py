@@ -63,13 +63,15 @@ def demo(scale: int, seed: int) -> None:
 @click.option(
     "--role",
     required=True,
-    type=click.Choice(["admin", "manager", "provider", "worker", "auditor"]),
+    type=click.Choice(["admin", "manager", "provider", "worker", "auditor", "township"]),
 )
 @click.option("--facility", "facility_id", type=int)
 @click.option("--provider", "provider_id", type=int)
+@click.option("--township", "township_code", help="a township clerk's township code")
 @click.option("--display-name", default="")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-def create_user_cmd(username, role, facility_id, provider_id, display_name, password) -> None:
+def create_user_cmd(username, role, facility_id, provider_id, township_code, display_name,
+                    password) -> None:
     """Create an account (the first admin comes from here: init-db creates none)."""
     from .auth.services import create_user
     from .errors import DomainError
@@ -81,6 +83,7 @@ def create_user_cmd(username, role, facility_id, provider_id, display_name, pass
             role,
             facility_id=facility_id,
             provider_id=provider_id,
+            township_code=township_code,
             display_name=display_name,
         )
         db.session.commit()

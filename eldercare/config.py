@@ -7,7 +7,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-FEATURES = ("dynamic", "facilities", "homecare")
+FEATURES = ("dynamic", "facilities", "homecare", "intake")
 
 
 def instance_path() -> Path:

@@ -254,6 +254,8 @@ def alerts_for(user) -> list[Alert]:
         stmt = stmt.where(Alert.role == "manager", Alert.facility_id == user.facility_id)
     elif role == "provider":
         stmt = stmt.where(Alert.role == "provider", Alert.provider_id == user.provider_id)
+    elif role == "township":
+        stmt = stmt.where(Alert.role == "township", Alert.township_code == user.township_code)
     else:
         return []
     return list(db.session.scalars(stmt.order_by(Alert.kind).limit(50)))

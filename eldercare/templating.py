@@ -74,6 +74,7 @@ LABELS = {
         "provider": _l("服务组织"),
         "worker": _l("服务人员"),
         "auditor": _l("审计"),
+        "township": _l("乡镇（街道）经办"),
     },
     "category": {
         "tekun": _l("特困"),

@@ -250,14 +250,16 @@ def overdue_leaves(facility_id: int | None = None, day: date | None = None) -> l
 
 
 def waiting_list() -> sa.Select:
-    """特困 persons who applied for centralised support and have no bed yet."""
+    """特困 persons who applied for centralised support and have no bed yet: full- and
+    partial-care persons first (国发〔2016〕14号), then by the date they applied."""
     open_stay = sa.select(Stay.id).where(Stay.person_id == Person.id, Stay.end_date.is_(None))
+    priority = sa.case((Person.care_level.in_([CareLevel.FULL, CareLevel.PARTIAL]), 0), else_=1)
     return (sa.select(Person, WubaoSupport)
             .join(WubaoSupport, WubaoSupport.person_id == Person.id)
             .where(WubaoSupport.end_date.is_(None), WubaoSupport.support == Support.DISPERSED,
                    WubaoSupport.applied_centralized_on.is_not(None),
                    Person.status == PersonStatus.ACTIVE, ~open_stay.exists())
-            .order_by(WubaoSupport.applied_centralized_on, Person.id))
+            .order_by(priority, WubaoSupport.applied_centralized_on, Person.id))
 
 
 # --- placement ------------------------------------------------------------------------

@@ -28,6 +28,7 @@ class AccountOut(BaseModel):
     display_name: str
     facility_id: int | None
     provider_id: int | None
+    township_code: str | None = None
     active: bool
     otp_enrolled: bool
     last_login_at: datetime | None
@@ -56,6 +57,7 @@ def account_json(u: User) -> dict:
         "display_name": u.display_name,
         "facility_id": u.facility_id,
         "provider_id": u.provider_id,
+        "township_code": u.township_code,
         "active": u.active,
         "otp_enrolled": totp.enrolled(u),
         "last_login_at": u.last_login_at,
@@ -96,6 +98,7 @@ class AccountIn(Body):
     display_name: str = Field("", max_length=64)
     facility_id: int | None = ROW_ID
     provider_id: int | None = ROW_ID
+    township_code: str | None = Field(None, max_length=12)
 
 
 @endpoint(
@@ -116,6 +119,7 @@ def create_account(body: AccountIn):
         display_name=body.display_name,
         facility_id=body.facility_id,
         provider_id=body.provider_id,
+        township_code=body.township_code,
     )
     out = account_json(new.user) | {"one_time_password": new.one_time_password}
     db.session.commit()

@@ -15,6 +15,7 @@ ROLE_CHOICES = [
     (Role.PROVIDER.value, _l("服务组织")),
     (Role.WORKER.value, _l("服务人员")),
     (Role.AUDITOR.value, _l("审计")),
+    (Role.TOWNSHIP.value, _l("乡镇（街道）经办")),
 ]
 
 USERNAME = [
@@ -42,6 +43,9 @@ class AccountForm(FlaskForm):
     )
     provider_id = SelectField(
         _l("所属服务组织（服务组织、服务人员必选）"), coerce=_int_or_none, validate_choice=False
+    )
+    township_code = SelectField(
+        _l("所属乡镇（街道）（乡镇经办必选）"), validate_choice=False
     )
 
 

@@ -141,6 +141,7 @@ def create_account(
     display_name: str = "",
     facility_id: int | None = None,
     provider_id: int | None = None,
+    township_code: str | None = None,
 ) -> NewAccount:
     """Create an account with a generated one-time password (`must_change_password`).
 
@@ -161,6 +162,7 @@ def create_account(
         role,
         facility_id=facility_id,
         provider_id=provider_id,
+        township_code=township_code,
         display_name=display_name,
     )
     user.must_change_password = True

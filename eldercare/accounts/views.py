@@ -7,6 +7,7 @@ never put in a URL, a flash message (the session cookie) or the log.
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,7 +19,7 @@ from ..auth.web import role_required
 from ..errors import DomainError
 from ..exports import export_response, iter_rows, wants_export
 from ..extensions import db
-from ..models import Role, User
+from ..models import Region, Role, User
 from ..pagination import page_of
 from ..registry import NavItem
 from ..templating import LABELS, local_dt
@@ -51,6 +52,12 @@ def _choices(form: AccountForm) -> None:
     blank = [("", "—")]
     form.facility_id.choices = choices(blank + list(services.scope_names("facilities").items()))
     form.provider_id.choices = choices(blank + list(services.scope_names("providers").items()))
+    form.township_code.choices = choices(blank + list(_townships().items()))
+
+
+def _townships() -> dict[str, str]:
+    return dict(db.session.execute(sa.select(Region.code, Region.name)
+                                   .where(Region.level == "township").order_by(Region.code)).all())
 
 
 def _scope_of(u: User, facilities: dict, providers: dict) -> str:
@@ -58,6 +65,8 @@ def _scope_of(u: User, facilities: dict, providers: dict) -> str:
         return facilities.get(u.facility_id, "")
     if u.provider_id:
         return providers.get(u.provider_id, "")
+    if u.township_code:
+        return _townships().get(u.township_code, u.township_code)
     return ""
 
 
@@ -77,6 +86,7 @@ def index():
                 display_name=(form.display_name.data or "").strip(),
                 facility_id=form.facility_id.data,
                 provider_id=form.provider_id.data,
+                township_code=form.township_code.data or None,
             )
             db.session.commit()
         except DomainError as exc:

@@ -19,7 +19,7 @@ from .. import audit, throttle
 from ..database import utcnow
 from ..errors import Conflict, Invalid
 from ..extensions import db
-from ..models import Role, User
+from ..models import Region, Role, User
 
 
 class LoginFailed(Exception):
@@ -87,6 +87,15 @@ def dummy_hash() -> str:
     return _dummy_hash_for(_hash_method())
 
 
+def _check_township(code: str | None) -> None:
+    """A township clerk belongs to one township or street of the district (its code)."""
+    if not code:
+        raise Invalid("乡镇（街道）账号需指定乡镇（街道）", fields={"township_code": "必填"})
+    if db.session.scalar(sa.select(Region.code).where(
+            Region.code == code, Region.level == "township")) is None:
+        raise Invalid(f"未知的乡镇（街道）代码：{code}", fields={"township_code": "未知代码"})
+
+
 def create_user(
     username: str,
     password: str,
@@ -94,6 +103,7 @@ def create_user(
     *,
     facility_id: int | None = None,
     provider_id: int | None = None,
+    township_code: str | None = None,
     display_name: str = "",
     one_time: bool = False,
 ) -> User:
@@ -108,6 +118,8 @@ def create_user(
         raise Invalid(_l("管理员账号需指定机构"), fields={"facility_id": _l("必填")})
     if role in (Role.PROVIDER, Role.WORKER) and provider_id is None:
         raise Invalid(_l("服务组织账号需指定组织"), fields={"provider_id": _l("必填")})
+    if role == Role.TOWNSHIP:
+        _check_township(township_code)
     if db.session.scalar(sa.select(User.id).where(User.username == username)):
         raise Conflict(_l("用户名 %(username)s 已存在", username=username),
                        fields={"username": _l("已存在")})
@@ -118,6 +130,7 @@ def create_user(
         role=role,
         facility_id=facility_id if role == Role.MANAGER else None,
         provider_id=provider_id if role in (Role.PROVIDER, Role.WORKER) else None,
+        township_code=township_code if role == Role.TOWNSHIP else None,
         must_change_password=one_time,
     )
     db.session.add(user)

@@ -56,6 +56,8 @@ class Alert(db.Model):
     role: Mapped[str] = mapped_column(sa.String(12), comment="who it concerns: admin, manager…")
     facility_id: Mapped[int | None]
     provider_id: Mapped[int | None]
+    township_code: Mapped[str | None] = mapped_column(
+        sa.String(12), comment="for a township clerk's alerts: their township")
     message: Mapped[str] = mapped_column(sa.String(300))
     link: Mapped[str] = mapped_column(sa.String(200), default="")
     count: Mapped[int] = mapped_column(default=1)

@@ -17,6 +17,7 @@ class Role(enum.StrEnum):
     PROVIDER = "provider"  # one home-care provider: its admin
     WORKER = "worker"  # one provider: scans only
     AUDITOR = "auditor"  # reads everything, changes nothing
+    TOWNSHIP = "township"  # a clerk of one township or street (乡镇/街道): its applications
 
 
 class User(db.Model):
@@ -28,6 +29,9 @@ class User(db.Model):
         sa.CheckConstraint(
             "role NOT IN ('provider', 'worker') OR provider_id IS NOT NULL",
             name="provider_staff_has_provider",
+        ),
+        sa.CheckConstraint(
+            "role <> 'township' OR township_code IS NOT NULL", name="township_clerk_has_township"
         ),
     )
 
@@ -41,6 +45,9 @@ class User(db.Model):
     )
     provider_id: Mapped[int | None] = mapped_column(
         comment="providers.id for provider staff and workers; the homecare feature adds the key"
+    )
+    township_code: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("regions.code"), comment="the township of a township clerk (乡镇/街道)"
     )
     active: Mapped[bool] = mapped_column(default=True)
     session_version: Mapped[int] = mapped_column(

@@ -24,7 +24,7 @@ from .forms import DateForm, PersonForm, WubaoForm, choices
 
 bp = Blueprint("people", __name__)
 ALL = tuple(Role)
-STAFF = (Role.ADMIN, Role.AUDITOR, Role.MANAGER, Role.PROVIDER)
+STAFF = (Role.ADMIN, Role.AUDITOR, Role.MANAGER, Role.PROVIDER, Role.TOWNSHIP)
 
 
 @bp.record_once

@@ -22,8 +22,8 @@ def test_a_database_from_before_the_move_keeps_its_rows(app, tmp_path):
         upgrade(directory=directory, revision="heads")
         downgrade(directory=directory, revision="dynamic@base")  # the schema before the move
         versions = set(db.session.scalars(sa.text("SELECT version_num FROM alembic_version")))
-        # the core stays at its head, whatever that is now (core_0008 when this was written)
-        assert "dynamic_0001" not in versions and any(v.startswith("core_") for v in versions)
+        # (the core's head may stand behind a feature's revision that depends on it)
+        assert versions and not any(v.startswith("dynamic_") for v in versions)
         db.session.execute(sa.text(
             "INSERT INTO comparisons (kind, source, filename, uploaded_at, rows, matched, "
             "unmatched, ambiguous, proposal_count) VALUES ('death', '公安', 'old.csv', "
@@ -33,7 +33,7 @@ def test_a_database_from_before_the_move_keeps_its_rows(app, tmp_path):
 
         upgrade(directory=directory, revision="heads")
         versions = set(db.session.scalars(sa.text("SELECT version_num FROM alembic_version")))
-        assert "dynamic_0001" in versions
+        assert any(v.startswith("dynamic_") for v in versions)
         row = db.session.execute(sa.text(
             "SELECT kind, source, rows, matched, proposal_count FROM comparisons")).one()
         assert tuple(row) == ("death", "公安", 7, 5, 3)

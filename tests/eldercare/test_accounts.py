@@ -35,6 +35,7 @@ FIELDS = {
     "display_name",
     "facility_id",
     "provider_id",
+    "township_code",  # a township clerk's township (issue 18); more than API.md names
     "active",
     "otp_enrolled",
     "last_login_at",
@@ -102,6 +103,7 @@ def test_the_bureau_lists_every_account_in_the_list_shape(client, bureau):
         "display_name": "mgr",
         "facility_id": bureau.home_id,
         "provider_id": None,
+        "township_code": None,
         "active": True,
         "otp_enrolled": False,
         "last_login_at": None,

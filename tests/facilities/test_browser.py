@@ -157,8 +157,9 @@ def test_a_clerk_places_a_wubao_applicant_in_the_first_ranked_bed(app, client, l
     _login(page, base, "clerk_place")
     page.goto(base + "/placements")
     waiting = page.locator("[data-testid=waiting-list] a")
+    # full- and partial-care persons first (国发〔2016〕14号), then who applied first
     assert [waiting.nth(i).inner_text().split()[0] for i in range(waiting.count())] == [
-        "李秀英", "王德福"]  # who applied first is first
+        "王德福", "李秀英"]
     waiting.filter(has_text="王德福").click()
     page.wait_for_selector("[data-testid=option]")
     first = page.locator("[data-testid=option]").first

@@ -1,0 +1,230 @@
+"""Home care's year: its places and its eligibility rules (configurable per year, each
+rule that matched shown), the assessed need that ranks the waiting list.
+
+The default rules and the need points are placeholders of the kind comparable
+programmes use (60+ 特困 and 低保 elders, 80+, disabled, living alone, the full-care);
+the bureau sets its own for each year on /homecare/eligibility or through the API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from eldercare.errors import Invalid
+from eldercare.extensions import db
+from eldercare.models import CareLevel, Category, Person
+from eldercare.timeutil import local_today
+
+from .models import Application, EligibilityRule, HomecareYear, Kind, Status
+
+DEFAULT_PLACES = 11000
+DEFAULT_RULES: tuple[dict, ...] = (
+    {"code": "tekun60", "label": "60周岁以上特困人员", "min_age": 60, "categories": ["tekun"]},
+    {"code": "dibao60", "label": "60周岁以上低保对象", "min_age": 60, "categories": ["dibao"]},
+    {"code": "age80", "label": "80周岁以上高龄老人", "min_age": 80},
+    {"code": "disabled60", "label": "60周岁以上残疾老人", "min_age": 60,
+     "categories": ["disabled"]},
+    {"code": "alone70", "label": "70周岁以上独居老人", "min_age": 70, "categories": ["alone"]},
+    {"code": "fullcare60", "label": "60周岁以上失能（全护理）老人", "min_age": 60,
+     "care_levels": ["full"]},
+)
+CATEGORIES = {c.value for c in Category}
+CARE_LEVELS = {c.value for c in CareLevel}
+
+
+# --- places -----------------------------------------------------------------------------
+
+
+def places_row(year: int) -> HomecareYear:
+    """The year's row, made with last year's places (or 11,000) where missing."""
+    row = db.session.get(HomecareYear, year)
+    if row is None:
+        before = db.session.scalar(sa.select(HomecareYear.places).where(HomecareYear.year < year)
+                                   .order_by(HomecareYear.year.desc()).limit(1))
+        row = HomecareYear(year=year, places=before if before is not None else DEFAULT_PLACES,
+                           version=1)
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def lock_year(year: int) -> HomecareYear:
+    """Take the year's row for this transaction (a relative UPDATE: on PostgreSQL the
+    row lock holds until commit, on SQLite the write lock is held already), so that
+    counting the places taken and taking one cannot interleave with another decision."""
+    row = places_row(year)
+    db.session.execute(sa.update(HomecareYear).where(HomecareYear.year == year)
+                       .values(version=HomecareYear.version + 1)
+                       .execution_options(synchronize_session=False))
+    db.session.refresh(row)
+    return row
+
+
+def places_taken(year: int) -> int:
+    """Active enrolments of the year, and approved applications not enrolled yet."""
+    from homecare.models import Enrolment
+
+    enrolled = db.session.scalar(sa.select(sa.func.count(Enrolment.id)).where(
+        Enrolment.year == year, Enrolment.status == "active")) or 0
+    promised = db.session.scalar(sa.select(sa.func.count(Application.id)).where(
+        Application.kind == Kind.HOMECARE, Application.year == year,
+        Application.status == Status.APPROVED, Application.enrolment_id.is_(None))) or 0
+    return enrolled + promised
+
+
+def seed(year: int | None = None) -> None:
+    """init-db's seed: the current year's places and default rules where missing."""
+    year = year or local_today().year
+    places_row(year)
+    if not db.session.scalar(sa.select(EligibilityRule.id).where(EligibilityRule.year == year)):
+        for r in DEFAULT_RULES:
+            db.session.add(EligibilityRule(year=year, code=r["code"], label=r["label"],
+                                           min_age=r.get("min_age"),
+                                           categories=list(r.get("categories", [])),
+                                           care_levels=list(r.get("care_levels", []))))
+    db.session.flush()
+
+
+# --- rules ------------------------------------------------------------------------------
+
+
+def rules_for(year: int) -> tuple[list[EligibilityRule], int | None]:
+    """The year's rules, or, where the year has none yet, the latest earlier year's
+    (with that year, to say so)."""
+    rows = list(db.session.scalars(sa.select(EligibilityRule).where(
+        EligibilityRule.year == year).order_by(EligibilityRule.id)))
+    if rows:
+        return rows, None
+    before = db.session.scalar(sa.select(sa.func.max(EligibilityRule.year))
+                               .where(EligibilityRule.year < year))
+    if before is None:
+        return [], None
+    return list(db.session.scalars(sa.select(EligibilityRule).where(
+        EligibilityRule.year == before).order_by(EligibilityRule.id))), before
+
+
+def set_rules(year: int, rules: list[dict], places: int | None = None) -> list[EligibilityRule]:
+    """Replace the year's rules (and places). Raises Invalid naming the rule and field.
+    Each row is audited (ORM)."""
+    problems: dict[str, str] = {}
+    codes: set[str] = set()
+    for i, r in enumerate(rules):
+        code = (r.get("code") or "").strip()
+        if not code or len(code) > 20 or code in codes:
+            problems[f"rules.{i}.code"] = "须填写，20 字以内，不能重复"
+        codes.add(code)
+        if not (r.get("label") or "").strip():
+            problems[f"rules.{i}.label"] = "须填写"
+        age = r.get("min_age")
+        if age is not None and not (isinstance(age, int) and 0 <= age <= 120):
+            problems[f"rules.{i}.min_age"] = "0 到 120"
+        bad = [c for c in r.get("categories") or [] if c not in CATEGORIES]
+        if bad:
+            problems[f"rules.{i}.categories"] = "未知类别：" + ",".join(bad)
+        bad = [c for c in r.get("care_levels") or [] if c not in CARE_LEVELS]
+        if bad:
+            problems[f"rules.{i}.care_levels"] = "未知自理能力：" + ",".join(bad)
+    if places is not None and not 0 <= places <= 1_000_000:
+        problems["places"] = "0 到 1000000"
+    if problems:
+        raise Invalid("资格条件有误：" + "；".join(f"{k} {v}" for k, v in problems.items()),
+                      fields=problems)
+    for old in db.session.scalars(sa.select(EligibilityRule).where(EligibilityRule.year == year)):
+        db.session.delete(old)
+    db.session.flush()
+    made = [EligibilityRule(year=year, code=r["code"].strip(), label=r["label"].strip()[:64],
+                            min_age=r.get("min_age"), categories=list(r.get("categories") or []),
+                            care_levels=list(r.get("care_levels") or [])) for r in rules]
+    db.session.add_all(made)
+    if places is not None:
+        places_row(year).places = places
+    db.session.flush()
+    return made
+
+
+@dataclass
+class Match:
+    code: str
+    label: str
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "label": self.label}
+
+
+def matches(person: Person, year: int, on: date, care_level: str | None = None,
+            lives_alone: bool | None = None) -> list[Match]:
+    """The rules of the year that the person meets on `on`: all of a rule's conditions
+    (age, any of its categories, any of its care levels) must hold."""
+    cats = {c.value for c in person.category_set}
+    if lives_alone:
+        cats.add("alone")
+    level = care_level or (person.care_level.value if person.care_level else None)
+    age = person.age_on(on)
+    out = []
+    for r in rules_for(year)[0]:
+        if r.min_age is not None and age < r.min_age:
+            continue
+        if r.categories and not cats & set(r.categories):
+            continue
+        if r.care_levels and level not in r.care_levels:
+            continue
+        out.append(Match(r.code, r.label))
+    return out
+
+
+# --- need -------------------------------------------------------------------------------
+
+
+def need(person: Person, on: date, assessment: dict[str, bool], lives_alone: bool | None
+         ) -> tuple[int, list[str]]:
+    """Assessed need, the waiting list's rank: 10 points an item of the six that needs
+    help, 20 for 90 and over (10 for 80), 15 for 特困, 10 each for 低保, disability and
+    living alone. Each part is a reason in words."""
+    score, reasons = 0, []
+    failed = sum(1 for v in assessment.values() if not v)
+    if failed:
+        level = "全护理" if failed >= 4 else "半护理"
+        score += 10 * failed
+        reasons.append(f"六项自理能力中 {failed} 项需要帮助（{level}）+{10 * failed}")
+    age = person.age_on(on)
+    if age >= 90:
+        score += 20
+        reasons.append("90周岁以上 +20")
+    elif age >= 80:
+        score += 10
+        reasons.append("80周岁以上 +10")
+    cats = person.category_set
+    for cat, points, words in ((Category.TEKUN, 15, "特困人员"), (Category.DIBAO, 10, "低保对象"),
+                               (Category.DISABLED, 10, "残疾人")):
+        if cat in cats:
+            score += points
+            reasons.append(f"{words} +{points}")
+    if lives_alone or Category.ALONE in cats:
+        score += 10
+        reasons.append("独居 +10")
+    return score, reasons
+
+
+def waiting_list(year: int) -> sa.Select:
+    """Home-care applicants of `year` waiting for a place: the most in need first, then
+    the longest waiting."""
+    return (sa.select(Application)
+            .where(Application.kind == Kind.HOMECARE, Application.year == year,
+                   Application.status == Status.WAITING)
+            .order_by(Application.need_score.desc(), Application.waiting_since,
+                      Application.id))
+
+
+def rank_entry(app: Application, rank: int, today: date) -> dict:
+    wait = (today - app.waiting_since).days if app.waiting_since else 0
+    return {"rank": rank, "application_id": app.id, "person_id": app.person_id,
+            "name": app.person.name, "township_code": app.township_code,
+            "score": app.need_score or 0,
+            "reasons": [*(app.need_reasons or []),
+                        f"轮候 {wait} 天（自 {app.waiting_since.isoformat()}）"
+                        if app.waiting_since else "轮候"],
+            "care_level": app.care_level.value if app.care_level else None,
+            "waiting_since": app.waiting_since, "days_waiting": wait}
