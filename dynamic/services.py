@@ -197,10 +197,10 @@ def describe_core(person: Person, kind: str, on) -> list[str]:
         out.append(_("人员状态改为“迁出本区”，迁出日期 %(on)s", on=on))
     if kind in ("death", "moved") and support is not None:
         nxt = Month.of(payment_end(on)).next()
-        nxt = f"{nxt.year}年{nxt.month}月"
-        out.append(f"特困供养（{SUPPORT_WORDS.get(support.support.value, '')}，"
-                   f"自 {support.start_date} 起）自 {on} 终止，供养金自 {nxt}起停发，"
-                   "并列入乡镇7天公示")
+        out.append(_("特困供养（%(support)s，自 %(start)s 起）自 %(on)s 终止，供养金自 %(next)s "
+                     "起停发，并列入乡镇7天公示",
+                     support=SUPPORT_WORDS.get(support.support.value, ""),
+                     start=support.start_date, on=on, next=f"{nxt.year}-{nxt.month:02d}"))
     if kind == "income":
         if support is not None:
             out.append(_("开启特困专项复核（收入高于标准），复核时评估自理能力并决定是否终止供养"))

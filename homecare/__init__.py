@@ -72,9 +72,9 @@ def _demo_and_jobs(reg) -> None:
     reg.demo_steps.append(DemoStep(43, "homecare patterns", patterns.demo_step))
     reg.add_job(Job("subsidy-year", newyear.new_subsidy_year, "year",
                     {"month": 1, "day": 1, "hour": 0, "minute": 30},
-                    "新年度：在册老人转入新年度并拨付补贴，上年结余作废"))
+                    _l("新年度：在册老人转入新年度并拨付补贴，上年结余作废")))
     reg.add_job(Job("close-stale-visits", visits.close_stale_visits_job, "hour",
-                    {"minute": 7}, "服务超过 12 小时未结束：标记为未签退（no_check_out）"))
+                    {"minute": 7}, _l("服务超过 12 小时未结束：标记为未签退（no_check_out）")))
     reg.add_job(Job("visit-patterns", patterns.run_job, "day", {"hour": 2, "minute": 40},
-                    "服务异常模式：本月至前一日的不可能行程与同地多卡扫码，标记到服务记录",
+                    _l("服务异常模式：本月至前一日的不可能行程与同地多卡扫码，标记到服务记录"),
                     default_period=patterns.yesterday))
