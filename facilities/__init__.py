@@ -10,11 +10,12 @@ def init_app(app: Flask) -> None:
     from eldercare.registry import DemoStep, Job, NavItem
     from eldercare.signals import person_died, person_moved
 
-    # api_beds and api_stays add their endpoints to api.bp, views_stays and views_transfers
-    # their pages to views.bp; models declares the mappers
+    # api_beds, api_setup and api_stays add their endpoints to api.bp, views_setup,
+    # views_stays and views_transfers their pages to views.bp; models declares the mappers
     from . import (  # noqa: F401
         api,
         api_beds,
+        api_setup,
         api_stays,
         demo,
         exits,
@@ -24,6 +25,7 @@ def init_app(app: Flask) -> None:
         scoping,
         stays,
         views,
+        views_setup,
         views_stays,
         views_transfers,
     )
