@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from eldercare import audit
+from eldercare.database import rowcount
 from eldercare.errors import Conflict, Forbidden, Invalid
 from eldercare.extensions import db
 from eldercare.models import Region, Role, User
@@ -123,7 +124,7 @@ def close_facility(facility: Facility, on: date, user: User | None = None) -> Fa
         .values(closed_on=on)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # the lock makes this unreachable; the row count says so
+    if rowcount(result) != 1:  # the lock makes this unreachable; the row count says so
         raise FacilityClosed(_l("该机构已关闭"))
     audit.record("update", "facilities", facility.id, {"closed_on": [None, on.isoformat()]})
     db.session.refresh(facility)
