@@ -189,15 +189,14 @@ def update_room(
 def _other_sex_in(room: Room, sex: str) -> bool:
     from eldercare.models import Person
 
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count(Stay.id))
-            .join(Bed, Bed.id == Stay.bed_id)
-            .join(Person, Person.id == Stay.person_id)
-            .where(Bed.room_id == room.id, Stay.end_date.is_(None), Person.sex != sex)
-        )
-        > 0
+    stmt = (
+        sa.select(Stay.id)
+        .join(Bed, Bed.id == Stay.bed_id)
+        .join(Person, Person.id == Stay.person_id)
+        .where(Bed.room_id == room.id, Stay.end_date.is_(None), Person.sex != sex)
+        .limit(1)
     )
+    return db.session.scalar(stmt) is not None
 
 
 def update_bed(

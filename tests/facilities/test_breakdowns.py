@@ -39,14 +39,16 @@ def test_every_bed_breakdown_adds_up_on_the_demo_data(client):
     facilities = client.get("/api/v1/facilities?per_page=500", headers=h).json["items"]
     assert len(facilities) == 49
     for f in facilities:
-        _adds_up({k.removeprefix("beds_"): v for k, v in f.items() if k.startswith("beds_")},
-                 f["name"])
+        _adds_up(
+            {k.removeprefix("beds_"): v for k, v in f.items() if k.startswith("beds_")}, f["name"]
+        )
     some = facilities[0]["id"]
     _adds_up(client.get(f"/api/v1/facilities/{some}/occupancy", headers=h).json, "occupancy")
 
     # the demo's beds out of service each say why, and the board shows it
-    reasons = set(db.session.scalars(sa.select(BedOutage.reason)
-                                     .where(BedOutage.end_date.is_(None))))
+    reasons = set(
+        db.session.scalars(sa.select(BedOutage.reason).where(BedOutage.end_date.is_(None)))
+    )
     assert len(reasons) >= 3 and "" not in reasons
     bed = db.session.scalar(sa.select(Bed).where(Bed.out_of_service.is_(True)).limit(1))
     factories.login(client, factories.user("admin", username="clerk_test"))
@@ -63,8 +65,12 @@ def test_every_bed_breakdown_adds_up_on_the_demo_data(client):
     for testid in ("care-home-parts", "district-parts"):
         text = re.search(rf'data-testid="{testid}">(.*?)</div>', page, re.S).group(1)
         assert len(re.findall(r"[\d,]+", text)) == 5
-    parts = [_number(n) for n in re.findall(
-        r"[\d,]+", re.search(r'data-testid="care-home-parts">(.*?)</div>', page).group(1))]
+    parts = [
+        _number(n)
+        for n in re.findall(
+            r"[\d,]+", re.search(r'data-testid="care-home-parts">(.*?)</div>', page).group(1)
+        )
+    ]
     assert sum(parts) == 1720
 
     # /public, without login
@@ -73,4 +79,5 @@ def test_every_bed_breakdown_adds_up_on_the_demo_data(client):
     lines = dict(re.findall(r"<p class=\"fs-4 mb-1\">([^：<]+)：([\d,]+) 张</p>", public))
     assert _number(lines["床位"]) == 1720
     assert _number(lines["床位"]) == sum(
-        _number(lines[k]) for k in ("在住", "请假（床位保留）", "预留", "空余床位", "停用"))
+        _number(lines[k]) for k in ("在住", "请假（床位保留）", "预留", "空余床位", "停用")
+    )

@@ -28,11 +28,23 @@ def test_a_closure_and_admissions_at_once(live_servers, round_):
     token = _token(live_servers[0], admin)
     calls = []
     for i in range(N // 2):
-        calls.append(("POST", "/api/v1/stays", {"person_id": people[i], "bed_id": bed_ids[i],
-                                                "start_date": TODAY}, token))
+        calls.append(
+            (
+                "POST",
+                "/api/v1/stays",
+                {"person_id": people[i], "bed_id": bed_ids[i], "start_date": TODAY},
+                token,
+            )
+        )
         if i % 2:
-            calls.append(("POST", f"/api/v1/beds/{bed_ids[N // 2 + i]}/reservation",
-                          {"person_id": people[N // 2 + i]}, token))
+            calls.append(
+                (
+                    "POST",
+                    f"/api/v1/beds/{bed_ids[N // 2 + i]}/reservation",
+                    {"person_id": people[N // 2 + i]},
+                    token,
+                )
+            )
         else:
             calls.append(("POST", f"/api/v1/facilities/{fid}/close", {"date": TODAY}, token))
     results = _fire(live_servers, calls)
@@ -41,10 +53,14 @@ def test_a_closure_and_admissions_at_once(live_servers, round_):
     assert refused <= {"facility_closed", "facility_not_empty", "facility_has_reservations"}
     db.session.expire_all()
     closed_on = db.session.scalar(sa.select(Facility.closed_on).where(Facility.id == fid))
-    staying = db.session.scalar(sa.select(sa.func.count(Stay.id)).where(
-        Stay.facility_id == fid, Stay.end_date.is_(None)))
-    reserved = db.session.scalar(sa.select(sa.func.count(Bed.id)).where(
-        Bed.facility_id == fid, Bed.reserved_for_id.is_not(None)))
+    staying = db.session.scalar(
+        sa.select(sa.func.count(Stay.id)).where(Stay.facility_id == fid, Stay.end_date.is_(None))
+    )
+    reserved = db.session.scalar(
+        sa.select(sa.func.count(Bed.id)).where(
+            Bed.facility_id == fid, Bed.reserved_for_id.is_not(None)
+        )
+    )
     closures = sum(1 for s, b in results if s == 200 and "closed_on" in b and b["closed_on"])
     assert closures <= 1, results
     if closed_on is not None:
@@ -55,6 +71,11 @@ def test_a_closure_and_admissions_at_once(live_servers, round_):
     # hold up the server's write)
     db.session.commit()
     if closed_on is not None:
-        status, body = _call(live_servers[1].url, "POST", "/api/v1/stays", {
-            "person_id": people[-1], "bed_id": bed_ids[-1], "start_date": TODAY}, token)
+        status, body = _call(
+            live_servers[1].url,
+            "POST",
+            "/api/v1/stays",
+            {"person_id": people[-1], "bed_id": bed_ids[-1], "start_date": TODAY},
+            token,
+        )
         assert status == 409 and body["error"]["code"] == "facility_closed", (status, body)
