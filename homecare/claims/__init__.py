@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
 
     from . import (
         api,
+        api_lifecycle,  # noqa: F401  (its routes, on api.bp)
         demo,
         figures,
         models,  # noqa: F401  (the tables)
@@ -23,6 +24,7 @@ def init_app(app: Flask) -> None:
         presence_views,
         services,
         views,
+        views_lifecycle,  # noqa: F401  (its routes, on views.bp)
     )
 
     app.register_blueprint(api.bp)
