@@ -230,6 +230,8 @@ class ClaimedVisit(db.Model):
                                           autoincrement=False)
     claim_id: Mapped[int] = mapped_column(sa.ForeignKey("claims.id", ondelete="CASCADE"))
 
+    claim: Mapped[Claim] = relationship()
+
 
 class CallbackSample(db.Model):
     """A visit drawn for a telephone call-back (回访) when its claim was reconciled."""
