@@ -24,6 +24,7 @@ def init_app(app: Flask) -> None:
         scoping,
         stays,
         views,
+        views_exports,
         views_stays,
         views_transfers,
     )

@@ -354,13 +354,21 @@ def sample_json(s: CallbackSample, user=None) -> dict:
                   "note": s.note}
 
 
-@endpoint(bp, "/claims/<int:claim_id>/callbacks", roles=READERS, response=list[Loose],
-          summary="The visits of a claim marked for a telephone call-back (a provider: "
-                  "only those whose outcome is recorded, and only the outcome)")
-def claim_callbacks(claim_id: int):
+class LooseList(BaseModel):
+    items: list[Loose]
+    total: int
+    page: int
+    per_page: int
+
+
+@endpoint(bp, "/claims/<int:claim_id>/callbacks", roles=READERS, query=PageQuery,
+          response=LooseList,
+          summary="The visits of a claim marked for a telephone call-back, in the list shape "
+                  "(a provider: only those whose outcome is recorded, and only the outcome)")
+def claim_callbacks(claim_id: int, query: PageQuery):
     user = api_user()
-    return [sample_json(s, user)
-            for s in callbacks.samples(get_claim(user, claim_id), user=user)]
+    return paginate(callbacks.samples_select(get_claim(user, claim_id), user), query,
+                    lambda s: sample_json(s, user))
 
 
 class OutcomeIn(Body):
