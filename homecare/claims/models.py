@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from eldercare.crypto import EncryptedString
 from eldercare.database import MoneyType, UTCDateTime, enum_column, utcnow
-from eldercare.extensions import db
+from eldercare.extensions import Model
 from eldercare.models import User
 
 from ..models import Provider, QuantityType, Visit
@@ -90,7 +90,7 @@ class CallbackOutcome(enum.StrEnum):
     COMPLAINT = "complaint"
 
 
-class Claim(db.Model):
+class Claim(Model):
     """A provider's claim for one month: one main claim per provider and month among
     those not withdrawn (a partial unique index), and any number of supplementary ones
     (补报) for visits not yet claimed (claimed.py)."""
@@ -148,7 +148,7 @@ class Claim(db.Model):
     withdrawn_by: Mapped[User | None] = relationship(foreign_keys=[withdrawn_by_id])
 
 
-class ClaimLine(db.Model):
+class ClaimLine(Model):
     """One claimed service: what the provider said, and what the bureau decided.
 
     Lines are written and decided in bulk (thousands per claim); the claim's own audit
@@ -216,7 +216,7 @@ class ClaimLine(db.Model):
         return reasons_of(self.reason_bits)
 
 
-class ClaimedVisit(db.Model):
+class ClaimedVisit(Model):
     """A visit claimed by a claim not withdrawn: the primary key is the visit, so that a
     visit is claimed at most once whatever the number of claims for its month (a line of
     another claim naming it is `duplicate_line`). Written in bulk by claimed.py, which
@@ -233,7 +233,7 @@ class ClaimedVisit(db.Model):
     claim: Mapped[Claim] = relationship()
 
 
-class CallbackSample(db.Model):
+class CallbackSample(Model):
     """A visit drawn for a telephone call-back (回访) when its claim was reconciled."""
 
     __tablename__ = "callback_samples"
@@ -267,7 +267,7 @@ class RecoveryLedger(enum.StrEnum):
     NONE = "none"  # the visit drew nothing from the ledger (or was given back before)
 
 
-class Recovery(db.Model):
+class Recovery(Model):
     """A recovery (扣回): what an approved or paid claim paid for a visit that a call-back
     found not delivered, deducted from the provider's next claim (see recoveries.py)."""
 
