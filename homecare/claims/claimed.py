@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 
-from eldercare.database import is_postgres, utcnow, violated_constraint
+from eldercare.database import is_postgres, rowcount, table_of, utcnow, violated_constraint
 from eldercare.errors import Conflict
 from eldercare.extensions import db
 from eldercare.models import User
@@ -51,7 +51,7 @@ def _insert(claim: Claim) -> bool:
             db.session.add(claim)
             db.session.flush()
     except sa.exc.IntegrityError as exc:
-        if violated_constraint(exc, Claim.__table__) != MAIN_INDEX:
+        if violated_constraint(exc, table_of(Claim)) != MAIN_INDEX:
             raise
         return False
     return True
@@ -110,16 +110,18 @@ def register(claim: Claim) -> int:
     )  # the same order in every claim: no deadlock
     dialect = postgresql if is_postgres() else sqlite
     stmt = dialect.insert(ClaimedVisit).from_select(["visit_id", "claim_id"], select)
-    return db.session.execute(stmt.on_conflict_do_nothing(index_elements=["visit_id"])).rowcount
+    return rowcount(db.session.execute(stmt.on_conflict_do_nothing(index_elements=["visit_id"])))
 
 
 def release(claim: Claim) -> int:
     """Give back the visits `claim` holds (it is withdrawn)."""
-    return db.session.execute(
-        sa.delete(ClaimedVisit)
-        .where(ClaimedVisit.claim_id == claim.id)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    return rowcount(
+        db.session.execute(
+            sa.delete(ClaimedVisit)
+            .where(ClaimedVisit.claim_id == claim.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
 
 
 def nothing_to_claim(provider: Provider, month: Month) -> Conflict:

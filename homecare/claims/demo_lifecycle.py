@@ -37,7 +37,7 @@ def _late(claim: Claim) -> None:
     db.session.execute(sa.delete(ClaimedVisit).where(ClaimedVisit.visit_id.in_(late)))
     services.finish_submission(claim)
     _, bosses = _users()
-    services.generate(db.session.get(Provider, claim.provider_id), claim.month,
+    services.generate(db.session.get_one(Provider, claim.provider_id), claim.month,
                       bosses.get(claim.provider_id))
 
 
@@ -55,8 +55,11 @@ def lifecycle_step(ctx) -> None:
         return
     first, second = submitted
     clerk, bosses = _users()
-    lifecycle.withdraw(first, bosses.get(first.provider_id) or clerk,
-                       "上传的文件有误，撤回后按服务记录重新生成")
+    who = bosses.get(first.provider_id) or clerk
+    if who is None:
+        ctx.notes.append("claim lifecycle: nobody to withdraw a claim")
+        return
+    lifecycle.withdraw(first, who, "上传的文件有误，撤回后按服务记录重新生成")
     draft = services.generate(first.provider, last, None, status=ClaimStatus.DRAFT)
     _late(second)
     ctx.notes.append(f"claim lifecycle: {last} withdrawn #{first.id}, draft #{draft.id}, "

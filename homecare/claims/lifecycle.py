@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from eldercare import audit
-from eldercare.database import utcnow
+from eldercare.database import rowcount, utcnow
 from eldercare.errors import Invalid
 from eldercare.extensions import db
 from eldercare.models import User
@@ -56,12 +56,14 @@ def withdraw(claim: Claim, user: User, reason: str = "") -> Claim:
         withdraw_reason=reason,
     )
     freed = claimed.release(claim)
-    given_back = db.session.execute(
-        sa.update(Recovery)
-        .where(Recovery.taken_by_claim_id == claim.id)
-        .values(taken_by_claim_id=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    given_back = rowcount(
+        db.session.execute(
+            sa.update(Recovery)
+            .where(Recovery.taken_by_claim_id == claim.id)
+            .values(taken_by_claim_id=None)
+            .execution_options(synchronize_session=False)
+        )
+    )
     db.session.execute(
         sa.update(Claim)
         .where(Claim.id == claim.id)
