@@ -4,10 +4,11 @@ The manager ticks, among the centre's regulars, who came on a day (today or a pa
 never the future); saving makes the day's attendance exactly that set, in one
 transaction: rows for the newly ticked, none for the unticked. Saving the same register
 again changes nothing. The database has the last word: one attendance per person,
-centre and day (uq_attendance_person_id_facility_id_day); two saves of one register at
-the same moment are serialised on the centre's row (PostgreSQL: FOR UPDATE; SQLite:
-the write lock taken at BEGIN IMMEDIATE), and a row that another writer (the
-one-at-a-time arrival) made meanwhile is kept, never doubled.
+centre and day (uq_attendance_person_id_facility_id_day; INSERT ... ON CONFLICT DO
+NOTHING). Two saves of one register at the same moment are serialised on the centre's
+row (PostgreSQL: FOR UPDATE; SQLite: the write lock taken at BEGIN IMMEDIATE), and a
+row that another writer (the one-at-a-time arrival) made meanwhile is kept, never
+doubled.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
+from eldercare import audit
 from eldercare import scoping as core_scoping
-from eldercare.database import violated_constraint
+from eldercare.database import is_postgres
 from eldercare.errors import Invalid, NotFound
 from eldercare.extensions import db
 from eldercare.models import Person, PersonStatus, Role, User
@@ -32,7 +34,6 @@ from .models import Attendance, Facility, FacilityKind
 #: a regular of a centre came at least once in this many days before the register's day
 REGULAR_WINDOW = timedelta(days=90)
 MAX_PEOPLE = 500
-UNIQUE = "uq_attendance_person_id_facility_id_day"
 
 
 @dataclass(frozen=True)
@@ -141,32 +142,52 @@ def save_register(
             )
         )
     }
+    # the new rows first, then the audit (whose chain lock follows the rows, as in the
+    # one-at-a-time arrival: the other order deadlocks with it on PostgreSQL)
+    added = _add(facility.id, sorted(wanted - rows.keys()), day, user)
     removed = 0
     for pid, row in rows.items():
         if pid not in wanted:
             db.session.delete(row)
             removed += 1
-    added = sum(_add(facility.id, pid, day, user) for pid in sorted(wanted - rows.keys()))
     db.session.flush()
     return Saved(facility.id, day, sorted(wanted), added, removed)
 
 
-def _add(facility_id: int, person_id: int, day: date, user: User | None) -> int:
-    """Insert one attendance under a savepoint: 1 when made, 0 when the row was made
-    meanwhile by another writer (the unique constraint refused a second)."""
-    try:
-        with db.session.begin_nested():
-            db.session.add(
-                Attendance(
-                    person_id=person_id,
-                    facility_id=facility_id,
-                    day=day,
-                    recorded_by=user.id if user else None,
-                )
-            )
-            db.session.flush()
-    except IntegrityError as exc:
-        if violated_constraint(exc, Attendance.__table__) != UNIQUE:
-            raise
+def _add(facility_id: int, person_ids: list[int], day: date, user: User | None) -> int:
+    """Insert the rows that do not exist yet; a row that another writer (an arrival)
+    made meanwhile is left as it is: the unique constraint keeps one, ON CONFLICT DO
+    NOTHING skips the second. Each row made is audited as the ORM would. Returns how
+    many were made."""
+    if not person_ids:
         return 0
-    return 1
+    conn = db.session.connection()
+    insert = (postgresql if is_postgres(conn) else sqlite).insert
+    by = user.id if user else None
+    made = conn.execute(
+        insert(Attendance.__table__)
+        .values(
+            [
+                {"person_id": pid, "facility_id": facility_id, "day": day, "recorded_by": by}
+                for pid in person_ids
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=["person_id", "facility_id", "day"])
+        .returning(Attendance.__table__.c.id, Attendance.__table__.c.person_id)
+    ).all()
+    for row_id, pid in sorted(made):
+        audit.record(
+            "create",
+            Attendance.__tablename__,
+            row_id,
+            {
+                "id": row_id,
+                "person_id": pid,
+                "facility_id": facility_id,
+                "day": day.isoformat(),
+                "arrived_at": None,
+                "left_at": None,
+                "recorded_by": by,
+            },
+        )
+    return len(made)
