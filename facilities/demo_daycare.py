@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -28,7 +29,7 @@ YEAR = 365
 
 
 def build(
-    ctx, centres: list[tuple[int, object]], password_hash: str, pinyin: dict[str, str]
+    ctx, centres: list[tuple[int, Any]], password_hash: str, pinyin: dict[str, str]
 ) -> None:
     """`centres`: (facility id, regions_data.Township) of each day-care centre."""
     managers = _managers(ctx, centres, password_hash, pinyin)
@@ -71,10 +72,10 @@ def _managers(ctx, centres, password_hash: str, pinyin: dict[str, str]) -> dict[
     return {fid: uid for (_u, fid, _n), uid in zip(accounts, ids, strict=True)}
 
 
-def _pool(ctx) -> dict[str, list[int]]:
+def _pool(ctx) -> dict[str | None, list[int]]:
     """Elders of the home-care roll who are alive and here, by township (the first few
     hundred are left to other steps that end enrolments)."""
-    pool: dict[str, list[int]] = defaultdict(list)
+    pool: dict[str | None, list[int]] = defaultdict(list)
     ids = ctx.homecare_ids[ctx.n(300) : ctx.n(4300)]
     if not ids:
         return pool
