@@ -28,6 +28,7 @@ from eldercare.timeutil import LOCAL, local_today
 
 from . import daycare_figures, queries, scoping, services
 from .availability import open_outages
+from .board import board_page
 from .breakdowns import nursing_share
 from .forms import (
     END_REASONS,
@@ -133,10 +134,10 @@ def board(facility_id: int):
             ((room.code if room else "", bed.code, bed.kind, status,
               stay.person.name if stay else "", stay.start_date if stay else None)
              for room, beds in queries.board(facility, today) for bed, stay, status in beds))
-    rooms = queries.board(facility, today)
+    rooms, page = board_page(facility, today, request.args)
     since = queries.home_since([stay for _room, beds in rooms for _bed, stay, _s in beds if stay])
     return render_template(
-        "facilities/board.html", facility=facility, rooms=rooms, since=since,
+        "facilities/board.html", facility=facility, rooms=rooms, page=page, since=since,
         occ=queries.facility_occupancy(facility.id, today), census=census, today=today,
         overdue=queries.overdue_leaves(facility.id, today), census_form=DayForm(),
         can_write=current_user.role in WRITERS, towns=townships(),
