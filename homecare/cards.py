@@ -115,6 +115,8 @@ def resolve(text: str) -> Enrolment:
         raise CardReplaced(_l("此卡已补办新卡，旧卡（旧卡号）已停用：请使用老人的新卡"))
     if enrolment is None or enrolment.card_serial != serial:
         raise InvalidCard(_l("此卡已作废或不存在，请使用新卡"))
+    if enrolment.end_reason == "transferred":  # lifecycle.TRANSFERRED: a new card was made
+        raise InvalidCard(_l("此卡已停用：老人已变更服务组织，请使用新服务组织的服务卡"))
     return enrolment
 
 

@@ -25,7 +25,7 @@ from eldercare.pagination import page_of
 from eldercare.search import search_text
 from eldercare.timeutil import local_today
 
-from . import api, api_scans, cards, dashboard, figures, services
+from . import api, api_scans, cards, dashboard, figures, lifecycle, services
 from . import scoping as hc
 from .claims.labels import OUTCOME_LABELS
 from .forms import EnrolForm, WorkerForm
@@ -136,7 +136,8 @@ def enrol():
         return redirect(url_for("homecare.enrolments"))
     person = core_scoping.get_person(current_user, form.person_id.data)
     enrolment = services.enrol(person, services.get_provider(int(form.provider_id.data)),
-                               form.year.data)
+                               form.year.data,
+                               lifecycle.enrolled_on(form.year.data, form.enrolled_on.data))
     db.session.commit()
     flash(_("已登记 %(name)s，补贴 ¥%(amt)s 已入账", name=person.name, amt=enrolment.balance),
           "success")
