@@ -67,12 +67,13 @@ def _figures_and_hooks(reg) -> None:
 def _demo_and_jobs(reg) -> None:
     from eldercare.registry import DemoStep, Job
 
-    from . import demo, newyear, patterns, visits
+    from . import demo, demo_lifecycle, newyear, patterns, visits
 
     reg.demo_steps.append(DemoStep(40, "homecare providers", demo.providers))
     reg.demo_steps.append(DemoStep(41, "homecare enrolments", demo.enrolments))
     reg.demo_steps.append(DemoStep(42, "homecare visits", demo.visits))
     reg.demo_steps.append(DemoStep(43, "homecare patterns", patterns.demo_step))
+    reg.demo_steps.append(DemoStep(44, "homecare lifecycle", demo_lifecycle.step))
     reg.add_job(Job("subsidy-year", newyear.new_subsidy_year, "year",
                     {"month": 1, "day": 1, "hour": 0, "minute": 30},
                     _l("新年度：在册老人转入新年度并拨付补贴，上年结余作废")))

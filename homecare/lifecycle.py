@@ -88,8 +88,9 @@ def _end(enrolment: Enrolment, on: date, reason: str, note: str) -> None:
 
 def _give_back_from(enrolment: Enrolment, on: date) -> int:
     """Visits of `enrolment` from `on` (typed in before the end was) draw nothing: each
-    is flagged not_enrolled and what it drew goes back to the ledger (ledger.credit).
-    Returns how many visits were given back."""
+    is flagged not_enrolled (claims reject it) and what it drew goes back to the ledger
+    (ledger.credit: a reversal entry; the visit keeps what it drew on record, as a
+    call-back's `not_delivered` leaves it). Returns how many visits were given back."""
     given = 0
     for visit in db.session.scalars(sa.select(Visit).where(
             Visit.enrolment_id == enrolment.id,
@@ -98,7 +99,6 @@ def _give_back_from(enrolment: Enrolment, on: date) -> int:
         if visit.subsidised > 0:
             ledger.credit(enrolment.id, visit.id, visit.subsidised,
                           "服务日期在退出或变更之后，退回补贴")
-            visit.self_paid, visit.subsidised = visit.amount, Decimal("0.00")
             given += 1
     db.session.flush()
     return given

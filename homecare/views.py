@@ -39,7 +39,7 @@ EXCEPTION_LABELS = {
     "quantity_exceeds_time": _l("申报时长超过在场时间"),
     "worker_overlap": _l("同一服务人员同时在两户"),
     "deceased": _l("老人已故"),
-    "not_enrolled": _l("老人未登记本年度服务"),
+    "not_enrolled": _l("老人未登记或已退出本年度服务"),
     "future_time": _l("扫码时间晚于当前时间"),
     "far_from_home": _l("扫码地点距老人住址超过 1 公里"),
     "suspect_card": _l("疑似翻拍服务卡"),
