@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from eldercare import audit, throttle
-from eldercare.errors import DomainError
+from eldercare.errors import Conflict, DomainError
 from eldercare.extensions import db
 from eldercare.models import User
 from eldercare.models.throttle import Throttle
@@ -173,7 +173,10 @@ def _failures(key: str) -> int:
 
 
 def reissue(enrolment: Enrolment) -> Enrolment:
-    """A new card: the serial goes up by one and the old card stops working."""
+    """A new card: the serial goes up by one and the old card stops working. Raises
+    Conflict for an enrolment that has ended (its card serves no visit any more)."""
+    if enrolment.status != "active":
+        raise Conflict(_l("服务登记已终止，不能补发服务卡"), code="enrolment_ended")
     enrolment.card_serial = enrolment.card_serial + 1
     db.session.flush()
     return enrolment

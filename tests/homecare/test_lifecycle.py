@@ -204,6 +204,9 @@ def test_a_transfer_moves_the_balance_and_the_old_card_stops_working(client, wor
         "qr": old_qr, "kind": "check_in", "at": now().isoformat(),
         "client_id": "00000000-0000-4000-8000-000000000001"})
     assert r.status_code == 422 and r.json["error"]["code"] == "invalid_card"
+    r = client.post(f"/api/v1/homecare/enrolments/{old.id}/card/reissue",
+                    headers=f.headers(clerk))
+    assert r.status_code == 409 and r.json["error"]["code"] == "enrolment_ended"
     e2 = db.session.get(Enrolment, new["id"])
     ok = visit(client, theirs, cards.url(e2), now() - timedelta(minutes=70), 65,
                [{"code": "clean", "quantity": 1}])
