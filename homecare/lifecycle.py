@@ -145,7 +145,7 @@ def transfer(user: User, enrolment: Enrolment, provider: Provider, on: date) -> 
                                                    Visit.status == VisitStatus.OPEN)):
         raise Conflict(_l("该老人有进行中的服务，请服务结束后再变更服务组织"),
                        code="visit_open")
-    _end(enrolment, on, TRANSFERRED, provider.name)
+    _end(enrolment, on, TRANSFERRED, "")
     given = _give_back_from(enrolment, on)
     new = Enrolment(person_id=enrolment.person_id, provider_id=provider.id,
                     year=enrolment.year, status=EnrolmentStatus.ACTIVE, enrolled_on=on,
@@ -155,7 +155,7 @@ def transfer(user: User, enrolment: Enrolment, provider: Provider, on: date) -> 
     db.session.flush()
     # Moved now (after any visit given back just above), whatever day it counts from.
     moved = ledger.move(enrolment.id, new.id, utcnow(),
-                        f"变更服务组织：{enrolment.provider.name} → {provider.name}")
+                        f"{enrolment.year} 年补贴余额随变更服务组织转移")
     db.session.refresh(new, ["balance"])
     db.session.refresh(enrolment, ["balance"])
     audit.record("enrolment_transferred", "enrolments", enrolment.id,
@@ -163,12 +163,6 @@ def transfer(user: User, enrolment: Enrolment, provider: Provider, on: date) -> 
                   "from_provider": enrolment.provider_id, "to_provider": provider.id,
                   "moved": f"{moved:.2f}", "visits_given_back": given})
     return new
-
-
-def successor(enrolment: Enrolment) -> Enrolment | None:
-    """The enrolment that took over `enrolment`'s balance, if any."""
-    return db.session.scalar(sa.select(Enrolment).where(
-        Enrolment.transferred_from_id == enrolment.id))
 
 
 def frozen(enrolment: Enrolment) -> bool:

@@ -30,9 +30,13 @@ def _form_errors(form) -> str:
 def lifecycle_context(e: Enrolment) -> dict:
     """What the enrolment page shows of the lifecycle: how it ended, where its balance
     went or came from, and the clerk's two forms while it is active."""
+    # the other side of a change of provider, as far as the viewer may see it (the old
+    # provider does not learn who took its elder over)
+    seen = hc.enrolments(current_user)
     ctx = {"reason": lifecycle.END_REASONS.get(e.end_reason, e.end_reason),
-           "frozen": lifecycle.frozen(e), "successor": lifecycle.successor(e),
-           "predecessor": (db.session.get(Enrolment, e.transferred_from_id)
+           "frozen": lifecycle.frozen(e),
+           "successor": db.session.scalar(seen.where(Enrolment.transferred_from_id == e.id)),
+           "predecessor": (db.session.scalar(seen.where(Enrolment.id == e.transferred_from_id))
                            if e.transferred_from_id else None),
            "may_change": (current_user.role == Role.ADMIN and e.status == "active")}
     if ctx["may_change"]:

@@ -299,3 +299,11 @@ def test_a_provider_sees_no_lifecycle_forms_and_cannot_post_them(client, world):
         assert r.status_code == 403
     db.session.expire_all()
     assert db.session.get(Enrolment, world.enrolment.id).status == "active"
+
+
+def test_the_old_provider_does_not_learn_who_took_its_elder_over(client, world, clerk):
+    assert transfer(client, clerk, world.enrolment.id, world.other.id).status_code == 201
+    f.login(client, world.boss)
+    page = client.get(f"/homecare/enrolments/{world.enrolment.id}")
+    assert page.status_code == 200 and 'data-testid="ended"' in page.text
+    assert world.other.name not in page.text and 'data-testid="successor"' not in page.text
