@@ -228,11 +228,14 @@ def ledger(enrolment: Enrolment) -> Ledger:
 def ledger_sums() -> tuple[sa.ColumnElement, sa.ColumnElement]:
     """Two SQL sums over ledger entries, in whole fen: allocated (net of balances moved
     by a change of provider: GRANTED), and spent (the visits' debits less their
-    reversals, as a negative number). `from_fen` reads them."""
+    reversals, as a negative number). `from_fen` reads them. The district's day tallies
+    (tallies.ALLOCATED) leave the moves out: a move's two entries, the same day and
+    year, add up to nothing there."""
+    from .tallies import SPENT
+
     amount, kind = stored(LedgerEntry.amount), LedgerEntry.kind
-    spending = kind.in_([EntryKind.VISIT_DEBIT, EntryKind.REVERSAL])
     return (sa.func.sum(sa.case((kind.in_(GRANTED), amount), else_=0)),
-            sa.func.sum(sa.case((spending, amount), else_=0)))
+            sa.func.sum(sa.case((kind.in_(SPENT), amount), else_=0)))
 
 
 def ledger_summaries(ids: list[int]) -> dict[int, tuple[Decimal, Decimal]]:

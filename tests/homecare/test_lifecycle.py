@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from eldercare.extensions import db
 from eldercare.models import AuditEntry
 from eldercare.timeutil import local_today
-from homecare import cards
+from homecare import cards, tallies
 from homecare.models import Enrolment, LedgerEntry
 from tests import factories as f
 
@@ -214,6 +214,8 @@ def test_a_transfer_moves_the_balance_and_the_old_card_stops_working(client, wor
     assert ledger_of(client, clerk, new["id"])["balance"] == "220.00"
     assert db.session.scalar(sa.select(AuditEntry).where(
         AuditEntry.action == "enrolment_transferred", AuditEntry.entity_id == str(old.id)))
+    # the district's day tallies, kept by the database, still agree with the ledgers
+    assert set(tallies.recount().values()) == {0}
 
 
 def test_a_transfer_is_refused_twice_to_the_same_provider_and_with_a_visit_open(

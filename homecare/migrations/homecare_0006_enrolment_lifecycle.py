@@ -1,7 +1,7 @@
 """home care: the enrolment's lifecycle (withdrawal, change of provider mid-year)
 
-Revision ID: homecare_0005_lifecycle
-Revises: homecare_0004
+Revision ID: homecare_0006_lifecycle
+Revises: homecare_0005
 Create Date: 2026-12-05 12:30:00
 
 Issue 17.4:
@@ -11,15 +11,17 @@ Issue 17.4:
   `transferred_from_id` (unique) names the enrolment whose balance the new one took over,
   so that a balance is moved once.
 - ledger_entries: kinds `transfer_out` (-) and `transfer_in` (+), each at most once per
-  enrolment (partial unique indexes).
+  enrolment (partial unique indexes). The day tallies (homecare_0005) leave them out: a
+  move's two entries add up to nothing in a day's district figures. On SQLite the tables
+  are copied anew (batch mode), which drops the table's trigger: it is made again after.
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "homecare_0005_lifecycle"
-down_revision = "homecare_0004"
+revision = "homecare_0006_lifecycle"
+down_revision = "homecare_0005"
 branch_labels = None
 depends_on = None
 
@@ -36,7 +38,41 @@ def _in(values) -> str:
     return "kind IN (" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
+SHARDS = 16  # homecare_0005's tally trigger, as it made it on SQLite
+LEDGER_TRIGGER = f"""
+    CREATE TRIGGER ledger_days_tally AFTER INSERT ON ledger_entries BEGIN
+        INSERT INTO ledger_days (year, day, shard, allocated, spent)
+        SELECT e.year, date(NEW.at, '+8 hours'), NEW.enrolment_id % {SHARDS},
+               CASE WHEN NEW.kind IN ('allocation') THEN NEW.amount ELSE 0 END,
+               CASE WHEN NEW.kind IN ('visit_debit', 'reversal') THEN NEW.amount ELSE 0 END
+        FROM enrolments e WHERE e.id = NEW.enrolment_id AND true
+        ON CONFLICT (year, day, shard) DO UPDATE SET
+        allocated = ledger_days.allocated + excluded.allocated,
+        spent = ledger_days.spent + excluded.spent;
+    END"""
+
+
+def _sqlite() -> bool:
+    return op.get_bind().dialect.name == "sqlite"
+
+
 def upgrade():
+    if _sqlite():  # copying the tables anew would lose it, or trip over its reference
+        op.execute("DROP TRIGGER IF EXISTS ledger_days_tally")
+    _upgrade()
+    if _sqlite():
+        op.execute(LEDGER_TRIGGER)
+
+
+def downgrade():
+    if _sqlite():
+        op.execute("DROP TRIGGER IF EXISTS ledger_days_tally")
+    _downgrade()
+    if _sqlite():
+        op.execute(LEDGER_TRIGGER)
+
+
+def _upgrade():
     with op.batch_alter_table("enrolments", schema=None) as batch_op:
         batch_op.add_column(sa.Column(
             "end_note", sa.String(length=200), nullable=False, server_default="",
@@ -64,7 +100,7 @@ def upgrade():
                         unique=True, sqlite_where=where, postgresql_where=where)
 
 
-def downgrade():
+def _downgrade():
     for kind in ("transfer_out", "transfer_in"):
         op.drop_index(f"uq_ledger_entries_one_{kind}", table_name="ledger_entries")
     with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
