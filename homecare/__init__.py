@@ -16,7 +16,9 @@ def init_app(app: Flask) -> None:
 
     # models: the tables, for migrations and queries; api_scans: its routes on api.bp
     from . import api, api_scans, homepoint, models, scan_views, services, views  # noqa: F401
+    from . import api_lifecycle as _lifecycle_api  # noqa: F401  (its routes on api.bp)
     from . import patterns_views as pv
+    from . import views_lifecycle as _lifecycle_pages  # noqa: F401  (its routes on views.bp)
     from .claims import init_app as init_claims
 
     for bp in (api.bp, views.bp, scan_views.bp, homepoint.bp, pv.bp, pv.api_bp):
@@ -48,7 +50,7 @@ def _menu(reg) -> None:
 
 
 def _figures_and_hooks(reg) -> None:
-    from . import exits, figures, homepoint, scoping, services, tallies
+    from . import exits, figures, homepoint, low_balance, scoping, services, tallies
 
     reg.overview.append(figures.overview)
     reg.tallies["homecare"] = tallies.recount
@@ -60,17 +62,19 @@ def _figures_and_hooks(reg) -> None:
     reg.hook("dynamic.effects").append(exits.effects)
     reg.hook("dynamic.losses").append(exits.losses)
     reg.seeds.append(services.seed_reference_data)
+    reg.alert_sources.append(low_balance.alerts)
 
 
 def _demo_and_jobs(reg) -> None:
     from eldercare.registry import DemoStep, Job
 
-    from . import demo, newyear, patterns, visits
+    from . import demo, demo_lifecycle, newyear, patterns, visits
 
     reg.demo_steps.append(DemoStep(40, "homecare providers", demo.providers))
     reg.demo_steps.append(DemoStep(41, "homecare enrolments", demo.enrolments))
     reg.demo_steps.append(DemoStep(42, "homecare visits", demo.visits))
     reg.demo_steps.append(DemoStep(43, "homecare patterns", patterns.demo_step))
+    reg.demo_steps.append(DemoStep(44, "homecare lifecycle", demo_lifecycle.step))
     reg.add_job(Job("subsidy-year", newyear.new_subsidy_year, "year",
                     {"month": 1, "day": 1, "hour": 0, "minute": 30},
                     _l("新年度：在册老人转入新年度并拨付补贴，上年结余作废")))

@@ -20,7 +20,7 @@ from eldercare.models import Person, Role
 from eldercare.people.services import number_condition
 from eldercare.timeutil import local_today
 
-from . import cards, dashboard, figures, homepoint, services
+from . import cards, dashboard, figures, homepoint, lifecycle, services
 from . import scoping as hc
 from .models import Enrolment, EnrolmentStatus
 from .serializers import (
@@ -170,6 +170,9 @@ class EnrolmentIn(Body):
     person_id: int
     provider_id: int
     year: int = Field(ge=2000, le=2100)
+    enrolled_on: date | None = Field(
+        None, description="the day it counts from: within `year`, not in the future "
+                          "(default today, or 1 January for a past year)")
 
 
 @endpoint(bp, "/enrolments", ["POST"], roles=ADMIN, body=EnrolmentIn, response=Loose,
@@ -178,7 +181,8 @@ def create_enrolment(body: EnrolmentIn):
     user = api_user()
     person = core_scoping.get_person(user, body.person_id)
     provider = services.get_provider(body.provider_id)
-    e = services.enrol(person, provider, body.year)
+    e = services.enrol(person, provider, body.year,
+                       lifecycle.enrolled_on(body.year, body.enrolled_on))
     out = enrolment_json(e, (e.balance, Decimal("0.00")))
     db.session.commit()
     return out

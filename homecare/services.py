@@ -207,6 +207,11 @@ def enrol(person: Person, provider: Provider, year: int, on: date | None = None)
 
 
 
+#: What an enrolment was granted: its allocation, and the balance moved in or out by a
+#: change of provider (so that a moved balance counts once, with the enrolment holding it).
+GRANTED = (EntryKind.ALLOCATION, EntryKind.TRANSFER_IN, EntryKind.TRANSFER_OUT)
+
+
 @dataclass
 class Ledger:
     allocated: Decimal
@@ -218,8 +223,7 @@ class Ledger:
 def ledger(enrolment: Enrolment) -> Ledger:
     entries = list(db.session.scalars(sa.select(LedgerEntry).where(
         LedgerEntry.enrolment_id == enrolment.id).order_by(LedgerEntry.at, LedgerEntry.id)))
-    allocated = sum((e.amount for e in entries if e.kind == EntryKind.ALLOCATION),
-                    Decimal("0.00"))
+    allocated = sum((e.amount for e in entries if e.kind in GRANTED), Decimal("0.00"))
     spent = -sum((e.amount for e in entries
                   if e.kind in (EntryKind.VISIT_DEBIT, EntryKind.REVERSAL)), Decimal("0.00"))
     db.session.refresh(enrolment, ["balance"])
@@ -227,12 +231,15 @@ def ledger(enrolment: Enrolment) -> Ledger:
 
 
 def ledger_sums() -> tuple[sa.ColumnElement, sa.ColumnElement]:
-    """Two SQL sums over ledger entries, in whole fen: allocated, and spent (the visits'
-    debits less their reversals, as a negative number). `from_fen` reads them."""
-    from .tallies import ALLOCATED, SPENT
+    """Two SQL sums over ledger entries, in whole fen: allocated (net of balances moved
+    by a change of provider: GRANTED), and spent (the visits' debits less their
+    reversals, as a negative number). `from_fen` reads them. The district's day tallies
+    (tallies.ALLOCATED) leave the moves out: a move's two entries, the same day and
+    year, add up to nothing there."""
+    from .tallies import SPENT
 
     amount, kind = stored(LedgerEntry.amount), LedgerEntry.kind
-    return (sa.func.sum(sa.case((kind.in_(ALLOCATED), amount), else_=0)),
+    return (sa.func.sum(sa.case((kind.in_(GRANTED), amount), else_=0)),
             sa.func.sum(sa.case((kind.in_(SPENT), amount), else_=0)))
 
 
