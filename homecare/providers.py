@@ -102,6 +102,8 @@ def update_provider(provider: Provider, changes: ProviderInput,
         codes = _checked_townships(changes.townships or [])
         keep = [t for t in provider.townships if t.township_code in codes]
         have = {t.township_code for t in keep}
+        for gone in [t for t in provider.townships if t.township_code not in codes]:
+            db.session.delete(gone)  # deleted by name, so that the audit sees it go
         provider.townships = keep + [ProviderTownship(township_code=c)
                                      for c in codes if c not in have]
     db.session.flush()
