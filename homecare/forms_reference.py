@@ -10,6 +10,7 @@ from wtforms import (
     DateField,
     DecimalField,
     IntegerField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -18,7 +19,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from .reference import CODE_MAX, CODE_PATTERN
 
-UNITS = (("hour", _l("小时")), ("session", _l("次")), ("meal", _l("餐")))
+UNITS = [SelectChoice(v, label) for v, label in (
+    ("hour", _l("小时")), ("session", _l("次")), ("meal", _l("餐")))]
 
 
 class ProviderForm(FlaskForm):
