@@ -32,16 +32,27 @@ class ProviderPatch(Body):
     phone: str | None = Field(None, max_length=32)
 
 
-@endpoint(bp, "/providers/<int:provider_id>", roles=ALL_ROLES, response=Loose,
-          summary="One provider with its contract townships and dates (provider staff: "
-                  "their own)")
+@endpoint(
+    bp,
+    "/providers/<int:provider_id>",
+    roles=ALL_ROLES,
+    response=Loose,
+    summary="One provider with its contract townships and dates (provider staff: their own)",
+)
 def show_provider(provider_id: int):
     return provider_json(hc.get_provider(api_user(), provider_id))
 
 
-@endpoint(bp, "/providers/<int:provider_id>", ["PATCH"], roles=ADMIN, body=ProviderPatch,
-          response=Loose, summary="Change a provider's name, phone, contract townships or "
-                                  "dates (what the body carries; null clears a date)")
+@endpoint(
+    bp,
+    "/providers/<int:provider_id>",
+    ["PATCH"],
+    roles=ADMIN,
+    body=ProviderPatch,
+    response=Loose,
+    summary="Change a provider's name, phone, contract townships or "
+    "dates (what the body carries; null clears a date)",
+)
 def patch_provider(provider_id: int, body: ProviderPatch):
     provider = hc.get_provider(api_user(), provider_id)
     changes = providers.ProviderInput(**body.model_dump())
@@ -57,13 +68,20 @@ class ServicePatch(Body):
     price: Decimal | None = Field(None, gt=0, max_digits=8, decimal_places=2)
 
 
-@endpoint(bp, "/services/<int:service_id>", ["PATCH"], roles=ADMIN, body=ServicePatch,
-          response=Loose, summary="Change an item of a year's price list (name, unit, "
-                                  "price; the code stays)")
+@endpoint(
+    bp,
+    "/services/<int:service_id>",
+    ["PATCH"],
+    roles=ADMIN,
+    body=ServicePatch,
+    response=Loose,
+    summary="Change an item of a year's price list (name, unit, price; the code stays)",
+)
 def patch_service(service_id: int, body: ServicePatch):
     service = reference.get_service(service_id)
-    reference.update_service(service, reference.ServiceChange(
-        name=body.name, unit=body.unit, price=body.price))
+    reference.update_service(
+        service, reference.ServiceChange(name=body.name, unit=body.unit, price=body.price)
+    )
     out = service_json(service)
     db.session.commit()
     return out
@@ -74,16 +92,28 @@ class CopyIn(Body):
     from_year: int = Field(ge=2000, le=2100)
 
 
-@endpoint(bp, "/services/copy", ["POST"], roles=ADMIN, body=CopyIn, response=list[Loose],
-          status=201, summary="Start a year's price list from another year's (409 when the "
-                              "year has one)")
+@endpoint(
+    bp,
+    "/services/copy",
+    ["POST"],
+    roles=ADMIN,
+    body=CopyIn,
+    response=list[Loose],
+    status=201,
+    summary="Start a year's price list from another year's (409 when the year has one)",
+)
 def copy_services(body: CopyIn):
     out = [service_json(s) for s in reference.copy_catalogue(body.year, body.from_year)]
     db.session.commit()
     return out
 
 
-@endpoint(bp, "/subsidy", roles=READERS, response=list[Loose],
-          summary="Every year's subsidy per elder, newest first")
+@endpoint(
+    bp,
+    "/subsidy",
+    roles=READERS,
+    response=list[Loose],
+    summary="Every year's subsidy per elder, newest first",
+)
 def list_subsidies():
     return [{"year": r.year, "amount": r.amount} for r in reference.subsidies()]

@@ -19,8 +19,10 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from .reference import CODE_MAX, CODE_PATTERN
 
-UNITS = [SelectChoice(v, label) for v, label in (
-    ("hour", _l("小时")), ("session", _l("次")), ("meal", _l("餐")))]
+UNITS = [
+    SelectChoice(v, label)
+    for v, label in (("hour", _l("小时")), ("session", _l("次")), ("meal", _l("餐")))
+]
 
 
 class ProviderForm(FlaskForm):
@@ -33,31 +35,52 @@ class ProviderForm(FlaskForm):
 
 
 class ServiceForm(FlaskForm):
-    code = StringField(_l("服务项目代码"), validators=[
-        DataRequired(), Length(max=CODE_MAX),
-        Regexp(CODE_PATTERN, message=_l("只能用字母、数字、横线和下划线"))])
+    code = StringField(
+        _l("服务项目代码"),
+        validators=[
+            DataRequired(),
+            Length(max=CODE_MAX),
+            Regexp(CODE_PATTERN, message=_l("只能用字母、数字、横线和下划线")),
+        ],
+    )
     name = StringField(_l("服务项目名称"), validators=[DataRequired(), Length(max=64)])
     unit = SelectField(_l("计价单位"), choices=UNITS, validators=[DataRequired()])
-    price = DecimalField(_l("单价（元）"), places=2, validators=[
-        DataRequired(message=_l("请填写大于 0 的金额")),
-        NumberRange(min=0.01, max=999999.99, message=_l("须大于 0"))])
+    price = DecimalField(
+        _l("单价（元）"),
+        places=2,
+        validators=[
+            DataRequired(message=_l("请填写大于 0 的金额")),
+            NumberRange(min=0.01, max=999999.99, message=_l("须大于 0")),
+        ],
+    )
 
 
 class ServiceEditForm(FlaskForm):
     name = StringField(_l("服务项目名称"), validators=[DataRequired(), Length(max=64)])
     unit = SelectField(_l("计价单位"), choices=UNITS, validators=[DataRequired()])
-    price = DecimalField(_l("单价（元）"), places=2, validators=[
-        DataRequired(message=_l("请填写大于 0 的金额")),
-        NumberRange(min=0.01, max=999999.99, message=_l("须大于 0"))])
+    price = DecimalField(
+        _l("单价（元）"),
+        places=2,
+        validators=[
+            DataRequired(message=_l("请填写大于 0 的金额")),
+            NumberRange(min=0.01, max=999999.99, message=_l("须大于 0")),
+        ],
+    )
 
 
 class SubsidyForm(FlaskForm):
     year = IntegerField(_l("年度"), validators=[DataRequired(), NumberRange(2000, 2100)])
-    amount = DecimalField(_l("每位老人每年补贴（元）"), places=2, validators=[
-        DataRequired(message=_l("请填写大于 0 的金额")),
-        NumberRange(min=0.01, max=999999.99, message=_l("须大于 0"))])
+    amount = DecimalField(
+        _l("每位老人每年补贴（元）"),
+        places=2,
+        validators=[
+            DataRequired(message=_l("请填写大于 0 的金额")),
+            NumberRange(min=0.01, max=999999.99, message=_l("须大于 0")),
+        ],
+    )
 
 
 class CopyForm(FlaskForm):
-    from_year = IntegerField(_l("从哪一年复制"), validators=[DataRequired(),
-                                                          NumberRange(2000, 2100)])
+    from_year = IntegerField(
+        _l("从哪一年复制"), validators=[DataRequired(), NumberRange(2000, 2100)]
+    )

@@ -39,15 +39,21 @@ def _checked_townships(codes: list[str]) -> list[str]:
     """The codes once each, in order; Invalid naming `townships` for an unknown one."""
     codes = list(dict.fromkeys(c.strip() for c in codes if c and c.strip()))
     if len(codes) > MAX_TOWNSHIPS:
-        raise Invalid(_l("服务乡镇过多"),
-                      fields={"townships": _l("最多 %(n)s 个", n=MAX_TOWNSHIPS)})
-    known = set(db.session.scalars(sa.select(Region.code).where(
-        Region.level == "township", Region.code.in_(codes or [""]))))
+        raise Invalid(
+            _l("服务乡镇过多"), fields={"townships": _l("最多 %(n)s 个", n=MAX_TOWNSHIPS)}
+        )
+    known = set(
+        db.session.scalars(
+            sa.select(Region.code).where(Region.level == "township", Region.code.in_(codes or [""]))
+        )
+    )
     unknown = [c for c in codes if c not in known]
     if unknown:
         listed = ", ".join(unknown)
-        raise Invalid(_l("未知的乡镇（街道）代码：%(codes)s", codes=listed),
-                      fields={"townships": _l("未知代码：%(codes)s", codes=listed)})
+        raise Invalid(
+            _l("未知的乡镇（街道）代码：%(codes)s", codes=listed),
+            fields={"townships": _l("未知代码：%(codes)s", codes=listed)},
+        )
     return codes
 
 
@@ -68,28 +74,41 @@ def _check_name(name: str, provider_id: int | None = None) -> str:
     return name
 
 
-def create_provider(name: str, townships: list[str], contract_from: date | None = None,
-                    contract_to: date | None = None, phone: str = "") -> Provider:
+def create_provider(
+    name: str,
+    townships: list[str],
+    contract_from: date | None = None,
+    contract_to: date | None = None,
+    phone: str = "",
+) -> Provider:
     """A provider with the townships its contract covers. Raises Invalid for an unknown
     township code or dates out of order, Conflict for a name taken (UNIQUE(name) holds
     it under concurrency too)."""
     codes = _checked_townships(townships or [])
     _check_dates(contract_from, contract_to)
-    provider = Provider(name=_check_name(name), contract_from=contract_from,
-                        contract_to=contract_to, phone=(phone or "").strip())
+    provider = Provider(
+        name=_check_name(name),
+        contract_from=contract_from,
+        contract_to=contract_to,
+        phone=(phone or "").strip(),
+    )
     provider.townships = [ProviderTownship(township_code=c) for c in codes]
     db.session.add(provider)
     db.session.flush()
     return provider
 
 
-def update_provider(provider: Provider, changes: ProviderInput,
-                    fields_set: set[str] | None = None) -> Provider:
+def update_provider(
+    provider: Provider, changes: ProviderInput, fields_set: set[str] | None = None
+) -> Provider:
     """Change what `changes` carries (the fields in `fields_set`, or every one not None).
     Townships taken away leave the enrolments already made there as they are: the rule
     applies to new enrolments. Raises Invalid, Conflict as create_provider does."""
-    given = fields_set if fields_set is not None else {
-        k for k, v in vars(changes).items() if v is not None}
+    given = (
+        fields_set
+        if fields_set is not None
+        else {k for k, v in vars(changes).items() if v is not None}
+    )
     if "name" in given:
         provider.name = _check_name(changes.name or "", provider.id)
     contract_from = changes.contract_from if "contract_from" in given else provider.contract_from
@@ -104,8 +123,9 @@ def update_provider(provider: Provider, changes: ProviderInput,
         have = {t.township_code for t in keep}
         for gone in [t for t in provider.townships if t.township_code not in codes]:
             db.session.delete(gone)  # deleted by name, so that the audit sees it go
-        provider.townships = keep + [ProviderTownship(township_code=c)
-                                     for c in codes if c not in have]
+        provider.townships = keep + [
+            ProviderTownship(township_code=c) for c in codes if c not in have
+        ]
     db.session.flush()
     return provider
 
@@ -124,11 +144,15 @@ def outside_reason_for(provider: Provider, person: Person, reason: str | None) -
     reason = (reason or "").strip()
     if not reason:
         raise Invalid(
-            _l("%(name)s 的合同服务乡镇不含该老人所在乡镇，须说明跨乡镇服务的理由",
-               name=provider.name),
+            _l(
+                "%(name)s 的合同服务乡镇不含该老人所在乡镇，须说明跨乡镇服务的理由",
+                name=provider.name,
+            ),
             fields={"outside_reason": _l("老人所在乡镇不在该组织的合同服务范围内，请填写理由")},
-            code="outside_townships")
+            code="outside_townships",
+        )
     if len(reason) > OUTSIDE_REASON_MAX:
-        raise Invalid(_l("理由过长"), fields={"outside_reason": _l(
-            "最多 %(n)s 个字", n=OUTSIDE_REASON_MAX)})
+        raise Invalid(
+            _l("理由过长"), fields={"outside_reason": _l("最多 %(n)s 个字", n=OUTSIDE_REASON_MAX)}
+        )
     return reason

@@ -37,8 +37,10 @@ def check_code(code: str) -> str:
     """The code as typed, trimmed; Invalid naming `code` unless letters, digits, - and _."""
     code = (code or "").strip()
     if not code or len(code) > CODE_MAX or not _CODE.match(code):
-        raise Invalid(_l("服务项目代码只能用字母、数字、横线和下划线"),
-                      fields={"code": _l("只能用字母、数字、- 和 _，最多 %(n)s 位", n=CODE_MAX)})
+        raise Invalid(
+            _l("服务项目代码只能用字母、数字、横线和下划线"),
+            fields={"code": _l("只能用字母、数字、- 和 _，最多 %(n)s 位", n=CODE_MAX)},
+        )
     return code
 
 
@@ -91,8 +93,10 @@ def copy_catalogue(year: int, from_year: int) -> list[Service]:
         raise Conflict(_l("%(year)s 年已有价目表", year=year), code="catalogue_exists")
     old = services.catalogue(from_year)
     if not old:
-        raise Invalid(_l("%(year)s 年没有价目表", year=from_year),
-                      fields={"from_year": _l("该年度没有价目表")})
+        raise Invalid(
+            _l("%(year)s 年没有价目表", year=from_year),
+            fields={"from_year": _l("该年度没有价目表")},
+        )
     for s in old:
         db.session.add(Service(year=year, code=s.code, name=s.name, unit=s.unit, price=s.price))
     db.session.flush()
@@ -111,8 +115,9 @@ def subsidies() -> list[SubsidyYear]:
     return list(db.session.scalars(sa.select(SubsidyYear).order_by(SubsidyYear.year.desc())))
 
 
-def enrol(person: Person, provider: Provider, year: int, outside_reason: str | None = None,
-          **kw) -> Enrolment:
+def enrol(
+    person: Person, provider: Provider, year: int, outside_reason: str | None = None, **kw
+) -> Enrolment:
     """services.enrol, kept to the provider's contract townships: an elder whose township
     is outside them is enrolled only with a stated reason, stored on the enrolment.
     Raises Invalid (`outside_reason`) before anything is written, and what enrol raises."""

@@ -25,8 +25,12 @@ from .models import Enrolment, EnrolmentStatus, Provider, ProviderTownship, Subs
 
 bp = Blueprint("homecare_reference", __name__)
 BUREAU = (Role.ADMIN, Role.AUDITOR)
-STATE_LABELS = {"active": _l("合同期内"), "not_started": _l("合同未开始"),
-                "ended": _l("合同已到期"), "open": _l("未填合同日期")}
+STATE_LABELS = {
+    "active": _l("合同期内"),
+    "not_started": _l("合同未开始"),
+    "ended": _l("合同已到期"),
+    "open": _l("未填合同日期"),
+}
 
 
 def _fail(form, exc: DomainError, default: str) -> None:
@@ -38,14 +42,22 @@ def _fail(form, exc: DomainError, default: str) -> None:
 
 
 def _township_names() -> dict[str, str]:
-    return dict(db.session.execute(sa.select(Region.code, Region.name).where(
-        Region.level == "township")).all())
+    return dict(
+        db.session.execute(
+            sa.select(Region.code, Region.name).where(Region.level == "township")
+        ).all()
+    )
 
 
 def _current_townships() -> list[Region]:
     """The townships a contract can name today (those of before the reform are gone)."""
-    return list(db.session.scalars(sa.select(Region).where(
-        Region.level == "township", Region.valid_to.is_(None)).order_by(Region.code)))
+    return list(
+        db.session.scalars(
+            sa.select(Region)
+            .where(Region.level == "township", Region.valid_to.is_(None))
+            .order_by(Region.code)
+        )
+    )
 
 
 # --- providers ----------------------------------------------------------------------------
@@ -59,39 +71,75 @@ def providers_page():
     if q:
         stmt = stmt.where(Provider.name.contains(q))
     if township:
-        stmt = stmt.where(Provider.id.in_(sa.select(ProviderTownship.provider_id).where(
-            ProviderTownship.township_code == township)))
+        stmt = stmt.where(
+            Provider.id.in_(
+                sa.select(ProviderTownship.provider_id).where(
+                    ProviderTownship.township_code == township
+                )
+            )
+        )
     rows = db.session.scalars(stmt).all()
     names, today = _township_names(), local_today()
     states = {p.id: reference.contract_state(p, today) for p in rows}
     if wants_export():
-        return export_response("providers", [
-            "服务组织", "联系电话", "合同开始", "合同结束", "合同状态", "服务乡镇（街道）"], (
-            (p.name, p.phone, p.contract_from, p.contract_to, str(STATE_LABELS[states[p.id]]),
-             "、".join(names.get(c, c) for c in p.township_codes)) for p in rows))
-    enrolled = dict(db.session.execute(
-        sa.select(Enrolment.provider_id, sa.func.count()).where(
-            Enrolment.year == today.year, Enrolment.status == EnrolmentStatus.ACTIVE)
-        .group_by(Enrolment.provider_id)).all())
-    return render_template("homecare/reference/providers.html", rows=rows, names=names,
-                           states=states, state_labels=STATE_LABELS, enrolled=enrolled,
-                           townships=_current_townships())
+        return export_response(
+            "providers",
+            ["服务组织", "联系电话", "合同开始", "合同结束", "合同状态", "服务乡镇（街道）"],
+            (
+                (
+                    p.name,
+                    p.phone,
+                    p.contract_from,
+                    p.contract_to,
+                    str(STATE_LABELS[states[p.id]]),
+                    "、".join(names.get(c, c) for c in p.township_codes),
+                )
+                for p in rows
+            ),
+        )
+    enrolled = dict(
+        db.session.execute(
+            sa.select(Enrolment.provider_id, sa.func.count())
+            .where(Enrolment.year == today.year, Enrolment.status == EnrolmentStatus.ACTIVE)
+            .group_by(Enrolment.provider_id)
+        ).all()
+    )
+    return render_template(
+        "homecare/reference/providers.html",
+        rows=rows,
+        names=names,
+        states=states,
+        state_labels=STATE_LABELS,
+        enrolled=enrolled,
+        townships=_current_townships(),
+    )
 
 
 def _provider_input(form: ProviderForm) -> providers.ProviderInput:
     return providers.ProviderInput(
-        name=form.name.data or "", phone=form.phone.data or "",
+        name=form.name.data or "",
+        phone=form.phone.data or "",
         townships=request.form.getlist("townships"),
-        contract_from=form.contract_from.data, contract_to=form.contract_to.data)
+        contract_from=form.contract_from.data,
+        contract_to=form.contract_to.data,
+    )
 
 
 def _provider_form(form: ProviderForm, provider: Provider | None, status: int = 200):
-    return render_template("homecare/reference/provider_form.html", form=form,
-                           provider=provider, townships=_current_townships(),
-                           names=_township_names(),
-                           chosen=set(request.form.getlist("townships")) if request.method
-                           == "POST" else set(provider.township_codes if provider else [])), \
-        status
+    towns = _current_townships()
+    old = set(provider.township_codes if provider else []) - {t.code for t in towns}
+    if old:  # a contract of before the reform keeps its townships until changed
+        towns += db.session.scalars(sa.select(Region).where(Region.code.in_(old))).all()
+    return render_template(
+        "homecare/reference/provider_form.html",
+        form=form,
+        provider=provider,
+        townships=towns,
+        names=_township_names(),
+        chosen=set(request.form.getlist("townships"))
+        if request.method == "POST"
+        else set(provider.township_codes if provider else []),
+    ), status
 
 
 @bp.route("/homecare/providers/new", methods=["GET", "POST"])
@@ -102,8 +150,9 @@ def new_provider():
         if form.validate_on_submit():
             data = _provider_input(form)
             try:
-                p = providers.create_provider(data.name, data.townships, data.contract_from,
-                                              data.contract_to, data.phone)
+                p = providers.create_provider(
+                    data.name, data.townships, data.contract_from, data.contract_to, data.phone
+                )
                 db.session.commit()
             except DomainError as exc:
                 _fail(form, exc, "name")
@@ -128,8 +177,11 @@ def edit_provider(provider_id: int):
     form = ProviderForm()
     if form.validate_on_submit():
         try:
-            providers.update_provider(provider, _provider_input(form), {
-                "name", "phone", "townships", "contract_from", "contract_to"})
+            providers.update_provider(
+                provider,
+                _provider_input(form),
+                {"name", "phone", "townships", "contract_from", "contract_to"},
+            )
             db.session.commit()
         except DomainError as exc:
             _fail(form, exc, "name")
@@ -151,14 +203,21 @@ def _year() -> int:
 def _prices(year: int, form: ServiceForm | None = None, status: int = 200):
     items = services.catalogue(year)
     if wants_export():
-        return export_response(f"prices-{year}", ["代码", "服务项目", "单位", "单价"], (
-            (s.code, s.name, s.unit.value, s.price) for s in items))
-    subsidy = db.session.scalar(sa.select(SubsidyYear.amount).where(
-        SubsidyYear.year == year))
+        return export_response(
+            f"prices-{year}",
+            ["代码", "服务项目", "单位", "单价"],
+            ((s.code, s.name, s.unit.value, s.price) for s in items),
+        )
+    subsidy = db.session.scalar(sa.select(SubsidyYear.amount).where(SubsidyYear.year == year))
     return render_template(
-        "homecare/reference/prices.html", year=year, items=items, subsidy=subsidy,
-        form=form or ServiceForm(), copy_form=CopyForm(from_year=year - 1),
-        years=sorted({*reference.catalogue_years(), year}, reverse=True)), status
+        "homecare/reference/prices.html",
+        year=year,
+        items=items,
+        subsidy=subsidy,
+        form=form or ServiceForm(),
+        copy_form=CopyForm(from_year=year - 1),
+        years=sorted({*reference.catalogue_years(), year}, reverse=True),
+    ), status
 
 
 @bp.get("/homecare/prices")
@@ -173,8 +232,9 @@ def add_price():
     year, form = _year(), ServiceForm()
     if form.validate_on_submit():
         try:
-            s = reference.add_service(year, form.code.data, form.name.data, form.unit.data,
-                                      form.price.data)
+            s = reference.add_service(
+                year, form.code.data, form.name.data, form.unit.data, form.price.data
+            )
             db.session.commit()
         except DomainError as exc:
             _fail(form, exc, "code")
@@ -212,8 +272,12 @@ def price_page(service_id: int):
         abort(403)
     if form.validate_on_submit():
         try:
-            reference.update_service(item, reference.ServiceChange(
-                name=form.name.data, unit=form.unit.data, price=form.price.data))
+            reference.update_service(
+                item,
+                reference.ServiceChange(
+                    name=form.name.data, unit=form.unit.data, price=form.price.data
+                ),
+            )
             db.session.commit()
         except DomainError as exc:
             _fail(form, exc, "name")
@@ -237,9 +301,14 @@ def subsidy_page():
             except DomainError as exc:
                 _fail(form, exc, "amount")
             else:
-                flash(_("已设定 %(year)s 年补贴标准：¥%(amt)s", year=row.year, amt=row.amount),
-                      "success")
+                flash(
+                    _("已设定 %(year)s 年补贴标准：¥%(amt)s", year=row.year, amt=row.amount),
+                    "success",
+                )
                 return redirect(url_for("homecare_reference.subsidy_page"))
-    return render_template("homecare/reference/subsidy.html", form=form,
-                           rows=reference.subsidies(), default=services.DEFAULT_SUBSIDY), (
-        422 if request.method == "POST" else 200)
+    return render_template(
+        "homecare/reference/subsidy.html",
+        form=form,
+        rows=reference.subsidies(),
+        default=services.DEFAULT_SUBSIDY,
+    ), (422 if request.method == "POST" else 200)

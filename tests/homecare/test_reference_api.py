@@ -33,9 +33,16 @@ def _audit(client, headers, entity: str, entity_id) -> list[dict]:
 
 
 def test_a_provider_carries_its_townships_and_contract_dates(client, admin_headers):
-    r = client.post(f"{API}/providers", headers=admin_headers, json={
-        "name": "游仙区安康居家养老服务中心", "townships": ["510704001", "510704003"],
-        "contract_from": "2026-01-01", "contract_to": "2028-12-31"})
+    r = client.post(
+        f"{API}/providers",
+        headers=admin_headers,
+        json={
+            "name": "游仙区安康居家养老服务中心",
+            "townships": ["510704001", "510704003"],
+            "contract_from": "2026-01-01",
+            "contract_to": "2028-12-31",
+        },
+    )
     assert r.status_code == 201, r.text
     pid = r.json["id"]
     assert r.json["townships"] == ["510704001", "510704003"]
@@ -43,8 +50,11 @@ def test_a_provider_carries_its_townships_and_contract_dates(client, admin_heade
     listed = {p["id"]: p for p in client.get(f"{API}/providers", headers=admin_headers).json}
     assert listed[pid]["townships"] == ["510704001", "510704003"]
 
-    r = client.patch(f"{API}/providers/{pid}", headers=admin_headers,
-                     json={"townships": ["510704003", "510704006"], "contract_to": "2027-06-30"})
+    r = client.patch(
+        f"{API}/providers/{pid}",
+        headers=admin_headers,
+        json={"townships": ["510704003", "510704006"], "contract_to": "2027-06-30"},
+    )
     assert r.status_code == 200, r.text
     assert r.json["townships"] == ["510704003", "510704006"]
     assert r.json["contract_to"] == "2027-06-30" and r.json["contract_from"] == "2026-01-01"
@@ -62,13 +72,17 @@ def test_a_provider_carries_its_townships_and_contract_dates(client, admin_heade
     assert {e["action"] for e in towns["items"]} >= {"create", "delete"}
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"contract_from": "2027-01-01", "contract_to": "2026-12-31"}, "contract_to"),
-    ({"townships": ["510704001", "999999999"]}, "townships"),
-    ({"name": "游仙区福寿居家养老服务中心"}, "name"),
-])
-def test_a_wrong_provider_change_names_its_field_and_changes_nothing(client, admin_headers,
-                                                                       body, field):
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"contract_from": "2027-01-01", "contract_to": "2026-12-31"}, "contract_to"),
+        ({"townships": ["510704001", "999999999"]}, "townships"),
+        ({"name": "游仙区福寿居家养老服务中心"}, "name"),
+    ],
+)
+def test_a_wrong_provider_change_names_its_field_and_changes_nothing(
+    client, admin_headers, body, field
+):
     make_provider("游仙区福寿居家养老服务中心")
     p = make_provider("游仙区康乐居家养老服务中心")
     r = client.patch(f"{API}/providers/{p.id}", headers=admin_headers, json=body)
@@ -80,28 +94,44 @@ def test_a_wrong_provider_change_names_its_field_and_changes_nothing(client, adm
 
 
 def test_a_new_provider_with_dates_out_of_order_names_contract_to(client, admin_headers):
-    r = client.post(f"{API}/providers", headers=admin_headers, json={
-        "name": "新组织", "townships": [], "contract_from": "2027-01-01",
-        "contract_to": "2026-01-01"})
+    r = client.post(
+        f"{API}/providers",
+        headers=admin_headers,
+        json={
+            "name": "新组织",
+            "townships": [],
+            "contract_from": "2027-01-01",
+            "contract_to": "2026-01-01",
+        },
+    )
     assert r.status_code == 422 and "contract_to" in r.json["error"]["fields"]
 
 
 @pytest.mark.parametrize("role", ["provider", "worker", "manager", "township", "auditor"])
 def test_only_the_bureau_writes_reference_data(client, role, admin_headers):
     p = make_provider()
-    kw = {"provider": {"provider_id": p.id}, "worker": {"provider_id": p.id},
-          "township": {"township_code": "510704001"}}.get(role, {})
+    kw = {
+        "provider": {"provider_id": p.id},
+        "worker": {"provider_id": p.id},
+        "township": {"township_code": "510704001"},
+    }.get(role, {})
     if role == "manager":
-        fac = client.post("/api/v1/facilities", headers=admin_headers,
-                          json={"name": "测试敬老院", "kind": "care_home"})
+        fac = client.post(
+            "/api/v1/facilities",
+            headers=admin_headers,
+            json={"name": "测试敬老院", "kind": "care_home"},
+        )
         kw = {"facility_id": fac.json["id"]}
     h = f.headers(f.user(role, **kw))
     item = services.find_service(YEAR, "clean")
     calls = [
         client.post(f"{API}/providers", headers=h, json={"name": "x", "townships": []}),
         client.patch(f"{API}/providers/{p.id}", headers=h, json={"townships": ["510704003"]}),
-        client.post(f"{API}/services", headers=h,
-                    json={"code": "JJ-01", "name": "x", "unit": "hour", "price": "1.00"}),
+        client.post(
+            f"{API}/services",
+            headers=h,
+            json={"code": "JJ-01", "name": "x", "unit": "hour", "price": "1.00"},
+        ),
         client.patch(f"{API}/services/{item.id}", headers=h, json={"price": "1.00"}),
         client.post(f"{API}/services/copy", headers=h, json={"year": YEAR + 1, "from_year": YEAR}),
         client.put(f"{API}/subsidy/{YEAR}", headers=h, json={"amount": "1.00"}),
@@ -119,12 +149,24 @@ def test_the_bureau_writes_what_the_others_may_not(client, admin_headers):
     """The other side of the boundary: the same calls succeed for the bureau."""
     p = make_provider()
     item = services.find_service(YEAR, "clean")
-    assert client.patch(f"{API}/providers/{p.id}", headers=admin_headers,
-                        json={"townships": ["510704003"]}).status_code == 200
-    assert client.patch(f"{API}/services/{item.id}", headers=admin_headers,
-                        json={"price": "45.00"}).status_code == 200
-    assert client.put(f"{API}/subsidy/{YEAR + 1}", headers=admin_headers,
-                      json={"amount": "360.00"}).status_code == 200
+    assert (
+        client.patch(
+            f"{API}/providers/{p.id}", headers=admin_headers, json={"townships": ["510704003"]}
+        ).status_code
+        == 200
+    )
+    assert (
+        client.patch(
+            f"{API}/services/{item.id}", headers=admin_headers, json={"price": "45.00"}
+        ).status_code
+        == 200
+    )
+    assert (
+        client.put(
+            f"{API}/subsidy/{YEAR + 1}", headers=admin_headers, json={"amount": "360.00"}
+        ).status_code
+        == 200
+    )
     r = client.get(f"{API}/subsidy", headers=admin_headers)
     assert {"year": YEAR + 1, "amount": "360.00"} in r.json
     assert client.get(f"{API}/services", headers=admin_headers).json  # seeded year
@@ -141,8 +183,7 @@ def test_a_provider_sees_only_its_own_provider(client):
 
 
 def test_codes_as_the_catalogue_writes_them_unique_ignoring_case(client, admin_headers):
-    body = {"code": "JJ-01", "name": "居家保洁", "unit": "hour", "price": "40.00",
-            "year": YEAR}
+    body = {"code": "JJ-01", "name": "居家保洁", "unit": "hour", "price": "40.00", "year": YEAR}
     r = client.post(f"{API}/services", headers=admin_headers, json=body)
     assert r.status_code == 201 and r.json["code"] == "JJ-01"
     again = client.post(f"{API}/services", headers=admin_headers, json=body | {"code": "jj-01"})
@@ -151,17 +192,25 @@ def test_codes_as_the_catalogue_writes_them_unique_ignoring_case(client, admin_h
         r = client.post(f"{API}/services", headers=admin_headers, json=body | {"code": bad})
         assert r.status_code == 422 and "code" in r.json["error"]["fields"], bad
     # another year may have it
-    assert client.post(f"{API}/services", headers=admin_headers,
-                       json=body | {"code": "jj-01", "year": YEAR + 1}).status_code == 201
+    assert (
+        client.post(
+            f"{API}/services",
+            headers=admin_headers,
+            json=body | {"code": "jj-01", "year": YEAR + 1},
+        ).status_code
+        == 201
+    )
     assert services.find_service(YEAR, "jJ-01").code == "JJ-01"
 
 
 def test_the_database_refuses_two_codes_differing_only_by_case(app):
-    db.session.add(Service(year=YEAR, code="JJ-02", name="a", unit=Unit.HOUR,
-                           price=Decimal("1.00")))
+    db.session.add(
+        Service(year=YEAR, code="JJ-02", name="a", unit=Unit.HOUR, price=Decimal("1.00"))
+    )
     db.session.commit()
-    db.session.add(Service(year=YEAR, code="jj-02", name="b", unit=Unit.HOUR,
-                           price=Decimal("1.00")))
+    db.session.add(
+        Service(year=YEAR, code="jj-02", name="b", unit=Unit.HOUR, price=Decimal("1.00"))
+    )
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()
@@ -172,36 +221,52 @@ def test_a_scan_picks_a_code_in_any_case_and_keeps_the_catalogues(client, world)
     db.session.commit()
     start = now() - timedelta(hours=2)
     assert scan(client, world.worker, world.qr, at=start).status_code == 201
-    r = scan(client, world.worker, world.qr, "check_out", at=start + timedelta(minutes=70),
-             services=[{"code": "jj-01", "quantity": 1}, {"code": "MEAL", "quantity": 1}])
+    r = scan(
+        client,
+        world.worker,
+        world.qr,
+        "check_out",
+        at=start + timedelta(minutes=70),
+        services=[{"code": "jj-01", "quantity": 1}, {"code": "MEAL", "quantity": 1}],
+    )
     assert r.status_code == 201, r.json
     assert [(s["code"], s["unit_price"]) for s in r.json["services"]] == [
-        ("JJ-01", "40.00"), ("meal", "30.00")]
+        ("JJ-01", "40.00"),
+        ("meal", "30.00"),
+    ]
     assert r.json["amount"] == "70.00"
 
 
 def test_patching_an_item_changes_its_price_and_keeps_its_code(client, admin_headers):
     item = services.find_service(YEAR, "clean")
-    r = client.patch(f"{API}/services/{item.id}", headers=admin_headers,
-                     json={"price": "42.50", "name": "保洁"})
+    r = client.patch(
+        f"{API}/services/{item.id}", headers=admin_headers, json={"price": "42.50", "name": "保洁"}
+    )
     assert r.status_code == 200 and r.json["price"] == "42.50" and r.json["code"] == "clean"
     bad = client.patch(f"{API}/services/{item.id}", headers=admin_headers, json={"price": "0"})
     assert bad.status_code == 422 and "price" in bad.json["error"]["fields"]
-    assert client.patch(f"{API}/services/{item.id}", headers=admin_headers,
-                        json={"code": "x"}).status_code == 422  # the code cannot change
+    assert (
+        client.patch(
+            f"{API}/services/{item.id}", headers=admin_headers, json={"code": "x"}
+        ).status_code
+        == 422
+    )  # the code cannot change
     log = _audit(client, admin_headers, "services", item.id)
     assert any(e["action"] == "update" for e in log)
 
 
 def test_a_year_starts_its_list_from_another(client, admin_headers):
-    r = client.post(f"{API}/services/copy", headers=admin_headers,
-                    json={"year": YEAR + 1, "from_year": YEAR})
+    r = client.post(
+        f"{API}/services/copy", headers=admin_headers, json={"year": YEAR + 1, "from_year": YEAR}
+    )
     assert r.status_code == 201 and {s["code"] for s in r.json} >= {"meal", "clean"}
-    again = client.post(f"{API}/services/copy", headers=admin_headers,
-                        json={"year": YEAR + 1, "from_year": YEAR})
+    again = client.post(
+        f"{API}/services/copy", headers=admin_headers, json={"year": YEAR + 1, "from_year": YEAR}
+    )
     assert again.status_code == 409
-    none = client.post(f"{API}/services/copy", headers=admin_headers,
-                       json={"year": YEAR + 2, "from_year": 2001})
+    none = client.post(
+        f"{API}/services/copy", headers=admin_headers, json={"year": YEAR + 2, "from_year": 2001}
+    )
     assert none.status_code == 422 and "from_year" in none.json["error"]["fields"]
 
 
@@ -212,19 +277,32 @@ def test_enrolling_outside_the_contract_townships_needs_a_reason(client, admin_h
     provider = make_provider(townships=("510704001",))
     inside, outside = elder("李秀英"), elder("王德福", township="510704003")
     body = {"provider_id": provider.id, "year": YEAR}
-    r = client.post(f"{API}/enrolments", headers=admin_headers,
-                    json=body | {"person_id": inside.id})
+    r = client.post(
+        f"{API}/enrolments", headers=admin_headers, json=body | {"person_id": inside.id}
+    )
     assert r.status_code == 201 and r.json["outside_reason"] is None
-    r = client.post(f"{API}/enrolments", headers=admin_headers,
-                    json=body | {"person_id": outside.id})
+    r = client.post(
+        f"{API}/enrolments", headers=admin_headers, json=body | {"person_id": outside.id}
+    )
     assert r.status_code == 422 and r.json["error"]["code"] == "outside_townships"
     assert "outside_reason" in r.json["error"]["fields"]
-    assert client.post(f"{API}/enrolments", headers=admin_headers, json=body | {
-        "person_id": outside.id, "outside_reason": "   "}).status_code == 422
-    assert db.session.scalar(sa.select(Enrolment.id).where(
-        Enrolment.person_id == outside.id)) is None
-    r = client.post(f"{API}/enrolments", headers=admin_headers, json=body | {
-        "person_id": outside.id, "outside_reason": "老人住在乡镇交界，原服务组织离家更近"})
+    assert (
+        client.post(
+            f"{API}/enrolments",
+            headers=admin_headers,
+            json=body | {"person_id": outside.id, "outside_reason": "   "},
+        ).status_code
+        == 422
+    )
+    assert (
+        db.session.scalar(sa.select(Enrolment.id).where(Enrolment.person_id == outside.id)) is None
+    )
+    r = client.post(
+        f"{API}/enrolments",
+        headers=admin_headers,
+        json=body
+        | {"person_id": outside.id, "outside_reason": "老人住在乡镇交界，原服务组织离家更近"},
+    )
     assert r.status_code == 201, r.text
     assert r.json["outside_reason"] == "老人住在乡镇交界，原服务组织离家更近"
     assert r.json["ledger"]["balance"] == "300.00"
@@ -248,7 +326,8 @@ def test_the_migration_gives_existing_providers_the_townships_they_serve(app):
     for _ in range(2):
         db.session.execute(migration._SERVED)
     db.session.commit()
-    rows = db.session.execute(sa.select(ProviderTownship.provider_id,
-                                        ProviderTownship.township_code)).all()
+    rows = db.session.execute(
+        sa.select(ProviderTownship.provider_id, ProviderTownship.township_code)
+    ).all()
     assert sorted(c for p, c in rows if p == old.id) == ["510704001", "510704003"]
     assert sorted(c for p, c in rows if p == other.id) == ["510704006", "510704101"]

@@ -19,11 +19,16 @@ def _watch(page) -> list[str]:
     """Console errors (a CSP violation is one) and server failures, while in use; a form
     sent back with its errors (422) is the page working, not failing."""
     errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error"
-            and not m.text.startswith("Failed to load resource") else None)
+    page.on(
+        "console",
+        lambda m: (
+            errors.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 500
-            else None)
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 500 else None)
     return errors
 
 
@@ -68,9 +73,11 @@ def test_a_clerk_adds_a_provider_and_the_years_prices(app, live_servers, page_fo
     _menu(page, "价目与补贴")
     page.goto(f"{base}/homecare/prices?year={year}")
     assert "还没有价目表" in page.inner_text("[data-testid=prices-table]")
-    for code, name, unit, price in (("JJ-01", "居家保洁", "hour", "40"),
-                                    ("JJ-02", "助浴", "session", "50"),
-                                    ("jj-01", "重复的代码", "hour", "1")):
+    for code, name, unit, price in (
+        ("JJ-01", "居家保洁", "hour", "40"),
+        ("JJ-02", "助浴", "session", "50"),
+        ("jj-01", "重复的代码", "hour", "1"),
+    ):
         page.fill("#code", code)
         page.fill("#name", name)
         page.select_option("#unit", unit)

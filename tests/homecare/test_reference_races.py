@@ -22,13 +22,25 @@ def test_codes_differing_by_case_added_at_once_only_one_lands(client, live_serve
     year = local_today().year + 1
     h = f.headers(f.user("admin"))
     spellings = ["JJ-07", "jj-07", "Jj-07", "jJ-07"]
-    answers = fire([(f"{live_servers[i % 2].url}/api/v1/homecare/services",
-                     {"code": spellings[i % 4], "name": f"项目{i}", "unit": "hour",
-                      "price": "40.00", "year": year}, h) for i in range(N)])
+    answers = fire(
+        [
+            (
+                f"{live_servers[i % 2].url}/api/v1/homecare/services",
+                {
+                    "code": spellings[i % 4],
+                    "name": f"项目{i}",
+                    "unit": "hour",
+                    "price": "40.00",
+                    "year": year,
+                },
+                h,
+            )
+            for i in range(N)
+        ]
+    )
     codes = sorted(code for code, _ in answers)
     assert codes == [201] + [409] * (N - 1), answers
     refused = [b for code, b in answers if code == 409]
     assert all("code" in b["error"]["fields"] for b in refused), refused
     db.session.expire_all()
-    assert db.session.scalar(sa.select(sa.func.count(Service.id)).where(
-        Service.year == year)) == 1
+    assert db.session.scalar(sa.select(sa.func.count(Service.id)).where(Service.year == year)) == 1

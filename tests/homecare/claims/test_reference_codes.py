@@ -13,16 +13,18 @@ from .conftest import by_line, claim_and_reconcile, claim_month, line, upload
 
 
 def test_a_claim_line_matches_its_code_ignoring_case(client, month):
-    hs.add_service(hs.price_year(claim_month()[0]), "JJ-01", "居家保洁（按目录）", "hour",
-                   Decimal("40.00"))
+    hs.add_service(
+        hs.price_year(claim_month()[0]), "JJ-01", "居家保洁（按目录）", "hour", Decimal("40.00")
+    )
     db.session.commit()
     v = month.visit(0, 3, 9, 65, [("jj-01", 1)])
     assert [s.service_code for s in v.services] == ["JJ-01"]
     ans = claim_and_reconcile(client, month, [line(1, v, code="jJ-01", amount="40.00")])
     x = by_line(ans)[1]
     assert (x["decision"], x["approved"], x["reasons"]) == ("approved", "40.00", [])
-    lines = client.get(f"/api/v1/homecare/claims/{ans['id']}/lines",
-                       headers=f.headers(month.admin)).json["items"]
+    lines = client.get(
+        f"/api/v1/homecare/claims/{ans['id']}/lines", headers=f.headers(month.admin)
+    ).json["items"]
     assert [x["service_code"] for x in lines] == ["JJ-01"]
 
 
