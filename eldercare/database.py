@@ -172,6 +172,12 @@ def retrying(fn: Callable[[], T], attempts: int = 4) -> T:
     raise AssertionError("unreachable")
 
 
+def table_of(model: type) -> sa.Table:
+    """A model's table (typed `FromClause` on the declarative base), for Core statements
+    and for the constraints a model adds after its class."""
+    return cast(sa.Table, model.__table__)  # type: ignore[attr-defined]
+
+
 def rowcount(result: sa.Result[Any]) -> int:
     """How many rows an UPDATE, DELETE or INSERT that `Session.execute` ran touched: the
     number every conditional update here is checked by (typed `Result`, it is a

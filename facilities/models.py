@@ -15,7 +15,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from eldercare.database import UTCDateTime, enum_column, utcnow
+from eldercare.database import UTCDateTime, enum_column, table_of, utcnow
 from eldercare.extensions import Model
 from eldercare.models import Person, User
 
@@ -283,7 +283,7 @@ class OccupancySnapshot(Model):
 
 # users.facility_id names a facility: the core leaves the key to this feature, declared
 # here so that the metadata (autogenerate, table order) knows it too.
-if not any(fk.parent.name == "facility_id" for fk in User.__table__.foreign_keys):
-    User.__table__.append_constraint(
+if not any(fk.parent.name == "facility_id" for fk in table_of(User).foreign_keys):
+    table_of(User).append_constraint(
         sa.ForeignKeyConstraint(["facility_id"], ["facilities.id"],
                                 name="fk_users_facility_id_facilities"))

@@ -15,7 +15,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from eldercare.database import Money, MoneyType, UTCDateTime, enum_column, utcnow
+from eldercare.database import Money, MoneyType, UTCDateTime, enum_column, table_of, utcnow
 from eldercare.extensions import Model
 from eldercare.models import Person, User
 
@@ -281,5 +281,5 @@ class Scan(Model):
 
 # The core leaves users.provider_id without its foreign key (the table is ours); declare
 # it here so that the metadata matches the migration that adds it.
-User.__table__.append_constraint(sa.ForeignKeyConstraint(
+table_of(User).append_constraint(sa.ForeignKeyConstraint(
     ["provider_id"], ["providers.id"], name="fk_users_provider_id_providers"))

@@ -16,7 +16,14 @@ from eldercare.timeutil import Month, local_month, local_today
 
 from ..models import Provider, Visit
 from ..patterns import CODES as PATTERN_CODES
-from .models import CallbackOutcome, CallbackSample, Claim, ClaimLine, Decision
+from .models import (
+    LIVE_STATUSES,
+    CallbackOutcome,
+    CallbackSample,
+    Claim,
+    ClaimLine,
+    Decision,
+)
 
 
 @dataclass
@@ -79,15 +86,15 @@ def scorecard(provider: Provider, year: int | None = None) -> Scorecard:
     cards = {m.text: MonthCard(m.text) for m in (Month(year, n) for n in range(1, last + 1))}
     # visits and scans, grouped by local month
     y0, y1 = Month(year, 1).start_utc, Month(year, last).end_utc
-    month = local_month(Visit.check_in_at)
+    in_month = local_month(Visit.check_in_at)
     exceptions = sa.cast(Visit.exceptions, sa.String)
     in_pattern = sa.or_(*(exceptions.contains(f'"{c}"') for c in PATTERN_CODES))
     for key, n, scanned, patterned in db.session.execute(
-            sa.select(month, sa.func.count(Visit.id),
+            sa.select(in_month, sa.func.count(Visit.id),
                       sa.func.count(Visit.id).filter(sa.not_(Visit.manual)),
                       sa.func.count(Visit.id).filter(in_pattern))
             .where(Visit.provider_id == provider.id, Visit.check_in_at >= y0,
-                   Visit.check_in_at < y1).group_by(month)):
+                   Visit.check_in_at < y1).group_by(in_month)):
         if key in cards:
             cards[key].visits, cards[key].scanned = int(n), int(scanned)
             cards[key].patterns = int(patterned)
@@ -97,12 +104,14 @@ def scorecard(provider: Provider, year: int | None = None) -> Scorecard:
                       sa.func.count(ClaimLine.id).filter(paid),
                       sa.func.count(ClaimLine.id).filter(ClaimLine.reason_bits != 0))
             .outerjoin(ClaimLine, ClaimLine.claim_id == Claim.id)
-            .where(Claim.provider_id == provider.id, Claim.month.startswith(f"{year}-"))
-            .group_by(Claim.month, Claim.status)):
-        if month in cards:
+            .where(Claim.provider_id == provider.id, Claim.month.startswith(f"{year}-"),
+                   Claim.status.in_(LIVE_STATUSES))  # not drafts nor withdrawn claims
+            .group_by(Claim.month, Claim.status).order_by(Claim.month, Claim.status)):
+        if month in cards:  # a month with a supplementary claim (补报) adds its lines
             c = cards[month]
-            c.claim_status, c.lines, c.approved_lines, c.exception_lines = (
-                status.value, n, ok, ex)
+            c.claim_status = c.claim_status or status.value
+            c.lines, c.approved_lines = c.lines + n, c.approved_lines + ok
+            c.exception_lines += ex
     for month, n, conf, nd in db.session.execute(
             sa.select(Claim.month, sa.func.count(CallbackSample.id),
                       sa.func.count(CallbackSample.id).filter(
