@@ -311,10 +311,10 @@ def test_enrolling_outside_the_contract_townships_needs_a_reason(client, admin_h
 
 
 def test_the_migration_gives_existing_providers_the_townships_they_serve(app):
-    """homecare_0005's data step: a provider without townships gets those of its active
+    """homecare_0006's data step: a provider without townships gets those of its active
     enrolments, on top of those it had; ended enrolments and other providers do not
     count; run twice, nothing doubles."""
-    migration = importlib.import_module("homecare.migrations.homecare_0005_reference_data")
+    migration = importlib.import_module("homecare.migrations.homecare_0006_reference_data")
     old = make_provider("老组织", townships=())
     other = make_provider("另一组织", townships=("510704006",))
     for name, town in (("甲", "510704001"), ("乙", "510704003"), ("丙", "510704003")):

@@ -1,8 +1,8 @@
 """home care: service codes unique per year ignoring case; an enrolment's reason for a
 township outside its provider's contract; providers serve where they already serve
 
-Revision ID: homecare_0005
-Revises: homecare_0004
+Revision ID: homecare_0006
+Revises: homecare_0005
 Create Date: 2026-12-05 12:30:00
 
 Issue 17.1 (reference data on pages):
@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "homecare_0005"
-down_revision = "homecare_0004"
+revision = "homecare_0006"
+down_revision = "homecare_0005"
 branch_labels = None
 depends_on = None
 
