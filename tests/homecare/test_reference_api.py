@@ -47,7 +47,8 @@ def test_a_provider_carries_its_townships_and_contract_dates(client, admin_heade
     pid = r.json["id"]
     assert r.json["townships"] == ["510704001", "510704003"]
     assert (r.json["contract_from"], r.json["contract_to"]) == ("2026-01-01", "2028-12-31")
-    listed = {p["id"]: p for p in client.get(f"{API}/providers", headers=admin_headers).json}
+    items = client.get(f"{API}/providers", headers=admin_headers).json["items"]  # list shape
+    listed = {p["id"]: p for p in items}
     assert listed[pid]["townships"] == ["510704001", "510704003"]
 
     r = client.patch(
