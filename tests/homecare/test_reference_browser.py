@@ -33,9 +33,13 @@ def _watch(page) -> list[str]:
 
 
 def _menu(page, label: str) -> None:
-    """Open the home-care menu of the top bar and follow `label`."""
+    """Open the home-care menu of the top bar and follow `label` (once the page's
+    scripts have run: before that the menu does not open)."""
+    page.wait_for_load_state("networkidle")
     page.get_by_role("button", name="居家养老", exact=True).click()
-    page.get_by_role("link", name=label, exact=True).click()
+    link = page.get_by_role("link", name=label, exact=True)
+    link.wait_for(state="visible")
+    link.click()
 
 
 def test_a_clerk_adds_a_provider_and_the_years_prices(app, live_servers, page_for):
