@@ -15,13 +15,24 @@ def init_app(app: Flask) -> None:
     from eldercare.signals import person_died, person_moved
 
     # models: the tables, for migrations and queries; api_scans: its routes on api.bp
-    from . import api, api_scans, homepoint, models, scan_views, services, views  # noqa: F401
+    from . import (  # noqa: F401
+        api,
+        api_reference,
+        api_scans,
+        homepoint,
+        models,
+        scan_views,
+        services,
+        views,
+        views_reference,
+    )
     from . import api_lifecycle as _lifecycle_api  # noqa: F401  (its routes on api.bp)
     from . import patterns_views as pv
     from . import views_lifecycle as _lifecycle_pages  # noqa: F401  (its routes on views.bp)
     from .claims import init_app as init_claims
 
-    for bp in (api.bp, views.bp, scan_views.bp, homepoint.bp, pv.bp, pv.api_bp):
+    for bp in (api.bp, views.bp, scan_views.bp, homepoint.bp, pv.bp, pv.api_bp,
+               views_reference.bp):
         app.register_blueprint(bp)
     reg = app.extensions["eldercare"]
     _menu(reg)
@@ -45,6 +56,10 @@ def _menu(reg) -> None:
     reg.nav.append(NavItem("homecare_patterns.patterns_page", _l("异常模式"),
                            (Role.ADMIN, Role.AUDITOR), 38))
     reg.nav.append(NavItem("homecare.workers", _l("服务人员"), (Role.PROVIDER,), 32))
+    # the bureau's reference data (issue 17.1): the auditor reads it
+    bureau = (Role.ADMIN, Role.AUDITOR)
+    reg.nav.append(NavItem("homecare_reference.providers_page", _l("服务组织"), bureau, 36))
+    reg.nav.append(NavItem("homecare_reference.prices_page", _l("价目与补贴"), bureau, 37))
     # A provider account manages, a worker account scans (issue 14): workers only.
     reg.nav.append(NavItem("homecare_scan.scan_page", _l("扫码服务"), SCANNERS, 33))
 

@@ -26,18 +26,18 @@ REASONS = ("入住养老机构", "随子女迁居外地", "本人申请退出，
 def step(ctx) -> None:
     st = ctx.homecare
     today = ctx.today
-    clerk = db.session.scalar(sa.select(User).where(User.role == Role.ADMIN).limit(1))
+    clerk = db.session.scalars(sa.select(User).where(User.role == Role.ADMIN).limit(1)).one()
     busy = set(db.session.scalars(sa.select(Visit.enrolment_id).where(
         Visit.status == VisitStatus.OPEN)))
     pool = [eid for eid, _pid, _prov in st.enrolments if eid not in busy]
     chosen = ctx.rng.sample(pool, ctx.n(WITHDRAWALS) + ctx.n(TRANSFERS))
     leaving, moving = chosen[:ctx.n(WITHDRAWALS)], chosen[ctx.n(WITHDRAWALS):]
     for i, eid in enumerate(leaving):
-        lifecycle.withdraw(clerk, db.session.get(Enrolment, eid), today,
+        lifecycle.withdraw(clerk, db.session.get_one(Enrolment, eid), today,
                            REASONS[i % len(REASONS)])
     moved = []
     for eid in moving:
-        e = db.session.get(Enrolment, eid)
+        e = db.session.get_one(Enrolment, eid)
         to = next(p for p in st.providers[1:] + st.providers[:1] if p != e.provider_id)
         new = lifecycle.transfer(clerk, e, services.get_provider(to), today)
         moved.append(new.id)
@@ -58,7 +58,7 @@ def _late_enrolments(ctx, count: int) -> list[Enrolment]:
                           for s in sexes])
     out = []
     for pid in ids:
-        person = db.session.get(Person, pid)
+        person = db.session.get_one(Person, pid)
         provider = st.by_township.get(person.township_code, st.providers[0])
         out.append(services.enrol(person, services.get_provider(provider), st.year,
                                   lifecycle.enrolled_on(st.year, start, ctx.today)))

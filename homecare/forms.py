@@ -20,6 +20,8 @@ class EnrolForm(FlaskForm):
     provider_id = SelectField(_l("服务组织"), validators=[DataRequired()], validate_choice=False)
     year = IntegerField(_l("年度"), validators=[DataRequired(), NumberRange(2000, 2100)])
     enrolled_on = DateField(_l("登记日期（材料迟到时填写实际起始日）"), validators=[Optional()])
+    outside_reason = StringField(_l("跨乡镇服务理由"), validators=[Optional(), Length(max=200)],
+                                 description=_l("老人所在乡镇不在该组织的合同服务乡镇内时必填"))
 
 
 class WorkerForm(FlaskForm):

@@ -220,7 +220,7 @@ def move(from_id: int, to_id: int, at: datetime, note: str) -> Decimal:
         left = int(db.session.execute(_BALANCE_FEN, {"id": from_id}).scalar_one())
         if left <= 0:
             return Decimal("0.00")
-        if db.session.execute(_EXPIRE_FEN, {"id": from_id, "fen": left}).rowcount == 1:
+        if rowcount(db.session.execute(_EXPIRE_FEN, {"id": from_id, "fen": left})) == 1:
             break
     else:
         raise Conflict(_l("账户余额变动频繁，请重试"), code="busy")
@@ -231,6 +231,6 @@ def move(from_id: int, to_id: int, at: datetime, note: str) -> Decimal:
         LedgerEntry(enrolment_id=to_id, kind=EntryKind.TRANSFER_IN, amount=amount, at=at,
                     note=note)])
     db.session.flush()
-    if db.session.execute(_ADD_FEN, {"fen": left, "id": to_id}).rowcount != 1:
+    if rowcount(db.session.execute(_ADD_FEN, {"fen": left, "id": to_id})) != 1:
         raise Conflict(_l("补贴账户不存在"), code="no_enrolment")
     return amount

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from eldercare import audit
-from eldercare.database import utcnow
+from eldercare.database import rowcount, utcnow
 from eldercare.errors import Conflict, Invalid
 from eldercare.extensions import db
 from eldercare.models import User
@@ -81,7 +81,7 @@ def _end(enrolment: Enrolment, on: date, reason: str, note: str) -> None:
     audit.lock_chain()
     done = db.session.execute(_END, {"id": enrolment.id, "on": on, "reason": reason,
                                      "note": note[:200]})
-    if done.rowcount != 1:
+    if rowcount(done) != 1:
         raise Conflict(_l("该服务登记已终止"), code="already_ended")
     db.session.refresh(enrolment)
 

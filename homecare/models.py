@@ -111,13 +111,16 @@ class Service(Model):
 
     __tablename__ = "services"
     __table_args__ = (
-        sa.UniqueConstraint("year", "code"),
+        # Codes are matched case-insensitively (the bureau's catalogue writes `JJ-01`):
+        # `jj-01` beside `JJ-01` in one year would make every lookup ambiguous.
+        sa.Index("uq_services_year_code_ci", "year", sa.text("lower(code)"), unique=True),
         sa.CheckConstraint("price > 0", name="price_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(index=True)
-    code: Mapped[str] = mapped_column(sa.String(20))
+    code: Mapped[str] = mapped_column(
+        sa.String(20), comment="letters, digits, - and _; unique per year ignoring case")
     name: Mapped[str] = mapped_column(sa.String(64))
     unit: Mapped[Unit] = mapped_column(enum_column(Unit, "service_unit"))
     price: Mapped[Money]
@@ -152,6 +155,9 @@ class Enrolment(Model):
     transferred_from_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("enrolments.id"), unique=True,
         comment="the enrolment whose balance this one took over; unique: moved once")
+    outside_reason: Mapped[str] = mapped_column(
+        sa.String(200), default="", server_default="",
+        comment="why the elder's township is outside the provider's contract townships")
     card_serial: Mapped[int] = mapped_column(
         default=1, comment="printed into the card's token; a reissue bumps it and revokes the old")
     balance: Mapped[Decimal] = mapped_column(

@@ -68,7 +68,8 @@ def build_district(client) -> dict:
     return {"users": users, "home": home.id, "bed": beds[1].id, "centre": centre.id,
             "person": resident.id, "leaver": leaver.id, "enrolment": e.id, "claim": claim,
             "visit": v.id, "comparison": comparison.json["id"], "month": month_text(),
-            "card": cards.url(e).split("/v/", 1)[1], "stay": stay.id}
+            "card": cards.url(e).split("/v/", 1)[1], "stay": stay.id,
+            "provider": provider.id, "service": hs.find_service(local_today().year, "clean").id}
 
 
 
@@ -89,9 +90,13 @@ def pages_by_role(d: dict) -> dict[str, list[str]]:
             "/homecare/scorecards", "/homecare/patterns", "/homecare/cards",
             f"/homecare/enrolments/{e}/year-statement", "/comparisons",
             f"/comparisons/{d['comparison']}", "/comparisons/figures", "/reviews",
-            f"/reviews/{d['leaver']}", "/notices", "/users", "/jobs", "/audit"],
+            f"/reviews/{d['leaver']}", "/notices", "/users", "/jobs", "/audit",
+            "/homecare/providers", "/homecare/providers/new",
+            f"/homecare/providers/{d['provider']}", "/homecare/prices",
+            f"/homecare/prices/{d['service']}", "/homecare/subsidy"],
         "auditor": [*office, "/people", f"/facilities/{fac}", "/homecare/claims",
-                             f"/homecare/claims/{c}", "/audit"],
+                             f"/homecare/claims/{c}", "/audit", "/homecare/providers",
+                             f"/homecare/providers/{d['provider']}", "/homecare/prices"],
         "manager": [*office, f"/facilities/{fac}", f"/facilities/{fac}/beds/{bed}",
                              "/facilities/transfers", "/overview", f"/facilities/{fac}/setup",
                              f"/facilities/{fac}/beds/{bed}/edit"],
