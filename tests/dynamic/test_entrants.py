@@ -27,7 +27,10 @@ def born(birth: date, **kw) -> Person:
 
 def test_a_dibao_recipient_is_proposed_from_the_day_they_are_60(app):
     assert entrants.judge(ComparisonKind.DIBAO, DAY, born(date(1966, 6, 16))) == (
-        R.MATCHED, "未满60周岁（低保名单只比对60周岁以上）", False)
+        R.MATCHED,
+        "未满60周岁（低保名单只比对60周岁以上）",
+        False,
+    )
     result, reason, proposes = entrants.judge(ComparisonKind.DIBAO, DAY, born(date(1966, 6, 15)))
     assert (result, proposes) == (R.MATCHED, True)
     assert reason == "60周岁以上低保对象，未享受特困供养或居家养老服务"
@@ -40,12 +43,15 @@ def test_the_age_list_proposes_who_turns_60_or_80_that_month(app, birth, age):
     assert reason == f"当月年满{age}周岁，未享受特困供养或居家养老服务"
 
 
-@pytest.mark.parametrize("birth", [
-    date(1965, 6, 15),  # 61 this month
-    date(1966, 7, 1),   # turns 60 next month
-    date(1966, 5, 31),  # turned 60 last month
-    date(1956, 6, 15),  # 70
-])
+@pytest.mark.parametrize(
+    "birth",
+    [
+        date(1965, 6, 15),  # 61 this month
+        date(1966, 7, 1),  # turns 60 next month
+        date(1966, 5, 31),  # turned 60 last month
+        date(1956, 6, 15),  # 70
+    ],
+)
 def test_the_age_list_finds_nobody_else(app, birth):
     result, _reason, proposes = entrants.judge(ComparisonKind.AGE, DAY, born(birth))
     assert (result, proposes) == (R.AMBIGUOUS, False)
@@ -56,20 +62,26 @@ def test_someone_already_supported_is_matched_and_not_proposed(app):
     people.start_wubao(p, "elderly", "dispersed", date(2020, 1, 1))
     assert entrants.supported(p, DAY) == ["已是特困供养人员"]
     assert entrants.judge(ComparisonKind.DISABILITY, DAY, p) == (
-        R.MATCHED, "已是特困供养人员", False)
+        R.MATCHED,
+        "已是特困供养人员",
+        False,
+    )
 
 
 def test_nobody_unsupported_has_a_reason_to_be_left_out(app):
     assert entrants.supported(born(date(1950, 1, 1)), DAY) == []
 
 
-@pytest.mark.parametrize("kind, birth, category", [
-    ("dibao", date(1950, 1, 1), Category.DIBAO),
-    ("disability", date(1950, 1, 1), Category.DISABLED),
-    ("age", date(1946, 6, 30), Category.AGE80),  # 80 by the month's end
-    ("age", date(1946, 7, 1), None),              # 79 at the month's end
-    ("age", date(1966, 6, 1), None),              # 60 is no category
-])
+@pytest.mark.parametrize(
+    "kind, birth, category",
+    [
+        ("dibao", date(1950, 1, 1), Category.DIBAO),
+        ("disability", date(1950, 1, 1), Category.DISABLED),
+        ("age", date(1946, 6, 30), Category.AGE80),  # 80 by the month's end
+        ("age", date(1946, 7, 1), None),  # 79 at the month's end
+        ("age", date(1966, 6, 1), None),  # 60 is no category
+    ],
+)
 def test_the_category_a_list_bears_witness_to(app, kind, birth, category):
     assert entrants.category_of(kind, born(birth), DAY) == category
 

@@ -4,6 +4,7 @@ what the registry already holds deciding create, update or refuse."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import pytest
@@ -28,7 +29,9 @@ def regions(app) -> Regions:
 # --- townships and villages --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["涪江街道", "涪江", "涪江街道办事处", "涪江街道办", " 涪 江 街道 "])
+@pytest.mark.parametrize(
+    "name", ["涪江街道", "涪江", "涪江街道办事处", "涪江街道办", " 涪 江 街道 "]
+)
 def test_a_township_is_found_with_or_without_its_suffix(regions, name):
     assert regions.township(name) == FUJIANG
 
@@ -45,9 +48,18 @@ def test_an_unknown_township_or_a_bare_suffix_is_none(regions):
 
 
 def test_a_township_in_force_is_chosen_before_an_ended_one_of_the_same_name(app):
-    db.session.add(Region(code="510704099", name="涪江镇", level="township", kind="town",
-                          parent_code="510704", valid_from=date(1992, 1, 1),
-                          valid_to=date(2019, 12, 31), successor_code=FUJIANG))
+    db.session.add(
+        Region(
+            code="510704099",
+            name="涪江镇",
+            level="township",
+            kind="town",
+            parent_code="510704",
+            valid_from=date(1992, 1, 1),
+            valid_to=date(2019, 12, 31),
+            successor_code=FUJIANG,
+        )
+    )
     db.session.flush()  # never committed: the regions are kept between tests
     assert Regions(TODAY).township("涪江") == FUJIANG
 
@@ -57,7 +69,9 @@ def test_a_village_is_found_under_its_township_by_any_of_its_names(regions, name
     assert regions.village(name, FUJIANG) == ("510704001200", FUJIANG, "")
 
 
-@pytest.mark.parametrize("name", ["涪江社区", "涪江社区居委会", "涪江社区居民委员会", "涪江社区居委"])
+@pytest.mark.parametrize(
+    "name", ["涪江社区", "涪江社区居委会", "涪江社区居民委员会", "涪江社区居委"]
+)
 def test_a_community_is_found_by_its_committees_names(regions, name):
     assert regions.village(name, FUJIANG) == ("510704001001", FUJIANG, "")
 
@@ -76,8 +90,16 @@ def test_without_a_township_a_village_is_found_by_name_alone(regions):
 
 
 def test_without_a_township_a_name_two_villages_bear_is_ambiguous(app):
-    db.session.add(Region(code="510704003299", name="长沟村", level="village", kind="village",
-                          parent_code="510704003", valid_from=date(1992, 1, 1)))
+    db.session.add(
+        Region(
+            code="510704003299",
+            name="长沟村",
+            level="village",
+            kind="village",
+            parent_code="510704003",
+            valid_from=date(1992, 1, 1),
+        )
+    )
     db.session.flush()  # never committed
     r = Regions(TODAY)
     assert r.village("长沟村", None) == (None, None, "ambiguous")
@@ -88,10 +110,15 @@ def test_without_a_township_a_name_two_villages_bear_is_ambiguous(app):
 
 
 def row(person=None, n: int = 2, **kw) -> RowData:
-    base = {"row": n, "seq": str(n - 1), "name": person.name if person else "新人",
-            "number": person.id_number if person else f.new_id_number(),
-            "birth_date": date(1945, 3, 12), "sex": "M"}
-    return RowData(**(base | kw))
+    base = RowData(
+        row=n,
+        seq=str(n - 1),
+        name=person.name if person else "新人",
+        number=person.id_number if person else f.new_id_number(),
+        birth_date=date(1945, 3, 12),
+        sex="M",
+    )
+    return dataclasses.replace(base, **kw)
 
 
 def column(field: str) -> str | None:
@@ -129,8 +156,7 @@ def test_someone_recorded_dead_gets_no_support_but_their_details_update(app):
     p = f.person("张三")
     people.record_death(p, date(2025, 5, 1))
     report = ImportReport()
-    assert against_registry([row(p, category="elderly", support="dispersed")], report,
-                            column) == []
+    assert against_registry([row(p, category="elderly", support="dispersed")], report, column) == []
     assert [(e["row"], e["column"]) for e in report.errors] == [(2, "供养类别")]
     assert "2025-05-01" in report.errors[0]["message"]
     assert (report.created, report.updated) == (0, 0)
@@ -145,8 +171,10 @@ def test_someone_moved_away_is_still_given_support_with_a_warning(app):
     p = f.person("张三")
     people.record_move(p, date(2025, 5, 1))
     report = ImportReport()
-    assert len(against_registry([row(p, category="elderly", support="dispersed")], report,
-                                column)) == 1
+    assert (
+        len(against_registry([row(p, category="elderly", support="dispersed")], report, column))
+        == 1
+    )
     assert report.errors == [] and [w["column"] for w in report.warnings] == ["供养类别"]
 
 

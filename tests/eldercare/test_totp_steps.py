@@ -37,15 +37,25 @@ def code(secret: str, steps_from_now: int) -> str:
 
 
 def fails(user: User) -> list[str]:
-    return list(db.session.scalars(sa.select(AuditEntry.action).where(
-        AuditEntry.entity == "users", AuditEntry.entity_id == str(user.id),
-        AuditEntry.action.like("totp_%")).order_by(AuditEntry.id)))
+    return list(
+        db.session.scalars(
+            sa.select(AuditEntry.action)
+            .where(
+                AuditEntry.entity == "users",
+                AuditEntry.entity_id == str(user.id),
+                AuditEntry.action.like("totp_%"),
+            )
+            .order_by(AuditEntry.id)
+        )
+    )
 
 
 def test_the_rfc_6238_codes_are_their_steps():
     assert totp.matching_step(RFC_SECRET, "287082", datetime.fromtimestamp(59, UTC)) == 1
-    assert totp.matching_step(RFC_SECRET, "081804",
-                              datetime.fromtimestamp(1111111109, UTC)) == 37037036
+    assert (
+        totp.matching_step(RFC_SECRET, "081804", datetime.fromtimestamp(1111111109, UTC))
+        == 37037036
+    )
 
 
 def test_a_code_one_step_either_side_of_now_passes_and_two_do_not():

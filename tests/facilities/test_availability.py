@@ -29,8 +29,12 @@ from .conftest import days_ago, make_home
 
 
 def outages(bed) -> list[tuple[date, date | None]]:
-    return [(r.start_date, r.end_date) for r in db.session.execute(
-        sa.select(BedOutage.start_date, BedOutage.end_date).where(BedOutage.bed_id == bed.id))]
+    return [
+        (r.start_date, r.end_date)
+        for r in db.session.execute(
+            sa.select(BedOutage.start_date, BedOutage.end_date).where(BedOutage.bed_id == bed.id)
+        )
+    ]
 
 
 def test_a_vacant_bed_goes_out_of_service_once(home):
@@ -138,7 +142,9 @@ def test_placing_a_dispersed_tekun_person_makes_their_support_centralised(home):
     assert (stay.person_id, stay.start_date) == (p.id, days_ago(1))
     db.session.refresh(p)
     assert (p.current_support.support, p.current_support.start_date) == (
-        Support.CENTRALIZED, days_ago(1))
+        Support.CENTRALIZED,
+        days_ago(1),
+    )
 
 
 def test_placing_someone_centralised_already_keeps_their_support(home):

@@ -47,19 +47,35 @@ def homes(app) -> Homes:
 
 def noon() -> datetime:
     """Today at noon, local time, in UTC."""
-    return datetime.combine(local_today(), datetime.min.time().replace(hour=12),
-                            tzinfo=LOCAL).astimezone(UTC)
+    return datetime.combine(
+        local_today(), datetime.min.time().replace(hour=12), tzinfo=LOCAL
+    ).astimezone(UTC)
 
 
-def visit(enrolment, worker, at: datetime, where: tuple[float, float] | None = HOME, *,
-          out: datetime | None = None, status: VisitStatus | None = None) -> Visit:
-    v = Visit(enrolment=enrolment, enrolment_id=enrolment.id,
-              provider_id=enrolment.provider_id, worker_id=worker.id, check_in_at=at,
-              check_out_at=out,
-              status=status or (VisitStatus.OPEN if out is None else VisitStatus.COMPLETED),
-              amount=Decimal("0.00"), subsidised=Decimal("0.00"), self_paid=Decimal("0.00"),
-              lat=where[0] if where else None, lng=where[1] if where else None,
-              exceptions=[])
+def visit(
+    enrolment,
+    worker,
+    at: datetime,
+    where: tuple[float, float] | None = HOME,
+    *,
+    out: datetime | None = None,
+    status: VisitStatus | None = None,
+) -> Visit:
+    v = Visit(
+        enrolment=enrolment,
+        enrolment_id=enrolment.id,
+        provider_id=enrolment.provider_id,
+        worker_id=worker.id,
+        check_in_at=at,
+        check_out_at=out,
+        status=status or (VisitStatus.OPEN if out is None else VisitStatus.COMPLETED),
+        amount=Decimal("0.00"),
+        subsidised=Decimal("0.00"),
+        self_paid=Decimal("0.00"),
+        lat=where[0] if where else None,
+        lng=where[1] if where else None,
+        exceptions=[],
+    )
     db.session.add(v)
     db.session.flush()
     return v
@@ -130,8 +146,7 @@ def test_leaving_one_home_at_the_minute_of_arriving_at_the_next_does_not_overlap
 
 def test_leaving_a_minute_after_arriving_elsewhere_overlaps(homes):
     t = noon()
-    visit(homes.enrolments[0], homes.worker, t - timedelta(hours=1),
-          out=t + timedelta(minutes=1))
+    visit(homes.enrolments[0], homes.worker, t - timedelta(hours=1), out=t + timedelta(minutes=1))
     assert flags.overlapping_before(visit(homes.enrolments[1], homes.worker, t))
 
 
@@ -149,8 +164,7 @@ def test_an_open_visit_just_under_12_hours_old_still_overlaps(homes):
 
 def test_a_visit_closed_without_check_out_does_not_overlap(homes):
     t = noon()
-    visit(homes.enrolments[0], homes.worker, t - timedelta(hours=1),
-          status=VisitStatus.FLAGGED)
+    visit(homes.enrolments[0], homes.worker, t - timedelta(hours=1), status=VisitStatus.FLAGGED)
     assert not flags.overlapping_before(visit(homes.enrolments[1], homes.worker, t))
 
 
@@ -259,6 +273,5 @@ def test_a_visit_outside_the_enrolments_year_or_before_it_began_is_not_enrolled(
     last_year = datetime(year - 1, 12, 31, 12, tzinfo=LOCAL)
     assert flags.status_exceptions(e, last_year) == ["not_enrolled"]
     e.enrolled_on = date(year, 12, 31)
-    assert flags.status_exceptions(e, datetime(year, 12, 30, 12, tzinfo=LOCAL)) == [
-        "not_enrolled"]
+    assert flags.status_exceptions(e, datetime(year, 12, 30, 12, tzinfo=LOCAL)) == ["not_enrolled"]
     assert flags.status_exceptions(e, datetime(year, 12, 31, 12, tzinfo=LOCAL)) == []

@@ -25,8 +25,9 @@ def monday_weeks_ago(weeks: int) -> date:
 
 
 def received(person, on: date | None = None, kind: str = "tekun", user=None):
-    return steps.receive(user or clerk(), steps.NewApplication(kind=kind, person_id=person.id,
-                                                               received_on=on))
+    return steps.receive(
+        user or clerk(), steps.NewApplication(kind=kind, person_id=person.id, received_on=on)
+    )
 
 
 # --- the day of a step -------------------------------------------------------------------
@@ -67,7 +68,8 @@ def test_a_home_care_application_is_due_to_be_assessed_two_weeks_later(app):
 def test_an_application_may_be_recorded_up_to_366_days_late(app):
     today = local_today()
     assert received(applicant(), today - timedelta(days=366)).received_on == (
-        today - timedelta(days=366))
+        today - timedelta(days=366)
+    )
     with pytest.raises(Invalid) as exc:
         received(applicant("李四"), today - timedelta(days=367))
     assert "received_on" in exc.value.fields
@@ -129,8 +131,9 @@ def test_an_unknown_kind_or_form_of_support_is_refused(app, admin, kind, wanted)
 
 
 def check(a: Application, on: date, user=None) -> ApplicationStep:
-    return steps.advance(a, Step.CHECK, user, on, allowed=(Status.RECEIVED,),
-                         to=Status.CHECKED, due_next=None)
+    return steps.advance(
+        a, Step.CHECK, user, on, allowed=(Status.RECEIVED,), to=Status.CHECKED, due_next=None
+    )
 
 
 def test_a_step_on_its_deadline_is_on_time_and_a_day_after_is_late(app):
@@ -154,14 +157,21 @@ def test_a_step_out_of_order_is_refused(app):
 
 def test_a_clerk_working_from_a_stale_read_loses_to_the_one_who_moved_it(app):
     a = received(applicant())
-    db.session.execute(sa.update(Application).where(Application.id == a.id)
-                       .values(version=Application.version + 1)
-                       .execution_options(synchronize_session=False))
+    db.session.execute(
+        sa.update(Application)
+        .where(Application.id == a.id)
+        .values(version=Application.version + 1)
+        .execution_options(synchronize_session=False)
+    )
     with pytest.raises(Conflict) as exc:
         check(a, local_today())
     assert exc.value.code == "out_of_order"
-    assert db.session.scalar(sa.select(sa.func.count(ApplicationStep.id)).where(
-        ApplicationStep.step == Step.CHECK)) == 0
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(ApplicationStep.id)).where(ApplicationStep.step == Step.CHECK)
+        )
+        == 0
+    )
 
 
 # --- withdrawing -------------------------------------------------------------------------
@@ -184,7 +194,8 @@ def test_a_death_withdraws_every_open_application_of_the_person(app):
     other = received(applicant("李四"))
     assert steps.withdraw_for(p, local_today(), "申请人死亡") == 2
     assert steps.last_day(other) == other.received_on
-    assert set(db.session.scalars(sa.select(Application.status).where(
-        Application.person_id == p.id))) == {Status.WITHDRAWN}
+    assert set(
+        db.session.scalars(sa.select(Application.status).where(Application.person_id == p.id))
+    ) == {Status.WITHDRAWN}
     db.session.refresh(other)
     assert other.status == Status.RECEIVED

@@ -26,11 +26,19 @@ def reconciled(client, month) -> Claim:
     line 3 a 20.00 haircut claimed at 25.00 (adjusted to the price)."""
     v1 = month.visit(0, 3, 9, 65, [("clean", 1)])
     v2 = month.visit(1, 3, 11, 40, [("haircut", 1)])
-    ans = claim_and_reconcile(client, month, [
-        line(1, v1), line(2, None, person=month.elders[2], service_date=date(*claim_month(), 4)),
-        line(3, v2, code="haircut", amount="25.00")])
+    ans = claim_and_reconcile(
+        client,
+        month,
+        [
+            line(1, v1),
+            line(2, None, person=month.elders[2], service_date=date(*claim_month(), 4)),
+            line(3, v2, code="haircut", amount="25.00"),
+        ],
+    )
     db.session.expire_all()
-    return db.session.get(Claim, ans["id"])
+    claim = db.session.get(Claim, ans["id"])
+    assert claim is not None
+    return claim
 
 
 def totals(claim: Claim) -> tuple[str, str, str]:
@@ -44,7 +52,10 @@ def by_no(claim: Claim) -> dict[int, dict]:
 def test_the_machines_decisions_and_totals(reconciled):
     lines = by_no(reconciled)
     assert [(lines[n]["decision"], str(lines[n]["approved"])) for n in (1, 2, 3)] == [
-        ("approved", "40.00"), ("rejected", "0.00"), ("adjusted", "20.00")]
+        ("approved", "40.00"),
+        ("rejected", "0.00"),
+        ("adjusted", "20.00"),
+    ]
     assert not any(x["overridden"] for x in lines.values())
     assert totals(reconciled) == ("105.00", "60.00", "45.00")
     assert decisions.undecided(reconciled) == 0
@@ -59,8 +70,9 @@ def test_approving_a_rejected_line_pays_what_was_claimed(reconciled, admin):
     x = by_no(reconciled)[2]
     assert (x["decision"], str(x["approved"]), x["overridden"]) == ("approved", "40.00", True)
     assert totals(reconciled) == ("105.00", "100.00", "5.00")
-    entry = db.session.scalars(sa.select(AuditEntry).where(
-        AuditEntry.action == "claim_line_override")).one()
+    entry = db.session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action == "claim_line_override")
+    ).one()
     assert entry.changes["before"] == {"decision": "rejected", "approved": "0.00"}
     assert entry.changes["reason"] == "老人确认服务已提供"
 
@@ -79,8 +91,7 @@ def test_an_adjustment_may_be_nothing_or_all_that_was_claimed(reconciled, admin,
 
 
 @pytest.mark.parametrize("amount", [None, Decimal("40.01"), Decimal("-0.01")])
-def test_an_adjustment_without_an_amount_or_beyond_the_claim_is_refused(reconciled, admin,
-                                                                        amount):
+def test_an_adjustment_without_an_amount_or_beyond_the_claim_is_refused(reconciled, admin, amount):
     with pytest.raises(Invalid) as exc:
         decisions.override(reconciled, 1, "adjusted", "部分服务未提供", admin, amount)
     assert "amount" in exc.value.fields
