@@ -25,9 +25,15 @@ def N_(text: str) -> str:
     return text
 
 
-STATUS_LABELS = {"received": _l("已受理"), "checked": _l("已调查评估"), "noticed": _l("公示中"),
-                 "approved": _l("已确认"), "refused": _l("不予确认"), "waiting": _l("轮候中"),
-                 "withdrawn": _l("已撤回")}
+STATUS_LABELS = {
+    "received": _l("已受理"),
+    "checked": _l("已调查评估"),
+    "noticed": _l("公示中"),
+    "approved": _l("已确认"),
+    "refused": _l("不予确认"),
+    "waiting": _l("轮候中"),
+    "withdrawn": _l("已撤回"),
+}
 KIND_LABELS = {"tekun": _l("特困人员救助供养"), "homecare": _l("居家养老服务")}
 
 # the need reasons of a home-care assessment (rules.need), as stored
@@ -49,8 +55,7 @@ _TEMPLATES = (NEED_ITEMS, PLACES_FULL)
 @cache
 def _pattern(template: str) -> re.Pattern[str]:
     parts = re.split(r"%\((\w+)\)s", template)
-    regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)"
-                    for i, p in enumerate(parts))
+    regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts))
     return re.compile(regex)
 
 
