@@ -26,6 +26,7 @@ def init_app(app: Flask) -> None:
         scoping,
         stays,
         views,
+        views_exports,
         views_register,
         views_stays,
         views_transfers,

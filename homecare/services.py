@@ -165,9 +165,14 @@ def create_worker(actor: User, provider: Provider, username: str,
                           display_name=display_name)
 
 
+def workers_select(provider_id: int) -> sa.Select:
+    """A provider's workers, by username."""
+    return sa.select(User).where(User.provider_id == provider_id,
+                                 User.role == Role.WORKER).order_by(User.username)
+
+
 def workers(provider_id: int) -> list[User]:
-    return list(db.session.scalars(sa.select(User).where(
-        User.provider_id == provider_id, User.role == Role.WORKER).order_by(User.username)))
+    return list(db.session.scalars(workers_select(provider_id)))
 
 
 # --- enrolments and the ledger ----------------------------------------------------------
