@@ -39,7 +39,8 @@ def build_district(client) -> dict:
              "auditor": f.user("auditor", username="shenji"),
              "manager": f.user("manager", facility_id=home.id, username="mgr"),
              "provider": f.user("provider", provider_id=provider.id, username="kangle"),
-             "worker": f.user("worker", provider_id=provider.id, username="kangle_w1")}
+             "worker": f.user("worker", provider_id=provider.id, username="kangle_w1"),
+             "township": f.user("township", township_code="510704101", username="shima")}
     resident = f.person("王德福")
     people.start_wubao(resident, "elderly", "centralized", local_today() - timedelta(days=400))
     stay = fs.admit(resident, beds[0], local_today() - timedelta(days=30), users["manager"])
@@ -105,6 +106,9 @@ def pages_by_role(d: dict) -> dict[str, list[str]]:
                               f"/homecare/claims/{c}", "/homecare/scorecards",
                               "/homecare/dashboard", f"/homecare/enrolments/{e}/year-statement"],
         "worker": ["/scan", f"/v/{d['card']}", "/scan/manual", "/password"],
+        # the township clerk of 石马镇, where the leaver lives: their applications first
+        "township": [*office, "/applications", "/applications/new", "/applications/notices",
+                     "/homecare/waiting-list", "/people", f"/people/{d['leaver']}"],
         None: ["/login", "/public", "/public/notices"],
     }
 
