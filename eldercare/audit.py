@@ -211,12 +211,16 @@ def _defer(session: Session, rows: list[dict]) -> None:
 def _before_commit(session: Session) -> None:
     """Chain what the transaction wrote, once, as late as possible: the chain's lock is
     then held for one INSERT and the COMMIT. A savepoint's release waits for the root."""
-    if session.get_nested_transaction() is not None:
-        return
-    session.flush()  # the commit's own flush comes after this event
+    if session.get_nested_transaction() is None:
+        write_pending(session)
+
+
+def write_pending(session: Session) -> int | None:
+    """Flush and chain the transaction's entries now; returns the chain (None when there
+    were none). The commit does this; a test may hold a transaction open after it."""
+    session.flush()  # the commit's own flush comes after before_commit
     rows = session.info.pop("audit_rows", None)
-    if rows:
-        append(session.connection(), rows)
+    return append(session.connection(), rows) if rows else None
 
 
 @event.listens_for(Session, "after_transaction_create")
