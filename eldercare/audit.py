@@ -44,9 +44,16 @@ from .database import is_postgres, utcnow
 from .extensions import db
 from .models.audit import AuditEntry
 
-SECRET_FIELDS = {"password_hash", "failed_logins", "locked_until", "last_login_at", "totp_secret",
-                 # blind indexes: stable stand-ins for an ID number, of no use to a reader
-                 "id_number_hash", "id_tail_hash"}
+SECRET_FIELDS = {
+    "password_hash",
+    "failed_logins",
+    "locked_until",
+    "last_login_at",
+    "totp_secret",
+    # blind indexes: stable stand-ins for an ID number, of no use to a reader
+    "id_number_hash",
+    "id_tail_hash",
+}
 
 
 @dataclass(frozen=True)
@@ -185,7 +192,7 @@ def _after_rollback(session: Session) -> None:
     if savepoint is None:
         session.info.pop("audit_rows", None)
     elif rows is not None:
-        del rows[session.info.get("audit_marks", {}).get(savepoint, 0):]
+        del rows[session.info.get("audit_marks", {}).get(savepoint, 0) :]
 
 
 def lock_chain(session: Session | None = None) -> int:
@@ -278,6 +285,18 @@ def append_only_lifted(conn: sa.Connection, by: str, why: str) -> Iterator[None]
     if postgres:
         conn.execute(sa.text(f"ALTER TABLE audit_log ENABLE TRIGGER {TRIGGER}"))
     head_before = {"id": before.id, "hash": before.hash, "chains": chains} if before else None
-    append(conn, [{"at": utcnow(), "user_id": None, "username": by[:64], "action": LIFTED,
-                   "entity": "audit_log", "entity_id": None, "ip": None,
-                   "changes": {"why": why, "head_before": head_before}}])
+    append(
+        conn,
+        [
+            {
+                "at": utcnow(),
+                "user_id": None,
+                "username": by[:64],
+                "action": LIFTED,
+                "entity": "audit_log",
+                "entity_id": None,
+                "ip": None,
+                "changes": {"why": why, "head_before": head_before},
+            }
+        ],
+    )

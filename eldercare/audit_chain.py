@@ -48,8 +48,8 @@ CHAINS = 16
 CHAIN_LOCK = 727_001  # first key of pg_advisory_xact_lock(CHAIN_LOCK, chain)
 
 _PICK = sa.text(
-    "SELECT c FROM generate_series(0, :n - 1) AS c "
-    "WHERE pg_try_advisory_xact_lock(:key, c) LIMIT 1")
+    "SELECT c FROM generate_series(0, :n - 1) AS c WHERE pg_try_advisory_xact_lock(:key, c) LIMIT 1"
+)
 _WAIT = sa.text("SELECT pg_advisory_xact_lock(:key, :chain)")
 
 
@@ -97,8 +97,11 @@ def append(conn: sa.Connection, rows: list[dict]) -> int:
     so it is the chain's newest committed entry."""
     chain = pick_chain(conn)
     prev = conn.execute(
-        sa.select(AuditEntry.hash).where(AuditEntry.chain == chain)
-        .order_by(AuditEntry.id.desc()).limit(1)).scalar()
+        sa.select(AuditEntry.hash)
+        .where(AuditEntry.chain == chain)
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    ).scalar()
     for row in rows:
         row["chain"] = chain
         row["prev_hash"] = prev
@@ -107,9 +110,20 @@ def append(conn: sa.Connection, rows: list[dict]) -> int:
     return chain
 
 
-_COLS = [AuditEntry.id, AuditEntry.chain, AuditEntry.at, AuditEntry.user_id,
-         AuditEntry.username, AuditEntry.action, AuditEntry.entity, AuditEntry.entity_id,
-         AuditEntry.changes, AuditEntry.ip, AuditEntry.prev_hash, AuditEntry.hash]
+_COLS = [
+    AuditEntry.id,
+    AuditEntry.chain,
+    AuditEntry.at,
+    AuditEntry.user_id,
+    AuditEntry.username,
+    AuditEntry.action,
+    AuditEntry.entity,
+    AuditEntry.entity_id,
+    AuditEntry.changes,
+    AuditEntry.ip,
+    AuditEntry.prev_hash,
+    AuditEntry.hash,
+]
 
 
 def verify_chain(batch: int = 5000) -> tuple[int, int | None]:
@@ -118,10 +132,19 @@ def verify_chain(batch: int = 5000) -> tuple[int, int | None]:
     checked, broken = 0, {}
     chain, last_id, prev = -1, 0, None
     while True:
-        rows = db.session.execute(
-            sa.select(*_COLS).where(sa.tuple_(AuditEntry.chain, AuditEntry.id)
-                                    > sa.tuple_(sa.literal(chain), sa.literal(last_id)))
-            .order_by(AuditEntry.chain, AuditEntry.id).limit(batch)).mappings().all()
+        rows = (
+            db.session.execute(
+                sa.select(*_COLS)
+                .where(
+                    sa.tuple_(AuditEntry.chain, AuditEntry.id)
+                    > sa.tuple_(sa.literal(chain), sa.literal(last_id))
+                )
+                .order_by(AuditEntry.chain, AuditEntry.id)
+                .limit(batch)
+            )
+            .mappings()
+            .all()
+        )
         if not rows:
             return checked, min(broken.values()) if broken else None
         for row in rows:
@@ -149,8 +172,13 @@ HEAD_FORMAT = "eldercare-audit-head/2"
 HEAD_FORMAT_V1 = "eldercare-audit-head/1"  # one chain: heads kept before core_0011
 
 
-def _head_mac(key: bytes, fmt: str, entry_id: int, entry_hash: str | None,
-              chains: dict[str, dict] | None = None) -> str:
+def _head_mac(
+    key: bytes,
+    fmt: str,
+    entry_id: int,
+    entry_hash: str | None,
+    chains: dict[str, dict] | None = None,
+) -> str:
     message = f"{fmt}\n{entry_id}\n{entry_hash or ''}"
     for chain in sorted(chains or {}, key=int):
         message += f"\n{int(chain)}:{int(chains[chain]['id'])}:{chains[chain]['hash'] or ''}"
@@ -161,8 +189,11 @@ def chain_heads(conn: sa.Connection | None = None) -> dict[str, dict]:
     """{chain (as text): {"id", "hash"}} of the newest entry of every chain."""
     conn = conn or db.session.connection()
     newest = sa.select(sa.func.max(AuditEntry.id)).group_by(AuditEntry.chain).scalar_subquery()
-    rows = conn.execute(sa.select(AuditEntry.chain, AuditEntry.id, AuditEntry.hash)
-                        .where(AuditEntry.id.in_(newest)).order_by(AuditEntry.chain))
+    rows = conn.execute(
+        sa.select(AuditEntry.chain, AuditEntry.id, AuditEntry.hash)
+        .where(AuditEntry.id.in_(newest))
+        .order_by(AuditEntry.chain)
+    )
     return {str(r.chain): {"id": r.id, "hash": r.hash} for r in rows}
 
 
@@ -174,15 +205,23 @@ def head_record(key: bytes) -> dict:
 
     row = db.session.execute(
         sa.select(AuditEntry.id, AuditEntry.hash, AuditEntry.at)
-        .order_by(AuditEntry.id.desc()).limit(1)).first()
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    ).first()
     entry_id, entry_hash, at = (row.id, row.hash, row.at) if row else (0, None, None)
     if at is not None and at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
     chains = chain_heads()
-    return {"format": HEAD_FORMAT, "id": entry_id, "hash": entry_hash,
-            "at": at.isoformat() if at else None, "taken_at": utcnow().isoformat(),
-            "key_id": key_id(key), "chains": chains,
-            "hmac": _head_mac(key, HEAD_FORMAT, entry_id, entry_hash, chains)}
+    return {
+        "format": HEAD_FORMAT,
+        "id": entry_id,
+        "hash": entry_hash,
+        "at": at.isoformat() if at else None,
+        "taken_at": utcnow().isoformat(),
+        "key_id": key_id(key),
+        "chains": chains,
+        "hmac": _head_mac(key, HEAD_FORMAT, entry_id, entry_hash, chains),
+    }
 
 
 class HeadMismatch(Exception):
@@ -217,23 +256,27 @@ def check_head(record: dict, key: bytes) -> int:
         theirs = record.get("key_id")
         raise HeadMismatch(
             "the head's signature does not verify: it was altered, or signed with another "
-            f"audit key (the head's key {theirs}, this instance's {key_id(key)})")
+            f"audit key (the head's key {theirs}, this instance's {key_id(key)})"
+        )
     if entry_id == 0:
         return 0
     kept = [(int(h["id"]), int(c), h["hash"]) for c, h in chains.items()]
     kept.append((entry_id, None, entry_hash))
     for kept_id, chain, kept_hash in sorted(kept, key=lambda k: -k[0]):  # newest first
-        stored = db.session.execute(sa.select(AuditEntry.hash, AuditEntry.chain)
-                                    .where(AuditEntry.id == kept_id)).first()
+        stored = db.session.execute(
+            sa.select(AuditEntry.hash, AuditEntry.chain).where(AuditEntry.id == kept_id)
+        ).first()
         if stored is None:
             newest = db.session.scalar(sa.select(sa.func.max(AuditEntry.id)))
             raise HeadMismatch(
                 f"entry {kept_id} of the kept head is gone (the log ends at {newest}): "
-                "entries were cut off")
+                "entries were cut off"
+            )
         if stored.hash != kept_hash or chain not in (None, stored.chain):
             raise HeadMismatch(
                 f"entry {kept_id} no longer has the kept head's hash: the log was rewritten"
-                + _lifted_note(kept_id))
+                + _lifted_note(kept_id)
+            )
     return entry_id
 
 
@@ -243,9 +286,11 @@ LIFTED = "append_only_lifted"
 def _lifted_note(after: int) -> str:
     """Where a migration lifted the append-only rule after the head was kept, say so."""
     note = db.session.execute(
-        sa.select(AuditEntry.id, AuditEntry.username).where(
-            AuditEntry.id > after, AuditEntry.action == LIFTED)
-        .order_by(AuditEntry.id).limit(1)).first()
+        sa.select(AuditEntry.id, AuditEntry.username)
+        .where(AuditEntry.id > after, AuditEntry.action == LIFTED)
+        .order_by(AuditEntry.id)
+        .limit(1)
+    ).first()
     if note is None:
         return ""
     return f" (entry {note.id}: {note.username} lifted the append-only rule to rewrite it)"

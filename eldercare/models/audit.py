@@ -17,13 +17,18 @@ class AuditEntry(db.Model):
 
     __tablename__ = "audit_log"
     __audit__ = False
-    __table_args__ = (sa.Index("ix_audit_entity", "entity", "entity_id"),
-                      sa.Index("ix_audit_log_chain_id", "chain", "id"))
+    __table_args__ = (
+        sa.Index("ix_audit_entity", "entity", "entity_id"),
+        sa.Index("ix_audit_log_chain_id", "chain", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     chain: Mapped[int] = mapped_column(
-        sa.SmallInteger, default=0, server_default="0",
-        comment="which hash chain (eldercare/audit_chain.py): a writer appends to a free one")
+        sa.SmallInteger,
+        default=0,
+        server_default="0",
+        comment="which hash chain (eldercare/audit_chain.py): a writer appends to a free one",
+    )
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     user_id: Mapped[int | None]
     username: Mapped[str] = mapped_column(sa.String(64), comment="or cli:/job: for machines")

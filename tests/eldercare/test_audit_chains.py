@@ -59,18 +59,23 @@ def test_two_writes_on_different_elders_do_not_wait_for_each_other(app, db, make
     finally:
         first.close()
     chains = db.session.execute(
-        sa.select(AuditEntry.entity_id, AuditEntry.chain)
-        .where(AuditEntry.action == "update", AuditEntry.entity == "people")).all()
+        sa.select(AuditEntry.entity_id, AuditEntry.chain).where(
+            AuditEntry.action == "update", AuditEntry.entity == "people"
+        )
+    ).all()
     assert {c for _e, c in chains} == {chain, chain + 1}  # the next free chain
-    assert audit.verify_chain() == (db.session.scalar(sa.select(sa.func.count())
-                                                      .select_from(AuditEntry)), None)
+    assert audit.verify_chain() == (
+        db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)),
+        None,
+    )
     head = audit.head_record(audit_key())
     assert {str(chain), str(chain + 1)} <= set(head["chains"])
     assert audit.check_head(head, audit_key()) == head["id"]
 
 
 def test_with_one_chain_the_second_write_waits_which_is_what_the_test_above_sees(
-        app, db, make_person, monkeypatch):
+    app, db, make_person, monkeypatch
+):
     """The control: one chain is the old global lock, and the same two writes queue."""
     _postgres(db)
     monkeypatch.setattr(audit_chain, "CHAINS", 1)
@@ -125,7 +130,10 @@ def test_a_transaction_rolled_back_to_a_savepoint_drops_only_its_entries(app, db
         db.session.flush()
         raise RuntimeError
     db.session.commit()
-    after = db.session.execute(sa.select(AuditEntry.changes).order_by(AuditEntry.id)
-                               .offset(before)).scalars().all()
+    after = (
+        db.session.execute(sa.select(AuditEntry.changes).order_by(AuditEntry.id).offset(before))
+        .scalars()
+        .all()
+    )
     assert [set(c) for c in after] == [{"phone"}]
     assert audit.verify_chain()[1] is None

@@ -35,8 +35,14 @@ def test_a_scan_sends_few_statements(client, world):
         r = scan(client, world.worker, world.qr, "check_in", at=start)
     assert r.status_code == 201, r.json
     with Statements() as cout:
-        r = scan(client, world.worker, world.qr, "check_out", at=start + timedelta(minutes=40),
-                 services=[{"code": "meal", "quantity": 1}])
+        r = scan(
+            client,
+            world.worker,
+            world.qr,
+            "check_out",
+            at=start + timedelta(minutes=40),
+            services=[{"code": "meal", "quantity": 1}],
+        )
     assert r.status_code == 201, r.json
     if os.environ.get("SHOW_SQL"):
         for name, s in (("check-in", cin), ("check-out", cout)):
