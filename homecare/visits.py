@@ -27,11 +27,12 @@ from eldercare.extensions import db
 from eldercare.models import Role, User
 from eldercare.timeutil import to_local
 
-from . import cards, flags, ledger, services
+from . import cards, flags, lean, ledger
 from .models import (
     Enrolment,
     Scan,
     ScanKind,
+    Service,
     Unit,
     Visit,
     VisitService,
@@ -69,6 +70,7 @@ class ScanInput:
     services: list[tuple[str, Decimal]] | None = None
     raw: dict = field(default_factory=dict)  # the request body, for the idempotency hash
     no_location_reason: str | None = None  # NO_LOCATION_REASONS, when lat/lng are missing
+    enrolment: Enrolment | None = None  # the card, when the caller resolved it already
 
     @property
     def located(self) -> bool:
@@ -146,7 +148,7 @@ def scan(user: User, data: ScanInput) -> Visit:
     elder's ledger, the Scan idempotency row. Flags besides check_in's and check_out's:
     no_location (with its reason), late_upload."""
     received = utcnow()
-    enrolment = cards.resolve(data.qr)
+    enrolment = data.enrolment or cards.resolve(data.qr)
     _check_scope(user, enrolment)
     reason = data.no_location_reason or ""
     if reason and reason not in NO_LOCATION_REASONS:
@@ -186,7 +188,8 @@ def _open_visit(user: User, enrolment: Enrolment, at: datetime) -> Visit:
     visit = db.session.scalar(
         sa.select(Visit).where(Visit.worker_id == user.id, Visit.enrolment_id == enrolment.id,
                                Visit.status == VisitStatus.OPEN)
-        .order_by(Visit.check_in_at.desc()).limit(1).with_for_update(of=Visit))
+        .order_by(Visit.check_in_at.desc()).limit(1).with_for_update(of=Visit)
+        .options(*lean.VISIT))
     if visit is None:
         raise Conflict(_l("没有进行中的服务：请先扫码开始服务"), code="no_open_visit")
     if at < visit.check_in_at:
@@ -207,7 +210,7 @@ def check_in(user: User, enrolment: Enrolment, at: datetime, lat: float | None =
                   provider_id=enrolment.provider_id, worker_id=user.id, check_in_at=at,
                   status=VisitStatus.OPEN, amount=Decimal("0.00"),
                   subsidised=Decimal("0.00"), self_paid=Decimal("0.00"), lat=lat, lng=lng,
-                  manual=manual, exceptions=[])
+                  manual=manual, exceptions=[], services=[])  # none yet: nothing to load
     db.session.add(visit)
     if at > utcnow() + flags.CLOCK_TOLERANCE:
         visit.flag("future_time")
@@ -223,10 +226,17 @@ def check_in(user: User, enrolment: Enrolment, at: datetime, lat: float | None =
     return visit
 
 
+def _price_list(year: int) -> list[Service]:
+    """services.catalogue(services.price_year(year)) in one statement."""
+    applies = sa.select(sa.func.max(Service.year)).where(Service.year <= year).scalar_subquery()
+    return list(db.session.scalars(sa.select(Service).where(
+        Service.year == sa.func.coalesce(applies, year)).order_by(Service.id)))
+
+
 def price_services(year: int, picked: list[tuple[str, Decimal]]) -> list[VisitService]:
     """Visit services priced from the year's catalogue. Raises Invalid for an unknown code,
     a quantity out of range or a fraction of a session or meal."""
-    by_code = {s.code: s for s in services.catalogue(services.price_year(year))}
+    by_code = {s.code: s for s in _price_list(year)}
     lines: dict[str, VisitService] = {}
     for code, qty in picked:
         item = by_code.get(code)
@@ -264,6 +274,14 @@ def check_out(visit: Visit, at: datetime, picked: list[tuple[str, Decimal]],
     future_time, deceased, not_enrolled, and worker_overlap on this worker's later visits."""
     if not picked:
         raise Invalid(_l("请至少选择一项服务"), fields={"services": _l("至少一项")})
+    with db.session.no_autoflush:  # the visit's changes go out together, not per query
+        _close(visit, at, picked, lat, lng)
+    db.session.flush()
+    return visit
+
+
+def _close(visit: Visit, at: datetime, picked: list[tuple[str, Decimal]],
+           lat: float | None, lng: float | None) -> None:
     enrolment = visit.enrolment
     visit.check_out_at = at
     visit.services = price_services(to_local(visit.check_in_at).year, picked)
@@ -287,7 +305,6 @@ def check_out(visit: Visit, at: datetime, picked: list[tuple[str, Decimal]],
         other.flag("worker_overlap")
     amount = to_money(sum((s.amount for s in visit.services), Decimal(0)))
     visit.amount, visit.subsidised, visit.self_paid = amount, Decimal("0.00"), amount
-    db.session.flush()  # the visit's row exists before its ledger entry points at it
     subsidised = Decimal("0.00")
     if not {"deceased", "not_enrolled"} & set(visit.exceptions or []):
         subsidised = ledger.debit(enrolment.id, visit.id, amount, at)
@@ -295,8 +312,6 @@ def check_out(visit: Visit, at: datetime, picked: list[tuple[str, Decimal]],
     visit.subsidised = subsidised
     visit.self_paid = amount - subsidised
     visit.status = VisitStatus.FLAGGED if visit.exceptions else VisitStatus.COMPLETED
-    db.session.flush()
-    return visit
 
 
 def manual_visit(user: User, enrolment: Enrolment, check_in_at: datetime,
