@@ -50,8 +50,9 @@ test-postgres: install
 	@case "$$TEST_DATABASE_URL" in postgresql*) ;; *) echo "TEST_DATABASE_URL is not PostgreSQL"; exit 1;; esac
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) -m "not browser"
 
-lint: install ## ruff, the import contracts (features sit on the core, never the reverse), bandit
+lint: install ## ruff, mypy, the import contracts (features sit on the core, never the reverse), bandit
 	$(BIN)/ruff check eldercare dynamic facilities homecare intake tests bench
+	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/bandit -q -c pyproject.toml -r eldercare dynamic facilities homecare intake
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import calendar
 import statistics
 from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -122,7 +123,7 @@ def figures(since: date, until: date) -> dict:
         .join(Comparison, Comparison.id == Proposal.comparison_id)
         .where(Proposal.kind == ProposalKind.PROPOSE_APPLICATION,
                Comparison.uploaded_at >= lo, Comparison.uploaded_at < hi)).all()
-    out = []
+    out: list[dict[str, Any]] = []
     for kind in ENTRY_KINDS:
         mine = [r for r in rows if r[0] == kind]
         days = [max(0, (to_local(d).date() - to_local(u).date()).days)

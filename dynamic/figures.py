@@ -47,7 +47,7 @@ def _deaths(since: date, until: date) -> list[dict]:
     for p, source, uploaded, township in rows:
         covered.add(p.person_id)
         out.append({"person_id": p.person_id, "township": township, "death": p.date,
-                    "recorded": to_local(p.decided_at).date(),
+                    "recorded": to_local(p.decided_at).date(),  # type: ignore[arg-type]  # decided
                     "reported": to_local(uploaded).date(), "source": source or "比对名单"})
     entries = db.session.execute(
         sa.select(AuditEntry.at, AuditEntry.changes, Person.id, Person.death_date,
@@ -90,7 +90,7 @@ def _avoided(since: date, until: date) -> dict:
                Proposal.decided_at >= lo, Proposal.decided_at < hi))
     for p, t in rows:
         exits += 1
-        recorded = to_local(p.decided_at).date()
+        recorded = to_local(p.decided_at).date()  # type: ignore[arg-type]  # accepted
         support = t.support if t is not None else None
         due = support.review_due if support is not None else None
         found = due if due and due > recorded else p.date + timedelta(days=365)
@@ -125,7 +125,7 @@ def _avoided(since: date, until: date) -> dict:
 
 def timeliness(since: date, until: date) -> dict:
     deaths = _deaths(since, until)
-    names = dict(db.session.execute(sa.select(Region.code, Region.name)
+    names: dict[str | None, str] = dict(db.session.execute(sa.select(Region.code, Region.name)
                                     .where(Region.level == "township")).all())
     by_source: dict[str, list] = defaultdict(list)
     by_township: dict[str | None, list] = defaultdict(list)

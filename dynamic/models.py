@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from eldercare.crypto import EncryptedString
 from eldercare.database import MoneyType, UTCDateTime, enum_column, utcnow
-from eldercare.extensions import db
+from eldercare.extensions import Model
 from eldercare.models import CareLevel, Person, WubaoSupport
 
 
@@ -83,7 +83,7 @@ class ReviewOutcome(enum.StrEnum):
     TERMINATE = "terminate"  # 终止供养
 
 
-class Comparison(db.Model):
+class Comparison(Model):
     """One list from another department (信息比对), as uploaded, with its counts."""
 
     __tablename__ = "comparisons"
@@ -105,7 +105,7 @@ class Comparison(db.Model):
                                                      order_by="Proposal.id")
 
 
-class ComparisonRow(db.Model):
+class ComparisonRow(Model):
     """A row of a list and what matching made of it. Not audited row by row: the list
     itself is (the audit log must not fill with other departments' ID numbers)."""
 
@@ -126,7 +126,7 @@ class ComparisonRow(db.Model):
     person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("people.id"), index=True)
 
 
-class Proposal(db.Model):
+class Proposal(Model):
     """What a matched row asks the bureau to do: record a death or a move, review a 特困
     person whose income is above the line, or start an application for someone a list
     finds qualifying and unsupported. Decided once."""
@@ -163,7 +163,7 @@ class Proposal(db.Model):
     person: Mapped[Person] = relationship()
 
 
-class Review(db.Model):
+class Review(Model):
     """A review of a 特困 person: the annual one (done when recorded) or a special one
     opened by an income list (open until done). The six-item self-care assessment
     sets the care level; the outcome continues or ends the support."""
@@ -206,7 +206,7 @@ class Review(db.Model):
     support: Mapped[WubaoSupport] = relationship()
 
 
-class Termination(db.Model):
+class Termination(Model):
     """The end of a period of 特困 support: why, from when, when payment stops (from
     the following month), and the 7-day public notice (公示) in the township."""
 

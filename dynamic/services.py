@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from eldercare import audit, crypto
-from eldercare.database import to_money, utcnow
+from eldercare.database import rowcount, to_money, utcnow
 from eldercare.errors import Conflict, Invalid, NotFound
 from eldercare.extensions import db
 from eldercare.models import Person, PersonStatus
@@ -248,7 +248,7 @@ def _decide(proposal: Proposal, status: ProposalStatus, user_id: int | None,
         .values(status=status, decided_at=utcnow(), decided_by=user_id, effects=effects,
                 reason=reason[:200])
         .execution_options(synchronize_session=False))
-    if done.rowcount != 1:
+    if rowcount(done) != 1:
         raise Conflict(_l("该建议已经处理过"), code="already_decided")
     audit.record(f"{status.value}_proposal", "proposals", proposal.id,
                  {"person_id": proposal.person_id, "kind": proposal.kind.value,

@@ -248,7 +248,7 @@ def review(person_id: int):
                     notes=form.notes.data or ""), current_user.id)
                 db.session.commit()
                 flash(_("已记录复核：%(name)s，自理能力评定为 %(level)s", name=person.name,
-                        level=_care(done.care_level.value)), "success")
+                        level=_care(done.care_level.value if done.care_level else "")), "success")
                 return redirect(url_for("dynamic.reviews"), 303)
             except DomainError as exc:
                 db.session.rollback()

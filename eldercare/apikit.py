@@ -15,10 +15,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, jsonify, request
+from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from .api_errors import ApiError
-from .auth.web import api_user
+from .auth.web import request_user
 from .extensions import db
 from .models import Role
 
@@ -110,11 +111,11 @@ def endpoint(
 
 def _authorize(allowed: tuple[Role, ...]) -> None:
     """401 without a user, 403 for a role the endpoint does not name."""
-    user = api_user()
+    user = request_user()
     if user is None:
-        raise ApiError(401, "unauthenticated", "需要登录或有效的令牌")
+        raise ApiError(401, "unauthenticated", _l("需要登录或有效的令牌"))
     if user.role not in allowed:
-        raise ApiError(403, "forbidden", "当前角色无权执行此操作")
+        raise ApiError(403, "forbidden", _l("当前角色无权执行此操作"))
 
 
 def _parse_body(model: type[BaseModel]) -> BaseModel:

@@ -24,7 +24,7 @@ def version_locations(app) -> list[str]:
     for name in app.config["FEATURES"]:
         pkg = importlib.import_module(name)
         # a feature may keep sub-packages with branches of their own (homecare/claims/)
-        folders = sorted(Path(pkg.__file__).resolve().parent.rglob("migrations"))
+        folders = sorted(Path(pkg.__file__ or name).resolve().parent.rglob("migrations"))
         locations.extend(str(f) for f in folders if f.is_dir() and "__pycache__" not in f.parts)
     return locations
 

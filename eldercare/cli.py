@@ -151,7 +151,7 @@ def scheduler_cmd() -> None:
     from .jobs import start_scheduler
 
     click.echo("scheduler: catching up missed periods, then on calendar (Asia/Shanghai)")
-    start_scheduler(current_app._get_current_object(), blocking=True)
+    start_scheduler(current_app._get_current_object(), blocking=True)  # type: ignore[attr-defined]
 
 
 @cli.command("backup")

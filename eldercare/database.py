@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -172,6 +172,19 @@ def retrying(fn: Callable[[], T], attempts: int = 4) -> T:
     raise AssertionError("unreachable")
 
 
+def table_of(model: type) -> sa.Table:
+    """A model's table (typed `FromClause` on the declarative base), for Core statements
+    and for the constraints a model adds after its class."""
+    return cast(sa.Table, model.__table__)  # type: ignore[attr-defined]
+
+
+def rowcount(result: sa.Result[Any]) -> int:
+    """How many rows an UPDATE, DELETE or INSERT that `Session.execute` ran touched: the
+    number every conditional update here is checked by (typed `Result`, it is a
+    `CursorResult` at run time)."""
+    return cast("sa.CursorResult[Any]", result).rowcount
+
+
 def is_postgres(bind: Engine | sa.Connection | None = None) -> bool:
     """Whether `bind` (the app's engine unless given) is PostgreSQL. The app runs on
     PostgreSQL or SQLite, so False means SQLite: the one question every statement that
@@ -188,7 +201,7 @@ def violated_constraint(exc: IntegrityError, table: sa.Table) -> str | None:
     index or constraint of `table` on exactly those columns: a table whose unique
     indexes differ in their columns, as every one here does, is told apart either way."""
     diag = getattr(exc.orig, "diag", None)
-    if getattr(diag, "constraint_name", None):
+    if diag is not None and diag.constraint_name:
         return diag.constraint_name if diag.table_name == table.name else None
     found = re.match(r"UNIQUE constraint failed: (.+)", str(exc.orig))
     if found is None:

@@ -184,7 +184,7 @@ def _people(ctx: DemoContext) -> None:
         ("disabled", ctx.n(276), 18, 59),
         ("minor", ctx.n(9), 2, 15),
     ]
-    rows = []
+    rows: list[dict] = []
     for category, count, lo, hi in groups:
         rows.extend(person(lo, hi) | {"_cat": category} for _ in range(count))
     ctx.rng.shuffle(rows)

@@ -1,5 +1,7 @@
 """Extensions are created unbound here and attached to the app in the factory."""
 
+from typing import TYPE_CHECKING
+
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -23,6 +25,13 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# `db.Model` is made at run time, so a type checker cannot see it as a class. Models
+# subclass `Model`: to mypy it is the declarative base, at run time Flask-SQLAlchemy's.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

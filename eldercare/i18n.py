@@ -11,7 +11,7 @@ def select_locale() -> str:
     if not has_request_context():
         return "zh"  # jobs and the command line speak the source language
     lang = session.get("lang") or request.cookies.get("lang")
-    if lang in current_app.config["LANGUAGES"]:
+    if isinstance(lang, str) and lang in current_app.config["LANGUAGES"]:
         return lang
     return "zh"
 

@@ -226,7 +226,7 @@ def normalize(raw: object) -> str:
     if isinstance(raw, float):
         raise _excel_error()
     from_int = isinstance(raw, int)
-    if from_int:
+    if isinstance(raw, int):
         text = _from_int(raw)
     elif isinstance(raw, str):
         text = _clean(raw)

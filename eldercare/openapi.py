@@ -52,7 +52,7 @@ def build(app: Flask) -> dict[str, Any]:
             continue
         path = _CONVERTER.sub(r"{\2}", rule.rule)
         params = _parameters(rule.rule, meta)
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             op = _operation(meta, f"{rule.endpoint}_{method.lower()}", params, components)
             paths.setdefault(path, {})[method.lower()] = op
     return {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -36,7 +37,9 @@ def wubao_figures(day: date) -> dict:
         .where(sa.or_(Person.death_date.is_(None), Person.death_date > day))
         .group_by(WubaoSupport.category, WubaoSupport.support)
     ).all()
-    out = {"total": 0, "elderly": 0, "disabled": 0, "minor": 0, "centralized": 0, "dispersed": 0}
+    out: dict[str, Any] = dict.fromkeys(
+        ("total", "elderly", "disabled", "minor", "centralized", "dispersed"), 0
+    )
     for category, support, n in rows:
         out["total"] += n
         out[WubaoCategory(category).value] += n

@@ -17,6 +17,7 @@ import zipfile
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from .tabular import (
     CHUNK,
@@ -194,7 +195,8 @@ class _Sheet:
         self.book, self.width, self.keep = book, limits.width, limits.width
         self.epoch = CALENDAR_MAC_1904 if book.epoch1904 else CALENDAR_WINDOWS_1900
         self.ready: deque[tuple[int, list]] = deque()
-        self.row, self.values, self.col = 0, [], -1
+        self.values: list[Any] = []
+        self.row, self.col = 0, -1
         self.kind, self.style, self.text, self.in_is, self.estimate = "n", 0, None, False, 0
         self.wide = False  # the current cell is beyond the width: any value refuses
         tags = ("row", "c", "v", "t", "is", "dimension")
@@ -241,6 +243,7 @@ class _Sheet:
 
     def _store(self, text: str) -> None:
         kind = self.kind
+        value: Any
         if not text and kind not in ("inlineStr", "str"):
             return  # no value (a formula never calculated: <v/>)
         if kind == "s":

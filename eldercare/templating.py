@@ -64,7 +64,7 @@ def url_with(**changes) -> str:
     for k, v in changes.items():
         if v is None:
             args.pop(k, None)
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+    return url_for(request.endpoint or "", **(request.view_args or {}), **args)  # type: ignore[arg-type]
 
 
 LABELS = {
@@ -124,7 +124,7 @@ NAV_SECTIONS = [
 
 def nav_groups(items) -> list[tuple[object, list]]:
     """Menu items in sections: a section with one item is a link, more make a dropdown."""
-    groups = []
+    groups: list[tuple[object, list]] = []
     for lo, hi, label in NAV_SECTIONS:
         members = [i for i in items if lo <= i.order <= hi]
         if label is None or len(members) == 1:

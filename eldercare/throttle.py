@@ -31,7 +31,7 @@ def fail(key: str, *, limit: int, window: timedelta, lock: timedelta) -> datetim
     conn = db.session.connection()
     insert = (postgresql if is_postgres(conn) else sqlite).insert
     conn.execute(
-        insert(Throttle.__table__)
+        insert(Throttle)
         .values(key=key, failures=0, window_from=now)
         .on_conflict_do_nothing(index_elements=["key"])
     )
@@ -40,7 +40,7 @@ def fail(key: str, *, limit: int, window: timedelta, lock: timedelta) -> datetim
     stale = t.window_from < sa.literal(now - window, UTCDateTime())
     failures = sa.case((stale, 1), else_=t.failures + 1)
     conn.execute(
-        sa.update(Throttle.__table__)
+        sa.update(Throttle)
         .where(t.key == key)
         .values(
             failures=failures,
@@ -55,4 +55,4 @@ def fail(key: str, *, limit: int, window: timedelta, lock: timedelta) -> datetim
 
 def clear(key: str) -> None:
     """Forget the key's failures (a success)."""
-    db.session.execute(sa.delete(Throttle.__table__).where(Throttle.__table__.c.key == key))
+    db.session.execute(sa.delete(Throttle).where(Throttle.key == key))

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from eldercare import audit
+from eldercare.database import rowcount
 from eldercare.errors import Conflict
 from eldercare.extensions import db
 from eldercare.models import Person, User
@@ -33,7 +34,7 @@ def set_out_of_service(bed: Bed, on: date, reason: str, user: User | None = None
         .values(out_of_service=True, out_of_service_reason=(reason or "")[:200])
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise BedOutOfService(_l("床位 %(code)s 已停用", code=bed.code))
     audit.record(
         "update",
@@ -58,7 +59,7 @@ def back_in_service(bed: Bed, on: date, user: User | None = None) -> None:
         .values(out_of_service=False, out_of_service_reason="")
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise Conflict(_l("床位未停用"), code="bed_in_service")
     audit.record("update", "beds", bed.id, {"out_of_service": [True, False]})
     outage = db.session.scalar(
@@ -83,7 +84,7 @@ def reserve_bed(bed: Bed, person: Person, user: User | None = None) -> None:
         .values(reserved_for_id=person.id)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise BedReserved(_l("床位 %(code)s 已预留", code=bed.code))
     audit.record("update", "beds", bed.id, {"reserved_for_id": [None, person.id]})
     db.session.refresh(bed)

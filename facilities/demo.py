@@ -15,6 +15,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -56,8 +57,8 @@ def _split(total: int, weights: list[float]) -> list[int]:
 class Homes:
     """The facilities as written: care homes with their townships, and the other kinds."""
 
-    homes: list[tuple[int, object]]  # (facility id, regions_data.Township) of care homes
-    day_care: list[tuple[int, object]]  # (facility id, township) of day-care centres
+    homes: list[tuple[int, Any]]  # (facility id, regions_data.Township) of care homes
+    day_care: list[tuple[int, Any]]  # (facility id, township) of day-care centres
     orgs: list[int]
     private: list[int]
 
@@ -70,7 +71,7 @@ class BedPlan:
     rng: random.Random
     rooms: list[dict] = field(default_factory=list)
     beds: list[tuple[int, int, str, str]] = field(default_factory=list)
-    occupant: dict[int, object] = field(default_factory=dict)
+    occupant: dict[int, Any] = field(default_factory=dict)
 
     def add_rooms(self, fid: int, sexes: list[tuple[str, int]], floor0: int = 1) -> list[int]:
         """Rooms of two to four beds for `count` beds of each sex; the new beds' indexes."""

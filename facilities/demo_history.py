@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
+from eldercare.database import table_of
 from eldercare.demo import insert_returning_ids
 from eldercare.extensions import db
 from eldercare.models import Person, WubaoSupport
@@ -151,7 +152,7 @@ def _exits(ctx, bed_plan, bed_ids, care_beds, homes, vacant: VacantBeds,
     moved_rows = [{"b_id": pid, "b_md": d} for pid, (_j, d, reason) in
                   zip(gone_ids, ended, strict=True) if reason == "moved"]
     if moved_rows:
-        table = Person.__table__
+        table = table_of(Person)
         db.session.execute(table.update().where(table.c.id == sa.bindparam("b_id"))
                            .values(moved_date=sa.bindparam("b_md")), moved_rows)
     past, supports = [], []
@@ -217,7 +218,7 @@ def _outages_and_reservations(ctx, bed_plan, bed_ids, care_beds, vacant: VacantB
                            .values(out_of_service=True, out_of_service_reason="维修")
                            .execution_options(synchronize_session=False))
     for pid in ctx.waiting_ids[:ctx.n(3)]:
-        sex = db.session.scalar(sa.select(Person.sex).where(Person.id == pid))
+        sex = db.session.scalars(sa.select(Person.sex).where(Person.id == pid)).one()
         fid = bed_plan[rng.randrange(care_beds)][0]
         j = vacant.take(fid, sex.value)
         if j is not None:

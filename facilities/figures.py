@@ -38,7 +38,7 @@ def _share(part: int, whole: int) -> str:
 
 def public(day: date) -> dict:
     """Care homes and free beds by township: aggregate figures only."""
-    names = dict(db.session.execute(sa.select(Region.code, Region.name)
+    names: dict[str | None, str] = dict(db.session.execute(sa.select(Region.code, Region.name)
                                     .where(Region.level == "township")).all())
     homes = list(db.session.execute(sa.select(Facility.id, Facility.township_code)
                                     .where(Facility.kind == FacilityKind.CARE_HOME,

@@ -17,6 +17,7 @@ from datetime import date
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from eldercare.database import rowcount
 from eldercare.extensions import db
 from eldercare.models import Person, PersonStatus, Role, User
 from eldercare.timeutil import local_today
@@ -31,7 +32,7 @@ def is_manager(user: User | None) -> bool:
 
 def check_own_facility(user: User | None, facility_id: int) -> None:
     """Raise NotOwnFacility (403) when a manager acts outside their own home."""
-    if is_manager(user) and user.facility_id != facility_id:
+    if user is not None and is_manager(user) and user.facility_id != facility_id:
         raise NotOwnFacility(_l("只能管理本机构的床位"))
 
 
@@ -42,7 +43,7 @@ def claim_bed(bed: Bed, user: User | None, *, in_service: bool = True) -> None:
     conds = [Bed.id == bed.id]
     if in_service:
         conds.append(Bed.out_of_service.is_(False))
-    if is_manager(user):
+    if user is not None and is_manager(user):
         conds.append(
             Bed.facility_id
             == sa.select(User.facility_id)
@@ -55,7 +56,7 @@ def claim_bed(bed: Bed, user: User | None, *, in_service: bool = True) -> None:
         .values(version=Bed.version + 1)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         db.session.refresh(bed)
         check_own_facility(user, bed.facility_id)
         raise BedOutOfService(

@@ -4,6 +4,7 @@ per period, whatever the number of processes)."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -21,8 +22,9 @@ def occupancy_snapshot(period: str) -> dict:
     ids = list(db.session.scalars(sa.select(Facility.id).where(facility_active_on(day))))
     occ = occupancy(day, ids)
     db.session.execute(sa.delete(OccupancySnapshot).where(OccupancySnapshot.day == day))
-    rows = [{"facility_id": fid, "day": day, "beds": o.beds, "occupied": o.occupied,
-             "held": o.held} for fid in ids for o in [occ.get(fid, Occupancy())]]
+    rows: list[dict[str, Any]] = [
+        {"facility_id": fid, "day": day, "beds": o.beds, "occupied": o.occupied, "held": o.held}
+        for fid in ids for o in [occ.get(fid, Occupancy())]]
     if rows:
         db.session.execute(sa.insert(OccupancySnapshot), rows)
     return {"facilities": len(rows), "beds": sum(r["beds"] for r in rows),

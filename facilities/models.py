@@ -15,8 +15,8 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from eldercare.database import UTCDateTime, enum_column, utcnow
-from eldercare.extensions import db
+from eldercare.database import UTCDateTime, enum_column, table_of, utcnow
+from eldercare.extensions import Model
 from eldercare.models import Person, User
 
 OPEN = sa.text("end_date IS NULL")
@@ -60,7 +60,7 @@ class TransferStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
-class Facility(db.Model):
+class Facility(Model):
     __tablename__ = "facilities"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -80,7 +80,7 @@ class Facility(db.Model):
         return f"<Facility {self.id} {self.name}>"
 
 
-class Room(db.Model):
+class Room(Model):
     __tablename__ = "rooms"
     __table_args__ = (sa.UniqueConstraint("facility_id", "code"),)
 
@@ -93,7 +93,7 @@ class Room(db.Model):
     beds: Mapped[list[Bed]] = relationship(back_populates="room", order_by="Bed.code")
 
 
-class Bed(db.Model):
+class Bed(Model):
     """A bed. Its status on a day is derived from stays, leaves and outages; only the
     out-of-service flag and a reservation are stored on the row."""
 
@@ -119,7 +119,7 @@ class Bed(db.Model):
     room: Mapped[Room | None] = relationship(back_populates="beds")
 
 
-class BedOutage(db.Model):
+class BedOutage(Model):
     """A period a bed was out of service, so past figures stay true."""
 
     __tablename__ = "bed_outages"
@@ -136,7 +136,7 @@ class BedOutage(db.Model):
     reason: Mapped[str] = mapped_column(sa.String(200), default="")
 
 
-class Stay(db.Model):
+class Stay(Model):
     """A person in a bed over [start_date, end_date). At most one open stay per bed and
     per person (partial unique indexes); closed stays never overlap (services check
     under row locks)."""
@@ -179,7 +179,7 @@ class Stay(db.Model):
         return self.start_date <= day and (self.end_date is None or day < self.end_date)
 
 
-class Leave(db.Model):
+class Leave(Model):
     """Temporary absence inside a stay (the bed is held, 请假)."""
 
     __tablename__ = "leaves"
@@ -204,7 +204,7 @@ class Leave(db.Model):
     stay: Mapped[Stay] = relationship(back_populates="leaves")
 
 
-class TransferRequest(db.Model):
+class TransferRequest(Model):
     """A move between two homes: asked by the sending manager, decided by the bureau."""
 
     __tablename__ = "transfer_requests"
@@ -232,7 +232,7 @@ class TransferRequest(db.Model):
     to_bed: Mapped[Bed] = relationship()
 
 
-class Attendance(db.Model):
+class Attendance(Model):
     """A day at a day-care centre (日间照料): use is measured by attendance, not nights."""
 
     __tablename__ = "attendance"
@@ -250,7 +250,7 @@ class Attendance(db.Model):
     person: Mapped[Person] = relationship()
 
 
-class CensusConfirmation(db.Model):
+class CensusConfirmation(Model):
     """The manager confirmed that the bed board was true on `day` (每日查房确认)."""
 
     __tablename__ = "census_confirmations"
@@ -266,7 +266,7 @@ class CensusConfirmation(db.Model):
     user: Mapped[User | None] = relationship()
 
 
-class OccupancySnapshot(db.Model):
+class OccupancySnapshot(Model):
     """A day's figures per facility, written once by the occupancy-snapshot job."""
 
     __tablename__ = "occupancy_snapshots"
@@ -283,7 +283,7 @@ class OccupancySnapshot(db.Model):
 
 # users.facility_id names a facility: the core leaves the key to this feature, declared
 # here so that the metadata (autogenerate, table order) knows it too.
-if not any(fk.parent.name == "facility_id" for fk in User.__table__.foreign_keys):
-    User.__table__.append_constraint(
+if not any(fk.parent.name == "facility_id" for fk in table_of(User).foreign_keys):
+    table_of(User).append_constraint(
         sa.ForeignKeyConstraint(["facility_id"], ["facilities.id"],
                                 name="fk_users_facility_id_facilities"))

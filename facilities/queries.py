@@ -325,7 +325,8 @@ def placement_options(person: Person, limit: int = 10) -> list[Option]:
         v = db.session.get(Region, person.village_code)
         if v is not None:
             regions[v.code] = (v.lat, v.lng)
-    home = ((person.home_lat, person.home_lng) if person.home_lat is not None else
+    home = ((person.home_lat, person.home_lng)
+            if person.home_lat is not None and person.home_lng is not None else
             _point(person.village_code, regions) or _point(person.township_code, regions))
     scored = []
     for bed_id, kind, sex, _fid, fname, town in _vacant_rooms(local_today()):
@@ -342,8 +343,8 @@ def placement_options(person: Person, limit: int = 10) -> list[Option]:
     beds = {b.id: b for b in db.session.scalars(
         sa.select(Bed).where(Bed.id.in_([t[1] for t in top]))
         .options(selectinload(Bed.room), selectinload(Bed.facility)))}
-    names = dict(db.session.execute(sa.select(Region.code, Region.name)
-                                    .where(Region.level == "township")).all())
+    names: dict[str | None, str | None] = dict(db.session.execute(
+        sa.select(Region.code, Region.name).where(Region.level == "township")).all())
     options = []
     for rank, (_key, bed_id, dist, same) in enumerate(top, 1):
         bed = beds[bed_id]

@@ -132,12 +132,13 @@ def person_named(user: User, person_id: int | None = None, id_number: str | None
         if person is None:
             raise NotFound(NOT_FOUND)
         return Named(person, user.role in SEE_ALL or _sees(user, person.id))
+    assert person_id is not None  # nosec B101  # exactly one of the two, checked above
     if user.role in SEE_ALL:
         return Named(person_any(person_id), True)
     if _sees(user, person_id):
-        return Named(db.session.get(Person, person_id), True)
+        return Named(db.session.get_one(Person, person_id), True)
     if placement and _placed_by_bureau(person_id, bed):
-        return Named(db.session.get(Person, person_id), False)
+        return Named(db.session.get_one(Person, person_id), False)
     raise NotFound(NOT_FOUND)
 
 

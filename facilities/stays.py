@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from eldercare import audit
-from eldercare.database import insert_or_raise, violated_constraint
+from eldercare.database import insert_or_raise, rowcount, table_of, violated_constraint
 from eldercare.errors import Invalid
 from eldercare.extensions import db
 from eldercare.models import Person, PersonStatus, Support, User
@@ -72,7 +72,7 @@ def _insert_stay(stay: Stay) -> Stay:
 
 def _open_stay_refused(exc: IntegrityError) -> Exception | None:
     """Which open-stay index refused the stay, by its name: the person's or the bed's."""
-    index = violated_constraint(exc, Stay.__table__)
+    index = violated_constraint(exc, table_of(Stay))
     if index == "uq_stays_open_per_person":
         return PersonAlreadyInBed(_l("此人已有床位"), fields={"person_id": _l("此人已有床位")})
     if index == "uq_stays_open_per_bed":
@@ -238,7 +238,7 @@ def end_stays_for(person: Person, on: date, reason: EndReason) -> Stay | None:
             .values(status=TransferStatus.REJECTED, decision_note="入住已结束")
             .execution_options(synchronize_session=False)
         )
-        if cancelled.rowcount:
+        if rowcount(cancelled):
             audit.record(
                 "transfer_rejected",
                 "transfer_requests",
@@ -314,7 +314,7 @@ def return_from_leave(stay: Stay, on: date, user: User | None = None) -> Leave:
         .values(returned_on=on)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise NotOnLeave(_l("%(name)s 已销假", name=stay.person.name))
     db.session.refresh(leave)
     audit.record("return_from_leave", "leaves", leave.id, {"returned_on": on.isoformat()})

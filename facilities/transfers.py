@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from eldercare import audit
-from eldercare.database import insert_or_raise
+from eldercare.database import insert_or_raise, rowcount
 from eldercare.errors import Conflict, Invalid
 from eldercare.extensions import db
 from eldercare.models import User
@@ -54,7 +54,7 @@ def _decide(req: TransferRequest, status: TransferStatus, user: User | None, not
         )
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise Conflict(_l("该申请已处理"), code="already_decided")
     audit.record(f"transfer_{status.value}", "transfer_requests", req.id, {"note": note or ""})
 
@@ -63,8 +63,8 @@ def approve_transfer(req: TransferRequest, user: User | None = None, note: str =
     """The bureau approves: the request is decided once (conditional update) and the
     transfer happens in the same transaction; if it cannot, nothing is decided."""
     _decide(req, TransferStatus.APPROVED, user, note)
-    stay = db.session.get(Stay, req.stay_id)
-    new = transfer(stay, db.session.get(Bed, req.to_bed_id), req.on_date, None)
+    stay = db.session.get_one(Stay, req.stay_id)
+    new = transfer(stay, db.session.get_one(Bed, req.to_bed_id), req.on_date, None)
     db.session.refresh(req)
     req.new_stay_id = new.id
     db.session.flush()

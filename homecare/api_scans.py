@@ -142,8 +142,8 @@ def manual(body: ManualIn):
         e = hc.get_enrolment(user, body.enrolment_id)
     except NotFound:
         # Another provider's elder is refused as with a card scan; no such id is 404.
-        e = db.session.get(Enrolment, body.enrolment_id)
-        if e is None:
+        other = db.session.get(Enrolment, body.enrolment_id)
+        if other is None:
             raise
         raise Forbidden("该老人由其他服务组织服务", code="other_provider") from None
     raw = body.model_dump(mode="json")

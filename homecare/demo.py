@@ -21,6 +21,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from eldercare.database import table_of
 from eldercare.demo import insert_returning_ids, insert_rows
 from eldercare.extensions import db
 from eldercare.models import Person, User
@@ -114,9 +115,11 @@ def enrolments(ctx) -> None:
         sa.select(Person.id, Person.township_code).where(
             Person.id.between(min(ctx.homecare_ids), max(ctx.homecare_ids))))}
     jan1 = date(st.year, 1, 1)
-    rows, owners = [], []
+    rows: list[dict] = []
+    owners: list[tuple[int, int]] = []
     for pid in ctx.homecare_ids:
-        provider = st.by_township.get(township.get(pid), st.providers[pid % len(st.providers)])
+        fallback = st.providers[pid % len(st.providers)]
+        provider = st.by_township.get(township.get(pid) or "", fallback)
         rows.append({"person_id": pid, "provider_id": provider, "year": st.year,
                      "status": "active", "enrolled_on": jan1, "ended_on": None,
                      "end_reason": "", "card_serial": 1, "balance": ZERO})
@@ -369,11 +372,12 @@ def visits(ctx) -> None:
         money.append((v.enrolment, lines, subsidised, rows[-1]["check_out_at"]))
     ids = insert_returning_ids(Visit, rows)
     if undecided:  # the bureau has not decided these elders' home points yet
-        people = Person.__table__
+        people = table_of(Person)
         db.session.execute(sa.update(people).where(people.c.id == sa.bindparam("pid"))
                            .values(home_lat=None, home_lng=None),
                            [{"pid": pid} for pid in undecided.values()])
-    service_rows, debits = [], []
+    service_rows: list[dict] = []
+    debits: list = []
     for vid, (eid, lines, subsidised, check_out) in zip(ids, money, strict=True):
         service_rows.extend({"visit_id": vid, "service_code": c, "quantity": q,
                              "unit_price": p, "amount": a} for c, q, p, a in lines)

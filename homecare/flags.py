@@ -76,30 +76,32 @@ def place(visit: Visit, lat: float | None, lng: float | None) -> None:
 def overlapping_before(visit: Visit) -> bool:
     """Another home of the same worker where they were still on site at check-in."""
     at = visit.check_in_at
-    return db.session.scalar(sa.select(sa.func.count(Visit.id)).where(
+    return (db.session.scalar(sa.select(sa.func.count(Visit.id)).where(
         Visit.worker_id == visit.worker_id, Visit.id != visit.id,
         Visit.enrolment_id != visit.enrolment_id,
         Visit.check_in_at <= at, Visit.check_in_at > at - OPEN_VISIT_WINDOW,
         sa.or_(Visit.check_out_at > at,
-               sa.and_(Visit.check_out_at.is_(None), Visit.status == VisitStatus.OPEN)))) > 0
+               sa.and_(Visit.check_out_at.is_(None), Visit.status == VisitStatus.OPEN)))) or 0) > 0
 
 
 def suspect(visit: Visit) -> bool:
     """A likely photographed card: one worker scanning several elders' cards from one
     spot within minutes, or one card scanned from scattered places."""
     at = visit.check_in_at
+    if visit.lat is None or visit.lng is None:
+        return False  # not placed: nothing to compare (no_location says so)
     nearby = db.session.execute(sa.select(Visit.enrolment_id, Visit.lat, Visit.lng).where(
         Visit.worker_id == visit.worker_id, Visit.id != visit.id,
         Visit.enrolment_id != visit.enrolment_id, Visit.lat.is_not(None),
         Visit.check_in_at.between(at - SUSPECT_WINDOW, at + SUSPECT_WINDOW)))
-    elders = {e for e, la, ln in nearby if distance_m(la, ln, visit.lat, visit.lng)
-              <= SUSPECT_SPOT_M}
+    elders = {e for e, la, ln in nearby  # located: the query asks for a latitude
+              if distance_m(la, ln, visit.lat, visit.lng) <= SUSPECT_SPOT_M}  # type: ignore[arg-type]
     if len(elders) + 1 >= SUSPECT_ELDERS:
         return True
     earlier = db.session.execute(sa.select(Visit.lat, Visit.lng).where(
         Visit.enrolment_id == visit.enrolment_id, Visit.id != visit.id,
         Visit.lat.is_not(None),
         Visit.check_in_at.between(at - timedelta(days=SCATTER_DAYS), at)))
-    far = sum(1 for la, ln in earlier
-              if distance_m(la, ln, visit.lat, visit.lng) > FAR_FROM_HOME_M)
+    far = len([1 for la, ln in earlier  # located, as above
+               if distance_m(la, ln, visit.lat, visit.lng) > FAR_FROM_HOME_M])  # type: ignore[arg-type]
     return far >= SCATTER_PLACES

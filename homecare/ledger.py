@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from eldercare import audit
-from eldercare.database import fen, from_fen, to_money, utcnow
+from eldercare.database import fen, from_fen, rowcount, to_money, utcnow
 from eldercare.errors import Conflict
 from eldercare.extensions import db
 from eldercare.timeutil import local_today
@@ -77,7 +77,7 @@ def credit(enrolment_id: int, visit_id: int, amount: Decimal, note: str,
     db.session.flush()
     done = db.session.execute(_CREDIT_FEN, {"fen": fen(amount), "id": enrolment_id,
                                             "year": local_today().year})
-    outcome = REVERSED if done.rowcount == 1 else EXPIRED
+    outcome = REVERSED if rowcount(done) == 1 else EXPIRED
     if outcome == EXPIRED:
         db.session.add(LedgerEntry(enrolment_id=enrolment_id, kind=EntryKind.EXPIRY,
                                    amount=-amount, visit_id=visit_id, at=at,
@@ -97,7 +97,7 @@ def allocate(enrolment_id: int, amount: Decimal, at: datetime, note: str) -> Dec
     db.session.add(LedgerEntry(enrolment_id=enrolment_id, kind=EntryKind.ALLOCATION,
                                amount=amount, at=at, note=note))
     db.session.flush()
-    if db.session.execute(_ADD_FEN, {"fen": fen(amount), "id": enrolment_id}).rowcount != 1:
+    if rowcount(db.session.execute(_ADD_FEN, {"fen": fen(amount), "id": enrolment_id})) != 1:
         raise Conflict(_l("补贴账户不存在"), code="no_enrolment")
     return amount
 
@@ -105,8 +105,8 @@ def allocate(enrolment_id: int, amount: Decimal, at: datetime, note: str) -> Dec
 def _in_batches(rows: Sequence, statement, params) -> int:
     done = 0
     for start in range(0, len(rows), BATCH):
-        done += db.session.execute(statement, [params(r) for r in rows[start:start + BATCH]]
-                                   ).rowcount
+        batch = [params(r) for r in rows[start:start + BATCH]]
+        done += rowcount(db.session.execute(statement, batch))
     return done
 
 
@@ -141,7 +141,7 @@ def debit(enrolment_id: int, visit_id: int | None, amount: Decimal, at: datetime
         if take <= 0:
             return Decimal("0.00")
         result = db.session.execute(_DEBIT_FEN, {"id": enrolment_id, "fen": take})
-        if result.rowcount == 1:
+        if rowcount(result) == 1:
             taken = from_fen(take)
             db.session.add(LedgerEntry(enrolment_id=enrolment_id, kind=EntryKind.VISIT_DEBIT,
                                        amount=-taken, visit_id=visit_id, at=at))

@@ -15,8 +15,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from eldercare.database import Money, MoneyType, UTCDateTime, enum_column, utcnow
-from eldercare.extensions import db
+from eldercare.database import Money, MoneyType, UTCDateTime, enum_column, table_of, utcnow
+from eldercare.extensions import Model
 from eldercare.models import Person, User
 
 
@@ -57,7 +57,7 @@ class ScanKind(enum.StrEnum):
     MANUAL = "manual"
 
 
-class Provider(db.Model):
+class Provider(Model):
     """A home-care service organisation (居家养老服务组织) under contract with the bureau."""
 
     __tablename__ = "providers"
@@ -82,7 +82,7 @@ class Provider(db.Model):
         return [t.township_code for t in self.townships]
 
 
-class ProviderTownship(db.Model):
+class ProviderTownship(Model):
     """A township or street the provider's contract covers."""
 
     __tablename__ = "provider_townships"
@@ -94,7 +94,7 @@ class ProviderTownship(db.Model):
     provider: Mapped[Provider] = relationship(back_populates="townships")
 
 
-class SubsidyYear(db.Model):
+class SubsidyYear(Model):
     """The subsidy each enrolled elder gets for a year (300.00 by default)."""
 
     __tablename__ = "subsidy_years"
@@ -104,7 +104,7 @@ class SubsidyYear(db.Model):
     amount: Mapped[Money] = mapped_column(default=Decimal("300.00"))
 
 
-class Service(db.Model):
+class Service(Model):
     """One item of a year's price list (服务项目及价格)."""
 
     __tablename__ = "services"
@@ -121,7 +121,7 @@ class Service(db.Model):
     price: Mapped[Money]
 
 
-class Enrolment(db.Model):
+class Enrolment(Model):
     """An elder in purchased home care for one year with one provider."""
 
     __tablename__ = "enrolments"
@@ -150,7 +150,7 @@ class Enrolment(db.Model):
     provider: Mapped[Provider] = relationship(lazy="joined")
 
 
-class LedgerEntry(db.Model):
+class LedgerEntry(Model):
     """Append-only: the entries' sum is the balance. Never updated or deleted."""
 
     __tablename__ = "ledger_entries"
@@ -177,7 +177,7 @@ class LedgerEntry(db.Model):
     note: Mapped[str] = mapped_column(sa.String(200), default="")
 
 
-class Visit(db.Model):
+class Visit(Model):
     """A worker's visit to an elder's home: check-in, check-out, services, money."""
 
     __tablename__ = "visits"
@@ -233,7 +233,7 @@ class Visit(db.Model):
             self.status = VisitStatus.FLAGGED
 
 
-class VisitService(db.Model):
+class VisitService(Model):
     """A service delivered on a visit, priced from the year's catalogue at check-out."""
 
     __tablename__ = "visit_services"
@@ -253,7 +253,7 @@ class VisitService(db.Model):
     visit: Mapped[Visit] = relationship(back_populates="services")
 
 
-class Scan(db.Model):
+class Scan(Model):
     """One scan request as received: the idempotency key of the phone that sent it.
 
     UNIQUE(user_id, client_id) in the same transaction as the effect: a repeat finds
@@ -275,5 +275,5 @@ class Scan(db.Model):
 
 # The core leaves users.provider_id without its foreign key (the table is ours); declare
 # it here so that the metadata matches the migration that adds it.
-User.__table__.append_constraint(sa.ForeignKeyConstraint(
+table_of(User).append_constraint(sa.ForeignKeyConstraint(
     ["provider_id"], ["providers.id"], name="fk_users_provider_id_providers"))

@@ -98,7 +98,7 @@ def _rows(month: str, provider_id: int | None) -> list[_Row]:
             .order_by(Visit.worker_id, Visit.check_in_at, Visit.id))
     if provider_id is not None:
         stmt = stmt.where(Visit.provider_id == provider_id)
-    return [_Row(*r) for r in db.session.execute(stmt)]
+    return [_Row(*r) for r in db.session.execute(stmt)]  # type: ignore[call-arg]  # a dataclass
 
 
 def _impossible(rows: list[_Row], start: datetime) -> set[int]:
@@ -134,7 +134,7 @@ def _same_place(rows: list[_Row], start: datetime) -> set[int]:
             cx, cy = _cell(r)
             near = {o.person for dx in (-1, 0, 1) for dy in (-1, 0, 1)
                     for o in cells.get((cx + dx, cy + dy), ())
-                    if distance_m(r.lat, r.lng, o.lat, o.lng) <= SPOT_M}
+                    if distance_m(r.lat, r.lng, o.lat, o.lng) <= SPOT_M}  # type: ignore[arg-type]  # away: located
             if len(near) >= SPOT_ELDERS:
                 found.add(r.id)
     return found
@@ -142,7 +142,7 @@ def _same_place(rows: list[_Row], start: datetime) -> set[int]:
 
 def _cell(r: _Row) -> tuple[int, int]:
     # longitude cells are as wide as latitude ones up to about 60° north (cos 60° = 0.5)
-    return int(r.lat // _CELL), int(r.lng // (2 * _CELL))
+    return int(r.lat // _CELL), int(r.lng // (2 * _CELL))  # type: ignore[operator]  # away: located
 
 
 def find(month: str, provider_id: int | None = None) -> dict[str, set[int]]:
@@ -277,7 +277,7 @@ def as_json(figs: dict) -> dict:
 def demo_step(ctx) -> None:
     """Demo step 43: the year's months so far looked through, as the nightly job would
     have done (the claims step then reconciles over them)."""
-    found = defaultdict(int)
+    found: defaultdict[str, int] = defaultdict(int)
     for m in range(1, ctx.today.month + 1):
         for code, n in flag_month(Month(ctx.today.year, m).text).items():
             found[code] += n

@@ -262,7 +262,7 @@ def price_services(year: int, picked: list[tuple[str, Decimal]]) -> list[VisitSe
         else:
             lines[code] = VisitService(service_code=code, quantity=qty, unit_price=item.price,
                                        amount=to_money(qty * item.price))
-            lines[code].unit = item.unit  # not stored: used for the time check below
+            lines[code].unit = item.unit  # type: ignore[attr-defined]  # not stored: for the time check below
     return list(lines.values())
 
 

@@ -69,7 +69,7 @@ class ApplicationIn(Body):
     kind: Literal["tekun", "homecare"]
     person_id: int | None = Field(None, ge=1, le=2**31 - 1)
     person: PersonNew | None = None
-    received_on: dt.date = DATE
+    received_on: dt.date | None = DATE
     note: str = Field("", max_length=500)
     year: int | None = Field(None, ge=2000, le=2100)
     support: Literal["dispersed", "centralized"] | None = None

@@ -74,7 +74,10 @@ def _assess(rng, frail: float) -> dict[str, bool]:
 
 def _when(ctx, kind: Kind, step: Step, since: date) -> tuple[date, date]:
     """(done on, due): most within the deadline, about one in seven a few days late."""
-    due = due_after(kind, step, since)
+    found = due_after(kind, step, since)
+    if found is None:
+        raise ValueError(f"{kind}/{step} has no deadline")
+    due = found
     n = max(1, ((due - since).days * 5) // 7)
     if ctx.rng.random() < 0.15:
         return add_working_days(due, ctx.rng.randrange(1, 6)), due
@@ -292,7 +295,7 @@ def _insert(drafts: list[Draft]) -> None:
     people = {pid: (town, village) for pid, town, village in db.session.execute(
         sa.select(Person.id, Person.township_code, Person.village_code).where(
             Person.id.in_({d.person_id for d in drafts})))}
-    base = {"proposal_id": None, "by_proxy": False, "proxy_name": "", "note": "",
+    base: dict[str, object] = {"proposal_id": None, "by_proxy": False, "proxy_name": "", "note": "",
             "source": "desk", "check_note": "", "services_wanted": [], "matched_rules": [],
             "need_reasons": [], "plan_lines": [], "reasons": "", "withdraw_reason": ""}
     open_ = (Status.RECEIVED, Status.CHECKED, Status.NOTICED)

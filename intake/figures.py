@@ -89,9 +89,10 @@ def _steps_timing(year: int) -> list[dict]:
     out = []
     for kind in Kind:
         for step in (*STEP_ORDER, Step.PLACE):
-            a = agg.get((kind.value, step.value))
-            if a is None:
+            found = agg.get((kind.value, step.value))
+            if found is None:
                 continue
+            a = found
             days = a.pop("days")
             out.append(a | {"median_days": statistics.median(days) if days else None,
                             "avg_days": round(statistics.fmean(days), 1) if days else None})
@@ -109,10 +110,10 @@ def figures(year: int, day: date | None = None) -> dict:
             .group_by(Application.township_code, Application.kind, Application.status)):
         by_town[town][status.value] += n
         by_town[town][f"{kind.value}"] += n
-    overdue_by_town = dict(db.session.execute(
+    overdue_by_town: dict[str | None, int] = dict(db.session.execute(
         sa.select(Application.township_code, sa.func.count()).where(mine, _overdue(day))
         .group_by(Application.township_code)).all())
-    townships = [{"township_code": code, "township": names.get(code, code),
+    townships = [{"township_code": code, "township": names.get(code or "", code),
                   "total": c["tekun"] + c["homecare"], "tekun": c["tekun"],
                   "homecare": c["homecare"], "overdue": overdue_by_town.get(code, 0),
                   **{s.value: c[s.value] for s in Status}}

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from eldercare.database import MoneyType, UTCDateTime, enum_column, utcnow
-from eldercare.extensions import db
+from eldercare.extensions import Model
 from eldercare.models import CareLevel, Person, User
 
 
@@ -50,7 +50,7 @@ class Step(enum.StrEnum):
     WITHDRAW = "withdraw"
 
 
-class Application(db.Model):
+class Application(Model):
     """An application for 特困 support or for purchased home care, received at the
     applicant's township; its steps are in `steps`."""
 
@@ -148,7 +148,7 @@ class Application(db.Model):
         return {k: getattr(self, k) for k in ITEMS}
 
 
-class ApplicationStep(db.Model):
+class ApplicationStep(Model):
     """A step done: on which day, by whom, against which deadline, late or not."""
 
     __tablename__ = "application_steps"
@@ -171,7 +171,7 @@ class ApplicationStep(db.Model):
     by: Mapped[User | None] = relationship(lazy="joined")
 
 
-class HomecareYear(db.Model):
+class HomecareYear(Model):
     """The places of purchased home care in a year (11,000 in the district). The row is
     locked (a relative update of `version`) before places are counted, so two decisions
     at once cannot both take the last place."""
@@ -184,7 +184,7 @@ class HomecareYear(db.Model):
     version: Mapped[int] = mapped_column(default=1)
 
 
-class EligibilityRule(db.Model):
+class EligibilityRule(Model):
     """One rule of a year's home-care eligibility: all its conditions must hold (an age,
     one of some categories, one of some care levels); an applicant is eligible when any
     rule of the year holds."""

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from eldercare import audit, scoping
+from eldercare.database import rowcount
 from eldercare.errors import Conflict, Invalid, NotFound
 from eldercare.extensions import db
 from eldercare.models import Person, PersonStatus, Role, User
@@ -82,7 +83,7 @@ def advance(app: Application, step: Step, user: User | None, on: date, *,
                Application.version == app.version)
         .values(status=to, version=Application.version + 1, due=due_next, **values)
         .execution_options(synchronize_session=False))
-    if done.rowcount != 1:
+    if rowcount(done) != 1:
         raise Conflict("该申请刚刚由他人办理过，请刷新后查看", code="out_of_order")
     late = due_now is not None and on > due_now
     audit.record(f"application_{step.value}", "applications", app.id,

@@ -130,4 +130,4 @@ def first_support_month(app: Application) -> str | None:
 
 def notice_running(app: Application, day: date | None = None) -> bool:
     day = day or local_today()
-    return bool(app.notice_from and app.notice_from <= day <= app.notice_until)
+    return bool(app.notice_from and app.notice_until and app.notice_from <= day <= app.notice_until)

@@ -72,7 +72,7 @@ def dashboard_panel() -> dict:
     day = local_today()
     base = scoping.applications(current_user).order_by(None)
     sub = base.subquery()
-    counts = dict(db.session.execute(sa.select(sub.c.status, sa.func.count())
+    counts: dict[object, int] = dict(db.session.execute(sa.select(sub.c.status, sa.func.count())
                                      .group_by(sub.c.status)).all())
     late = db.session.scalar(sa.select(sa.func.count()).select_from(
         base.where(Application.status.in_(OPEN), Application.due < day).subquery())) or 0

@@ -314,7 +314,7 @@ class IssuedToken:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt="eldercare.api-token")
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="eldercare.api-token")
 
 
 def issue_token(user: User) -> IssuedToken:

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from .. import audit
-from ..database import utcnow
+from ..database import rowcount, utcnow
 from ..extensions import db
 from ..models import User
 from .services import OtpInvalid, check_locked, count_failure
@@ -80,7 +80,7 @@ def _accept_step(user: User, step: int) -> bool:
         .execution_options(synchronize_session=False)
     )
     db.session.expire(user, ["totp_last_step"])
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def confirm_enrolment(user: User, secret: str, code: str, *, address: str | None = None) -> None:
@@ -101,7 +101,7 @@ def confirm_enrolment(user: User, secret: str, code: str, *, address: str | None
         .execution_options(synchronize_session=False)
     )
     db.session.expire(user)
-    if done.rowcount != 1:
+    if rowcount(done) != 1:
         raise OtpInvalid()
     audit.record("totp_enrolled", "users", user.id)
 

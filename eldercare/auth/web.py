@@ -9,10 +9,11 @@ from collections.abc import Callable
 
 from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 
-from ..api_errors import error_response
+from ..api_errors import ApiError, error_response
 from ..audit import Actor, set_actor
 from ..extensions import csrf, db, login_manager
 from ..models import Role, User
@@ -79,8 +80,8 @@ def set_user_actor(user: User) -> None:
     set_actor(Actor(user.id, user.username, client_address()))
 
 
-def api_user() -> User | None:
-    """The user behind an API request: a bearer token, or the page session."""
+def request_user() -> User | None:
+    """The user behind an API request, if any: a bearer token, or the page session."""
     if "api_user" in g:
         return g.api_user
     token = _bearer()
@@ -90,6 +91,15 @@ def api_user() -> User | None:
     g.api_user = user
     if user is not None:
         set_user_actor(user)
+    return user
+
+
+def api_user() -> User:
+    """The signed-in user of an endpoint that `apikit.endpoint` already let in; 401 if
+    called where nobody is signed in (an endpoint that forgot to name its roles)."""
+    user = request_user()
+    if user is None:
+        raise ApiError(401, "unauthenticated", _l("需要登录或有效的令牌"))
     return user
 
 

@@ -6,10 +6,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..database import UTCDateTime, utcnow
-from ..extensions import db
+from ..extensions import Model
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """Who did what to which record, when, with before/after values. Append-only: the
     application never updates or deletes a row of this table, and each row's hash
     covers the one before it in its chain, so that a changed or removed row breaks the

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from ..database import UTCDateTime, enum_column, utcnow
-from ..extensions import db
+from ..extensions import Model
 
 
 class JobKind(enum.StrEnum):
@@ -31,7 +31,7 @@ class JobStatus(enum.StrEnum):
     FAILED = "failed"  # crashed or interrupted: nothing was stored
 
 
-class ImportJob(db.Model):
+class ImportJob(Model):
     __tablename__ = "import_jobs"
     # Progress is written every few hundred rows; the audit log records the import itself
     # (one entry per job plus every person created or changed), not the bookkeeping.

@@ -6,10 +6,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..database import UTCDateTime, utcnow
-from ..extensions import db
+from ..extensions import Model
 
 
-class JobRun(db.Model):
+class JobRun(Model):
     """A job's work for one period, done. Written in the same transaction as the work:
     a crash rolls both back, and the unique key lets no second process do it again."""
 
@@ -28,7 +28,7 @@ class JobRun(db.Model):
     user_id: Mapped[int | None]
 
 
-class JobFailure(db.Model):
+class JobFailure(Model):
     """A run that failed and was rolled back (kept apart, since its work left nothing)."""
 
     __tablename__ = "job_failures"
@@ -42,7 +42,7 @@ class JobFailure(db.Model):
     error: Mapped[str] = mapped_column(sa.Text)
 
 
-class Alert(db.Model):
+class Alert(Model):
     """Something a person should look at, made by the `alerts` job for a day and shown on
     the dashboard of whom it concerns (a role, and a facility or provider where given)."""
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from .. import crypto
 from ..crypto import EncryptedString
 from ..database import UTCDateTime, enum_column, utcnow
-from ..extensions import db
+from ..extensions import Model
 
 
 class Sex(enum.StrEnum):
@@ -49,7 +49,7 @@ class Support(enum.StrEnum):
     CENTRALIZED = "centralized"  # 集中供养, in a care home
 
 
-class Person(db.Model):
+class Person(Model):
     """Someone in the district's registry. The ID number is unique and normalised by
     eldercare.idnumbers; birth date and sex are derived from it.
 
@@ -138,7 +138,7 @@ class Person(db.Model):
         return f"<Person {self.id} {self.name}>"
 
 
-class PersonCategory(db.Model):
+class PersonCategory(Model):
     __tablename__ = "person_categories"
     __table_args__ = (sa.UniqueConstraint("person_id", "category"),)
 
@@ -148,7 +148,7 @@ class PersonCategory(db.Model):
     person: Mapped[Person] = relationship(back_populates="categories")
 
 
-class WubaoSupport(db.Model):
+class WubaoSupport(Model):
     """A period of 特困 (五保) support. One open period per person; ending it keeps it."""
 
     __tablename__ = "wubao_supports"

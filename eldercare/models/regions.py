@@ -5,10 +5,10 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 
 
-class Region(db.Model):
+class Region(Model):
     """A division: the district, a township/street (乡镇街道) or a village/residents'
     committee (村/社区), with the dates it was valid, since divisions change."""
 

@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..database import UTCDateTime, utcnow
-from ..extensions import db
+from ..extensions import Model
 
 
-class Throttle(db.Model):
+class Throttle(Model):
     __tablename__ = "throttles"
     __audit__ = False  # counters; the events they count are audited where they happen
 

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..audit import current_actor, set_actor
-from ..database import utcnow, write_intent
+from ..database import rowcount, utcnow, write_intent
 from ..extensions import db
 from ..models.imports import ImportJob, JobKind, JobStatus
 from . import imports, roster
@@ -69,7 +69,7 @@ def run_job(job_id: int) -> None:
     Never raises: a failure is written to the job."""
     db.session.commit()  # whatever the request holds is committed before the job starts
     _set(job_id, status=JobStatus.RUNNING, phase="reading", worker=worker_id())
-    job = db.session.get(ImportJob, job_id)
+    job = db.session.get_one(ImportJob, job_id)
     content, kind, filename = job.content or b"", job.kind, job.filename
     db.session.rollback()
     # Checking only reads: a deferred BEGIN on SQLite, so that the progress writes get in.
@@ -156,7 +156,7 @@ def confirm_job(job_id: int) -> bool:
              finished_at=None, worker=worker_id()))
     db.session.flush()
     db.session.refresh(job)
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def _alive(worker: str) -> bool | None:

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 
 from .. import audit, crypto, faults
+from ..database import table_of
 from ..errors import DomainError
 from ..extensions import db
 from ..models import CareLevel, Category, Person, PersonCategory, PersonStatus, Region, Sex
@@ -79,11 +80,11 @@ def _insert_people(values: list[dict], returning: list):
     multi-row VALUES list of 28,000 placeholders costs more to build and parse than
     the insert itself (4.3 s of 10 for 11,000 rows)."""
     if db.session.get_bind().dialect.name != "postgresql":
-        return db.session.execute(sa.insert(Person.__table__).returning(*returning), values)
+        return db.session.execute(sa.insert(table_of(Person)).returning(*returning), values)
     from ..database import utcnow
 
     now = utcnow()
-    table = Person.__table__
+    table = table_of(Person)
     names = [*values[0], "created_at", "updated_at"]
     sql_types = {"birth_date": "date", "created_at": "timestamptz", "updated_at": "timestamptz",
                  "home_lat": "double precision", "home_lng": "double precision"}
@@ -109,7 +110,7 @@ def _insert_new(rows: list[RowData]) -> dict[str, int]:
 
     if not rows:
         return {}
-    person_cols = list(Person.__table__.c)
+    person_cols = list(table_of(Person).c)
     values = [{
         "name": r.name, "id_number": r.number, "birth_date": r.birth_date, "sex": Sex(r.sex),
         "phone": r.phone, "address": r.address, "township_code": r.township_code,
@@ -134,7 +135,7 @@ def _insert_new(rows: list[RowData]) -> dict[str, int]:
                 for r in rows if r.category == "disabled"]
     if disabled:
         cat_cols = list(PersonCategory.__table__.c)
-        result = db.session.execute(sa.insert(PersonCategory.__table__).returning(*cat_cols),
+        result = db.session.execute(sa.insert(table_of(PersonCategory)).returning(*cat_cols),
                                     disabled)
         entries += [_entry("create", "person_categories", str(row.id),
                                 {c.key: _plain(row._mapping[c]) for c in cat_cols})
@@ -145,7 +146,7 @@ def _insert_new(rows: list[RowData]) -> dict[str, int]:
     if append is not None:
         append(db.session(), entries)
     else:
-        db.session.execute(sa.insert(AuditEntry.__table__), entries)
+        db.session.execute(sa.insert(table_of(AuditEntry)), entries)
     return ids
 
 

@@ -164,7 +164,7 @@ def patch_person(person: Person, changes: dict) -> Person:
             village = village if old is not None and old.parent_code == township else None
         _check_regions(township, village)
         if village and not township:
-            township = db.session.get(Region, village).parent_code
+            township = db.session.get_one(Region, village).parent_code
         person.township_code, person.village_code = township, village
     if set(HOME_POINT_FIELDS) & set(changes):
         lat = changes.get("home_lat") if "home_lat" in changes else _ABSENT
@@ -173,7 +173,7 @@ def patch_person(person: Person, changes: dict) -> Person:
             missing = "home_lat" if lat is _ABSENT else "home_lng"
             raise Invalid(_l("住址的纬度和经度须同时给出"),
                           fields={missing: _l("住址的纬度和经度须同时给出")})
-        set_home_point(person, lat, lng)
+        set_home_point(person, lat, lng)  # type: ignore[arg-type]  # both given: not _ABSENT
     db.session.flush()
     return person
 

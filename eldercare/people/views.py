@@ -82,10 +82,10 @@ def _export(stmt: sa.Select):
 def _form_choices(form: PersonForm) -> None:
     form.township_code.choices = choices([("", "—")] + [(t.code, t.name) for t in townships()])
     code = form.township_code.data or ""
-    villages = []
+    villages: list[Region] = []
     if code:
-        villages = db.session.scalars(sa.select(Region).where(
-            Region.level == "village", Region.parent_code == code).order_by(Region.code))
+        villages = list(db.session.scalars(sa.select(Region).where(
+            Region.level == "village", Region.parent_code == code).order_by(Region.code)))
     form.village_code.choices = choices([("", "—")] + [(v.code, v.name) for v in villages])
 
 
@@ -280,5 +280,5 @@ def import_confirm(job_id: int):
         flash(_("该文件不能再导入（检查有错误、已经导入或已过期），请重新上传。"), "warning")
         return redirect(url_for("people.import_job", job_id=job_id), 303)
     db.session.commit()
-    import_jobs.start_job(db.session.get(ImportJob, job_id))
+    import_jobs.start_job(db.session.get_one(ImportJob, job_id))
     return redirect(url_for("people.import_job", job_id=job_id), 303)

@@ -27,7 +27,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from eldercare import audit
-from eldercare.database import utcnow
+from eldercare.database import rowcount, utcnow
 from eldercare.errors import Conflict, Invalid
 from eldercare.extensions import db
 from eldercare.models import User
@@ -103,7 +103,7 @@ def visit_weight(risky: bool, exceptions: str, worker_share: float) -> float:
     return weight * (1.0 + WORKER_PATTERN_BOOST * worker_share)
 
 
-def draw_sample(claim: Claim) -> list[CallbackSample]:
+def draw_sample(claim: Claim) -> list[dict]:
     """Mark visits of `claim` for a call-back, once per claim (a later reconciliation
     keeps the first sample). Repeatable, yet unpredictable without the secret key."""
     if db.session.scalar(sa.select(CallbackSample.id).where(
@@ -159,7 +159,7 @@ def record_outcome(sample: CallbackSample, outcome: str, note: str, user: User) 
                                         CallbackSample.outcome.is_(None))
         .values(outcome=chosen, note=note, recorded_by_id=user.id, recorded_at=utcnow())
         .execution_options(synchronize_session=False))
-    if done.rowcount != 1:
+    if rowcount(done) != 1:
         raise Conflict(_l("该回访已记录结果"), code="already_recorded")
     audit.record("callback_outcome", "callback_samples", sample.id,
                  {"outcome": chosen.value, "note": note, "visit_id": sample.visit_id})

@@ -17,7 +17,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from eldercare.database import stored
+from eldercare.database import stored, table_of
 from eldercare.extensions import db
 from eldercare.models import Role, User
 from eldercare.timeutil import Month
@@ -31,10 +31,11 @@ from .models import CallbackOutcome, CallbackSample, Claim, ClaimLine, ClaimStat
 def _users() -> tuple[User | None, dict[int, User]]:
     clerk = db.session.scalar(sa.select(User).where(User.username == "clerk1")) or \
         db.session.scalar(sa.select(User).where(User.role == Role.ADMIN).limit(1))
-    bosses = {}
+    bosses: dict[int, User] = {}
     for u in db.session.scalars(sa.select(User).where(User.role == Role.PROVIDER)
                                 .order_by(User.id)):
-        bosses.setdefault(u.provider_id, u)
+        if u.provider_id is not None:
+            bosses.setdefault(u.provider_id, u)
     return clerk, bosses
 
 
@@ -42,7 +43,7 @@ def _plant(claim: Claim, year: int, next_month_first: date) -> None:
     """The usual mistakes of a hand-made claim file, each in a few lines (by line number,
     so the same seed gives the same claim)."""
     cid = claim.id
-    lines = ClaimLine.__table__
+    lines = table_of(ClaimLine)
     mine = lines.c.claim_id == cid
     # amounts typed wrong: five yuan too much
     db.session.execute(lines.update().where(mine, lines.c.line_no % 89 == 3)
@@ -108,7 +109,7 @@ def _callbacks(claim: Claim, clerk: User, rng) -> None:
                          CallbackOutcome.UNREACHABLE if r < 0.15 else CallbackOutcome.CONFIRMED)
     for sid, outcome in outcomes.items():
         if outcome == CallbackOutcome.NOT_DELIVERED:
-            callbacks.record_outcome(db.session.get(CallbackSample, sid), outcome.value,
+            callbacks.record_outcome(db.session.get_one(CallbackSample, sid), outcome.value,
                                      "老人说当天没有人上门", clerk)
     plain = [sid for sid, o in outcomes.items() if o != CallbackOutcome.NOT_DELIVERED]
     for outcome in (CallbackOutcome.CONFIRMED, CallbackOutcome.UNREACHABLE,

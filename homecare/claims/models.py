@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from eldercare.crypto import EncryptedString
 from eldercare.database import MoneyType, UTCDateTime, enum_column, utcnow
-from eldercare.extensions import db
+from eldercare.extensions import Model
 from eldercare.models import User
 
 from ..models import Provider, QuantityType, Visit
@@ -83,7 +83,7 @@ class CallbackOutcome(enum.StrEnum):
     COMPLAINT = "complaint"
 
 
-class Claim(db.Model):
+class Claim(Model):
     """A provider's claim for one month (one per provider and month)."""
 
     __tablename__ = "claims"
@@ -130,7 +130,7 @@ class Claim(db.Model):
     paid_by: Mapped[User | None] = relationship(foreign_keys=[paid_by_id])
 
 
-class ClaimLine(db.Model):
+class ClaimLine(Model):
     """One claimed service: what the provider said, and what the bureau decided.
 
     Lines are written and decided in bulk (thousands per claim); the claim's own audit
@@ -198,7 +198,7 @@ class ClaimLine(db.Model):
         return reasons_of(self.reason_bits)
 
 
-class CallbackSample(db.Model):
+class CallbackSample(Model):
     """A visit drawn for a telephone call-back (回访) when its claim was reconciled."""
 
     __tablename__ = "callback_samples"
@@ -232,7 +232,7 @@ class RecoveryLedger(enum.StrEnum):
     NONE = "none"  # the visit drew nothing from the ledger (or was given back before)
 
 
-class Recovery(db.Model):
+class Recovery(Model):
     """A recovery (扣回): what an approved or paid claim paid for a visit that a call-back
     found not delivered, deducted from the provider's next claim (see recoveries.py)."""
 

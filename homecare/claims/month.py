@@ -25,11 +25,11 @@ LOW_BALANCE = Decimal("30.00")  # 余额不足: about one visit's subsidy left
 def month_figures(provider_id: int, month: Month) -> dict:
     """Visits of `provider_id` checked in during `month`, by status."""
     start, end = month.bounds_utc()
-    rows = dict(db.session.execute(
+    rows: dict[object, int] = dict(db.session.execute(
         sa.select(Visit.status, sa.func.count()).where(
             Visit.provider_id == provider_id, Visit.check_in_at >= start,
             Visit.check_in_at < end).group_by(Visit.status)).all())
-    counts = {s.value: int(rows.get(s, rows.get(s.value, 0)) or 0) for s in VisitStatus}
+    counts = {s.value: int(rows.get(s) or rows.get(s.value) or 0) for s in VisitStatus}
     return {"visits": sum(counts.values()), **counts}
 
 

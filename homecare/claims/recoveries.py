@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from eldercare import audit
-from eldercare.database import from_fen, stored
+from eldercare.database import from_fen, rowcount, stored
 from eldercare.extensions import db
 from eldercare.models import Person, User
 
@@ -92,14 +92,14 @@ def take(claim: Claim) -> int:
         sa.update(Claim).where(Claim.id == claim.id, Claim.status.in_(OPEN))
         .values(recovered_total=Claim.recovered_total)
         .execution_options(synchronize_session=False))
-    if held.rowcount != 1:
+    if rowcount(held) != 1:
         return 0
-    taken = db.session.execute(
+    taken = rowcount(db.session.execute(
         sa.update(Recovery).where(Recovery.provider_id == claim.provider_id,
                                   Recovery.taken_by_claim_id.is_(None),
                                   Recovery.from_claim_id != claim.id)
         .values(taken_by_claim_id=claim.id)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     if taken:
         total = db.session.scalar(
             sa.select(sa.func.coalesce(sa.func.sum(stored(Recovery.amount)), 0))

@@ -79,15 +79,15 @@ def scorecard(provider: Provider, year: int | None = None) -> Scorecard:
     cards = {m.text: MonthCard(m.text) for m in (Month(year, n) for n in range(1, last + 1))}
     # visits and scans, grouped by local month
     y0, y1 = Month(year, 1).start_utc, Month(year, last).end_utc
-    month = local_month(Visit.check_in_at)
+    in_month = local_month(Visit.check_in_at)
     exceptions = sa.cast(Visit.exceptions, sa.String)
     in_pattern = sa.or_(*(exceptions.contains(f'"{c}"') for c in PATTERN_CODES))
     for key, n, scanned, patterned in db.session.execute(
-            sa.select(month, sa.func.count(Visit.id),
+            sa.select(in_month, sa.func.count(Visit.id),
                       sa.func.count(Visit.id).filter(sa.not_(Visit.manual)),
                       sa.func.count(Visit.id).filter(in_pattern))
             .where(Visit.provider_id == provider.id, Visit.check_in_at >= y0,
-                   Visit.check_in_at < y1).group_by(month)):
+                   Visit.check_in_at < y1).group_by(in_month)):
         if key in cards:
             cards[key].visits, cards[key].scanned = int(n), int(scanned)
             cards[key].patterns = int(patterned)

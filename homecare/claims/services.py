@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from eldercare import audit, faults
 from eldercare.crypto import id_number_hash
-from eldercare.database import from_fen, stored, utcnow
+from eldercare.database import from_fen, rowcount, stored, utcnow
 from eldercare.errors import Conflict
 from eldercare.extensions import db
 from eldercare.models import Person, User
@@ -116,7 +116,7 @@ def _move(claim: Claim, to: ClaimStatus, allowed: tuple[ClaimStatus, ...], user:
     done = db.session.execute(
         sa.update(Claim).where(Claim.id == claim.id, Claim.status.in_(allowed))
         .values(status=to, **stamps).execution_options(synchronize_session=False))
-    if done.rowcount != 1:
+    if rowcount(done) != 1:
         db.session.refresh(claim)
         raise Conflict(_l("该申报当前状态为 %(value)s，不能执行此操作", value=claim.status.value),
                        code="wrong_status")
@@ -194,7 +194,7 @@ def draft_claims_job(period: str) -> dict:
         Visit.check_out_at.is_not(None)).distinct()).all()
     drafted, lines = 0, 0
     for provider_id in sorted(set(busy) - have):
-        claim = generate(db.session.get(Provider, provider_id), period, None)
+        claim = generate(db.session.get_one(Provider, provider_id), period, None)
         if claim.line_count == 0:
             db.session.delete(claim)
             db.session.flush()

@@ -81,7 +81,7 @@ def build(claim: Claim) -> Statement:
         "service_date": x.service_date, "service_code": x.service_code,
         "service": services.get(x.service_code, x.service_code),
         "quantity": x.quantity, "claimed": x.amount, "approved": x.approved_amount,
-        "decision": str(DECISION_LABELS[x.decision.value])
+        "decision": (str(DECISION_LABELS[x.decision.value]) if x.decision else "")
         + (_("（改判）") if x.override_decision is not None else ""),
         "reasons": reasons_text(reasons_of(x.reason_bits)),
         "note": x.override_reason or presence.acceptance_words(x)} for x, name in ex]
