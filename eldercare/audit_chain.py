@@ -129,7 +129,7 @@ _COLS = [
 def verify_chain(batch: int = 5000) -> tuple[int, int | None]:
     """Walk every chain in id order and recompute every hash. Returns (entries checked,
     id of the first entry that does not match, or None when every chain is whole)."""
-    checked, broken = 0, {}
+    checked, broken = 0, dict[int, int]()
     chain, last_id, prev = -1, 0, None
     while True:
         rows = (
@@ -180,7 +180,8 @@ def _head_mac(
     chains: dict[str, dict] | None = None,
 ) -> str:
     message = f"{fmt}\n{entry_id}\n{entry_hash or ''}"
-    for chain in sorted(chains or {}, key=int):
+    chains = chains or {}
+    for chain in sorted(chains, key=int):
         message += f"\n{int(chain)}:{int(chains[chain]['id'])}:{chains[chain]['hash'] or ''}"
     return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
 
@@ -260,7 +261,9 @@ def check_head(record: dict, key: bytes) -> int:
         )
     if entry_id == 0:
         return 0
-    kept = [(int(h["id"]), int(c), h["hash"]) for c, h in chains.items()]
+    kept: list[tuple[int, int | None, str | None]] = [
+        (int(h["id"]), int(c), h["hash"]) for c, h in chains.items()
+    ]
     kept.append((entry_id, None, entry_hash))
     for kept_id, chain, kept_hash in sorted(kept, key=lambda k: -k[0]):  # newest first
         stored = db.session.execute(
