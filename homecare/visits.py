@@ -18,10 +18,10 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from eldercare import faults
-from eldercare.database import to_money, utcnow
+from eldercare.database import is_postgres, table_of, to_money, utcnow
 from eldercare.errors import Conflict, Forbidden, Invalid
 from eldercare.extensions import db
 from eldercare.models import Role, User
@@ -102,10 +102,11 @@ def once(user: User, client_id: str | None, raw: dict, work: Callable[[], Visit]
          ) -> tuple[Visit, bool]:
     """The one rule for a repeated scan or hand-logged visit, whichever page or endpoint
     it came from: the visit of an earlier request of `user` with this client_id and
-    False; else `work()` (scan or manual_visit, which write the Scan row) in a savepoint,
-    and True. A twin sent at the same moment that got there first makes the Scan row's
-    UNIQUE(user_id, client_id) fail at its flush: the savepoint is undone and the twin's
-    visit answered. Without a client_id, work() simply runs. Raises Conflict
+    False; else `work()` (scan or manual_visit, which claim the Scan row before they
+    write anything) and True. A twin sent at the same moment that got there first leaves
+    the claim's `INSERT … ON CONFLICT DO NOTHING` without a row (on PostgreSQL after
+    waiting for the twin's commit): nothing was written yet, and the twin's visit is
+    answered. Without a client_id, work() simply runs. Raises Conflict
     (client_id_reused: the same client_id with another body) and what work() raises.
     Flushes, never commits."""
     if not client_id:
@@ -114,20 +115,38 @@ def once(user: User, client_id: str | None, raw: dict, work: Callable[[], Visit]
     if (earlier := replay(user, client_id, body_hash)) is not None:
         return earlier, False
     try:
-        with db.session.begin_nested():
-            return work(), True
-    except IntegrityError:
+        return work(), True
+    except _Twin:
         twin = replay(user, client_id, body_hash)
-        if twin is None:
-            raise
+        if twin is None:  # the twin's row without its visit: not one of ours
+            raise Conflict(_l("该 client_id 已用于另一次扫码"), code="client_id_reused") from None
         return twin, False
 
 
-def _claim(user: User, client_id: str, body_hash: str, kind: ScanKind) -> Scan:
-    scan = Scan(user_id=user.id, client_id=client_id, request_hash=body_hash, kind=kind)
-    db.session.add(scan)
-    db.session.flush()  # UNIQUE(user_id, client_id) decides a concurrent twin here
-    return scan
+class _Twin(Exception):
+    """The Scan row of this (user, client_id) is there already: a twin request's."""
+
+
+def _claim(user: User, client_id: str, body_hash: str, kind: ScanKind) -> int:
+    """The Scan row, first thing in a scan's work (UNIQUE(user_id, client_id) decides a
+    concurrent twin here, without an error that would need a savepoint); its id."""
+    conn = db.session.connection()
+    insert = (postgresql if is_postgres(conn) else sqlite).insert
+    scans = table_of(Scan)
+    scan_id = conn.execute(
+        insert(scans).values(user_id=user.id, client_id=client_id, request_hash=body_hash,
+                             kind=kind, received_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["user_id", "client_id"])
+        .returning(scans.c.id)).scalar()
+    if scan_id is None:
+        raise _Twin
+    return scan_id
+
+
+def _made(scan_id: int, visit: Visit) -> None:
+    """The Scan row points at the visit it made."""
+    scans = table_of(Scan)
+    db.session.execute(sa.update(scans).where(scans.c.id == scan_id).values(visit_id=visit.id))
 
 
 # --- the scan ----------------------------------------------------------------------------
@@ -166,8 +185,8 @@ def scan(user: User, data: ScanInput) -> Visit:
         visit = _open_visit(user, enrolment, data.at)
         _presence(visit, data, received, reason)  # before check_out decides the status
         check_out(visit, data.at, data.services, lat, lng)
-    scan_row.visit_id = visit.id
     db.session.flush()
+    _made(scan_row, visit)
     return visit
 
 
@@ -327,7 +346,7 @@ def manual_visit(user: User, enrolment: Enrolment, check_in_at: datetime,
         raise Invalid(_l("请填写补录说明"), fields={"note": _l("必填")})
     if check_out_at < check_in_at:
         raise Invalid(_l("结束时间早于开始时间"), fields={"check_out_at": _l("早于开始时间")})
-    scan_row = None
+    scan_row: int | None = None
     if client_id:
         scan_row = _claim(user, client_id, request_hash(raw or {}), ScanKind.MANUAL)
     visit = check_in(user, enrolment, check_in_at, manual=True)
@@ -336,9 +355,9 @@ def manual_visit(user: User, enrolment: Enrolment, check_in_at: datetime,
     if utcnow() - check_in_at > flags.LATE_UPLOAD:  # logged days afterwards, as a late scan
         visit.flag("late_upload")
     check_out(visit, check_out_at, picked)
-    if scan_row is not None:
-        scan_row.visit_id = visit.id
     db.session.flush()
+    if scan_row is not None:
+        _made(scan_row, visit)
     return visit
 
 
