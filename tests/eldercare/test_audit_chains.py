@@ -137,3 +137,25 @@ def test_a_transaction_rolled_back_to_a_savepoint_drops_only_its_entries(app, db
     )
     assert [set(c) for c in after] == [{"phone"}]
     assert audit.verify_chain()[1] is None
+
+
+def test_a_head_kept_before_the_chains_still_verifies(app, db, make_person):
+    """A single-chain head (format /1, printed before core_0011) signed the newest entry's
+    id and hash alone: it still proves that entry is there, and a changed one is caught."""
+    import hashlib
+    import hmac
+
+    make_person(name="旧头")
+    newest = db.session.execute(
+        sa.select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc())
+    ).first()
+    message = f"eldercare-audit-head/1\n{newest.id}\n{newest.hash}".encode()
+    old = {
+        "format": "eldercare-audit-head/1",
+        "id": newest.id,
+        "hash": newest.hash,
+        "hmac": hmac.new(audit_key(), message, hashlib.sha256).hexdigest(),
+    }
+    assert audit.check_head(old, audit_key()) == newest.id
+    with pytest.raises(audit.HeadMismatch, match="signature"):
+        audit.check_head(dict(old, id=newest.id - 1), audit_key())
