@@ -23,6 +23,7 @@ from eldercare.pagination import page_of
 from eldercare.timeutil import local_today
 
 from . import figures, services, wubao
+from .figures_export import figures_export
 from .forms import BulkForm, RejectForm, ReviewForm, TerminateForm, UploadForm
 from .models import Comparison, ComparisonRow, Proposal, Review, Termination
 
@@ -192,7 +193,10 @@ def decide(comparison_id: int):
 def figures_page():
     until = _date(request.args.get("until")) or local_today()
     since = _date(request.args.get("since")) or until - timedelta(days=365)
-    return render_template("dynamic/figures.html", f=figures.timeliness(since, until))
+    f = figures.timeliness(since, until)
+    if wants_export():
+        return figures_export(f)
+    return render_template("dynamic/figures.html", f=f)
 
 
 def _date(value: str | None) -> date | None:

@@ -329,6 +329,33 @@ def jobs_run(name: str, period: str | None) -> None:
     click.echo(result.summary_line())
 
 
+@cli.group("figures")
+def figures_group() -> None:
+    """The figures kept as rows are written (tallies)."""
+
+
+@figures_group.command("recount")
+@click.option("--repair", is_flag=True, help="set every tally that differs to the count")
+def figures_recount(repair: bool) -> None:
+    """Count the rows again and compare with the tallies; exit 1 if any differed and
+    --repair was not given."""
+    from . import audit
+    from .extensions import db
+    from .registry import registry
+
+    differed = 0
+    for name, recount in registry().tallies.items():
+        for table, n in recount(repair).items():
+            differed += n
+            done = ", repaired" if n and repair else ""
+            click.echo(f"{name}: {table}: {n} row(s) differ{done}")
+    if repair and differed:
+        audit.record("tallies_repaired", "tallies", None, {"rows": differed})
+        db.session.commit()
+    if differed and not repair:
+        raise SystemExit(1)
+
+
 def init_app(app: Flask) -> None:
     """Nothing to attach here: the commands live on `cli`; features add theirs to app.cli."""
 

@@ -269,8 +269,7 @@ def openapi_document():
     return jsonify(openapi.build(current_app))
 
 
-class RegionsQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class RegionsQuery(PageQuery):
     level: str | None = Field(None, pattern="^(district|township|village)$")
     parent_code: str | None = Field(None, max_length=12)
     date: dt.date | None = None
@@ -287,13 +286,21 @@ class RegionOut(BaseModel):
     successor_code: str | None
 
 
+class RegionList(BaseModel):
+    items: list[RegionOut]
+    total: int
+    page: int
+    per_page: int
+
+
 @endpoint(
     bp,
     "/regions",
     roles=ALL_ROLES,
     query=RegionsQuery,
-    response=list[RegionOut],
-    summary="Divisions valid on a date (today by default), with validity and successors",
+    response=RegionList,
+    summary="Divisions valid on a date (today by default), with validity and successors, "
+    "in the list shape",
 )
 def regions(query: RegionsQuery):
     day = query.date or local_today()
@@ -309,8 +316,10 @@ def regions(query: RegionsQuery):
         stmt = stmt.where(Region.level == query.level)
     if query.parent_code:
         stmt = stmt.where(Region.parent_code == query.parent_code)
-    return [
-        {
+    return paginate(
+        stmt,
+        query,
+        lambda r: {
             "code": r.code,
             "name": r.name,
             "level": r.level,
@@ -319,6 +328,5 @@ def regions(query: RegionsQuery):
             "valid_from": r.valid_from,
             "valid_to": r.valid_to,
             "successor_code": r.successor_code,
-        }
-        for r in db.session.scalars(stmt)
-    ]
+        },
+    )

@@ -9,8 +9,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .auth.web import role_required
+from .exports import wants_export
 from .extensions import db
 from .jobs import JobError, default_period, run_job
+from .jobs_export import jobs_export
 from .models import JobFailure, JobRun, Role
 from .registry import NavItem, registry
 
@@ -27,6 +29,8 @@ def _nav(state):
 @bp.get("/jobs")
 @role_required(Role.ADMIN)
 def index():
+    if wants_export():
+        return jobs_export()
     jobs = sorted(registry().jobs.values(), key=lambda j: j.name)
     runs = {
         j.name: list(

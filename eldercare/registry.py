@@ -64,6 +64,9 @@ class Registry:
     #: hooks that one feature offers and others fill, by name, so that neither imports the
     #: other (e.g. "dynamic.effects", "dynamic.losses": dynamic/__init__.py documents them)
     hooks: dict[str, list[Callable[..., Any]]] = field(default_factory=dict)
+    #: figures kept as rows are written (issue 15): {name: recount(repair) -> {table: rows
+    #: that differed from a count of the rows}}; `eldercare figures recount` runs them all
+    tallies: dict[str, Callable[[bool], dict[str, int]]] = field(default_factory=dict)
 
     def add_job(self, job: Job) -> None:
         self.jobs[job.name] = job

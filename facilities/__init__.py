@@ -15,7 +15,9 @@ def init_app(app: Flask) -> None:
     from . import (  # noqa: F401
         api,
         api_beds,
+        api_daycare,
         api_stays,
+        daycare_figures,
         demo,
         exits,
         figures,
@@ -24,6 +26,8 @@ def init_app(app: Flask) -> None:
         scoping,
         stays,
         views,
+        views_exports,
+        views_register,
         views_stays,
         views_transfers,
     )
@@ -38,6 +42,11 @@ def init_app(app: Flask) -> None:
     reg.nav.append(NavItem("facilities.transfers", _l("转院申请"), staff, 23))
     reg.overview.append(figures.overview)
     reg.public_figures.append(figures.public)
+    # day-care use by attendance (issue 17.6): overview, /public, the bureau's dashboard
+    reg.overview.append(daycare_figures.overview)
+    reg.public_figures.append(daycare_figures.public)
+    reg.dashboard_panels.append(("facilities/_daycare_panel.html",
+                                 _for_bureau(daycare_figures.dashboard_panel)))
     from .home import manager_home
 
     reg.home_pages[Role.MANAGER.value] = manager_home  # a manager lands on their home

@@ -25,8 +25,9 @@ from eldercare.extensions import db
 from eldercare.models import Person, User, WubaoSupport
 from eldercare.regions_data import distance_km
 
+from . import demo_daycare
 from .demo_history import at, history
-from .models import Attendance, Bed, CensusConfirmation, Facility, Room, Stay
+from .models import Bed, CensusConfirmation, Facility, Room, Stay
 
 HOMECARE_ORGS = ("游仙区康乐居家养老服务中心", "游仙区福寿居家养老服务中心",
                  "绵阳颐和居家养老服务有限公司", "游仙区夕阳红居家养老服务站")
@@ -117,8 +118,9 @@ def build(ctx) -> None:
         synchronize_session=False))
     history(ctx, plan.beds, bed_ids, plan.occupant, care_beds, made.homes)
     _private_and_orgs(ctx, plan.beds, bed_ids, set(made.private), set(made.orgs))
-    _attendance(ctx, [(fid, t.code) for fid, t in made.day_care])
-    _managers(ctx, made.homes, made.private)
+    password_hash = hash_password(DEMO_PASSWORD)  # one hash for all: scrypt is slow
+    _managers(ctx, made.homes, made.private, password_hash)
+    demo_daycare.build(ctx, made.day_care, password_hash, PINYIN)
     _month_end_snapshots(ctx)
     ctx.notes.append(f"facilities: {len(made.homes)} care homes with {care_beds:,} beds, "
                      f"{len(made.day_care)} day-care centres, {len(made.orgs)} home-care "
@@ -277,39 +279,11 @@ def _private_and_orgs(ctx, bed_plan, bed_ids, private_ids, org_ids) -> None:
     insert_returning_ids(Stay, stays)
 
 
-def _attendance(ctx, centres: list[tuple[int, str]]) -> None:
-    """Four weeks of the day-care register: regulars from the centre's township."""
-    rng, today = ctx.rng, ctx.today
-    pool = defaultdict(list)
-    if ctx.homecare_ids:
-        for pid, code in db.session.execute(
-                sa.select(Person.id, Person.township_code)
-                .where(Person.id.in_(ctx.homecare_ids[:ctx.n(4000)]))):
-            pool[code].append(pid)
-    rows = []
-    for fid, code in centres:
-        regulars = rng.sample(pool[code], min(len(pool[code]), ctx.n(rng.randrange(12, 26))))
-        for back in range(28, -1, -1):
-            day = today - timedelta(days=back)
-            if day.weekday() >= 5:
-                continue
-            for pid in regulars:
-                if rng.random() > 0.7:
-                    continue
-                arrived = at(day, 8) + timedelta(minutes=rng.randrange(20, 100))
-                left = None if back == 0 else at(day, 16, rng.randrange(0, 59))
-                rows.append({"person_id": pid, "facility_id": fid, "day": day,
-                             "arrived_at": arrived, "left_at": left, "recorded_by": None})
-    if rows:
-        db.session.execute(sa.insert(Attendance), rows)
-
-
-def _managers(ctx, homes, private_ids) -> None:
+def _managers(ctx, homes, private_ids, password_hash: str) -> None:
     """One manager per care home (mgr_<township>) and per private institution, with a
     month of daily census confirmations. One password hash for all demo accounts
     keeps the step fast (scrypt is slow on purpose)."""
     rng, today = ctx.rng, ctx.today
-    password_hash = hash_password(DEMO_PASSWORD)
     accounts = [(f"mgr_{PINYIN.get(t.stem, t.code)}", fid, f"{t.name}敬老院 院长")
                 for fid, t in homes]
     accounts += [("mgr_wanhong", private_ids[0], "万鸿颐养院 管理员"),

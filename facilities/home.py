@@ -13,9 +13,16 @@ from eldercare.extensions import db
 from eldercare.jobs import alerts_for
 from eldercare.timeutil import local_today
 
-from . import queries, scoping
+from . import daycare_figures, queries, scoping
 from .forms import DayForm
-from .models import CensusConfirmation, FacilityKind, Stay, TransferRequest, TransferStatus
+from .models import (
+    CensusConfirmation,
+    Facility,
+    FacilityKind,
+    Stay,
+    TransferRequest,
+    TransferStatus,
+)
 
 
 def manager_home():
@@ -33,4 +40,6 @@ def manager_home():
         occ=queries.facility_occupancy(facility.id, today),
         overdue=queries.overdue_leaves(facility.id, today), pending=pending,
         alerts=alerts_for(current_user), census_form=DayForm(),
-        day_care=facility.kind == FacilityKind.DAY_CARE)
+        day_care=facility.kind == FacilityKind.DAY_CARE,
+        daycare=daycare_figures.month_table(today, Facility.id == facility.id)
+        if facility.kind == FacilityKind.DAY_CARE else None)

@@ -26,7 +26,7 @@ from eldercare.models import Role
 from eldercare.pagination import page_of
 from eldercare.timeutil import LOCAL, local_today
 
-from . import queries, scoping, services
+from . import daycare_figures, queries, scoping, services
 from .forms import (
     END_REASONS,
     AdmitForm,
@@ -112,7 +112,8 @@ def dashboard():
     return render_template("facilities/dashboard.html", district=district, homes=homes, occ=occ,
                            trend_json=json.dumps(trend), wubao=wubao_figures(today),
                            wubao_points=wubao_trend(today),
-                           kinds=KIND_LABELS, empty=queries.Occupancy(), today=today)
+                           kinds=KIND_LABELS, empty=queries.Occupancy(), today=today,
+                           daycare=daycare_figures.month_table(today))
 
 
 @bp.get("/facilities/<int:facility_id>")

@@ -48,9 +48,10 @@ def _menu(reg) -> None:
 
 
 def _figures_and_hooks(reg) -> None:
-    from . import exits, figures, homepoint, scoping, services
+    from . import exits, figures, homepoint, scoping, services, tallies
 
     reg.overview.append(figures.overview)
+    reg.tallies["homecare"] = tallies.recount
     reg.public_figures.append(figures.public)
     reg.person_scopes.append(scoping.person_scope)
     reg.person_panels.append(("homecare/_person_panel.html", figures.person_panel))

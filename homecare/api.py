@@ -65,13 +65,14 @@ class ProviderIn(Body):
     phone: str = Field("", max_length=32)
 
 
-@endpoint(bp, "/providers", roles=ALL_ROLES, response=list[Loose],
-          summary="Providers (provider staff see their own)")
-def providers():
+@endpoint(bp, "/providers", roles=ALL_ROLES, query=PageQuery, response=ListOut,
+          summary="Providers (provider staff see their own), in the list shape")
+def providers(query: PageQuery):
     counts = figures.manual_counts(local_today().year)
-    return [provider_json(p) | {"visits_this_year": counts.get(p.id, (0, 0))[0],
-                                "manual_visits_this_year": counts.get(p.id, (0, 0))[1]}
-            for p in db.session.scalars(hc.providers(api_user()))]
+    return paginate(hc.providers(api_user()), query,
+                    lambda p: provider_json(p) | {
+                        "visits_this_year": counts.get(p.id, (0, 0))[0],
+                        "manual_visits_this_year": counts.get(p.id, (0, 0))[1]})
 
 
 @endpoint(bp, "/providers", ["POST"], roles=ADMIN, body=ProviderIn, response=Loose,
@@ -94,11 +95,11 @@ def _worker_json(u) -> dict:
             "active": u.active, "provider_id": u.provider_id}
 
 
-@endpoint(bp, "/providers/<int:provider_id>/workers", roles=OFFICE, response=list[Loose],
-          summary="A provider's workers")
-def list_workers(provider_id: int):
+@endpoint(bp, "/providers/<int:provider_id>/workers", roles=OFFICE, query=PageQuery,
+          response=ListOut, summary="A provider's workers, in the list shape")
+def list_workers(provider_id: int, query: PageQuery):
     provider = hc.get_provider(api_user(), provider_id)
-    return [_worker_json(u) for u in services.workers(provider.id)]
+    return paginate(services.workers_select(provider.id), query, _worker_json)
 
 
 class NewWorkerOut(BaseModel):

@@ -165,9 +165,14 @@ def create_worker(actor: User, provider: Provider, username: str,
                           display_name=display_name)
 
 
+def workers_select(provider_id: int) -> sa.Select:
+    """A provider's workers, by username."""
+    return sa.select(User).where(User.provider_id == provider_id,
+                                 User.role == Role.WORKER).order_by(User.username)
+
+
 def workers(provider_id: int) -> list[User]:
-    return list(db.session.scalars(sa.select(User).where(
-        User.provider_id == provider_id, User.role == Role.WORKER).order_by(User.username)))
+    return list(db.session.scalars(workers_select(provider_id)))
 
 
 # --- enrolments and the ledger ----------------------------------------------------------
@@ -224,10 +229,11 @@ def ledger(enrolment: Enrolment) -> Ledger:
 def ledger_sums() -> tuple[sa.ColumnElement, sa.ColumnElement]:
     """Two SQL sums over ledger entries, in whole fen: allocated, and spent (the visits'
     debits less their reversals, as a negative number). `from_fen` reads them."""
+    from .tallies import ALLOCATED, SPENT
+
     amount, kind = stored(LedgerEntry.amount), LedgerEntry.kind
-    spending = kind.in_([EntryKind.VISIT_DEBIT, EntryKind.REVERSAL])
-    return (sa.func.sum(sa.case((kind == EntryKind.ALLOCATION, amount), else_=0)),
-            sa.func.sum(sa.case((spending, amount), else_=0)))
+    return (sa.func.sum(sa.case((kind.in_(ALLOCATED), amount), else_=0)),
+            sa.func.sum(sa.case((kind.in_(SPENT), amount), else_=0)))
 
 
 def ledger_summaries(ids: list[int]) -> dict[int, tuple[Decimal, Decimal]]:

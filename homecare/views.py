@@ -25,7 +25,7 @@ from eldercare.pagination import page_of
 from eldercare.search import search_text
 from eldercare.timeutil import local_today
 
-from . import api, api_scans, cards, dashboard, figures, services
+from . import api, api_scans, cards, dashboard, exports, figures, services
 from . import scoping as hc
 from .claims.labels import OUTCOME_LABELS
 from .forms import EnrolForm, WorkerForm
@@ -148,6 +148,8 @@ def enrol():
 def enrolment(enrolment_id: int):
     e = hc.get_enrolment(current_user, enrolment_id)
     led = services.ledger(e)
+    if wants_export():
+        return exports.ledger(e, led)
     visits = db.session.scalars(hc.visits(current_user).where(Visit.enrolment_id == e.id)
                                 .order_by(Visit.check_in_at.desc()).limit(200)).all()
     return render_template("homecare/ledger.html", e=e, led=led, visits=visits,
@@ -305,6 +307,8 @@ def dashboard_page():
             {"label": _("回访次数"),
              "data": [figs["callbacks"][k] for k in dashboard.OUTCOMES]}]},
     }
+    if wants_export():
+        return exports.dashboard(figs, year_n, outcome_labels, dashboard.OUTCOMES, unknown)
     return render_template("homecare/dashboard.html", year=year_n, figs=figs, charts=charts,
                            outcome_labels=outcome_labels, unknown=unknown,
                            outcomes=dashboard.OUTCOMES)

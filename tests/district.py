@@ -81,6 +81,7 @@ def pages_by_role(d: dict) -> dict[str, list[str]]:
             "/people/new", "/people/import", "/facilities", f"/facilities/{fac}",
             f"/facilities/{fac}/beds/{bed}", "/placements", "/facilities/occupancy",
             "/facilities/transfers", f"/facilities/{d['centre']}/attendance",
+            f"/facilities/{d['centre']}/register",
             "/homecare/enrolments", f"/homecare/enrolments/{e}", "/homecare/visits",
             "/homecare/dashboard", "/homecare/claims", f"/homecare/claims/{c}",
             f"/homecare/claims/visits/{d['visit']}", "/homecare/callbacks",

@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
 
     from . import (
         api,
+        api_lifecycle,  # noqa: F401  (its routes, on api.bp)
         demo,
         figures,
         models,  # noqa: F401  (the tables)
@@ -23,6 +24,7 @@ def init_app(app: Flask) -> None:
         presence_views,
         services,
         views,
+        views_lifecycle,  # noqa: F401  (its routes, on views.bp)
     )
 
     app.register_blueprint(api.bp)
@@ -44,6 +46,9 @@ def init_app(app: Flask) -> None:
     reg.dashboard_panels.append(("homecare/claims/_dashboard_panel.html",
                                  figures.dashboard_panel))
     reg.demo_steps.append(DemoStep(50, "claims", demo.claims))
+    from .demo_lifecycle import lifecycle_step
+
+    reg.demo_steps.append(DemoStep(51, "claim-lifecycle", lifecycle_step))
     reg.add_job(Job("draft-claims", services.draft_claims_job, "month",
                     {"day": 1, "hour": 2, "minute": 15},
                     _l("每月 1 日：为上月有服务记录、尚无申报的服务组织按服务记录生成申报草稿"),

@@ -40,11 +40,15 @@ class Loose(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+STATUSES = Literal["draft", "submitted", "reconciled", "approved", "paid", "withdrawn"]
+
+
 class SubmittedOut(BaseModel):
     model_config = ConfigDict(extra="allow")
     id: int
-    status: Literal["submitted"]
+    status: Literal["submitted", "draft"]
     lines: int
+    supplementary: bool = Field(False, description="补报: the month had a claim already")
 
 
 class Totals(BaseModel):
@@ -88,7 +92,8 @@ class ClaimOut(BaseModel):
     id: int
     provider_id: int
     month: str
-    status: Literal["submitted", "reconciled", "approved", "paid"]
+    status: STATUSES
+    supplementary: bool = False
     lines: int
     totals: Totals
 
@@ -113,20 +118,21 @@ def claim_json(c: Claim) -> dict:
     return {
         "id": c.id, "provider_id": c.provider_id, "provider": c.provider.name,
         "month": c.month, "status": c.status.value, "source": c.source.value,
-        "lines": c.line_count,
+        "supplementary": c.supplementary, "lines": c.line_count,
         "totals": {"claimed": c.claimed_total, "approved": c.approved_total,
                    "rejected": c.rejected_total, "recovered": c.recovered_total,
                    "payable": c.payable},
         "history": {"submitted": _step(c.submitted_by, c.submitted_at),
                     "reconciled": _step(c.reconciled_by, c.reconciled_at),
                     "approved": _step(c.approved_by, c.approved_at),
-                    "paid": _step(c.paid_by, c.paid_at)},
+                    "paid": _step(c.paid_by, c.paid_at),
+                    "withdrawn": _step(c.withdrawn_by, c.withdrawn_at)},
     }
 
 
 def _submitted(c: Claim) -> dict:
     return {"id": c.id, "status": c.status.value, "lines": c.line_count,
-            "provider_id": c.provider_id, "month": c.month}
+            "provider_id": c.provider_id, "month": c.month, "supplementary": c.supplementary}
 
 
 @endpoint(bp, "/claims", ["POST"], roles=SUBMITTERS, response=SubmittedOut, status=201,
@@ -175,7 +181,7 @@ def generate(body: GenerateIn):
 class ClaimQuery(PageQuery):
     provider_id: int | None = None
     month: MonthText | None = None
-    status: Literal["submitted", "reconciled", "approved", "paid"] | None = None
+    status: STATUSES | None = None
     year: int | None = Field(None, ge=2000, le=2100)
 
 
@@ -348,13 +354,21 @@ def sample_json(s: CallbackSample, user=None) -> dict:
                   "note": s.note}
 
 
-@endpoint(bp, "/claims/<int:claim_id>/callbacks", roles=READERS, response=list[Loose],
-          summary="The visits of a claim marked for a telephone call-back (a provider: "
-                  "only those whose outcome is recorded, and only the outcome)")
-def claim_callbacks(claim_id: int):
+class LooseList(BaseModel):
+    items: list[Loose]
+    total: int
+    page: int
+    per_page: int
+
+
+@endpoint(bp, "/claims/<int:claim_id>/callbacks", roles=READERS, query=PageQuery,
+          response=LooseList,
+          summary="The visits of a claim marked for a telephone call-back, in the list shape "
+                  "(a provider: only those whose outcome is recorded, and only the outcome)")
+def claim_callbacks(claim_id: int, query: PageQuery):
     user = api_user()
-    return [sample_json(s, user)
-            for s in callbacks.samples(get_claim(user, claim_id), user=user)]
+    return paginate(callbacks.samples_select(get_claim(user, claim_id), user), query,
+                    lambda s: sample_json(s, user))
 
 
 class OutcomeIn(Body):

@@ -191,11 +191,15 @@ def samples(claim: Claim, limit: int | None = None, user: User | None = None
     """The claim's call-back sample in the order drawn, the first `limit` of it if given;
     given a `user`, only the samples that user may know of (scoping.callback_scope: a
     provider none still to be called)."""
+    stmt = samples_select(claim, user)
+    return list(db.session.scalars(stmt if limit is None else stmt.limit(limit)))
+
+
+def samples_select(claim: Claim, user: User | None = None) -> sa.Select:
+    """The SELECT behind `samples` (for the API's pages)."""
     stmt = (sa.select(CallbackSample).where(CallbackSample.claim_id == claim.id)
             .order_by(CallbackSample.id))
-    if user is not None:
-        stmt = stmt.where(callback_scope(user))
-    return list(db.session.scalars(stmt if limit is None else stmt.limit(limit)))
+    return stmt if user is None else stmt.where(callback_scope(user))
 
 
 def sample_counts(claim: Claim) -> tuple[int, int]:

@@ -11,7 +11,7 @@ from eldercare.database import from_fen, stored
 from eldercare.extensions import db
 from eldercare.timeutil import local_today
 
-from .models import CallbackSample, Claim, ClaimStatus
+from .models import LIVE_STATUSES, CallbackSample, Claim, ClaimStatus
 
 
 def _money_by_status(year: int) -> dict:
@@ -26,10 +26,11 @@ def overview(day: date) -> dict:
     """Claims of `day`'s year: counts by status, money claimed, approved and paid."""
     by = _money_by_status(day.year)
     decided = ("approved", "paid")
+    live = [s.value for s in LIVE_STATUSES]  # not drafts, not withdrawn claims
     return {"claims": {
         "year": day.year,
         "by_status": {s.value: by.get(s.value, (0, 0, 0))[0] for s in ClaimStatus},
-        "claimed": from_fen(sum(int(v[1] or 0) for v in by.values())),
+        "claimed": from_fen(sum(int(v[1] or 0) for s, v in by.items() if s in live)),
         "approved": from_fen(sum(int(by[s][2] or 0) for s in decided if s in by)),
         "paid": from_fen(int(by["paid"][2] or 0) if "paid" in by else 0),
         "callbacks_pending": db.session.scalar(sa.select(sa.func.count(CallbackSample.id))

@@ -54,10 +54,17 @@ def reasons_of(bits: int | None) -> list[str]:
 
 
 class ClaimStatus(enum.StrEnum):
+    DRAFT = "draft"  # made by the draft-claims job; the provider reviews and submits it
     SUBMITTED = "submitted"
     RECONCILED = "reconciled"
     APPROVED = "approved"
     PAID = "paid"
+    WITHDRAWN = "withdrawn"  # before reconciliation; frees its visits (lifecycle.py)
+
+
+#: A claim that counts: not a draft, not withdrawn (what reconciliation and the figures see).
+LIVE_STATUSES = (ClaimStatus.SUBMITTED, ClaimStatus.RECONCILED, ClaimStatus.APPROVED,
+                 ClaimStatus.PAID)
 
 
 class ClaimSource(enum.StrEnum):
@@ -84,11 +91,15 @@ class CallbackOutcome(enum.StrEnum):
 
 
 class Claim(Model):
-    """A provider's claim for one month (one per provider and month)."""
+    """A provider's claim for one month: one main claim per provider and month among
+    those not withdrawn (a partial unique index), and any number of supplementary ones
+    (补报) for visits not yet claimed (claimed.py)."""
 
     __tablename__ = "claims"
     __table_args__ = (
-        sa.UniqueConstraint("provider_id", "month", name="uq_claims_provider_month"),
+        sa.Index("uq_claims_provider_month_main", "provider_id", "month", unique=True,
+                 sqlite_where=sa.text("NOT supplementary AND status <> 'withdrawn'"),
+                 postgresql_where=sa.text("NOT supplementary AND status <> 'withdrawn'")),
         sa.CheckConstraint("month LIKE '____-__'", name="month_format"),
         sa.Index("ix_claims_month", "month"),
     )
@@ -113,6 +124,12 @@ class Claim(Model):
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     paid_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    supplementary: Mapped[bool] = mapped_column(
+        default=False, server_default=sa.false(),
+        comment="补报: a further claim for a month that already had one")
+    withdrawn_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdraw_reason: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
     recovered_total: Mapped[Decimal] = mapped_column(
         MoneyType(), default=Decimal("0.00"), server_default="0",
         comment="recoveries (扣回) of earlier claims deducted from this one")
@@ -128,6 +145,7 @@ class Claim(Model):
     reconciled_by: Mapped[User | None] = relationship(foreign_keys=[reconciled_by_id])
     approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
     paid_by: Mapped[User | None] = relationship(foreign_keys=[paid_by_id])
+    withdrawn_by: Mapped[User | None] = relationship(foreign_keys=[withdrawn_by_id])
 
 
 class ClaimLine(Model):
@@ -196,6 +214,23 @@ class ClaimLine(Model):
     @property
     def reasons(self) -> list[str]:
         return reasons_of(self.reason_bits)
+
+
+class ClaimedVisit(Model):
+    """A visit claimed by a claim not withdrawn: the primary key is the visit, so that a
+    visit is claimed at most once whatever the number of claims for its month (a line of
+    another claim naming it is `duplicate_line`). Written in bulk by claimed.py, which
+    audits the claim it stands for."""
+
+    __tablename__ = "claimed_visits"
+    __audit__ = False
+    __table_args__ = (sa.Index("ix_claimed_visits_claim", "claim_id"),)
+
+    visit_id: Mapped[int] = mapped_column(sa.ForeignKey("visits.id"), primary_key=True,
+                                          autoincrement=False)
+    claim_id: Mapped[int] = mapped_column(sa.ForeignKey("claims.id", ondelete="CASCADE"))
+
+    claim: Mapped[Claim] = relationship()
 
 
 class CallbackSample(Model):

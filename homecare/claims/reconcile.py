@@ -29,7 +29,7 @@ from ..flags import HOURS_TOLERANCE_MIN, OPEN_VISIT_WINDOW
 from ..models import Enrolment, Service, Unit, Visit
 from ..services import price_year
 from . import presence
-from .models import BIT, MONEY_REASONS, REJECTING, Claim, ClaimLine, Decision
+from .models import BIT, MONEY_REASONS, REJECTING, Claim, ClaimedVisit, ClaimLine, Decision
 
 #: The scan rules reconciliation applies again, from where scans define them.
 TOLERANCE_S = int(HOURS_TOLERANCE_MIN * 60)  # hours claimed may exceed the time on site
@@ -92,7 +92,8 @@ def _reconcile_statement(dialect: str) -> sa.Update:
 def _decisions() -> sa.Subquery:
     """One row per line of `claim`: id, bits, decision, approved (fen). API.md's rules:
 
-    rejecting — no_visit, duplicate_line (the later line of the same visit and service),
+    rejecting — no_visit, duplicate_line (the later line of the same visit and service,
+    or a line whose visit another claim holds: claimed.py),
     id_mismatch, outside_month, visit_incomplete, deceased (service after death),
     not_enrolled, worker_overlap (the worker's earlier visit still open at check-in);
     adjusting — amount_mismatch (to price × quantity), quantity_exceeds_time (hours to
@@ -119,13 +120,17 @@ def _base() -> sa.Subquery:
                sa.and_(w.check_in_at == v.check_in_at, w.id < v.id)),
         w.check_out_at > v.check_in_at)
     exc = sa.cast(v.exceptions, sa.String)
+    # the visit is claimed by another claim not withdrawn (claimed.py): a supplementary
+    # claim's line for a visit claimed before is a duplicate
+    elsewhere = sa.exists().where(ClaimedVisit.visit_id == cl.visit_id,
+                                  ClaimedVisit.claim_id != P.claim_id)
     return (sa.select(
         cl.id, cl.line_no, cl.visit_id, cl.service_date, stored(cl.quantity).label("qty"),
         stored(cl.amount).label("amt"), cl.id_number_hash.label("claimed_id"),
         v.id.label("vid"), v.check_in_at, v.check_out_at, stored(v.subsidised).label("sub"),
         exc.label("exc"), p.id_number_hash.label("real_id"), p.death_date, e.year, e.enrolled_on,
         e.ended_on, e.end_reason, stored(s.price).label("price"), s.unit,
-        _flag(overlap).label("overlap"),
+        _flag(overlap).label("overlap"), _flag(elsewhere).label("elsewhere"),
         seconds_between(v.check_in_at, v.check_out_at).label("secs"),
         local_date(v.check_in_at).label("visit_date"),
         sa.func.row_number().over(partition_by=(cl.visit_id, cl.service_code),
@@ -157,7 +162,8 @@ def _checks(b: sa.Subquery) -> sa.Subquery:
     return sa.select(
         b.c.id, b.c.line_no, b.c.visit_id, b.c.qty, b.c.amt, b.c.price, b.c.sub, b.c.secs,
         _flag(b.c.vid.is_(None)).label("no_visit"),
-        _flag(sa.and_(b.c.visit_id.is_not(None), b.c.dup_rank > 1)).label("duplicate_line"),
+        _flag(sa.and_(b.c.visit_id.is_not(None), sa.or_(b.c.dup_rank > 1, b.c.elsewhere == 1)))
+        .label("duplicate_line"),
         _flag(sa.and_(has_visit, b.c.real_id != b.c.claimed_id)).label("id_mismatch"),
         _flag(sa.or_(b.c.service_date < P.first, b.c.service_date > P.last,
                      sa.and_(has_visit, sa.or_(b.c.check_in_at < P.start,

@@ -16,7 +16,14 @@ from eldercare.timeutil import Month, local_month, local_today
 
 from ..models import Provider, Visit
 from ..patterns import CODES as PATTERN_CODES
-from .models import CallbackOutcome, CallbackSample, Claim, ClaimLine, Decision
+from .models import (
+    LIVE_STATUSES,
+    CallbackOutcome,
+    CallbackSample,
+    Claim,
+    ClaimLine,
+    Decision,
+)
 
 
 @dataclass
@@ -97,12 +104,14 @@ def scorecard(provider: Provider, year: int | None = None) -> Scorecard:
                       sa.func.count(ClaimLine.id).filter(paid),
                       sa.func.count(ClaimLine.id).filter(ClaimLine.reason_bits != 0))
             .outerjoin(ClaimLine, ClaimLine.claim_id == Claim.id)
-            .where(Claim.provider_id == provider.id, Claim.month.startswith(f"{year}-"))
-            .group_by(Claim.month, Claim.status)):
-        if month in cards:
+            .where(Claim.provider_id == provider.id, Claim.month.startswith(f"{year}-"),
+                   Claim.status.in_(LIVE_STATUSES))  # not drafts nor withdrawn claims
+            .group_by(Claim.month, Claim.status).order_by(Claim.month, Claim.status)):
+        if month in cards:  # a month with a supplementary claim (补报) adds its lines
             c = cards[month]
-            c.claim_status, c.lines, c.approved_lines, c.exception_lines = (
-                status.value, n, ok, ex)
+            c.claim_status = c.claim_status or status.value
+            c.lines, c.approved_lines = c.lines + n, c.approved_lines + ok
+            c.exception_lines += ex
     for month, n, conf, nd in db.session.execute(
             sa.select(Claim.month, sa.func.count(CallbackSample.id),
                       sa.func.count(CallbackSample.id).filter(

@@ -24,7 +24,7 @@ from eldercare.timeutil import Month, local_date
 from .. import patterns
 from .. import services as hs
 from ..models import Enrolment, Provider, Service, Visit, VisitService
-from . import callbacks, decisions, presence, recoveries
+from . import callbacks, claimed, decisions, presence, recoveries
 from .files import LineIn
 from .models import Claim, ClaimLine, ClaimSource, ClaimStatus
 from .reconcile import decide as decide_lines
@@ -39,22 +39,16 @@ def service_codes(year: int) -> set[str]:
 
 
 def _new_claim(provider: Provider, month: Month, source: ClaimSource, user: User | None,
-               filename: str = "") -> Claim:
-    if db.session.scalar(sa.select(Claim.id).where(Claim.provider_id == provider.id,
-                                                   Claim.month == month.text)):
-        raise Conflict(_l("%(name)s %(text)s 已有结算申报", name=provider.name, text=month.text),
-                       code="claim_exists")
-    claim = Claim(provider_id=provider.id, month=month.text, status=ClaimStatus.SUBMITTED,
-                  source=source, filename=filename[:200],
-                  submitted_by_id=user.id if user else None, submitted_at=utcnow())
-    db.session.add(claim)
-    db.session.flush()  # UNIQUE(provider_id, month) decides a concurrent twin here (409)
-    return claim
+               filename: str = "", status: ClaimStatus = ClaimStatus.SUBMITTED) -> Claim:
+    """The month's main claim, or a supplementary one (claimed.new_claim)."""
+    return claimed.new_claim(provider, month, source, user, filename, status)
 
 
 def finish_submission(claim: Claim) -> Claim:
     """A new claim's count and claimed total from its lines, the rest zero until it is
-    reconciled; a claim with lines takes the provider's waiting recoveries."""
+    reconciled; its lines claim their visits (claimed.register); a claim with lines takes
+    the provider's waiting recoveries (a draft takes them when submitted)."""
+    claimed.register(claim)
     count, total = db.session.execute(sa.select(
         sa.func.count(ClaimLine.id), sa.func.coalesce(sa.func.sum(stored(ClaimLine.amount)), 0))
         .where(ClaimLine.claim_id == claim.id)).one()
@@ -71,7 +65,8 @@ def finish_submission(claim: Claim) -> Claim:
 def submit_lines(provider: Provider, month_text: str, lines: list[LineIn], user: User | None,
                  filename: str = "") -> Claim:
     """Store an uploaded claim (already parsed and checked by files.parse).
-    Raises Invalid (month), Conflict (a claim for that provider and month exists)."""
+    A month already claimed gets a supplementary claim (补报): its lines for visits
+    claimed already are rejected as duplicate_line when reconciled. Raises Invalid."""
     month = Month.parse(month_text)
     claim = _new_claim(provider, month, ClaimSource.UPLOAD, user, filename)
     rows = [{"claim_id": claim.id, "line_no": x.line_no, "visit_id": x.visit_id,
@@ -84,12 +79,15 @@ def submit_lines(provider: Provider, month_text: str, lines: list[LineIn], user:
     return finish_submission(claim)
 
 
-def generate(provider: Provider, month_text: str, user: User | None) -> Claim:
-    """Build a claim from the provider's logged visits of the month: one line per service
-    of every finished visit that drew on a ledger (a wholly self-paid visit is not the
-    bureau's to pay). One INSERT ... SELECT. Raises Invalid, Conflict."""
+def generate(provider: Provider, month_text: str, user: User | None,
+             status: ClaimStatus = ClaimStatus.SUBMITTED) -> Claim:
+    """Build a claim from the provider's logged visits of the month not yet claimed: one
+    line per service of every finished visit that drew on a ledger (a wholly self-paid
+    visit is not the bureau's to pay). One INSERT ... SELECT. A month already claimed
+    gets a supplementary claim (补报) of the visits left. Raises Invalid, Conflict
+    (a supplementary claim with nothing to claim)."""
     month = Month.parse(month_text)
-    claim = _new_claim(provider, month, ClaimSource.GENERATED, user)
+    claim = _new_claim(provider, month, ClaimSource.GENERATED, user, status=status)
     line_no = sa.func.row_number().over(order_by=(Visit.check_in_at, Visit.id, VisitService.id))
     select = (
         # the person's encrypted number is copied as it is (one kind of value, one key)
@@ -102,11 +100,14 @@ def generate(provider: Provider, month_text: str, user: User | None) -> Claim:
         .join(Person, Person.id == Enrolment.person_id)
         .where(Visit.provider_id == provider.id, Visit.check_in_at >= month.start_utc,
                Visit.check_in_at < month.end_utc, Visit.check_out_at.is_not(None),
-               stored(Visit.subsidised) > 0))
+               stored(Visit.subsidised) > 0, claimed.unclaimed(Visit.id)))
     db.session.execute(sa.insert(ClaimLine).from_select(
         ["claim_id", "line_no", "visit_id", "id_number", "id_number_hash", "service_date",
          "service_code", "quantity", "amount", "reason_bits", "override_reason"], select))
-    return finish_submission(claim)
+    finish_submission(claim)
+    if claim.supplementary and claim.line_count == 0:
+        raise claimed.nothing_to_claim(provider, month)
+    return claim
 
 
 def _move(claim: Claim, to: ClaimStatus, allowed: tuple[ClaimStatus, ...], user: User | None,
@@ -184,17 +185,20 @@ def previous_month(now) -> str:
 
 
 def draft_claims_job(period: str) -> dict:
-    """`draft-claims --period YYYY-MM`: a claim generated from logged visits for every
-    provider with visits in that month and no claim for it yet (idempotent: a provider
-    that has one is left alone)."""
+    """`draft-claims --period YYYY-MM`: a draft claim generated from logged visits for
+    every provider with visits in that month and no claim for it yet, for the provider
+    to review and submit (idempotent: a provider that has one not withdrawn is left
+    alone)."""
     month = Month.parse(period)
-    have = set(db.session.scalars(sa.select(Claim.provider_id).where(Claim.month == period)))
+    have = set(db.session.scalars(sa.select(Claim.provider_id).where(
+        Claim.month == period, Claim.status != ClaimStatus.WITHDRAWN)))
     busy = db.session.scalars(sa.select(Visit.provider_id).where(
         Visit.check_in_at >= month.start_utc, Visit.check_in_at < month.end_utc,
         Visit.check_out_at.is_not(None)).distinct()).all()
     drafted, lines = 0, 0
     for provider_id in sorted(set(busy) - have):
-        claim = generate(db.session.get_one(Provider, provider_id), period, None)
+        claim = generate(db.session.get_one(Provider, provider_id), period, None,
+                         status=ClaimStatus.DRAFT)
         if claim.line_count == 0:
             db.session.delete(claim)
             db.session.flush()

@@ -33,6 +33,7 @@ from .labels import (
     OUTCOME_LABELS,
     REASON_LABELS,
     SOURCE_LABELS,
+    STATUS_BADGES,
     STATUS_LABELS,
     reasons_text,
 )
@@ -48,6 +49,7 @@ GROUP_SHOWN = 100  # lines shown per reason; the statement (Excel) has them all
 @bp.app_context_processor
 def _labels():
     return {"claim_status": lambda s: str(STATUS_LABELS.get(getattr(s, "value", s), s)),
+            "claim_badge": lambda s: STATUS_BADGES.get(getattr(s, "value", s), "off"),
             "claim_decision": lambda s: str(DECISION_LABELS.get(getattr(s, "value", s), s))
             if s else "—",
             "claim_reason": lambda c: str(REASON_LABELS.get(c, c)),
@@ -82,10 +84,12 @@ def claims_page():
     if wants_export():
         rows = db.session.scalars(stmt)
         return export_response("claims", [
-            "编号", "服务组织", "月份", "状态", "来源", "明细（条）", "申报金额", "核定金额",
-            "核减金额"], ((c.id, c.provider.name, c.month, str(STATUS_LABELS[c.status.value]),
-                         str(SOURCE_LABELS[c.source.value]), c.line_count, c.claimed_total,
-                         c.approved_total, c.rejected_total) for c in rows))
+            "编号", "服务组织", "月份", "状态", "来源", "补报", "明细（条）", "申报金额",
+            "核定金额", "核减金额"], ((c.id, c.provider.name, c.month,
+                                   str(STATUS_LABELS[c.status.value]),
+                                   str(SOURCE_LABELS[c.source.value]), c.supplementary,
+                                   c.line_count, c.claimed_total, c.approved_total,
+                                   c.rejected_total) for c in rows))
     page = page_of(stmt, a)
     upload, generate = UploadForm(month=_last_month()), GenerateForm(month=_last_month())
     _provider_choices(upload)

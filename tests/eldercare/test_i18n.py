@@ -137,6 +137,15 @@ def test_every_message_is_translated_and_none_fuzzy():
     assert fuzzy == [], f"fuzzy (check, then remove the flag): {fuzzy}"
 
 
+def test_no_message_is_defined_twice():
+    """Two branches that append the same string leave two definitions: babel keeps the
+    last silently, msgfmt refuses the file. tools/po_dedupe.py drops the later ones."""
+    ids = re.findall(r'^msgid ((?:".*"\n)+)msgstr', PO.read_text(encoding="utf-8"), re.M)
+    seen: set[str] = set()
+    twice = sorted({i for i in ids if i in seen or seen.add(i)})
+    assert twice == [], f"defined twice: {twice}"
+
+
 def test_translations_keep_their_placeholders():
     catalogue = _catalogue()
     problems = [(m.id, [str(e) for e in errors]) for m, errors in catalogue.check()]

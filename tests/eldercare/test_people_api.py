@@ -219,6 +219,8 @@ def test_regions_answer_for_a_date_before_and_after_the_reform(client, admin_hea
     before = client.get(
         "/api/v1/regions?level=township&date=2019-06-01", headers=admin_headers
     ).json
+    assert (today["total"], before["total"]) == (14, 25)  # the list shape (issue 17.10)
+    today, before = today["items"], before["items"]
     assert len(today) == 14 and len(before) == 25
     ended = [r for r in before if r["valid_to"] == "2019-12-31"]
     assert ended and all(r["successor_code"] for r in ended)

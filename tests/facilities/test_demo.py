@@ -11,9 +11,11 @@ from eldercare.models import User
 from facilities.models import Facility, Stay
 from tests import factories
 
+from .daycare_demo import check_demo_day_care
+
 
 def test_demo_reproduces_the_figures_and_a_consistent_history(client):
-    load_demo(scale=1, seed=7, echo=lambda _m: None)
+    logins = load_demo(scale=1, seed=7, echo=lambda _m: None)
     admin_headers = factories.headers(
         db.session.scalar(sa.select(User).where(User.username == "admin")))
     o = client.get("/api/v1/stats/overview", headers=admin_headers).json
@@ -52,6 +54,7 @@ def test_demo_reproduces_the_figures_and_a_consistent_history(client):
     # centrally supported persons who died during the year were in beds until then (other
     # demo steps may add a few deceased persons without a bed history of their own)
     assert 0 <= past["wubao"]["centralized"] - past["beds"]["care_home"]["residents"] <= 10
+    check_demo_day_care(client, logins)  # issue 17.6: the centres' managers and a year
 
 
 def _year_ago() -> str:

@@ -65,8 +65,11 @@ def test_providers_admin_creates_provider_staff_see_their_own(client, admin_head
     other = make_provider("其他")
     boss = f.user("provider", provider_id=r.json["id"])
     seen = client.get("/api/v1/homecare/providers", headers=f.headers(boss)).json
-    assert [p["id"] for p in seen] == [r.json["id"]]
-    assert len(client.get("/api/v1/homecare/providers", headers=admin_headers).json) == 2
+    assert [p["id"] for p in seen["items"]] == [r.json["id"]] and seen["total"] == 1
+    listed = client.get("/api/v1/homecare/providers", headers=admin_headers).json
+    assert (listed["total"], listed["page"], listed["per_page"]) == (2, 1, 50)
+    one = client.get("/api/v1/homecare/providers?per_page=1&page=2", headers=admin_headers).json
+    assert one["total"] == 2 and [p["id"] for p in one["items"]] == [other.id]
     assert client.post("/api/v1/homecare/providers", json=body | {"name": "y"},
                        headers=f.headers(boss)).status_code == 403
     assert other.id
@@ -78,7 +81,8 @@ def test_provider_admin_creates_their_own_workers_only(client, world, admin_head
     r = client.post(url, json=body, headers=f.headers(world.boss))
     assert r.status_code == 201 and r.json["provider_id"] == world.provider.id
     assert r.json["one_time_password"]  # generated: the provider never picks it
-    names = [w["username"] for w in client.get(url, headers=f.headers(world.boss)).json]
+    names = [w["username"]
+             for w in client.get(url, headers=f.headers(world.boss)).json["items"]]
     assert names == ["kangle_w1", "kangle_w9"]
     foreign = f"/api/v1/homecare/providers/{world.other.id}/workers"
     assert client.post(foreign, json=body | {"username": "zzz"},

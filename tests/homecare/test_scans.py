@@ -286,7 +286,8 @@ def test_manual_visit_needs_a_reason_and_note(client, world):
     stranger = f.user("worker", provider_id=world.other.id)
     assert client.post("/api/v1/homecare/visits/manual", json=body,
                        headers=f.headers(stranger)).status_code == 403
-    mine = client.get("/api/v1/homecare/providers", headers=f.headers(world.boss)).json[0]
+    mine = client.get("/api/v1/homecare/providers",
+                      headers=f.headers(world.boss)).json["items"][0]
     assert mine["manual_visits_this_year"] == 1 and mine["visits_this_year"] == 1
 
 

@@ -82,11 +82,15 @@ def test_missing_columns_and_empty_files_are_422(client, month):
     assert r.status_code == 422
 
 
-def test_a_second_claim_for_the_month_is_409(client, month):
+def test_a_second_claim_for_the_month_is_supplementary_and_generating_nothing_is_409(
+        client, month):
+    """Issue 17.5: a second claim for a month is a supplementary one (补报); generating
+    one when every visit of the month is claimed is 409 (nothing to claim)."""
     v = month.visit(0, 3, 9, 65, [("clean", 1)])
-    assert upload(client, month.boss, month.provider.id, [line(1, v)]).status_code == 201
+    r = upload(client, month.boss, month.provider.id, [line(1, v)])
+    assert r.status_code == 201 and r.json["supplementary"] is False
     r = upload(client, month.admin, month.provider.id, [line(1, v)])
-    assert r.status_code == 409
+    assert r.status_code == 201 and r.json["supplementary"] is True
     r = client.post("/api/v1/homecare/claims/generate", headers=f.headers(month.admin),
                     json={"provider_id": month.provider.id, "month": month_text()})
     assert r.status_code == 409

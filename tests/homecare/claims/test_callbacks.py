@@ -39,15 +39,16 @@ def test_a_provider_sees_no_sample_before_the_outcome_and_only_the_outcome_after
     cid, v, w, samples = _sampled(client, month)
     boss, admin = f.headers(month.boss), f.headers(month.admin)
     url = f"/api/v1/homecare/claims/{cid}/callbacks"
-    assert client.get(url, headers=boss).json == []
-    assert len(client.get(url, headers=admin).json) == 2
+    assert client.get(url, headers=boss).json["items"] == []
+    listed = client.get(url, headers=admin).json  # the list shape (issue 17.10)
+    assert listed["total"] == 2 and len(listed["items"]) == 2 and listed["page"] == 1
 
     _record(client, month, samples[0])
-    seen = client.get(url, headers=boss).json
+    seen = client.get(url, headers=boss).json["items"]
     assert [(x["visit_id"], x["outcome"]) for x in seen] == [(v.id, "complaint")]
     assert "note" not in seen[0] and "reason" not in seen[0]
     assert NOTE not in str(seen)
-    bureau = client.get(url, headers=admin).json
+    bureau = client.get(url, headers=admin).json["items"]
     assert {x["visit_id"]: x["note"] for x in bureau} == {v.id: NOTE, w.id: ""}
     # nor does the provider's dashboard count the one still to be called
     figures = client.get("/api/v1/homecare/figures", headers=boss).json["callbacks"]

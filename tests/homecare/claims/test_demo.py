@@ -13,7 +13,7 @@ from eldercare.extensions import db
 from eldercare.timeutil import LOCAL, local_today
 from homecare import visits as hv
 from homecare.claims import demo
-from homecare.claims.models import CallbackSample, Claim, ClaimLine, reasons_of
+from homecare.claims.models import CallbackSample, Claim, ClaimedVisit, ClaimLine, reasons_of
 from tests import factories as f
 
 from ..conftest import elder, enrol
@@ -48,3 +48,44 @@ def test_demo_claims_in_every_status_with_exceptions(app, month):
             "no_visit"} <= found
     assert db.session.query(CallbackSample).filter(CallbackSample.outcome.is_not(None)).count()
     assert "claims:" in ctx.notes[0]
+
+
+def test_demo_lifecycle_leaves_a_draft_a_withdrawn_and_a_supplementary_claim(app, month):
+    """Step 51 works on last month's submitted claims only: the approved and paid money
+    of step 50 does not move."""
+    from homecare.claims.demo_lifecycle import lifecycle_step
+    from homecare.claims.figures import overview
+
+    today = local_today()
+    if today.month < 3:
+        pytest.skip("needs two past months in the year")
+    f.user("admin", username="clerk1")
+    other_worker = f.user("worker", provider_id=month.other.id)
+    setups = [(month.provider, month.worker, "510704001"),
+              (month.other, other_worker, "510704003")]
+    for k, (provider, worker, township) in enumerate(setups):
+        elders = [enrol(elder(f"老人{k}{i}", township), provider) for i in range(8)]
+        for back in (1, 2):
+            for i in range(8):
+                start = datetime(today.year, today.month - back, 1 + i, 9,
+                                 tzinfo=LOCAL).astimezone(UTC)
+                v = hv.check_in(worker, elders[i], start)
+                hv.check_out(v, start + timedelta(minutes=65), [("clean", Decimal(1))])
+    db.session.commit()
+    ctx = SimpleNamespace(today=today, rng=random.Random(2026), notes=[])
+    demo.claims(ctx)
+    db.session.commit()
+    before = overview(today)["claims"]
+    lifecycle_step(ctx)
+    db.session.commit()
+    after = overview(today)["claims"]
+    assert (after["approved"], after["paid"]) == (before["approved"], before["paid"])
+    last = f"{today.year}-{today.month - 1:02d}"
+    claims = db.session.query(Claim).filter_by(month=last).order_by(Claim.id).all()
+    assert sorted((c.status.value, c.supplementary) for c in claims) == [
+        ("draft", False), ("submitted", False), ("submitted", True), ("withdrawn", False)]
+    extra = next(c for c in claims if c.supplementary)
+    assert extra.line_count == 3
+    # each of the month's 16 visits is claimed once, by a claim not withdrawn
+    held = db.session.query(ClaimedVisit).join(Claim).filter(Claim.month == last).all()
+    assert len(held) == 16 and all(c.claim.status.value != "withdrawn" for c in held)

@@ -227,9 +227,10 @@ def test_a_provider_sees_the_recovery_only_after_the_outcome(client, last_year, 
     v = w.visit(0, 3, 3)
     a = _paid(client, w, 3, [(v, 1, "40.00")])
     boss = f.headers(w.boss)
-    assert client.get(f"/api/v1/homecare/claims/{a}/callbacks", headers=boss).json == []
+    assert client.get(f"/api/v1/homecare/claims/{a}/callbacks",
+                      headers=boss).json["items"] == []
     _not_delivered(client, w, v)
-    seen = client.get(f"/api/v1/homecare/claims/{a}/callbacks", headers=boss).json
+    seen = client.get(f"/api/v1/homecare/claims/{a}/callbacks", headers=boss).json["items"]
     assert [(x["visit_id"], x["outcome"]) for x in seen] == [(v.id, "not_delivered")]
     assert "note" not in seen[0]
     assert db.session.get(Claim, a).status.value == "paid"
