@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextvars
 import enum
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ from .crypto import EncryptedString, redact
 from .database import is_postgres, utcnow
 from .extensions import db
 from .models.audit import AuditEntry
+
+log = logging.getLogger(__name__)
 
 SECRET_FIELDS = {
     "password_hash",
@@ -235,6 +238,15 @@ def _after_transaction_create(session: Session, transaction) -> None:
     if transaction.nested:  # where a rollback of this savepoint cuts the entries back to
         marks = session.info.setdefault("audit_marks", {})
         marks[transaction] = len(session.info.get("audit_rows", ()))
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.get_nested_transaction() is None and session.info.get("audit_rows"):
+        log.error(
+            "audit entries left unchained: the transaction was committed while a "
+            "savepoint was still open"
+        )
 
 
 @event.listens_for(Session, "after_transaction_end")

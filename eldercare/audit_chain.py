@@ -24,6 +24,10 @@ not from the first write on. Uncontended writers (SQLite, the tests, a quiet nig
 append to chain 0, so a small instance keeps one chain. Entries written before this
 (core_0011) are chain 0 with their hashes unchanged.
 
+Measured (bench/README.md, "Writes that scale"; tests/eldercare/test_audit_chains.py): with
+one transaction holding its chain open after its audit write, another on a different
+elder commits at once; with CHAINS = 1, the old global lock, it waits for the first.
+
 `verify_chain` walks every chain; `head_record` signs the newest entry of every chain;
 `check_head` proves the log still holds each of them (a head of the single-chain format
 /1 is still checked: its one entry must still be there, unchanged).
