@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal
 
 from eldercare import tabular
+from eldercare.database import to_money
 from eldercare.timeutil import local_today
 
 MAX_ROWS = 200_000  # data rows of one list
@@ -129,4 +130,4 @@ def _monthly(value) -> Decimal:
         raise tabular.CellError("金额为空")
     if not 0 <= amount < 1_000_000:
         raise tabular.CellError("金额须在 0 到 999999.99 元之间")
-    return amount.quantize(Decimal("0.01"))
+    return to_money(amount)  # half up, as every amount is

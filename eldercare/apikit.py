@@ -121,18 +121,20 @@ def _authorize(allowed: tuple[Role, ...]) -> None:
 def _parse_body(model: type[BaseModel]) -> BaseModel:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise ApiError(400, "malformed_request", "请求体须为 JSON 对象")
+        raise ApiError(400, "malformed_request", _l("请求体须为 JSON 对象"))
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ApiError(422, "validation_failed", "输入有误", validation_fields(exc)) from None
+        raise ApiError(422, "validation_failed", _l("输入有误"), validation_fields(exc)) from None
 
 
 def _parse_query(model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(request.args.to_dict())
     except ValidationError as exc:
-        raise ApiError(400, "malformed_request", "查询参数有误", validation_fields(exc)) from None
+        raise ApiError(
+            400, "malformed_request", _l("查询参数有误"), validation_fields(exc)
+        ) from None
 
 
 def _answer(result: Any, status: int, response: Any) -> Response:

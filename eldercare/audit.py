@@ -114,8 +114,11 @@ def _entity_name(obj: Any) -> str:
 
 
 def _pk(obj: Any) -> str | None:
-    ident = inspect(obj).identity
-    if not ident:
+    state = inspect(obj)
+    # a row just inserted has its key in its columns but no identity until the flush
+    # ends (after_flush): read the key from the columns, so a create names its row
+    ident = state.identity or state.mapper.primary_key_from_instance(obj)
+    if not ident or any(i is None for i in ident):
         return None
     return ":".join(str(i) for i in ident)
 

@@ -199,13 +199,18 @@ def violated_constraint(exc: IntegrityError, table: sa.Table) -> str | None:
     PostgreSQL names it (the error's diagnostics). SQLite names the columns instead
     ("UNIQUE constraint failed: stays.person_id"), so the name is that of the one unique
     index or constraint of `table` on exactly those columns: a table whose unique
-    indexes differ in their columns, as every one here does, is told apart either way."""
+    indexes differ in their columns, as every one here does, is told apart either way.
+    An index on an expression SQLite names itself ("index 'uq_services_year_code_ci'")."""
     diag = getattr(exc.orig, "diag", None)
     if diag is not None and diag.constraint_name:
         return diag.constraint_name if diag.table_name == table.name else None
     found = re.match(r"UNIQUE constraint failed: (.+)", str(exc.orig))
     if found is None:
         return None
+    # An index on an expression (lower(code)) is named by SQLite: "index 'uq_…'".
+    named = re.fullmatch(r"index '(.+)'", found.group(1).strip())
+    if named:
+        return named.group(1) if named.group(1) in {i.name for i in table.indexes} else None
     columns = set()
     for qualified in found.group(1).split(","):
         owner, _dot, column = qualified.strip().partition(".")

@@ -10,12 +10,13 @@ def init_app(app: Flask) -> None:
     from eldercare.registry import DemoStep, Job, NavItem
     from eldercare.signals import person_died, person_moved
 
-    # api_beds and api_stays add their endpoints to api.bp, views_stays and views_transfers
+    # api_beds, api_daycare, api_setup and api_stays add their endpoints to api.bp; views_*
     # their pages to views.bp; models declares the mappers
     from . import (  # noqa: F401
         api,
         api_beds,
         api_daycare,
+        api_setup,
         api_stays,
         daycare_figures,
         demo,
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
         views,
         views_exports,
         views_register,
+        views_setup,
         views_stays,
         views_transfers,
     )

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from eldercare import audit
 from eldercare.database import rowcount
-from eldercare.errors import Conflict
+from eldercare.errors import Conflict, Invalid
 from eldercare.extensions import db
 from eldercare.models import Person, User
 from eldercare.timeutil import local_today
@@ -21,10 +21,14 @@ from .models import Bed, BedOutage, Stay
 
 
 def set_out_of_service(bed: Bed, on: date, reason: str, user: User | None = None) -> BedOutage:
-    """Take a bed out of service from `on`. Refused (BedOccupied) while anyone holds it
-    on or after that day; checked under the bed's row lock, which admissions take too."""
+    """Take a bed out of service from `on`, for a stated reason. Refused (BedOccupied)
+    while anyone holds it on or after that day; checked under the bed's row lock, which
+    admissions take too."""
     check_own_facility(user, bed.facility_id)
     check_day(on, "date")
+    if not (reason or "").strip():  # the board says why a bed is out (issue 17.2)
+        raise Invalid(_l("请填写停用原因"), fields={"reason": _l("请填写停用原因")})
+    reason = reason.strip()
     claim_bed(bed, user, in_service=False)
     if overlapping(Stay.bed_id, bed.id, on, None) is not None:
         raise BedOccupied(_l("床位 %(code)s 有人入住，不能停用", code=bed.code))
@@ -95,3 +99,10 @@ def unreserve_bed(bed: Bed, user: User | None = None) -> None:
     check_own_facility(user, bed.facility_id)
     bed.reserved_for_id = None
     db.session.flush()
+
+
+def open_outages(facility_id: int) -> dict[int, BedOutage]:
+    """The open outage of each bed of a facility out of service: since when, and why."""
+    return {o.bed_id: o for o in db.session.scalars(
+        sa.select(BedOutage).join(Bed, Bed.id == BedOutage.bed_id)
+        .where(Bed.facility_id == facility_id, BedOutage.end_date.is_(None)))}

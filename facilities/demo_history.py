@@ -201,6 +201,10 @@ def _leaves(ctx, current: Current) -> None:
     db.session.execute(sa.insert(Leave), leaves)
 
 
+OUTAGE_REASONS = ("卫生间漏水维修", "床体损坏，待更换", "呼叫器故障维修", "房间墙面翻新",
+                  "消防整改")
+
+
 def _outages_and_reservations(ctx, bed_plan, bed_ids, care_beds, vacant: VacantBeds) -> None:
     """A few beds under repair, a few held for applicants on the waiting list."""
     rng, today = ctx.rng, ctx.today
@@ -211,12 +215,16 @@ def _outages_and_reservations(ctx, bed_plan, bed_ids, care_beds, vacant: VacantB
         if j is not None:
             outages.append((j, today - timedelta(days=rng.randrange(3, 90))))
     if outages:
+        # each with its reason, as the board shows it (issue 17.2); picked in turn, not
+        # drawn, so that the demo's other figures stay as they were
+        why = [OUTAGE_REASONS[i % len(OUTAGE_REASONS)] for i in range(len(outages))]
         db.session.execute(sa.insert(BedOutage), [
-            {"bed_id": bed_ids[j], "start_date": d, "end_date": None, "reason": "维修"}
-            for j, d in outages])
-        db.session.execute(sa.update(Bed).where(Bed.id.in_([bed_ids[j] for j, _d in outages]))
-                           .values(out_of_service=True, out_of_service_reason="维修")
-                           .execution_options(synchronize_session=False))
+            {"bed_id": bed_ids[j], "start_date": d, "end_date": None, "reason": r}
+            for (j, d), r in zip(outages, why, strict=True)])
+        for (j, _d), r in zip(outages, why, strict=True):
+            db.session.execute(sa.update(Bed).where(Bed.id == bed_ids[j])
+                               .values(out_of_service=True, out_of_service_reason=r)
+                               .execution_options(synchronize_session=False))
     for pid in ctx.waiting_ids[:ctx.n(3)]:
         sex = db.session.scalars(sa.select(Person.sex).where(Person.id == pid)).one()
         fid = bed_plan[rng.randrange(care_beds)][0]

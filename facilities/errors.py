@@ -48,3 +48,13 @@ class BadDate(Invalid):
 class BeforeBirth(BadDate):
     """A date before the person was born: says their birth date, so only to a writer
     who may read them (facilities.scoping.discreet)."""
+
+
+class FacilityClosed(Conflict):
+    code = "facility_closed"
+
+
+class FacilityNotEmpty(Conflict):
+    """A facility closes only when nobody stays and no bed is held for anyone."""
+
+    code = "facility_not_empty"

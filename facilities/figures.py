@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from eldercare.extensions import db
 from eldercare.models import Person, Region
 
+from . import breakdowns
 from .models import Facility, FacilityKind, Stay
 from .queries import Occupancy, district_occupancy, facility_active_on, occupancy
 
@@ -23,17 +24,9 @@ def overview(day: date) -> dict:
     occ = district_occupancy(day)
     beds = occ["all"].as_dict()
     home = occ.get("care_home", Occupancy())
-    beds["care_home"] = {"total": home.beds, "occupied": home.occupied, "held": home.held,
-                         "residents": home.residents, "nursing": home.nursing,
-                         "nursing_share": _share(home.nursing, home.beds),
-                         "occupancy_rate": home.rate}
+    # every part, as the district's (issue 17.3), and the nursing share against its target
+    beds["care_home"] = home.as_dict() | breakdowns.nursing(home)
     return {"facilities": counts, "beds": beds}
-
-
-def _share(part: int, whole: int) -> str:
-    from eldercare.stats import ratio
-
-    return ratio(part, whole)
 
 
 def public(day: date) -> dict:
@@ -52,13 +45,19 @@ def public(day: date) -> dict:
         entry[1] += o.available
     lines = [(f"{town}", _("敬老院 %(n)s 所，空床 %(free)s 张", n=n, free=free))
              for town, (n, free) in sorted(by_town.items())]
-    total = sum(o.beds for o in occ.values())
-    free = sum(o.available for o in occ.values())
-    # in the reader's language (issue 17.11): /public is read in English too
+    all_homes = Occupancy()
+    for o in occ.values():
+        all_homes.add(o)
+    # in the reader's language (issue 17.11): /public is read in English too; every part
+    # of the beds, so that they add up to the total (issue 17.3)
+    parts = [(_("在住"), all_homes.occupied), (_("请假（床位保留）"), all_homes.held),
+             (_("预留"), all_homes.reserved), (_("空余床位"), all_homes.available),
+             (_("停用"), all_homes.out_of_service)]
     return {"facilities": {"title": _("敬老院与空余床位"),
                            "lines": [(_("敬老院"), _("%(n)s 所", n=len(homes))),
-                                     (_("床位"), _("%(n)s 张", n=f"{total:,}")),
-                                     (_("空余床位"), _("%(n)s 张", n=f"{free:,}")), *lines]}}
+                                     (_("床位"), _("%(n)s 张", n=f"{all_homes.beds:,}")),
+                                     *[(label, _("%(n)s 张", n=f"{n:,}")) for label, n in parts],
+                                     *lines]}}
 
 
 def person_panel(person: Person) -> dict:

@@ -44,7 +44,7 @@ class EndForm(FlaskForm):
 
 class OutageForm(FlaskForm):
     date = DateField(_l("停用日期"), validators=[DataRequired()])
-    reason = StringField(_l("停用原因"), validators=[Optional(), Length(max=200)])
+    reason = StringField(_l("停用原因"), validators=[DataRequired(), Length(max=200)])
 
 
 class PlaceForm(FlaskForm):

@@ -22,8 +22,15 @@ from eldercare.extensions import db
 from eldercare.models import Person, PersonStatus, Role, User
 from eldercare.timeutil import local_today
 
-from .errors import BadDate, BedOutOfService, NotOwnFacility, PersonNotActive, StayNotOpen
-from .models import Bed, Stay
+from .errors import (
+    BadDate,
+    BedOutOfService,
+    FacilityClosed,
+    NotOwnFacility,
+    PersonNotActive,
+    StayNotOpen,
+)
+from .models import Bed, Facility, Stay
 
 
 def is_manager(user: User | None) -> bool:
@@ -39,7 +46,8 @@ def check_own_facility(user: User | None, facility_id: int) -> None:
 def claim_bed(bed: Bed, user: User | None, *, in_service: bool = True) -> None:
     """Lock the bed row by a conditional update that must touch exactly one row: the bed
     is in service (unless `in_service` is False) and, for a manager, in their own home.
-    Raises BedOutOfService or NotOwnFacility otherwise."""
+    Raises BedOutOfService or NotOwnFacility otherwise, FacilityClosed in a closed home."""
+    hold_facility_open(bed.facility_id)
     conds = [Bed.id == bed.id]
     if in_service:
         conds.append(Bed.out_of_service.is_(False))
@@ -61,6 +69,21 @@ def claim_bed(bed: Bed, user: User | None, *, in_service: bool = True) -> None:
         check_own_facility(user, bed.facility_id)
         raise BedOutOfService(
             _l("床位 %(code)s 已停用", code=bed.code), fields={"bed_id": _l("床位已停用")}
+        )
+
+
+def hold_facility_open(facility_id: int) -> None:
+    """Share-lock the facility's row (FOR SHARE on PostgreSQL; SQLite writers hold the
+    database lock) and refuse a closed facility. A closure takes the row FOR UPDATE
+    (setup.close_facility), so it waits for every admission or reservation under way
+    and then sees it, or the admission waits for the closure and is refused."""
+    closed_on = db.session.execute(
+        sa.select(Facility.closed_on).where(Facility.id == facility_id).with_for_update(read=True)
+    ).scalar_one_or_none()
+    if closed_on is not None:
+        raise FacilityClosed(
+            _l("该机构已于 %(d)s 关闭", d=closed_on.isoformat()),
+            fields={"bed_id": _l("机构已关闭")},
         )
 
 

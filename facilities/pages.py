@@ -21,7 +21,9 @@ def townships() -> dict[str, str]:
 
 def back_to(stay_or_bed) -> str:
     bed_id = stay_or_bed.bed_id if isinstance(stay_or_bed, Stay) else stay_or_bed.id
-    return url_for("facilities.board", facility_id=stay_or_bed.facility_id) + f"#bed-{bed_id}"
+    # the board opens on the page of rooms that holds the bed (facilities/board.py)
+    board = url_for("facilities.board", facility_id=stay_or_bed.facility_id, bed=bed_id)
+    return f"{board}#bed-{bed_id}"
 
 
 def record_id(value) -> int:

@@ -197,12 +197,19 @@ def beds_and_stays(facility_id: int, day: date) -> tuple[list[Bed], dict[int, St
     beds = list(db.session.scalars(
         sa.select(Bed).where(Bed.facility_id == facility_id, Bed.created_on <= day)
         .options(joinedload(Bed.room)).order_by(Bed.code)))
-    stays = {s.bed_id: s for s in db.session.scalars(
-        sa.select(Stay).where(Stay.facility_id == facility_id, stay_covers(day))
-        .options(subqueryload(Stay.leaves),
-                 joinedload(Stay.person).subqueryload(Person.categories),
-                 joinedload(Stay.person).subqueryload(Person.supports)))}
-    return beds, stays
+    return beds, stays_by_bed(facility_id, day)
+
+
+def stays_by_bed(facility_id: int, day: date, bed_ids: list[int] | None = None) -> dict[int, Stay]:
+    """The stay covering each bed of the facility (of `bed_ids` only, if given) on `day`,
+    with its leaves and the resident's categories and 特困 records: {bed id: stay}."""
+    stmt = sa.select(Stay).where(Stay.facility_id == facility_id, stay_covers(day))
+    if bed_ids is not None:
+        stmt = stmt.where(Stay.bed_id.in_(bed_ids))
+    return {s.bed_id: s for s in db.session.scalars(
+        stmt.options(subqueryload(Stay.leaves),
+                     joinedload(Stay.person).subqueryload(Person.categories),
+                     joinedload(Stay.person).subqueryload(Person.supports)))}
 
 
 def board(facility: Facility, day: date | None = None) -> list[tuple[Room | None, list]]:

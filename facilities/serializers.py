@@ -72,7 +72,8 @@ class StayPage(BaseModel):
 def facility_json(f: Facility, occ: Occupancy | None = None) -> dict:
     occ = occ or facility_occupancy(f.id)
     return {"id": f.id, "name": f.name, "kind": f.kind.value, "township_code": f.township_code,
-            "address": f.address, "capacity": f.capacity,
+            "address": f.address, "capacity": f.capacity, "opened_on": f.opened_on,
+            "closed_on": f.closed_on,
             "beds_total": occ.beds, "beds_occupied": occ.occupied, "beds_held": occ.held,
             "beds_reserved": occ.reserved, "beds_out_of_service": occ.out_of_service,
             "beds_available": occ.available, "beds_nursing": occ.nursing,

@@ -6,6 +6,7 @@ flush, never commit.
 - the checks and locks every bed operation takes, and their order: guards.py;
 - stays (admit, transfer, end, leave; what a death or a move ends): stays.py;
 - beds out of service and reservations: availability.py;
+- editing and closing facilities, rooms, editing beds: setup.py;
 - transfers between homes: transfers.py;
 - census and day-care attendance: registers.py;
 - 五保 placement: placement.py; the read side: queries.py.
@@ -25,7 +26,7 @@ from eldercare.timeutil import local_today
 
 # The rest of the interface, gathered here (see the docstring).
 from .availability import back_in_service, reserve_bed, set_out_of_service, unreserve_bed
-from .guards import check_own_facility
+from .guards import check_own_facility, hold_facility_open
 from .models import Bed, BedKind, Facility, FacilityKind, Room, RoomSex
 from .placement import place
 from .queries import (
@@ -42,6 +43,7 @@ from .queries import (
     who_was_in_bed,
 )
 from .registers import confirm_census, record_attendance
+from .setup import add_room, close_facility, update_bed, update_facility, update_room
 from .stays import (
     admit,
     end_stay,
@@ -54,13 +56,13 @@ from .stays import (
 from .transfers import approve_transfer, reject_transfer, request_transfer
 
 __all__ = [
-    "add_bed", "admit", "approve_transfer", "back_in_service", "bed_history", "bed_status",
-    "check_own_facility", "confirm_census", "create_facility", "district_occupancy",
-    "end_stay", "end_stays_for", "facility_occupancy", "occupancy", "open_stay_of",
-    "overdue_leaves", "place", "placement_options", "record_attendance", "reject_transfer",
-    "request_transfer", "reserve_bed", "return_from_leave", "room_for", "set_out_of_service",
-    "start_leave", "stays_on", "transfer", "unreserve_bed", "vacant_beds", "waiting_list",
-    "who_was_in_bed",
+    "add_bed", "add_room", "admit", "approve_transfer", "back_in_service", "bed_history",
+    "bed_status", "check_own_facility", "close_facility", "confirm_census", "create_facility",
+    "district_occupancy", "end_stay", "end_stays_for", "facility_occupancy", "occupancy",
+    "open_stay_of", "overdue_leaves", "place", "placement_options", "record_attendance",
+    "reject_transfer", "request_transfer", "reserve_bed", "return_from_leave", "room_for",
+    "set_out_of_service", "start_leave", "stays_on", "transfer", "unreserve_bed", "update_bed",
+    "update_facility", "update_room", "vacant_beds", "waiting_list", "who_was_in_bed",
 ]
 
 # --- facilities, rooms, beds ----------------------------------------------------------
@@ -109,6 +111,7 @@ def add_bed(facility: Facility, code: str, kind: str = "ordinary", room: str | N
     """Add a bed (in a room, created if new). Raises NotOwnFacility for another home's
     manager, Conflict (duplicate_bed_code) when the code is taken in this facility."""
     check_own_facility(user, facility.id)
+    hold_facility_open(facility.id)
     code = (code or "").strip()
     if not code:
         raise Invalid(_l("床位号不能为空"), fields={"code": _l("床位号不能为空")})

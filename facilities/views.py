@@ -27,6 +27,9 @@ from eldercare.pagination import page_of
 from eldercare.timeutil import LOCAL, local_today
 
 from . import daycare_figures, queries, scoping, services
+from .availability import open_outages
+from .board import board_page
+from .breakdowns import nursing_share
 from .forms import (
     END_REASONS,
     AdmitForm,
@@ -81,10 +84,10 @@ def index():
         rows = list(db.session.scalars(stmt))
         occ = queries.occupancy(local_today(), [f.id for f in rows])
         return export_response(
-            "facilities", ["编号", "名称", "类型", "乡镇（街道）", "床位", "在住", "请假", "停用",
-                           "空床", "入住率"],
+            "facilities", ["编号", "名称", "类型", "乡镇（街道）", "床位", "在住", "请假", "预留",
+                           "停用", "空床", "入住率"],
             ((f.id, f.name, str(KIND_LABELS[f.kind.value]), towns.get(f.township_code, ""),
-              o.beds, o.occupied, o.held, o.out_of_service, o.available, o.rate)
+              o.beds, o.occupied, o.held, o.reserved, o.out_of_service, o.available, o.rate)
              for f in rows for o in [occ.get(f.id, queries.Occupancy())]))
     page = page_of(stmt, args)
     occ = queries.occupancy(local_today(), [f.id for f in page.items])
@@ -106,8 +109,10 @@ def dashboard():
     # the centralised-support rate beside it, month by month (issue 17.7)
     if wants_export():
         return export_response(
-            "occupancy", ["机构", "床位", "护理型", "在住", "请假", "空床", "入住率"],
-            ((f.name, o.beds, o.nursing, o.occupied, o.held, o.available, o.rate)
+            "occupancy", ["机构", "床位", "护理型", "护理型占比", "在住", "请假", "预留", "空床",
+                          "停用", "入住率"],
+            ((f.name, o.beds, o.nursing, nursing_share(o), o.occupied, o.held, o.reserved,
+              o.available, o.out_of_service, o.rate)
              for f in homes for o in [occ.get(f.id, queries.Occupancy())]))
     return render_template("facilities/dashboard.html", district=district, homes=homes, occ=occ,
                            trend_json=json.dumps(trend), wubao=wubao_figures(today),
@@ -129,13 +134,14 @@ def board(facility_id: int):
             ((room.code if room else "", bed.code, bed.kind, status,
               stay.person.name if stay else "", stay.start_date if stay else None)
              for room, beds in queries.board(facility, today) for bed, stay, status in beds))
-    rooms = queries.board(facility, today)
+    rooms, page = board_page(facility, today, request.args)
     since = queries.home_since([stay for _room, beds in rooms for _bed, stay, _s in beds if stay])
     return render_template(
-        "facilities/board.html", facility=facility, rooms=rooms, since=since,
+        "facilities/board.html", facility=facility, rooms=rooms, page=page, since=since,
         occ=queries.facility_occupancy(facility.id, today), census=census, today=today,
         overdue=queries.overdue_leaves(facility.id, today), census_form=DayForm(),
-        can_write=current_user.role in WRITERS, towns=townships())
+        can_write=current_user.role in WRITERS, towns=townships(),
+        outages=open_outages(facility.id))
 
 
 def _vacant_in(facility: Facility) -> list[Bed]:
@@ -174,6 +180,7 @@ def bed(facility_id: int, bed_id: int):
         request_form=request_form,
         leave_form=LeaveForm(start_date=today, expected_return=today), day_form=DayForm(date=today),
         end_form=EndForm(date=today), outage_form=OutageForm(date=today),
+        outage=open_outages(facility.id).get(bed.id) if bed.out_of_service else None,
         can_write=current_user.role in WRITERS)
 
 

@@ -15,11 +15,24 @@ def init_app(app: Flask) -> None:
     from eldercare.signals import person_died, person_moved
 
     # models: the tables, for migrations and queries; api_scans: its routes on api.bp
-    from . import api, api_scans, homepoint, models, scan_views, services, views  # noqa: F401
+    from . import (  # noqa: F401
+        api,
+        api_reference,
+        api_scans,
+        homepoint,
+        models,
+        scan_views,
+        services,
+        views,
+        views_reference,
+    )
+    from . import api_lifecycle as _lifecycle_api  # noqa: F401  (its routes on api.bp)
     from . import patterns_views as pv
+    from . import views_lifecycle as _lifecycle_pages  # noqa: F401  (its routes on views.bp)
     from .claims import init_app as init_claims
 
-    for bp in (api.bp, views.bp, scan_views.bp, homepoint.bp, pv.bp, pv.api_bp):
+    for bp in (api.bp, views.bp, scan_views.bp, homepoint.bp, pv.bp, pv.api_bp,
+               views_reference.bp):
         app.register_blueprint(bp)
     reg = app.extensions["eldercare"]
     _menu(reg)
@@ -43,12 +56,16 @@ def _menu(reg) -> None:
     reg.nav.append(NavItem("homecare_patterns.patterns_page", _l("异常模式"),
                            (Role.ADMIN, Role.AUDITOR), 38))
     reg.nav.append(NavItem("homecare.workers", _l("服务人员"), (Role.PROVIDER,), 32))
+    # the bureau's reference data (issue 17.1): the auditor reads it
+    bureau = (Role.ADMIN, Role.AUDITOR)
+    reg.nav.append(NavItem("homecare_reference.providers_page", _l("服务组织"), bureau, 36))
+    reg.nav.append(NavItem("homecare_reference.prices_page", _l("价目与补贴"), bureau, 37))
     # A provider account manages, a worker account scans (issue 14): workers only.
     reg.nav.append(NavItem("homecare_scan.scan_page", _l("扫码服务"), SCANNERS, 33))
 
 
 def _figures_and_hooks(reg) -> None:
-    from . import exits, figures, homepoint, scoping, services, tallies
+    from . import exits, figures, homepoint, low_balance, scoping, services, tallies
 
     reg.overview.append(figures.overview)
     reg.tallies["homecare"] = tallies.recount
@@ -60,17 +77,19 @@ def _figures_and_hooks(reg) -> None:
     reg.hook("dynamic.effects").append(exits.effects)
     reg.hook("dynamic.losses").append(exits.losses)
     reg.seeds.append(services.seed_reference_data)
+    reg.alert_sources.append(low_balance.alerts)
 
 
 def _demo_and_jobs(reg) -> None:
     from eldercare.registry import DemoStep, Job
 
-    from . import demo, newyear, patterns, visits
+    from . import demo, demo_lifecycle, newyear, patterns, visits
 
     reg.demo_steps.append(DemoStep(40, "homecare providers", demo.providers))
     reg.demo_steps.append(DemoStep(41, "homecare enrolments", demo.enrolments))
     reg.demo_steps.append(DemoStep(42, "homecare visits", demo.visits))
     reg.demo_steps.append(DemoStep(43, "homecare patterns", patterns.demo_step))
+    reg.demo_steps.append(DemoStep(44, "homecare lifecycle", demo_lifecycle.step))
     reg.add_job(Job("subsidy-year", newyear.new_subsidy_year, "year",
                     {"month": 1, "day": 1, "hour": 0, "minute": 30},
                     _l("新年度：在册老人转入新年度并拨付补贴，上年结余作废")))

@@ -20,7 +20,7 @@ from eldercare.models import Person, Role
 from eldercare.people.services import number_condition
 from eldercare.timeutil import local_today
 
-from . import cards, dashboard, figures, homepoint, services
+from . import cards, dashboard, figures, homepoint, lifecycle, reference, services
 from . import scoping as hc
 from .models import Enrolment, EnrolmentStatus
 from .serializers import (
@@ -133,7 +133,8 @@ def list_services(query: YearQuery):
 
 
 class ServiceIn(Body):
-    code: str = Field(min_length=1, max_length=20, pattern=r"^[a-z0-9_]+$")
+    # the bureau's catalogue writes `JJ-01`; matched ignoring case (reference.py)
+    code: str = Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_-]+$")
     name: str = Field(min_length=1, max_length=64)
     unit: Literal["hour", "session", "meal"]
     price: Decimal = Field(gt=0, max_digits=8, decimal_places=2)
@@ -170,6 +171,10 @@ class EnrolmentIn(Body):
     person_id: int
     provider_id: int
     year: int = Field(ge=2000, le=2100)
+    enrolled_on: date | None = Field(
+        None, description="the day it counts from: within `year`, not in the future "
+                          "(default today, or 1 January for a past year)")
+    outside_reason: str | None = Field(None, max_length=200)
 
 
 @endpoint(bp, "/enrolments", ["POST"], roles=ADMIN, body=EnrolmentIn, response=Loose,
@@ -178,7 +183,8 @@ def create_enrolment(body: EnrolmentIn):
     user = api_user()
     person = core_scoping.get_person(user, body.person_id)
     provider = services.get_provider(body.provider_id)
-    e = services.enrol(person, provider, body.year)
+    e = reference.enrol(person, provider, body.year, body.outside_reason,
+                        on=lifecycle.enrolled_on(body.year, body.enrolled_on))
     out = enrolment_json(e, (e.balance, Decimal("0.00")))
     db.session.commit()
     return out

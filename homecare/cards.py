@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from eldercare import audit, throttle
-from eldercare.errors import DomainError
+from eldercare.errors import Conflict, DomainError
 from eldercare.extensions import db
 from eldercare.models import User
 from eldercare.models.throttle import Throttle
@@ -116,6 +116,8 @@ def resolve(text: str) -> Enrolment:
         raise CardReplaced(_l("此卡已补办新卡，旧卡（旧卡号）已停用：请使用老人的新卡"))
     if enrolment is None or enrolment.card_serial != serial:
         raise InvalidCard(_l("此卡已作废或不存在，请使用新卡"))
+    if enrolment.end_reason == "transferred":  # lifecycle.TRANSFERRED: a new card was made
+        raise InvalidCard(_l("此卡已停用：老人已变更服务组织，请使用新服务组织的服务卡"))
     return enrolment
 
 
@@ -172,7 +174,10 @@ def _failures(key: str) -> int:
 
 
 def reissue(enrolment: Enrolment) -> Enrolment:
-    """A new card: the serial goes up by one and the old card stops working."""
+    """A new card: the serial goes up by one and the old card stops working. Raises
+    Conflict for an enrolment that has ended (its card serves no visit any more)."""
+    if enrolment.status != "active":
+        raise Conflict(_l("服务登记已终止，不能补发服务卡"), code="enrolment_ended")
     enrolment.card_serial = enrolment.card_serial + 1
     db.session.flush()
     return enrolment

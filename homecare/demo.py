@@ -40,6 +40,10 @@ PROVIDERS = (  # name, admin login, display name; the facilities demo uses the s
 WORKERS_PER_PROVIDER = 15  # × scale; about three visits a day each
 WORKER_NAMES = "张李王刘陈杨黄周吴徐孙马朱胡郭何高林罗郑"
 ZERO = Decimal("0.00")
+#: One elder in so many lives at a township's edge and is served, with the reason stated,
+#: by the provider of the township next door (issue 17.1: outside the contract townships).
+OUTSIDE_EVERY = 400
+OUTSIDE_REASON = "住在乡镇交界处，邻乡镇的服务组织上门更近"
 
 # How often each service is picked, and how much of it (hours, sessions, meals).
 MIX = {"meal": (30, (1, 1, 2)), "clean": (22, (1, 1, 1.5, 2)), "care": (18, (1, 1, 1.5, 2)),
@@ -85,7 +89,9 @@ def providers(ctx) -> None:
     codes = [t.code for t in ctx.townships]
     for i, (name, login, display) in enumerate(PROVIDERS):
         served = codes[i::len(PROVIDERS)]
-        p = services.create_provider(name, served, date(st.year, 1, 1), date(st.year, 12, 31),
+        # three-year contracts signed in turn: one runs out this year, one began this year
+        start = date(st.year - 2 + i % 3, 1, 1)
+        p = services.create_provider(name, served, start, date(start.year + 2, 12, 31),
                                      phone=f"0816-22{i + 1}{ctx.rng.randrange(1000, 9999)}")
         st.providers.append(p.id)
         st.by_township.update(dict.fromkeys(served, p.id))
@@ -120,9 +126,14 @@ def enrolments(ctx) -> None:
     for pid in ctx.homecare_ids:
         fallback = st.providers[pid % len(st.providers)]
         provider = st.by_township.get(township.get(pid) or "", fallback)
+        reason = ""
+        if pid % OUTSIDE_EVERY == 0:  # a few near a boundary, served from next door
+            provider = st.providers[(st.providers.index(provider) + 1) % len(st.providers)]
+            reason = OUTSIDE_REASON
         rows.append({"person_id": pid, "provider_id": provider, "year": st.year,
                      "status": "active", "enrolled_on": jan1, "ended_on": None,
-                     "end_reason": "", "card_serial": 1, "balance": ZERO})
+                     "end_reason": "", "card_serial": 1, "balance": ZERO,
+                     "outside_reason": reason})
         owners.append((pid, provider))
     ids = insert_returning_ids(Enrolment, rows)
     st.enrolments = [(eid, pid, prov) for eid, (pid, prov) in zip(ids, owners, strict=True)]

@@ -13,6 +13,7 @@ new-year job's one entry).
     debit_many                 many visits' debits at once, each wholly covered (the demo)
     credit                     a visit's debit given back (expired if the year has turned)
     expire_many                what was left of a year, at its end
+    move                       the whole balance to the next provider's enrolment, once
 """
 
 from __future__ import annotations
@@ -53,10 +54,20 @@ _CREDIT_FEN = sa.text(
     "UPDATE enrolments SET balance = balance + :fen WHERE id = :id AND year >= :year")
 
 
-def _entry(enrolment_id: int, visit_id: int | None, kind: EntryKind) -> int | None:
-    return db.session.scalar(sa.select(LedgerEntry.id).where(
-        LedgerEntry.enrolment_id == enrolment_id, LedgerEntry.visit_id == visit_id,
-        LedgerEntry.kind == kind))
+# The successor of a transferred enrolment (enrolments.transferred_from_id is unique).
+_SUCCESSOR = sa.text("SELECT id FROM enrolments WHERE transferred_from_id = :id")
+
+
+def chain_of(enrolment_id: int) -> list[int]:
+    """`enrolment_id` and the enrolments its balance was moved to, in order (a change of
+    provider mid-year): the last holds the money now."""
+    chain = [enrolment_id]
+    for _hop in range(20):
+        nxt = db.session.execute(_SUCCESSOR, {"id": chain[-1]}).scalar()
+        if nxt is None:
+            break
+        chain.append(nxt)
+    return chain
 
 
 def credit(enrolment_id: int, visit_id: int, amount: Decimal, note: str,
@@ -69,8 +80,14 @@ def credit(enrolment_id: int, visit_id: int, amount: Decimal, note: str,
     nothing to give back (a self-paid visit, or given back before). Changes: the
     enrolment's balance, two or one ledger entries; audited."""
     amount = to_money(amount)
-    if amount <= 0 or _entry(enrolment_id, visit_id, EntryKind.REVERSAL):
+    # After a change of provider the money lives on in the next enrolment: it goes back
+    # there, where it can still be spent (and once, wherever it went back before).
+    chain = chain_of(enrolment_id)
+    if amount <= 0 or db.session.scalar(sa.select(LedgerEntry.id).where(
+            LedgerEntry.enrolment_id.in_(chain), LedgerEntry.visit_id == visit_id,
+            LedgerEntry.kind == EntryKind.REVERSAL)):
         return None
+    enrolment_id = chain[-1]
     at = at or utcnow()
     db.session.add(LedgerEntry(enrolment_id=enrolment_id, kind=EntryKind.REVERSAL,
                                amount=amount, visit_id=visit_id, at=at, note=note))
@@ -188,3 +205,32 @@ def expire_many(balances: Sequence[tuple[int, int]], at: datetime, note: str) ->
     if done != len(rows):  # an expiry entry without its expiry: undo all
         raise Conflict(_l("上年度余额在结转时发生变动，请重新执行"), code="busy")
     return sum((from_fen(left) for _eid, left in rows), Decimal("0.00"))
+
+
+def move(from_id: int, to_id: int, at: datetime, note: str) -> Decimal:
+    """Move the whole balance of enrolment `from_id` to `to_id` (a change of provider
+    mid-year): a `transfer_out` entry on the one, a `transfer_in` on the other (each at
+    most once per enrolment: partial unique indexes refuse a second at the flush), and two
+    relative updates checked by their row counts: the first conditional on the balance
+    being exactly what was read, so that a debit slipping in between makes it touch no row
+    and the read is tried again. Returns what was moved (nothing to move: 0.00, no
+    entries). Raises Conflict (`busy`) if the balance keeps changing, (`no_enrolment`) if
+    the receiving enrolment is missing. Changes: both balances, two ledger entries."""
+    for _attempt in range(50):
+        left = int(db.session.execute(_BALANCE_FEN, {"id": from_id}).scalar_one())
+        if left <= 0:
+            return Decimal("0.00")
+        if rowcount(db.session.execute(_EXPIRE_FEN, {"id": from_id, "fen": left})) == 1:
+            break
+    else:
+        raise Conflict(_l("账户余额变动频繁，请重试"), code="busy")
+    amount = from_fen(left)
+    db.session.add_all([
+        LedgerEntry(enrolment_id=from_id, kind=EntryKind.TRANSFER_OUT, amount=-amount, at=at,
+                    note=note),
+        LedgerEntry(enrolment_id=to_id, kind=EntryKind.TRANSFER_IN, amount=amount, at=at,
+                    note=note)])
+    db.session.flush()
+    if rowcount(db.session.execute(_ADD_FEN, {"fen": left, "id": to_id})) != 1:
+        raise Conflict(_l("补贴账户不存在"), code="no_enrolment")
+    return amount

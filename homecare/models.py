@@ -43,6 +43,8 @@ class EntryKind(enum.StrEnum):
     VISIT_DEBIT = "visit_debit"  # the subsidised part of a visit (-)
     REVERSAL = "reversal"  # a debit given back (+)
     EXPIRY = "expiry"  # what was left at the year's end (-)
+    TRANSFER_OUT = "transfer_out"  # the balance moved to the next provider's enrolment (-)
+    TRANSFER_IN = "transfer_in"  # the balance brought from the previous provider's (+)
 
 
 class VisitStatus(enum.StrEnum):
@@ -109,13 +111,16 @@ class Service(Model):
 
     __tablename__ = "services"
     __table_args__ = (
-        sa.UniqueConstraint("year", "code"),
+        # Codes are matched case-insensitively (the bureau's catalogue writes `JJ-01`):
+        # `jj-01` beside `JJ-01` in one year would make every lookup ambiguous.
+        sa.Index("uq_services_year_code_ci", "year", sa.text("lower(code)"), unique=True),
         sa.CheckConstraint("price > 0", name="price_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(index=True)
-    code: Mapped[str] = mapped_column(sa.String(20))
+    code: Mapped[str] = mapped_column(
+        sa.String(20), comment="letters, digits, - and _; unique per year ignoring case")
     name: Mapped[str] = mapped_column(sa.String(64))
     unit: Mapped[Unit] = mapped_column(enum_column(Unit, "service_unit"))
     price: Mapped[Money]
@@ -126,7 +131,11 @@ class Enrolment(Model):
 
     __tablename__ = "enrolments"
     __table_args__ = (
-        sa.UniqueConstraint("person_id", "year"),
+        # At most one active enrolment per elder and year; ended ones stay beside it (a
+        # change of provider mid-year ends one and starts the next: lifecycle.py).
+        sa.Index("uq_enrolments_one_active", "person_id", "year", unique=True,
+                 sqlite_where=sa.text("status = 'active'"),
+                 postgresql_where=sa.text("status = 'active'")),
         sa.CheckConstraint("balance >= 0", name="balance_not_negative"),
         sa.CheckConstraint("card_serial >= 1", name="card_serial_positive"),
         sa.Index("ix_enrolments_provider_year", "provider_id", "year"),
@@ -141,6 +150,14 @@ class Enrolment(Model):
     enrolled_on: Mapped[date]
     ended_on: Mapped[date | None]
     end_reason: Mapped[str] = mapped_column(sa.String(40), default="")
+    end_note: Mapped[str] = mapped_column(
+        sa.String(200), default="", server_default="", comment="why it was withdrawn, as told")
+    transferred_from_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("enrolments.id"), unique=True,
+        comment="the enrolment whose balance this one took over; unique: moved once")
+    outside_reason: Mapped[str] = mapped_column(
+        sa.String(200), default="", server_default="",
+        comment="why the elder's township is outside the provider's contract townships")
     card_serial: Mapped[int] = mapped_column(
         default=1, comment="printed into the card's token; a reissue bumps it and revokes the old")
     balance: Mapped[Decimal] = mapped_column(
@@ -148,6 +165,10 @@ class Enrolment(Model):
 
     person: Mapped[Person] = relationship(lazy="joined")
     provider: Mapped[Provider] = relationship(lazy="joined")
+
+
+SIGN_BY_KIND = ("(kind IN ('allocation', 'reversal', 'transfer_in') AND amount > 0) OR "
+                "(kind IN ('visit_debit', 'expiry', 'transfer_out') AND amount < 0)")
 
 
 class LedgerEntry(Model):
@@ -160,9 +181,12 @@ class LedgerEntry(Model):
         sa.Index("uq_ledger_entries_one_allocation", "enrolment_id", unique=True,
                  sqlite_where=sa.text("kind = 'allocation'"),
                  postgresql_where=sa.text("kind = 'allocation'")),
-        sa.CheckConstraint(
-            "(kind IN ('allocation', 'reversal') AND amount > 0) OR "
-            "(kind IN ('visit_debit', 'expiry') AND amount < 0)", name="sign_by_kind"),
+        # A balance moves out of an enrolment once, and into one once (lifecycle.py).
+        *(sa.Index(f"uq_ledger_entries_one_{kind}", "enrolment_id", unique=True,
+                   sqlite_where=sa.text(f"kind = '{kind}'"),
+                   postgresql_where=sa.text(f"kind = '{kind}'"))
+          for kind in ("transfer_out", "transfer_in")),
+        sa.CheckConstraint(SIGN_BY_KIND, name="sign_by_kind"),
         # Covers the overview's sums of a year's ledgers (homecare/figures.py): read from
         # the index alone, not row by row (0.6-1 s → about 0.1 s at demo scale 10).
         sa.Index("ix_ledger_entries_enrolment_at_sums", "enrolment_id", "at", "kind", "amount"),

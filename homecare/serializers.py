@@ -17,7 +17,7 @@ def provider_json(p: Provider) -> dict:
 
 
 def service_json(s: Service) -> dict:
-    return {"code": s.code, "name": s.name, "unit": s.unit.value, "price": s.price,
+    return {"id": s.id, "code": s.code, "name": s.name, "unit": s.unit.value, "price": s.price,
             "year": s.year}
 
 
@@ -31,7 +31,10 @@ def enrolment_json(e: Enrolment, totals: tuple[Decimal, Decimal] | None = None) 
     return {
         "id": e.id, "person_id": e.person_id, "provider_id": e.provider_id, "year": e.year,
         "status": e.status.value, "enrolled_on": e.enrolled_on, "ended_on": e.ended_on,
-        "end_reason": e.end_reason or None, "card_serial": e.card_serial,
+        "end_reason": e.end_reason or None, "end_note": e.end_note or None,
+        "transferred_from_id": e.transferred_from_id, "outside_reason": e.outside_reason or None,
+        "frozen": e.end_reason == "withdrawn" and e.balance > 0,
+        "card_serial": e.card_serial,
         "card_number": cards.short_number(e),
         "person": {"name": person.name, "id_number": mask(person.id_number),
                    "township_code": person.township_code, "status": person.status.value},

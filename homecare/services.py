@@ -16,10 +16,18 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from eldercare.accounts.services import NewAccount, create_account
-from eldercare.database import from_fen, stored, to_money, utcnow
+from eldercare.database import (
+    from_fen,
+    insert_or_raise,
+    stored,
+    table_of,
+    to_money,
+    utcnow,
+    violated_constraint,
+)
 from eldercare.errors import Conflict, Invalid, NotFound
 from eldercare.extensions import db
-from eldercare.models import Person, PersonStatus, Region, Role, User
+from eldercare.models import Person, PersonStatus, Role, User
 from eldercare.timeutil import LOCAL, local_midnight_utc, local_today
 
 from .ledger import allocate
@@ -29,12 +37,12 @@ from .models import (
     EntryKind,
     LedgerEntry,
     Provider,
-    ProviderTownship,
     Service,
     SubsidyYear,
     Unit,
     Visit,
 )
+from .providers import create_provider  # noqa: F401  (the interface other packages call)
 
 DEFAULT_SUBSIDY = Decimal("300.00")
 
@@ -64,7 +72,8 @@ def seed_reference_data(year: int | None = None) -> None:
     year = year or local_today().year
     if db.session.scalar(sa.select(SubsidyYear.id).where(SubsidyYear.year == year)) is None:
         db.session.add(SubsidyYear(year=year, amount=DEFAULT_SUBSIDY))
-    have = set(db.session.scalars(sa.select(Service.code).where(Service.year == year)))
+    have = {c.lower() for c in db.session.scalars(
+        sa.select(Service.code).where(Service.year == year))}
     for code, name, unit, price in DEFAULT_CATALOGUE:
         if code not in have:
             db.session.add(Service(year=year, code=code, name=name, unit=unit,
@@ -109,43 +118,28 @@ def service_names() -> dict[str, str]:
     return {code: name for code, name in rows}
 
 
+def find_service(year: int, code: str) -> Service | None:
+    """The item of `year`'s price list with `code`, ignoring case (`jj-01` is `JJ-01`)."""
+    return db.session.scalar(sa.select(Service).where(
+        Service.year == year, sa.func.lower(Service.code) == code.lower()))
+
+
 def add_service(year: int, code: str, name: str, unit: str, price: Decimal) -> Service:
-    """Add an item to a year's price list. Raises Invalid (price), Conflict (code taken)."""
+    """Add an item to a year's price list. Raises Invalid (price), Conflict (the code is
+    taken that year, in any case: the unique index on lower(code) holds it at once too)."""
     if to_money(price) <= 0:
         raise Invalid(_l("价格须大于 0"), fields={"price": _l("须大于 0")})
-    if db.session.scalar(sa.select(Service.id).where(Service.year == year,
-                                                     Service.code == code)):
-        raise Conflict(_l("%(year)s 年已有服务项目 %(code)s", year=year, code=code),
-                       fields={"code": _l("已存在")})
+    taken = Conflict(_l("%(year)s 年已有服务项目 %(code)s", year=year, code=code),
+                     fields={"code": _l("已存在")}, code="code_taken")
+    if find_service(year, code) is not None:
+        raise taken
     service = Service(year=year, code=code, name=name, unit=Unit(unit), price=to_money(price))
-    db.session.add(service)
-    db.session.flush()
+    insert_or_raise(service, lambda exc: taken if violated_constraint(
+        exc, table_of(Service)) == "uq_services_year_code_ci" else None)
     return service
 
 
 # --- providers and workers ------------------------------------------------------------
-
-
-def create_provider(name: str, townships: list[str], contract_from: date | None = None,
-                    contract_to: date | None = None, phone: str = "") -> Provider:
-    """A provider with the townships its contract covers. Raises Invalid for an unknown
-    township code or dates out of order, Conflict for a name taken."""
-    known = set(db.session.scalars(sa.select(Region.code).where(
-        Region.level == "township", Region.code.in_(townships or [""]))))
-    unknown = [c for c in townships if c not in known]
-    if unknown:
-        raise Invalid("未知的乡镇（街道）代码：" + ", ".join(unknown),
-                      fields={"townships": "未知代码：" + ", ".join(unknown)})
-    if contract_from and contract_to and contract_to < contract_from:
-        raise Invalid(_l("合同结束日期早于开始日期"), fields={"contract_to": _l("早于开始日期")})
-    if db.session.scalar(sa.select(Provider.id).where(Provider.name == name)):
-        raise Conflict(_l("已有同名服务组织"), fields={"name": _l("已存在")})
-    provider = Provider(name=name, contract_from=contract_from, contract_to=contract_to,
-                        phone=phone)
-    provider.townships = [ProviderTownship(township_code=c) for c in dict.fromkeys(townships)]
-    db.session.add(provider)
-    db.session.flush()
-    return provider
 
 
 def get_provider(provider_id: int) -> Provider:
@@ -207,6 +201,11 @@ def enrol(person: Person, provider: Provider, year: int, on: date | None = None)
 
 
 
+#: What an enrolment was granted: its allocation, and the balance moved in or out by a
+#: change of provider (so that a moved balance counts once, with the enrolment holding it).
+GRANTED = (EntryKind.ALLOCATION, EntryKind.TRANSFER_IN, EntryKind.TRANSFER_OUT)
+
+
 @dataclass
 class Ledger:
     allocated: Decimal
@@ -218,8 +217,7 @@ class Ledger:
 def ledger(enrolment: Enrolment) -> Ledger:
     entries = list(db.session.scalars(sa.select(LedgerEntry).where(
         LedgerEntry.enrolment_id == enrolment.id).order_by(LedgerEntry.at, LedgerEntry.id)))
-    allocated = sum((e.amount for e in entries if e.kind == EntryKind.ALLOCATION),
-                    Decimal("0.00"))
+    allocated = sum((e.amount for e in entries if e.kind in GRANTED), Decimal("0.00"))
     spent = -sum((e.amount for e in entries
                   if e.kind in (EntryKind.VISIT_DEBIT, EntryKind.REVERSAL)), Decimal("0.00"))
     db.session.refresh(enrolment, ["balance"])
@@ -227,12 +225,15 @@ def ledger(enrolment: Enrolment) -> Ledger:
 
 
 def ledger_sums() -> tuple[sa.ColumnElement, sa.ColumnElement]:
-    """Two SQL sums over ledger entries, in whole fen: allocated, and spent (the visits'
-    debits less their reversals, as a negative number). `from_fen` reads them."""
-    from .tallies import ALLOCATED, SPENT
+    """Two SQL sums over ledger entries, in whole fen: allocated (net of balances moved
+    by a change of provider: GRANTED), and spent (the visits' debits less their
+    reversals, as a negative number). `from_fen` reads them. The district's day tallies
+    (tallies.ALLOCATED) leave the moves out: a move's two entries, the same day and
+    year, add up to nothing there."""
+    from .tallies import SPENT
 
     amount, kind = stored(LedgerEntry.amount), LedgerEntry.kind
-    return (sa.func.sum(sa.case((kind.in_(ALLOCATED), amount), else_=0)),
+    return (sa.func.sum(sa.case((kind.in_(GRANTED), amount), else_=0)),
             sa.func.sum(sa.case((kind.in_(SPENT), amount), else_=0)))
 
 

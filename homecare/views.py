@@ -25,7 +25,7 @@ from eldercare.pagination import page_of
 from eldercare.search import search_text
 from eldercare.timeutil import local_today
 
-from . import api, api_scans, cards, dashboard, exports, figures, services
+from . import api, api_scans, cards, dashboard, exports, figures, lifecycle, reference, services
 from . import scoping as hc
 from .claims.labels import OUTCOME_LABELS
 from .forms import EnrolForm, WorkerForm
@@ -39,7 +39,7 @@ EXCEPTION_LABELS = {
     "quantity_exceeds_time": _l("申报时长超过在场时间"),
     "worker_overlap": _l("同一服务人员同时在两户"),
     "deceased": _l("老人已故"),
-    "not_enrolled": _l("老人未登记本年度服务"),
+    "not_enrolled": _l("老人未登记或已退出本年度服务"),
     "future_time": _l("扫码时间晚于当前时间"),
     "far_from_home": _l("扫码地点距老人住址超过 1 公里"),
     "suspect_card": _l("疑似翻拍服务卡"),
@@ -135,8 +135,17 @@ def enrol():
             f"{k}: {', '.join(map(str, v))}" for k, v in form.errors.items())), "danger")
         return redirect(url_for("homecare.enrolments"))
     person = core_scoping.get_person(current_user, form.person_id.data)
-    enrolment = services.enrol(person, services.get_provider(int(form.provider_id.data)),
-                               form.year.data)
+    try:
+        enrolment = reference.enrol(
+            person, services.get_provider(int(form.provider_id.data)), form.year.data,
+            form.outside_reason.data,
+            on=lifecycle.enrolled_on(form.year.data, form.enrolled_on.data))
+    except DomainError as exc:  # the field it names, in words (issue 17.1: outside_reason)
+        db.session.rollback()
+        flash(_("登记信息有误：%(e)s", e="; ".join(
+            f"{getattr(form, k).label.text if hasattr(form, k) else k}: {v}"
+            for k, v in (exc.fields or {"person_id": exc.message}).items())), "danger")
+        return redirect(url_for("homecare.enrolments"))
     db.session.commit()
     flash(_("已登记 %(name)s，补贴 ¥%(amt)s 已入账", name=person.name, amt=enrolment.balance),
           "success")

@@ -255,10 +255,13 @@ def _price_list(year: int) -> list[Service]:
 def price_services(year: int, picked: list[tuple[str, Decimal]]) -> list[VisitService]:
     """Visit services priced from the year's catalogue. Raises Invalid for an unknown code,
     a quantity out of range or a fraction of a session or meal."""
-    by_code = {s.code: s for s in _price_list(year)}
+    # Codes ignore case (the bureau's `JJ-01` is the phone's `jj-01`); a line keeps the
+    # catalogue's spelling, which claims and statements match it by.
+    by_code = {s.code.lower(): s for s in _price_list(year)}
     lines: dict[str, VisitService] = {}
-    for code, qty in picked:
-        item = by_code.get(code)
+    for picked_code, qty in picked:
+        item = by_code.get(str(picked_code).lower())
+        code = item.code if item is not None else picked_code
         if item is None:
             raise Invalid(_l("未知的服务项目：%(code)s", code=code),
                           fields={"services": _l("未知的服务项目 %(code)s", code=code)})

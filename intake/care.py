@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from flask_babel import lazy_gettext as _l
+
 from eldercare.database import to_money
 from eldercare.errors import Conflict, Invalid
 from eldercare.models import User
@@ -24,6 +26,7 @@ from .deadlines import due_after
 from .models import Application, Kind, Status, Step
 from .steps import advance, check_day, last_day
 from .tekun import CheckInput, Decision, assessment_values
+from .words import PLACES_FULL
 
 
 def check(app: Application, user: User, data: CheckInput) -> Application:
@@ -36,8 +39,8 @@ def check(app: Application, user: User, data: CheckInput) -> Application:
     wanted = [c.strip().lower() for c in data.services or [] if c and c.strip()]
     unknown = [c for c in wanted if c not in catalogue]
     if unknown:
-        raise Invalid("未知的服务项目：" + ", ".join(unknown),
-                      fields={"services": "未知代码：" + ", ".join(unknown)})
+        raise Invalid(_l("未知的服务项目：%(codes)s", codes=", ".join(unknown)),
+                      fields={"services": _l("未知代码：%(codes)s", codes=", ".join(unknown))})
     matched = rules.matches(app.person, app.year, on, values["care_level"].value,
                             data.lives_alone)
     score, reasons = rules.need(app.person, on, data.assessment, data.lives_alone)
@@ -67,7 +70,7 @@ def price(year: int, lines: list[PlanLine], start: date) -> dict:
     the total, what the year's subsidy covers and the self-paid remainder. Raises
     Invalid naming the line."""
     if not lines:
-        raise Invalid("服务计划至少要有一项服务", fields={"lines": "不能为空"})
+        raise Invalid(_l("服务计划至少要有一项服务"), fields={"lines": _l("不能为空")})
     catalogue = {s.code.lower(): s for s in homecare.catalogue(year)}
     months = months_left(year, start)
     out, total, seen = [], Decimal("0.00"), set()
@@ -75,18 +78,19 @@ def price(year: int, lines: list[PlanLine], start: date) -> dict:
         code = (line.code or "").strip().lower()
         service = catalogue.get(code)
         if service is None:
-            raise Invalid(f"第 {i + 1} 项：未知的服务项目 {line.code}",
-                          fields={f"lines.{i}.code": "未知代码"})
+            raise Invalid(_l("第 %(n)s 项：未知的服务项目 %(code)s", n=i + 1, code=line.code),
+                          fields={f"lines.{i}.code": _l("未知代码")})
         if code in seen:
-            raise Invalid(f"第 {i + 1} 项：服务项目重复", fields={f"lines.{i}.code": "重复"})
+            raise Invalid(_l("第 %(n)s 项：服务项目重复", n=i + 1),
+                          fields={f"lines.{i}.code": _l("重复")})
         seen.add(code)
         try:
             per_month = Decimal(str(line.per_month)).quantize(Decimal("0.01"))
         except (InvalidOperation, ValueError):
             per_month = Decimal(-1)
         if not Decimal("0") < per_month <= Decimal("200"):
-            raise Invalid(f"第 {i + 1} 项：每月次数须在 0 到 200 之间",
-                          fields={f"lines.{i}.per_month": "0 到 200"})
+            raise Invalid(_l("第 %(n)s 项：每月次数须在 0 到 200 之间", n=i + 1),
+                          fields={f"lines.{i}.per_month": _l("0 到 200")})
         amount = to_money(service.price * per_month * months)
         total += amount
         out.append({"code": service.code, "name": service.name, "unit": service.unit.value,
@@ -104,9 +108,9 @@ def plan(app: Application, user: User, lines: list[PlanLine], on: date | None = 
     """The service plan (服务计划): services and how often, priced. Once per application.
     Raises Invalid (a line), Conflict (not checked yet, planned already)."""
     if app.kind != Kind.HOMECARE:
-        raise Conflict("特困申请没有服务计划", code="out_of_order")
+        raise Conflict(_l("特困申请没有服务计划"), code="out_of_order")
     if app.plan_total is not None:
-        raise Conflict("服务计划已制定", code="out_of_order")
+        raise Conflict(_l("服务计划已制定"), code="out_of_order")
     on = check_day(on, last_day(app))
     priced = price(app.year, lines, on)
     advance(app, Step.PLAN, user, on, allowed=(Status.CHECKED,), to=Status.CHECKED,
@@ -125,25 +129,26 @@ def decide(app: Application, user: User, d: Decision) -> Application:
     if not d.approved:
         reasons = (d.reasons or "").strip()
         if not reasons:
-            raise Invalid("不予确认须书面说明理由", fields={"reasons": "不能为空"})
+            raise Invalid(_l("不予确认须书面说明理由"), fields={"reasons": _l("不能为空")})
         advance(app, Step.DECIDE, user, on, allowed=(Status.CHECKED,), to=Status.REFUSED,
                 due_next=None, note=reasons,
                 values={"decided_on": on, "approved": False, "reasons": reasons[:500]})
         return app
     if app.status not in (Status.CHECKED, Status.WAITING):
-        raise Conflict("当前状态不能办理这一步", code="out_of_order")
+        raise Conflict(_l("当前状态不能办理这一步"), code="out_of_order")
     if app.status == Status.CHECKED and not app.eligible:
-        raise Conflict("不符合本年度居家养老服务条件，只能不予确认", code="not_eligible")
+        raise Conflict(_l("不符合本年度居家养老服务条件，只能不予确认"), code="not_eligible")
     if app.status == Status.CHECKED and app.plan_total is None:
-        raise Conflict("尚未制定服务计划", code="out_of_order")
+        raise Conflict(_l("尚未制定服务计划"), code="out_of_order")
     year = rules.lock_year(app.year)
     full = rules.places_taken(app.year) >= year.places
     from_waiting = app.status == Status.WAITING
     if from_waiting and full:
-        raise Conflict(f"{app.year} 年名额已满（{year.places}），仍须轮候", code="places_full")
+        raise Conflict(_l("%(year)s 年名额已满（%(places)s），仍须轮候", year=app.year,
+                          places=year.places), code="places_full")
     if full:
         advance(app, Step.DECIDE, user, on, allowed=(Status.CHECKED,), to=Status.WAITING,
-                due_next=None, note=f"名额已满（{year.places}）",
+                due_next=None, note=PLACES_FULL % {"places": year.places},
                 values={"decided_on": on, "approved": True, "waiting_since": on,
                         "reasons": (d.reasons or "")[:500]})
         return app
@@ -162,19 +167,21 @@ def enrol(app: Application, user: User, provider_id: int, on: date | None = None
     or out of contract, a day outside the year), Conflict (not approved, enrolled
     already)."""
     if app.kind != Kind.HOMECARE:
-        raise Conflict("特困申请不登记服务组织", code="out_of_order")
+        raise Conflict(_l("特困申请不登记服务组织"), code="out_of_order")
     on = check_day(on, last_day(app), "agreed_on")
     if on.year != app.year:
-        raise Invalid(f"协议日期须在 {app.year} 年内", fields={"agreed_on": f"{app.year} 年内"})
+        raise Invalid(_l("协议日期须在 %(year)s 年内", year=app.year),
+                      fields={"agreed_on": _l("%(year)s 年内", year=app.year)})
     provider = homecare.get_provider(provider_id)
     if app.township_code not in provider.township_codes:
-        raise Invalid("该服务组织不服务申请人所在乡镇（街道）",
-                      fields={"provider_id": "不服务该乡镇（街道）"})
+        raise Invalid(_l("该服务组织不服务申请人所在乡镇（街道）"),
+                      fields={"provider_id": _l("不服务该乡镇（街道）")})
     if (provider.contract_from and on < provider.contract_from) or (
             provider.contract_to and on > provider.contract_to):
-        raise Invalid("协议日期不在该服务组织的合同期内", fields={"agreed_on": "不在合同期内"})
+        raise Invalid(_l("协议日期不在该服务组织的合同期内"),
+                      fields={"agreed_on": _l("不在合同期内")})
     if app.enrolment_id is not None:
-        raise Conflict("已登记服务组织", code="out_of_order")
+        raise Conflict(_l("已登记服务组织"), code="out_of_order")
     advance(app, Step.ENROL, user, on, allowed=(Status.APPROVED,), to=Status.APPROVED,
             due_next=None, values={"provider_id": provider.id, "agreed_on": on})
     enrolment = homecare.enrol(app.person, provider, app.year, on)

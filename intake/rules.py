@@ -12,23 +12,27 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from eldercare.errors import Invalid
 from eldercare.extensions import db
 from eldercare.models import CareLevel, Category, Person
 from eldercare.timeutil import local_today
 
+from . import words
 from .models import Application, EligibilityRule, HomecareYear, Kind, Status
+from .words import N_
 
 DEFAULT_PLACES = 11000
 DEFAULT_RULES: tuple[dict, ...] = (
-    {"code": "tekun60", "label": "60周岁以上特困人员", "min_age": 60, "categories": ["tekun"]},
-    {"code": "dibao60", "label": "60周岁以上低保对象", "min_age": 60, "categories": ["dibao"]},
-    {"code": "age80", "label": "80周岁以上高龄老人", "min_age": 80},
-    {"code": "disabled60", "label": "60周岁以上残疾老人", "min_age": 60,
+    {"code": "tekun60", "label": N_("60周岁以上特困人员"), "min_age": 60, "categories": ["tekun"]},
+    {"code": "dibao60", "label": N_("60周岁以上低保对象"), "min_age": 60, "categories": ["dibao"]},
+    {"code": "age80", "label": N_("80周岁以上高龄老人"), "min_age": 80},
+    {"code": "disabled60", "label": N_("60周岁以上残疾老人"), "min_age": 60,
      "categories": ["disabled"]},
-    {"code": "alone70", "label": "70周岁以上独居老人", "min_age": 70, "categories": ["alone"]},
-    {"code": "fullcare60", "label": "60周岁以上失能（全护理）老人", "min_age": 60,
+    {"code": "alone70", "label": N_("70周岁以上独居老人"), "min_age": 70, "categories": ["alone"]},
+    {"code": "fullcare60", "label": N_("60周岁以上失能（全护理）老人"), "min_age": 60,
      "care_levels": ["full"]},
 )
 CATEGORIES = {c.value for c in Category}
@@ -114,23 +118,24 @@ def set_rules(year: int, rules: list[dict], places: int | None = None) -> list[E
     for i, r in enumerate(rules):
         code = (r.get("code") or "").strip()
         if not code or len(code) > 20 or code in codes:
-            problems[f"rules.{i}.code"] = "须填写，20 字以内，不能重复"
+            problems[f"rules.{i}.code"] = _l("须填写，20 字以内，不能重复")
         codes.add(code)
         if not (r.get("label") or "").strip():
-            problems[f"rules.{i}.label"] = "须填写"
+            problems[f"rules.{i}.label"] = _l("须填写")
         age = r.get("min_age")
         if age is not None and not (isinstance(age, int) and 0 <= age <= 120):
-            problems[f"rules.{i}.min_age"] = "0 到 120"
+            problems[f"rules.{i}.min_age"] = _l("0 到 120")
         bad = [c for c in r.get("categories") or [] if c not in CATEGORIES]
         if bad:
-            problems[f"rules.{i}.categories"] = "未知类别：" + ",".join(bad)
+            problems[f"rules.{i}.categories"] = _l("未知类别：%(codes)s", codes=",".join(bad))
         bad = [c for c in r.get("care_levels") or [] if c not in CARE_LEVELS]
         if bad:
-            problems[f"rules.{i}.care_levels"] = "未知自理能力：" + ",".join(bad)
+            problems[f"rules.{i}.care_levels"] = _l("未知自理能力：%(codes)s",
+                                                       codes=",".join(bad))
     if places is not None and not 0 <= places <= 1_000_000:
-        problems["places"] = "0 到 1000000"
+        problems["places"] = _l("0 到 1000000")
     if problems:
-        raise Invalid("资格条件有误：" + "；".join(f"{k} {v}" for k, v in problems.items()),
+        raise Invalid(_l("资格条件有误：%(problems)s", problems=_Joined(problems)),
                       fields=problems)
     for old in db.session.scalars(sa.select(EligibilityRule).where(EligibilityRule.year == year)):
         db.session.delete(old)
@@ -143,6 +148,16 @@ def set_rules(year: int, rules: list[dict], places: int | None = None) -> list[E
         places_row(year).places = places
     db.session.flush()
     return made
+
+
+class _Joined:
+    """The problems of a rules form in one sentence, in the reader's language."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        self.problems = problems
+
+    def __str__(self) -> str:
+        return "; ".join(f"{k} {v}" for k, v in self.problems.items())
 
 
 @dataclass
@@ -186,25 +201,26 @@ def need(person: Person, on: date, assessment: dict[str, bool], lives_alone: boo
     score, reasons = 0, []
     failed = sum(1 for v in assessment.values() if not v)
     if failed:
-        level = "全护理" if failed >= 4 else "半护理"
+        level = words.NEED_FULL if failed >= 4 else words.NEED_PARTIAL
         score += 10 * failed
-        reasons.append(f"六项自理能力中 {failed} 项需要帮助（{level}）+{10 * failed}")
+        reasons.append(words.NEED_ITEMS % {"n": failed, "level": level, "points": 10 * failed})
     age = person.age_on(on)
     if age >= 90:
         score += 20
-        reasons.append("90周岁以上 +20")
+        reasons.append(words.NEED_AGE90)
     elif age >= 80:
         score += 10
-        reasons.append("80周岁以上 +10")
+        reasons.append(words.NEED_AGE80)
     cats = person.category_set
-    for cat, points, words in ((Category.TEKUN, 15, "特困人员"), (Category.DIBAO, 10, "低保对象"),
-                               (Category.DISABLED, 10, "残疾人")):
+    for cat, points, reason in ((Category.TEKUN, 15, words.NEED_TEKUN),
+                                (Category.DIBAO, 10, words.NEED_DIBAO),
+                                (Category.DISABLED, 10, words.NEED_DISABLED)):
         if cat in cats:
             score += points
-            reasons.append(f"{words} +{points}")
+            reasons.append(reason)
     if lives_alone or Category.ALONE in cats:
         score += 10
-        reasons.append("独居 +10")
+        reasons.append(words.NEED_ALONE)
     return score, reasons
 
 
@@ -223,8 +239,9 @@ def rank_entry(app: Application, rank: int, today: date) -> dict:
     return {"rank": rank, "application_id": app.id, "person_id": app.person_id,
             "name": app.person.name, "township_code": app.township_code,
             "score": app.need_score or 0,
-            "reasons": [*(app.need_reasons or []),
-                        f"轮候 {wait} 天（自 {app.waiting_since.isoformat()}）"
-                        if app.waiting_since else "轮候"],
+            "reasons": [*(words.shown(r) for r in app.need_reasons or []),
+                        _("轮候 %(days)s 天（自 %(since)s）", days=wait,
+                          since=app.waiting_since.isoformat())
+                        if app.waiting_since else _("轮候")],
             "care_level": app.care_level.value if app.care_level else None,
             "waiting_since": app.waiting_since, "days_waiting": wait}

@@ -4,6 +4,7 @@ township clerk their own township's, nobody else anything (deny by default)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from eldercare.errors import NotFound
 from eldercare.extensions import db
@@ -34,7 +35,7 @@ def get_application(user: User, application_id: int, *, for_update: bool = False
     stmt = applications(user).where(Application.id == application_id)
     app = db.session.scalar(stmt.execution_options(populate_existing=for_update))
     if app is None:
-        raise NotFound("未找到该申请")
+        raise NotFound(_l("未找到该申请"))
     return app
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext as _
+
 from eldercare.timeutil import local_today
 
 from .deadlines import ITEMS
 from .models import OPEN, Application, ApplicationStep
+from .words import shown
 
 
 def _money(value) -> str | None:
@@ -17,7 +20,7 @@ def _money(value) -> str | None:
 
 def step_json(s: ApplicationStep) -> dict:
     return {"step": s.step.value, "on": s.on, "at": s.at,
-            "by": s.by.display_name if s.by is not None else "系统",
+            "by": s.by.display_name if s.by is not None else _("系统"),
             "by_id": s.by_id, "due": s.due, "late": s.late, "note": s.note or None}
 
 
@@ -48,9 +51,12 @@ def application_json(app: Application) -> dict:
                 "support_from": app.support_from, "support_id": app.support_id}
     else:
         out |= {"eligibility": (None if app.eligible is None else
-                                {"eligible": app.eligible, "rules": app.matched_rules or []}),
+                                {"eligible": app.eligible,
+                                 "rules": [r | {"label": shown(r.get("label"))}
+                                           for r in app.matched_rules or []]}),
                 "need": (None if app.need_score is None else
-                         {"score": app.need_score, "reasons": app.need_reasons or []}),
+                         {"score": app.need_score,
+                          "reasons": [shown(r) for r in app.need_reasons or []]}),
                 "lives_alone": app.lives_alone, "services_wanted": app.services_wanted or [],
                 "plan": (None if app.plan_total is None else
                          {"lines": app.plan_lines or [], "total": _money(app.plan_total),

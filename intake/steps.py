@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from eldercare import audit, scoping
@@ -30,10 +31,7 @@ from eldercare.timeutil import local_today
 
 from .deadlines import due_after
 from .models import OPEN, Application, ApplicationStep, Kind, Status, Step
-
-STATUS_WORDS = {"received": "已受理", "checked": "已调查评估", "noticed": "公示中",
-                "approved": "已确认", "refused": "不予确认", "waiting": "轮候中",
-                "withdrawn": "已撤回"}
+from .words import STATUS_LABELS
 
 
 def _plain(value):
@@ -52,10 +50,10 @@ def check_day(on: date | None, after: date | None = None, field: str = "on") -> 
     today = local_today()
     on = on or today
     if on > today:
-        raise Invalid("日期不能晚于今天", fields={field: "不能晚于今天"})
+        raise Invalid(_l("日期不能晚于今天"), fields={field: _l("不能晚于今天")})
     if after is not None and on < after:
-        raise Invalid(f"日期不能早于上一步（{after.isoformat()}）",
-                      fields={field: f"不能早于 {after.isoformat()}"})
+        raise Invalid(_l("日期不能早于上一步（%(day)s）", day=after.isoformat()),
+                      fields={field: _l("不能早于 %(day)s", day=after.isoformat())})
     return on
 
 
@@ -73,8 +71,8 @@ def advance(app: Application, step: Step, user: User | None, on: date, *,
     is late (allowed, and counted). Raises Conflict when the application is not in a
     status the step may follow, or another clerk moved it meanwhile."""
     if app.status not in allowed:
-        raise Conflict(f"当前状态为“{STATUS_WORDS[app.status.value]}”，不能办理这一步",
-                       code="out_of_order")
+        raise Conflict(_l("当前状态为“%(status)s”，不能办理这一步",
+                          status=STATUS_LABELS[app.status.value]), code="out_of_order")
     values = dict(values or {})
     due_now, before = app.due, app.status
     done = db.session.execute(
@@ -84,7 +82,7 @@ def advance(app: Application, step: Step, user: User | None, on: date, *,
         .values(status=to, version=Application.version + 1, due=due_next, **values)
         .execution_options(synchronize_session=False))
     if rowcount(done) != 1:
-        raise Conflict("该申请刚刚由他人办理过，请刷新后查看", code="out_of_order")
+        raise Conflict(_l("该申请刚刚由他人办理过，请刷新后查看"), code="out_of_order")
     late = due_now is not None and on > due_now
     audit.record(f"application_{step.value}", "applications", app.id,
                  {"status": [before.value, to.value], "on": on.isoformat(),
@@ -98,7 +96,7 @@ def advance(app: Application, step: Step, user: User | None, on: date, *,
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError:
-        raise Conflict("这一步已经办理过", code="out_of_order") from None
+        raise Conflict(_l("这一步已经办理过"), code="out_of_order") from None
     db.session.expire(app)
     return row
 
@@ -127,20 +125,21 @@ def _applicant(user: User, data: NewApplication) -> Person:
     if data.person_id is not None:
         return scoping.get_person(user, data.person_id)
     if data.person is None:
-        raise Invalid("请指定申请人", fields={"person_id": "person_id 或 person 必填其一"})
+        raise Invalid(_l("请指定申请人"),
+                      fields={"person_id": _l("person_id 或 person 必填其一")})
     township = user.township_code if user.role == Role.TOWNSHIP else None
     info = people.parse_id(data.person.id_number)
     found = people.find_by_id_number(info.number)
     if found is not None:
         if township and found.township_code != township:
-            raise Conflict("该身份证号已在其他乡镇（街道）登记，请向民政局核实",
-                           fields={"person.id_number": "已在其他乡镇（街道）登记"},
+            raise Conflict(_l("该身份证号已在其他乡镇（街道）登记，请向民政局核实"),
+                           fields={"person.id_number": _l("已在其他乡镇（街道）登记")},
                            code="other_township")
         return found
     if township:
         if data.person.township_code and data.person.township_code != township:
-            raise Invalid("只能登记本乡镇（街道）的申请人",
-                          fields={"person.township_code": "须为本乡镇（街道）"})
+            raise Invalid(_l("只能登记本乡镇（街道）的申请人"),
+                          fields={"person.township_code": _l("须为本乡镇（街道）")})
         data.person.township_code = township
     return people.create_person(data.person)
 
@@ -166,28 +165,29 @@ def receive(user: User, data: NewApplication) -> Application:
     try:
         kind = Kind(data.kind)
     except ValueError:
-        raise Invalid("申请类型无效", fields={"kind": "tekun 或 homecare"}) from None
+        raise Invalid(_l("申请类型无效"), fields={"kind": _l("tekun 或 homecare")}) from None
     today = local_today()
     on = check_day(data.received_on, today - timedelta(days=366), "received_on")
     person = _applicant(user, data)
     if person.status != PersonStatus.ACTIVE:
-        raise Conflict("申请人已故或已迁出", code="not_active")
+        raise Conflict(_l("申请人已故或已迁出"), code="not_active")
     if not person.township_code:
-        raise Invalid("申请人未登记所在乡镇（街道）", fields={"township_code": "必填"})
+        raise Invalid(_l("申请人未登记所在乡镇（街道）"), fields={"township_code": _l("必填")})
     if user.role == Role.TOWNSHIP and person.township_code != user.township_code:
-        raise NotFound("未找到该人员")
+        raise NotFound(_l("未找到该人员"))
     year = data.year or on.year
     if not on.year <= year <= on.year + 1:
-        raise Invalid("申请年度须为受理当年或次年", fields={"year": "受理当年或次年"})
+        raise Invalid(_l("申请年度须为受理当年或次年"), fields={"year": _l("受理当年或次年")})
     if kind == Kind.TEKUN and person.current_support is not None:
-        raise Conflict("该人员已是特困供养人员", code="already_supported")
+        raise Conflict(_l("该人员已是特困供养人员"), code="already_supported")
     if kind == Kind.HOMECARE and homecare_enrolled(person.id, year):
-        raise Conflict(f"该人员 {year} 年已登记居家养老服务", code="already_enrolled")
+        raise Conflict(_l("该人员 %(year)s 年已登记居家养老服务", year=year),
+                       code="already_enrolled")
     if data.support_wanted not in (None, "dispersed", "centralized"):
-        raise Invalid("供养方式无效", fields={"support": "dispersed 或 centralized"})
+        raise Invalid(_l("供养方式无效"), fields={"support": _l("dispersed 或 centralized")})
     other = open_application(person.id, kind)
     if other is not None:
-        raise Conflict(f"该人员已有在办申请 #{other.id}", code="already_applying")
+        raise Conflict(_l("该人员已有在办申请 #%(id)s", id=other.id), code="already_applying")
     app = Application(kind=kind, person_id=person.id, township_code=person.township_code,
                       village_code=person.village_code, status=Status.RECEIVED, version=1,
                       year=year, received_on=on, due=due_after(kind, Step.CHECK, on),
@@ -200,7 +200,7 @@ def receive(user: User, data: NewApplication) -> Application:
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError:
-        raise Conflict("该人员已有在办申请", code="already_applying") from None
+        raise Conflict(_l("该人员已有在办申请"), code="already_applying") from None
     db.session.add(ApplicationStep(application_id=app.id, step=Step.RECEIVE, on=on,
                                    by_id=user.id, due=None, late=False,
                                    note=(data.note or "")[:500]))
@@ -218,7 +218,7 @@ def withdraw(app: Application, user: User | None, reason: str, on: date | None =
     reason, Conflict when closed already."""
     reason = (reason or "").strip()
     if not reason:
-        raise Invalid("请填写撤回原因", fields={"reason": "不能为空"})
+        raise Invalid(_l("请填写撤回原因"), fields={"reason": _l("不能为空")})
     on = check_day(on, last_day(app))
     allowed = OPEN + ((Status.APPROVED,) if app.kind == Kind.HOMECARE
                       and app.enrolment_id is None else ())

@@ -14,6 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from eldercare.errors import Conflict, Invalid
 from eldercare.models import CareLevel, User
 from eldercare.people import services as people
@@ -36,8 +39,8 @@ class CheckInput:
 def assessment_values(data: CheckInput) -> dict:
     missing = [k for k in ITEMS if not isinstance(data.assessment.get(k), bool)]
     if missing:
-        raise Invalid("六项自理能力评估须逐项填写",
-                      fields={f"assessment.{k}": "须为 true 或 false" for k in missing})
+        raise Invalid(_l("六项自理能力评估须逐项填写"),
+                      fields={f"assessment.{k}": _l("须为 true 或 false") for k in missing})
     level = care_level_of(data.assessment)
     return {**{k: data.assessment[k] for k in ITEMS}, "care_level": level,
             "check_note": (data.note or "")[:500]}
@@ -58,7 +61,7 @@ def notice(app: Application, user: User, start: date | None) -> Application:
     """Put the township's opinion up in the applicant's village for 7 days (公示),
     from `start`. Raises Conflict for home care or out of order."""
     if app.kind != Kind.TEKUN:
-        raise Conflict("居家养老服务申请不需公示", code="out_of_order")
+        raise Conflict(_l("居家养老服务申请不需公示"), code="out_of_order")
     start = check_day(start, last_day(app), "from")
     until = notice_until(start)
     advance(app, Step.NOTICE, user, start, allowed=(Status.CHECKED,), to=Status.NOTICED,
@@ -90,12 +93,12 @@ def decide(app: Application, user: User, d: Decision) -> Application:
     category or support), Conflict (the notice still running, out of order)."""
     on = check_day(d.on, last_day(app))
     if app.status == Status.NOTICED and app.notice_until and on <= app.notice_until:
-        raise Conflict(f"公示期至 {app.notice_until.isoformat()}，期满后才能确认",
+        raise Conflict(_l("公示期至 %(day)s，期满后才能确认", day=app.notice_until.isoformat()),
                        code="notice_running")
     if not d.approved:
         reasons = (d.reasons or "").strip()
         if not reasons:
-            raise Invalid("不予确认须书面说明理由", fields={"reasons": "不能为空"})
+            raise Invalid(_l("不予确认须书面说明理由"), fields={"reasons": _l("不能为空")})
         advance(app, Step.DECIDE, user, on, allowed=(Status.NOTICED,), to=Status.REFUSED,
                 due_next=None, note=reasons,
                 values={"decided_on": on, "approved": False, "reasons": reasons[:500]})
@@ -103,9 +106,9 @@ def decide(app: Application, user: User, d: Decision) -> Application:
     category = d.category or default_category(app, on)
     support = d.support or app.support_wanted or "dispersed"
     if category not in ("elderly", "disabled", "minor"):
-        raise Invalid("特困类别无效", fields={"category": "elderly、disabled 或 minor"})
+        raise Invalid(_l("特困类别无效"), fields={"category": _l("elderly、disabled 或 minor")})
     if support not in ("dispersed", "centralized"):
-        raise Invalid("供养方式无效", fields={"support": "dispersed 或 centralized"})
+        raise Invalid(_l("供养方式无效"), fields={"support": _l("dispersed 或 centralized")})
     since = first_of_next_month(on)
     advance(app, Step.DECIDE, user, on, allowed=(Status.NOTICED,), to=Status.APPROVED,
             due_next=None, note=(d.reasons or "").strip(),
@@ -125,7 +128,7 @@ def decide(app: Application, user: User, d: Decision) -> Application:
 def first_support_month(app: Application) -> str | None:
     """"2026年12月": the month support starts, for pages."""
     d = app.support_from
-    return f"{d.year}年{d.month}月" if d else None
+    return _("%(year)s年%(month)s月", year=d.year, month=d.month) if d else None
 
 
 def notice_running(app: Application, day: date | None = None) -> bool:

@@ -11,7 +11,6 @@ from datetime import date
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from eldercare import scoping as core_scoping
@@ -30,13 +29,16 @@ from . import figures, scoping, services
 from .forms import NewApplicationForm
 from .models import OPEN, Application, Status
 from .serializers import overdue
+from .words import STATUS_LABELS, shown
 
 bp = Blueprint("intake", __name__)
 READERS, DESK, BUREAU = scoping.READERS, scoping.DESK, scoping.BUREAU
 ADMIN = (Role.ADMIN,)
-STATUS_LABELS = {"received": _l("已受理"), "checked": _l("已调查评估"), "noticed": _l("公示中"),
-                 "approved": _l("已确认"), "refused": _l("不予确认"), "waiting": _l("轮候中"),
-                 "withdrawn": _l("已撤回")}
+
+
+# the sentences intake stores in Chinese (need reasons, rule labels, system notes), in the
+# reader's language wherever a template shows them: `{{ app.note | intake_text }}`
+bp.add_app_template_filter(shown, "intake_text")
 
 
 def townships() -> dict[str, str]:
@@ -108,8 +110,8 @@ def applications():
     names = townships()
     if wants_export():
         return export_response(
-            "applications", ["编号", "申请事项", "姓名", "乡镇（街道）", "受理日期", "状态",
-                             "下一步时限", "逾期", "超时步骤"],
+            "applications", [_("编号"), _("申请事项"), _("姓名"), _("乡镇（街道）"), _("受理日期"),
+                             _("状态"), _("下一步时限"), _("逾期"), _("超时步骤")],
             ((a.id, _kind(a.kind.value), a.person.name, names.get(a.township_code, ""),
               a.received_on, str(STATUS_LABELS[a.status.value]), a.due,
               _("是") if overdue(a) else "", sum(1 for s in a.steps if s.late))

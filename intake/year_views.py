@@ -52,9 +52,10 @@ def waiting():
         all_rows = figures.waiting_page(current_user, year, 1, 100_000)["items"]
         names = townships()
         return export_response(f"homecare-waiting-{year}",
-                               ["名次", "姓名", "乡镇（街道）", "需求评分", "理由", "轮候天数"],
+                               [_("名次"), _("姓名"), _("乡镇（街道）"), _("需求评分"),
+                                _("理由"), _("轮候天数")],
                                ((e["rank"], e["name"], names.get(e["township_code"], ""),
-                                 e["score"], "；".join(e["reasons"]), e["days_waiting"])
+                                 e["score"], _("；").join(e["reasons"]), e["days_waiting"])
                                 for e in all_rows))
     page = Page(data["items"], data["total"], page_no, 50)
     return render_template("intake/waiting.html", data=data, page=page, year=year,

@@ -39,7 +39,8 @@ def build_district(client) -> dict:
              "auditor": f.user("auditor", username="shenji"),
              "manager": f.user("manager", facility_id=home.id, username="mgr"),
              "provider": f.user("provider", provider_id=provider.id, username="kangle"),
-             "worker": f.user("worker", provider_id=provider.id, username="kangle_w1")}
+             "worker": f.user("worker", provider_id=provider.id, username="kangle_w1"),
+             "township": f.user("township", township_code="510704101", username="shima")}
     resident = f.person("王德福")
     people.start_wubao(resident, "elderly", "centralized", local_today() - timedelta(days=400))
     stay = fs.admit(resident, beds[0], local_today() - timedelta(days=30), users["manager"])
@@ -68,7 +69,8 @@ def build_district(client) -> dict:
     return {"users": users, "home": home.id, "bed": beds[1].id, "centre": centre.id,
             "person": resident.id, "leaver": leaver.id, "enrolment": e.id, "claim": claim,
             "visit": v.id, "comparison": comparison.json["id"], "month": month_text(),
-            "card": cards.url(e).split("/v/", 1)[1], "stay": stay.id}
+            "card": cards.url(e).split("/v/", 1)[1], "stay": stay.id,
+            "provider": provider.id, "service": hs.find_service(local_today().year, "clean").id}
 
 
 
@@ -82,22 +84,31 @@ def pages_by_role(d: dict) -> dict[str, list[str]]:
             f"/facilities/{fac}/beds/{bed}", "/placements", "/facilities/occupancy",
             "/facilities/transfers", f"/facilities/{d['centre']}/attendance",
             f"/facilities/{d['centre']}/register",
+            "/facilities/new", f"/facilities/{fac}/edit", f"/facilities/{fac}/setup",
             "/homecare/enrolments", f"/homecare/enrolments/{e}", "/homecare/visits",
             "/homecare/dashboard", "/homecare/claims", f"/homecare/claims/{c}",
             f"/homecare/claims/visits/{d['visit']}", "/homecare/callbacks",
             "/homecare/scorecards", "/homecare/patterns", "/homecare/cards",
             f"/homecare/enrolments/{e}/year-statement", "/comparisons",
             f"/comparisons/{d['comparison']}", "/comparisons/figures", "/reviews",
-            f"/reviews/{d['leaver']}", "/notices", "/users", "/jobs", "/audit"],
+            f"/reviews/{d['leaver']}", "/notices", "/users", "/jobs", "/audit",
+            "/homecare/providers", "/homecare/providers/new",
+            f"/homecare/providers/{d['provider']}", "/homecare/prices",
+            f"/homecare/prices/{d['service']}", "/homecare/subsidy"],
         "auditor": [*office, "/people", f"/facilities/{fac}", "/homecare/claims",
-                             f"/homecare/claims/{c}", "/audit"],
+                             f"/homecare/claims/{c}", "/audit", "/homecare/providers",
+                             f"/homecare/providers/{d['provider']}", "/homecare/prices"],
         "manager": [*office, f"/facilities/{fac}", f"/facilities/{fac}/beds/{bed}",
-                             "/facilities/transfers", "/overview"],
+                             "/facilities/transfers", "/overview", f"/facilities/{fac}/setup",
+                             f"/facilities/{fac}/beds/{bed}/edit"],
         "provider": [*office, "/homecare/enrolments", f"/homecare/enrolments/{e}",
                               "/homecare/visits", "/homecare/workers", "/homecare/claims",
                               f"/homecare/claims/{c}", "/homecare/scorecards",
                               "/homecare/dashboard", f"/homecare/enrolments/{e}/year-statement"],
         "worker": ["/scan", f"/v/{d['card']}", "/scan/manual", "/password"],
+        # the township clerk of 石马镇, where the leaver lives: their applications first
+        "township": [*office, "/applications", "/applications/new", "/applications/notices",
+                     "/homecare/waiting-list", "/people", f"/people/{d['leaver']}"],
         None: ["/login", "/public", "/public/notices"],
     }
 

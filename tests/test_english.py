@@ -95,7 +95,7 @@ def _left_in_english(client, path: str, data: list[str]) -> list[str]:
     return left
 
 
-@pytest.mark.parametrize("role", ["admin", "manager", "provider", "worker", None])
+@pytest.mark.parametrize("role", ["admin", "manager", "provider", "worker", "township", None])
 def test_the_main_pages_in_english_have_no_chinese_but_data(app, client, role):
     district = build_district(client)
     run_job("alerts")

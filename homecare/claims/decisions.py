@@ -82,8 +82,11 @@ def override(claim: Claim, line_no: int, decision: str, reason: str, user: User,
             amount = Decimal("0.00")
         elif amount is None or to_money(amount) < 0 or to_money(amount) > line.amount:
             raise Invalid("调整金额须在 0 与申报金额之间", fields={"amount": _l("超出范围")})
+        # The user's id first: loading an expired user would autoflush a decision
+        # without its reason, which the CHECK refuses.
+        by_id = user.id
         line.override_decision, line.override_amount = chosen, to_money(amount)
-        line.override_reason, line.override_by_id, line.override_at = reason, user.id, utcnow()
+        line.override_reason, line.override_by_id, line.override_at = reason, by_id, utcnow()
         line.decision, line.approved_amount = chosen, to_money(amount)
     db.session.flush()
     audit.record("claim_line_override", "claim_lines", line.id, {

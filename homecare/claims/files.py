@@ -175,6 +175,10 @@ def _line(rownum: int, cells: dict, service_codes: set[str], seen: dict[int, int
         bad("line_no", f"与第 {seen[line_no]} 行重复")
     elif line_no is not None:
         seen[line_no] = rownum
-    if code is not None and code not in service_codes:
+    # Codes ignore case (`jj-01` is the catalogue's `JJ-01`); the line keeps the catalogue's.
+    known = {c.lower(): c for c in service_codes}
+    if code is not None and code.lower() not in known:
         bad("service_code", f"价目表中没有服务项目“{code}”" if code else "必填")
+    elif code:
+        values["service_code"] = known[code.lower()]
     return LineIn(**values) if len(problems) == count else None

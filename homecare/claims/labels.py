@@ -12,7 +12,7 @@ REASON_LABELS = {
     "amount_mismatch": _l("金额与价目表不符：按单价×数量核定"),
     "quantity_exceeds_time": _l("申报时长超过签到至签退的时间：按在场时间核定"),
     "over_budget": _l("超出该次服务从老人补贴账户支付的金额：按实际支付核定"),
-    "not_enrolled": _l("服务当日老人未登记居家养老服务"),
+    "not_enrolled": _l("服务当日老人未登记或已退出居家养老服务"),
     "deceased": _l("服务日期在老人去世之后"),
     "outside_month": _l("服务日期不在申报月份内"),
     "visit_incomplete": _l("该次服务未签退"),

@@ -139,7 +139,8 @@ def _base() -> sa.Subquery:
         .outerjoin(v, sa.and_(v.id == cl.visit_id, v.provider_id == P.provider_id))
         .outerjoin(e, e.id == v.enrolment_id)
         .outerjoin(p, p.id == e.person_id)
-        .outerjoin(s, sa.and_(s.year == P.price_year, s.code == cl.service_code))
+        .outerjoin(s, sa.and_(s.year == P.price_year,  # codes ignore case
+                              sa.func.lower(s.code) == sa.func.lower(cl.service_code)))
         .where(cl.claim_id == P.claim_id)
         .subquery("b"))
 

@@ -45,5 +45,5 @@ def test_a_missing_field_is_named_and_the_way_back_is_the_bed(client, home):
     r = client.post(f"/stays/{stay_id}/end",
                     data={"csrf_token": token, "reason": "discharged", "date": TODAY})
     assert r.status_code == 303
-    assert r.headers["Location"].endswith(f"/facilities/{f.id}#bed-{beds[0].id}")
+    assert r.headers["Location"].endswith(f"/facilities/{f.id}?bed={beds[0].id}#bed-{beds[0].id}")
     assert services.open_stay_of(resident.id) is None

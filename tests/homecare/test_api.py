@@ -21,8 +21,8 @@ def test_init_db_seeds_the_catalogue_and_subsidy_idempotently(client, admin_head
     r = client.get("/api/v1/homecare/services", headers=admin_headers)
     assert r.status_code == 200
     codes = {s["code"]: s for s in r.json}
-    assert codes["meal"] == {"code": "meal", "name": "助餐（送餐上门）", "unit": "meal",
-                             "price": "30.00", "year": YEAR}
+    assert codes["meal"] == {"id": codes["meal"]["id"], "code": "meal", "name": "助餐（送餐上门）",
+                             "unit": "meal", "price": "30.00", "year": YEAR}
     assert {"bath", "clean", "escort", "care", "haircut", "company", "errand"} <= set(codes)
     services.seed_reference_data()
     services.seed_reference_data()

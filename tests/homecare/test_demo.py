@@ -4,6 +4,7 @@ its ledger and the overview, the dashboard and the visits tell the same story.""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -11,7 +12,8 @@ import sqlalchemy as sa
 from eldercare.database import from_fen, stored
 from eldercare.demo import load_demo
 from eldercare.extensions import db
-from eldercare.models import User
+from eldercare.models import Alert, User
+from eldercare.timeutil import local_today
 from homecare.models import Enrolment, EntryKind, LedgerEntry, Visit
 from tests import factories
 
@@ -20,8 +22,10 @@ def test_the_demo_ledgers_add_up_and_every_figure_agrees(client):
     load_demo(scale=1, seed=2026, echo=lambda _m: None)
     admin = db.session.scalar(sa.select(User).where(User.username == "admin"))
     o = client.get("/api/v1/stats/overview", headers=factories.headers(admin)).json["homecare"]
+    # 11,000 enrolled today: three withdrew and three were enrolled late in their places
+    # (900.00 more allocated), four changed provider (their balance moved, counted once)
     assert (o["enrolled"], o["allocated"], o["subsidy_per_person"]) == (
-        11000, "3300000.00", "300.00")
+        11000, "3300900.00", "300.00")
     # every balance is its ledger's sum, and none below zero
     per_ledger = (sa.select(LedgerEntry.enrolment_id.label("eid"),
                             sa.func.sum(stored(LedgerEntry.amount)).label("total"))
@@ -43,3 +47,23 @@ def test_the_demo_ledgers_add_up_and_every_figure_agrees(client):
     assert sum(Decimal(p["used"]) for p in dash["providers"]) == Decimal(o["spent"])
     assert sum(Decimal(p["allocated"]) for p in dash["providers"]) == Decimal(o["allocated"])
     assert sum(m["visits"] for m in dash["months"]) == o["visits"]
+
+    _shows_the_lifecycle_and_low_balance_alerts()
+
+
+def _shows_the_lifecycle_and_low_balance_alerts() -> None:
+    """Issue 17.4 and 17.8 in the demo: withdrawals, changes of provider, enrolments typed
+    in late, and the day's low-balance alerts for the bureau and each provider."""
+    ended = dict(db.session.execute(
+        sa.select(Enrolment.end_reason, sa.func.count(Enrolment.id))
+        .where(Enrolment.status == "ended").group_by(Enrolment.end_reason)).all())
+    assert ended.get("withdrawn") == 3 and ended.get("transferred") == 4
+    assert db.session.scalar(sa.select(sa.func.count(Enrolment.id)).where(
+        Enrolment.transferred_from_id.is_not(None), Enrolment.status == "active")) == 4
+    today = local_today()
+    late = db.session.scalar(sa.select(sa.func.count(Enrolment.id)).where(
+        Enrolment.transferred_from_id.is_(None), Enrolment.enrolled_on > date(today.year, 1, 1)))
+    assert late == (3 if today > date(today.year, 1, 1) else 0)
+    low = db.session.scalars(sa.select(Alert).where(Alert.kind == "balance_low")).all()
+    assert {a.role for a in low} == {"admin", "provider"}
+    assert len({a.provider_id for a in low if a.role == "provider"}) == 4
