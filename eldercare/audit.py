@@ -3,19 +3,22 @@
 A session listener diffs every flushed object (new, changed, deleted) of every model
 that does not opt out with `__audit__ = False`, so no service can forget it. Reads of
 full ID numbers are recorded explicitly with `record()`.
+
+The entries of a transaction are collected as it flushes and appended to a hash chain in
+one INSERT just before its COMMIT (a savepoint rolled back drops its own); the chains,
+why there are several, their verification and the head kept outside are in
+eldercare/audit_chain.py (issue 15: no global lock on every write).
 """
 
 from __future__ import annotations
 
 import contextvars
 import enum
-import hashlib
-import hmac
-import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -23,14 +26,37 @@ import sqlalchemy as sa
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
+from .audit_chain import (  # noqa: F401 — the log's interface stays eldercare.audit
+    CHAIN_LOCK,
+    CHAINS,
+    HEAD_FORMAT,
+    LIFTED,
+    HeadMismatch,
+    append,
+    chain_heads,
+    check_head,
+    entry_digest,
+    head_record,
+    pick_chain,
+    verify_chain,
+)
 from .crypto import EncryptedString, redact
 from .database import is_postgres, utcnow
 from .extensions import db
 from .models.audit import AuditEntry
 
-SECRET_FIELDS = {"password_hash", "failed_logins", "locked_until", "last_login_at", "totp_secret",
-                 # blind indexes: stable stand-ins for an ID number, of no use to a reader
-                 "id_number_hash", "id_tail_hash"}
+log = logging.getLogger(__name__)
+
+SECRET_FIELDS = {
+    "password_hash",
+    "failed_logins",
+    "locked_until",
+    "last_login_at",
+    "totp_secret",
+    # blind indexes: stable stand-ins for an ID number, of no use to a reader
+    "id_number_hash",
+    "id_tail_hash",
+}
 
 
 @dataclass(frozen=True)
@@ -161,197 +187,92 @@ def _after_flush(session: Session, _ctx) -> None:
     for action, obj, changes in session.info.pop("audit_pending", []):
         rows.append(_row(action, _entity_name(obj), _pk(obj), changes))
     if rows:
-        _insert_chained(session, rows)
+        _defer(session, rows)
 
 
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop("audit_pending", None)
+    savepoint = session.get_nested_transaction()  # the one rolled back, if any
+    rows = session.info.get("audit_rows")
+    if savepoint is None:
+        session.info.pop("audit_rows", None)
+    elif rows is not None:
+        del rows[session.info.get("audit_marks", {}).get(savepoint, 0) :]
 
 
-CHAIN_LOCK = 727_001  # pg_advisory_xact_lock key of the audit chain
-
-
-def entry_digest(prev_hash: str | None, row: dict) -> str:
-    """The hash of one entry: the previous hash and the entry's content, canonically."""
-    at = row["at"]
-    if at.tzinfo is None:  # SQLite hands back naive UTC
-        at = at.replace(tzinfo=UTC)
-    body = json.dumps(
-        [
-            prev_hash or "",
-            at.astimezone(UTC).isoformat(),
-            row["user_id"],
-            row["username"],
-            row["action"],
-            row["entity"],
-            row["entity_id"],
-            row["changes"],
-            row["ip"],
-        ],
-        sort_keys=True,
-        ensure_ascii=False,
-        default=str,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(body.encode()).hexdigest()
-
-
-def lock_chain(session: Session | None = None) -> None:
-    """Take the audit chain's lock for the rest of the transaction (PostgreSQL; on SQLite
-    BEGIN IMMEDIATE holds it already). Every audited write takes it, at its first
-    flush; a transaction that locks rows first and writes its audit entries later (a
-    bulk job) must take it before the rows, in the order requests take them, or a
-    request holding the chain and waiting for one of those rows deadlocks with it."""
-    conn = (session or db.session()).connection()
-    if is_postgres(conn):
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK})
+def lock_chain(session: Session | None = None) -> int:
+    """Lock an audit chain for the rest of the transaction now and return it (PostgreSQL;
+    on SQLite BEGIN IMMEDIATE holds the one writer's lock already). The entries are
+    appended at commit, to the lowest chain whose lock the transaction gets at once, which
+    is this one or another it holds; a bulk job that locks many rows takes it first so
+    that its commit never waits for a chain while holding them."""
+    return pick_chain((session or db.session()).connection())
 
 
 def _insert_chained(session: Session, rows: list[dict]) -> None:
-    """Append rows to the hash chain. On PostgreSQL a transaction-scoped advisory lock
-    keeps writers in line until commit, so the chain follows the ids; on SQLite the
-    write lock taken at BEGIN IMMEDIATE does the same."""
-    conn = session.connection()
-    lock_chain(session)
-    prev = conn.execute(sa.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar()
-    for row in rows:
-        row["prev_hash"] = prev
-        row["hash"] = prev = entry_digest(prev, row)
-    conn.execute(sa.insert(AuditEntry), rows)
+    """Append rows to a hash chain now (bulk writers: an import's thousands of entries);
+    the listener's and record()'s entries wait for the commit instead."""
+    append(session.connection(), rows)
 
 
-def verify_chain(batch: int = 5000) -> tuple[int, int | None]:
-    """Walk the log in id order and recompute every hash. Returns (entries checked, id of
-    the first entry that does not match, or None when the chain is whole)."""
-    prev, checked, last_id = None, 0, 0
-    cols = [
-        AuditEntry.id,
-        AuditEntry.at,
-        AuditEntry.user_id,
-        AuditEntry.username,
-        AuditEntry.action,
-        AuditEntry.entity,
-        AuditEntry.entity_id,
-        AuditEntry.changes,
-        AuditEntry.ip,
-        AuditEntry.prev_hash,
-        AuditEntry.hash,
-    ]
-    while True:
-        rows = (
-            db.session.execute(
-                sa.select(*cols).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
-            )
-            .mappings()
-            .all()
+def _defer(session: Session, rows: list[dict]) -> None:
+    session.info.setdefault("audit_rows", []).extend(rows)
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    """Chain what the transaction wrote, once, as late as possible: the chain's lock is
+    then held for one INSERT and the COMMIT. A savepoint's release waits for the root."""
+    if session.get_nested_transaction() is None:
+        write_pending(session)
+
+
+def write_pending(session: Session) -> int | None:
+    """Flush and chain the transaction's entries now; returns the chain (None when there
+    were none). The commit does this; a test may hold a transaction open after it."""
+    session.flush()  # the commit's own flush comes after before_commit
+    rows = session.info.pop("audit_rows", None)
+    return append(session.connection(), rows) if rows else None
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _after_transaction_create(session: Session, transaction) -> None:
+    if transaction.nested:  # where a rollback of this savepoint cuts the entries back to
+        marks = session.info.setdefault("audit_marks", {})
+        marks[transaction] = len(session.info.get("audit_rows", ()))
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.get_nested_transaction() is None and session.info.get("audit_rows"):
+        log.error(
+            "audit entries left unchained: the transaction was committed while a "
+            "savepoint was still open"
         )
-        if not rows:
-            return checked, None
-        for row in rows:
-            if row["prev_hash"] != prev or row["hash"] != entry_digest(prev, dict(row)):
-                return checked, row["id"]
-            prev, last_id = row["hash"], row["id"]
-            checked += 1
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop("audit_rows", None)
+        session.info.pop("audit_marks", None)
+    else:
+        session.info.get("audit_marks", {}).pop(transaction, None)
 
 
 def record(action: str, entity: str, entity_id: Any, changes: dict | None = None) -> None:
     """Write one audit entry for something no column change shows (a read of a full ID
-    number, a login, a decision). Joins the current transaction; never commits."""
-    _insert_chained(
+    number, a login, a decision). Joins the current transaction (chained at its commit,
+    gone with its rollback); never commits."""
+    _defer(
         db.session(),
         [_row(action, entity, None if entity_id is None else str(entity_id), changes or {})],
     )
 
 
-# --- the head kept outside ---------------------------------------------------------------
-# The chain shows a changed or removed entry in its middle, but not the newest entries cut
-# off, nor a chain rewritten and rehashed whole by someone who can write the database.
-# `eldercare audit head` prints the newest entry's id and hash signed with a key that is
-# not in the database (crypto.audit_key); kept outside (a printout, another machine's
-# log, a mail to the auditor), it lets `eldercare audit verify --head FILE` prove that
-# the log still holds that entry unchanged, and so everything before it.
-
-HEAD_FORMAT = "eldercare-audit-head/1"
-
-
-def _head_mac(key: bytes, entry_id: int, entry_hash: str | None) -> str:
-    message = f"{HEAD_FORMAT}\n{entry_id}\n{entry_hash or ''}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
-
-
-def head_record(key: bytes) -> dict:
-    """The chain's head to keep outside: the newest entry's id, hash and time, when it
-    was taken, which key signed it, and the HMAC of id and hash under that key (id 0
-    and no hash for an empty log)."""
-    from .crypto import key_id
-
-    row = db.session.execute(
-        sa.select(AuditEntry.id, AuditEntry.hash, AuditEntry.at)
-        .order_by(AuditEntry.id.desc()).limit(1)).first()
-    entry_id, entry_hash, at = (row.id, row.hash, row.at) if row else (0, None, None)
-    if at is not None and at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return {"format": HEAD_FORMAT, "id": entry_id, "hash": entry_hash,
-            "at": at.isoformat() if at else None, "taken_at": utcnow().isoformat(),
-            "key_id": key_id(key), "hmac": _head_mac(key, entry_id, entry_hash)}
-
-
-class HeadMismatch(Exception):
-    """The log no longer reaches the kept head; the message says how."""
-
-
-def check_head(record: dict, key: bytes) -> int:
-    """Check that the log still holds the kept head's entry with the same hash. Returns
-    the head's id. Raises HeadMismatch when the record is not a head, its HMAC does not
-    verify under `key` (forged, or made with another key), the entry is gone (the newest
-    entries were cut off), or its hash differs (rewritten and rehashed). Call it after
-    verify_chain: a whole chain that still reaches the head holds every entry before it
-    as it was."""
-    from .crypto import key_id
-
-    try:
-        if record.get("format") != HEAD_FORMAT:
-            raise ValueError
-        entry_id, entry_hash = int(record["id"]), record["hash"]
-        mac = str(record["hmac"])
-    except (AttributeError, KeyError, TypeError, ValueError):
-        raise HeadMismatch(f"not an audit head ({HEAD_FORMAT})") from None
-    if not hmac.compare_digest(mac, _head_mac(key, entry_id, entry_hash)):
-        theirs = record.get("key_id")
-        raise HeadMismatch(
-            "the head's signature does not verify: it was altered, or signed with another "
-            f"audit key (the head's key {theirs}, this instance's {key_id(key)})")
-    if entry_id == 0:
-        return 0
-    stored = db.session.execute(
-        sa.select(AuditEntry.hash).where(AuditEntry.id == entry_id)).first()
-    if stored is None:
-        newest = db.session.scalar(sa.select(sa.func.max(AuditEntry.id)))
-        raise HeadMismatch(
-            f"entry {entry_id} of the kept head is gone (the log ends at {newest}): "
-            "entries were cut off")
-    if stored.hash != entry_hash:
-        raise HeadMismatch(
-            f"entry {entry_id} no longer has the kept head's hash: the log was rewritten"
-            + _lifted_note(entry_id))
-    return entry_id
-
-
-def _lifted_note(after: int) -> str:
-    """Where a migration lifted the append-only rule after the head was kept, say so."""
-    note = db.session.execute(
-        sa.select(AuditEntry.id, AuditEntry.username).where(
-            AuditEntry.id > after, AuditEntry.action == LIFTED)
-        .order_by(AuditEntry.id).limit(1)).first()
-    if note is None:
-        return ""
-    return f" (entry {note.id}: {note.username} lifted the append-only rule to rewrite it)"
-
-
 # --- rewriting the log: a migration's redaction -------------------------------------------
 
-LIFTED = "append_only_lifted"
 TRIGGER = "audit_log_append_only"  # core_0008
 
 
@@ -371,18 +292,26 @@ def append_only_lifted(conn: sa.Connection, by: str, why: str) -> Iterator[None]
     before = conn.execute(
         sa.select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
     ).first()
+    chains = chain_heads(conn)
     postgres = is_postgres(conn)
     if postgres:
         conn.execute(sa.text(f"ALTER TABLE audit_log DISABLE TRIGGER {TRIGGER}"))
     yield
     if postgres:
         conn.execute(sa.text(f"ALTER TABLE audit_log ENABLE TRIGGER {TRIGGER}"))
-    prev = conn.execute(
-        sa.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar()
-    row = {"at": utcnow(), "user_id": None, "username": by[:64], "action": LIFTED,
-           "entity": "audit_log", "entity_id": None, "ip": None,
-           "changes": {"why": why, "head_before": {"id": before.id, "hash": before.hash}
-                       if before else None}}
-    row["prev_hash"] = prev
-    row["hash"] = entry_digest(prev, row)
-    conn.execute(sa.insert(AuditEntry), [row])
+    head_before = {"id": before.id, "hash": before.hash, "chains": chains} if before else None
+    append(
+        conn,
+        [
+            {
+                "at": utcnow(),
+                "user_id": None,
+                "username": by[:64],
+                "action": LIFTED,
+                "entity": "audit_log",
+                "entity_id": None,
+                "ip": None,
+                "changes": {"why": why, "head_before": head_before},
+            }
+        ],
+    )

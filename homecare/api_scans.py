@@ -86,11 +86,11 @@ def _once(user, client_id: str | None, raw: dict, work):
     return retrying(attempt)
 
 
-def _looked_up(user, qr: str) -> None:
+def _looked_up(user, qr: str) -> Enrolment:
     """A typed card number counts against the account's lookups (cards.lookup); the
     count and the audit entry of a wrong one are committed although the scan fails."""
     try:
-        cards.lookup(user, qr)
+        return cards.lookup(user, qr)
     except cards.LookupLocked as exc:
         db.session.commit()
         wait = max(1, int((exc.until - utcnow()).total_seconds()) + 1)
@@ -105,13 +105,13 @@ def _looked_up(user, qr: str) -> None:
                   "client_id; worker accounts only)")
 def scan(body: ScanIn):
     user = api_user()
-    _looked_up(user, body.qr)
+    enrolment = _looked_up(user, body.qr)
     raw = body.model_dump(mode="json")
     if raw["no_location_reason"] is None:  # the hash of a scan without it stays as it was
         del raw["no_location_reason"]
     data = visits.ScanInput(
         qr=body.qr, kind=body.kind, at=body.at, client_id=body.client_id, lat=body.lat,
-        lng=body.lng, raw=raw, no_location_reason=body.no_location_reason,
+        lng=body.lng, raw=raw, no_location_reason=body.no_location_reason, enrolment=enrolment,
         services=None if body.services is None else [(s.code, s.quantity)
                                                      for s in body.services])
     return _once(user, body.client_id, raw, lambda: visits.scan(user, data))

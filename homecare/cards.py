@@ -31,6 +31,7 @@ from eldercare.models import User
 from eldercare.models.throttle import Throttle
 from eldercare.timeutil import to_local
 
+from . import lean
 from .models import Enrolment
 
 SALT = "homecare-card-v1"
@@ -110,7 +111,7 @@ def resolve(text: str) -> Enrolment:
     """The enrolment of a card's decoded text (URL or bare token) or short number.
     Raises InvalidCard for a forged or tampered text and for a reissued (revoked) card."""
     ident, serial = _parse(text)
-    enrolment = db.session.get(Enrolment, ident)
+    enrolment = db.session.get(Enrolment, ident, options=lean.ENROLMENT)
     if enrolment is not None and 1 <= serial < enrolment.card_serial:
         raise CardReplaced(_l("此卡已补办新卡，旧卡（旧卡号）已停用：请使用老人的新卡"))
     if enrolment is None or enrolment.card_serial != serial:

@@ -54,7 +54,7 @@ def new_subsidy_year(period: str) -> dict:
     new_year = local_midnight_utc(date(year, 1, 1))
     expiry_at = new_year - timedelta(seconds=1)
     already = sa.select(Enrolment.person_id).where(Enrolment.year == year)
-    audit.lock_chain()  # before the rows below: the order in which check-outs take them
+    audit.lock_chain()  # its chain before the rows below: its commit never waits for one
     old = db.session.execute(
         sa.select(Enrolment.id, Enrolment.person_id, Enrolment.provider_id,
                   stored(Enrolment.balance))

@@ -18,20 +18,21 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from eldercare import faults
-from eldercare.database import to_money, utcnow
+from eldercare.database import is_postgres, table_of, to_money, utcnow
 from eldercare.errors import Conflict, Forbidden, Invalid
 from eldercare.extensions import db
 from eldercare.models import Role, User
 from eldercare.timeutil import to_local
 
-from . import cards, flags, ledger, services
+from . import cards, flags, lean, ledger
 from .models import (
     Enrolment,
     Scan,
     ScanKind,
+    Service,
     Unit,
     Visit,
     VisitService,
@@ -69,6 +70,7 @@ class ScanInput:
     services: list[tuple[str, Decimal]] | None = None
     raw: dict = field(default_factory=dict)  # the request body, for the idempotency hash
     no_location_reason: str | None = None  # NO_LOCATION_REASONS, when lat/lng are missing
+    enrolment: Enrolment | None = None  # the card, when the caller resolved it already
 
     @property
     def located(self) -> bool:
@@ -100,10 +102,11 @@ def once(user: User, client_id: str | None, raw: dict, work: Callable[[], Visit]
          ) -> tuple[Visit, bool]:
     """The one rule for a repeated scan or hand-logged visit, whichever page or endpoint
     it came from: the visit of an earlier request of `user` with this client_id and
-    False; else `work()` (scan or manual_visit, which write the Scan row) in a savepoint,
-    and True. A twin sent at the same moment that got there first makes the Scan row's
-    UNIQUE(user_id, client_id) fail at its flush: the savepoint is undone and the twin's
-    visit answered. Without a client_id, work() simply runs. Raises Conflict
+    False; else `work()` (scan or manual_visit, which claim the Scan row before they
+    write anything) and True. A twin sent at the same moment that got there first leaves
+    the claim's `INSERT … ON CONFLICT DO NOTHING` without a row (on PostgreSQL after
+    waiting for the twin's commit): nothing was written yet, and the twin's visit is
+    answered. Without a client_id, work() simply runs. Raises Conflict
     (client_id_reused: the same client_id with another body) and what work() raises.
     Flushes, never commits."""
     if not client_id:
@@ -112,20 +115,38 @@ def once(user: User, client_id: str | None, raw: dict, work: Callable[[], Visit]
     if (earlier := replay(user, client_id, body_hash)) is not None:
         return earlier, False
     try:
-        with db.session.begin_nested():
-            return work(), True
-    except IntegrityError:
+        return work(), True
+    except _Twin:
         twin = replay(user, client_id, body_hash)
-        if twin is None:
-            raise
+        if twin is None:  # the twin's row without its visit: not one of ours
+            raise Conflict(_l("该 client_id 已用于另一次扫码"), code="client_id_reused") from None
         return twin, False
 
 
-def _claim(user: User, client_id: str, body_hash: str, kind: ScanKind) -> Scan:
-    scan = Scan(user_id=user.id, client_id=client_id, request_hash=body_hash, kind=kind)
-    db.session.add(scan)
-    db.session.flush()  # UNIQUE(user_id, client_id) decides a concurrent twin here
-    return scan
+class _Twin(Exception):
+    """The Scan row of this (user, client_id) is there already: a twin request's."""
+
+
+def _claim(user: User, client_id: str, body_hash: str, kind: ScanKind) -> int:
+    """The Scan row, first thing in a scan's work (UNIQUE(user_id, client_id) decides a
+    concurrent twin here, without an error that would need a savepoint); its id."""
+    conn = db.session.connection()
+    insert = (postgresql if is_postgres(conn) else sqlite).insert
+    scans = table_of(Scan)
+    scan_id = conn.execute(
+        insert(scans).values(user_id=user.id, client_id=client_id, request_hash=body_hash,
+                             kind=kind, received_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["user_id", "client_id"])
+        .returning(scans.c.id)).scalar()
+    if scan_id is None:
+        raise _Twin
+    return scan_id
+
+
+def _made(scan_id: int, visit: Visit) -> None:
+    """The Scan row points at the visit it made."""
+    scans = table_of(Scan)
+    db.session.execute(sa.update(scans).where(scans.c.id == scan_id).values(visit_id=visit.id))
 
 
 # --- the scan ----------------------------------------------------------------------------
@@ -146,7 +167,7 @@ def scan(user: User, data: ScanInput) -> Visit:
     elder's ledger, the Scan idempotency row. Flags besides check_in's and check_out's:
     no_location (with its reason), late_upload."""
     received = utcnow()
-    enrolment = cards.resolve(data.qr)
+    enrolment = data.enrolment or cards.resolve(data.qr)
     _check_scope(user, enrolment)
     reason = data.no_location_reason or ""
     if reason and reason not in NO_LOCATION_REASONS:
@@ -164,8 +185,8 @@ def scan(user: User, data: ScanInput) -> Visit:
         visit = _open_visit(user, enrolment, data.at)
         _presence(visit, data, received, reason)  # before check_out decides the status
         check_out(visit, data.at, data.services, lat, lng)
-    scan_row.visit_id = visit.id
     db.session.flush()
+    _made(scan_row, visit)
     return visit
 
 
@@ -186,7 +207,8 @@ def _open_visit(user: User, enrolment: Enrolment, at: datetime) -> Visit:
     visit = db.session.scalar(
         sa.select(Visit).where(Visit.worker_id == user.id, Visit.enrolment_id == enrolment.id,
                                Visit.status == VisitStatus.OPEN)
-        .order_by(Visit.check_in_at.desc()).limit(1).with_for_update(of=Visit))
+        .order_by(Visit.check_in_at.desc()).limit(1).with_for_update(of=Visit)
+        .options(*lean.VISIT))
     if visit is None:
         raise Conflict(_l("没有进行中的服务：请先扫码开始服务"), code="no_open_visit")
     if at < visit.check_in_at:
@@ -207,7 +229,7 @@ def check_in(user: User, enrolment: Enrolment, at: datetime, lat: float | None =
                   provider_id=enrolment.provider_id, worker_id=user.id, check_in_at=at,
                   status=VisitStatus.OPEN, amount=Decimal("0.00"),
                   subsidised=Decimal("0.00"), self_paid=Decimal("0.00"), lat=lat, lng=lng,
-                  manual=manual, exceptions=[])
+                  manual=manual, exceptions=[], services=[])  # none yet: nothing to load
     db.session.add(visit)
     if at > utcnow() + flags.CLOCK_TOLERANCE:
         visit.flag("future_time")
@@ -223,12 +245,19 @@ def check_in(user: User, enrolment: Enrolment, at: datetime, lat: float | None =
     return visit
 
 
+def _price_list(year: int) -> list[Service]:
+    """services.catalogue(services.price_year(year)) in one statement."""
+    applies = sa.select(sa.func.max(Service.year)).where(Service.year <= year).scalar_subquery()
+    return list(db.session.scalars(sa.select(Service).where(
+        Service.year == sa.func.coalesce(applies, year)).order_by(Service.id)))
+
+
 def price_services(year: int, picked: list[tuple[str, Decimal]]) -> list[VisitService]:
     """Visit services priced from the year's catalogue. Raises Invalid for an unknown code,
     a quantity out of range or a fraction of a session or meal."""
     # Codes ignore case (the bureau's `JJ-01` is the phone's `jj-01`); a line keeps the
     # catalogue's spelling, which claims and statements match it by.
-    by_code = {s.code.lower(): s for s in services.catalogue(services.price_year(year))}
+    by_code = {s.code.lower(): s for s in _price_list(year)}
     lines: dict[str, VisitService] = {}
     for picked_code, qty in picked:
         item = by_code.get(str(picked_code).lower())
@@ -267,6 +296,14 @@ def check_out(visit: Visit, at: datetime, picked: list[tuple[str, Decimal]],
     future_time, deceased, not_enrolled, and worker_overlap on this worker's later visits."""
     if not picked:
         raise Invalid(_l("请至少选择一项服务"), fields={"services": _l("至少一项")})
+    with db.session.no_autoflush:  # the visit's changes go out together, not per query
+        _close(visit, at, picked, lat, lng)
+    db.session.flush()
+    return visit
+
+
+def _close(visit: Visit, at: datetime, picked: list[tuple[str, Decimal]],
+           lat: float | None, lng: float | None) -> None:
     enrolment = visit.enrolment
     visit.check_out_at = at
     visit.services = price_services(to_local(visit.check_in_at).year, picked)
@@ -290,7 +327,6 @@ def check_out(visit: Visit, at: datetime, picked: list[tuple[str, Decimal]],
         other.flag("worker_overlap")
     amount = to_money(sum((s.amount for s in visit.services), Decimal(0)))
     visit.amount, visit.subsidised, visit.self_paid = amount, Decimal("0.00"), amount
-    db.session.flush()  # the visit's row exists before its ledger entry points at it
     subsidised = Decimal("0.00")
     if not {"deceased", "not_enrolled"} & set(visit.exceptions or []):
         subsidised = ledger.debit(enrolment.id, visit.id, amount, at)
@@ -298,8 +334,6 @@ def check_out(visit: Visit, at: datetime, picked: list[tuple[str, Decimal]],
     visit.subsidised = subsidised
     visit.self_paid = amount - subsidised
     visit.status = VisitStatus.FLAGGED if visit.exceptions else VisitStatus.COMPLETED
-    db.session.flush()
-    return visit
 
 
 def manual_visit(user: User, enrolment: Enrolment, check_in_at: datetime,
@@ -315,7 +349,7 @@ def manual_visit(user: User, enrolment: Enrolment, check_in_at: datetime,
         raise Invalid(_l("请填写补录说明"), fields={"note": _l("必填")})
     if check_out_at < check_in_at:
         raise Invalid(_l("结束时间早于开始时间"), fields={"check_out_at": _l("早于开始时间")})
-    scan_row = None
+    scan_row: int | None = None
     if client_id:
         scan_row = _claim(user, client_id, request_hash(raw or {}), ScanKind.MANUAL)
     visit = check_in(user, enrolment, check_in_at, manual=True)
@@ -324,9 +358,9 @@ def manual_visit(user: User, enrolment: Enrolment, check_in_at: datetime,
     if utcnow() - check_in_at > flags.LATE_UPLOAD:  # logged days afterwards, as a late scan
         visit.flag("late_upload")
     check_out(visit, check_out_at, picked)
-    if scan_row is not None:
-        scan_row.visit_id = visit.id
     db.session.flush()
+    if scan_row is not None:
+        _made(scan_row, visit)
     return visit
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dynamic import services as dynamic
 from eldercare import crypto
+from eldercare.database import UTCDateTime
 from eldercare.extensions import db
 from eldercare.idnumbers import mask
 from eldercare.models import Person
@@ -247,6 +248,34 @@ def _scratch_database(tmp_path) -> str:
     return base.set(database=name).render_as_string(hide_password=False)
 
 
+_LOG_V1 = sa.table(  # audit_log as core_0005 left it: one chain, no `chain` column
+    "audit_log", *(sa.column(c) for c in ("id", "user_id", "username", "action",
+                                          "entity", "entity_id", "ip", "prev_hash", "hash")),
+    sa.column("changes", sa.JSON), sa.column("at", UTCDateTime()))
+
+
+def _append_v1(row: dict) -> None:
+    """An entry appended as the log was written at core_0005 (one chain)."""
+    from eldercare.audit import entry_digest
+
+    prev = db.session.execute(sa.select(_LOG_V1.c.hash).order_by(_LOG_V1.c.id.desc())
+                              .limit(1)).scalar()
+    db.session.execute(sa.insert(_LOG_V1).values(
+        **row, prev_hash=prev, hash=entry_digest(prev, row)))
+
+
+def _verify_v1() -> tuple[int, int | None]:
+    """verify_chain as it was on the one chain of core_0005."""
+    from eldercare.audit import entry_digest
+
+    prev, checked = None, 0
+    for row in db.session.execute(sa.select(_LOG_V1).order_by(_LOG_V1.c.id)).mappings():
+        if row["prev_hash"] != prev or row["hash"] != entry_digest(prev, dict(row)):
+            return checked, row["id"]
+        prev, checked = row["hash"], checked + 1
+    return checked, None
+
+
 @pytest.mark.parametrize("tampered", [False, True])
 def test_upgrading_a_database_with_clear_numbers_encrypts_them(app, tmp_path, tampered):
     from flask_migrate import upgrade
@@ -268,15 +297,15 @@ def test_upgrading_a_database_with_clear_numbers_encrypts_them(app, tmp_path, ta
         from eldercare import audit
 
         for i, r in enumerate(rows):  # as the log was written before: clear values
-            audit._insert_chained(db.session(), [audit._row(
+            _append_v1(audit._row(
                 "create", "people", str(i + 1),
-                {"name": r["name"], "id_number": r["id_number"], "health_notes": r["notes"]})])
-        audit._insert_chained(db.session(), [audit._row(
-            "update", "people", "1", {"id_number": [OTHER, NUMBER], "health_notes": ["", "x"]})])
+                {"name": r["name"], "id_number": r["id_number"], "health_notes": r["notes"]}))
+        _append_v1(audit._row(
+            "update", "people", "1", {"id_number": [OTHER, NUMBER], "health_notes": ["", "x"]}))
         if tampered:
             db.session.execute(sa.text("UPDATE audit_log SET username = 'x' WHERE id = 2"))
         db.session.commit()
-        before = audit.verify_chain()
+        before = _verify_v1()
         assert before == ((1, 2) if tampered else (4, None))
         db.session.remove()  # its read holds SQLite's lock (BEGIN IMMEDIATE)
         upgrade(directory=directory, revision="heads")

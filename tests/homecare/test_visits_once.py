@@ -41,8 +41,8 @@ def test_a_new_client_id_does_the_work_and_a_repeat_answers_the_first_visit(worl
 
 def test_a_twin_that_landed_after_the_look_up_is_answered_not_refused(world, monkeypatch):
     """The twin's Scan row is committed between once's look-up and its own write (as a
-    concurrent request's is on PostgreSQL): UNIQUE(user_id, client_id) fails at the
-    flush, only the savepoint is undone, and the twin's visit is the answer."""
+    concurrent request's is on PostgreSQL): the claim, written before anything else,
+    finds UNIQUE(user_id, client_id) taken, and the twin's visit is the answer."""
     at = now() - timedelta(hours=1)
     data, raw = _check_in(world, str(uuid.uuid4()), at)
     twin = hv.scan(world.worker, data)
