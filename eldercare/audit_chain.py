@@ -90,7 +90,8 @@ def pick_chain(conn: sa.Connection) -> int:
         return 0
     chain = conn.execute(_PICK, {"n": CHAINS, "key": CHAIN_LOCK}).scalar()
     if chain is None:
-        chain = random.randrange(CHAINS)  # noqa: S311  # nosec B311 — spreads the waiters, no secret
+        # a random chain spreads the waiters; nothing secret hangs on it
+        chain = random.randrange(CHAINS)  # noqa: S311  # nosec B311
         conn.execute(_WAIT, {"key": CHAIN_LOCK, "chain": chain})
     return int(chain)
 
