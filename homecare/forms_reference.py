@@ -34,27 +34,6 @@ class ProviderForm(FlaskForm):
     townships = SelectMultipleField(_l("合同服务乡镇（街道）"), validate_choice=False)
 
 
-class ServiceForm(FlaskForm):
-    code = StringField(
-        _l("服务项目代码"),
-        validators=[
-            DataRequired(),
-            Length(max=CODE_MAX),
-            Regexp(CODE_PATTERN, message=_l("只能用字母、数字、横线和下划线")),
-        ],
-    )
-    name = StringField(_l("服务项目名称"), validators=[DataRequired(), Length(max=64)])
-    unit = SelectField(_l("计价单位"), choices=UNITS, validators=[DataRequired()])
-    price = DecimalField(
-        _l("单价（元）"),
-        places=2,
-        validators=[
-            DataRequired(message=_l("请填写大于 0 的金额")),
-            NumberRange(min=0.01, max=999999.99, message=_l("须大于 0")),
-        ],
-    )
-
-
 class ServiceEditForm(FlaskForm):
     name = StringField(_l("服务项目名称"), validators=[DataRequired(), Length(max=64)])
     unit = SelectField(_l("计价单位"), choices=UNITS, validators=[DataRequired()])
@@ -64,6 +43,19 @@ class ServiceEditForm(FlaskForm):
         validators=[
             DataRequired(message=_l("请填写大于 0 的金额")),
             NumberRange(min=0.01, max=999999.99, message=_l("须大于 0")),
+        ],
+    )
+
+
+class ServiceForm(ServiceEditForm):
+    """A new item of the price list: its code too (fixed once made)."""
+
+    code = StringField(
+        _l("服务项目代码"),
+        validators=[
+            DataRequired(),
+            Length(max=CODE_MAX),
+            Regexp(CODE_PATTERN, message=_l("只能用字母、数字、横线和下划线")),
         ],
     )
 
