@@ -37,6 +37,8 @@ def code(secret: str, steps_from_now: int) -> str:
 
 
 def fails(user: User) -> list[str]:
+    """The counted attempts as the audit log holds them once the request commits."""
+    db.session.commit()
     return list(
         db.session.scalars(
             sa.select(AuditEntry.action)

@@ -108,6 +108,8 @@ def test_state_shows_the_proposal_only_while_there_is_no_home_point(elder_enrolm
 
 
 def _actions() -> list[str]:
+    """The audit log as it stands once the decision commits."""
+    db.session.commit()
     return list(
         db.session.scalars(
             sa.select(AuditEntry.action).where(AuditEntry.action.like("home_point_%"))
@@ -129,6 +131,7 @@ def test_accepting_the_proposal_sets_it_and_audits_what_it_was(elder_enrolment, 
     check_ins(enrolment, worker, FIVE)
     person = homepoint.decide(admin, enrolment.person)
     assert (person.home_lat, person.home_lng) == (31.4601, 104.79)
+    db.session.commit()  # the audit entries are chained and written at commit
     entry = db.session.scalars(
         sa.select(AuditEntry).where(AuditEntry.action == "home_point_accepted")
     ).one()

@@ -70,6 +70,7 @@ def test_approving_a_rejected_line_pays_what_was_claimed(reconciled, admin):
     x = by_no(reconciled)[2]
     assert (x["decision"], str(x["approved"]), x["overridden"]) == ("approved", "40.00", True)
     assert totals(reconciled) == ("105.00", "100.00", "5.00")
+    db.session.commit()  # the audit entries are chained and written at commit
     entry = db.session.scalars(
         sa.select(AuditEntry).where(AuditEntry.action == "claim_line_override")
     ).one()
