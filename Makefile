@@ -50,15 +50,18 @@ test-postgres: install
 	@case "$$TEST_DATABASE_URL" in postgresql*) ;; *) echo "TEST_DATABASE_URL is not PostgreSQL"; exit 1;; esac
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) -m "not browser"
 
-lint: install ## ruff, mypy, the import contracts (features sit on the core, never the reverse), bandit
-	$(BIN)/ruff check eldercare dynamic facilities homecare intake tests bench
+CODE := eldercare dynamic facilities homecare intake tests bench tools
+
+lint: install ## ruff (checks and formatting), mypy, the import contracts (features sit on the core, never the reverse), bandit
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/bandit -q -c pyproject.toml -r eldercare dynamic facilities homecare intake
 
 fmt: install ## format the code
-	$(BIN)/ruff format eldercare dynamic facilities homecare intake tests bench
-	$(BIN)/ruff check --fix eldercare dynamic facilities homecare intake tests bench
+	$(BIN)/ruff format $(CODE)
+	$(BIN)/ruff check --fix $(CODE)
 
 bench: install ## benchmarks at demo scale 1 and 10; writes bench/README.md
 	$(BIN)/python bench/run.py

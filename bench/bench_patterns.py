@@ -51,10 +51,22 @@ def measure(app, repeat: int = 5) -> dict:
         db.session.commit()
         month = last_month()
         start, end = patterns.month_bounds(month)
-        visits = db.session.scalar(sa.select(sa.func.count(Visit.id)).where(
-            Visit.check_in_at >= start, Visit.check_in_at < end)) or 0
-        workers = db.session.scalar(sa.select(sa.func.count(sa.distinct(Visit.worker_id))).where(
-            Visit.check_in_at >= start, Visit.check_in_at < end)) or 0
+        visits = (
+            db.session.scalar(
+                sa.select(sa.func.count(Visit.id)).where(
+                    Visit.check_in_at >= start, Visit.check_in_at < end
+                )
+            )
+            or 0
+        )
+        workers = (
+            db.session.scalar(
+                sa.select(sa.func.count(sa.distinct(Visit.worker_id))).where(
+                    Visit.check_in_at >= start, Visit.check_in_at < end
+                )
+            )
+            or 0
+        )
 
         def flag():
             patterns.flag_month(month)
@@ -74,10 +86,20 @@ def measure(app, repeat: int = 5) -> dict:
             raise SystemExit(f"patterns API: HTTP {r.status_code} {r.text[:300]}")
 
     api_ms, api_sql = _timed(count, api, repeat)
-    return {"month": month, "visits": visits, "workers": workers, "found": found,
-            "find_ms": find_ms, "find_sql": find_sql, "flag_ms": flag_ms,
-            "flag_sql": flag_sql, "figures_ms": figures_ms, "figures_sql": figures_sql,
-            "api_ms": api_ms, "api_sql": api_sql}
+    return {
+        "month": month,
+        "visits": visits,
+        "workers": workers,
+        "found": found,
+        "find_ms": find_ms,
+        "find_sql": find_sql,
+        "flag_ms": flag_ms,
+        "flag_sql": flag_sql,
+        "figures_ms": figures_ms,
+        "figures_sql": figures_sql,
+        "api_ms": api_ms,
+        "api_sql": api_sql,
+    }
 
 
 def main() -> None:

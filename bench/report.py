@@ -368,16 +368,31 @@ def _patterns(results: dict, keys: list, table, grow, extra) -> None:
 
     rows = [
         ("month", [pat(k)["month"] for k in keys]),
-        ("visits in the month", [f"{pat(k)['visits']:,}" for k in keys]
-         + grow(lambda r: r["patterns"]["visits"])),
+        (
+            "visits in the month",
+            [f"{pat(k)['visits']:,}" for k in keys] + grow(lambda r: r["patterns"]["visits"]),
+        ),
         ("workers", [f"{pat(k)['workers']:,}" for k in keys]),
-        ("found (impossible trips, at one spot)",
-         [f"{pat(k)['found']['impossible_travel']}, {pat(k)['found']['same_place']}"
-          for k in keys]),
+        (
+            "found (impossible trips, at one spot)",
+            [
+                f"{pat(k)['found']['impossible_travel']}, {pat(k)['found']['same_place']}"
+                for k in keys
+            ],
+        ),
     ]
-    for label, key in (("find", "find"), ("mark (re-run)", "flag"), ("figures", "figures"),
-                       ("GET /api/v1/homecare/patterns", "api")):
-        rows.append((f"{label} (ms)", [_f(pat(k)[f"{key}_ms"], 0) for k in keys]
-                     + grow(lambda r, key=key: r["patterns"][f"{key}_ms"])))
+    for label, key in (
+        ("find", "find"),
+        ("mark (re-run)", "flag"),
+        ("figures", "figures"),
+        ("GET /api/v1/homecare/patterns", "api"),
+    ):
+        rows.append(
+            (
+                f"{label} (ms)",
+                [_f(pat(k)[f"{key}_ms"], 0) for k in keys]
+                + grow(lambda r, key=key: r["patterns"][f"{key}_ms"]),
+            )
+        )
         rows.append((f"{label}: SQL statements", [str(pat(k)[f"{key}_sql"]) for k in keys]))
     table("Patterns across visits", rows, extra)

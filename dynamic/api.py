@@ -62,26 +62,52 @@ class ProposalPage(BaseModel):
     per_page: int
 
 
-@endpoint(bp, "/comparisons", ["POST"], roles=WRITERS, response=ComparisonOut, status=201,
-          multipart={"kind": "death|moved|income|disability|dibao|age", "file": "file",
-                     "source": "string"},
-          summary="Upload another department's list (CSV or .xlsx) and match it")
+@endpoint(
+    bp,
+    "/comparisons",
+    ["POST"],
+    roles=WRITERS,
+    response=ComparisonOut,
+    status=201,
+    multipart={
+        "kind": "death|moved|income|disability|dibao|age",
+        "file": "file",
+        "source": "string",
+    },
+    summary="Upload another department's list (CSV or .xlsx) and match it",
+)
 def upload(**_):
     kind = (request.form.get("kind") or "").strip()
     if kind not in {k.value for k in ComparisonKind}:
-        raise ApiError(422, "validation_failed", _l("比对类型无效"),
-                       {"kind": "、".join(k.value for k in ComparisonKind)})
+        raise ApiError(
+            422,
+            "validation_failed",
+            _l("比对类型无效"),
+            {"kind": "、".join(k.value for k in ComparisonKind)},
+        )
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise ApiError(400, "malformed_request", "缺少文件", {"file": "请选择 .xlsx 或 .csv 文件"})
     try:
-        comp = services.upload_comparison(kind, upload.read(), filename=upload.filename,
-                                          source=request.form.get("source", ""),
-                                          user_id=api_user().id)
+        comp = services.upload_comparison(
+            kind,
+            upload.read(),
+            filename=upload.filename,
+            source=request.form.get("source", ""),
+            user_id=api_user().id,
+        )
     except services.ListInvalid as exc:
         db.session.rollback()
-        resp = jsonify({"error": {"code": exc.code, "message": exc.message,
-                                  "fields": exc.fields, "errors": exc.problems}})
+        resp = jsonify(
+            {
+                "error": {
+                    "code": exc.code,
+                    "message": exc.message,
+                    "fields": exc.fields,
+                    "errors": exc.problems,
+                }
+            }
+        )
         resp.status_code = 422
         return resp
     out = comparison_json(comp)
@@ -97,15 +123,20 @@ def _rows(comparison_id: int, problems_only: bool = False) -> list[ComparisonRow
     return list(db.session.scalars(stmt.order_by(ComparisonRow.row)))
 
 
-@endpoint(bp, "/comparisons", roles=READERS, query=PageQuery,
-          summary="Comparison lists, newest first")
+@endpoint(
+    bp, "/comparisons", roles=READERS, query=PageQuery, summary="Comparison lists, newest first"
+)
 def index(query: PageQuery):
-    return paginate(sa.select(Comparison).order_by(Comparison.id.desc()), query,
-                    comparison_json)
+    return paginate(sa.select(Comparison).order_by(Comparison.id.desc()), query, comparison_json)
 
 
-@endpoint(bp, "/comparisons/<int:comparison_id>", roles=READERS, response=ComparisonOut,
-          summary="One list: its counts and every row with what matching made of it")
+@endpoint(
+    bp,
+    "/comparisons/<int:comparison_id>",
+    roles=READERS,
+    response=ComparisonOut,
+    summary="One list: its counts and every row with what matching made of it",
+)
 def show(comparison_id: int):
     comp = services.get_comparison(comparison_id)
     return comparison_json(comp) | {"report": [row_json(r) for r in _rows(comp.id)]}
@@ -115,9 +146,14 @@ class ProposalQuery(PageQuery):
     status: Literal["pending", "accepted", "rejected"] | None = None
 
 
-@endpoint(bp, "/comparisons/<int:comparison_id>/proposals", roles=READERS,
-          query=ProposalQuery, response=ProposalPage,
-          summary="The proposals of a list, each saying what accepting it would do")
+@endpoint(
+    bp,
+    "/comparisons/<int:comparison_id>/proposals",
+    roles=READERS,
+    query=ProposalQuery,
+    response=ProposalPage,
+    summary="The proposals of a list, each saying what accepting it would do",
+)
 def proposals(comparison_id: int, query: ProposalQuery):
     comp = services.get_comparison(comparison_id)
     stmt = sa.select(Proposal).where(Proposal.comparison_id == comp.id).order_by(Proposal.id)
@@ -126,8 +162,14 @@ def proposals(comparison_id: int, query: ProposalQuery):
     return paginate(stmt, query, proposal_json)
 
 
-@endpoint(bp, "/proposals/<int:proposal_id>/accept", ["POST"], roles=WRITERS,
-          response=ProposalOut, summary="Accept a proposal: apply it in one transaction")
+@endpoint(
+    bp,
+    "/proposals/<int:proposal_id>/accept",
+    ["POST"],
+    roles=WRITERS,
+    response=ProposalOut,
+    summary="Accept a proposal: apply it in one transaction",
+)
 def accept(proposal_id: int):
     proposal = services.accept(services.get_proposal(proposal_id), api_user().id)
     out = proposal_json(proposal)
@@ -139,8 +181,15 @@ class RejectIn(Body):
     reason: str = Field(min_length=1, max_length=200)
 
 
-@endpoint(bp, "/proposals/<int:proposal_id>/reject", ["POST"], roles=WRITERS, body=RejectIn,
-          response=ProposalOut, summary="Reject a proposal, with the reason")
+@endpoint(
+    bp,
+    "/proposals/<int:proposal_id>/reject",
+    ["POST"],
+    roles=WRITERS,
+    body=RejectIn,
+    response=ProposalOut,
+    summary="Reject a proposal, with the reason",
+)
 def reject(proposal_id: int, body: RejectIn):
     proposal = services.reject(services.get_proposal(proposal_id), body.reason, api_user().id)
     out = proposal_json(proposal)
@@ -156,17 +205,31 @@ class ReviewQuery(PageQuery):
     township_code: str | None = Field(None, max_length=12)
 
 
-@endpoint(bp, "/reviews", roles=READERS, query=ReviewQuery,
-          summary="特困 persons whose annual review is overdue, due within 30 days, or special")
+@endpoint(
+    bp,
+    "/reviews",
+    roles=READERS,
+    query=ReviewQuery,
+    summary="特困 persons whose annual review is overdue, due within 30 days, or special",
+)
 def reviews(query: ReviewQuery):
     stmt = wubao.reviews_stmt(query.kind, local_today(), query.township_code)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(
-        stmt.order_by(None).subquery())) or 0
-    rows = db.session.execute(stmt.limit(query.per_page)
-                              .offset((query.page - 1) * query.per_page))
-    items = [{"person_id": p.id, "name": p.name, "township_code": p.township_code,
-              "support": s.support.value, "review_due": s.review_due,
-              "care_level": p.care_level.value if p.care_level else None} for s, p in rows]
+    total = (
+        db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+        or 0
+    )
+    rows = db.session.execute(stmt.limit(query.per_page).offset((query.page - 1) * query.per_page))
+    items = [
+        {
+            "person_id": p.id,
+            "name": p.name,
+            "township_code": p.township_code,
+            "support": s.support.value,
+            "review_due": s.review_due,
+            "care_level": p.care_level.value if p.care_level else None,
+        }
+        for s, p in rows
+    ]
     return {"items": items, "total": total, "page": query.page, "per_page": query.per_page}
 
 
@@ -183,19 +246,35 @@ class ReviewIn(Body):
     date: dt.date
     assessment: Assessment
     outcome: Literal["continue", "terminate"]
-    reason: Literal["work_ability", "imprisoned", "income_assets", "supporter_able",
-                    "voluntary"] | None = None
+    reason: (
+        Literal["work_ability", "imprisoned", "income_assets", "supporter_able", "voluntary"] | None
+    ) = None
     notes: str = Field("", max_length=500)
 
 
-@endpoint(bp, "/people/<int:person_id>/reviews", ["POST"], roles=WRITERS, body=ReviewIn,
-          status=201, summary="Record a review: the six-item assessment sets the care level")
+@endpoint(
+    bp,
+    "/people/<int:person_id>/reviews",
+    ["POST"],
+    roles=WRITERS,
+    body=ReviewIn,
+    status=201,
+    summary="Record a review: the six-item assessment sets the care level",
+)
 def record_review(person_id: int, body: ReviewIn):
     user = api_user()
     person = scoping.get_person(user, person_id)
-    review = wubao.record_review(person, wubao.ReviewInput(
-        on=body.date, assessment=body.assessment.model_dump(), outcome=body.outcome,
-        reason=body.reason, notes=body.notes), user.id)
+    review = wubao.record_review(
+        person,
+        wubao.ReviewInput(
+            on=body.date,
+            assessment=body.assessment.model_dump(),
+            outcome=body.outcome,
+            reason=body.reason,
+            notes=body.notes,
+        ),
+        user.id,
+    )
     out = review_json(review)
     db.session.commit()
     return out
@@ -203,14 +282,19 @@ def record_review(person_id: int, body: ReviewIn):
 
 class TerminateIn(Body):
     date: dt.date
-    reason: Literal["work_ability", "imprisoned", "income_assets", "supporter_able",
-                    "voluntary"]
+    reason: Literal["work_ability", "imprisoned", "income_assets", "supporter_able", "voluntary"]
     notes: str = Field("", max_length=200)
 
 
-@endpoint(bp, "/people/<int:person_id>/wubao/terminate", ["POST"], roles=WRITERS,
-          body=TerminateIn, status=201,
-          summary="End 特困 support (认定办法 art. 24); payment stops from the next month")
+@endpoint(
+    bp,
+    "/people/<int:person_id>/wubao/terminate",
+    ["POST"],
+    roles=WRITERS,
+    body=TerminateIn,
+    status=201,
+    summary="End 特困 support (认定办法 art. 24); payment stops from the next month",
+)
 def terminate(person_id: int, body: TerminateIn):
     person = scoping.get_person(api_user(), person_id)
     t = wubao.terminate(person, body.reason, body.date, notes=body.notes)
@@ -225,8 +309,13 @@ class TerminationQuery(PageQuery):
     until: dt.date | None = None
 
 
-@endpoint(bp, "/terminations", roles=READERS, query=TerminationQuery,
-          summary="Terminations of 特困 support (no ID numbers), newest first")
+@endpoint(
+    bp,
+    "/terminations",
+    roles=READERS,
+    query=TerminationQuery,
+    summary="Terminations of 特困 support (no ID numbers), newest first",
+)
 def terminations(query: TerminationQuery):
     stmt = sa.select(Termination).order_by(Termination.decided_on.desc(), Termination.id.desc())
     if query.township_code:
@@ -244,8 +333,13 @@ class FiguresQuery(BaseModel):
     until: dt.date | None = Field(None, ge=dt.date(1900, 1, 1), le=dt.date(2999, 12, 31))
 
 
-@endpoint(bp, "/dynamic/figures", roles=READERS, query=FiguresQuery,
-          summary="Timeliness: days from a death to its record here; what the lists saved")
+@endpoint(
+    bp,
+    "/dynamic/figures",
+    roles=READERS,
+    query=FiguresQuery,
+    summary="Timeliness: days from a death to its record here; what the lists saved",
+)
 def timeliness(query: FiguresQuery):
     until = query.until or local_today()
     since = query.since or until - dt.timedelta(days=365)

@@ -40,15 +40,32 @@ def _extra_people(ctx, count: int) -> list[Person]:
     rows = []
     for _ in range(count):
         sex = "M" if ctx.rng.random() < 0.62 else "F"
-        rows.append({"name": ctx.name(sex), "birth_date": ctx.birth(78, 95), "sex": sex,
-                     "care_level": "full"})
+        rows.append(
+            {
+                "name": ctx.name(sex),
+                "birth_date": ctx.birth(78, 95),
+                "sex": sex,
+                "care_level": "full",
+            }
+        )
     ids = ctx.add_people(rows)
     since = ctx.today - timedelta(days=2000)
-    db.session.execute(sa.insert(WubaoSupport), [
-        {"person_id": pid, "category": "elderly", "support": "centralized", "start_date": since,
-         "end_date": None, "end_reason": "", "applied_centralized_on": None,
-         "review_due": date(ctx.today.year + 1, since.month, min(since.day, 28))}
-        for pid in ids])
+    db.session.execute(
+        sa.insert(WubaoSupport),
+        [
+            {
+                "person_id": pid,
+                "category": "elderly",
+                "support": "centralized",
+                "start_date": since,
+                "end_date": None,
+                "end_reason": "",
+                "applied_centralized_on": None,
+                "review_due": date(ctx.today.year + 1, since.month, min(since.day, 28)),
+            }
+            for pid in ids
+        ],
+    )
     ctx.add_categories([(pid, "tekun") for pid in ids])
     return list(db.session.scalars(sa.select(Person).where(Person.id.in_(ids))))
 
@@ -57,18 +74,26 @@ def build(ctx) -> None:
     rng = ctx.rng
     # Last month's list from the health bureau: deaths weeks old, all accepted since.
     earlier = _extra_people(ctx, 5)
-    rows = [[p.id_number, p.name, (ctx.today - timedelta(days=lag)).isoformat()]
-            for p, lag in zip(earlier, (21, 34, 47, 58, 73), strict=True)]
+    rows = [
+        [p.id_number, p.name, (ctx.today - timedelta(days=lag)).isoformat()]
+        for p, lag in zip(earlier, (21, 34, 47, 58, 73), strict=True)
+    ]
     first = services.upload_comparison(
-        "death", _csv(["id_number", "name", "date"], rows),
-        filename="上月死亡人员名单（卫健）.csv", source="区卫健局")
+        "death",
+        _csv(["id_number", "name", "date"], rows),
+        filename="上月死亡人员名单（卫健）.csv",
+        source="区卫健局",
+    )
     for proposal in list(first.proposals):
         services.accept(proposal)
     db.session.flush()
 
     # This month's list from the police: waiting for the clerk.
-    pool = (ctx.wubao.get("centralized", [])[: ctx.n(200)]
-            + ctx.wubao.get("dispersed", [])[: ctx.n(60)] + ctx.homecare_ids[: ctx.n(60)])
+    pool = (
+        ctx.wubao.get("centralized", [])[: ctx.n(200)]
+        + ctx.wubao.get("dispersed", [])[: ctx.n(60)]
+        + ctx.homecare_ids[: ctx.n(60)]
+    )
     chosen = rng.sample(pool, min(len(pool), 11))
     people = {p.id: p for p in db.session.scalars(sa.select(Person).where(Person.id.in_(chosen)))}
     rows = []
@@ -86,28 +111,42 @@ def build(ctx) -> None:
         rows.append([number, p.name, died.isoformat()])
     # one row whose name differs from the registry's (a typo at the police station)
     odd = people[chosen[10]]
-    rows.append([odd.id_number, odd.name[0] + ("德" if odd.name[-1] != "德" else "福"),
-                 (ctx.today - timedelta(days=15)).isoformat()])
+    rows.append(
+        [
+            odd.id_number,
+            odd.name[0] + ("德" if odd.name[-1] != "德" else "福"),
+            (ctx.today - timedelta(days=15)).isoformat(),
+        ]
+    )
     # one number nobody here has: someone from another district
     stranger = make_number("510703", date(1941, 5, 17), 373)
     rows.append([stranger, "外区人员", (ctx.today - timedelta(days=20)).isoformat()])
     comp = services.upload_comparison(
-        "death", _csv(["id_number", "name", "date"], rows),
-        filename=f"{ctx.today:%Y年%m月}死亡人员名单（公安）.csv", source="区公安分局")
+        "death",
+        _csv(["id_number", "name", "date"], rows),
+        filename=f"{ctx.today:%Y年%m月}死亡人员名单（公安）.csv",
+        source="区公安分局",
+    )
 
     # an income list: pensions of some 特困 persons, two of them above the line
     line = services.income_line()
-    dispersed = ctx.wubao.get("dispersed", [])[ctx.n(60): ctx.n(60) + 6]
+    dispersed = ctx.wubao.get("dispersed", [])[ctx.n(60) : ctx.n(60) + 6]
     persons = db.session.scalars(sa.select(Person).where(Person.id.in_(dispersed))).all()
     income_rows = []
     for i, p in enumerate(persons):
         amount = line + 480 if i < 2 else line - 350
-        income_rows.append([p.id_number, p.name, ctx.today.replace(day=1).isoformat(),
-                            f"{amount:.2f}"])
+        income_rows.append(
+            [p.id_number, p.name, ctx.today.replace(day=1).isoformat(), f"{amount:.2f}"]
+        )
     if income_rows:
         services.upload_comparison(
-            "income", _csv(["id_number", "name", "date", "monthly_amount"], income_rows),
-            filename=f"{ctx.today:%Y年%m月}养老金发放名单（人社）.csv", source="区人社局")
-    ctx.notes.append(f"dynamic: last month's death list accepted ({first.rows} rows); this "
-                     f"month's #{comp.id} waits ({comp.proposal_count} proposals, "
-                     f"{comp.unmatched} unknown ID, {comp.ambiguous} ambiguous)")
+            "income",
+            _csv(["id_number", "name", "date", "monthly_amount"], income_rows),
+            filename=f"{ctx.today:%Y年%m月}养老金发放名单（人社）.csv",
+            source="区人社局",
+        )
+    ctx.notes.append(
+        f"dynamic: last month's death list accepted ({first.rows} rows); this "
+        f"month's #{comp.id} waits ({comp.proposal_count} proposals, "
+        f"{comp.unmatched} unknown ID, {comp.ambiguous} ambiguous)"
+    )

@@ -38,9 +38,11 @@ from .models import (
 )
 
 SOURCE_LABELS = {"disability": "残疾人证名单", "dibao": "低保名单", "age": "年满60、80周岁名单"}
-FOUND = {"disability": "持残疾人证，未享受特困供养或居家养老服务",
-         "dibao": "60周岁以上低保对象，未享受特困供养或居家养老服务",
-         "age": "当月年满{age}周岁，未享受特困供养或居家养老服务"}
+FOUND = {
+    "disability": "持残疾人证，未享受特困供养或居家养老服务",
+    "dibao": "60周岁以上低保对象，未享受特困供养或居家养老服务",
+    "age": "当月年满{age}周岁，未享受特困供养或居家养老服务",
+}
 
 
 def _month_end(day: date) -> date:
@@ -74,7 +76,8 @@ def judge(kind: ComparisonKind, day: date, person: Person) -> tuple[RowResult, s
         return RowResult.MATCHED, "未满60周岁（低保名单只比对60周岁以上）", False
     age = person.age_on(_month_end(day))
     if kind == ComparisonKind.AGE and not (
-            age in (60, 80) and person.birth_date.month == day.month):
+        age in (60, 80) and person.birth_date.month == day.month
+    ):
         return RowResult.AMBIGUOUS, "按身份证号，该月不是年满60或80周岁", False
     already = supported(person, day)
     if already:
@@ -121,18 +124,31 @@ def figures(since: date, until: date) -> dict:
     rows = db.session.execute(
         sa.select(Comparison.kind, Proposal.status, Comparison.uploaded_at, Proposal.decided_at)
         .join(Comparison, Comparison.id == Proposal.comparison_id)
-        .where(Proposal.kind == ProposalKind.PROPOSE_APPLICATION,
-               Comparison.uploaded_at >= lo, Comparison.uploaded_at < hi)).all()
+        .where(
+            Proposal.kind == ProposalKind.PROPOSE_APPLICATION,
+            Comparison.uploaded_at >= lo,
+            Comparison.uploaded_at < hi,
+        )
+    ).all()
     out: list[dict[str, Any]] = []
     for kind in ENTRY_KINDS:
         mine = [r for r in rows if r[0] == kind]
-        days = [max(0, (to_local(d).date() - to_local(u).date()).days)
-                for _k, _s, u, d in mine if d is not None]
+        days = [
+            max(0, (to_local(d).date() - to_local(u).date()).days)
+            for _k, _s, u, d in mine
+            if d is not None
+        ]
         count = {s: sum(1 for r in mine if r[1] == s) for s in ProposalStatus}
-        out.append({"source": kind.value, "label": SOURCE_LABELS[kind.value],
-                    "found": len(mine), "accepted": count[ProposalStatus.ACCEPTED],
-                    "dismissed": count[ProposalStatus.REJECTED],
-                    "pending": count[ProposalStatus.PENDING],
-                    "avg_days_to_decision": round(statistics.fmean(days), 1) if days else None})
+        out.append(
+            {
+                "source": kind.value,
+                "label": SOURCE_LABELS[kind.value],
+                "found": len(mine),
+                "accepted": count[ProposalStatus.ACCEPTED],
+                "dismissed": count[ProposalStatus.REJECTED],
+                "pending": count[ProposalStatus.PENDING],
+                "avg_days_to_decision": round(statistics.fmean(days), 1) if days else None,
+            }
+        )
     total = {k: sum(s[k] for s in out) for k in ("found", "accepted", "dismissed", "pending")}
     return {"by_source": out, **total}

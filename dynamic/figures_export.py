@@ -9,11 +9,21 @@ from flask import Response
 
 from eldercare.exports import export_response
 
-DEATH_MEASURES = (("deaths", "死亡人数"), ("avg_days", "平均天数"), ("median_days", "中位天数"),
-                  ("max_days", "最长天数"), ("over_30_days", "超过30天"),
-                  ("avg_days_to_list", "名单送达平均天数"))
-ENTRANT_MEASURES = (("found", "发现"), ("accepted", "已采纳"), ("dismissed", "不采纳"),
-                    ("pending", "待决定"), ("avg_days_to_decision", "从名单到决定（平均天数）"))
+DEATH_MEASURES = (
+    ("deaths", "死亡人数"),
+    ("avg_days", "平均天数"),
+    ("median_days", "中位天数"),
+    ("max_days", "最长天数"),
+    ("over_30_days", "超过30天"),
+    ("avg_days_to_list", "名单送达平均天数"),
+)
+ENTRANT_MEASURES = (
+    ("found", "发现"),
+    ("accepted", "已采纳"),
+    ("dismissed", "不采纳"),
+    ("pending", "待决定"),
+    ("avg_days_to_decision", "从名单到决定（平均天数）"),
+)
 SOURCES = {"disability": "残疾人证名单", "dibao": "低保名单", "age": "年满60、80周岁名单"}
 
 
@@ -23,8 +33,10 @@ def figures_export(f: dict) -> Response:
     def rows():
         for key, label in DEATH_MEASURES:
             yield "死亡登记（合计）", "", label, d.get(key)
-        for group, items, name in (("按信息来源", d["by_source"], "source"),
-                                   ("按乡镇（街道）", d["by_township"], "township")):
+        for group, items, name in (
+            ("按信息来源", d["by_source"], "source"),
+            ("按乡镇（街道）", d["by_township"], "township"),
+        ):
             for r in items:
                 for key, label in DEATH_MEASURES:
                     yield group, r[name], label, r.get(key)
@@ -36,5 +48,6 @@ def figures_export(f: dict) -> Response:
             for key, label in ENTRANT_MEASURES:
                 yield "应保尽保", SOURCES.get(r["source"], r["source"]), label, r.get(key)
 
-    return export_response(f"comparison-figures-{f['since']}-{f['until']}",
-                           ["分组", "项目", "指标", "数值"], rows())
+    return export_response(
+        f"comparison-figures-{f['since']}-{f['until']}", ["分组", "项目", "指标", "数值"], rows()
+    )

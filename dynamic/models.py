@@ -90,8 +90,9 @@ class Comparison(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[ComparisonKind] = mapped_column(enum_column(ComparisonKind, "comparison_kind"))
-    source: Mapped[str] = mapped_column(sa.String(60), default="",
-                                        comment="the department that sent the list")
+    source: Mapped[str] = mapped_column(
+        sa.String(60), default="", comment="the department that sent the list"
+    )
     filename: Mapped[str] = mapped_column(sa.String(200), default="")
     uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     uploaded_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -101,8 +102,9 @@ class Comparison(Model):
     ambiguous: Mapped[int] = mapped_column(default=0)
     proposal_count: Mapped[int] = mapped_column(default=0)
 
-    proposals: Mapped[list[Proposal]] = relationship(back_populates="comparison",
-                                                     order_by="Proposal.id")
+    proposals: Mapped[list[Proposal]] = relationship(
+        back_populates="comparison", order_by="Proposal.id"
+    )
 
 
 class ComparisonRow(Model):
@@ -114,10 +116,12 @@ class ComparisonRow(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     comparison_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("comparisons.id", ondelete="CASCADE"), index=True)
+        sa.ForeignKey("comparisons.id", ondelete="CASCADE"), index=True
+    )
     row: Mapped[int] = mapped_column(comment="row number as the spreadsheet shows it")
-    id_number: Mapped[str] = mapped_column(EncryptedString("id_number", 100),
-                                           comment="normalised, AES-GCM (eldercare.crypto)")
+    id_number: Mapped[str] = mapped_column(
+        EncryptedString("id_number", 100), comment="normalised, AES-GCM (eldercare.crypto)"
+    )
     name: Mapped[str] = mapped_column(sa.String(64))
     date: Mapped[dt.date]
     monthly_amount: Mapped[Decimal | None] = mapped_column(MoneyType())
@@ -134,11 +138,17 @@ class Proposal(Model):
     __tablename__ = "proposals"
     __table_args__ = (
         # one undecided proposal per person and kind, however many lists repeat it
-        sa.Index("uq_proposals_pending_per_person", "person_id", "kind", unique=True,
-                 sqlite_where=sa.text("status = 'pending'"),
-                 postgresql_where=sa.text("status = 'pending'")),
-        sa.CheckConstraint("(status = 'pending') = (decided_at IS NULL)",
-                           name="decided_iff_not_pending"),
+        sa.Index(
+            "uq_proposals_pending_per_person",
+            "person_id",
+            "kind",
+            unique=True,
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
+        sa.CheckConstraint(
+            "(status = 'pending') = (decided_at IS NULL)", name="decided_iff_not_pending"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -146,18 +156,19 @@ class Proposal(Model):
     row_id: Mapped[int | None] = mapped_column(sa.ForeignKey("comparison_rows.id"))
     person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), index=True)
     kind: Mapped[ProposalKind] = mapped_column(enum_column(ProposalKind, "proposal_kind"))
-    date: Mapped[dt.date] = mapped_column(comment="of the death, move or income; the list's "
-                                                  "date for a proposed application")
+    date: Mapped[dt.date] = mapped_column(
+        comment="of the death, move or income; the list's date for a proposed application"
+    )
     monthly_amount: Mapped[Decimal | None] = mapped_column(MoneyType())
     status: Mapped[ProposalStatus] = mapped_column(
-        enum_column(ProposalStatus, "proposal_status"), default=ProposalStatus.PENDING,
-        index=True)
+        enum_column(ProposalStatus, "proposal_status"), default=ProposalStatus.PENDING, index=True
+    )
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     decided_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    reason: Mapped[str] = mapped_column(sa.String(200), default="",
-                                        comment="why it was rejected")
-    effects: Mapped[list] = mapped_column(sa.JSON, default=list,
-                                          comment="what deciding it did, in words")
+    reason: Mapped[str] = mapped_column(sa.String(200), default="", comment="why it was rejected")
+    effects: Mapped[list] = mapped_column(
+        sa.JSON, default=list, comment="what deciding it did, in words"
+    )
 
     comparison: Mapped[Comparison] = relationship(back_populates="proposals")
     person: Mapped[Person] = relationship()
@@ -170,9 +181,13 @@ class Review(Model):
 
     __tablename__ = "wubao_reviews"
     __table_args__ = (
-        sa.Index("uq_wubao_reviews_open_per_support", "support_id", unique=True,
-                 sqlite_where=sa.text("status = 'open'"),
-                 postgresql_where=sa.text("status = 'open'")),
+        sa.Index(
+            "uq_wubao_reviews_open_per_support",
+            "support_id",
+            unique=True,
+            sqlite_where=sa.text("status = 'open'"),
+            postgresql_where=sa.text("status = 'open'"),
+        ),
         sa.CheckConstraint("(status = 'done') = (done_on IS NOT NULL)", name="done_has_date"),
     )
 
@@ -180,8 +195,9 @@ class Review(Model):
     person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), index=True)
     support_id: Mapped[int] = mapped_column(sa.ForeignKey("wubao_supports.id"), index=True)
     trigger: Mapped[ReviewTrigger] = mapped_column(enum_column(ReviewTrigger, "review_trigger"))
-    status: Mapped[ReviewStatus] = mapped_column(enum_column(ReviewStatus, "review_status"),
-                                                 default=ReviewStatus.OPEN)
+    status: Mapped[ReviewStatus] = mapped_column(
+        enum_column(ReviewStatus, "review_status"), default=ReviewStatus.OPEN
+    )
     due: Mapped[dt.date | None]
     opened_on: Mapped[dt.date]
     proposal_id: Mapped[int | None] = mapped_column(sa.ForeignKey("proposals.id"))
@@ -194,11 +210,14 @@ class Review(Model):
     walking: Mapped[bool | None] = mapped_column(comment="室内行走")
     bathing: Mapped[bool | None] = mapped_column(comment="洗澡")
     care_level: Mapped[CareLevel | None] = mapped_column(
-        enum_column(CareLevel, "care_level"), comment="what the assessment gave")
+        enum_column(CareLevel, "care_level"), comment="what the assessment gave"
+    )
     outcome: Mapped[ReviewOutcome | None] = mapped_column(
-        enum_column(ReviewOutcome, "review_outcome"))
+        enum_column(ReviewOutcome, "review_outcome")
+    )
     termination_reason: Mapped[TerminationReason | None] = mapped_column(
-        enum_column(TerminationReason, "termination_reason"))
+        enum_column(TerminationReason, "termination_reason")
+    )
     notes: Mapped[str] = mapped_column(sa.String(500), default="")
     reviewed_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
@@ -221,16 +240,19 @@ class Termination(Model):
     person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), index=True)
     support_id: Mapped[int] = mapped_column(sa.ForeignKey("wubao_supports.id"))
     reason: Mapped[TerminationReason] = mapped_column(
-        enum_column(TerminationReason, "termination_reason"))
+        enum_column(TerminationReason, "termination_reason")
+    )
     effective_on: Mapped[dt.date] = mapped_column(comment="support ends on this day")
     payment_end: Mapped[dt.date] = mapped_column(
-        comment="last day paid: the end of the month of effective_on (停发自次月)")
+        comment="last day paid: the end of the month of effective_on (停发自次月)"
+    )
     decided_on: Mapped[dt.date] = mapped_column(index=True)
     notice_until: Mapped[dt.date] = mapped_column(comment="last day of the 7-day public notice")
     township_code: Mapped[str | None] = mapped_column(sa.ForeignKey("regions.code"), index=True)
     village_code: Mapped[str | None] = mapped_column(sa.ForeignKey("regions.code"))
-    source: Mapped[str] = mapped_column(sa.String(16),
-                                        comment="comparison, review, manual, death, moved")
+    source: Mapped[str] = mapped_column(
+        sa.String(16), comment="comparison, review, manual, death, moved"
+    )
     proposal_id: Mapped[int | None] = mapped_column(sa.ForeignKey("proposals.id"))
     review_id: Mapped[int | None] = mapped_column(sa.ForeignKey("wubao_reviews.id"))
     notes: Mapped[str] = mapped_column(sa.String(200), default="")

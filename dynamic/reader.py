@@ -25,10 +25,24 @@ HEADER_SEARCH_ROWS = 10
 COLUMNS: dict[str, tuple[str, ...]] = {
     "id_number": ("id_number", "身份证号码", "身份证号", "公民身份号码", "证件号码", "身份证"),
     "name": ("name", "姓名"),
-    "date": ("date", "日期", "死亡日期", "迁出日期", "注销日期", "变动日期", "发放日期",
-             "起始日期"),
-    "monthly_amount": ("monthly_amount", "月收入", "月收入金额", "月发放金额", "月养老金",
-                       "月领取金额"),
+    "date": (
+        "date",
+        "日期",
+        "死亡日期",
+        "迁出日期",
+        "注销日期",
+        "变动日期",
+        "发放日期",
+        "起始日期",
+    ),
+    "monthly_amount": (
+        "monthly_amount",
+        "月收入",
+        "月收入金额",
+        "月发放金额",
+        "月养老金",
+        "月领取金额",
+    ),
 }
 
 
@@ -56,8 +70,11 @@ HEADERS = tabular.Headers(COLUMNS, ("id_number", "name"))
 def _table(content: bytes) -> tabular.Table:
     """The list's rows through eldercare.tabular: bounded in rows (MAX_ROWS) and in
     columns (the known ones; a value beyond column IV refuses the file)."""
-    return tabular.read_table(content, HEADERS.width, tabular.Limits(
-        max_rows=MAX_ROWS + HEADER_SEARCH_ROWS, header_rows=HEADER_SEARCH_ROWS))
+    return tabular.read_table(
+        content,
+        HEADERS.width,
+        tabular.Limits(max_rows=MAX_ROWS + HEADER_SEARCH_ROWS, header_rows=HEADER_SEARCH_ROWS),
+    )
 
 
 def read_list(content: bytes, with_amount: bool) -> ParsedList:
@@ -80,9 +97,13 @@ def read_list(content: bytes, with_amount: bool) -> ParsedList:
     if out.errors:
         return out
     today = local_today()
-    for number, values in table.rows[table.header + 1:]:
-        row = _read_row(out, number, {f: (values[i] if i < len(values) else None, name)
-                                      for f, (i, name) in cols.items()}, today)
+    for number, values in table.rows[table.header + 1 :]:
+        row = _read_row(
+            out,
+            number,
+            {f: (values[i] if i < len(values) else None, name) for f, (i, name) in cols.items()},
+            today,
+        )
         if row is not None:
             out.rows.append(row)
     if not out.rows and not out.errors:
@@ -90,8 +111,9 @@ def read_list(content: bytes, with_amount: bool) -> ParsedList:
     return out
 
 
-def _read_row(out: ParsedList, number: int, cells: dict[str, tuple[object, str]],
-              today: date) -> ListRow | None:
+def _read_row(
+    out: ParsedList, number: int, cells: dict[str, tuple[object, str]], today: date
+) -> ListRow | None:
     """One row ({field: (cell, header as written)}); its problems go to `out`."""
     problems = len(out.errors)
 

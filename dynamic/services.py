@@ -56,8 +56,10 @@ class ListInvalid(Invalid):
         where = f"第 {first['row']} 行" if first.get("row") else "文件"
         col = f"“{first['column']}”列" if first.get("column") else ""
         more = f"等 {len(problems)} 处问题" if len(problems) > 1 else ""
-        super().__init__(f"名单有误：{where}{col}：{first['message']}{more}，未保存任何内容",
-                         fields={"file": first["message"]})
+        super().__init__(
+            f"名单有误：{where}{col}：{first['message']}{more}，未保存任何内容",
+            fields={"file": first["message"]},
+        )
         self.problems = problems
 
 
@@ -92,22 +94,38 @@ def _people_by_number(numbers: list[str]) -> dict[str, Person]:
     hashes = sorted(by_hash)
     found: dict[str, Person] = {}
     for i in range(0, len(hashes), CHUNK):
-        found.update((by_hash[p.id_number_hash], p) for p in db.session.scalars(
-            sa.select(Person).where(Person.id_number_hash.in_(hashes[i:i + CHUNK]))))
+        found.update(
+            (by_hash[p.id_number_hash], p)
+            for p in db.session.scalars(
+                sa.select(Person).where(Person.id_number_hash.in_(hashes[i : i + CHUNK]))
+            )
+        )
     return found
 
 
 def _pending(kind: ProposalKind, person_ids: list[int]) -> dict[int, int]:
     out: dict[int, int] = {}
     for i in range(0, len(person_ids), CHUNK):
-        out.update(db.session.execute(sa.select(Proposal.person_id, Proposal.comparison_id).where(
-            Proposal.kind == kind, Proposal.status == ProposalStatus.PENDING,
-            Proposal.person_id.in_(person_ids[i:i + CHUNK]))).all())
+        out.update(
+            db.session.execute(
+                sa.select(Proposal.person_id, Proposal.comparison_id).where(
+                    Proposal.kind == kind,
+                    Proposal.status == ProposalStatus.PENDING,
+                    Proposal.person_id.in_(person_ids[i : i + CHUNK]),
+                )
+            ).all()
+        )
     return out
 
 
-def _judge(kind: ComparisonKind, r: ListRow, p: Person | None, seen: dict[str, int],
-           pending: dict[int, int], line: Decimal) -> tuple[RowResult, str, bool]:
+def _judge(
+    kind: ComparisonKind,
+    r: ListRow,
+    p: Person | None,
+    seen: dict[str, int],
+    pending: dict[int, int],
+    line: Decimal,
+) -> tuple[RowResult, str, bool]:
     """(result, reason, makes a proposal) for one row."""
     if p is None:
         return RowResult.UNMATCHED, "身份证号不在本区登记中", False
@@ -134,23 +152,30 @@ def _judge(kind: ComparisonKind, r: ListRow, p: Person | None, seen: dict[str, i
     return RowResult.MATCHED, "", True
 
 
-def upload_comparison(kind: str, content: bytes, *, filename: str = "", source: str = "",
-                      user_id: int | None = None) -> Comparison:
+def upload_comparison(
+    kind: str, content: bytes, *, filename: str = "", source: str = "", user_id: int | None = None
+) -> Comparison:
     """Read a list, match it and store it with its rows and proposals. Raises
     ListInvalid (422) naming every bad row and column; nothing is stored then."""
     try:
         k = ComparisonKind(kind)
     except ValueError:
-        raise Invalid(_l("比对类型无效"), fields={
-            "kind": "、".join(k.value for k in ComparisonKind)}) from None
+        raise Invalid(
+            _l("比对类型无效"), fields={"kind": "、".join(k.value for k in ComparisonKind)}
+        ) from None
     parsed = read_list(content, with_amount=k == ComparisonKind.INCOME)
     if parsed.errors:
         raise ListInvalid(parsed.errors)
     found = _people_by_number(sorted({r.id_number for r in parsed.rows}))
     pending = _pending(ProposalKind.of(k), sorted(p.id for p in found.values()))
     line = income_line()
-    comp = Comparison(kind=k, source=(source or "").strip()[:60], filename=filename[:200],
-                      uploaded_by=user_id, rows=len(parsed.rows))
+    comp = Comparison(
+        kind=k,
+        source=(source or "").strip()[:60],
+        filename=filename[:200],
+        uploaded_by=user_id,
+        rows=len(parsed.rows),
+    )
     db.session.add(comp)
     db.session.flush()
     seen: dict[str, int] = {}
@@ -159,22 +184,37 @@ def upload_comparison(kind: str, content: bytes, *, filename: str = "", source: 
         p = found.get(r.id_number)
         result, reason, propose = _judge(k, r, p, seen, pending, line)
         seen.setdefault(r.id_number, r.row)
-        row = ComparisonRow(comparison_id=comp.id, row=r.row, id_number=r.id_number,
-                            name=r.name[:64], date=r.date, monthly_amount=r.monthly_amount,
-                            result=result, reason=reason[:200],
-                            person_id=p.id if p is not None else None)
+        row = ComparisonRow(
+            comparison_id=comp.id,
+            row=r.row,
+            id_number=r.id_number,
+            name=r.name[:64],
+            date=r.date,
+            monthly_amount=r.monthly_amount,
+            result=result,
+            reason=reason[:200],
+            person_id=p.id if p is not None else None,
+        )
         db.session.add(row)
         if propose and p is not None:
             made.append((row, p))
             pending[p.id] = comp.id
     db.session.flush()
     for row, p in made:
-        db.session.add(Proposal(comparison_id=comp.id, row_id=row.id, person_id=p.id,
-                                kind=ProposalKind.of(k),
-                                date=row.date, monthly_amount=row.monthly_amount))
+        db.session.add(
+            Proposal(
+                comparison_id=comp.id,
+                row_id=row.id,
+                person_id=p.id,
+                kind=ProposalKind.of(k),
+                date=row.date,
+                monthly_amount=row.monthly_amount,
+            )
+        )
     counts = {res: 0 for res in RowResult}
-    for res in db.session.scalars(sa.select(ComparisonRow.result).where(
-            ComparisonRow.comparison_id == comp.id)):
+    for res in db.session.scalars(
+        sa.select(ComparisonRow.result).where(ComparisonRow.comparison_id == comp.id)
+    ):
         counts[res] += 1
     comp.matched, comp.unmatched = counts[RowResult.MATCHED], counts[RowResult.UNMATCHED]
     comp.ambiguous, comp.proposal_count = counts[RowResult.AMBIGUOUS], len(made)
@@ -197,10 +237,16 @@ def describe_core(person: Person, kind: str, on) -> list[str]:
         out.append(_("人员状态改为“迁出本区”，迁出日期 %(on)s", on=on))
     if kind in ("death", "moved") and support is not None:
         nxt = Month.of(payment_end(on)).next()
-        out.append(_("特困供养（%(support)s，自 %(start)s 起）自 %(on)s 终止，供养金自 %(next)s "
-                     "起停发，并列入乡镇7天公示",
-                     support=SUPPORT_WORDS.get(support.support.value, ""),
-                     start=support.start_date, on=on, next=f"{nxt.year}-{nxt.month:02d}"))
+        out.append(
+            _(
+                "特困供养（%(support)s，自 %(start)s 起）自 %(on)s 终止，供养金自 %(next)s "
+                "起停发，并列入乡镇7天公示",
+                support=SUPPORT_WORDS.get(support.support.value, ""),
+                start=support.start_date,
+                on=on,
+                next=f"{nxt.year}-{nxt.month:02d}",
+            )
+        )
     if kind == "income":
         if support is not None:
             out.append(_("开启特困专项复核（收入高于标准），复核时评估自理能力并决定是否终止供养"))
@@ -238,22 +284,41 @@ def get_proposal(proposal_id: int) -> Proposal:
     return proposal
 
 
-def _decide(proposal: Proposal, status: ProposalStatus, user_id: int | None,
-            effects: list[str], reason: str = "") -> None:
+def _decide(
+    proposal: Proposal,
+    status: ProposalStatus,
+    user_id: int | None,
+    effects: list[str],
+    reason: str = "",
+) -> None:
     """Take the decision with a conditional update: of two clerks deciding at once,
     exactly one changes the row; the other gets Conflict."""
     done = db.session.execute(
         sa.update(Proposal)
         .where(Proposal.id == proposal.id, Proposal.status == ProposalStatus.PENDING)
-        .values(status=status, decided_at=utcnow(), decided_by=user_id, effects=effects,
-                reason=reason[:200])
-        .execution_options(synchronize_session=False))
+        .values(
+            status=status,
+            decided_at=utcnow(),
+            decided_by=user_id,
+            effects=effects,
+            reason=reason[:200],
+        )
+        .execution_options(synchronize_session=False)
+    )
     if rowcount(done) != 1:
         raise Conflict(_l("该建议已经处理过"), code="already_decided")
-    audit.record(f"{status.value}_proposal", "proposals", proposal.id,
-                 {"person_id": proposal.person_id, "kind": proposal.kind.value,
-                  "date": proposal.date.isoformat(), "effects": effects,
-                  **({"reason": reason} if reason else {})})
+    audit.record(
+        f"{status.value}_proposal",
+        "proposals",
+        proposal.id,
+        {
+            "person_id": proposal.person_id,
+            "kind": proposal.kind.value,
+            "date": proposal.date.isoformat(),
+            "effects": effects,
+            **({"reason": reason} if reason else {}),
+        },
+    )
     db.session.expire(proposal)
 
 
@@ -280,8 +345,12 @@ def accept(proposal: Proposal, user_id: int | None = None) -> Proposal:
     else:
         if support is None:
             raise Conflict(_l("此人已无特困供养，无需复核"), code="no_open_support")
-        open_review(support, "income", proposal_id=pid,
-                    notes=f"收入比对：月收入 {money(proposal.monthly_amount or Decimal(0))}")
+        open_review(
+            support,
+            "income",
+            proposal_id=pid,
+            notes=f"收入比对：月收入 {money(proposal.monthly_amount or Decimal(0))}",
+        )
     if support is not None and kind != ComparisonKind.INCOME:
         t = termination_of(support.id)
         if t is not None:

@@ -32,31 +32,50 @@ ADMIN = (Role.ADMIN,)
 
 
 def townships() -> dict[str, str]:
-    return dict(db.session.execute(sa.select(Region.code, Region.name)
-                                   .where(Region.level == "township").order_by(Region.code)).all())
+    return dict(
+        db.session.execute(
+            sa.select(Region.code, Region.name)
+            .where(Region.level == "township")
+            .order_by(Region.code)
+        ).all()
+    )
 
 
 def dashboard_panel() -> dict:
     if current_user.role not in READERS:
         return {"show": False}
-    pending = db.session.scalar(sa.select(sa.func.count(Proposal.id)).where(
-        Proposal.status == "pending")) or 0
+    pending = (
+        db.session.scalar(sa.select(sa.func.count(Proposal.id)).where(Proposal.status == "pending"))
+        or 0
+    )
     counts = wubao.review_counts(local_today())
-    return {"show": True, "pending": pending,
-            "overdue": sum(c["overdue"] for c in counts.values()),
-            "due": sum(c["due"] for c in counts.values())}
+    return {
+        "show": True,
+        "pending": pending,
+        "overdue": sum(c["overdue"] for c in counts.values()),
+        "due": sum(c["due"] for c in counts.values()),
+    }
 
 
 def person_panel(person) -> dict:
     if current_user.role not in READERS:
         return {"show": False}
-    reviews = db.session.scalars(sa.select(Review).where(Review.person_id == person.id)
-                                 .order_by(Review.id.desc())).all()
-    ends = db.session.scalars(sa.select(Termination).where(Termination.person_id == person.id)
-                              .order_by(Termination.id.desc())).all()
-    return {"show": True, "reviews": reviews, "terminations": ends,
-            "terminate_form": TerminateForm(formdata=None), "today": local_today(),
-            "reasons": wubao.REASON_LABELS}
+    reviews = db.session.scalars(
+        sa.select(Review).where(Review.person_id == person.id).order_by(Review.id.desc())
+    ).all()
+    ends = db.session.scalars(
+        sa.select(Termination)
+        .where(Termination.person_id == person.id)
+        .order_by(Termination.id.desc())
+    ).all()
+    return {
+        "show": True,
+        "reviews": reviews,
+        "terminations": ends,
+        "terminate_form": TerminateForm(formdata=None),
+        "today": local_today(),
+        "reasons": wubao.REASON_LABELS,
+    }
 
 
 # --- comparisons ------------------------------------------------------------------------
@@ -73,12 +92,24 @@ def comparisons():
         if form.validate_on_submit():
             try:
                 comp = services.upload_comparison(
-                    form.kind.data, form.file.data.read(), filename=form.file.data.filename,
-                    source=form.source.data or "", user_id=current_user.id)
+                    form.kind.data,
+                    form.file.data.read(),
+                    filename=form.file.data.filename,
+                    source=form.source.data or "",
+                    user_id=current_user.id,
+                )
                 db.session.commit()
-                flash(_("已比对 %(n)s 行：匹配 %(m)s，未匹配 %(u)s，存疑 %(a)s；生成建议 %(p)s 条",
-                        n=comp.rows, m=comp.matched, u=comp.unmatched, a=comp.ambiguous,
-                        p=comp.proposal_count), "success")
+                flash(
+                    _(
+                        "已比对 %(n)s 行：匹配 %(m)s，未匹配 %(u)s，存疑 %(a)s；生成建议 %(p)s 条",
+                        n=comp.rows,
+                        m=comp.matched,
+                        u=comp.unmatched,
+                        a=comp.ambiguous,
+                        p=comp.proposal_count,
+                    ),
+                    "success",
+                )
                 return redirect(url_for("dynamic.comparison", comparison_id=comp.id), 303)
             except services.ListInvalid as exc:
                 db.session.rollback()
@@ -90,13 +121,28 @@ def comparisons():
         status = 422
     stmt = sa.select(Comparison).order_by(Comparison.id.desc())
     if wants_export():
-        return export_response("comparisons", ["编号", "类型", "来源", "文件", "上传时间", "行数",
-                                               "匹配", "未匹配", "存疑", "建议"],
-                               ((c.id, c.kind, c.source, c.filename, c.uploaded_at, c.rows,
-                                 c.matched, c.unmatched, c.ambiguous, c.proposal_count)
-                                for c in db.session.scalars(stmt)))
-    return render_template("dynamic/comparisons.html", form=form, page=page_of(stmt, request.args),
-                           problems=problems), status
+        return export_response(
+            "comparisons",
+            ["编号", "类型", "来源", "文件", "上传时间", "行数", "匹配", "未匹配", "存疑", "建议"],
+            (
+                (
+                    c.id,
+                    c.kind,
+                    c.source,
+                    c.filename,
+                    c.uploaded_at,
+                    c.rows,
+                    c.matched,
+                    c.unmatched,
+                    c.ambiguous,
+                    c.proposal_count,
+                )
+                for c in db.session.scalars(stmt)
+            ),
+        )
+    return render_template(
+        "dynamic/comparisons.html", form=form, page=page_of(stmt, request.args), problems=problems
+    ), status
 
 
 @bp.get("/comparisons/<int:comparison_id>")
@@ -105,26 +151,46 @@ def comparison(comparison_id: int):
     comp = services.get_comparison(comparison_id)
     rows = sa.select(ComparisonRow).where(ComparisonRow.comparison_id == comp.id)
     if wants_export():
-        return export_response(f"comparison-{comp.id}", ["行", "姓名", "身份证号", "日期",
-                                                         "月收入", "结果", "说明", "人员编号"],
-                               ((r.row, r.name, mask(r.id_number), r.date, r.monthly_amount,
-                                 r.result, r.reason, r.person_id)
-                                for r in db.session.scalars(rows.order_by(ComparisonRow.row))))
+        return export_response(
+            f"comparison-{comp.id}",
+            ["行", "姓名", "身份证号", "日期", "月收入", "结果", "说明", "人员编号"],
+            (
+                (
+                    r.row,
+                    r.name,
+                    mask(r.id_number),
+                    r.date,
+                    r.monthly_amount,
+                    r.result,
+                    r.reason,
+                    r.person_id,
+                )
+                for r in db.session.scalars(rows.order_by(ComparisonRow.row))
+            ),
+        )
     status = request.args.get("status") or None
     stmt = sa.select(Proposal).where(Proposal.comparison_id == comp.id).order_by(Proposal.id)
     if status in ("pending", "accepted", "rejected"):
         stmt = stmt.where(Proposal.status == status)
     page = page_of(stmt, request.args, per_page=100)
-    problems = db.session.scalars(rows.where(ComparisonRow.result != "matched")
-                                  .order_by(ComparisonRow.row)).all()
-    return render_template("dynamic/comparison.html", comp=comp, page=page, problems=problems,
-                           effects={p.id: services.effects_of(p) for p in page.items},
-                           bulk=BulkForm(formdata=None), reject_form=RejectForm(formdata=None))
+    problems = db.session.scalars(
+        rows.where(ComparisonRow.result != "matched").order_by(ComparisonRow.row)
+    ).all()
+    return render_template(
+        "dynamic/comparison.html",
+        comp=comp,
+        page=page,
+        problems=problems,
+        effects={p.id: services.effects_of(p) for p in page.items},
+        bulk=BulkForm(formdata=None),
+        reject_form=RejectForm(formdata=None),
+    )
 
 
 def _back(comparison_id: int):
-    return redirect(request.referrer or url_for("dynamic.comparison",
-                                                comparison_id=comparison_id), 303)
+    return redirect(
+        request.referrer or url_for("dynamic.comparison", comparison_id=comparison_id), 303
+    )
 
 
 @bp.post("/proposals/<int:proposal_id>/accept")
@@ -215,20 +281,39 @@ def _date(value: str | None) -> date | None:
 @role_required(*READERS)
 def reviews():
     today = local_today()
-    kind = request.args.get("kind") if request.args.get("kind") in (
-        "overdue", "due", "special") else "overdue"
+    kind = (
+        request.args.get("kind")
+        if request.args.get("kind") in ("overdue", "due", "special")
+        else "overdue"
+    )
     township = request.args.get("township") or None
     stmt = wubao.reviews_stmt(kind, today, township)
     names = townships()
     if wants_export():
-        return export_response(f"reviews-{kind}", ["姓名", "身份证号", "乡镇（街道）", "供养方式",
-                                                   "复核到期", "自理能力"],
-                               ((p.name, mask(p.id_number), names.get(p.township_code, ""),
-                                 s.support, s.review_due, p.care_level)
-                                for s, p in db.session.execute(stmt)))
-    return render_template("dynamic/reviews.html", page=page_of(stmt, request.args, scalars=False),
-                           counts=wubao.review_counts(today), names=names, kind=kind,
-                           township=township, today=today)
+        return export_response(
+            f"reviews-{kind}",
+            ["姓名", "身份证号", "乡镇（街道）", "供养方式", "复核到期", "自理能力"],
+            (
+                (
+                    p.name,
+                    mask(p.id_number),
+                    names.get(p.township_code, ""),
+                    s.support,
+                    s.review_due,
+                    p.care_level,
+                )
+                for s, p in db.session.execute(stmt)
+            ),
+        )
+    return render_template(
+        "dynamic/reviews.html",
+        page=page_of(stmt, request.args, scalars=False),
+        counts=wubao.review_counts(today),
+        names=names,
+        kind=kind,
+        township=township,
+        today=today,
+    )
 
 
 @bp.route("/reviews/<int:person_id>", methods=["GET", "POST"])
@@ -245,25 +330,45 @@ def review(person_id: int):
         status = 422
         if form.validate_on_submit():
             try:
-                done = wubao.record_review(person, wubao.ReviewInput(
-                    on=form.date.data,
-                    assessment={k: getattr(form, k).data == "1" for k in wubao.ASSESSMENT_ITEMS},
-                    outcome=form.outcome.data, reason=form.reason.data or None,
-                    notes=form.notes.data or ""), current_user.id)
+                done = wubao.record_review(
+                    person,
+                    wubao.ReviewInput(
+                        on=form.date.data,
+                        assessment={
+                            k: getattr(form, k).data == "1" for k in wubao.ASSESSMENT_ITEMS
+                        },
+                        outcome=form.outcome.data,
+                        reason=form.reason.data or None,
+                        notes=form.notes.data or "",
+                    ),
+                    current_user.id,
+                )
                 db.session.commit()
-                flash(_("已记录复核：%(name)s，自理能力评定为 %(level)s", name=person.name,
-                        level=_care(done.care_level.value if done.care_level else "")), "success")
+                flash(
+                    _(
+                        "已记录复核：%(name)s，自理能力评定为 %(level)s",
+                        name=person.name,
+                        level=_care(done.care_level.value if done.care_level else ""),
+                    ),
+                    "success",
+                )
                 return redirect(url_for("dynamic.reviews"), 303)
             except DomainError as exc:
                 db.session.rollback()
                 for name, msg in (exc.fields or {"date": exc.message}).items():
                     field = getattr(form, name, None) or form.date
                     field.errors = [*field.errors, msg]
-    history = db.session.scalars(sa.select(Review).where(Review.person_id == person.id)
-                                 .order_by(Review.id.desc())).all()
-    return render_template("dynamic/review_form.html", person=person, form=form,
-                           history=history, names=townships(),
-                           support=person.current_support), status
+    history = db.session.scalars(
+        sa.select(Review).where(Review.person_id == person.id).order_by(Review.id.desc())
+    ).all()
+    return render_template(
+        "dynamic/review_form.html",
+        person=person,
+        form=form,
+        history=history,
+        names=townships(),
+        support=person.current_support,
+    ), status
 
 
 def _care(level: str) -> str:
@@ -280,8 +385,14 @@ def terminate(person_id: int):
     else:
         t = wubao.terminate(person, form.reason.data, form.date.data, notes=form.notes.data or "")
         db.session.commit()
-        flash(_("已终止 %(name)s 的特困供养，供养金发放至 %(d)s", name=person.name,
-                d=t.payment_end.isoformat()), "success")
+        flash(
+            _(
+                "已终止 %(name)s 的特困供养，供养金发放至 %(d)s",
+                name=person.name,
+                d=t.payment_end.isoformat(),
+            ),
+            "success",
+        )
     return redirect(url_for("people.show", person_id=person.id), 303)
 
 
@@ -295,25 +406,57 @@ def notices():
     without ID numbers."""
     day = _date(request.args.get("day")) or local_today()
     township = request.args.get("township") or None
-    stmt = (sa.select(Termination).where(Termination.decided_on <= day,
-                                         Termination.notice_until >= day)
-            .order_by(Termination.township_code, Termination.decided_on, Termination.id))
+    stmt = (
+        sa.select(Termination)
+        .where(Termination.decided_on <= day, Termination.notice_until >= day)
+        .order_by(Termination.township_code, Termination.decided_on, Termination.id)
+    )
     if township:
         stmt = stmt.where(Termination.township_code == township)
     items = db.session.scalars(stmt).all()
     names = townships()
-    villages = dict(db.session.execute(sa.select(Region.code, Region.name).where(
-        Region.code.in_({t.village_code for t in items if t.village_code}))).all())
+    villages = dict(
+        db.session.execute(
+            sa.select(Region.code, Region.name).where(
+                Region.code.in_({t.village_code for t in items if t.village_code})
+            )
+        ).all()
+    )
     if wants_export():
-        return export_response("notices", ["乡镇（街道）", "村（社区）", "姓名", "终止原因",
-                                           "终止日期", "供养金停发自", "公示截止"],
-                               ((names.get(t.township_code, ""), villages.get(t.village_code, ""),
-                                 t.person.name, wubao.REASON_LABELS[t.reason.value],
-                                 t.effective_on, t.payment_end + timedelta(days=1),
-                                 t.notice_until) for t in items))
+        return export_response(
+            "notices",
+            [
+                "乡镇（街道）",
+                "村（社区）",
+                "姓名",
+                "终止原因",
+                "终止日期",
+                "供养金停发自",
+                "公示截止",
+            ],
+            (
+                (
+                    names.get(t.township_code, ""),
+                    villages.get(t.village_code, ""),
+                    t.person.name,
+                    wubao.REASON_LABELS[t.reason.value],
+                    t.effective_on,
+                    t.payment_end + timedelta(days=1),
+                    t.notice_until,
+                )
+                for t in items
+            ),
+        )
     groups: dict[str | None, list[Termination]] = {}
     for t in items:
         groups.setdefault(t.township_code, []).append(t)
-    return render_template("dynamic/notices.html", groups=groups, names=names,
-                           villages=villages, day=day, township=township,
-                           reasons=wubao.REASON_LABELS, timedelta=timedelta)
+    return render_template(
+        "dynamic/notices.html",
+        groups=groups,
+        names=names,
+        villages=villages,
+        day=day,
+        township=township,
+        reasons=wubao.REASON_LABELS,
+        timedelta=timedelta,
+    )

@@ -28,8 +28,14 @@ from .models import (
 
 NOTICE_DAYS = 7
 ASSESSMENT_ITEMS = ("eating", "dressing", "transfer", "toileting", "walking", "bathing")
-ASSESSMENT_LABELS = {"eating": "进食", "dressing": "穿衣", "transfer": "上下床",
-                     "toileting": "如厕", "walking": "室内行走", "bathing": "洗澡"}
+ASSESSMENT_LABELS = {
+    "eating": "进食",
+    "dressing": "穿衣",
+    "transfer": "上下床",
+    "toileting": "如厕",
+    "walking": "室内行走",
+    "bathing": "洗澡",
+}
 # The art. 24 reasons in words (translated): one list, kept with the other labels.
 REASON_LABELS = LABELS["support_end"]
 # Reasons a clerk may choose by hand; a death goes through record_death (features end
@@ -51,16 +57,32 @@ def next_review_due(on: date) -> date:
     return date(on.year + 1, on.month, min(on.day, 28))
 
 
-def _record(person: Person, support: WubaoSupport, reason: TerminationReason, on: date,
-            source: str, notes: str = "", proposal_id: int | None = None,
-            review_id: int | None = None) -> Termination:
+def _record(
+    person: Person,
+    support: WubaoSupport,
+    reason: TerminationReason,
+    on: date,
+    source: str,
+    notes: str = "",
+    proposal_id: int | None = None,
+    review_id: int | None = None,
+) -> Termination:
     decided = max(local_today(), on)
-    t = Termination(person_id=person.id, support_id=support.id, reason=reason, effective_on=on,
-                    payment_end=payment_end(on), decided_on=decided,
-                    notice_until=decided + timedelta(days=NOTICE_DAYS - 1),
-                    township_code=person.township_code, village_code=person.village_code,
-                    source=source, notes=notes[:200], proposal_id=proposal_id,
-                    review_id=review_id)
+    t = Termination(
+        person_id=person.id,
+        support_id=support.id,
+        reason=reason,
+        effective_on=on,
+        payment_end=payment_end(on),
+        decided_on=decided,
+        notice_until=decided + timedelta(days=NOTICE_DAYS - 1),
+        township_code=person.township_code,
+        village_code=person.village_code,
+        source=source,
+        notes=notes[:200],
+        proposal_id=proposal_id,
+        review_id=review_id,
+    )
     db.session.add(t)
     return t
 
@@ -73,10 +95,15 @@ def on_person_left(person: Person, on: date, reason: str) -> Termination | None:
     """Receiver side of person_died / person_moved: the core ended the support that day;
     record its termination (payment end, notice). Flush only."""
     support = db.session.scalar(
-        sa.select(WubaoSupport).where(WubaoSupport.person_id == person.id,
-                                      WubaoSupport.end_reason == reason,
-                                      WubaoSupport.end_date.is_not(None))
-        .order_by(WubaoSupport.end_date.desc(), WubaoSupport.id.desc()).limit(1))
+        sa.select(WubaoSupport)
+        .where(
+            WubaoSupport.person_id == person.id,
+            WubaoSupport.end_reason == reason,
+            WubaoSupport.end_date.is_not(None),
+        )
+        .order_by(WubaoSupport.end_date.desc(), WubaoSupport.id.desc())
+        .limit(1)
+    )
     if support is None or termination_of(support.id) is not None:
         return None
     t = _record(person, support, TerminationReason(reason), support.end_date or on, reason)
@@ -94,16 +121,24 @@ def _on_move(person: Person, on: date, **_kw) -> None:
 
 
 def _close_open_reviews(support: WubaoSupport) -> None:
-    for r in db.session.scalars(sa.select(Review).where(
-            Review.support_id == support.id, Review.status == ReviewStatus.OPEN)):
+    for r in db.session.scalars(
+        sa.select(Review).where(Review.support_id == support.id, Review.status == ReviewStatus.OPEN)
+    ):
         r.status, r.done_on = ReviewStatus.DONE, support.end_date
         r.outcome = ReviewOutcome.TERMINATE
         r.notes = (r.notes + " 供养已终止").strip()
 
 
-def terminate(person: Person, reason: str, on: date, *, source: str = "manual",
-              notes: str = "", review_id: int | None = None,
-              proposal_id: int | None = None) -> Termination:
+def terminate(
+    person: Person,
+    reason: str,
+    on: date,
+    *,
+    source: str = "manual",
+    notes: str = "",
+    review_id: int | None = None,
+    proposal_id: int | None = None,
+) -> Termination:
     """End a person's open 特困 support for an art. 24 reason other than death (which
     is recorded with people.services.record_death). Payment stops from the following
     month; the termination goes on the township's 7-day notice. Raises Invalid for an
@@ -121,8 +156,16 @@ def terminate(person: Person, reason: str, on: date, *, source: str = "manual",
     for pc in list(person.categories):
         if pc.category == Category.TEKUN:
             person.categories.remove(pc)
-    t = _record(person, support, TerminationReason(reason), on, source, notes,
-                proposal_id=proposal_id, review_id=review_id)
+    t = _record(
+        person,
+        support,
+        TerminationReason(reason),
+        on,
+        source,
+        notes,
+        proposal_id=proposal_id,
+        review_id=review_id,
+    )
     if review_id is None:
         _close_open_reviews(support)
     db.session.flush()
@@ -136,28 +179,37 @@ def care_level_of(assessment: dict[str, bool]) -> CareLevel:
     """Six items: all done alone → 全自理; 1-3 failed → 半护理; 4 or more → 全护理."""
     missing = [k for k in ASSESSMENT_ITEMS if k not in assessment]
     if missing:
-        raise Invalid(_l("自理能力评估须填写全部六项"),
-                      fields={k: "请选择能否独立完成" for k in missing})
+        raise Invalid(
+            _l("自理能力评估须填写全部六项"), fields={k: "请选择能否独立完成" for k in missing}
+        )
     failed = sum(1 for k in ASSESSMENT_ITEMS if not assessment[k])
     if failed == 0:
         return CareLevel.SELF
     return CareLevel.PARTIAL if failed <= 3 else CareLevel.FULL
 
 
-def open_review(support: WubaoSupport, trigger: str, *, proposal_id: int | None = None,
-                notes: str = "") -> Review:
+def open_review(
+    support: WubaoSupport, trigger: str, *, proposal_id: int | None = None, notes: str = ""
+) -> Review:
     """Open a special review (专项复核) of a support, e.g. for income above the line.
     Raises Conflict when the support has one open already."""
     if support.end_date is not None:
         raise Conflict(_l("该特困供养已终止"), code="no_open_support")
-    existing = db.session.scalar(sa.select(Review).where(
-        Review.support_id == support.id, Review.status == ReviewStatus.OPEN))
+    existing = db.session.scalar(
+        sa.select(Review).where(Review.support_id == support.id, Review.status == ReviewStatus.OPEN)
+    )
     if existing is not None:
         raise Conflict(_l("此人已有一项未完成的复核"), code="review_open")
-    review = Review(person_id=support.person_id, support_id=support.id,
-                    trigger=ReviewTrigger(trigger), status=ReviewStatus.OPEN,
-                    due=local_today(), opened_on=local_today(), proposal_id=proposal_id,
-                    notes=notes[:500])
+    review = Review(
+        person_id=support.person_id,
+        support_id=support.id,
+        trigger=ReviewTrigger(trigger),
+        status=ReviewStatus.OPEN,
+        due=local_today(),
+        opened_on=local_today(),
+        proposal_id=proposal_id,
+        notes=notes[:500],
+    )
     db.session.add(review)
     db.session.flush()
     return review
@@ -187,66 +239,102 @@ def record_review(person: Person, data: ReviewInput, user_id: int | None = None)
     support = person.current_support
     if support is None or person.status != PersonStatus.ACTIVE:
         raise Conflict(_l("此人没有正在享受的特困供养"), code="no_open_support")
-    review = db.session.scalar(sa.select(Review).where(
-        Review.support_id == support.id, Review.status == ReviewStatus.OPEN))
+    review = db.session.scalar(
+        sa.select(Review).where(Review.support_id == support.id, Review.status == ReviewStatus.OPEN)
+    )
     if review is None:
-        review = Review(person_id=person.id, support_id=support.id,
-                        trigger=ReviewTrigger.ANNUAL, due=support.review_due,
-                        opened_on=data.on)
+        review = Review(
+            person_id=person.id,
+            support_id=support.id,
+            trigger=ReviewTrigger.ANNUAL,
+            due=support.review_due,
+            opened_on=data.on,
+        )
         db.session.add(review)
     for k in ASSESSMENT_ITEMS:
         setattr(review, k, bool(data.assessment[k]))
     review.care_level = level
     review.outcome = ReviewOutcome(data.outcome)
-    review.termination_reason = TerminationReason(data.reason) if data.reason and \
-        data.outcome == "terminate" else None
+    review.termination_reason = (
+        TerminationReason(data.reason) if data.reason and data.outcome == "terminate" else None
+    )
     review.notes = (data.notes or review.notes or "")[:500]
     review.reviewed_by = user_id
     review.status, review.done_on = ReviewStatus.DONE, data.on
     person.care_level = level
     db.session.flush()
     if data.outcome == "terminate":
-        terminate(person, data.reason or "", data.on, source="review", notes=data.notes,
-                  review_id=review.id)
+        terminate(
+            person,
+            data.reason or "",
+            data.on,
+            source="review",
+            notes=data.notes,
+            review_id=review.id,
+        )
     else:
         support.review_due = next_review_due(data.on)
     db.session.flush()
     return review
 
 
-def reviews_stmt(kind: str, today: date, township: str | None = None,
-                 soon_days: int = 30) -> sa.Select:
+def reviews_stmt(
+    kind: str, today: date, township: str | None = None, soon_days: int = 30
+) -> sa.Select:
     """(support, person) of open 特困 supports whose review is overdue (`overdue`) or due
     within `soon_days` (`due`), or that have an open special review (`special`)."""
-    stmt = (sa.select(WubaoSupport, Person).join(Person, Person.id == WubaoSupport.person_id)
-            .where(WubaoSupport.end_date.is_(None), Person.status == PersonStatus.ACTIVE))
+    stmt = (
+        sa.select(WubaoSupport, Person)
+        .join(Person, Person.id == WubaoSupport.person_id)
+        .where(WubaoSupport.end_date.is_(None), Person.status == PersonStatus.ACTIVE)
+    )
     if kind == "overdue":  # a support without a due date has never been reviewed
-        stmt = stmt.where(sa.or_(WubaoSupport.review_due < today,
-                                 WubaoSupport.review_due.is_(None)))
+        stmt = stmt.where(
+            sa.or_(WubaoSupport.review_due < today, WubaoSupport.review_due.is_(None))
+        )
     elif kind == "special":
-        stmt = stmt.where(sa.exists().where(Review.support_id == WubaoSupport.id,
-                                            Review.status == ReviewStatus.OPEN))
+        stmt = stmt.where(
+            sa.exists().where(
+                Review.support_id == WubaoSupport.id, Review.status == ReviewStatus.OPEN
+            )
+        )
     else:
-        stmt = stmt.where(WubaoSupport.review_due >= today,
-                          WubaoSupport.review_due <= today + timedelta(days=soon_days))
+        stmt = stmt.where(
+            WubaoSupport.review_due >= today,
+            WubaoSupport.review_due <= today + timedelta(days=soon_days),
+        )
     if township:
         stmt = stmt.where(Person.township_code == township)
-    return stmt.order_by(WubaoSupport.review_due.is_(None).desc(), WubaoSupport.review_due,
-                         Person.id)
+    return stmt.order_by(
+        WubaoSupport.review_due.is_(None).desc(), WubaoSupport.review_due, Person.id
+    )
 
 
 def review_counts(today: date, soon_days: int = 30) -> dict[str | None, dict[str, int]]:
     """Per township: reviews overdue (or never dated) and due within `soon_days`."""
-    overdue = sa.func.sum(sa.case((sa.or_(WubaoSupport.review_due < today,
-                                          WubaoSupport.review_due.is_(None)), 1), else_=0))
-    due = sa.func.sum(sa.case((sa.and_(WubaoSupport.review_due >= today,
-                                       WubaoSupport.review_due <= today
-                                       + timedelta(days=soon_days)), 1), else_=0))
+    overdue = sa.func.sum(
+        sa.case(
+            (sa.or_(WubaoSupport.review_due < today, WubaoSupport.review_due.is_(None)), 1), else_=0
+        )
+    )
+    due = sa.func.sum(
+        sa.case(
+            (
+                sa.and_(
+                    WubaoSupport.review_due >= today,
+                    WubaoSupport.review_due <= today + timedelta(days=soon_days),
+                ),
+                1,
+            ),
+            else_=0,
+        )
+    )
     rows = db.session.execute(
         sa.select(Person.township_code, overdue, due)
         .join(Person, Person.id == WubaoSupport.person_id)
         .where(WubaoSupport.end_date.is_(None), Person.status == PersonStatus.ACTIVE)
-        .group_by(Person.township_code))
+        .group_by(Person.township_code)
+    )
     return {code: {"overdue": int(o or 0), "due": int(d or 0)} for code, o, d in rows}
 
 
@@ -255,21 +343,38 @@ def overdue_alerts(day: date) -> list[dict]:
     and one for the reviews due within 30 days."""
     from eldercare.models import Region
 
-    names = dict(db.session.execute(sa.select(Region.code, Region.name)
-                                    .where(Region.level == "township")).all())
+    names = dict(
+        db.session.execute(
+            sa.select(Region.code, Region.name).where(Region.level == "township")
+        ).all()
+    )
     out = []
     counts = review_counts(day)
     due = sum(c["due"] for c in counts.values())
     if due:
-        out.append({"kind": "review_due", "role": "admin",
-                    "message": _l("%(n)s 名特困人员年度复核将在30天内到期", n=due),
-                    "link": "/reviews?kind=due", "count": due})
+        out.append(
+            {
+                "kind": "review_due",
+                "role": "admin",
+                "message": _l("%(n)s 名特困人员年度复核将在30天内到期", n=due),
+                "link": "/reviews?kind=due",
+                "count": due,
+            }
+        )
     for code, c in sorted(counts.items(), key=lambda kv: kv[0] or ""):
         if c["overdue"]:
-            message = (_l("%(where)s：%(n)s 名特困人员年度复核已逾期", where=names[code],
-                          n=c["overdue"]) if code in names
-                       else _l("未填乡镇：%(n)s 名特困人员年度复核已逾期", n=c["overdue"]))
-            out.append({"kind": "review_overdue", "role": "admin", "message": message,
-                        "link": f"/reviews?kind=overdue&township={code or ''}",
-                        "count": c["overdue"]})
+            message = (
+                _l("%(where)s：%(n)s 名特困人员年度复核已逾期", where=names[code], n=c["overdue"])
+                if code in names
+                else _l("未填乡镇：%(n)s 名特困人员年度复核已逾期", n=c["overdue"])
+            )
+            out.append(
+                {
+                    "kind": "review_overdue",
+                    "role": "admin",
+                    "message": message,
+                    "link": f"/reviews?kind=overdue&township={code or ''}",
+                    "count": c["overdue"],
+                }
+            )
     return out

@@ -63,7 +63,8 @@ def _pg_args(url) -> tuple[list[str], dict]:
 def _run(cmd: list[str], env: dict) -> None:
     # PostgreSQL's own client from PATH, with our arguments: no shell, no user input.
     done = subprocess.run(  # noqa: S603  # nosec B603 # pg_dump/pg_restore, argument list
-        cmd, env=env, capture_output=True, text=True)
+        cmd, env=env, capture_output=True, text=True
+    )
     if done.returncode:
         raise BackupError(done.stderr.strip()[-2000:])
 
@@ -119,8 +120,12 @@ def backup(target: Path, instance: Path | None = None) -> Path:
     fingerprints of the keys it needs. Raises BackupError when the dump fails."""
     url = _url()
     target = target.resolve()
-    meta = {"format": FORMAT, "made_at": datetime.now(UTC).isoformat(),
-            "backend": url.get_backend_name(), "keys": key_fingerprints()}
+    meta = {
+        "format": FORMAT,
+        "made_at": datetime.now(UTC).isoformat(),
+        "backend": url.get_backend_name(),
+        "keys": key_fingerprints(),
+    }
     with _private():
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, dump_name = tempfile.mkstemp(prefix=".dump-", dir=target.parent)
@@ -179,15 +184,18 @@ def missing_keys(meta: dict) -> list[str]:
     version = theirs.get("data_current")
     their_data = theirs.get("data") or {}
     if version and their_data.get(version) != ours["data"].get(version):
-        needs.append(f"data key version {version} (fingerprint {their_data.get(version)}; "
-                     f"this instance's: {ours['data'].get(version) or 'none'})")
+        needs.append(
+            f"data key version {version} (fingerprint {their_data.get(version)}; "
+            f"this instance's: {ours['data'].get(version) or 'none'})"
+        )
     for other, fp in sorted(their_data.items()):
         if other != version and ours["data"].get(other) not in (None, fp):
-            needs.append(f"data key version {other} (fingerprint {fp}; this instance's: "
-                         f"{ours['data'][other]})")
+            needs.append(
+                f"data key version {other} (fingerprint {fp}; this instance's: "
+                f"{ours['data'][other]})"
+            )
     if theirs.get("index") and theirs["index"] != ours["index"]:
-        needs.append(f"index key (fingerprint {theirs['index']}; this instance's: "
-                     f"{ours['index']})")
+        needs.append(f"index key (fingerprint {theirs['index']}; this instance's: {ours['index']})")
     return needs
 
 
@@ -196,11 +204,13 @@ def check_keys(meta: dict) -> None:
     needs = missing_keys(meta)
     if needs:
         raise BackupError(
-            "this instance's keys do not open the backup; it needs: " + "; ".join(needs)
+            "this instance's keys do not open the backup; it needs: "
+            + "; ".join(needs)
             + ". Start it with the keys of the instance that made the backup "
             "(ELDERCARE_DATA_KEY and ELDERCARE_INDEX_KEY as `eldercare crypto "
             "show-derived` printed them there, or the ELDERCARE_SECRET_KEY they derive "
-            "from), kept apart from the backups. Nothing was changed.")
+            "from), kept apart from the backups. Nothing was changed."
+        )
 
 
 def key_warnings(meta: dict) -> list[str]:
@@ -208,11 +218,15 @@ def key_warnings(meta: dict) -> list[str]:
     theirs, ours = meta.get("keys") or {}, key_fingerprints()
     out = []
     if theirs.get("secret") and theirs["secret"] != ours["secret"]:
-        out.append(f"the secret key differs (backup's {theirs['secret']}, this instance's "
-                   f"{ours['secret']}): QR cards printed by that instance will not open")
+        out.append(
+            f"the secret key differs (backup's {theirs['secret']}, this instance's "
+            f"{ours['secret']}): QR cards printed by that instance will not open"
+        )
     if theirs.get("audit") and theirs["audit"] != ours["audit"]:
-        out.append(f"the audit key differs (backup's {theirs['audit']}, this instance's "
-                   f"{ours['audit']}): audit heads kept from that instance will not verify")
+        out.append(
+            f"the audit key differs (backup's {theirs['audit']}, this instance's "
+            f"{ours['audit']}): audit heads kept from that instance will not verify"
+        )
     return out
 
 
@@ -267,8 +281,19 @@ def _load(url, dump: Path) -> None:
             dst.close()
     elif url.get_backend_name() == "postgresql":
         args, env = _pg_args(url)
-        _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "-d", url.database, *args,
-              str(dump)], env)
+        _run(
+            [
+                "pg_restore",
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "-d",
+                url.database,
+                *args,
+                str(dump),
+            ],
+            env,
+        )
     else:
         raise BackupError(f"no restore for {url.get_backend_name()}")
 

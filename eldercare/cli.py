@@ -70,8 +70,9 @@ def demo(scale: int, seed: int) -> None:
 @click.option("--township", "township_code", help="a township clerk's township code")
 @click.option("--display-name", default="")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-def create_user_cmd(username, role, facility_id, provider_id, township_code, display_name,
-                    password) -> None:
+def create_user_cmd(
+    username, role, facility_id, provider_id, township_code, display_name, password
+) -> None:
     """Create an account (the first admin comes from here: init-db creates none)."""
     from .auth.services import create_user
     from .errors import DomainError
@@ -138,8 +139,10 @@ def serve(host: str, port: int, workers: int, scheduler: bool | None) -> None:
         from .jobs import PARENT_ENV
 
         # our own interpreter and argument list: no shell, no user input
-        subprocess.Popen([sys.executable, "-m", "eldercare.cli", "scheduler"],  # nosec B603
-                         env=dict(env, **{PARENT_ENV: str(os.getpid())}))
+        subprocess.Popen(
+            [sys.executable, "-m", "eldercare.cli", "scheduler"],  # nosec B603
+            env=dict(env, **{PARENT_ENV: str(os.getpid())}),
+        )
     os.execve(sys.executable, args, env)  # noqa: S606  # nosec B606 # our interpreter and args
 
 
@@ -175,8 +178,10 @@ def backup_cmd(target: str | None) -> None:
         written = backup(Path(target) if target else default_name(instance))
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"backup written: {written} (no keys inside: restoring it needs this "
-               "instance's keys, see `eldercare crypto show-derived`)")
+    click.echo(
+        f"backup written: {written} (no keys inside: restoring it needs this "
+        "instance's keys, see `eldercare crypto show-derived`)"
+    )
 
 
 @cli.command("restore")
@@ -209,7 +214,8 @@ def restore_cmd(source: str, yes: bool) -> None:
             "Start it with the keys the backup was made with (that instance's "
             "ELDERCARE_DATA_KEY and ELDERCARE_INDEX_KEY, or the ELDERCARE_SECRET_KEY they "
             "derive from); a backup from a release before encryption needs "
-            "`eldercare init-db` first.")
+            "`eldercare init-db` first."
+        )
     click.echo("restored; run `eldercare init-db` if the backup is from an older release")
 
 
@@ -231,8 +237,13 @@ def audit_head() -> None:
 
 
 @audit_group.command("verify")
-@click.option("--head", "head_file", type=click.File("r"), default=None,
-              help="a head printed by `eldercare audit head`: fail unless the log still reaches it")
+@click.option(
+    "--head",
+    "head_file",
+    type=click.File("r"),
+    default=None,
+    help="a head printed by `eldercare audit head`: fail unless the log still reaches it",
+)
 def audit_verify(head_file) -> None:
     """Recompute the audit log's hash chain; exits 1 at the first entry that was changed,
     or when the log no longer reaches the kept head (entries cut off, or the whole chain
@@ -258,8 +269,9 @@ def audit_verify(head_file) -> None:
     except HeadMismatch as exc:
         click.echo(f"audit chain BROKEN: {exc}")
         raise SystemExit(1) from None
-    click.echo(f"audit chain intact: {checked} entries, and it reaches the kept head "
-               f"(entry {reached})")
+    click.echo(
+        f"audit chain intact: {checked} entries, and it reaches the kept head (entry {reached})"
+    )
 
 
 @cli.group("crypto")

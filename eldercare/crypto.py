@@ -109,7 +109,8 @@ class Keyring:
         if cipher is None:
             raise DecryptionError(
                 f"{kind}: encrypted with data key version {version}, which is not configured "
-                "(ELDERCARE_DATA_KEY)")
+                "(ELDERCARE_DATA_KEY)"
+            )
         try:
             raw = base64.b64decode(token.partition(":")[2], validate=True)
             return cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], kind.encode()).decode()
@@ -117,7 +118,8 @@ class Keyring:
             raise DecryptionError(
                 f"{kind}: cannot decrypt with data key version {version}: a wrong key "
                 "(ELDERCARE_DATA_KEY, or the secret key it is derived from) or a damaged "
-                "value") from None
+                "value"
+            ) from None
 
     def blind_index(self, value: str, kind: str) -> str:
         """HMAC-SHA256 of ``kind`` and ``value``, hex: equal values give equal indexes,
@@ -174,10 +176,12 @@ def key_id(key: bytes) -> str:
 
 def init_app(app: Flask) -> None:
     app.extensions[EXTENSION] = keyring_from(
-        app.config["SECRET_KEY"], app.config.get("DATA_KEY"), app.config.get("INDEX_KEY"))
+        app.config["SECRET_KEY"], app.config.get("DATA_KEY"), app.config.get("INDEX_KEY")
+    )
     app.extensions[AUDIT_EXTENSION] = audit_key_from(
         app.config["SECRET_KEY"],
-        app.config.get("AUDIT_KEY") or os.environ.get("ELDERCARE_AUDIT_KEY"))
+        app.config.get("AUDIT_KEY") or os.environ.get("ELDERCARE_AUDIT_KEY"),
+    )
 
 
 def audit_key() -> bytes:
@@ -258,7 +262,8 @@ class EncryptedString(TypeDecorator):
                 return super().operate(op, *other, **kwargs)
             raise TypeError(
                 "an encrypted column cannot be compared or sorted in SQL: use its blind "
-                "index (e.g. Person.id_number_is(number))")
+                "index (e.g. Person.id_number_is(number))"
+            )
 
         def reverse_operate(self, op, other, **kwargs):
             raise TypeError("an encrypted column cannot be compared or sorted in SQL")
@@ -306,15 +311,17 @@ def reencrypt(batch: int = 1000) -> dict[str, int]:
         stale = sa.or_(*[sa.type_coerce(c, sa.String).not_like(current) for c in cols])
         last, count = 0, 0
         while True:
-            rows = db.session.execute(sa.select(pk, *cols).where(pk > last, stale)
-                                      .order_by(pk).limit(batch)).all()
+            rows = db.session.execute(
+                sa.select(pk, *cols).where(pk > last, stale).order_by(pk).limit(batch)
+            ).all()
             if not rows:
                 break
             db.session.execute(
-                table.update().where(pk == sa.bindparam("row_id"))
+                table.update()
+                .where(pk == sa.bindparam("row_id"))
                 .values({c.name: sa.bindparam(c.name, type_=c.type) for c in cols}),
-                [{"row_id": r[0], **{c.name: r[i + 1] for i, c in enumerate(cols)}}
-                 for r in rows])
+                [{"row_id": r[0], **{c.name: r[i + 1] for i, c in enumerate(cols)}} for r in rows],
+            )
             last, count = rows[-1][0], count + len(rows)
         done[table.name] = count
     return done
@@ -324,10 +331,14 @@ def environment_lines(keys: Keyring, audit: bytes | None = None) -> list[str]:
     """The keys as ELDERCARE_DATA_KEY / ELDERCARE_INDEX_KEY (and ELDERCARE_AUDIT_KEY)
     lines (to pin derived keys before the secret key changes, and to keep them apart
     from the backups)."""
-    data = ",".join(f"{v}:{base64.b64encode(k).decode()}"
-                    for v, k in sorted(keys.data.items(), key=lambda i: i[0] != keys.current))
-    lines = [f"ELDERCARE_DATA_KEY={data}",
-             f"ELDERCARE_INDEX_KEY={base64.b64encode(keys.index).decode()}"]
+    data = ",".join(
+        f"{v}:{base64.b64encode(k).decode()}"
+        for v, k in sorted(keys.data.items(), key=lambda i: i[0] != keys.current)
+    )
+    lines = [
+        f"ELDERCARE_DATA_KEY={data}",
+        f"ELDERCARE_INDEX_KEY={base64.b64encode(keys.index).decode()}",
+    ]
     if audit is not None:
         lines.append(f"ELDERCARE_AUDIT_KEY={base64.b64encode(audit).decode()}")
     return lines
@@ -336,5 +347,7 @@ def environment_lines(keys: Keyring, audit: bytes | None = None) -> list[str]:
 def fingerprints(keys: Keyring) -> dict:
     """Which keys open the encrypted values: a fingerprint per data key version and of the
     index key (kept in a backup's description; the keys themselves never are)."""
-    return {"data": {str(v): key_id(k) for v, k in sorted(keys.data.items())},
-            "index": key_id(keys.index)}
+    return {
+        "data": {str(v): key_id(k) for v, k in sorted(keys.data.items())},
+        "index": key_id(keys.index),
+    }

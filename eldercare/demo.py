@@ -149,9 +149,7 @@ def insert_returning_ids(model, rows: list[dict]) -> list[int]:
         return []
     before = db.session.scalar(sa.select(sa.func.max(model.id))) or 0
     insert_rows(model, rows)
-    ids = list(
-        db.session.scalars(sa.select(model.id).where(model.id > before).order_by(model.id))
-    )
+    ids = list(db.session.scalars(sa.select(model.id).where(model.id > before).order_by(model.id)))
     if len(ids) != len(rows):
         raise RuntimeError(f"{model.__tablename__}: expected {len(rows)} new rows")
     return ids
@@ -344,6 +342,9 @@ def load_demo(scale: int = 1, seed: int = 2026, echo: Callable[[str], None] = pr
     ]
     lines += [f"  {u:<14} {r:<9} {s}" for u, r, s in ctx.accounts]
     lines += ctx.notes
-    lines += ["", "admin, manager and auditor accounts enrol a second factor (TOTP: any app)",
-              "at their first login; ELDERCARE_TOTP=off turns that off for a laptop demo."]
+    lines += [
+        "",
+        "admin, manager and auditor accounts enrol a second factor (TOTP: any app)",
+        "at their first login; ELDERCARE_TOTP=off turns that off for a laptop demo.",
+    ]
     return "\n".join(lines)

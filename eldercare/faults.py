@@ -37,8 +37,9 @@ def pause(point: str) -> None:
     from flask import current_app
 
     try:
-        fd = os.open(marker(current_app.instance_path, point),
-                     os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(
+            marker(current_app.instance_path, point), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600
+        )
     except FileExistsError:
         return  # paused once already: the retry after the restart goes through
     with os.fdopen(fd, "w") as fh:

@@ -224,9 +224,15 @@ def run_alerts(period: str) -> dict:
             # a lazy string (_l("… %(n)s …", n=…)) keeps its catalogue entry and values,
             # so each reader gets it in their language (Alert.text)
             lazy = isinstance(message, LazyString)
-            db.session.add(Alert(day=period, message=str(message)[:300],
-                                 template=message._args[0] if lazy else "",
-                                 params=dict(message._kwargs) if lazy else None, **draft))
+            db.session.add(
+                Alert(
+                    day=period,
+                    message=str(message)[:300],
+                    template=message._args[0] if lazy else "",
+                    params=dict(message._kwargs) if lazy else None,
+                    **draft,
+                )
+            )
             made += 1
     db.session.flush()
     return {"alerts": made}

@@ -144,7 +144,8 @@ def _request_body(meta: dict, components: dict) -> dict | None:
                 "schema": {
                     "type": "object",
                     "properties": {
-                        k: {"type": "string", "format": "binary"} if v == "file"
+                        k: {"type": "string", "format": "binary"}
+                        if v == "file"
                         else {"type": "string"}
                         for k, v in fields.items()
                     },

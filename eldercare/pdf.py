@@ -81,23 +81,31 @@ def pdfa(data: bytes, title: str, lang: str = "zh-CN") -> bytes:
     now = datetime.now(UTC).replace(microsecond=0)
     producer = "eldercare (reportlab, pypdf)"
     writer.metadata = None
-    writer.add_metadata({"/Title": title, "/Producer": producer,
-                         "/CreationDate": now.strftime("D:%Y%m%d%H%M%S+00'00'"),
-                         "/ModDate": now.strftime("D:%Y%m%d%H%M%S+00'00'")})
+    writer.add_metadata(
+        {
+            "/Title": title,
+            "/Producer": producer,
+            "/CreationDate": now.strftime("D:%Y%m%d%H%M%S+00'00'"),
+            "/ModDate": now.strftime("D:%Y%m%d%H%M%S+00'00'"),
+        }
+    )
     xmp = DecodedStreamObject()
     xmp.set_data(_xmp(title, producer, now.strftime("%Y-%m-%dT%H:%M:%SZ"), lang))
-    xmp.update({NameObject("/Type"): NameObject("/Metadata"),
-                NameObject("/Subtype"): NameObject("/XML")})
+    xmp.update(
+        {NameObject("/Type"): NameObject("/Metadata"), NameObject("/Subtype"): NameObject("/XML")}
+    )
     icc = DecodedStreamObject()
     icc.set_data(_srgb_profile())
     icc.update({NameObject("/N"): NumberObject(3)})
-    intent = DictionaryObject({
-        NameObject("/Type"): NameObject("/OutputIntent"),
-        NameObject("/S"): NameObject("/GTS_PDFA1"),
-        NameObject("/OutputConditionIdentifier"): TextStringObject("sRGB IEC61966-2.1"),
-        NameObject("/Info"): TextStringObject("sRGB IEC61966-2.1"),
-        NameObject("/DestOutputProfile"): writer._add_object(icc),
-    })
+    intent = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/OutputIntent"),
+            NameObject("/S"): NameObject("/GTS_PDFA1"),
+            NameObject("/OutputConditionIdentifier"): TextStringObject("sRGB IEC61966-2.1"),
+            NameObject("/Info"): TextStringObject("sRGB IEC61966-2.1"),
+            NameObject("/DestOutputProfile"): writer._add_object(icc),
+        }
+    )
     root = writer._root_object
     root[NameObject("/Metadata")] = writer._add_object(xmp)
     root[NameObject("/OutputIntents")] = ArrayObject([writer._add_object(intent)])

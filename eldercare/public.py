@@ -33,19 +33,32 @@ def current_notices(day) -> list[dict]:
         for n in source(day):
             if not (n["notice_from"] <= day <= n["notice_until"]):
                 continue  # a source's mistake must not show an expired notice
-            rows.append({"kind": n["kind"], "name": mask_name(n["name"]),
-                         "township_code": n.get("township_code"),
-                         "village_code": n.get("village_code"),
-                         "effective_on": n.get("effective_on"), "detail": n.get("detail", ""),
-                         "notice_from": n["notice_from"], "notice_until": n["notice_until"]})
+            rows.append(
+                {
+                    "kind": n["kind"],
+                    "name": mask_name(n["name"]),
+                    "township_code": n.get("township_code"),
+                    "village_code": n.get("village_code"),
+                    "effective_on": n.get("effective_on"),
+                    "detail": n.get("detail", ""),
+                    "notice_from": n["notice_from"],
+                    "notice_until": n["notice_until"],
+                }
+            )
     codes = {r[k] for r in rows for k in ("township_code", "village_code") if r[k]}
-    names = dict(db.session.execute(sa.select(Region.code, Region.name)
-                                    .where(Region.code.in_(codes))).all()) if codes else {}
+    names = (
+        dict(
+            db.session.execute(
+                sa.select(Region.code, Region.name).where(Region.code.in_(codes))
+            ).all()
+        )
+        if codes
+        else {}
+    )
     for r in rows:
         r["township"] = names.get(r["township_code"], "")
         r["village"] = names.get(r["village_code"], "")
-    rows.sort(key=lambda r: (r["township_code"] or "", r["notice_from"], r["village"],
-                             r["name"]))
+    rows.sort(key=lambda r: (r["township_code"] or "", r["notice_from"], r["village"], r["name"]))
     return rows
 
 
@@ -61,5 +74,6 @@ def notices():
     groups: dict[str, list[dict]] = {}
     for r in rows:
         groups.setdefault(r["township"], []).append(r)
-    return render_template("public_notices.html", groups=groups, towns=towns,
-                           township=township, today=day)
+    return render_template(
+        "public_notices.html", groups=groups, towns=towns, township=township, today=day
+    )

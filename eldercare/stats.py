@@ -63,9 +63,17 @@ def month_ends(until: date, months: int = 12) -> list[date]:
 def wubao_trend(until: date, months: int = 12) -> list[dict]:
     """特困 persons and the centralised-support rate (集中供养率) at each month's end up to
     `until`, answered from the support records' history."""
-    return [{"date": d.isoformat(), **{k: v for k, v in wubao_figures(d).items()
-                                       if k in ("total", "centralized", "centralized_rate")}}
-            for d in month_ends(until, months)]
+    return [
+        {
+            "date": d.isoformat(),
+            **{
+                k: v
+                for k, v in wubao_figures(d).items()
+                if k in ("total", "centralized", "centralized_rate")
+            },
+        }
+        for d in month_ends(until, months)
+    ]
 
 
 def page_date(value: str | None, today: date) -> date:

@@ -104,8 +104,12 @@ def letters(index: int) -> str:
 
 
 def too_wide(row: int, col: int, width: int) -> TableError:
-    return TableError(f"表格过宽：第 {row} 行的 {letters(col)} 列有内容，超出 {width} 列。"
-                      "请删去右侧多余的列后再上传。", row, letters(col))
+    return TableError(
+        f"表格过宽：第 {row} 行的 {letters(col)} 列有内容，超出 {width} 列。"
+        "请删去右侧多余的列后再上传。",
+        row,
+        letters(col),
+    )
 
 
 def _too_many(limits: Limits, row: int) -> TableError:
@@ -123,21 +127,31 @@ def sniff(content: bytes) -> str:
     if head.startswith(b"PK\x03\x04"):
         return "xlsx"
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        raise TableError("这是旧版 Excel（.xls）文件，无法读取。请在 Excel 中“另存为”"
-                         " Excel 工作簿（.xlsx）或 CSV 后再上传。")
+        raise TableError(
+            "这是旧版 Excel（.xls）文件，无法读取。请在 Excel 中“另存为”"
+            " Excel 工作簿（.xlsx）或 CSV 后再上传。"
+        )
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "text"
     if head.startswith(b"%PDF"):
         raise TableError("这是 PDF 文件，不是表格。请上传 .xlsx 或 .csv 文件。")
     if b"\x00" in content[:8192]:
-        raise TableError("文件不是 .xlsx 或 .csv 表格（内容为二进制数据）。"
-                         "请上传 Excel 工作簿（.xlsx）或 CSV 文件。")
+        raise TableError(
+            "文件不是 .xlsx 或 .csv 表格（内容为二进制数据）。"
+            "请上传 Excel 工作簿（.xlsx）或 CSV 文件。"
+        )
     return "text"
 
 
-def read_table(content: bytes, header: HeaderTest, limits: Limits, *,
-               delimiters: tuple[str, ...] = (",",), all_sheets: bool = False,
-               progress: Progress | None = None) -> Table:
+def read_table(
+    content: bytes,
+    header: HeaderTest,
+    limits: Limits,
+    *,
+    delimiters: tuple[str, ...] = (",",),
+    all_sheets: bool = False,
+    progress: Progress | None = None,
+) -> Table:
     """Read an uploaded table: the rows with content, cut to the columns the header
     needs. Tries each delimiter (CSV) or each sheet, the active one first (a workbook,
     with `all_sheets`), until `header` finds the header; without one, the first try's
@@ -147,8 +161,9 @@ def read_table(content: bytes, header: HeaderTest, limits: Limits, *,
     encoding = _encoding(content)
     first: Table | None = None
     for delimiter in delimiters:
-        table = _collect(_csv_rows(content, encoding, delimiter, limits), header, limits,
-                         f"csv/{encoding}")
+        table = _collect(
+            _csv_rows(content, encoding, delimiter, limits), header, limits, f"csv/{encoding}"
+        )
         if table.header is not None:
             return table
         first = first or table
@@ -156,8 +171,12 @@ def read_table(content: bytes, header: HeaderTest, limits: Limits, *,
     return first
 
 
-def _collect(rows: Generator[Row | None, int | None, None], header: HeaderTest, limits: Limits,
-             file_type: str) -> Table:
+def _collect(
+    rows: Generator[Row | None, int | None, None],
+    header: HeaderTest,
+    limits: Limits,
+    file_type: str,
+) -> Table:
     """Rows with content until the header (at most header_rows), then the rest cut to
     the header's columns. `rows` yields (number, values) and takes the number of columns
     to keep through send()."""
@@ -201,7 +220,7 @@ def _encoding(content: bytes) -> str:
         decoder = codecs.getincrementaldecoder(name)()
         try:
             for at in range(0, len(content), CHUNK):
-                decoder.decode(content[at:at + CHUNK])
+                decoder.decode(content[at : at + CHUNK])
             decoder.decode(b"", final=True)
             return label
         except UnicodeDecodeError:
@@ -218,8 +237,9 @@ def _lines(content: bytes, encoding: str, delimiter: str, width: int) -> Iterato
     stream = io.TextIOWrapper(io.BytesIO(content), encoding=_CODECS[encoding], newline="")
     for number, line in enumerate(stream, start=1):
         if len(line) > MAX_LINE_CHARS:
-            raise TableError(f"第 {number} 行过长（超过 {MAX_LINE_CHARS} 个字符），"
-                             "不是正常的表格。", number)
+            raise TableError(
+                f"第 {number} 行过长（超过 {MAX_LINE_CHARS} 个字符），不是正常的表格。", number
+            )
         if line.count(delimiter) >= width:
             raise too_wide(number, width, width)
         if number == 1 and "\x00" in line:
@@ -231,8 +251,7 @@ def _csv_rows(content: bytes, encoding: str, delimiter: str, limits: Limits):
     """(record number, values) of every CSV record with content; send() a column count
     to cut the following records to it. Blank records count toward SHEET_ROWS only."""
     keep = limits.width
-    reader = csv.reader(_lines(content, encoding, delimiter, limits.width),
-                        delimiter=delimiter)
+    reader = csv.reader(_lines(content, encoding, delimiter, limits.width), delimiter=delimiter)
     number = 0
     try:
         for values in reader:
@@ -255,13 +274,15 @@ def _csv_rows(content: bytes, encoding: str, delimiter: str, limits: Limits):
 # --------------------------------------------------------------------------- workbooks
 
 
-def _read_xlsx(content: bytes, header: HeaderTest, limits: Limits, all_sheets: bool,
-               progress: Progress | None) -> Table:
+def _read_xlsx(
+    content: bytes, header: HeaderTest, limits: Limits, all_sheets: bool, progress: Progress | None
+) -> Table:
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as zf:
             if "xl/workbook.xml" not in set(zf.namelist()):
-                raise TableError("这是一个压缩文件，但不是 Excel 工作簿（.xlsx）。"
-                                 "请上传 .xlsx 或 .csv 文件。")
+                raise TableError(
+                    "这是一个压缩文件，但不是 Excel 工作簿（.xlsx）。请上传 .xlsx 或 .csv 文件。"
+                )
             if sum(info.file_size for info in zf.infolist()) > limits.max_unpacked:
                 raise TableError("工作簿解压后过大，无法读取。请只保留所需的一张表后再上传。")
             try:
@@ -270,8 +291,9 @@ def _read_xlsx(content: bytes, header: HeaderTest, limits: Limits, all_sheets: b
                 book = tabular_xlsx.open_book(zf)
                 first: Table | None = None
                 for path in book.sheets if all_sheets else book.sheets[:1]:
-                    table = _collect(tabular_xlsx.rows(book, path, limits, progress), header,
-                                     limits, "xlsx")
+                    table = _collect(
+                        tabular_xlsx.rows(book, path, limits, progress), header, limits, "xlsx"
+                    )
                     if table.header is not None:
                         return table
                     first = first or table
@@ -281,8 +303,9 @@ def _read_xlsx(content: bytes, header: HeaderTest, limits: Limits, all_sheets: b
             except Exception:  # noqa: S110  # nosec B110 # something openpyxl reads, below
                 pass
     except zipfile.BadZipFile:
-        raise TableError("文件看似 .xlsx 但已损坏，无法打开。"
-                         "请在 Excel 中重新保存后上传。") from None
+        raise TableError(
+            "文件看似 .xlsx 但已损坏，无法打开。请在 Excel 中重新保存后上传。"
+        ) from None
     return _openpyxl(content, header, limits, all_sheets)
 
 
@@ -292,8 +315,9 @@ def _openpyxl(content: bytes, header: HeaderTest, limits: Limits, all_sheets: bo
     from openpyxl import load_workbook
 
     def unreadable(exc: Exception) -> TableError:
-        return TableError(f"无法读取该 Excel 工作簿（{type(exc).__name__}）。"
-                          "请在 Excel 中重新保存后上传。")
+        return TableError(
+            f"无法读取该 Excel 工作簿（{type(exc).__name__}）。请在 Excel 中重新保存后上传。"
+        )
 
     try:
         wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
@@ -320,8 +344,7 @@ def _openpyxl(content: bytes, header: HeaderTest, limits: Limits, all_sheets: bo
 
 def _openpyxl_rows(ws, limits: Limits):
     keep = limits.width
-    for number, values in enumerate(ws.iter_rows(max_col=limits.width, values_only=True),
-                                    start=1):
+    for number, values in enumerate(ws.iter_rows(max_col=limits.width, values_only=True), start=1):
         if number > SHEET_ROWS:
             raise TableError(f"行数过多：超过 {SHEET_ROWS} 行。", number)
         values = list(values[:keep])
@@ -352,10 +375,13 @@ Columns = dict[str, tuple[int, str]]  # field -> (position in the row, header as
 class Headers:
     """The columns a table may have, by the names its header may give them."""
 
-    def __init__(self, names: Mapping[str, Iterable[str]], required: Iterable[str],
-                 guess: Callable[[str], str | None] | None = None):
-        self.fields = {header_key(name): f for f, all_names in names.items()
-                       for name in all_names}
+    def __init__(
+        self,
+        names: Mapping[str, Iterable[str]],
+        required: Iterable[str],
+        guess: Callable[[str], str | None] | None = None,
+    ):
+        self.fields = {header_key(name): f for f, all_names in names.items() for name in all_names}
         self.required = tuple(required)
         self.guess = guess  # key -> field, for a header named in words no list foresaw
 

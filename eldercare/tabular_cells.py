@@ -67,8 +67,10 @@ def compact(value) -> str:
     return "".join(text(value).split())
 
 
-_DAY = (re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", re.ASCII),
-        re.compile(r"(\d{4})(\d{2})(\d{2})", re.ASCII))
+_DAY = (
+    re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", re.ASCII),
+    re.compile(r"(\d{4})(\d{2})(\d{2})", re.ASCII),
+)
 DAY_FORMATS = "2026-06-03、2026/6/3、2026年6月3日 或 20260603"
 
 

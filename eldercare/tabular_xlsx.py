@@ -45,8 +45,9 @@ def _col_index(ref: str) -> int:
 def _no_dtd(*_args) -> None:
     # Excel writes no DTD: one in an uploaded part can only be an entity bomb or an
     # external entity. Refused outright.
-    raise TableError("无法读取该 Excel 工作簿（含有 Excel 不会写入的 DTD 声明）。"
-                     "请在 Excel 中重新保存后上传。")
+    raise TableError(
+        "无法读取该 Excel 工作簿（含有 Excel 不会写入的 DTD 声明）。请在 Excel 中重新保存后上传。"
+    )
 
 
 def _expat(handlers: dict):
@@ -103,8 +104,11 @@ def open_book(zf: zipfile.ZipFile) -> Book:
     paths = []
     for sheet in wb.iter(f"{{{NS_MAIN}}}sheet"):
         target = targets[sheet.get(f"{{{NS_REL}}}id")]
-        paths.append(target.lstrip("/") if target.startswith("/") else posixpath.normpath(
-            posixpath.join("xl", target)))
+        paths.append(
+            target.lstrip("/")
+            if target.startswith("/")
+            else posixpath.normpath(posixpath.join("xl", target))
+        )
     if not paths:
         raise ValueError("no sheets")  # not a TableError: openpyxl may know better
     view = wb.find(f"{{{NS_MAIN}}}bookViews/{{{NS_MAIN}}}workbookView")
@@ -144,8 +148,11 @@ def _shared_strings(zf: zipfile.ZipFile, path: str) -> list[str]:
         if state["in_t"] and not state["phonetic"]:
             state["buf"].append(data)
 
-    _parse(zf, path, {"StartElementHandler": start, "EndElementHandler": end,
-                      "CharacterDataHandler": chars})
+    _parse(
+        zf,
+        path,
+        {"StartElementHandler": start, "EndElementHandler": end, "CharacterDataHandler": chars},
+    )
     return out
 
 
@@ -270,8 +277,13 @@ def rows(book: Book, path: str, limits: Limits, progress: Progress | None = None
     """(row number, values) of every row with content of the sheet at `path`, read a
     chunk at a time; send() a column count to keep only that many from then on."""
     sheet = _Sheet(book, limits)
-    parser = _expat({"StartElementHandler": sheet.start, "EndElementHandler": sheet.end,
-                     "CharacterDataHandler": sheet.chars})
+    parser = _expat(
+        {
+            "StartElementHandler": sheet.start,
+            "EndElementHandler": sheet.end,
+            "CharacterDataHandler": sheet.chars,
+        }
+    )
     done = 0
     with book.zf.open(path) as fh:
         while True:
@@ -279,7 +291,7 @@ def rows(book: Book, path: str, limits: Limits, progress: Progress | None = None
             parser.Parse(chunk, not chunk)
             while sheet.ready:
                 number, values = sheet.ready.popleft()
-                values = values[:sheet.keep]  # parsed before the header narrowed it
+                values = values[: sheet.keep]  # parsed before the header narrowed it
                 if not _filled(values):
                     continue
                 done += 1

@@ -146,8 +146,15 @@ def person_status(person) -> Markup:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(money=money, local_dt=local_dt, day=day, rate=rate, mask=mask,
-                                 long_date=long_date, long_month=long_month)
+    app.jinja_env.filters.update(
+        money=money,
+        local_dt=local_dt,
+        day=day,
+        rate=rate,
+        mask=mask,
+        long_date=long_date,
+        long_month=long_month,
+    )
     app.jinja_env.globals.update(
         url_with=url_with,
         person_status=person_status,

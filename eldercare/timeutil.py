@@ -145,8 +145,10 @@ def local_month(col) -> sa.ColumnElement:
 def seconds_between(start, end) -> sa.ColumnElement:
     """Whole seconds from `start` to `end`."""
     if _sqlite():
-        return sa.cast(sa.func.round((sa.func.julianday(end) - sa.func.julianday(start))
-                                     * 86400), sa.BigInteger)
+        return sa.cast(
+            sa.func.round((sa.func.julianday(end) - sa.func.julianday(start)) * 86400),
+            sa.BigInteger,
+        )
     return sa.cast(sa.extract("epoch", end - start), sa.BigInteger)
 
 

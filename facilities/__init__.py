@@ -47,18 +47,27 @@ def init_app(app: Flask) -> None:
     # day-care use by attendance (issue 17.6): overview, /public, the bureau's dashboard
     reg.overview.append(daycare_figures.overview)
     reg.public_figures.append(daycare_figures.public)
-    reg.dashboard_panels.append(("facilities/_daycare_panel.html",
-                                 _for_bureau(daycare_figures.dashboard_panel)))
+    reg.dashboard_panels.append(
+        ("facilities/_daycare_panel.html", _for_bureau(daycare_figures.dashboard_panel))
+    )
     from .home import manager_home
 
     reg.home_pages[Role.MANAGER.value] = manager_home  # a manager lands on their home
     reg.person_scopes.append(scoping.person_scope)
     reg.person_panels.append(("facilities/_person_panel.html", figures.person_panel))
-    reg.dashboard_panels.append(("facilities/_dashboard_panel.html",
-                                 _for_bureau(views.dashboard_panel)))
+    reg.dashboard_panels.append(
+        ("facilities/_dashboard_panel.html", _for_bureau(views.dashboard_panel))
+    )
     reg.demo_steps.append(DemoStep(30, "facilities", demo.build))
-    reg.add_job(Job("occupancy-snapshot", jobs.occupancy_snapshot, "day",
-                    {"hour": 23, "minute": 50}, _l("每日各机构床位占用快照（趋势用）")))
+    reg.add_job(
+        Job(
+            "occupancy-snapshot",
+            jobs.occupancy_snapshot,
+            "day",
+            {"hour": 23, "minute": 50},
+            _l("每日各机构床位占用快照（趋势用）"),
+        )
+    )
     reg.alert_sources.append(jobs.alerts)
     # what a death or a move ends here, for dynamic management's proposals (by name)
     reg.hook("dynamic.effects").append(exits.effects)

@@ -44,8 +44,14 @@ class FacilityQuery(PageQuery):
     q: str | None = Field(None, max_length=64)
 
 
-@endpoint(bp, "/facilities", roles=READ, query=FacilityQuery, response=FacilityPage,
-          summary="Facilities with their beds and occupancy today (a manager: their own)")
+@endpoint(
+    bp,
+    "/facilities",
+    roles=READ,
+    query=FacilityQuery,
+    response=FacilityPage,
+    summary="Facilities with their beds and occupancy today (a manager: their own)",
+)
 def facilities_index(query: FacilityQuery):
     stmt = scoping.facilities(api_user()).order_by(Facility.kind, Facility.name)
     if query.kind:
@@ -69,18 +75,32 @@ class FacilityIn(Body):
     opened_on: date | None = None
 
 
-@endpoint(bp, "/facilities", ["POST"], roles=BUREAU, body=FacilityIn, response=FacilityOut,
-          status=201, summary="Add a facility")
+@endpoint(
+    bp,
+    "/facilities",
+    ["POST"],
+    roles=BUREAU,
+    body=FacilityIn,
+    response=FacilityOut,
+    status=201,
+    summary="Add a facility",
+)
 def facilities_create(body: FacilityIn):
-    f = services.create_facility(body.name, body.kind, body.township_code, body.address,
-                                 body.capacity, body.opened_on)
+    f = services.create_facility(
+        body.name, body.kind, body.township_code, body.address, body.capacity, body.opened_on
+    )
     out = facility_json(f)
     db.session.commit()
     return out
 
 
-@endpoint(bp, "/facilities/<int:facility_id>", roles=READ, response=FacilityOut,
-          summary="One facility with beds_total, beds_occupied and occupancy_rate")
+@endpoint(
+    bp,
+    "/facilities/<int:facility_id>",
+    roles=READ,
+    response=FacilityOut,
+    summary="One facility with beds_total, beds_occupied and occupancy_rate",
+)
 def facilities_show(facility_id: int):
     return facility_json(scoping.get_facility(api_user(), facility_id))
 
@@ -89,13 +109,17 @@ class DayQuery(Query):
     date: dt.date | None = None
 
 
-@endpoint(bp, "/facilities/<int:facility_id>/occupancy", roles=READ, query=DayQuery,
-          summary="A facility's beds on a day (today by default), from history")
+@endpoint(
+    bp,
+    "/facilities/<int:facility_id>/occupancy",
+    roles=READ,
+    query=DayQuery,
+    summary="A facility's beds on a day (today by default), from history",
+)
 def facilities_occupancy(facility_id: int, query: DayQuery):
     f = scoping.get_facility(api_user(), facility_id)
     day = query.date or local_today()
-    return {"facility_id": f.id, "date": day.isoformat(),
-            **facility_occupancy(f.id, day).as_dict()}
+    return {"facility_id": f.id, "date": day.isoformat(), **facility_occupancy(f.id, day).as_dict()}
 
 
 # --- census, attendance ------------------------------------------------------------
@@ -105,14 +129,27 @@ class CensusIn(Body):
     date: dt.date | None = None
 
 
-@endpoint(bp, "/facilities/<int:facility_id>/census", ["POST"], roles=WRITE, body=CensusIn,
-          status=201, summary="Confirm the bed board for a day (once a day)")
+@endpoint(
+    bp,
+    "/facilities/<int:facility_id>/census",
+    ["POST"],
+    roles=WRITE,
+    body=CensusIn,
+    status=201,
+    summary="Confirm the bed board for a day (once a day)",
+)
 def census_confirm(facility_id: int, body: CensusIn):
     user = api_user()
-    row = services.confirm_census(scoping.get_facility(user, facility_id),
-                                  body.date or local_today(), user)
-    out = {"facility_id": row.facility_id, "date": row.day, "user": user.username,
-           "at": row.at, "residents": row.residents}
+    row = services.confirm_census(
+        scoping.get_facility(user, facility_id), body.date or local_today(), user
+    )
+    out = {
+        "facility_id": row.facility_id,
+        "date": row.day,
+        "user": user.username,
+        "at": row.at,
+        "residents": row.residents,
+    }
     db.session.commit()
     return out
 
@@ -125,8 +162,14 @@ class AttendanceIn(Body):
     left_at: datetime | None = None
 
 
-@endpoint(bp, "/facilities/<int:facility_id>/attendance", ["POST"], roles=WRITE,
-          body=AttendanceIn, summary="Day-care register: arrival and/or departure")
+@endpoint(
+    bp,
+    "/facilities/<int:facility_id>/attendance",
+    ["POST"],
+    roles=WRITE,
+    body=AttendanceIn,
+    summary="Day-care register: arrival and/or departure",
+)
 def attendance_record(facility_id: int, body: AttendanceIn):
     user = api_user()
     f = scoping.get_facility(user, facility_id)
@@ -136,8 +179,9 @@ def attendance_record(facility_id: int, body: AttendanceIn):
             raise ApiError(422, "validation_failed", "时间须带时区", {name: "须带时区"})
     named = scoping.person_named(user, body.person_id, body.id_number)
     with scoping.discreet(named):
-        row = services.record_attendance(f, named.person, body.day, body.arrived_at,
-                                         body.left_at, user)
+        row = services.record_attendance(
+            f, named.person, body.day, body.arrived_at, body.left_at, user
+        )
     out = attendance_json(row)
     db.session.commit()
     return out
@@ -147,11 +191,18 @@ class AttendanceQuery(PageQuery):
     day: dt.date | None = None
 
 
-@endpoint(bp, "/facilities/<int:facility_id>/attendance", roles=READ, query=AttendanceQuery,
-          summary="Day-care register of a day (today by default)")
+@endpoint(
+    bp,
+    "/facilities/<int:facility_id>/attendance",
+    roles=READ,
+    query=AttendanceQuery,
+    summary="Day-care register of a day (today by default)",
+)
 def attendance_index(facility_id: int, query: AttendanceQuery):
     f = scoping.get_facility(api_user(), facility_id)
-    stmt = (sa.select(Attendance).where(Attendance.facility_id == f.id,
-                                        Attendance.day == (query.day or local_today()))
-            .order_by(Attendance.id))
+    stmt = (
+        sa.select(Attendance)
+        .where(Attendance.facility_id == f.id, Attendance.day == (query.day or local_today()))
+        .order_by(Attendance.id)
+    )
     return paginate(stmt, query, attendance_json)

@@ -28,8 +28,16 @@ class BedIn(Body):
     kind: Literal["ordinary", "nursing"] = "ordinary"
 
 
-@endpoint(bp, "/facilities/<int:facility_id>/beds", ["POST"], roles=WRITE, body=BedIn,
-          response=BedOut, status=201, summary="Add a bed (in a room, created when new)")
+@endpoint(
+    bp,
+    "/facilities/<int:facility_id>/beds",
+    ["POST"],
+    roles=WRITE,
+    body=BedIn,
+    response=BedOut,
+    status=201,
+    summary="Add a bed (in a room, created when new)",
+)
 def beds_create(facility_id: int, body: BedIn):
     user = api_user()
     f = scoping.get_facility(user, facility_id)
@@ -45,8 +53,14 @@ class BedQuery(PageQuery):
     date: dt.date | None = None
 
 
-@endpoint(bp, "/facilities/<int:facility_id>/beds", roles=READ, query=BedQuery,
-          response=BedPage, summary="A facility's beds with status and, where taken, person_id")
+@endpoint(
+    bp,
+    "/facilities/<int:facility_id>/beds",
+    roles=READ,
+    query=BedQuery,
+    response=BedPage,
+    summary="A facility's beds with status and, where taken, person_id",
+)
 def beds_index(facility_id: int, query: BedQuery):
     f = scoping.get_facility(api_user(), facility_id)
     day = query.date or local_today()
@@ -55,27 +69,44 @@ def beds_index(facility_id: int, query: BedQuery):
     if query.status:
         items = [i for i in items if i["status"] == query.status]
     start = (query.page - 1) * query.per_page
-    return {"items": items[start:start + query.per_page], "total": len(items),
-            "page": query.page, "per_page": query.per_page}
+    return {
+        "items": items[start : start + query.per_page],
+        "total": len(items),
+        "page": query.page,
+        "per_page": query.per_page,
+    }
 
 
-@endpoint(bp, "/beds/<int:bed_id>/history", roles=READ, query=PageQuery, response=StayPage,
-          summary="The stays of a bed, newest first")
+@endpoint(
+    bp,
+    "/beds/<int:bed_id>/history",
+    roles=READ,
+    query=PageQuery,
+    response=StayPage,
+    summary="The stays of a bed, newest first",
+)
 def beds_history(bed_id: int, query: PageQuery):
     bed = scoping.get_bed(api_user(), bed_id)
-    stmt = (sa.select(Stay).where(Stay.bed_id == bed.id)
-            .order_by(Stay.start_date.desc(), Stay.id.desc()))
+    stmt = (
+        sa.select(Stay)
+        .where(Stay.bed_id == bed.id)
+        .order_by(Stay.start_date.desc(), Stay.id.desc())
+    )
     return paginate(stmt, query, stay_json)
 
 
-@endpoint(bp, "/beds/<int:bed_id>/occupant", roles=READ, query=DayQuery,
-          summary="Who was in the bed on a day (today by default)")
+@endpoint(
+    bp,
+    "/beds/<int:bed_id>/occupant",
+    roles=READ,
+    query=DayQuery,
+    summary="Who was in the bed on a day (today by default)",
+)
 def beds_occupant(bed_id: int, query: DayQuery):
     bed = scoping.get_bed(api_user(), bed_id)
     day = query.date or local_today()
     stay = services.who_was_in_bed(bed, day)
-    return {"bed_id": bed.id, "date": day.isoformat(),
-            "stay": stay_json(stay) if stay else None}
+    return {"bed_id": bed.id, "date": day.isoformat(), "stay": stay_json(stay) if stay else None}
 
 
 class OutageIn(Body):
@@ -83,8 +114,15 @@ class OutageIn(Body):
     reason: str = Field("", max_length=200)
 
 
-@endpoint(bp, "/beds/<int:bed_id>/out-of-service", ["POST"], roles=WRITE, body=OutageIn,
-          response=BedOut, summary="Take a vacant bed out of service")
+@endpoint(
+    bp,
+    "/beds/<int:bed_id>/out-of-service",
+    ["POST"],
+    roles=WRITE,
+    body=OutageIn,
+    response=BedOut,
+    summary="Take a vacant bed out of service",
+)
 def beds_out_of_service(bed_id: int, body: OutageIn):
     user = api_user()
     bed = scoping.get_bed(user, bed_id)
@@ -94,8 +132,15 @@ def beds_out_of_service(bed_id: int, body: OutageIn):
     return out
 
 
-@endpoint(bp, "/beds/<int:bed_id>/in-service", ["POST"], roles=WRITE, body=OutageIn,
-          response=BedOut, summary="Put a bed back in service")
+@endpoint(
+    bp,
+    "/beds/<int:bed_id>/in-service",
+    ["POST"],
+    roles=WRITE,
+    body=OutageIn,
+    response=BedOut,
+    summary="Put a bed back in service",
+)
 def beds_in_service(bed_id: int, body: OutageIn):
     user = api_user()
     bed = scoping.get_bed(user, bed_id)
@@ -107,12 +152,24 @@ def beds_in_service(bed_id: int, body: OutageIn):
 
 class ReserveIn(Body):
     person_id: int | None = None
-    id_number: str | None = Field(None, max_length=40, description=(
-        "the full resident ID number, instead of person_id, for someone outside the home"))
+    id_number: str | None = Field(
+        None,
+        max_length=40,
+        description=(
+            "the full resident ID number, instead of person_id, for someone outside the home"
+        ),
+    )
 
 
-@endpoint(bp, "/beds/<int:bed_id>/reservation", ["POST"], roles=WRITE, body=ReserveIn,
-          response=BedOut, summary="Hold a vacant bed for a person (neither given: release)")
+@endpoint(
+    bp,
+    "/beds/<int:bed_id>/reservation",
+    ["POST"],
+    roles=WRITE,
+    body=ReserveIn,
+    response=BedOut,
+    summary="Hold a vacant bed for a person (neither given: release)",
+)
 def beds_reserve(bed_id: int, body: ReserveIn):
     user = api_user()
     bed = scoping.get_bed(user, bed_id)

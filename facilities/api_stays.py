@@ -30,14 +30,21 @@ class StayIn(Body):
     start_date: date
 
 
-@endpoint(bp, "/stays", ["POST"], roles=WRITE, body=StayIn, response=StayOut, status=201,
-          summary="Admit a person to a bed (409: bed taken or out of service, person in a bed)")
+@endpoint(
+    bp,
+    "/stays",
+    ["POST"],
+    roles=WRITE,
+    body=StayIn,
+    response=StayOut,
+    status=201,
+    summary="Admit a person to a bed (409: bed taken or out of service, person in a bed)",
+)
 def stays_create(body: StayIn):
     user = api_user()
     bed = scoping.bed_any(body.bed_id)
     services.check_own_facility(user, bed.facility_id)
-    named = scoping.person_named(user, body.person_id, body.id_number, placement=True,
-                                 bed=bed)
+    named = scoping.person_named(user, body.person_id, body.id_number, placement=True, bed=bed)
     with scoping.discreet(named):
         stay = services.admit(named.person, bed, body.start_date, user)
     out = stay_json(stay)
@@ -55,8 +62,15 @@ class TransferIn(Body):
     date: dt.date
 
 
-@endpoint(bp, "/stays/<int:stay_id>/transfer", ["POST"], roles=WRITE, body=TransferIn,
-          response=StayOut, summary="Move a resident to another bed: one operation")
+@endpoint(
+    bp,
+    "/stays/<int:stay_id>/transfer",
+    ["POST"],
+    roles=WRITE,
+    body=TransferIn,
+    response=StayOut,
+    summary="Move a resident to another bed: one operation",
+)
 def stays_transfer(stay_id: int, body: TransferIn):
     user = api_user()
     stay = scoping.get_stay(user, stay_id)
@@ -71,8 +85,15 @@ class EndIn(Body):
     reason: Literal["discharged", "deceased", "moved", "other"]
 
 
-@endpoint(bp, "/stays/<int:stay_id>/end", ["POST"], roles=WRITE, body=EndIn, response=StayOut,
-          summary="End a stay (a death is recorded in the registry too)")
+@endpoint(
+    bp,
+    "/stays/<int:stay_id>/end",
+    ["POST"],
+    roles=WRITE,
+    body=EndIn,
+    response=StayOut,
+    summary="End a stay (a death is recorded in the registry too)",
+)
 def stays_end(stay_id: int, body: EndIn):
     user = api_user()
     stay = services.end_stay(scoping.get_stay(user, stay_id), body.date, body.reason, user)
@@ -88,12 +109,26 @@ class LeaveIn(Body):
     note: str = Field("", max_length=200)
 
 
-@endpoint(bp, "/stays/<int:stay_id>/leave", ["POST"], roles=WRITE, body=LeaveIn,
-          response=LeaveOut, status=201, summary="Record a leave: the bed is held")
+@endpoint(
+    bp,
+    "/stays/<int:stay_id>/leave",
+    ["POST"],
+    roles=WRITE,
+    body=LeaveIn,
+    response=LeaveOut,
+    status=201,
+    summary="Record a leave: the bed is held",
+)
 def stays_leave(stay_id: int, body: LeaveIn):
     user = api_user()
-    leave = services.start_leave(scoping.get_stay(user, stay_id), body.kind, body.start_date,
-                                 body.expected_return, user, body.note)
+    leave = services.start_leave(
+        scoping.get_stay(user, stay_id),
+        body.kind,
+        body.start_date,
+        body.expected_return,
+        user,
+        body.note,
+    )
     out = leave_json(leave)
     db.session.commit()
     return out
@@ -103,8 +138,15 @@ class DateIn(Body):
     date: dt.date
 
 
-@endpoint(bp, "/stays/<int:stay_id>/return", ["POST"], roles=WRITE, body=DateIn,
-          response=LeaveOut, summary="The resident is back from leave")
+@endpoint(
+    bp,
+    "/stays/<int:stay_id>/return",
+    ["POST"],
+    roles=WRITE,
+    body=DateIn,
+    response=LeaveOut,
+    summary="The resident is back from leave",
+)
 def stays_return(stay_id: int, body: DateIn):
     user = api_user()
     leave = services.return_from_leave(scoping.get_stay(user, stay_id), body.date, user)
@@ -123,25 +165,41 @@ class TransferRequestIn(Body):
     reason: str = Field("", max_length=200)
 
 
-@endpoint(bp, "/transfer-requests", ["POST"], roles=WRITE, body=TransferRequestIn, status=201,
-          summary="Ask the bureau to move a resident to another home")
+@endpoint(
+    bp,
+    "/transfer-requests",
+    ["POST"],
+    roles=WRITE,
+    body=TransferRequestIn,
+    status=201,
+    summary="Ask the bureau to move a resident to another home",
+)
 def transfer_requests_create(body: TransferRequestIn):
     user = api_user()
     stay = scoping.get_stay(user, body.stay_id)
-    req = services.request_transfer(stay, scoping.bed_any(body.bed_id), body.date, user,
-                                    body.reason)
+    req = services.request_transfer(
+        stay, scoping.bed_any(body.bed_id), body.date, user, body.reason
+    )
     out = transfer_json(req)
     db.session.commit()
     return out
 
 
-@endpoint(bp, "/transfer-requests", roles=READ, query=PageQuery,
-          summary="Transfer requests (a manager: those of their home)")
+@endpoint(
+    bp,
+    "/transfer-requests",
+    roles=READ,
+    query=PageQuery,
+    summary="Transfer requests (a manager: those of their home)",
+)
 def transfer_requests_index(query: PageQuery):
     user = api_user()
-    stmt = (sa.select(TransferRequest).join(Stay, Stay.id == TransferRequest.stay_id)
-            .where(scoping.facility_clause(user, Stay.facility_id))
-            .order_by(TransferRequest.id.desc()))
+    stmt = (
+        sa.select(TransferRequest)
+        .join(Stay, Stay.id == TransferRequest.stay_id)
+        .where(scoping.facility_clause(user, Stay.facility_id))
+        .order_by(TransferRequest.id.desc())
+    )
     return paginate(stmt, query, transfer_json)
 
 
@@ -149,8 +207,14 @@ class DecisionIn(Body):
     note: str = Field("", max_length=200)
 
 
-@endpoint(bp, "/transfer-requests/<int:request_id>/approve", ["POST"], roles=BUREAU,
-          body=DecisionIn, summary="Approve: the transfer happens now, as one operation")
+@endpoint(
+    bp,
+    "/transfer-requests/<int:request_id>/approve",
+    ["POST"],
+    roles=BUREAU,
+    body=DecisionIn,
+    summary="Approve: the transfer happens now, as one operation",
+)
 def transfer_requests_approve(request_id: int, body: DecisionIn):
     user = api_user()
     req = scoping.get_transfer(user, request_id)
@@ -160,8 +224,14 @@ def transfer_requests_approve(request_id: int, body: DecisionIn):
     return out
 
 
-@endpoint(bp, "/transfer-requests/<int:request_id>/reject", ["POST"], roles=BUREAU,
-          body=DecisionIn, summary="Reject a transfer request")
+@endpoint(
+    bp,
+    "/transfer-requests/<int:request_id>/reject",
+    ["POST"],
+    roles=BUREAU,
+    body=DecisionIn,
+    summary="Reject a transfer request",
+)
 def transfer_requests_reject(request_id: int, body: DecisionIn):
     user = api_user()
     req = scoping.get_transfer(user, request_id)
@@ -174,18 +244,35 @@ def transfer_requests_reject(request_id: int, body: DecisionIn):
 # --- placement ------------------------------------------------------------------------
 
 
-@endpoint(bp, "/people/<int:person_id>/placement-options", roles=(Role.ADMIN, Role.AUDITOR),
-          summary="Vacant care-home beds for a 特困 applicant, ranked, with reasons")
+@endpoint(
+    bp,
+    "/people/<int:person_id>/placement-options",
+    roles=(Role.ADMIN, Role.AUDITOR),
+    summary="Vacant care-home beds for a 特困 applicant, ranked, with reasons",
+)
 def placement_options(person_id: int):
     person = core_scoping.get_person(api_user(), person_id)
     options = services.placement_options(person)
-    return {"person_id": person.id, "items": [
-        {"rank": o.rank, "bed_id": o.bed.id, "bed_code": o.bed.code, "bed_kind": o.bed.kind.value,
-         "room": o.room.code if o.room else None,
-         "room_sex": o.room.sex.value if o.room else None,
-         "facility_id": o.facility.id, "facility_name": o.facility.name,
-         "township_code": o.facility.township_code, "same_township": o.same_township,
-         "distance_km": o.distance_km, "reasons": o.reasons} for o in options]}
+    return {
+        "person_id": person.id,
+        "items": [
+            {
+                "rank": o.rank,
+                "bed_id": o.bed.id,
+                "bed_code": o.bed.code,
+                "bed_kind": o.bed.kind.value,
+                "room": o.room.code if o.room else None,
+                "room_sex": o.room.sex.value if o.room else None,
+                "facility_id": o.facility.id,
+                "facility_name": o.facility.name,
+                "township_code": o.facility.township_code,
+                "same_township": o.same_township,
+                "distance_km": o.distance_km,
+                "reasons": o.reasons,
+            }
+            for o in options
+        ],
+    }
 
 
 class PlaceIn(Body):
@@ -194,8 +281,16 @@ class PlaceIn(Body):
     date: dt.date | None = None
 
 
-@endpoint(bp, "/placements", ["POST"], roles=BUREAU, body=PlaceIn, response=StayOut,
-          status=201, summary="Place a 特困 applicant: admit and record centralised support")
+@endpoint(
+    bp,
+    "/placements",
+    ["POST"],
+    roles=BUREAU,
+    body=PlaceIn,
+    response=StayOut,
+    status=201,
+    summary="Place a 特困 applicant: admit and record centralised support",
+)
 def placements_create(body: PlaceIn):
     user = api_user()
     person = core_scoping.get_person(user, body.person_id)

@@ -103,6 +103,11 @@ def unreserve_bed(bed: Bed, user: User | None = None) -> None:
 
 def open_outages(facility_id: int) -> dict[int, BedOutage]:
     """The open outage of each bed of a facility out of service: since when, and why."""
-    return {o.bed_id: o for o in db.session.scalars(
-        sa.select(BedOutage).join(Bed, Bed.id == BedOutage.bed_id)
-        .where(Bed.facility_id == facility_id, BedOutage.end_date.is_(None)))}
+    return {
+        o.bed_id: o
+        for o in db.session.scalars(
+            sa.select(BedOutage)
+            .join(Bed, Bed.id == BedOutage.bed_id)
+            .where(Bed.facility_id == facility_id, BedOutage.end_date.is_(None))
+        )
+    }

@@ -30,21 +30,29 @@ def _page_number(facility_id: int, day: date, args, per_page: int) -> int:
     bed = str(args.get("bed", ""))
     if args.get("page") or not bed.isdigit() or len(bed) > 12:
         return _int(args.get("page"), 1)
-    found = db.session.execute(sa.select(Bed.room_id).where(
-        Bed.id == int(bed), Bed.facility_id == facility_id)).first()
+    found = db.session.execute(
+        sa.select(Bed.room_id).where(Bed.id == int(bed), Bed.facility_id == facility_id)
+    ).first()
     if found is None:
         return 1
     if found.room_id is None:  # beds without a room come last
         return _last(facility_id, day, per_page)
     code = db.session.scalar(sa.select(Room.code).where(Room.id == found.room_id))
-    before = db.session.scalar(sa.select(sa.func.count()).select_from(
-        _rooms(facility_id, day).where(Room.code < code).subquery()))
+    before = db.session.scalar(
+        sa.select(sa.func.count()).select_from(
+            _rooms(facility_id, day).where(Room.code < code).subquery()
+        )
+    )
     return (before or 0) // per_page + 1
 
 
 def _last(facility_id: int, day: date, per_page: int) -> int:
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(
-        _rooms(facility_id, day).subquery())) or 0
+    total = (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(_rooms(facility_id, day).subquery())
+        )
+        or 0
+    )
     return max(1, -(-total // per_page))
 
 
@@ -55,8 +63,9 @@ def _int(value, default: int) -> int:
         return default
 
 
-def board_page(facility: Facility, day: date, args,
-               per_page: int = BOARD_ROOMS) -> tuple[list[tuple[Room | None, list]], Page]:
+def board_page(
+    facility: Facility, day: date, args, per_page: int = BOARD_ROOMS
+) -> tuple[list[tuple[Room | None, list]], Page]:
     """One page of the board: [(room, [(bed, stay, status)])] and the page of rooms. Beds
     without a room come on the last page."""
     number = _page_number(facility.id, day, args, per_page)
@@ -67,14 +76,20 @@ def board_page(facility: Facility, day: date, args,
     where: sa.ColumnElement[bool] = Bed.room_id.in_(ids)
     if number >= page.pages:
         where = sa.or_(where, Bed.room_id.is_(None))
-    beds = list(db.session.scalars(
-        sa.select(Bed).where(Bed.facility_id == facility.id, Bed.created_on <= day, where)
-        .options(joinedload(Bed.room)).order_by(Bed.code)))
+    beds = list(
+        db.session.scalars(
+            sa.select(Bed)
+            .where(Bed.facility_id == facility.id, Bed.created_on <= day, where)
+            .options(joinedload(Bed.room))
+            .order_by(Bed.code)
+        )
+    )
     stays = stays_by_bed(facility.id, day, [b.id for b in beds])
     grouped: dict[int | None, tuple[Room | None, list]] = {}
     for bed in beds:
         stay: Stay | None = stays.get(bed.id)
         grouped.setdefault(bed.room_id, (bed.room, []))[1].append(
-            (bed, stay, bed_status(bed, stay, day)))
+            (bed, stay, bed_status(bed, stay, day))
+        )
     page.items = sorted(grouped.values(), key=lambda r: (r[0] is None, r[0].code if r[0] else ""))
     return page.items, page

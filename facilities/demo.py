@@ -29,15 +29,40 @@ from . import demo_daycare
 from .demo_history import at, history
 from .models import Bed, CensusConfirmation, Facility, Room, Stay
 
-HOMECARE_ORGS = ("游仙区康乐居家养老服务中心", "游仙区福寿居家养老服务中心",
-                 "绵阳颐和居家养老服务有限公司", "游仙区夕阳红居家养老服务站")
+HOMECARE_ORGS = (
+    "游仙区康乐居家养老服务中心",
+    "游仙区福寿居家养老服务中心",
+    "绵阳颐和居家养老服务有限公司",
+    "游仙区夕阳红居家养老服务站",
+)
 PRIVATE = (("万鸿颐养院", 120, "510704003"), ("益康养老中心", 80, "510704004"))
-PINYIN = {"涪江": "fujiang", "富乐": "fule", "游仙": "youxian", "春雷": "chunlei",
-          "松林": "songlin", "华丰": "huafeng", "石马": "shima", "新桥": "xinqiao",
-          "魏城": "weicheng", "沉抗": "chenkang", "忠兴": "zhongxing", "柏林": "bolin",
-          "徐家": "xujia", "石板": "shiban", "刘家": "liujia", "玉河": "yuhe", "松垭": "songya",
-          "白蝉": "baichan", "观太": "guantai", "云凤": "yunfeng", "太平": "taiping",
-          "街子": "jiezi", "东林": "donglin", "梓棉": "zimian", "东宣": "dongxuan"}
+PINYIN = {
+    "涪江": "fujiang",
+    "富乐": "fule",
+    "游仙": "youxian",
+    "春雷": "chunlei",
+    "松林": "songlin",
+    "华丰": "huafeng",
+    "石马": "shima",
+    "新桥": "xinqiao",
+    "魏城": "weicheng",
+    "沉抗": "chenkang",
+    "忠兴": "zhongxing",
+    "柏林": "bolin",
+    "徐家": "xujia",
+    "石板": "shiban",
+    "刘家": "liujia",
+    "玉河": "yuhe",
+    "松垭": "songya",
+    "白蝉": "baichan",
+    "观太": "guantai",
+    "云凤": "yunfeng",
+    "太平": "taiping",
+    "街子": "jiezi",
+    "东林": "donglin",
+    "梓棉": "zimian",
+    "东宣": "dongxuan",
+}
 CENTRE_HOMES = {"石马", "新桥", "忠兴", "沉抗"}  # larger homes: 中心敬老院
 NO_HOME = {"涪江", "富乐"}  # the two central streets send their 特困 persons elsewhere
 SINCE = date(2000, 1, 1)
@@ -49,7 +74,8 @@ def _split(total: int, weights: list[float]) -> list[int]:
     raw = [total * x / w for x in weights]
     out = [int(r) for r in raw]
     for i in sorted(range(len(raw)), key=lambda i: raw[i] - out[i], reverse=True)[
-            :total - sum(out)]:
+        : total - sum(out)
+    ]:
         out[i] += 1
     return out
 
@@ -95,8 +121,9 @@ def build(ctx) -> None:
     """Facilities, beds, stays, leaves, attendance, census and manager accounts."""
     home_towns = [t for t in ctx.townships if t.stem not in NO_HOME][:23]
     residents = db.session.execute(
-        sa.select(Person.id, Person.sex, Person.township_code, Person.care_level,
-                  WubaoSupport.start_date)
+        sa.select(
+            Person.id, Person.sex, Person.township_code, Person.care_level, WubaoSupport.start_date
+        )
         .join(WubaoSupport, WubaoSupport.person_id == Person.id)
         .where(Person.id.in_(ctx.wubao["centralized"]), WubaoSupport.end_date.is_(None))
     ).all()
@@ -108,23 +135,42 @@ def build(ctx) -> None:
     _other_beds(ctx, plan, made)
     room_ids = insert_returning_ids(Room, plan.rooms)
     kinds = _bed_kinds(ctx, plan, made.homes, sizes, care_beds)
-    bed_ids = insert_returning_ids(Bed, [
-        {"facility_id": fid, "room_id": room_ids[ri], "code": code, "kind": kinds[i],
-         "out_of_service": False, "out_of_service_reason": "", "created_on": SINCE,
-         "version": 1}
-        for i, (fid, ri, code, _sex) in enumerate(plan.beds)])
-    db.session.execute(sa.update(Facility).values(capacity=sa.select(sa.func.count(Bed.id)).where(
-        Bed.facility_id == Facility.id).scalar_subquery()).execution_options(
-        synchronize_session=False))
+    bed_ids = insert_returning_ids(
+        Bed,
+        [
+            {
+                "facility_id": fid,
+                "room_id": room_ids[ri],
+                "code": code,
+                "kind": kinds[i],
+                "out_of_service": False,
+                "out_of_service_reason": "",
+                "created_on": SINCE,
+                "version": 1,
+            }
+            for i, (fid, ri, code, _sex) in enumerate(plan.beds)
+        ],
+    )
+    db.session.execute(
+        sa.update(Facility)
+        .values(
+            capacity=sa.select(sa.func.count(Bed.id))
+            .where(Bed.facility_id == Facility.id)
+            .scalar_subquery()
+        )
+        .execution_options(synchronize_session=False)
+    )
     history(ctx, plan.beds, bed_ids, plan.occupant, care_beds, made.homes)
     _private_and_orgs(ctx, plan.beds, bed_ids, set(made.private), set(made.orgs))
     password_hash = hash_password(DEMO_PASSWORD)  # one hash for all: scrypt is slow
     _managers(ctx, made.homes, made.private, password_hash)
     demo_daycare.build(ctx, made.day_care, password_hash, PINYIN)
     _month_end_snapshots(ctx)
-    ctx.notes.append(f"facilities: {len(made.homes)} care homes with {care_beds:,} beds, "
-                     f"{len(made.day_care)} day-care centres, {len(made.orgs)} home-care "
-                     f"organisations, {len(made.private)} private institutions")
+    ctx.notes.append(
+        f"facilities: {len(made.homes)} care homes with {care_beds:,} beds, "
+        f"{len(made.day_care)} day-care centres, {len(made.orgs)} home-care "
+        f"organisations, {len(made.private)} private institutions"
+    )
     if care_beds != ctx.n(1720):  # the figure PRODUCT.md promises
         raise AssertionError(f"care-home beds {care_beds} != {ctx.n(1720)}")
 
@@ -137,28 +183,59 @@ def _facilities(ctx, home_towns: list) -> Homes:
     rows = []
     for t in home_towns:
         suffix = "中心敬老院" if t.stem in CENTRE_HOMES else "敬老院"
-        rows.append({"name": f"{t.name}{suffix}", "kind": "care_home", "township_code": t.code,
-                     "address": f"{t.name}{t.stem}路{rng.randrange(1, 99)}号",
-                     "capacity": 0, "opened_on": SINCE})
+        rows.append(
+            {
+                "name": f"{t.name}{suffix}",
+                "kind": "care_home",
+                "township_code": t.code,
+                "address": f"{t.name}{t.stem}路{rng.randrange(1, 99)}号",
+                "capacity": 0,
+                "opened_on": SINCE,
+            }
+        )
     day_towns = rng.sample(ctx.townships, min(20, len(ctx.townships)))
     for t in day_towns:
-        rows.append({"name": f"{t.name}老年人日间照料中心", "kind": "day_care",
-                     "township_code": t.code, "address": f"{t.name}社区服务中心",
-                     "capacity": 0, "opened_on": date(2015, 6, 1)})
+        rows.append(
+            {
+                "name": f"{t.name}老年人日间照料中心",
+                "kind": "day_care",
+                "township_code": t.code,
+                "address": f"{t.name}社区服务中心",
+                "capacity": 0,
+                "opened_on": date(2015, 6, 1),
+            }
+        )
     for i, name in enumerate(HOMECARE_ORGS):
         t = ctx.townships[i % len(ctx.townships)]
-        rows.append({"name": name, "kind": "homecare_org", "township_code": t.code,
-                     "address": f"{t.name}", "capacity": 0, "opened_on": date(2016, 1, 1)})
+        rows.append(
+            {
+                "name": name,
+                "kind": "homecare_org",
+                "township_code": t.code,
+                "address": f"{t.name}",
+                "capacity": 0,
+                "opened_on": date(2016, 1, 1),
+            }
+        )
     for name, _beds, code in PRIVATE:
-        rows.append({"name": name, "kind": "private", "township_code": code,
-                     "address": f"{towns[code].name if code in towns else ''}",
-                     "capacity": 0, "opened_on": date(2012, 3, 1)})
+        rows.append(
+            {
+                "name": name,
+                "kind": "private",
+                "township_code": code,
+                "address": f"{towns[code].name if code in towns else ''}",
+                "capacity": 0,
+                "opened_on": date(2012, 3, 1),
+            }
+        )
     ids = insert_returning_ids(Facility, rows)
     care_n, day_n = len(home_towns), len(day_towns)
-    return Homes(homes=list(zip(ids[:care_n], home_towns, strict=True)),
-                 day_care=list(zip(ids[care_n:care_n + day_n], day_towns, strict=True)),
-                 orgs=ids[care_n + day_n:care_n + day_n + len(HOMECARE_ORGS)],
-                 private=ids[-len(PRIVATE):])
+    return Homes(
+        homes=list(zip(ids[:care_n], home_towns, strict=True)),
+        day_care=list(zip(ids[care_n : care_n + day_n], day_towns, strict=True)),
+        orgs=ids[care_n + day_n : care_n + day_n + len(HOMECARE_ORGS)],
+        private=ids[-len(PRIVATE) :],
+    )
 
 
 def _residents_by_home(ctx, homes, residents) -> tuple[dict[int, list], list[int]]:
@@ -226,10 +303,15 @@ def _bed_kinds(ctx, plan: BedPlan, homes, sizes: list[int], care_beds: int) -> l
     occupant = plan.occupant
     for fid, size in zip((h[0] for h in homes), sizes, strict=True):
         idx = [i for i in range(care_beds) if plan.beds[i][0] == fid]
-        idx.sort(key=lambda i: (care_rank[occupant[i].care_level.value
-                                          if occupant[i].care_level else "self"]
-                                if i in occupant else 3, rng.random()))
-        for i in idx[:round(size * rng.uniform(0.52, 0.58))]:
+        idx.sort(
+            key=lambda i: (
+                care_rank[occupant[i].care_level.value if occupant[i].care_level else "self"]
+                if i in occupant
+                else 3,
+                rng.random(),
+            )
+        )
+        for i in idx[: round(size * rng.uniform(0.52, 0.58))]:
             kinds[i] = "nursing"
     for i in range(care_beds, len(plan.beds)):
         kinds[i] = "nursing" if rng.random() < 0.3 else "ordinary"
@@ -264,8 +346,14 @@ def _private_and_orgs(ctx, bed_plan, bed_ids, private_ids, org_ids) -> None:
         elif r < share + 0.08:
             plan.append((i, sex, today - timedelta(days=rng.randrange(5, 360))))
     for _i, sex, _d in plan:
-        rows.append({"name": ctx.name(sex), "birth_date": ctx.birth(65, 97), "sex": sex,
-                     "care_level": rng.choice(("self", "partial", "partial", "full"))})
+        rows.append(
+            {
+                "name": ctx.name(sex),
+                "birth_date": ctx.birth(65, 97),
+                "sex": sex,
+                "care_level": rng.choice(("self", "partial", "partial", "full")),
+            }
+        )
     ids = ctx.add_people(rows)
     stays = []
     for pid, (i, _sex, ended) in zip(ids, plan, strict=True):
@@ -273,9 +361,17 @@ def _private_and_orgs(ctx, bed_plan, bed_ids, private_ids, org_ids) -> None:
             start = today - timedelta(days=rng.randrange(5, 1500))
         else:
             start = ended - timedelta(days=rng.randrange(20, 600))
-        stays.append({"person_id": pid, "bed_id": bed_ids[i], "facility_id": bed_plan[i][0],
-                      "start_date": start, "end_date": ended,
-                      "end_reason": "discharged" if ended else None, "previous_stay_id": None})
+        stays.append(
+            {
+                "person_id": pid,
+                "bed_id": bed_ids[i],
+                "facility_id": bed_plan[i][0],
+                "start_date": start,
+                "end_date": ended,
+                "end_reason": "discharged" if ended else None,
+                "previous_stay_id": None,
+            }
+        )
     insert_returning_ids(Stay, stays)
 
 
@@ -284,22 +380,44 @@ def _managers(ctx, homes, private_ids, password_hash: str) -> None:
     month of daily census confirmations. One password hash for all demo accounts
     keeps the step fast (scrypt is slow on purpose)."""
     rng, today = ctx.rng, ctx.today
-    accounts = [(f"mgr_{PINYIN.get(t.stem, t.code)}", fid, f"{t.name}敬老院 院长")
-                for fid, t in homes]
-    accounts += [("mgr_wanhong", private_ids[0], "万鸿颐养院 管理员"),
-                 ("mgr_yikang", private_ids[1], "益康养老中心 管理员")]
-    user_ids = insert_returning_ids(User, [
-        {"username": u, "display_name": name, "password_hash": password_hash,
-         "role": "manager", "facility_id": fid, "active": True, "session_version": 1,
-         "failed_logins": 0} for u, fid, name in accounts])
+    accounts = [
+        (f"mgr_{PINYIN.get(t.stem, t.code)}", fid, f"{t.name}敬老院 院长") for fid, t in homes
+    ]
+    accounts += [
+        ("mgr_wanhong", private_ids[0], "万鸿颐养院 管理员"),
+        ("mgr_yikang", private_ids[1], "益康养老中心 管理员"),
+    ]
+    user_ids = insert_returning_ids(
+        User,
+        [
+            {
+                "username": u,
+                "display_name": name,
+                "password_hash": password_hash,
+                "role": "manager",
+                "facility_id": fid,
+                "active": True,
+                "session_version": 1,
+                "failed_logins": 0,
+            }
+            for u, fid, name in accounts
+        ],
+    )
     names = dict(db.session.execute(sa.select(Facility.id, Facility.name)).all())
     for u, fid, _n in accounts:
         ctx.accounts.append((u, "manager", names[fid]))
     census = []
-    for uid, (_u, fid, _n) in zip(user_ids[:len(homes)], accounts, strict=False):
+    for uid, (_u, fid, _n) in zip(user_ids[: len(homes)], accounts, strict=False):
         for back in range(30, 0, -1):
             if rng.random() < 0.9:
                 day = today - timedelta(days=back)
-                census.append({"facility_id": fid, "day": day, "user_id": uid,
-                               "at": at(day, 8, rng.randrange(0, 59)), "residents": 0})
+                census.append(
+                    {
+                        "facility_id": fid,
+                        "day": day,
+                        "user_id": uid,
+                        "at": at(day, 8, rng.randrange(0, 59)),
+                        "residents": 0,
+                    }
+                )
     db.session.execute(sa.insert(CensusConfirmation), census)

@@ -28,9 +28,7 @@ from .models import Attendance
 YEAR = 365
 
 
-def build(
-    ctx, centres: list[tuple[int, Any]], password_hash: str, pinyin: dict[str, str]
-) -> None:
+def build(ctx, centres: list[tuple[int, Any]], password_hash: str, pinyin: dict[str, str]) -> None:
     """`centres`: (facility id, regions_data.Township) of each day-care centre."""
     managers = _managers(ctx, centres, password_hash, pinyin)
     pool = _pool(ctx)

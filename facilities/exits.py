@@ -28,5 +28,7 @@ def effects(person: Person, kind: str, on: date) -> list[str]:
         .join(Facility, Facility.id == Stay.facility_id)
         .where(Stay.person_id == person.id, Stay.end_date.is_(None))
     ).all()
-    return [_("%(facility)s %(bed)s 床的入住于 %(on)s 结束，床位空出",
-              facility=name, bed=code, on=on) for name, code in rows]
+    return [
+        _("%(facility)s %(bed)s 床的入住于 %(on)s 结束，床位空出", facility=name, bed=code, on=on)
+        for name, code in rows
+    ]

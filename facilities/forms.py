@@ -11,13 +11,18 @@ def choices(pairs) -> list[SelectChoice]:
 
 
 LEAVE_KINDS = [("hospital", _l("住院")), ("home_visit", _l("探亲")), ("other", _l("其他"))]
-END_REASONS = [("discharged", _l("出院（回家）")), ("deceased", _l("去世")),
-               ("moved", _l("迁出")), ("other", _l("其他"))]
+END_REASONS = [
+    ("discharged", _l("出院（回家）")),
+    ("deceased", _l("去世")),
+    ("moved", _l("迁出")),
+    ("other", _l("其他")),
+]
 
 
 class AdmitForm(FlaskForm):
-    person_id = SelectField(_l("入住人员（五保待安置）"), validators=[Optional()],
-                            validate_choice=False)
+    person_id = SelectField(
+        _l("入住人员（五保待安置）"), validators=[Optional()], validate_choice=False
+    )
     id_number = StringField(_l("或输入身份证号"), validators=[Optional(), Length(max=40)])
     start_date = DateField(_l("入住日期"), validators=[DataRequired()])
 
@@ -55,8 +60,9 @@ class PlaceForm(FlaskForm):
 
 class AttendanceForm(FlaskForm):
     id_number = StringField(_l("身份证号或编号"), validators=[DataRequired(), Length(max=40)])
-    action = SelectField(_l("登记"), choices=choices([("arrive", _l("到达")),
-                                                      ("leave", _l("离开"))]))
+    action = SelectField(
+        _l("登记"), choices=choices([("arrive", _l("到达")), ("leave", _l("离开"))])
+    )
 
 
 class TransferRequestForm(FlaskForm):

@@ -28,18 +28,29 @@ from .models import (
 def manager_home():
     facility = scoping.get_facility(current_user, current_user.facility_id)
     today = local_today()
-    census = db.session.scalar(sa.select(CensusConfirmation).where(
-        CensusConfirmation.facility_id == facility.id, CensusConfirmation.day == today))
+    census = db.session.scalar(
+        sa.select(CensusConfirmation).where(
+            CensusConfirmation.facility_id == facility.id, CensusConfirmation.day == today
+        )
+    )
     pending = db.session.scalars(
-        sa.select(TransferRequest).join(Stay, Stay.id == TransferRequest.stay_id)
-        .where(Stay.facility_id == facility.id,
-               TransferRequest.status == TransferStatus.PENDING)
-        .order_by(TransferRequest.on_date)).all()
+        sa.select(TransferRequest)
+        .join(Stay, Stay.id == TransferRequest.stay_id)
+        .where(Stay.facility_id == facility.id, TransferRequest.status == TransferStatus.PENDING)
+        .order_by(TransferRequest.on_date)
+    ).all()
     return render_template(
-        "facilities/home.html", facility=facility, today=today, census=census,
+        "facilities/home.html",
+        facility=facility,
+        today=today,
+        census=census,
         occ=queries.facility_occupancy(facility.id, today),
-        overdue=queries.overdue_leaves(facility.id, today), pending=pending,
-        alerts=alerts_for(current_user), census_form=DayForm(),
+        overdue=queries.overdue_leaves(facility.id, today),
+        pending=pending,
+        alerts=alerts_for(current_user),
+        census_form=DayForm(),
         day_care=facility.kind == FacilityKind.DAY_CARE,
         daycare=daycare_figures.month_table(today, Facility.id == facility.id)
-        if facility.kind == FacilityKind.DAY_CARE else None)
+        if facility.kind == FacilityKind.DAY_CARE
+        else None,
+    )

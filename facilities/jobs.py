@@ -24,37 +24,67 @@ def occupancy_snapshot(period: str) -> dict:
     db.session.execute(sa.delete(OccupancySnapshot).where(OccupancySnapshot.day == day))
     rows: list[dict[str, Any]] = [
         {"facility_id": fid, "day": day, "beds": o.beds, "occupied": o.occupied, "held": o.held}
-        for fid in ids for o in [occ.get(fid, Occupancy())]]
+        for fid in ids
+        for o in [occ.get(fid, Occupancy())]
+    ]
     if rows:
         db.session.execute(sa.insert(OccupancySnapshot), rows)
-    return {"facilities": len(rows), "beds": sum(r["beds"] for r in rows),
-            "residents": sum(r["occupied"] + r["held"] for r in rows)}
+    return {
+        "facilities": len(rows),
+        "beds": sum(r["beds"] for r in rows),
+        "residents": sum(r["occupied"] + r["held"] for r in rows),
+    }
 
 
 def alerts(day: date) -> list[dict]:
     """Care homes nearly full (two free beds or fewer), for the bureau and the home;
     leaves past their expected return, for the home."""
     out = []
-    homes = list(db.session.execute(sa.select(Facility.id, Facility.name).where(
-        Facility.kind == FacilityKind.CARE_HOME, facility_active_on(day))))
+    homes = list(
+        db.session.execute(
+            sa.select(Facility.id, Facility.name).where(
+                Facility.kind == FacilityKind.CARE_HOME, facility_active_on(day)
+            )
+        )
+    )
     occ = occupancy(day, [fid for fid, _n in homes])
     for fid, name in homes:
         o = occ.get(fid)
         if o is None or o.beds == 0 or o.available > 2:
             continue
-        message = _l("%(name)s 仅剩 %(n)s 张空床（入住率 %(rate)s）", name=name, n=o.available,
-                     rate=f"{float(o.rate) * 100:.1f}%")
+        message = _l(
+            "%(name)s 仅剩 %(n)s 张空床（入住率 %(rate)s）",
+            name=name,
+            n=o.available,
+            rate=f"{float(o.rate) * 100:.1f}%",
+        )
         for role in ("admin", "manager"):
-            out.append({"kind": "home_full", "role": role, "facility_id": fid,
-                        "provider_id": None, "message": message,
-                        "link": f"/facilities/{fid}", "count": o.available})
+            out.append(
+                {
+                    "kind": "home_full",
+                    "role": role,
+                    "facility_id": fid,
+                    "provider_id": None,
+                    "message": message,
+                    "link": f"/facilities/{fid}",
+                    "count": o.available,
+                }
+            )
     late: dict[int, list[str]] = {}
     for leave in overdue_leaves(None, day):
         late.setdefault(leave.stay.facility_id, []).append(leave.stay.person.name)
     for fid, names in late.items():
-        out.append({"kind": "leave_overdue", "role": "manager", "facility_id": fid,
-                    "provider_id": None, "count": len(names),
-                    "message": _l("请假逾期未归 %(n)s 人：%(names)s", n=len(names),
-                                  names="、".join(names[:5])),
-                    "link": f"/facilities/{fid}"})
+        out.append(
+            {
+                "kind": "leave_overdue",
+                "role": "manager",
+                "facility_id": fid,
+                "provider_id": None,
+                "count": len(names),
+                "message": _l(
+                    "请假逾期未归 %(n)s 人：%(names)s", n=len(names), names="、".join(names[:5])
+                ),
+                "link": f"/facilities/{fid}",
+            }
+        )
     return out

@@ -65,8 +65,9 @@ class Facility(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(80), unique=True)
-    kind: Mapped[FacilityKind] = mapped_column(enum_column(FacilityKind, "facility_kind"),
-                                               index=True)
+    kind: Mapped[FacilityKind] = mapped_column(
+        enum_column(FacilityKind, "facility_kind"), index=True
+    )
     township_code: Mapped[str | None] = mapped_column(sa.ForeignKey("regions.code"), index=True)
     address: Mapped[str] = mapped_column(sa.String(200), default="")
     capacity: Mapped[int] = mapped_column(default=0, comment="approved places (核定床位)")
@@ -104,16 +105,20 @@ class Bed(Model):
     facility_id: Mapped[int] = mapped_column(sa.ForeignKey("facilities.id"), index=True)
     room_id: Mapped[int | None] = mapped_column(sa.ForeignKey("rooms.id"), index=True)
     code: Mapped[str] = mapped_column(sa.String(20))
-    kind: Mapped[BedKind] = mapped_column(enum_column(BedKind, "bed_kind"),
-                                          default=BedKind.ORDINARY)
+    kind: Mapped[BedKind] = mapped_column(
+        enum_column(BedKind, "bed_kind"), default=BedKind.ORDINARY
+    )
     out_of_service: Mapped[bool] = mapped_column(default=False)
     out_of_service_reason: Mapped[str] = mapped_column(sa.String(200), default="")
     reserved_for_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("people.id"), comment="held for an admission that is arranged (预留)")
+        sa.ForeignKey("people.id"), comment="held for an admission that is arranged (预留)"
+    )
     created_on: Mapped[date] = mapped_column(comment="counted in bed totals from this day")
     version: Mapped[int] = mapped_column(
-        default=1, comment="bumped by every admission: the conditional update that locks the "
-                           "bed and checks it is in service and in the admitting manager's home")
+        default=1,
+        comment="bumped by every admission: the conditional update that locks the "
+        "bed and checks it is in service and in the admitting manager's home",
+    )
 
     facility: Mapped[Facility] = relationship()
     room: Mapped[Room | None] = relationship(back_populates="beds")
@@ -124,8 +129,13 @@ class BedOutage(Model):
 
     __tablename__ = "bed_outages"
     __table_args__ = (
-        sa.Index("uq_bed_outages_open_per_bed", "bed_id", unique=True,
-                 sqlite_where=OPEN, postgresql_where=OPEN),
+        sa.Index(
+            "uq_bed_outages_open_per_bed",
+            "bed_id",
+            unique=True,
+            sqlite_where=OPEN,
+            postgresql_where=OPEN,
+        ),
         sa.CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates_in_order"),
     )
 
@@ -143,10 +153,16 @@ class Stay(Model):
 
     __tablename__ = "stays"
     __table_args__ = (
-        sa.Index("uq_stays_open_per_bed", "bed_id", unique=True,
-                 sqlite_where=OPEN, postgresql_where=OPEN),
-        sa.Index("uq_stays_open_per_person", "person_id", unique=True,
-                 sqlite_where=OPEN, postgresql_where=OPEN),
+        sa.Index(
+            "uq_stays_open_per_bed", "bed_id", unique=True, sqlite_where=OPEN, postgresql_where=OPEN
+        ),
+        sa.Index(
+            "uq_stays_open_per_person",
+            "person_id",
+            unique=True,
+            sqlite_where=OPEN,
+            postgresql_where=OPEN,
+        ),
         sa.Index("ix_stays_facility_dates", "facility_id", "start_date", "end_date"),
         sa.CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates_in_order"),
         sa.CheckConstraint("(end_date IS NULL) = (end_reason IS NULL)", name="end_has_reason"),
@@ -156,20 +172,21 @@ class Stay(Model):
     person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), index=True)
     bed_id: Mapped[int] = mapped_column(sa.ForeignKey("beds.id"), index=True)
     facility_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("facilities.id"), comment="the bed's facility, kept for scoped queries")
+        sa.ForeignKey("facilities.id"), comment="the bed's facility, kept for scoped queries"
+    )
     start_date: Mapped[date]
     end_date: Mapped[date | None] = mapped_column(comment="first day no longer in the bed")
     end_reason: Mapped[EndReason | None] = mapped_column(enum_column(EndReason, "end_reason"))
     previous_stay_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("stays.id"), comment="the stay this one continues after a transfer")
+        sa.ForeignKey("stays.id"), comment="the stay this one continues after a transfer"
+    )
     created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     person: Mapped[Person] = relationship(lazy="joined")
     bed: Mapped[Bed] = relationship()
     facility: Mapped[Facility] = relationship()
-    leaves: Mapped[list[Leave]] = relationship(back_populates="stay",
-                                               order_by="Leave.start_date")
+    leaves: Mapped[list[Leave]] = relationship(back_populates="stay", order_by="Leave.start_date")
 
     @property
     def open_leave(self) -> Leave | None:
@@ -184,11 +201,16 @@ class Leave(Model):
 
     __tablename__ = "leaves"
     __table_args__ = (
-        sa.Index("uq_leaves_open_per_stay", "stay_id", unique=True,
-                 sqlite_where=sa.text("returned_on IS NULL"),
-                 postgresql_where=sa.text("returned_on IS NULL")),
-        sa.CheckConstraint("returned_on IS NULL OR returned_on >= start_date",
-                           name="dates_in_order"),
+        sa.Index(
+            "uq_leaves_open_per_stay",
+            "stay_id",
+            unique=True,
+            sqlite_where=sa.text("returned_on IS NULL"),
+            postgresql_where=sa.text("returned_on IS NULL"),
+        ),
+        sa.CheckConstraint(
+            "returned_on IS NULL OR returned_on >= start_date", name="dates_in_order"
+        ),
         sa.CheckConstraint("expected_return >= start_date", name="expected_after_start"),
     )
 
@@ -198,7 +220,8 @@ class Leave(Model):
     start_date: Mapped[date]
     expected_return: Mapped[date]
     returned_on: Mapped[date | None] = mapped_column(
-        comment="the day back in the bed, or the day the stay ended during the leave")
+        comment="the day back in the bed, or the day the stay ended during the leave"
+    )
     note: Mapped[str] = mapped_column(sa.String(200), default="")
 
     stay: Mapped[Stay] = relationship(back_populates="leaves")
@@ -209,9 +232,13 @@ class TransferRequest(Model):
 
     __tablename__ = "transfer_requests"
     __table_args__ = (
-        sa.Index("uq_transfer_requests_pending_per_stay", "stay_id", unique=True,
-                 sqlite_where=sa.text("status = 'pending'"),
-                 postgresql_where=sa.text("status = 'pending'")),
+        sa.Index(
+            "uq_transfer_requests_pending_per_stay",
+            "stay_id",
+            unique=True,
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -220,7 +247,8 @@ class TransferRequest(Model):
     on_date: Mapped[date]
     reason: Mapped[str] = mapped_column(sa.String(200), default="")
     status: Mapped[TransferStatus] = mapped_column(
-        enum_column(TransferStatus, "transfer_status"), default=TransferStatus.PENDING)
+        enum_column(TransferStatus, "transfer_status"), default=TransferStatus.PENDING
+    )
     requested_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     decided_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -236,8 +264,10 @@ class Attendance(Model):
     """A day at a day-care centre (日间照料): use is measured by attendance, not nights."""
 
     __tablename__ = "attendance"
-    __table_args__ = (sa.UniqueConstraint("person_id", "facility_id", "day"),
-                      sa.Index("ix_attendance_facility_day", "facility_id", "day"))
+    __table_args__ = (
+        sa.UniqueConstraint("person_id", "facility_id", "day"),
+        sa.Index("ix_attendance_facility_day", "facility_id", "day"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), index=True)
@@ -285,5 +315,7 @@ class OccupancySnapshot(Model):
 # here so that the metadata (autogenerate, table order) knows it too.
 if not any(fk.parent.name == "facility_id" for fk in table_of(User).foreign_keys):
     table_of(User).append_constraint(
-        sa.ForeignKeyConstraint(["facility_id"], ["facilities.id"],
-                                name="fk_users_facility_id_facilities"))
+        sa.ForeignKeyConstraint(
+            ["facility_id"], ["facilities.id"], name="fk_users_facility_id_facilities"
+        )
+    )

@@ -15,8 +15,11 @@ from .models import Stay
 
 
 def townships() -> dict[str, str]:
-    return dict(db.session.execute(sa.select(Region.code, Region.name)
-                                   .where(Region.level == "township")).all())
+    return dict(
+        db.session.execute(
+            sa.select(Region.code, Region.name).where(Region.level == "township")
+        ).all()
+    )
 
 
 def back_to(stay_or_bed) -> str:
@@ -37,6 +40,7 @@ def record_id(value) -> int:
 def valid(form) -> None:
     """Raise Invalid (flashed) naming each field the form refused."""
     if not form.validate_on_submit():
-        msgs = "；".join(f"{getattr(form, k).label.text}：{'，'.join(v)}"
-                        for k, v in form.errors.items())
+        msgs = "；".join(
+            f"{getattr(form, k).label.text}：{'，'.join(v)}" for k, v in form.errors.items()
+        )
         raise Invalid(msgs or _("输入有误"))

@@ -26,18 +26,22 @@ def stay_covers(day: date):
 
 
 def leave_covers(day: date):
-    return sa.and_(Leave.start_date <= day,
-                   sa.or_(Leave.returned_on.is_(None), Leave.returned_on > day))
+    return sa.and_(
+        Leave.start_date <= day, sa.or_(Leave.returned_on.is_(None), Leave.returned_on > day)
+    )
 
 
 def outage_covers(day: date):
-    return sa.and_(BedOutage.start_date <= day,
-                   sa.or_(BedOutage.end_date.is_(None), BedOutage.end_date > day))
+    return sa.and_(
+        BedOutage.start_date <= day, sa.or_(BedOutage.end_date.is_(None), BedOutage.end_date > day)
+    )
 
 
 def facility_active_on(day: date):
-    return sa.and_(sa.or_(Facility.opened_on.is_(None), Facility.opened_on <= day),
-                   sa.or_(Facility.closed_on.is_(None), Facility.closed_on > day))
+    return sa.and_(
+        sa.or_(Facility.opened_on.is_(None), Facility.opened_on <= day),
+        sa.or_(Facility.closed_on.is_(None), Facility.closed_on > day),
+    )
 
 
 @dataclass
@@ -67,10 +71,17 @@ class Occupancy:
             setattr(self, k, getattr(self, k) + getattr(other, k))
 
     def as_dict(self) -> dict:
-        return {"total": self.beds, "occupied": self.occupied, "held": self.held,
-                "reserved": self.reserved, "available": self.available,
-                "out_of_service": self.out_of_service, "residents": self.residents,
-                "nursing": self.nursing, "occupancy_rate": self.rate}
+        return {
+            "total": self.beds,
+            "occupied": self.occupied,
+            "held": self.held,
+            "reserved": self.reserved,
+            "available": self.available,
+            "out_of_service": self.out_of_service,
+            "residents": self.residents,
+            "nursing": self.nursing,
+            "occupancy_rate": self.rate,
+        }
 
 
 def occupancy(day: date, facility_ids: list[int] | None = None) -> dict[int, Occupancy]:
@@ -86,8 +97,18 @@ def occupancy(day: date, facility_ids: list[int] | None = None) -> dict[int, Occ
             sa.func.count(BedOutage.id),
             sa.func.count(sa.case((Bed.kind == BedKind.NURSING, 1))),
             # a reservation is today's state only: it has no history
-            sa.func.count(sa.case((sa.and_(Bed.reserved_for_id.is_not(None), Stay.id.is_(None),
-                                           BedOutage.id.is_(None)), 1))),
+            sa.func.count(
+                sa.case(
+                    (
+                        sa.and_(
+                            Bed.reserved_for_id.is_not(None),
+                            Stay.id.is_(None),
+                            BedOutage.id.is_(None),
+                        ),
+                        1,
+                    )
+                )
+            ),
         )
         .select_from(Bed)
         .outerjoin(Stay, stay_j)
@@ -100,9 +121,14 @@ def occupancy(day: date, facility_ids: list[int] | None = None) -> dict[int, Occ
         stmt = stmt.where(Bed.facility_id.in_(facility_ids))
     out: dict[int, Occupancy] = {}
     for fid, beds, with_stay, held, oos, nursing, reserved in db.session.execute(stmt):
-        out[fid] = Occupancy(beds=beds, occupied=with_stay - held, held=held,
-                             reserved=reserved if today else 0,
-                             out_of_service=oos, nursing=nursing)
+        out[fid] = Occupancy(
+            beds=beds,
+            occupied=with_stay - held,
+            held=held,
+            reserved=reserved if today else 0,
+            out_of_service=oos,
+            nursing=nursing,
+        )
     return out
 
 
@@ -112,8 +138,11 @@ def facility_occupancy(facility_id: int, day: date | None = None) -> Occupancy:
 
 def district_occupancy(day: date) -> dict[str, Occupancy]:
     """Totals per facility kind on `day`, and "all"."""
-    kinds = dict(db.session.execute(sa.select(Facility.id, Facility.kind)
-                                    .where(facility_active_on(day))).all())
+    kinds = dict(
+        db.session.execute(
+            sa.select(Facility.id, Facility.kind).where(facility_active_on(day))
+        ).all()
+    )
     out: dict[str, Occupancy] = {"all": Occupancy()}
     for fid, occ in occupancy(day).items():
         if fid not in kinds:
@@ -123,8 +152,12 @@ def district_occupancy(day: date) -> dict[str, Occupancy]:
     return out
 
 
-def monthly_trend(months: int = 12, facility_id: int | None = None,
-                  kind: str | None = None, until: date | None = None) -> list[dict]:
+def monthly_trend(
+    months: int = 12,
+    facility_id: int | None = None,
+    kind: str | None = None,
+    until: date | None = None,
+) -> list[dict]:
     """Occupancy on the last day of each of the past months (and on `until`, default
     today), from history."""
     days = month_ends(until or local_today(), months)
@@ -137,8 +170,15 @@ def monthly_trend(months: int = 12, facility_id: int | None = None,
             occ = facility_occupancy(facility_id, d)
         else:
             occ = district_occupancy(d).get(kind or "all", Occupancy())
-        points.append({"date": d.isoformat(), "beds": occ.beds, "residents": occ.residents,
-                       "held": occ.held, "rate": occ.rate})
+        points.append(
+            {
+                "date": d.isoformat(),
+                "beds": occ.beds,
+                "residents": occ.residents,
+                "held": occ.held,
+                "rate": occ.rate,
+            }
+        )
     return points
 
 
@@ -146,21 +186,28 @@ def _snapshots(days: list[date], facility_id: int | None, kind: str | None) -> d
     """Occupancy from the daily snapshots (occupancy-snapshot job), where written."""
     from .models import OccupancySnapshot as Snap
 
-    stmt = (sa.select(Snap.day, sa.func.sum(Snap.beds), sa.func.sum(Snap.occupied),
-                      sa.func.sum(Snap.held))
-            .join(Facility, Facility.id == Snap.facility_id)
-            .where(Snap.day.in_(days)).group_by(Snap.day))
+    stmt = (
+        sa.select(
+            Snap.day, sa.func.sum(Snap.beds), sa.func.sum(Snap.occupied), sa.func.sum(Snap.held)
+        )
+        .join(Facility, Facility.id == Snap.facility_id)
+        .where(Snap.day.in_(days))
+        .group_by(Snap.day)
+    )
     if facility_id is not None:
         stmt = stmt.where(Snap.facility_id == facility_id)
     elif kind and kind != "all":
         stmt = stmt.where(Facility.kind == kind)
-    return {d: Occupancy(beds=int(b or 0), occupied=int(o or 0), held=int(h or 0))
-            for d, b, o, h in db.session.execute(stmt)}
+    return {
+        d: Occupancy(beds=int(b or 0), occupied=int(o or 0), held=int(h or 0))
+        for d, b, o, h in db.session.execute(stmt)
+    }
 
 
 def stays_on(day: date, facility_id: int) -> list[Stay]:
-    return list(db.session.scalars(sa.select(Stay).where(Stay.facility_id == facility_id,
-                                                         stay_covers(day))))
+    return list(
+        db.session.scalars(sa.select(Stay).where(Stay.facility_id == facility_id, stay_covers(day)))
+    )
 
 
 def who_was_in_bed(bed: Bed, day: date) -> Stay | None:
@@ -170,16 +217,23 @@ def who_was_in_bed(bed: Bed, day: date) -> Stay | None:
 
 def bed_history(bed: Bed) -> list[Stay]:
     """Every stay of the bed, newest first."""
-    return list(db.session.scalars(sa.select(Stay).where(Stay.bed_id == bed.id)
-                                   .order_by(Stay.start_date.desc(), Stay.id.desc())))
+    return list(
+        db.session.scalars(
+            sa.select(Stay)
+            .where(Stay.bed_id == bed.id)
+            .order_by(Stay.start_date.desc(), Stay.id.desc())
+        )
+    )
 
 
 def bed_status(bed: Bed, stay: Stay | None, day: date | None = None) -> str:
     """available, occupied, held (resident on leave), reserved or out_of_service."""
     day = day or local_today()
     if stay is not None and stay.covers(day):
-        if any(lv.start_date <= day and (lv.returned_on is None or lv.returned_on > day)
-               for lv in stay.leaves):
+        if any(
+            lv.start_date <= day and (lv.returned_on is None or lv.returned_on > day)
+            for lv in stay.leaves
+        ):
             return "held"
         return "occupied"
     if bed.out_of_service:
@@ -194,9 +248,14 @@ def beds_and_stays(facility_id: int, day: date) -> tuple[list[Bed], dict[int, St
     its leaves, and the resident's categories and 特困 records), in one query each. The
     default selectin loading asks in batches of 500 ids: the statements grew with the
     home (16 for 151 beds, 22 for 1,420 at demo scale 10; bench/README.md)."""
-    beds = list(db.session.scalars(
-        sa.select(Bed).where(Bed.facility_id == facility_id, Bed.created_on <= day)
-        .options(joinedload(Bed.room)).order_by(Bed.code)))
+    beds = list(
+        db.session.scalars(
+            sa.select(Bed)
+            .where(Bed.facility_id == facility_id, Bed.created_on <= day)
+            .options(joinedload(Bed.room))
+            .order_by(Bed.code)
+        )
+    )
     return beds, stays_by_bed(facility_id, day)
 
 
@@ -206,10 +265,16 @@ def stays_by_bed(facility_id: int, day: date, bed_ids: list[int] | None = None) 
     stmt = sa.select(Stay).where(Stay.facility_id == facility_id, stay_covers(day))
     if bed_ids is not None:
         stmt = stmt.where(Stay.bed_id.in_(bed_ids))
-    return {s.bed_id: s for s in db.session.scalars(
-        stmt.options(subqueryload(Stay.leaves),
-                     joinedload(Stay.person).subqueryload(Person.categories),
-                     joinedload(Stay.person).subqueryload(Person.supports)))}
+    return {
+        s.bed_id: s
+        for s in db.session.scalars(
+            stmt.options(
+                subqueryload(Stay.leaves),
+                joinedload(Stay.person).subqueryload(Person.categories),
+                joinedload(Stay.person).subqueryload(Person.supports),
+            )
+        )
+    }
 
 
 def board(facility: Facility, day: date | None = None) -> list[tuple[Room | None, list]]:
@@ -231,8 +296,12 @@ def home_since(stays: list[Stay]) -> dict[int, date]:
     since = {s.id: s.start_date for s in stays}
     pending = {s.id: (s.previous_stay_id, s.facility_id) for s in stays if s.previous_stay_id}
     while pending:  # one query per transfer in the longest chain: few
-        earlier = {s.id: s for s in db.session.scalars(sa.select(Stay).where(
-            Stay.id.in_({prev for prev, _f in pending.values()})))}
+        earlier = {
+            s.id: s
+            for s in db.session.scalars(
+                sa.select(Stay).where(Stay.id.in_({prev for prev, _f in pending.values()}))
+            )
+        }
         following = {}
         for sid, (prev, facility_id) in pending.items():
             s = earlier.get(prev)
@@ -248,9 +317,11 @@ def home_since(stays: list[Stay]) -> dict[int, date]:
 def overdue_leaves(facility_id: int | None = None, day: date | None = None) -> list[Leave]:
     """Open leaves past their expected return: alerts on the board."""
     day = day or local_today()
-    stmt = (sa.select(Leave).join(Stay, Stay.id == Leave.stay_id)
-            .where(Leave.returned_on.is_(None), Leave.expected_return < day,
-                   Stay.end_date.is_(None)))
+    stmt = (
+        sa.select(Leave)
+        .join(Stay, Stay.id == Leave.stay_id)
+        .where(Leave.returned_on.is_(None), Leave.expected_return < day, Stay.end_date.is_(None))
+    )
     if facility_id is not None:
         stmt = stmt.where(Stay.facility_id == facility_id)
     return list(db.session.scalars(stmt.order_by(Leave.expected_return)))
@@ -261,12 +332,18 @@ def waiting_list() -> sa.Select:
     partial-care persons first (国发〔2016〕14号), then by the date they applied."""
     open_stay = sa.select(Stay.id).where(Stay.person_id == Person.id, Stay.end_date.is_(None))
     priority = sa.case((Person.care_level.in_([CareLevel.FULL, CareLevel.PARTIAL]), 0), else_=1)
-    return (sa.select(Person, WubaoSupport)
-            .join(WubaoSupport, WubaoSupport.person_id == Person.id)
-            .where(WubaoSupport.end_date.is_(None), WubaoSupport.support == Support.DISPERSED,
-                   WubaoSupport.applied_centralized_on.is_not(None),
-                   Person.status == PersonStatus.ACTIVE, ~open_stay.exists())
-            .order_by(priority, WubaoSupport.applied_centralized_on, Person.id))
+    return (
+        sa.select(Person, WubaoSupport)
+        .join(WubaoSupport, WubaoSupport.person_id == Person.id)
+        .where(
+            WubaoSupport.end_date.is_(None),
+            WubaoSupport.support == Support.DISPERSED,
+            WubaoSupport.applied_centralized_on.is_not(None),
+            Person.status == PersonStatus.ACTIVE,
+            ~open_stay.exists(),
+        )
+        .order_by(priority, WubaoSupport.applied_centralized_on, Person.id)
+    )
 
 
 # --- placement ------------------------------------------------------------------------
@@ -293,31 +370,58 @@ def vacant_beds(kinds=(FacilityKind.CARE_HOME,), facility_id: int | None = None)
     now or later (a back-dated or future stay would make the admission fail)."""
     today = local_today()
     where = [Bed.facility_id == facility_id] if facility_id is not None else []
-    busy = sa.select(Stay.id).where(Stay.bed_id == Bed.id,
-                                    sa.or_(Stay.end_date.is_(None), Stay.end_date > today))
-    return list(db.session.scalars(
-        sa.select(Bed).join(Facility, Facility.id == Bed.facility_id)
-        .where(Facility.kind.in_(kinds), facility_active_on(today), Bed.out_of_service.is_(False),
-               Bed.reserved_for_id.is_(None), Bed.created_on <= today, ~busy.exists(), *where)
-        .order_by(Bed.code)
-        .options(selectinload(Bed.room), selectinload(Bed.facility))))
+    busy = sa.select(Stay.id).where(
+        Stay.bed_id == Bed.id, sa.or_(Stay.end_date.is_(None), Stay.end_date > today)
+    )
+    return list(
+        db.session.scalars(
+            sa.select(Bed)
+            .join(Facility, Facility.id == Bed.facility_id)
+            .where(
+                Facility.kind.in_(kinds),
+                facility_active_on(today),
+                Bed.out_of_service.is_(False),
+                Bed.reserved_for_id.is_(None),
+                Bed.created_on <= today,
+                ~busy.exists(),
+                *where,
+            )
+            .order_by(Bed.code)
+            .options(selectinload(Bed.room), selectinload(Bed.facility))
+        )
+    )
 
 
 def _vacant_rooms(today: date):
     """One vacant, takeable care-home bed per (room, bed kind): plain rows, no objects,
     so ranking stays fast with thousands of vacant beds."""
-    busy = sa.select(Stay.id).where(Stay.bed_id == Bed.id,
-                                    sa.or_(Stay.end_date.is_(None), Stay.end_date > today))
+    busy = sa.select(Stay.id).where(
+        Stay.bed_id == Bed.id, sa.or_(Stay.end_date.is_(None), Stay.end_date > today)
+    )
     return db.session.execute(
-        sa.select(sa.func.min(Bed.id), Bed.kind, Room.sex, Facility.id, Facility.name,
-                  Facility.township_code)
-        .select_from(Bed).join(Facility, Facility.id == Bed.facility_id)
+        sa.select(
+            sa.func.min(Bed.id),
+            Bed.kind,
+            Room.sex,
+            Facility.id,
+            Facility.name,
+            Facility.township_code,
+        )
+        .select_from(Bed)
+        .join(Facility, Facility.id == Bed.facility_id)
         .outerjoin(Room, Room.id == Bed.room_id)
-        .where(Facility.kind == FacilityKind.CARE_HOME, facility_active_on(today),
-               Bed.out_of_service.is_(False), Bed.reserved_for_id.is_(None),
-               Bed.created_on <= today, ~busy.exists())
-        .group_by(Facility.id, Facility.name, Facility.township_code, Bed.room_id, Bed.kind,
-                  Room.sex)).all()
+        .where(
+            Facility.kind == FacilityKind.CARE_HOME,
+            facility_active_on(today),
+            Bed.out_of_service.is_(False),
+            Bed.reserved_for_id.is_(None),
+            Bed.created_on <= today,
+            ~busy.exists(),
+        )
+        .group_by(
+            Facility.id, Facility.name, Facility.township_code, Bed.room_id, Bed.kind, Room.sex
+        )
+    ).all()
 
 
 def placement_options(person: Person, limit: int = 10) -> list[Option]:
@@ -326,15 +430,21 @@ def placement_options(person: Person, limit: int = 10) -> list[Option]:
     beds are kept for the others); never a room of the other sex. One bed per room and
     kind keeps the list varied."""
     full = person.care_level == CareLevel.FULL
-    regions = {c: (la, ln) for c, la, ln in db.session.execute(
-        sa.select(Region.code, Region.lat, Region.lng).where(Region.level != "village"))}
+    regions = {
+        c: (la, ln)
+        for c, la, ln in db.session.execute(
+            sa.select(Region.code, Region.lat, Region.lng).where(Region.level != "village")
+        )
+    }
     if person.village_code:
         v = db.session.get(Region, person.village_code)
         if v is not None:
             regions[v.code] = (v.lat, v.lng)
-    home = ((person.home_lat, person.home_lng)
-            if person.home_lat is not None and person.home_lng is not None else
-            _point(person.village_code, regions) or _point(person.township_code, regions))
+    home = (
+        (person.home_lat, person.home_lng)
+        if person.home_lat is not None and person.home_lng is not None
+        else _point(person.village_code, regions) or _point(person.township_code, regions)
+    )
     scored = []
     for bed_id, kind, sex, _fid, fname, town in _vacant_rooms(local_today()):
         if sex is not None and sex not in (RoomSex.MIXED, person.sex.value):
@@ -343,15 +453,36 @@ def placement_options(person: Person, limit: int = 10) -> list[Option]:
         dist = round(distance_km(*home, *point), 1) if home and point else None
         same = bool(town and town == person.township_code)
         nursing = kind == BedKind.NURSING
-        scored.append(((full and not nursing, not same, dist if dist is not None else 9999,
-                        (not full) and nursing, fname, bed_id), bed_id, dist, same))
+        scored.append(
+            (
+                (
+                    full and not nursing,
+                    not same,
+                    dist if dist is not None else 9999,
+                    (not full) and nursing,
+                    fname,
+                    bed_id,
+                ),
+                bed_id,
+                dist,
+                same,
+            )
+        )
     scored.sort(key=lambda t: t[0])
     top = scored[:limit]
-    beds = {b.id: b for b in db.session.scalars(
-        sa.select(Bed).where(Bed.id.in_([t[1] for t in top]))
-        .options(selectinload(Bed.room), selectinload(Bed.facility)))}
-    names: dict[str | None, str | None] = dict(db.session.execute(
-        sa.select(Region.code, Region.name).where(Region.level == "township")).all())
+    beds = {
+        b.id: b
+        for b in db.session.scalars(
+            sa.select(Bed)
+            .where(Bed.id.in_([t[1] for t in top]))
+            .options(selectinload(Bed.room), selectinload(Bed.facility))
+        )
+    }
+    names: dict[str | None, str | None] = dict(
+        db.session.execute(
+            sa.select(Region.code, Region.name).where(Region.level == "township")
+        ).all()
+    )
     options = []
     for rank, (_key, bed_id, dist, same) in enumerate(top, 1):
         bed = beds[bed_id]
@@ -368,7 +499,9 @@ def placement_options(person: Person, limit: int = 10) -> list[Option]:
         else:
             reasons.append("普通床位，护理型床位留给失能人员")
         if room is not None:
-            reasons.append({"M": "男性房间", "F": "女性房间"}.get(room.sex.value, "混住房间")
-                           + f"（{room.code}）")
+            reasons.append(
+                {"M": "男性房间", "F": "女性房间"}.get(room.sex.value, "混住房间")
+                + f"（{room.code}）"
+            )
         options.append(Option(bed, fac, room, dist, same, reasons, rank))
     return options

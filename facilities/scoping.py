@@ -46,16 +46,18 @@ def get_facility(user: User, facility_id: int) -> Facility:
 
 
 def get_bed(user: User, bed_id: int) -> Bed:
-    bed = db.session.scalar(sa.select(Bed).where(Bed.id == bed_id,
-                                                 facility_clause(user, Bed.facility_id)))
+    bed = db.session.scalar(
+        sa.select(Bed).where(Bed.id == bed_id, facility_clause(user, Bed.facility_id))
+    )
     if bed is None:
         raise NotFound(_l("未找到该床位"))
     return bed
 
 
 def get_stay(user: User, stay_id: int) -> Stay:
-    stay = db.session.scalar(sa.select(Stay).where(Stay.id == stay_id,
-                                                   facility_clause(user, Stay.facility_id)))
+    stay = db.session.scalar(
+        sa.select(Stay).where(Stay.id == stay_id, facility_clause(user, Stay.facility_id))
+    )
     if stay is None:
         raise NotFound(_l("未找到该入住记录"))
     return stay
@@ -63,8 +65,10 @@ def get_stay(user: User, stay_id: int) -> Stay:
 
 def get_transfer(user: User, request_id: int) -> TransferRequest:
     req = db.session.scalar(
-        sa.select(TransferRequest).join(Stay, Stay.id == TransferRequest.stay_id)
-        .where(TransferRequest.id == request_id, facility_clause(user, Stay.facility_id)))
+        sa.select(TransferRequest)
+        .join(Stay, Stay.id == TransferRequest.stay_id)
+        .where(TransferRequest.id == request_id, facility_clause(user, Stay.facility_id))
+    )
     if req is None:
         raise NotFound(_l("未找到该申请"))
     return req
@@ -97,9 +101,12 @@ class Named:
 
 
 def _sees(user: User, person_id: int) -> bool:
-    return db.session.scalar(
-        core_scoping.people(user).with_only_columns(Person.id).where(Person.id == person_id)
-    ) is not None
+    return (
+        db.session.scalar(
+            core_scoping.people(user).with_only_columns(Person.id).where(Person.id == person_id)
+        )
+        is not None
+    )
 
 
 def _placed_by_bureau(person_id: int, bed: Bed | None) -> bool:
@@ -112,8 +119,14 @@ def _placed_by_bureau(person_id: int, bed: Bed | None) -> bool:
     return db.session.scalar(listed) is not None
 
 
-def person_named(user: User, person_id: int | None = None, id_number: str | None = None, *,
-                 placement: bool = False, bed: Bed | None = None) -> Named:
+def person_named(
+    user: User,
+    person_id: int | None = None,
+    id_number: str | None = None,
+    *,
+    placement: bool = False,
+    bed: Bed | None = None,
+) -> Named:
     """The person a write (admission, attendance, reservation) names, by exactly one of
     `person_id` or the full `id_number`.
 
@@ -124,8 +137,10 @@ def person_named(user: User, person_id: int | None = None, id_number: str | None
     Raises Invalid for a malformed number or both or neither given, NotFound for nobody
     (or nobody this user may name)."""
     if (person_id is None) == (not id_number):
-        raise Invalid(_l("请给出人员编号或身份证号（二者之一）"),
-                      fields={"id_number": _l("填写身份证号（或人员编号）")})
+        raise Invalid(
+            _l("请给出人员编号或身份证号（二者之一）"),
+            fields={"id_number": _l("填写身份证号（或人员编号）")},
+        )
     if id_number:
         number = people.parse_id(id_number).number
         person = people.find_by_id_number(number)
@@ -167,6 +182,7 @@ def person_scope(user: User):
         return None
     return sa.or_(
         Person.id.in_(sa.select(Stay.person_id).where(Stay.facility_id == user.facility_id)),
-        Person.id.in_(sa.select(Attendance.person_id)
-                      .where(Attendance.facility_id == user.facility_id)),
+        Person.id.in_(
+            sa.select(Attendance.person_id).where(Attendance.facility_id == user.facility_id)
+        ),
     )

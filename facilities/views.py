@@ -56,16 +56,22 @@ bp = Blueprint("facilities", __name__)
 STAFF = (Role.ADMIN, Role.AUDITOR, Role.MANAGER)
 WRITERS = (Role.ADMIN, Role.MANAGER)
 BUREAU = (Role.ADMIN, Role.AUDITOR)
-KIND_LABELS = {"care_home": _l("敬老院"), "day_care": _l("日间照料中心"),
-               "private": _l("民办养老机构"), "homecare_org": _l("居家养老服务组织")}
+KIND_LABELS = {
+    "care_home": _l("敬老院"),
+    "day_care": _l("日间照料中心"),
+    "private": _l("民办养老机构"),
+    "homecare_org": _l("居家养老服务组织"),
+}
 # Why a stay ended, in words (the history tables showed the stored code, "transferred").
 END_REASON_LABELS = dict(END_REASONS) | {"transferred": _l("转床")}
 
 
 @bp.app_context_processor
 def _labels():
-    return {"facility_kind_label": lambda k: KIND_LABELS.get(getattr(k, "value", k), k),
-            "end_reason_label": lambda r: END_REASON_LABELS.get(getattr(r, "value", r), r)}
+    return {
+        "facility_kind_label": lambda k: KIND_LABELS.get(getattr(k, "value", k), k),
+        "end_reason_label": lambda r: END_REASON_LABELS.get(getattr(r, "value", r), r),
+    }
 
 
 @bp.get("/facilities")
@@ -84,15 +90,48 @@ def index():
         rows = list(db.session.scalars(stmt))
         occ = queries.occupancy(local_today(), [f.id for f in rows])
         return export_response(
-            "facilities", ["编号", "名称", "类型", "乡镇（街道）", "床位", "在住", "请假", "预留",
-                           "停用", "空床", "入住率"],
-            ((f.id, f.name, str(KIND_LABELS[f.kind.value]), towns.get(f.township_code, ""),
-              o.beds, o.occupied, o.held, o.reserved, o.out_of_service, o.available, o.rate)
-             for f in rows for o in [occ.get(f.id, queries.Occupancy())]))
+            "facilities",
+            [
+                "编号",
+                "名称",
+                "类型",
+                "乡镇（街道）",
+                "床位",
+                "在住",
+                "请假",
+                "预留",
+                "停用",
+                "空床",
+                "入住率",
+            ],
+            (
+                (
+                    f.id,
+                    f.name,
+                    str(KIND_LABELS[f.kind.value]),
+                    towns.get(f.township_code, ""),
+                    o.beds,
+                    o.occupied,
+                    o.held,
+                    o.reserved,
+                    o.out_of_service,
+                    o.available,
+                    o.rate,
+                )
+                for f in rows
+                for o in [occ.get(f.id, queries.Occupancy())]
+            ),
+        )
     page = page_of(stmt, args)
     occ = queries.occupancy(local_today(), [f.id for f in page.items])
-    return render_template("facilities/index.html", page=page, occ=occ, towns=towns,
-                           kinds=KIND_LABELS, empty=queries.Occupancy())
+    return render_template(
+        "facilities/index.html",
+        page=page,
+        occ=occ,
+        towns=towns,
+        kinds=KIND_LABELS,
+        empty=queries.Occupancy(),
+    )
 
 
 @bp.get("/facilities/occupancy")
@@ -102,23 +141,61 @@ def dashboard():
 
     today = page_date(request.args.get("date"), local_today())
     district = queries.district_occupancy(today)
-    homes = list(db.session.scalars(sa.select(Facility).where(
-        Facility.kind == FacilityKind.CARE_HOME).order_by(Facility.name)))
+    homes = list(
+        db.session.scalars(
+            sa.select(Facility)
+            .where(Facility.kind == FacilityKind.CARE_HOME)
+            .order_by(Facility.name)
+        )
+    )
     occ = queries.occupancy(today, [f.id for f in homes])
     trend = queries.monthly_trend(12, kind="care_home", until=today)
     # the centralised-support rate beside it, month by month (issue 17.7)
     if wants_export():
         return export_response(
-            "occupancy", ["机构", "床位", "护理型", "护理型占比", "在住", "请假", "预留", "空床",
-                          "停用", "入住率"],
-            ((f.name, o.beds, o.nursing, nursing_share(o), o.occupied, o.held, o.reserved,
-              o.available, o.out_of_service, o.rate)
-             for f in homes for o in [occ.get(f.id, queries.Occupancy())]))
-    return render_template("facilities/dashboard.html", district=district, homes=homes, occ=occ,
-                           trend_json=json.dumps(trend), wubao=wubao_figures(today),
-                           wubao_points=wubao_trend(today),
-                           kinds=KIND_LABELS, empty=queries.Occupancy(), today=today,
-                           daycare=daycare_figures.month_table(today))
+            "occupancy",
+            [
+                "机构",
+                "床位",
+                "护理型",
+                "护理型占比",
+                "在住",
+                "请假",
+                "预留",
+                "空床",
+                "停用",
+                "入住率",
+            ],
+            (
+                (
+                    f.name,
+                    o.beds,
+                    o.nursing,
+                    nursing_share(o),
+                    o.occupied,
+                    o.held,
+                    o.reserved,
+                    o.available,
+                    o.out_of_service,
+                    o.rate,
+                )
+                for f in homes
+                for o in [occ.get(f.id, queries.Occupancy())]
+            ),
+        )
+    return render_template(
+        "facilities/dashboard.html",
+        district=district,
+        homes=homes,
+        occ=occ,
+        trend_json=json.dumps(trend),
+        wubao=wubao_figures(today),
+        wubao_points=wubao_trend(today),
+        kinds=KIND_LABELS,
+        empty=queries.Occupancy(),
+        today=today,
+        daycare=daycare_figures.month_table(today),
+    )
 
 
 @bp.get("/facilities/<int:facility_id>")
@@ -126,22 +203,45 @@ def dashboard():
 def board(facility_id: int):
     facility = scoping.get_facility(current_user, facility_id)
     today = local_today()
-    census = db.session.scalar(sa.select(CensusConfirmation).where(
-        CensusConfirmation.facility_id == facility.id, CensusConfirmation.day == today))
+    census = db.session.scalar(
+        sa.select(CensusConfirmation).where(
+            CensusConfirmation.facility_id == facility.id, CensusConfirmation.day == today
+        )
+    )
     if wants_export():
         return export_response(
-            f"beds-{facility.id}", ["房间", "床位", "类型", "状态", "入住人员", "入住日期"],
-            ((room.code if room else "", bed.code, bed.kind, status,
-              stay.person.name if stay else "", stay.start_date if stay else None)
-             for room, beds in queries.board(facility, today) for bed, stay, status in beds))
+            f"beds-{facility.id}",
+            ["房间", "床位", "类型", "状态", "入住人员", "入住日期"],
+            (
+                (
+                    room.code if room else "",
+                    bed.code,
+                    bed.kind,
+                    status,
+                    stay.person.name if stay else "",
+                    stay.start_date if stay else None,
+                )
+                for room, beds in queries.board(facility, today)
+                for bed, stay, status in beds
+            ),
+        )
     rooms, page = board_page(facility, today, request.args)
     since = queries.home_since([stay for _room, beds in rooms for _bed, stay, _s in beds if stay])
     return render_template(
-        "facilities/board.html", facility=facility, rooms=rooms, page=page, since=since,
-        occ=queries.facility_occupancy(facility.id, today), census=census, today=today,
-        overdue=queries.overdue_leaves(facility.id, today), census_form=DayForm(),
-        can_write=current_user.role in WRITERS, towns=townships(),
-        outages=open_outages(facility.id))
+        "facilities/board.html",
+        facility=facility,
+        rooms=rooms,
+        page=page,
+        since=since,
+        occ=queries.facility_occupancy(facility.id, today),
+        census=census,
+        today=today,
+        overdue=queries.overdue_leaves(facility.id, today),
+        census_form=DayForm(),
+        can_write=current_user.role in WRITERS,
+        towns=townships(),
+        outages=open_outages(facility.id),
+    )
 
 
 def _vacant_in(facility: Facility) -> list[Bed]:
@@ -162,32 +262,55 @@ def bed(facility_id: int, bed_id: int):
     if status in ("available", "reserved") and current_user.role in WRITERS:
         waiting = db.session.execute(queries.waiting_list().limit(200)).all()
         admit_form.person_id.choices = [("", "—")] + [
-            (str(p.id), f"{p.name}（{idnumbers.mask(p.id_number)}）") for p, _s in waiting]
+            (str(p.id), f"{p.name}（{idnumbers.mask(p.id_number)}）") for p, _s in waiting
+        ]
     transfer_form = TransferForm(date=today)
-    transfer_form.bed_id.choices = [(str(b.id), f"{b.room.code + ' · ' if b.room else ''}{b.code}"
-                                     f"（{'护理型' if b.kind == 'nursing' else '普通'}）")
-                                    for b in _vacant_in(facility)]
+    transfer_form.bed_id.choices = [
+        (
+            str(b.id),
+            f"{b.room.code + ' · ' if b.room else ''}{b.code}"
+            f"（{'护理型' if b.kind == 'nursing' else '普通'}）",
+        )
+        for b in _vacant_in(facility)
+    ]
     request_form = TransferRequestForm(date=today)
     if stay is not None and facility.kind == FacilityKind.CARE_HOME:
         request_form.facility_id.choices = [
-            (str(f.id), f.name) for f in db.session.scalars(
-                sa.select(Facility).where(Facility.kind == FacilityKind.CARE_HOME,
-                                          Facility.id != facility.id).order_by(Facility.name))]
+            (str(f.id), f.name)
+            for f in db.session.scalars(
+                sa.select(Facility)
+                .where(Facility.kind == FacilityKind.CARE_HOME, Facility.id != facility.id)
+                .order_by(Facility.name)
+            )
+        ]
     return render_template(
-        "facilities/bed.html", facility=facility, bed=bed, stay=stay, status=status, today=today,
-        history=queries.bed_history(bed), admit_form=admit_form, transfer_form=transfer_form,
+        "facilities/bed.html",
+        facility=facility,
+        bed=bed,
+        stay=stay,
+        status=status,
+        today=today,
+        history=queries.bed_history(bed),
+        admit_form=admit_form,
+        transfer_form=transfer_form,
         since=queries.home_since([stay]).get(stay.id) if stay else None,
         request_form=request_form,
-        leave_form=LeaveForm(start_date=today, expected_return=today), day_form=DayForm(date=today),
-        end_form=EndForm(date=today), outage_form=OutageForm(date=today),
+        leave_form=LeaveForm(start_date=today, expected_return=today),
+        day_form=DayForm(date=today),
+        end_form=EndForm(date=today),
+        outage_form=OutageForm(date=today),
         outage=open_outages(facility.id).get(bed.id) if bed.out_of_service else None,
-        can_write=current_user.role in WRITERS)
+        can_write=current_user.role in WRITERS,
+    )
 
 
 def _day_arg(name: str = "day"):
     try:
-        return date.fromisoformat(request.args.get(name) or "") if request.args.get(name) \
+        return (
+            date.fromisoformat(request.args.get(name) or "")
+            if request.args.get(name)
             else local_today()
+        )
     except ValueError:
         return local_today()
 
@@ -219,27 +342,43 @@ def attendance(facility_id: int):
         raw = form.id_number.data.strip()
         # A short run of digits is a person's id (a regular of the centre), else a number.
         by_id = raw.isdigit() and len(raw) < 10
-        named = scoping.person_named(current_user, int(raw) if by_id else None,
-                                     None if by_id else raw)
+        named = scoping.person_named(
+            current_user, int(raw) if by_id else None, None if by_id else raw
+        )
         person = named.person
         now = datetime.now(LOCAL)
         with scoping.discreet(named):
-            services.record_attendance(facility, person, local_today(),
-                                       now if form.action.data == "arrive" else None,
-                                       now if form.action.data == "leave" else None,
-                                       current_user)
+            services.record_attendance(
+                facility,
+                person,
+                local_today(),
+                now if form.action.data == "arrive" else None,
+                now if form.action.data == "leave" else None,
+                current_user,
+            )
         db.session.commit()
         flash(_("已登记 %(name)s", name=person.name), "success")
         return redirect(url_for("facilities.attendance", facility_id=facility.id), 303)
-    stmt = (sa.select(Attendance).where(Attendance.facility_id == facility.id,
-                                        Attendance.day == day).order_by(Attendance.arrived_at))
+    stmt = (
+        sa.select(Attendance)
+        .where(Attendance.facility_id == facility.id, Attendance.day == day)
+        .order_by(Attendance.arrived_at)
+    )
     if wants_export():
         return export_response(
-            f"attendance-{facility.id}-{day.isoformat()}", ["姓名", "日期", "到达", "离开"],
-            ((a.person.name, a.day, a.arrived_at, a.left_at) for a in db.session.scalars(stmt)))
+            f"attendance-{facility.id}-{day.isoformat()}",
+            ["姓名", "日期", "到达", "离开"],
+            ((a.person.name, a.day, a.arrived_at, a.left_at) for a in db.session.scalars(stmt)),
+        )
     page = page_of(stmt, request.args)
-    return render_template("facilities/attendance.html", facility=facility, page=page, day=day,
-                           form=form, can_write=current_user.role in WRITERS)
+    return render_template(
+        "facilities/attendance.html",
+        facility=facility,
+        page=page,
+        day=day,
+        form=form,
+        can_write=current_user.role in WRITERS,
+    )
 
 
 def dashboard_panel() -> dict:
@@ -247,9 +386,21 @@ def dashboard_panel() -> dict:
     transfers and overdue leaves, each linking to its list."""
     today = local_today()
     home = queries.district_occupancy(today).get("care_home", queries.Occupancy())
-    waiting = db.session.scalar(sa.select(sa.func.count()).select_from(
-        queries.waiting_list().subquery())) or 0
-    pending = db.session.scalar(sa.select(sa.func.count(TransferRequest.id)).where(
-        TransferRequest.status == TransferStatus.PENDING)) or 0
-    return {"fac_home": home, "fac_waiting": waiting, "fac_pending": pending,
-            "fac_overdue": len(queries.overdue_leaves(None, today))}
+    waiting = (
+        db.session.scalar(sa.select(sa.func.count()).select_from(queries.waiting_list().subquery()))
+        or 0
+    )
+    pending = (
+        db.session.scalar(
+            sa.select(sa.func.count(TransferRequest.id)).where(
+                TransferRequest.status == TransferStatus.PENDING
+            )
+        )
+        or 0
+    )
+    return {
+        "fac_home": home,
+        "fac_waiting": waiting,
+        "fac_pending": pending,
+        "fac_overdue": len(queries.overdue_leaves(None, today)),
+    }

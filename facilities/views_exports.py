@@ -21,8 +21,20 @@ def bed_history_export(facility_id: int, bed_id: int):
     if bed.facility_id != facility.id:
         raise NotFound("未找到该床位")
     room = bed.room.code if bed.room else ""
-    rows = ((facility.name, room, bed.code, s.person.name, s.start_date, s.end_date,
-             str(END_REASON_LABELS.get(s.end_reason.value, s.end_reason.value))
-             if s.end_reason else "") for s in queries.bed_history(bed))
-    return export_response(f"bed-{bed.id}-history", ["机构", "房间", "床位", "姓名", "入住",
-                                                     "离开", "原因"], rows)
+    rows = (
+        (
+            facility.name,
+            room,
+            bed.code,
+            s.person.name,
+            s.start_date,
+            s.end_date,
+            str(END_REASON_LABELS.get(s.end_reason.value, s.end_reason.value))
+            if s.end_reason
+            else "",
+        )
+        for s in queries.bed_history(bed)
+    )
+    return export_response(
+        f"bed-{bed.id}-history", ["机构", "房间", "床位", "姓名", "入住", "离开", "原因"], rows
+    )

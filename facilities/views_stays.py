@@ -35,8 +35,12 @@ def admit(facility_id: int, bed_id: int):
     if not (form.id_number.data or form.person_id.data):
         raise Invalid(_("请选择入住人员，或输入已登记的身份证号"))
     named = scoping.person_named(
-        current_user, None if form.id_number.data else record_id(form.person_id.data),
-        form.id_number.data or None, placement=True, bed=bed)
+        current_user,
+        None if form.id_number.data else record_id(form.person_id.data),
+        form.id_number.data or None,
+        placement=True,
+        bed=bed,
+    )
     person = named.person
     with scoping.discreet(named):
         services.admit(person, bed, form.start_date.data, current_user)
@@ -52,8 +56,9 @@ def transfer(stay_id: int):
     form = TransferForm()
     form.bed_id.choices = []
     valid(form)
-    new = services.transfer(stay, scoping.bed_any(record_id(form.bed_id.data)), form.date.data,
-                            current_user)
+    new = services.transfer(
+        stay, scoping.bed_any(record_id(form.bed_id.data)), form.date.data, current_user
+    )
     db.session.commit()
     flash(_("%(name)s 已转至 %(bed)s", name=new.person.name, bed=new.bed.code), "success")
     return redirect(back_to(new), 303)
@@ -65,8 +70,9 @@ def leave(stay_id: int):
     stay = scoping.get_stay(current_user, stay_id)
     form = LeaveForm()
     valid(form)
-    services.start_leave(stay, form.kind.data, form.start_date.data, form.expected_return.data,
-                         current_user)
+    services.start_leave(
+        stay, form.kind.data, form.start_date.data, form.expected_return.data, current_user
+    )
     db.session.commit()
     flash(_("已登记 %(name)s 请假，床位保留", name=stay.person.name), "success")
     return redirect(back_to(stay), 303)

@@ -31,8 +31,7 @@ def init_app(app: Flask) -> None:
     from . import views_lifecycle as _lifecycle_pages  # noqa: F401  (its routes on views.bp)
     from .claims import init_app as init_claims
 
-    for bp in (api.bp, views.bp, scan_views.bp, homepoint.bp, pv.bp, pv.api_bp,
-               views_reference.bp):
+    for bp in (api.bp, views.bp, scan_views.bp, homepoint.bp, pv.bp, pv.api_bp, views_reference.bp):
         app.register_blueprint(bp)
     reg = app.extensions["eldercare"]
     _menu(reg)
@@ -53,8 +52,9 @@ def _menu(reg) -> None:
     reg.nav.append(NavItem("homecare.dashboard_page", _l("居家养老统计"), office, 39))
     reg.nav.append(NavItem("homecare.enrolments", _l("居家养老"), office, 30))
     reg.nav.append(NavItem("homecare.visits", _l("服务记录"), office, 31))
-    reg.nav.append(NavItem("homecare_patterns.patterns_page", _l("异常模式"),
-                           (Role.ADMIN, Role.AUDITOR), 38))
+    reg.nav.append(
+        NavItem("homecare_patterns.patterns_page", _l("异常模式"), (Role.ADMIN, Role.AUDITOR), 38)
+    )
     reg.nav.append(NavItem("homecare.workers", _l("服务人员"), (Role.PROVIDER,), 32))
     # the bureau's reference data (issue 17.1): the auditor reads it
     bureau = (Role.ADMIN, Role.AUDITOR)
@@ -90,11 +90,31 @@ def _demo_and_jobs(reg) -> None:
     reg.demo_steps.append(DemoStep(42, "homecare visits", demo.visits))
     reg.demo_steps.append(DemoStep(43, "homecare patterns", patterns.demo_step))
     reg.demo_steps.append(DemoStep(44, "homecare lifecycle", demo_lifecycle.step))
-    reg.add_job(Job("subsidy-year", newyear.new_subsidy_year, "year",
-                    {"month": 1, "day": 1, "hour": 0, "minute": 30},
-                    _l("新年度：在册老人转入新年度并拨付补贴，上年结余作废")))
-    reg.add_job(Job("close-stale-visits", visits.close_stale_visits_job, "hour",
-                    {"minute": 7}, _l("服务超过 12 小时未结束：标记为未签退（no_check_out）")))
-    reg.add_job(Job("visit-patterns", patterns.run_job, "day", {"hour": 2, "minute": 40},
-                    _l("服务异常模式：本月至前一日的不可能行程与同地多卡扫码，标记到服务记录"),
-                    default_period=patterns.yesterday))
+    reg.add_job(
+        Job(
+            "subsidy-year",
+            newyear.new_subsidy_year,
+            "year",
+            {"month": 1, "day": 1, "hour": 0, "minute": 30},
+            _l("新年度：在册老人转入新年度并拨付补贴，上年结余作废"),
+        )
+    )
+    reg.add_job(
+        Job(
+            "close-stale-visits",
+            visits.close_stale_visits_job,
+            "hour",
+            {"minute": 7},
+            _l("服务超过 12 小时未结束：标记为未签退（no_check_out）"),
+        )
+    )
+    reg.add_job(
+        Job(
+            "visit-patterns",
+            patterns.run_job,
+            "day",
+            {"hour": 2, "minute": 40},
+            _l("服务异常模式：本月至前一日的不可能行程与同地多卡扫码，标记到服务记录"),
+            default_period=patterns.yesterday,
+        )
+    )

@@ -35,10 +35,16 @@ def _json(e) -> dict:
     return enrolment_json(e, services.ledger_summaries([e.id]).get(e.id))
 
 
-@endpoint(bp, "/enrolments/<int:enrolment_id>/withdraw", ["POST"], roles=CLERKS,
-          body=WithdrawIn, response=Loose,
-          summary="Withdraw an elder from home care from a date: the enrolment ends, its "
-                  "balance stays in the ledger, frozen; no visit from the date draws from it")
+@endpoint(
+    bp,
+    "/enrolments/<int:enrolment_id>/withdraw",
+    ["POST"],
+    roles=CLERKS,
+    body=WithdrawIn,
+    response=Loose,
+    summary="Withdraw an elder from home care from a date: the enrolment ends, its "
+    "balance stays in the ledger, frozen; no visit from the date draws from it",
+)
 def withdraw(enrolment_id: int, body: WithdrawIn):
     user = api_user()
     e = lifecycle.withdraw(user, hc.get_enrolment(user, enrolment_id), body.date, body.reason)
@@ -47,10 +53,17 @@ def withdraw(enrolment_id: int, body: WithdrawIn):
     return out
 
 
-@endpoint(bp, "/enrolments/<int:enrolment_id>/transfer", ["POST"], roles=CLERKS,
-          body=TransferIn, response=Loose, status=201,
-          summary="Change the elder's provider from a date: a new enrolment with the whole "
-                  "balance, in one transaction; the old card stops working")
+@endpoint(
+    bp,
+    "/enrolments/<int:enrolment_id>/transfer",
+    ["POST"],
+    roles=CLERKS,
+    body=TransferIn,
+    response=Loose,
+    status=201,
+    summary="Change the elder's provider from a date: a new enrolment with the whole "
+    "balance, in one transaction; the old card stops working",
+)
 def transfer(enrolment_id: int, body: TransferIn):
     user = api_user()
     old = hc.get_enrolment(user, enrolment_id)

@@ -43,7 +43,8 @@ class ScanIn(Body):
     lng: float | None = Field(None, ge=-180, le=180, allow_inf_nan=False)
     services: list[ServiceLine] | None = Field(None, max_length=20)
     no_location_reason: Literal["denied", "no_signal", "no_gps", "other"] | None = Field(
-        None, description="why lat/lng are missing: location refused, no signal, no GPS, other")
+        None, description="why lat/lng are missing: location refused, no signal, no GPS, other"
+    )
 
     @field_validator("at")
     @classmethod
@@ -77,6 +78,7 @@ class VisitOut(BaseModel):
 def _once(user, client_id: str | None, raw: dict, work):
     """visits.once, committed: 201 with a new visit, 200 with the first one for a repeat
     (also when it raced the first); retried after a serialization failure."""
+
     def attempt():
         visit, created = visits.once(user, client_id, raw, work)
         out = visit_json(visit)
@@ -100,9 +102,17 @@ def _looked_up(user, qr: str) -> Enrolment:
         raise
 
 
-@endpoint(bp, "/scans", ["POST"], roles=visits.SCANNERS, body=ScanIn, response=VisitOut, status=201,
-          summary="A check-in or check-out scan of an elder's QR card (idempotent on "
-                  "client_id; worker accounts only)")
+@endpoint(
+    bp,
+    "/scans",
+    ["POST"],
+    roles=visits.SCANNERS,
+    body=ScanIn,
+    response=VisitOut,
+    status=201,
+    summary="A check-in or check-out scan of an elder's QR card (idempotent on "
+    "client_id; worker accounts only)",
+)
 def scan(body: ScanIn):
     user = api_user()
     enrolment = _looked_up(user, body.qr)
@@ -110,10 +120,17 @@ def scan(body: ScanIn):
     if raw["no_location_reason"] is None:  # the hash of a scan without it stays as it was
         del raw["no_location_reason"]
     data = visits.ScanInput(
-        qr=body.qr, kind=body.kind, at=body.at, client_id=body.client_id, lat=body.lat,
-        lng=body.lng, raw=raw, no_location_reason=body.no_location_reason, enrolment=enrolment,
-        services=None if body.services is None else [(s.code, s.quantity)
-                                                     for s in body.services])
+        qr=body.qr,
+        kind=body.kind,
+        at=body.at,
+        client_id=body.client_id,
+        lat=body.lat,
+        lng=body.lng,
+        raw=raw,
+        no_location_reason=body.no_location_reason,
+        enrolment=enrolment,
+        services=None if body.services is None else [(s.code, s.quantity) for s in body.services],
+    )
     return _once(user, body.client_id, raw, lambda: visits.scan(user, data))
 
 
@@ -134,8 +151,16 @@ class ManualIn(Body):
         return v.astimezone(UTC)
 
 
-@endpoint(bp, "/visits/manual", ["POST"], roles=visits.SCANNERS, body=ManualIn, response=VisitOut,
-          status=201, summary="Log a visit by hand (card lost or damaged): marked manual")
+@endpoint(
+    bp,
+    "/visits/manual",
+    ["POST"],
+    roles=visits.SCANNERS,
+    body=ManualIn,
+    response=VisitOut,
+    status=201,
+    summary="Log a visit by hand (card lost or damaged): marked manual",
+)
 def manual(body: ManualIn):
     user = api_user()
     try:
@@ -150,8 +175,17 @@ def manual(body: ManualIn):
     lines = [(s.code, s.quantity) for s in body.services]
 
     def work():
-        return visits.manual_visit(user, e, body.check_in_at, body.check_out_at, lines,
-                                   body.reason, body.note, body.client_id, raw)
+        return visits.manual_visit(
+            user,
+            e,
+            body.check_in_at,
+            body.check_out_at,
+            lines,
+            body.reason,
+            body.note,
+            body.client_id,
+            raw,
+        )
 
     return _once(user, body.client_id, raw, work)
 
@@ -184,9 +218,14 @@ def filtered_visits(user, q) -> sa.Select:
     return stmt.order_by(Visit.check_in_at.desc(), Visit.id.desc())
 
 
-@endpoint(bp, "/visits", roles=READERS, query=VisitQuery, response=ListOut,
-          summary="Visits (provider_id, worker_id, month=YYYY-MM, status, exception "
-                  "filters)")
+@endpoint(
+    bp,
+    "/visits",
+    roles=READERS,
+    query=VisitQuery,
+    response=ListOut,
+    summary="Visits (provider_id, worker_id, month=YYYY-MM, status, exception filters)",
+)
 def list_visits(query: VisitQuery):
     return paginate(filtered_visits(api_user(), query), query, visit_json)
 

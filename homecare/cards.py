@@ -101,8 +101,7 @@ def _parse(text: str) -> tuple[int, int]:
         data = _serializer().loads(raw)
     except BadSignature:
         raise InvalidCard(_l("二维码无效：不是本系统签发的服务卡")) from None
-    if (not isinstance(data, list) or len(data) != 2
-            or not all(isinstance(v, int) for v in data)):
+    if not isinstance(data, list) or len(data) != 2 or not all(isinstance(v, int) for v in data):
         raise InvalidCard(_l("二维码无效"))
     return data[0], data[1]
 
@@ -153,12 +152,21 @@ def lookup(user: User, text: str) -> Enrolment:
         enrolment = resolve(text)
     except InvalidCard as exc:
         # Refused either way; a try during the lock is audited, not counted again.
-        until = locked or throttle.fail(key, limit=LOOKUP_LIMIT, window=LOOKUP_WINDOW,
-                                        lock=LOOKUP_LOCK)
+        until = locked or throttle.fail(
+            key, limit=LOOKUP_LIMIT, window=LOOKUP_WINDOW, lock=LOOKUP_LOCK
+        )
         failures = _failures(key)
-        audit.record("card_number_wrong", "user", user.id,
-                     {"number": text.strip()[:32], "failures": failures,
-                      "locked": locked is not None, "replaced": isinstance(exc, CardReplaced)})
+        audit.record(
+            "card_number_wrong",
+            "user",
+            user.id,
+            {
+                "number": text.strip()[:32],
+                "failures": failures,
+                "locked": locked is not None,
+                "replaced": isinstance(exc, CardReplaced),
+            },
+        )
         if until is not None and (locked is not None or failures > LOOKUP_LIMIT):
             raise LookupLocked(until) from None
         raise
@@ -184,16 +192,22 @@ def reissue(enrolment: Enrolment) -> Enrolment:
 
 
 def png(text: str, box_size: int = 8) -> bytes:
-    img = qrcode.make(text, box_size=box_size, border=4,
-                      error_correction=qrcode.constants.ERROR_CORRECT_M)
+    img = qrcode.make(
+        text, box_size=box_size, border=4, error_correction=qrcode.constants.ERROR_CORRECT_M
+    )
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
 
 
 def svg(text: str) -> bytes:
-    img = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=10,
-                      border=4, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    img = qrcode.make(
+        text,
+        image_factory=qrcode.image.svg.SvgPathImage,
+        box_size=10,
+        border=4,
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+    )
     buf = io.BytesIO()
     img.save(buf)
     return buf.getvalue()

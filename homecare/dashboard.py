@@ -36,24 +36,35 @@ def _subsidy(user: User, year: int) -> tuple[dict, dict, dict]:
     # The year's enrolments as a set (IN), so that the ledgers are read through their
     # covering index (figures.homecare_figures); summed per enrolment first, then the
     # few hundred/thousand per-enrolment sums are grouped by provider and township.
-    year_enrolments = sa.select(Enrolment.id).where(Enrolment.year == year,
-                                                    hc.enrolment_scope(user))
+    year_enrolments = sa.select(Enrolment.id).where(
+        Enrolment.year == year, hc.enrolment_scope(user)
+    )
     allocated_sum, moved_sum = services.ledger_sums()
     per_enrolment = (
-        sa.select(LedgerEntry.enrolment_id.label("eid"), allocated_sum.label("allocated"),
-                  moved_sum.label("moved"))
+        sa.select(
+            LedgerEntry.enrolment_id.label("eid"),
+            allocated_sum.label("allocated"),
+            moved_sum.label("moved"),
+        )
         .where(LedgerEntry.enrolment_id.in_(year_enrolments))
-        .group_by(LedgerEntry.enrolment_id).subquery())
+        .group_by(LedgerEntry.enrolment_id)
+        .subquery()
+    )
     allocated: dict[int, int] = {}
     used: dict[int, int] = {}
     township_used: dict[str | None, int] = {}
     for provider_id, township, alloc, moved in db.session.execute(
-            sa.select(Enrolment.provider_id, Person.township_code,
-                      sa.func.sum(per_enrolment.c.allocated), sa.func.sum(per_enrolment.c.moved))
-            .select_from(per_enrolment)
-            .join(Enrolment, Enrolment.id == per_enrolment.c.eid)
-            .join(Person, Person.id == Enrolment.person_id)
-            .group_by(Enrolment.provider_id, Person.township_code)):
+        sa.select(
+            Enrolment.provider_id,
+            Person.township_code,
+            sa.func.sum(per_enrolment.c.allocated),
+            sa.func.sum(per_enrolment.c.moved),
+        )
+        .select_from(per_enrolment)
+        .join(Enrolment, Enrolment.id == per_enrolment.c.eid)
+        .join(Person, Person.id == Enrolment.person_id)
+        .group_by(Enrolment.provider_id, Person.township_code)
+    ):
         allocated[provider_id] = allocated.get(provider_id, 0) + int(alloc or 0)
         used[provider_id] = used.get(provider_id, 0) - int(moved or 0)
         township_used[township] = township_used.get(township, 0) - int(moved or 0)
@@ -68,10 +79,14 @@ def _visits(user: User, months: list[Month]) -> dict[str, list[int]]:
     start, end = months[0].start_utc, months[-1].end_utc
     month = local_month(Visit.check_in_at)
     for key, n, flagged in db.session.execute(
-            sa.select(month, sa.func.count(Visit.id),
-                      sa.func.count(Visit.id).filter(Visit.status == VisitStatus.FLAGGED))
-            .where(hc.visit_scope(user), Visit.check_in_at >= start, Visit.check_in_at < end)
-            .group_by(month)):
+        sa.select(
+            month,
+            sa.func.count(Visit.id),
+            sa.func.count(Visit.id).filter(Visit.status == VisitStatus.FLAGGED),
+        )
+        .where(hc.visit_scope(user), Visit.check_in_at >= start, Visit.check_in_at < end)
+        .group_by(month)
+    ):
         if key in visits:
             visits[key] = [int(n), int(flagged)]
     return visits
@@ -81,10 +96,11 @@ def _callbacks(user: User, year: int) -> dict[str, int]:
     """Call-backs per outcome (OUTCOMES) of the year's claims."""
     callbacks = dict.fromkeys(OUTCOMES, 0)
     for outcome, n in db.session.execute(
-            sa.select(CallbackSample.outcome, sa.func.count(CallbackSample.id))
-            .join(Claim, Claim.id == CallbackSample.claim_id)
-            .where(callback_scope(user), Claim.month.startswith(f"{year}-"))
-            .group_by(CallbackSample.outcome)):
+        sa.select(CallbackSample.outcome, sa.func.count(CallbackSample.id))
+        .join(Claim, Claim.id == CallbackSample.claim_id)
+        .where(callback_scope(user), Claim.month.startswith(f"{year}-"))
+        .group_by(CallbackSample.outcome)
+    ):
         key = CallbackOutcome(outcome).value if outcome is not None else "pending"
         callbacks[key] += int(n)
     return callbacks
@@ -94,20 +110,37 @@ def dashboard_figures(user: User, year: int) -> dict:
     """The year's figures for `user`'s scope; money as Decimal."""
     providers = db.session.scalars(hc.providers(user)).all()
     allocated, used, township_used = _subsidy(user, year)
-    names = dict(db.session.execute(sa.select(Region.code, Region.name).where(
-        Region.level == "township")).all())
+    names = dict(
+        db.session.execute(
+            sa.select(Region.code, Region.name).where(Region.level == "township")
+        ).all()
+    )
     townships = sorted(township_used, key=lambda c: (c is None, c or ""))
     months = _months(year)
     visits = _visits(user, months)
     return {
         "year": year,
-        "providers": [{"provider_id": p.id, "provider": p.name,
-                       "allocated": from_fen(allocated.get(p.id)), "used": from_fen(used.get(p.id))}
-                      for p in providers],
-        "townships": [{"township_code": c, "township": names.get(c, c) if c else None,
-                       "used": from_fen(township_used[c])} for c in townships],
-        "months": [{"month": m.text, "visits": visits[m.text][0], "flagged": visits[m.text][1]}
-                   for m in months],
+        "providers": [
+            {
+                "provider_id": p.id,
+                "provider": p.name,
+                "allocated": from_fen(allocated.get(p.id)),
+                "used": from_fen(used.get(p.id)),
+            }
+            for p in providers
+        ],
+        "townships": [
+            {
+                "township_code": c,
+                "township": names.get(c, c) if c else None,
+                "used": from_fen(township_used[c]),
+            }
+            for c in townships
+        ],
+        "months": [
+            {"month": m.text, "visits": visits[m.text][0], "flagged": visits[m.text][1]}
+            for m in months
+        ],
         "callbacks": _callbacks(user, year),
     }
 
@@ -118,5 +151,7 @@ def as_json(figures: dict) -> dict:
     def money(row: dict) -> dict:
         return {k: f"{v:.2f}" if isinstance(v, Decimal) else v for k, v in row.items()}
 
-    return figures | {"providers": [money(r) for r in figures["providers"]],
-                      "townships": [money(r) for r in figures["townships"]]}
+    return figures | {
+        "providers": [money(r) for r in figures["providers"]],
+        "townships": [money(r) for r in figures["townships"]],
+    }

@@ -46,9 +46,16 @@ OUTSIDE_EVERY = 400
 OUTSIDE_REASON = "住在乡镇交界处，邻乡镇的服务组织上门更近"
 
 # How often each service is picked, and how much of it (hours, sessions, meals).
-MIX = {"meal": (30, (1, 1, 2)), "clean": (22, (1, 1, 1.5, 2)), "care": (18, (1, 1, 1.5, 2)),
-       "bath": (10, (1,)), "company": (8, (1, 1, 2)), "haircut": (6, (1,)),
-       "errand": (4, (1,)), "escort": (2, (2, 3))}
+MIX = {
+    "meal": (30, (1, 1, 2)),
+    "clean": (22, (1, 1, 1.5, 2)),
+    "care": (18, (1, 1, 1.5, 2)),
+    "bath": (10, (1,)),
+    "company": (8, (1, 1, 2)),
+    "haircut": (6, (1,)),
+    "errand": (4, (1,)),
+    "escort": (2, (2, 3)),
+}
 #: Visits per elder in the year so far: some never use the service, a few use it often
 #: (those run out of subsidy and pay the rest themselves).
 VISIT_COUNTS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12)
@@ -78,8 +85,9 @@ def _state(ctx) -> _State:
 
 
 def _utc(day: date, minutes: int) -> datetime:
-    return (datetime.combine(day, time.min, tzinfo=LOCAL) + timedelta(minutes=minutes)
-            ).astimezone(UTC)
+    return (datetime.combine(day, time.min, tzinfo=LOCAL) + timedelta(minutes=minutes)).astimezone(
+        UTC
+    )
 
 
 def providers(ctx) -> None:
@@ -88,26 +96,43 @@ def providers(ctx) -> None:
     services.seed_reference_data(st.year)
     codes = [t.code for t in ctx.townships]
     for i, (name, login, display) in enumerate(PROVIDERS):
-        served = codes[i::len(PROVIDERS)]
+        served = codes[i :: len(PROVIDERS)]
         # three-year contracts signed in turn: one runs out this year, one began this year
         start = date(st.year - 2 + i % 3, 1, 1)
-        p = services.create_provider(name, served, start, date(start.year + 2, 12, 31),
-                                     phone=f"0816-22{i + 1}{ctx.rng.randrange(1000, 9999)}")
+        p = services.create_provider(
+            name,
+            served,
+            start,
+            date(start.year + 2, 12, 31),
+            phone=f"0816-22{i + 1}{ctx.rng.randrange(1000, 9999)}",
+        )
         st.providers.append(p.id)
         st.by_township.update(dict.fromkeys(served, p.id))
         ctx.account(login, "provider", name, provider_id=p.id, display_name=display)
-        first = ctx.account(f"{login}_w1", "worker", name, provider_id=p.id,
-                            display_name=f"{WORKER_NAMES[i]}师傅")
-        rows = [{"username": f"{login}_w{n}", "display_name":
-                 f"{WORKER_NAMES[(i * 7 + n) % len(WORKER_NAMES)]}师傅{n}",
-                 "password_hash": first.password_hash, "role": "worker", "provider_id": p.id,
-                 "facility_id": None, "active": True, "session_version": 1,
-                 "failed_logins": 0, "created_at": datetime.now(UTC)}
-                for n in range(2, ctx.n(WORKERS_PER_PROVIDER) + 1)]
+        first = ctx.account(
+            f"{login}_w1", "worker", name, provider_id=p.id, display_name=f"{WORKER_NAMES[i]}师傅"
+        )
+        rows = [
+            {
+                "username": f"{login}_w{n}",
+                "display_name": f"{WORKER_NAMES[(i * 7 + n) % len(WORKER_NAMES)]}师傅{n}",
+                "password_hash": first.password_hash,
+                "role": "worker",
+                "provider_id": p.id,
+                "facility_id": None,
+                "active": True,
+                "session_version": 1,
+                "failed_logins": 0,
+                "created_at": datetime.now(UTC),
+            }
+            for n in range(2, ctx.n(WORKERS_PER_PROVIDER) + 1)
+        ]
         ids = insert_returning_ids(User, rows) if rows else []
         st.workers[p.id] = [first.id, *ids]
-    ctx.notes.append(f"  home-care workers: <provider>_w1 … _w{ctx.n(WORKERS_PER_PROVIDER)} "
-                     "(kangle_w1, fushou_w1, yihe_w1, xiyanghong_w1 listed above)")
+    ctx.notes.append(
+        f"  home-care workers: <provider>_w1 … _w{ctx.n(WORKERS_PER_PROVIDER)} "
+        "(kangle_w1, fushou_w1, yihe_w1, xiyanghong_w1 listed above)"
+    )
 
 
 def enrolments(ctx) -> None:
@@ -117,9 +142,14 @@ def enrolments(ctx) -> None:
     st = _state(ctx)
     amount = services.subsidy_for(st.year)
     # One range query (the ids came from one bulk insert) rather than 11,000 parameters.
-    township = {pid: code for pid, code in db.session.execute(
-        sa.select(Person.id, Person.township_code).where(
-            Person.id.between(min(ctx.homecare_ids), max(ctx.homecare_ids))))}
+    township = {
+        pid: code
+        for pid, code in db.session.execute(
+            sa.select(Person.id, Person.township_code).where(
+                Person.id.between(min(ctx.homecare_ids), max(ctx.homecare_ids))
+            )
+        )
+    }
     jan1 = date(st.year, 1, 1)
     rows: list[dict] = []
     owners: list[tuple[int, int]] = []
@@ -130,16 +160,28 @@ def enrolments(ctx) -> None:
         if pid % OUTSIDE_EVERY == 0:  # a few near a boundary, served from next door
             provider = st.providers[(st.providers.index(provider) + 1) % len(st.providers)]
             reason = OUTSIDE_REASON
-        rows.append({"person_id": pid, "provider_id": provider, "year": st.year,
-                     "status": "active", "enrolled_on": jan1, "ended_on": None,
-                     "end_reason": "", "card_serial": 1, "balance": ZERO,
-                     "outside_reason": reason})
+        rows.append(
+            {
+                "person_id": pid,
+                "provider_id": provider,
+                "year": st.year,
+                "status": "active",
+                "enrolled_on": jan1,
+                "ended_on": None,
+                "end_reason": "",
+                "card_serial": 1,
+                "balance": ZERO,
+                "outside_reason": reason,
+            }
+        )
         owners.append((pid, provider))
     ids = insert_returning_ids(Enrolment, rows)
     st.enrolments = [(eid, pid, prov) for eid, (pid, prov) in zip(ids, owners, strict=True)]
     ledger.allocate_many(ids, amount, _utc(jan1, 0), f"{st.year} 年居家养老服务补贴")
-    ctx.echo(f"    {len(ids):,} enrolled, {amount * len(ids):,.2f} allocated "
-             f"({clock.perf_counter() - t0:.1f} s)")
+    ctx.echo(
+        f"    {len(ids):,} enrolled, {amount * len(ids):,.2f} allocated "
+        f"({clock.perf_counter() - t0:.1f} s)"
+    )
 
 
 @dataclass
@@ -235,9 +277,16 @@ def _plant(ctx, plan: list[_Visit], st: _State) -> None:
     for eid, _pid, prov in st.enrolments:
         theirs[prov].append(eid)
     for v in rng.sample(plan, min(len(plan), ctx.n(8))):
-        twin = _Visit(rng.choice(theirs[v.provider]), v.provider, v.day,
-                      [("company", Decimal("1"))], worker=v.worker, start=v.start + 15,
-                      minutes=60, exceptions=["worker_overlap"])
+        twin = _Visit(
+            rng.choice(theirs[v.provider]),
+            v.provider,
+            v.day,
+            [("company", Decimal("1"))],
+            worker=v.worker,
+            start=v.start + 15,
+            minutes=60,
+            exceptions=["worker_overlap"],
+        )
         plan.append(twin)
 
 
@@ -250,8 +299,12 @@ def _presence(rng, v: _Visit, home, undecided: dict) -> tuple[list[str], str, ti
         # no home point: nothing to measure a distance from
         exceptions = [c for c in exceptions if c != "far_from_home"] + ["no_home_point"]
     reason = ""
-    if not v.manual and not v.far and "suspect_card" not in exceptions and (
-            home[0] is None or rng.random() < NO_LOCATION_SHARE):
+    if (
+        not v.manual
+        and not v.far
+        and "suspect_card" not in exceptions
+        and (home[0] is None or rng.random() < NO_LOCATION_SHARE)
+    ):
         exceptions.append("no_location")
         codes = list(NO_LOCATION_WEIGHTS)
         reason = rng.choices(codes, [NO_LOCATION_WEIGHTS[c] for c in codes])[0]
@@ -284,17 +337,45 @@ def _plant_patterns(ctx, plan: list[_Visit], st: _State, homes: dict) -> None:
     if all(distance_m(*spot, *homes[e]) > 300 for e in elders):
         worker = st.workers[office_p][min(2, len(st.workers[office_p]) - 1)]
         for i, eid in enumerate(elders):
-            plan.append(_Visit(eid, office_p, day, [("meal", Decimal("1"))], worker=worker,
-                               start=17 * 60 + 30 + 20 * i, minutes=12, spot=spot))
+            plan.append(
+                _Visit(
+                    eid,
+                    office_p,
+                    day,
+                    [("meal", Decimal("1"))],
+                    worker=worker,
+                    start=17 * 60 + 30 + 20 * i,
+                    minutes=12,
+                    spot=spot,
+                )
+            )
     pool = located[travel_p]
     for _ in range(200):
         a, b = rng.sample(pool, 2)
         if distance_m(*homes[a], *homes[b]) >= 15_000:
             worker = st.workers[travel_p][min(1, len(st.workers[travel_p]) - 1)]
-            plan.append(_Visit(a, travel_p, day, [("care", Decimal("1"))], worker=worker,
-                               start=18 * 60, minutes=62))
-            plan.append(_Visit(b, travel_p, day, [("clean", Decimal("1"))], worker=worker,
-                               start=19 * 60 + 12, minutes=63))
+            plan.append(
+                _Visit(
+                    a,
+                    travel_p,
+                    day,
+                    [("care", Decimal("1"))],
+                    worker=worker,
+                    start=18 * 60,
+                    minutes=62,
+                )
+            )
+            plan.append(
+                _Visit(
+                    b,
+                    travel_p,
+                    day,
+                    [("clean", Decimal("1"))],
+                    worker=worker,
+                    start=19 * 60 + 12,
+                    minutes=63,
+                )
+            )
             break
 
 
@@ -315,8 +396,10 @@ def _priced(v: _Visit, catalogue: dict, balance: dict) -> tuple[list, Decimal, D
     (what is left of the elder's balance, taken off it here); nothing for an open visit."""
     if v.open:
         return [], ZERO, ZERO
-    lines = [(c, q, catalogue[c].price, (q * catalogue[c].price).quantize(Decimal("0.01")))
-             for c, q in v.lines]
+    lines = [
+        (c, q, catalogue[c].price, (q * catalogue[c].price).quantize(Decimal("0.01")))
+        for c, q in v.lines
+    ]
     amount = sum((x[3] for x in lines), ZERO)
     subsidised = min(amount, balance[v.enrolment])
     balance[v.enrolment] -= subsidised
@@ -333,17 +416,27 @@ def _visit_row(v: _Visit, spot, presence: tuple, amount: Decimal, subsidised: De
         dist = None
     check_in = _utc(v.day, v.start)
     check_out = None if v.open else check_in + timedelta(minutes=v.minutes)
-    status = "open" if v.open and not exceptions else (
-        "flagged" if exceptions else "completed")
+    status = "open" if v.open and not exceptions else ("flagged" if exceptions else "completed")
     return {
-        "enrolment_id": v.enrolment, "provider_id": v.provider, "worker_id": v.worker,
-        "check_in_at": check_in, "check_out_at": check_out, "status": status,
-        "amount": amount, "subsidised": subsidised, "self_paid": amount - subsidised,
-        "lat": lat if not v.manual else None, "lng": lng if not v.manual else None,
-        "distance_m": dist if not v.manual else None, "manual": bool(v.manual),
-        "manual_reason": v.manual, "manual_note": "老人服务卡遗失，已电话核实" if v.manual
-        else "", "exceptions": exceptions, "no_location_reason": reason,
-        "created_at": (check_out or check_in) + created}
+        "enrolment_id": v.enrolment,
+        "provider_id": v.provider,
+        "worker_id": v.worker,
+        "check_in_at": check_in,
+        "check_out_at": check_out,
+        "status": status,
+        "amount": amount,
+        "subsidised": subsidised,
+        "self_paid": amount - subsidised,
+        "lat": lat if not v.manual else None,
+        "lng": lng if not v.manual else None,
+        "distance_m": dist if not v.manual else None,
+        "manual": bool(v.manual),
+        "manual_reason": v.manual,
+        "manual_note": "老人服务卡遗失，已电话核实" if v.manual else "",
+        "exceptions": exceptions,
+        "no_location_reason": reason,
+        "created_at": (check_out or check_in) + created,
+    }
 
 
 def _full_plan(ctx, st: _State, hour_units: set[str], homes: dict) -> list[_Visit]:
@@ -360,19 +453,24 @@ def visits(ctx) -> None:
     order until the elder's 300.00 is used up, the rest self-paid, the ledger debited."""
     t0 = clock.perf_counter()
     st = _state(ctx)
-    catalogue = {s.code: s for s in db.session.scalars(
-        sa.select(Service).where(Service.year == st.year))}
-    homes = {eid: (la, ln) for eid, la, ln in db.session.execute(
-        sa.select(Enrolment.id, Person.home_lat, Person.home_lng)
-        .join(Person, Person.id == Enrolment.person_id).where(Enrolment.year == st.year))}
-    plan = _full_plan(ctx, st, {c for c, s in catalogue.items() if s.unit.value == "hour"},
-                      homes)
-    balance = dict.fromkeys((eid for eid, _p, _v in st.enrolments),
-                            services.subsidy_for(st.year))
+    catalogue = {
+        s.code: s for s in db.session.scalars(sa.select(Service).where(Service.year == st.year))
+    }
+    homes = {
+        eid: (la, ln)
+        for eid, la, ln in db.session.execute(
+            sa.select(Enrolment.id, Person.home_lat, Person.home_lng)
+            .join(Person, Person.id == Enrolment.person_id)
+            .where(Enrolment.year == st.year)
+        )
+    }
+    plan = _full_plan(ctx, st, {c for c, s in catalogue.items() if s.unit.value == "hour"}, homes)
+    balance = dict.fromkeys((eid for eid, _p, _v in st.enrolments), services.subsidy_for(st.year))
     # Its own random source: ctx.rng's draws, and so the later steps' data, stay as they were.
     presence = random.Random(f"presence-{ctx.seed}")  # noqa: S311  # nosec B311 # demo data
-    undecided = {eid: pid for eid, pid, _prov in st.enrolments
-                 if presence.random() < NO_HOME_POINT_SHARE}
+    undecided = {
+        eid: pid for eid, pid, _prov in st.enrolments if presence.random() < NO_HOME_POINT_SHARE
+    }
     rows, money = [], []
     for v in plan:
         home = homes.get(v.enrolment) or (None, None)
@@ -384,19 +482,26 @@ def visits(ctx) -> None:
     ids = insert_returning_ids(Visit, rows)
     if undecided:  # the bureau has not decided these elders' home points yet
         people = table_of(Person)
-        db.session.execute(sa.update(people).where(people.c.id == sa.bindparam("pid"))
-                           .values(home_lat=None, home_lng=None),
-                           [{"pid": pid} for pid in undecided.values()])
+        db.session.execute(
+            sa.update(people)
+            .where(people.c.id == sa.bindparam("pid"))
+            .values(home_lat=None, home_lng=None),
+            [{"pid": pid} for pid in undecided.values()],
+        )
     service_rows: list[dict] = []
     debits: list = []
     for vid, (eid, lines, subsidised, check_out) in zip(ids, money, strict=True):
-        service_rows.extend({"visit_id": vid, "service_code": c, "quantity": q,
-                             "unit_price": p, "amount": a} for c, q, p, a in lines)
+        service_rows.extend(
+            {"visit_id": vid, "service_code": c, "quantity": q, "unit_price": p, "amount": a}
+            for c, q, p, a in lines
+        )
         if subsidised > 0:
             debits.append((eid, vid, subsidised, check_out))
     insert_rows(VisitService, service_rows)
     ledger.debit_many(debits)
     spent = sum((d[2] for d in debits), ZERO)
     low = sum(1 for b in balance.values() if b < 30)
-    ctx.echo(f"    {len(ids):,} visits, {spent:,.2f} of the subsidy spent, {low:,} elders "
-             f"with less than 30.00 left ({clock.perf_counter() - t0:.1f} s)")
+    ctx.echo(
+        f"    {len(ids):,} visits, {spent:,.2f} of the subsidy spent, {low:,} elders "
+        f"with less than 30.00 left ({clock.perf_counter() - t0:.1f} s)"
+    )

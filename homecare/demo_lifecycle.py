@@ -27,14 +27,16 @@ def step(ctx) -> None:
     st = ctx.homecare
     today = ctx.today
     clerk = db.session.scalars(sa.select(User).where(User.role == Role.ADMIN).limit(1)).one()
-    busy = set(db.session.scalars(sa.select(Visit.enrolment_id).where(
-        Visit.status == VisitStatus.OPEN)))
+    busy = set(
+        db.session.scalars(sa.select(Visit.enrolment_id).where(Visit.status == VisitStatus.OPEN))
+    )
     pool = [eid for eid, _pid, _prov in st.enrolments if eid not in busy]
     chosen = ctx.rng.sample(pool, ctx.n(WITHDRAWALS) + ctx.n(TRANSFERS))
-    leaving, moving = chosen[:ctx.n(WITHDRAWALS)], chosen[ctx.n(WITHDRAWALS):]
+    leaving, moving = chosen[: ctx.n(WITHDRAWALS)], chosen[ctx.n(WITHDRAWALS) :]
     for i, eid in enumerate(leaving):
-        lifecycle.withdraw(clerk, db.session.get_one(Enrolment, eid), today,
-                           REASONS[i % len(REASONS)])
+        lifecycle.withdraw(
+            clerk, db.session.get_one(Enrolment, eid), today, REASONS[i % len(REASONS)]
+        )
     moved = []
     for eid in moving:
         e = db.session.get_one(Enrolment, eid)
@@ -44,8 +46,10 @@ def step(ctx) -> None:
     late = _late_enrolments(ctx, ctx.n(WITHDRAWALS))
     db.session.flush()
     made = run_alerts(today.isoformat())["alerts"]
-    ctx.echo(f"    {len(leaving)} withdrawn, {len(moved)} changed provider, {len(late)} "
-             f"enrolled late (from {late[0].enrolled_on if late else '-'}), {made} alerts")
+    ctx.echo(
+        f"    {len(leaving)} withdrawn, {len(moved)} changed provider, {len(late)} "
+        f"enrolled late (from {late[0].enrolled_on if late else '-'}), {made} alerts"
+    )
 
 
 def _late_enrolments(ctx, count: int) -> list[Enrolment]:
@@ -54,13 +58,19 @@ def _late_enrolments(ctx, count: int) -> list[Enrolment]:
     st = ctx.homecare
     start = max(ctx.today - timedelta(days=42), ctx.today.replace(month=1, day=1))
     sexes = [ctx.rng.choice("MF") for _ in range(count)]
-    ids = ctx.add_people([{"name": ctx.name(s), "birth_date": ctx.birth(62, 92), "sex": s}
-                          for s in sexes])
+    ids = ctx.add_people(
+        [{"name": ctx.name(s), "birth_date": ctx.birth(62, 92), "sex": s} for s in sexes]
+    )
     out = []
     for pid in ids:
         person = db.session.get_one(Person, pid)
         provider = st.by_township.get(person.township_code, st.providers[0])
-        out.append(services.enrol(person, services.get_provider(provider), st.year,
-                                  lifecycle.enrolled_on(st.year, start, ctx.today)))
+        out.append(
+            services.enrol(
+                person,
+                services.get_provider(provider),
+                st.year,
+                lifecycle.enrolled_on(st.year, start, ctx.today),
+            )
+        )
     return out
-

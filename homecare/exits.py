@@ -20,9 +20,13 @@ from .models import Enrolment, EnrolmentStatus
 
 
 def _active(person: Person) -> list[Enrolment]:
-    return list(db.session.scalars(sa.select(Enrolment).where(
-        Enrolment.person_id == person.id, Enrolment.status == EnrolmentStatus.ACTIVE)
-        .order_by(Enrolment.year)))
+    return list(
+        db.session.scalars(
+            sa.select(Enrolment)
+            .where(Enrolment.person_id == person.id, Enrolment.status == EnrolmentStatus.ACTIVE)
+            .order_by(Enrolment.year)
+        )
+    )
 
 
 def effects(person: Person, kind: str, on: date) -> list[str]:
@@ -31,8 +35,13 @@ def effects(person: Person, kind: str, on: date) -> list[str]:
     if kind not in ("death", "moved"):
         return []
     return [
-        _("居家养老服务（%(provider)s，%(year)s 年）自 %(on)s 终止，补贴余额 ¥%(balance)s 不再使用",
-          provider=e.provider.name, year=e.year, on=on, balance=f"{e.balance:.2f}")
+        _(
+            "居家养老服务（%(provider)s，%(year)s 年）自 %(on)s 终止，补贴余额 ¥%(balance)s 不再使用",  # noqa: E501
+            provider=e.provider.name,
+            year=e.year,
+            on=on,
+            balance=f"{e.balance:.2f}",
+        )
         for e in _active(person)
     ]
 

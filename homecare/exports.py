@@ -31,8 +31,12 @@ def dashboard(figs: dict, year: int, outcome_labels: dict, outcomes, unknown: st
     return export_response(f"homecare-dashboard-{year}", FIGURE_HEADERS, rows())
 
 
-KIND_LABELS = {"allocation": "补贴入账", "visit_debit": "服务扣款", "reversal": "冲回",
-               "expiry": "年度结余作废"}
+KIND_LABELS = {
+    "allocation": "补贴入账",
+    "visit_debit": "服务扣款",
+    "reversal": "冲回",
+    "expiry": "年度结余作废",
+}
 
 
 def ledger(e, led) -> Response:
@@ -44,7 +48,15 @@ def ledger(e, led) -> Response:
         balance = Decimal("0.00")
         for x in led.entries:
             balance += x.amount
-            yield (e.person.name, e.year, x.at, KIND_LABELS.get(x.kind.value, x.kind.value),
-                   x.amount, balance, x.visit_id, x.note)
+            yield (
+                e.person.name,
+                e.year,
+                x.at,
+                KIND_LABELS.get(x.kind.value, x.kind.value),
+                x.amount,
+                balance,
+                x.visit_id,
+                x.note,
+            )
 
     return export_response(f"ledger-{e.id}-{e.year}", headers, rows())

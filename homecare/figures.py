@@ -17,8 +17,11 @@ ONE_DAY = timedelta(days=1)
 
 
 def enrolled_on(day: date) -> sa.ColumnElement[bool]:
-    return sa.and_(Enrolment.year == day.year, Enrolment.enrolled_on <= day,
-                   sa.or_(Enrolment.ended_on.is_(None), Enrolment.ended_on > day))
+    return sa.and_(
+        Enrolment.year == day.year,
+        Enrolment.enrolled_on <= day,
+        sa.or_(Enrolment.ended_on.is_(None), Enrolment.ended_on > day),
+    )
 
 
 def homecare_figures(day: date) -> dict:
@@ -27,10 +30,14 @@ def homecare_figures(day: date) -> dict:
     history at the cost of a year's days, whatever the district's size)."""
     enrolled = db.session.scalar(sa.select(sa.func.count(Enrolment.id)).where(enrolled_on(day)))
     allocated, spent = tallies.ledger_totals(day.year, day)
-    return {"year": day.year, "enrolled": enrolled or 0,
-            "subsidy_per_person": services.subsidy_for(day.year),
-            "allocated": allocated, "spent": spent,
-            "visits": tallies.visits_between(date(day.year, 1, 1), day)}
+    return {
+        "year": day.year,
+        "enrolled": enrolled or 0,
+        "subsidy_per_person": services.subsidy_for(day.year),
+        "allocated": allocated,
+        "spent": spent,
+        "visits": tallies.visits_between(date(day.year, 1, 1), day),
+    }
 
 
 def overview(day: date) -> dict:
@@ -39,13 +46,18 @@ def overview(day: date) -> dict:
 
 def public(day: date) -> dict:
     f = homecare_figures(day)
-    return {"homecare": {"title": _("居家养老服务"), "lines": [  # in the reader's language
-        (_("享受政府购买服务的老人"), f"{f['enrolled']:,}"),
-        (_("每人每年补贴"), f"¥{f['subsidy_per_person']:,.2f}"),
-        (_("今年已下拨"), f"¥{f['allocated']:,.2f}"),
-        (_("今年已使用"), f"¥{f['spent']:,.2f}"),
-        (_("今年上门服务次数"), f"{f['visits']:,}"),
-    ]}}
+    return {
+        "homecare": {
+            "title": _("居家养老服务"),
+            "lines": [  # in the reader's language
+                (_("享受政府购买服务的老人"), f"{f['enrolled']:,}"),
+                (_("每人每年补贴"), f"¥{f['subsidy_per_person']:,.2f}"),
+                (_("今年已下拨"), f"¥{f['allocated']:,.2f}"),
+                (_("今年已使用"), f"¥{f['spent']:,.2f}"),
+                (_("今年上门服务次数"), f"{f['visits']:,}"),
+            ],
+        }
+    }
 
 
 def person_panel(person) -> dict:
@@ -54,8 +66,11 @@ def person_panel(person) -> dict:
 
     from .scoping import enrolments
 
-    rows = db.session.scalars(enrolments(current_user).where(Enrolment.person_id == person.id)
-                              .order_by(Enrolment.year.desc()))
+    rows = db.session.scalars(
+        enrolments(current_user)
+        .where(Enrolment.person_id == person.id)
+        .order_by(Enrolment.year.desc())
+    )
     return {"enrolments": list(rows)}
 
 
@@ -67,9 +82,16 @@ def manual_counts(year: int) -> dict[int, tuple[int, int]]:
     # columns, in provider order; on the date alone SQLite would take ix_visits_in, fetch
     # every visit of the year and sort them by provider (4× slower at demo scale 10).
     rows = db.session.execute(
-        sa.select(Visit.provider_id, sa.func.count(Visit.id),
-                  sa.func.sum(sa.case((Visit.manual.is_(True), 1), else_=0)))
-        .where(Visit.provider_id.in_(sa.select(Provider.id)),
-               Visit.check_in_at >= start, Visit.check_in_at < end)
-        .group_by(Visit.provider_id))
+        sa.select(
+            Visit.provider_id,
+            sa.func.count(Visit.id),
+            sa.func.sum(sa.case((Visit.manual.is_(True), 1), else_=0)),
+        )
+        .where(
+            Visit.provider_id.in_(sa.select(Provider.id)),
+            Visit.check_in_at >= start,
+            Visit.check_in_at < end,
+        )
+        .group_by(Visit.provider_id)
+    )
     return {pid: (int(n), int(m or 0)) for pid, n, m in rows}

@@ -50,10 +50,16 @@ def status_exceptions(enrolment: Enrolment, at: datetime) -> list[str]:
     person = enrolment.person
     if person.status == PersonStatus.DECEASED and person.death_date and person.death_date <= day:
         out.append("deceased")
-    ended = (enrolment.status == EnrolmentStatus.ENDED and enrolment.ended_on is not None
-             and enrolment.ended_on <= day)
-    if ((ended and "deceased" not in out) or enrolment.year != day.year
-            or day < enrolment.enrolled_on):
+    ended = (
+        enrolment.status == EnrolmentStatus.ENDED
+        and enrolment.ended_on is not None
+        and enrolment.ended_on <= day
+    )
+    if (
+        (ended and "deceased" not in out)
+        or enrolment.year != day.year
+        or day < enrolment.enrolled_on
+    ):
         out.append("not_enrolled")
     return out
 
@@ -76,12 +82,22 @@ def place(visit: Visit, lat: float | None, lng: float | None) -> None:
 def overlapping_before(visit: Visit) -> bool:
     """Another home of the same worker where they were still on site at check-in."""
     at = visit.check_in_at
-    return (db.session.scalar(sa.select(sa.func.count(Visit.id)).where(
-        Visit.worker_id == visit.worker_id, Visit.id != visit.id,
-        Visit.enrolment_id != visit.enrolment_id,
-        Visit.check_in_at <= at, Visit.check_in_at > at - OPEN_VISIT_WINDOW,
-        sa.or_(Visit.check_out_at > at,
-               sa.and_(Visit.check_out_at.is_(None), Visit.status == VisitStatus.OPEN)))) or 0) > 0
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(Visit.id)).where(
+                Visit.worker_id == visit.worker_id,
+                Visit.id != visit.id,
+                Visit.enrolment_id != visit.enrolment_id,
+                Visit.check_in_at <= at,
+                Visit.check_in_at > at - OPEN_VISIT_WINDOW,
+                sa.or_(
+                    Visit.check_out_at > at,
+                    sa.and_(Visit.check_out_at.is_(None), Visit.status == VisitStatus.OPEN),
+                ),
+            )
+        )
+        or 0
+    ) > 0
 
 
 def suspect(visit: Visit) -> bool:
@@ -90,18 +106,35 @@ def suspect(visit: Visit) -> bool:
     at = visit.check_in_at
     if visit.lat is None or visit.lng is None:
         return False  # not placed: nothing to compare (no_location says so)
-    nearby = db.session.execute(sa.select(Visit.enrolment_id, Visit.lat, Visit.lng).where(
-        Visit.worker_id == visit.worker_id, Visit.id != visit.id,
-        Visit.enrolment_id != visit.enrolment_id, Visit.lat.is_not(None),
-        Visit.check_in_at.between(at - SUSPECT_WINDOW, at + SUSPECT_WINDOW)))
-    elders = {e for e, la, ln in nearby  # located: the query asks for a latitude
-              if distance_m(la, ln, visit.lat, visit.lng) <= SUSPECT_SPOT_M}  # type: ignore[arg-type]
+    nearby = db.session.execute(
+        sa.select(Visit.enrolment_id, Visit.lat, Visit.lng).where(
+            Visit.worker_id == visit.worker_id,
+            Visit.id != visit.id,
+            Visit.enrolment_id != visit.enrolment_id,
+            Visit.lat.is_not(None),
+            Visit.check_in_at.between(at - SUSPECT_WINDOW, at + SUSPECT_WINDOW),
+        )
+    )
+    elders = {
+        e
+        for e, la, ln in nearby  # located: the query asks for a latitude
+        if distance_m(la, ln, visit.lat, visit.lng) <= SUSPECT_SPOT_M  # type: ignore[arg-type]
+    }
     if len(elders) + 1 >= SUSPECT_ELDERS:
         return True
-    earlier = db.session.execute(sa.select(Visit.lat, Visit.lng).where(
-        Visit.enrolment_id == visit.enrolment_id, Visit.id != visit.id,
-        Visit.lat.is_not(None),
-        Visit.check_in_at.between(at - timedelta(days=SCATTER_DAYS), at)))
-    far = len([1 for la, ln in earlier  # located, as above
-               if distance_m(la, ln, visit.lat, visit.lng) > FAR_FROM_HOME_M])  # type: ignore[arg-type]
+    earlier = db.session.execute(
+        sa.select(Visit.lat, Visit.lng).where(
+            Visit.enrolment_id == visit.enrolment_id,
+            Visit.id != visit.id,
+            Visit.lat.is_not(None),
+            Visit.check_in_at.between(at - timedelta(days=SCATTER_DAYS), at),
+        )
+    )
+    far = len(
+        [
+            1
+            for la, ln in earlier  # located, as above
+            if distance_m(la, ln, visit.lat, visit.lng) > FAR_FROM_HOME_M  # type: ignore[arg-type]
+        ]
+    )
     return far >= SCATTER_PLACES

@@ -20,14 +20,22 @@ class EnrolForm(FlaskForm):
     provider_id = SelectField(_l("服务组织"), validators=[DataRequired()], validate_choice=False)
     year = IntegerField(_l("年度"), validators=[DataRequired(), NumberRange(2000, 2100)])
     enrolled_on = DateField(_l("登记日期（材料迟到时填写实际起始日）"), validators=[Optional()])
-    outside_reason = StringField(_l("跨乡镇服务理由"), validators=[Optional(), Length(max=200)],
-                                 description=_l("老人所在乡镇不在该组织的合同服务乡镇内时必填"))
+    outside_reason = StringField(
+        _l("跨乡镇服务理由"),
+        validators=[Optional(), Length(max=200)],
+        description=_l("老人所在乡镇不在该组织的合同服务乡镇内时必填"),
+    )
 
 
 class WorkerForm(FlaskForm):
-    username = StringField(_l("登录名"), validators=[
-        DataRequired(), Length(min=3, max=64),
-        Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("只能用字母、数字、下划线、点、横线"))])
+    username = StringField(
+        _l("登录名"),
+        validators=[
+            DataRequired(),
+            Length(min=3, max=64),
+            Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("只能用字母、数字、下划线、点、横线")),
+        ],
+    )
     display_name = StringField(_l("姓名"), validators=[Optional(), Length(max=64)])
 
 
@@ -59,6 +67,7 @@ class WithdrawForm(FlaskForm):
 class TransferForm(FlaskForm):
     """变更服务组织: the new provider and the day it serves from."""
 
-    provider_id = SelectField(_l("新的服务组织"), validators=[DataRequired()],
-                              validate_choice=False)
+    provider_id = SelectField(
+        _l("新的服务组织"), validators=[DataRequired()], validate_choice=False
+    )
     date = DateField(_l("变更日期（新服务组织自该日起服务）"), validators=[DataRequired()])

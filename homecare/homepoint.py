@@ -45,8 +45,12 @@ class Proposal:
     spread_m: int  # the farthest of those check-ins from the proposed point
 
     def as_json(self) -> dict:
-        return {"lat": round(self.lat, 6), "lng": round(self.lng, 6),
-                "visit_ids": self.visit_ids, "spread_m": self.spread_m}
+        return {
+            "lat": round(self.lat, 6),
+            "lng": round(self.lng, 6),
+            "visit_ids": self.visit_ids,
+            "spread_m": self.spread_m,
+        }
 
 
 def proposal(person: Person) -> Proposal | None:
@@ -55,9 +59,15 @@ def proposal(person: Person) -> Proposal | None:
     rows = db.session.execute(
         sa.select(Visit.id, Visit.lat, Visit.lng)
         .join(Enrolment, Enrolment.id == Visit.enrolment_id)
-        .where(Enrolment.person_id == person.id, Visit.lat.is_not(None),
-               Visit.lng.is_not(None), Visit.manual.is_(False))
-        .order_by(Visit.check_in_at, Visit.id).limit(PROPOSAL_VISITS)).all()
+        .where(
+            Enrolment.person_id == person.id,
+            Visit.lat.is_not(None),
+            Visit.lng.is_not(None),
+            Visit.manual.is_(False),
+        )
+        .order_by(Visit.check_in_at, Visit.id)
+        .limit(PROPOSAL_VISITS)
+    ).all()
     if len(rows) < PROPOSAL_VISITS:
         return None
     lat = statistics.median(r.lat for r in rows)
@@ -69,8 +79,12 @@ def proposal(person: Person) -> Proposal | None:
 def state(person: Person) -> dict:
     """The home point as the API and the panel show it."""
     p = None if person.home_lat is not None and person.home_lng is not None else proposal(person)
-    return {"person_id": person.id, "home_lat": person.home_lat, "home_lng": person.home_lng,
-            "proposal": p.as_json() if p else None}
+    return {
+        "person_id": person.id,
+        "home_lat": person.home_lat,
+        "home_lng": person.home_lng,
+        "proposal": p.as_json() if p else None,
+    }
 
 
 def _checked(lat: float, lng: float) -> tuple[float, float]:
@@ -84,21 +98,24 @@ def _checked(lat: float, lng: float) -> tuple[float, float]:
     return lat, lng
 
 
-def decide(user: User, person: Person, lat: float | None = None,
-           lng: float | None = None) -> Person:
+def decide(
+    user: User, person: Person, lat: float | None = None, lng: float | None = None
+) -> Person:
     """Set the elder's home point: the proposal accepted (no lat/lng given) or a point
     the bureau typed (corrected). Raises Conflict `no_proposal` when there is nothing to
     accept, Invalid for a point out of range or only one coordinate. Changes the person's
     home_lat/home_lng (audited as a change) and records the decision with the proposal
     it was made on."""
     if (lat is None) != (lng is None):
-        raise Invalid(_l("纬度和经度须同时填写"),
-                      fields={"lat" if lat is None else "lng": _l("必填")})
+        raise Invalid(
+            _l("纬度和经度须同时填写"), fields={"lat" if lat is None else "lng": _l("必填")}
+        )
     p = proposal(person)
     if lat is None or lng is None:
         if p is None:
-            raise Conflict(_l("尚无可采纳的建议定位：需要老人家中至少 5 次带定位的签到"),
-                           code="no_proposal")
+            raise Conflict(
+                _l("尚无可采纳的建议定位：需要老人家中至少 5 次带定位的签到"), code="no_proposal"
+            )
         lat, lng, how = round(p.lat, 6), round(p.lng, 6), "accepted"
     else:
         lat, lng = _checked(float(lat), float(lng))
@@ -106,9 +123,17 @@ def decide(user: User, person: Person, lat: float | None = None,
     before = (person.home_lat, person.home_lng)
     person.home_lat, person.home_lng = lat, lng
     db.session.flush()
-    audit.record("home_point_" + how, "person", person.id, {
-        "by": user.id, "before": list(before), "home_point": [lat, lng],
-        "proposal": p.as_json() if p else None})
+    audit.record(
+        "home_point_" + how,
+        "person",
+        person.id,
+        {
+            "by": user.id,
+            "before": list(before),
+            "home_point": [lat, lng],
+            "proposal": p.as_json() if p else None,
+        },
+    )
     return person
 
 
@@ -147,6 +172,8 @@ def decide_page(person_id: int):
         flash(_("已保存 %(name)s 的住址定位", name=person.name), "success")
     except DomainError as exc:
         db.session.rollback()
-        flash(exc.message if not exc.fields else
-              exc.message + "：" + "；".join(exc.fields.values()), "danger")
+        flash(
+            exc.message if not exc.fields else exc.message + "：" + "；".join(exc.fields.values()),
+            "danger",
+        )
     return redirect(url_for("people.show", person_id=person_id), 303)

@@ -40,10 +40,12 @@ BATCH = 5000  # enrolments per bulk statement (SQLite's bound parameters are lim
 _BALANCE_FEN = sa.text("SELECT balance FROM enrolments WHERE id = :id")
 _ADD_FEN = sa.text("UPDATE enrolments SET balance = balance + :fen WHERE id = :id")
 _DEBIT_FEN = sa.text(
-    "UPDATE enrolments SET balance = balance - :fen WHERE id = :id AND balance >= :fen")
+    "UPDATE enrolments SET balance = balance - :fen WHERE id = :id AND balance >= :fen"
+)
 # Expire exactly what was read: a debit that slipped in between makes it touch no row.
 _EXPIRE_FEN = sa.text(
-    "UPDATE enrolments SET balance = balance - :fen WHERE id = :id AND balance = :fen")
+    "UPDATE enrolments SET balance = balance - :fen WHERE id = :id AND balance = :fen"
+)
 
 REVERSED = "reversed"  # the money is back in the balance of its year
 EXPIRED = "expired"  # the year had turned: given back and expired at once
@@ -51,7 +53,8 @@ EXPIRED = "expired"  # the year had turned: given back and expired at once
 # Credit only while the enrolment's year is the current one: an old year's balance has
 # expired (or will, on 1 January), and money given back to it could never be spent.
 _CREDIT_FEN = sa.text(
-    "UPDATE enrolments SET balance = balance + :fen WHERE id = :id AND year >= :year")
+    "UPDATE enrolments SET balance = balance + :fen WHERE id = :id AND year >= :year"
+)
 
 
 # The successor of a transferred enrolment (enrolments.transferred_from_id is unique).
@@ -70,8 +73,9 @@ def chain_of(enrolment_id: int) -> list[int]:
     return chain
 
 
-def credit(enrolment_id: int, visit_id: int, amount: Decimal, note: str,
-           at: datetime | None = None) -> str | None:
+def credit(
+    enrolment_id: int, visit_id: int, amount: Decimal, note: str, at: datetime | None = None
+) -> str | None:
     """Give a visit's debit back to the elder's ledger, once: a `reversal` entry (UNIQUE
     (enrolment, visit, kind) refuses a concurrent twin at the flush) and the balance
     raised by a relative update. If the enrolment's year has turned, the balance is left
@@ -83,25 +87,49 @@ def credit(enrolment_id: int, visit_id: int, amount: Decimal, note: str,
     # After a change of provider the money lives on in the next enrolment: it goes back
     # there, where it can still be spent (and once, wherever it went back before).
     chain = chain_of(enrolment_id)
-    if amount <= 0 or db.session.scalar(sa.select(LedgerEntry.id).where(
-            LedgerEntry.enrolment_id.in_(chain), LedgerEntry.visit_id == visit_id,
-            LedgerEntry.kind == EntryKind.REVERSAL)):
+    if amount <= 0 or db.session.scalar(
+        sa.select(LedgerEntry.id).where(
+            LedgerEntry.enrolment_id.in_(chain),
+            LedgerEntry.visit_id == visit_id,
+            LedgerEntry.kind == EntryKind.REVERSAL,
+        )
+    ):
         return None
     enrolment_id = chain[-1]
     at = at or utcnow()
-    db.session.add(LedgerEntry(enrolment_id=enrolment_id, kind=EntryKind.REVERSAL,
-                               amount=amount, visit_id=visit_id, at=at, note=note))
+    db.session.add(
+        LedgerEntry(
+            enrolment_id=enrolment_id,
+            kind=EntryKind.REVERSAL,
+            amount=amount,
+            visit_id=visit_id,
+            at=at,
+            note=note,
+        )
+    )
     db.session.flush()
-    done = db.session.execute(_CREDIT_FEN, {"fen": fen(amount), "id": enrolment_id,
-                                            "year": local_today().year})
+    done = db.session.execute(
+        _CREDIT_FEN, {"fen": fen(amount), "id": enrolment_id, "year": local_today().year}
+    )
     outcome = REVERSED if rowcount(done) == 1 else EXPIRED
     if outcome == EXPIRED:
-        db.session.add(LedgerEntry(enrolment_id=enrolment_id, kind=EntryKind.EXPIRY,
-                                   amount=-amount, visit_id=visit_id, at=at,
-                                   note="该年度已结束，退回的补贴随之作废"))
+        db.session.add(
+            LedgerEntry(
+                enrolment_id=enrolment_id,
+                kind=EntryKind.EXPIRY,
+                amount=-amount,
+                visit_id=visit_id,
+                at=at,
+                note="该年度已结束，退回的补贴随之作废",
+            )
+        )
         db.session.flush()
-    audit.record("ledger_reversal", "enrolments", enrolment_id,
-                 {"visit_id": visit_id, "amount": str(amount), "ledger": outcome})
+    audit.record(
+        "ledger_reversal",
+        "enrolments",
+        enrolment_id,
+        {"visit_id": visit_id, "amount": str(amount), "ledger": outcome},
+    )
     return outcome
 
 
@@ -111,8 +139,11 @@ def allocate(enrolment_id: int, amount: Decimal, at: datetime, note: str) -> Dec
     raised by a relative update that must touch the enrolment's row. Raises Conflict if
     it does not (no such enrolment). Changes: the balance, one ledger entry."""
     amount = to_money(amount)
-    db.session.add(LedgerEntry(enrolment_id=enrolment_id, kind=EntryKind.ALLOCATION,
-                               amount=amount, at=at, note=note))
+    db.session.add(
+        LedgerEntry(
+            enrolment_id=enrolment_id, kind=EntryKind.ALLOCATION, amount=amount, at=at, note=note
+        )
+    )
     db.session.flush()
     if rowcount(db.session.execute(_ADD_FEN, {"fen": fen(amount), "id": enrolment_id})) != 1:
         raise Conflict(_l("补贴账户不存在"), code="no_enrolment")
@@ -122,22 +153,31 @@ def allocate(enrolment_id: int, amount: Decimal, at: datetime, note: str) -> Dec
 def _in_batches(rows: Sequence, statement, params) -> int:
     done = 0
     for start in range(0, len(rows), BATCH):
-        batch = [params(r) for r in rows[start:start + BATCH]]
+        batch = [params(r) for r in rows[start : start + BATCH]]
         done += rowcount(db.session.execute(statement, batch))
     return done
 
 
-def allocate_many(enrolment_ids: Sequence[int], amount: Decimal, at: datetime,
-                  note: str) -> None:
+def allocate_many(enrolment_ids: Sequence[int], amount: Decimal, at: datetime, note: str) -> None:
     """`allocate` for many new enrolments at once (the new-year job: 11,000 elders), in
     bulk statements. Raises Conflict, and so undoes the lot, unless every balance was
     raised. Changes: the balances, one entry each."""
     amount = to_money(amount)
     for start in range(0, len(enrolment_ids), BATCH):
-        db.session.execute(sa.insert(LedgerEntry), [
-            {"enrolment_id": eid, "kind": EntryKind.ALLOCATION.value, "amount": amount,
-             "visit_id": None, "at": at, "note": note}
-            for eid in enrolment_ids[start:start + BATCH]])
+        db.session.execute(
+            sa.insert(LedgerEntry),
+            [
+                {
+                    "enrolment_id": eid,
+                    "kind": EntryKind.ALLOCATION.value,
+                    "amount": amount,
+                    "visit_id": None,
+                    "at": at,
+                    "note": note,
+                }
+                for eid in enrolment_ids[start : start + BATCH]
+            ],
+        )
     raised = _in_batches(enrolment_ids, _ADD_FEN, lambda eid: {"fen": fen(amount), "id": eid})
     if raised != len(enrolment_ids):
         raise Conflict(_l("补贴账户不存在"), code="no_enrolment")
@@ -160,8 +200,15 @@ def debit(enrolment_id: int, visit_id: int | None, amount: Decimal, at: datetime
         result = db.session.execute(_DEBIT_FEN, {"id": enrolment_id, "fen": take})
         if rowcount(result) == 1:
             taken = from_fen(take)
-            db.session.add(LedgerEntry(enrolment_id=enrolment_id, kind=EntryKind.VISIT_DEBIT,
-                                       amount=-taken, visit_id=visit_id, at=at))
+            db.session.add(
+                LedgerEntry(
+                    enrolment_id=enrolment_id,
+                    kind=EntryKind.VISIT_DEBIT,
+                    amount=-taken,
+                    visit_id=visit_id,
+                    at=at,
+                )
+            )
             db.session.flush()
             return taken
     raise Conflict(_l("账户余额变动频繁，请重试"), code="busy")
@@ -174,13 +221,24 @@ def debit_many(debits: Sequence[tuple[int, int, Decimal, datetime]]) -> None:
     balance covering the enrolment's total, in bulk statements. Raises Conflict, and so
     undoes the lot, unless every balance covered its debits. Changes: the balances, one
     entry each."""
-    rows = [(eid, vid, to_money(amount), at) for eid, vid, amount, at in debits
-            if to_money(amount) > 0]
+    rows = [
+        (eid, vid, to_money(amount), at) for eid, vid, amount, at in debits if to_money(amount) > 0
+    ]
     for start in range(0, len(rows), BATCH):
-        db.session.execute(sa.insert(LedgerEntry), [
-            {"enrolment_id": eid, "kind": EntryKind.VISIT_DEBIT.value, "amount": -amount,
-             "visit_id": vid, "at": at, "note": ""} for eid, vid, amount, at in
-            rows[start:start + BATCH]])
+        db.session.execute(
+            sa.insert(LedgerEntry),
+            [
+                {
+                    "enrolment_id": eid,
+                    "kind": EntryKind.VISIT_DEBIT.value,
+                    "amount": -amount,
+                    "visit_id": vid,
+                    "at": at,
+                    "note": "",
+                }
+                for eid, vid, amount, at in rows[start : start + BATCH]
+            ],
+        )
     owed: dict[int, int] = {}
     for eid, _vid, amount, _at in rows:
         owed[eid] = owed.get(eid, 0) + fen(amount)
@@ -198,9 +256,20 @@ def expire_many(balances: Sequence[tuple[int, int]], at: datetime, note: str) ->
     entry each."""
     rows = [(eid, int(left)) for eid, left in balances if int(left) > 0]
     for start in range(0, len(rows), BATCH):
-        db.session.execute(sa.insert(LedgerEntry), [
-            {"enrolment_id": eid, "kind": EntryKind.EXPIRY.value, "amount": -from_fen(left),
-             "visit_id": None, "at": at, "note": note} for eid, left in rows[start:start + BATCH]])
+        db.session.execute(
+            sa.insert(LedgerEntry),
+            [
+                {
+                    "enrolment_id": eid,
+                    "kind": EntryKind.EXPIRY.value,
+                    "amount": -from_fen(left),
+                    "visit_id": None,
+                    "at": at,
+                    "note": note,
+                }
+                for eid, left in rows[start : start + BATCH]
+            ],
+        )
     done = _in_batches(rows, _EXPIRE_FEN, lambda r: {"id": r[0], "fen": r[1]})
     if done != len(rows):  # an expiry entry without its expiry: undo all
         raise Conflict(_l("上年度余额在结转时发生变动，请重新执行"), code="busy")
@@ -225,11 +294,16 @@ def move(from_id: int, to_id: int, at: datetime, note: str) -> Decimal:
     else:
         raise Conflict(_l("账户余额变动频繁，请重试"), code="busy")
     amount = from_fen(left)
-    db.session.add_all([
-        LedgerEntry(enrolment_id=from_id, kind=EntryKind.TRANSFER_OUT, amount=-amount, at=at,
-                    note=note),
-        LedgerEntry(enrolment_id=to_id, kind=EntryKind.TRANSFER_IN, amount=amount, at=at,
-                    note=note)])
+    db.session.add_all(
+        [
+            LedgerEntry(
+                enrolment_id=from_id, kind=EntryKind.TRANSFER_OUT, amount=-amount, at=at, note=note
+            ),
+            LedgerEntry(
+                enrolment_id=to_id, kind=EntryKind.TRANSFER_IN, amount=amount, at=at, note=note
+            ),
+        ]
+    )
     db.session.flush()
     if rowcount(db.session.execute(_ADD_FEN, {"fen": left, "id": to_id})) != 1:
         raise Conflict(_l("补贴账户不存在"), code="no_enrolment")

@@ -35,11 +35,18 @@ from .models import Enrolment, EnrolmentStatus, Provider, Visit, VisitStatus
 
 WITHDRAWN = "withdrawn"
 TRANSFERRED = "transferred"
-END_REASONS = {WITHDRAWN: _l("退出"), TRANSFERRED: _l("变更服务组织"),
-               "deceased": _l("已故"), "moved": _l("迁出"), "year_end": _l("年度结束")}
+END_REASONS = {
+    WITHDRAWN: _l("退出"),
+    TRANSFERRED: _l("变更服务组织"),
+    "deceased": _l("已故"),
+    "moved": _l("迁出"),
+    "year_end": _l("年度结束"),
+}
 
-_END = sa.text("UPDATE enrolments SET status = 'ended', ended_on = :on, end_reason = :reason, "
-               "end_note = :note WHERE id = :id AND status = 'active'")
+_END = sa.text(
+    "UPDATE enrolments SET status = 'ended', ended_on = :on, end_reason = :reason, "
+    "end_note = :note WHERE id = :id AND status = 'active'"
+)
 
 
 def enrolled_on(year: int, on: date | None, today: date | None = None) -> date:
@@ -50,8 +57,10 @@ def enrolled_on(year: int, on: date | None, today: date | None = None) -> date:
     if on is None:
         return today if today.year == year else date(year, 1, 1)
     if on.year != year:
-        raise Invalid(_l("登记日期须在 %(year)s 年内", year=year),
-                      fields={"enrolled_on": _l("须在 %(year)s 年内", year=year)})
+        raise Invalid(
+            _l("登记日期须在 %(year)s 年内", year=year),
+            fields={"enrolled_on": _l("须在 %(year)s 年内", year=year)},
+        )
     if on > today:
         raise Invalid(_l("登记日期不能晚于今天"), fields={"enrolled_on": _l("不能晚于今天")})
     return on
@@ -63,13 +72,17 @@ def _end_day(enrolment: Enrolment, on: date, field: str = "date") -> date:
     if enrolment.status != EnrolmentStatus.ACTIVE:
         raise Conflict(_l("该服务登记已终止"), code="already_ended")
     if on.year != enrolment.year:
-        raise Invalid(_l("日期须在 %(year)s 年内", year=enrolment.year),
-                      fields={field: _l("须在 %(year)s 年内", year=enrolment.year)})
+        raise Invalid(
+            _l("日期须在 %(year)s 年内", year=enrolment.year),
+            fields={field: _l("须在 %(year)s 年内", year=enrolment.year)},
+        )
     if on > local_today():
         raise Invalid(_l("日期不能晚于今天"), fields={field: _l("不能晚于今天")})
     if on < enrolment.enrolled_on:
-        raise Invalid(_l("日期不能早于登记日期 %(d)s", d=enrolment.enrolled_on.isoformat()),
-                      fields={field: _l("不能早于登记日期")})
+        raise Invalid(
+            _l("日期不能早于登记日期 %(d)s", d=enrolment.enrolled_on.isoformat()),
+            fields={field: _l("不能早于登记日期")},
+        )
     return on
 
 
@@ -79,8 +92,9 @@ def _end(enrolment: Enrolment, on: date, reason: str, note: str) -> None:
     # The audit chain's lock first, as every audited write takes it, before the row:
     # the order a check-out takes them in (audit.lock_chain).
     audit.lock_chain()
-    done = db.session.execute(_END, {"id": enrolment.id, "on": on, "reason": reason,
-                                     "note": note[:200]})
+    done = db.session.execute(
+        _END, {"id": enrolment.id, "on": on, "reason": reason, "note": note[:200]}
+    )
     if rowcount(done) != 1:
         raise Conflict(_l("该服务登记已终止"), code="already_ended")
     db.session.refresh(enrolment)
@@ -92,13 +106,16 @@ def _give_back_from(enrolment: Enrolment, on: date) -> int:
     (ledger.credit: a reversal entry; the visit keeps what it drew on record, as a
     call-back's `not_delivered` leaves it). Returns how many visits were given back."""
     given = 0
-    for visit in db.session.scalars(sa.select(Visit).where(
-            Visit.enrolment_id == enrolment.id,
-            Visit.check_in_at >= local_midnight_utc(on)).order_by(Visit.id)):
+    for visit in db.session.scalars(
+        sa.select(Visit)
+        .where(Visit.enrolment_id == enrolment.id, Visit.check_in_at >= local_midnight_utc(on))
+        .order_by(Visit.id)
+    ):
         visit.flag("not_enrolled")
         if visit.subsidised > 0:
-            ledger.credit(enrolment.id, visit.id, visit.subsidised,
-                          "服务日期在退出或变更之后，退回补贴")
+            ledger.credit(
+                enrolment.id, visit.id, visit.subsidised, "服务日期在退出或变更之后，退回补贴"
+            )
             given += 1
     db.session.flush()
     return given
@@ -121,9 +138,18 @@ def withdraw(user: User, enrolment: Enrolment, on: date, reason: str) -> Enrolme
     _end(enrolment, on, WITHDRAWN, reason)
     given = _give_back_from(enrolment, on)
     db.session.refresh(enrolment, ["balance"])
-    audit.record("enrolment_withdrawn", "enrolments", enrolment.id,
-                 {"date": on.isoformat(), "reason": reason[:200], "by": user.username,
-                  "balance_kept": f"{enrolment.balance:.2f}", "visits_given_back": given})
+    audit.record(
+        "enrolment_withdrawn",
+        "enrolments",
+        enrolment.id,
+        {
+            "date": on.isoformat(),
+            "reason": reason[:200],
+            "by": user.username,
+            "balance_kept": f"{enrolment.balance:.2f}",
+            "visits_given_back": given,
+        },
+    )
     return enrolment
 
 
@@ -138,30 +164,50 @@ def transfer(user: User, enrolment: Enrolment, provider: Provider, on: date) -> 
     visit still open). Returns the new enrolment. Changes: both enrolments, their ledgers;
     audited."""
     if provider.id == enrolment.provider_id:
-        raise Invalid(_l("新的服务组织与原服务组织相同"),
-                      fields={"provider_id": _l("须为另一家服务组织")})
+        raise Invalid(
+            _l("新的服务组织与原服务组织相同"), fields={"provider_id": _l("须为另一家服务组织")}
+        )
     _end_day(enrolment, on)
-    if db.session.scalar(sa.select(Visit.id).where(Visit.enrolment_id == enrolment.id,
-                                                   Visit.status == VisitStatus.OPEN)):
-        raise Conflict(_l("该老人有进行中的服务，请服务结束后再变更服务组织"),
-                       code="visit_open")
+    if db.session.scalar(
+        sa.select(Visit.id).where(
+            Visit.enrolment_id == enrolment.id, Visit.status == VisitStatus.OPEN
+        )
+    ):
+        raise Conflict(_l("该老人有进行中的服务，请服务结束后再变更服务组织"), code="visit_open")
     _end(enrolment, on, TRANSFERRED, "")
     given = _give_back_from(enrolment, on)
-    new = Enrolment(person_id=enrolment.person_id, provider_id=provider.id,
-                    year=enrolment.year, status=EnrolmentStatus.ACTIVE, enrolled_on=on,
-                    card_serial=1, balance=Decimal("0.00"),
-                    transferred_from_id=enrolment.id)
+    new = Enrolment(
+        person_id=enrolment.person_id,
+        provider_id=provider.id,
+        year=enrolment.year,
+        status=EnrolmentStatus.ACTIVE,
+        enrolled_on=on,
+        card_serial=1,
+        balance=Decimal("0.00"),
+        transferred_from_id=enrolment.id,
+    )
     db.session.add(new)
     db.session.flush()
     # Moved now (after any visit given back just above), whatever day it counts from.
-    moved = ledger.move(enrolment.id, new.id, utcnow(),
-                        f"{enrolment.year} 年补贴余额随变更服务组织转移")
+    moved = ledger.move(
+        enrolment.id, new.id, utcnow(), f"{enrolment.year} 年补贴余额随变更服务组织转移"
+    )
     db.session.refresh(new, ["balance"])
     db.session.refresh(enrolment, ["balance"])
-    audit.record("enrolment_transferred", "enrolments", enrolment.id,
-                 {"date": on.isoformat(), "to_enrolment": new.id, "by": user.username,
-                  "from_provider": enrolment.provider_id, "to_provider": provider.id,
-                  "moved": f"{moved:.2f}", "visits_given_back": given})
+    audit.record(
+        "enrolment_transferred",
+        "enrolments",
+        enrolment.id,
+        {
+            "date": on.isoformat(),
+            "to_enrolment": new.id,
+            "by": user.username,
+            "from_provider": enrolment.provider_id,
+            "to_provider": provider.id,
+            "moved": f"{moved:.2f}",
+            "visits_given_back": given,
+        },
+    )
     return new
 
 

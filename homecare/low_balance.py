@@ -26,9 +26,14 @@ def low_balances(day: date) -> dict[int, list[tuple[str, Decimal]]]:
     rows = db.session.execute(
         sa.select(Enrolment.provider_id, Person.name, Enrolment.balance)
         .join(Person, Person.id == Enrolment.person_id)
-        .where(Enrolment.year == day.year, Enrolment.status == EnrolmentStatus.ACTIVE,
-               Enrolment.enrolled_on <= day, Enrolment.balance < LOW_BALANCE)
-        .order_by(Enrolment.provider_id, Enrolment.balance, Enrolment.id))
+        .where(
+            Enrolment.year == day.year,
+            Enrolment.status == EnrolmentStatus.ACTIVE,
+            Enrolment.enrolled_on <= day,
+            Enrolment.balance < LOW_BALANCE,
+        )
+        .order_by(Enrolment.provider_id, Enrolment.balance, Enrolment.id)
+    )
     out: dict[int, list[tuple[str, Decimal]]] = {}
     for provider_id, name, balance in rows:
         out.setdefault(provider_id, []).append((name, balance))
@@ -41,19 +46,34 @@ def alerts(day: date) -> list[dict]:
     found = low_balances(day)
     if not found:
         return []
-    names = dict(db.session.execute(sa.select(Provider.id, Provider.name)
-                                     .where(Provider.id.in_(found))).all())
+    names = dict(
+        db.session.execute(
+            sa.select(Provider.id, Provider.name).where(Provider.id.in_(found))
+        ).all()
+    )
     out = []
     for provider_id, elders in found.items():
         shown = "、".join(f"{name}（¥{balance:.2f}）" for name, balance in elders[:NAMES_SHOWN])
         if len(elders) > NAMES_SHOWN:
             shown += "……"
-        message = _l("%(provider)s：%(n)s 位老人补贴余额不足 %(limit)s 元：%(names)s",
-                     provider=names.get(provider_id, ""), n=len(elders),
-                     limit=f"{LOW_BALANCE:.2f}", names=shown)
+        message = _l(
+            "%(provider)s：%(n)s 位老人补贴余额不足 %(limit)s 元：%(names)s",
+            provider=names.get(provider_id, ""),
+            n=len(elders),
+            limit=f"{LOW_BALANCE:.2f}",
+            names=shown,
+        )
         link = f"/homecare/enrolments?provider_id={provider_id}&status=active"
         for role in ("provider", "admin"):
-            out.append({"kind": "balance_low", "role": role, "provider_id": provider_id,
-                        "facility_id": None, "count": len(elders), "message": message,
-                        "link": link})
+            out.append(
+                {
+                    "kind": "balance_low",
+                    "role": role,
+                    "provider_id": provider_id,
+                    "facility_id": None,
+                    "count": len(elders),
+                    "message": message,
+                    "link": link,
+                }
+            )
     return out

@@ -64,8 +64,10 @@ class Provider(Model):
 
     __tablename__ = "providers"
     __table_args__ = (
-        sa.CheckConstraint("contract_to IS NULL OR contract_from IS NULL "
-                           "OR contract_to >= contract_from", name="contract_dates_in_order"),
+        sa.CheckConstraint(
+            "contract_to IS NULL OR contract_from IS NULL OR contract_to >= contract_from",
+            name="contract_dates_in_order",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -76,8 +78,11 @@ class Provider(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     townships: Mapped[list[ProviderTownship]] = relationship(
-        back_populates="provider", cascade="all, delete-orphan", lazy="selectin",
-        order_by="ProviderTownship.township_code")
+        back_populates="provider",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="ProviderTownship.township_code",
+    )
 
     @property
     def township_codes(self) -> list[str]:
@@ -120,7 +125,8 @@ class Service(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(index=True)
     code: Mapped[str] = mapped_column(
-        sa.String(20), comment="letters, digits, - and _; unique per year ignoring case")
+        sa.String(20), comment="letters, digits, - and _; unique per year ignoring case"
+    )
     name: Mapped[str] = mapped_column(sa.String(64))
     unit: Mapped[Unit] = mapped_column(enum_column(Unit, "service_unit"))
     price: Mapped[Money]
@@ -133,9 +139,14 @@ class Enrolment(Model):
     __table_args__ = (
         # At most one active enrolment per elder and year; ended ones stay beside it (a
         # change of provider mid-year ends one and starts the next: lifecycle.py).
-        sa.Index("uq_enrolments_one_active", "person_id", "year", unique=True,
-                 sqlite_where=sa.text("status = 'active'"),
-                 postgresql_where=sa.text("status = 'active'")),
+        sa.Index(
+            "uq_enrolments_one_active",
+            "person_id",
+            "year",
+            unique=True,
+            sqlite_where=sa.text("status = 'active'"),
+            postgresql_where=sa.text("status = 'active'"),
+        ),
         sa.CheckConstraint("balance >= 0", name="balance_not_negative"),
         sa.CheckConstraint("card_serial >= 1", name="card_serial_positive"),
         sa.Index("ix_enrolments_provider_year", "provider_id", "year"),
@@ -146,29 +157,40 @@ class Enrolment(Model):
     provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"))
     year: Mapped[int]
     status: Mapped[EnrolmentStatus] = mapped_column(
-        enum_column(EnrolmentStatus, "enrolment_status"), default=EnrolmentStatus.ACTIVE)
+        enum_column(EnrolmentStatus, "enrolment_status"), default=EnrolmentStatus.ACTIVE
+    )
     enrolled_on: Mapped[date]
     ended_on: Mapped[date | None]
     end_reason: Mapped[str] = mapped_column(sa.String(40), default="")
     end_note: Mapped[str] = mapped_column(
-        sa.String(200), default="", server_default="", comment="why it was withdrawn, as told")
+        sa.String(200), default="", server_default="", comment="why it was withdrawn, as told"
+    )
     transferred_from_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("enrolments.id"), unique=True,
-        comment="the enrolment whose balance this one took over; unique: moved once")
+        sa.ForeignKey("enrolments.id"),
+        unique=True,
+        comment="the enrolment whose balance this one took over; unique: moved once",
+    )
     outside_reason: Mapped[str] = mapped_column(
-        sa.String(200), default="", server_default="",
-        comment="why the elder's township is outside the provider's contract townships")
+        sa.String(200),
+        default="",
+        server_default="",
+        comment="why the elder's township is outside the provider's contract townships",
+    )
     card_serial: Mapped[int] = mapped_column(
-        default=1, comment="printed into the card's token; a reissue bumps it and revokes the old")
+        default=1, comment="printed into the card's token; a reissue bumps it and revokes the old"
+    )
     balance: Mapped[Decimal] = mapped_column(
-        MoneyType(), comment="sum of the ledger; changed only by conditional relative updates")
+        MoneyType(), comment="sum of the ledger; changed only by conditional relative updates"
+    )
 
     person: Mapped[Person] = relationship(lazy="joined")
     provider: Mapped[Provider] = relationship(lazy="joined")
 
 
-SIGN_BY_KIND = ("(kind IN ('allocation', 'reversal', 'transfer_in') AND amount > 0) OR "
-                "(kind IN ('visit_debit', 'expiry', 'transfer_out') AND amount < 0)")
+SIGN_BY_KIND = (
+    "(kind IN ('allocation', 'reversal', 'transfer_in') AND amount > 0) OR "
+    "(kind IN ('visit_debit', 'expiry', 'transfer_out') AND amount < 0)"
+)
 
 
 class LedgerEntry(Model):
@@ -178,14 +200,24 @@ class LedgerEntry(Model):
     __table_args__ = (
         sa.UniqueConstraint("enrolment_id", "visit_id", "kind"),
         # One allocation per enrolment (visit_id is NULL there, which UNIQUE ignores).
-        sa.Index("uq_ledger_entries_one_allocation", "enrolment_id", unique=True,
-                 sqlite_where=sa.text("kind = 'allocation'"),
-                 postgresql_where=sa.text("kind = 'allocation'")),
+        sa.Index(
+            "uq_ledger_entries_one_allocation",
+            "enrolment_id",
+            unique=True,
+            sqlite_where=sa.text("kind = 'allocation'"),
+            postgresql_where=sa.text("kind = 'allocation'"),
+        ),
         # A balance moves out of an enrolment once, and into one once (lifecycle.py).
-        *(sa.Index(f"uq_ledger_entries_one_{kind}", "enrolment_id", unique=True,
-                   sqlite_where=sa.text(f"kind = '{kind}'"),
-                   postgresql_where=sa.text(f"kind = '{kind}'"))
-          for kind in ("transfer_out", "transfer_in")),
+        *(
+            sa.Index(
+                f"uq_ledger_entries_one_{kind}",
+                "enrolment_id",
+                unique=True,
+                sqlite_where=sa.text(f"kind = '{kind}'"),
+                postgresql_where=sa.text(f"kind = '{kind}'"),
+            )
+            for kind in ("transfer_out", "transfer_in")
+        ),
         sa.CheckConstraint(SIGN_BY_KIND, name="sign_by_kind"),
         # Covers the overview's sums of a year's ledgers (homecare/figures.py): read from
         # the index alone, not row by row (0.6-1 s → about 0.1 s at demo scale 10).
@@ -216,8 +248,9 @@ class Visit(Model):
         sa.Index("ix_visits_in", "check_in_at"),
         sa.CheckConstraint("amount = subsidised + self_paid", name="amount_split"),
         sa.CheckConstraint("subsidised >= 0 AND self_paid >= 0", name="parts_not_negative"),
-        sa.CheckConstraint("check_out_at IS NULL OR check_out_at >= check_in_at",
-                           name="times_in_order"),
+        sa.CheckConstraint(
+            "check_out_at IS NULL OR check_out_at >= check_in_at", name="times_in_order"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -227,28 +260,36 @@ class Visit(Model):
     check_in_at: Mapped[datetime] = mapped_column(UTCDateTime())
     check_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[VisitStatus] = mapped_column(
-        enum_column(VisitStatus, "visit_status"), default=VisitStatus.OPEN, index=True)
+        enum_column(VisitStatus, "visit_status"), default=VisitStatus.OPEN, index=True
+    )
     amount: Mapped[Decimal] = mapped_column(MoneyType(), default=Decimal("0.00"))
     subsidised: Mapped[Decimal] = mapped_column(MoneyType(), default=Decimal("0.00"))
     self_paid: Mapped[Decimal] = mapped_column(MoneyType(), default=Decimal("0.00"))
     lat: Mapped[float | None] = mapped_column(sa.Float, comment="where the check-in was scanned")
     lng: Mapped[float | None] = mapped_column(sa.Float)
     distance_m: Mapped[int | None] = mapped_column(
-        comment="largest distance of a scan from the elder's home, metres")
+        comment="largest distance of a scan from the elder's home, metres"
+    )
     manual: Mapped[bool] = mapped_column(default=False, comment="logged by hand without a card")
     manual_reason: Mapped[str] = mapped_column(sa.String(20), default="")
     manual_note: Mapped[str] = mapped_column(sa.String(500), default="")
     no_location_reason: Mapped[str] = mapped_column(
-        sa.String(20), default="", server_default="",
-        comment="why a scan came without the phone's position (visits.NO_LOCATION_REASONS)")
+        sa.String(20),
+        default="",
+        server_default="",
+        comment="why a scan came without the phone's position (visits.NO_LOCATION_REASONS)",
+    )
     exceptions: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     enrolment: Mapped[Enrolment] = relationship(lazy="joined")
     worker: Mapped[User] = relationship(lazy="joined")
     services: Mapped[list[VisitService]] = relationship(
-        back_populates="visit", cascade="all, delete-orphan", lazy="selectin",
-        order_by="VisitService.id")
+        back_populates="visit",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="VisitService.id",
+    )
 
     def flag(self, code: str) -> None:
         if code not in (self.exceptions or []):
@@ -267,11 +308,13 @@ class VisitService(Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    visit_id: Mapped[int] = mapped_column(sa.ForeignKey("visits.id", ondelete="CASCADE"),
-                                          index=True)
+    visit_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("visits.id", ondelete="CASCADE"), index=True
+    )
     service_code: Mapped[str] = mapped_column(sa.String(20))
     quantity: Mapped[Decimal] = mapped_column(
-        QuantityType(), comment="hours, sessions or meals; two decimals, stored in hundredths")
+        QuantityType(), comment="hours, sessions or meals; two decimals, stored in hundredths"
+    )
     unit_price: Mapped[Money]
     amount: Mapped[Money]
     visit: Mapped[Visit] = relationship(back_populates="services")
@@ -299,5 +342,8 @@ class Scan(Model):
 
 # The core leaves users.provider_id without its foreign key (the table is ours); declare
 # it here so that the metadata matches the migration that adds it.
-table_of(User).append_constraint(sa.ForeignKeyConstraint(
-    ["provider_id"], ["providers.id"], name="fk_users_provider_id_providers"))
+table_of(User).append_constraint(
+    sa.ForeignKeyConstraint(
+        ["provider_id"], ["providers.id"], name="fk_users_provider_id_providers"
+    )
+)

@@ -25,8 +25,10 @@ from eldercare.timeutil import local_midnight_utc
 from . import ledger, services
 from .models import Enrolment, EnrolmentStatus, Service, SubsidyYear
 
-_END = sa.text("UPDATE enrolments SET status = 'ended', ended_on = :day, "
-               "end_reason = 'year_end' WHERE id = :id AND status = 'active'")
+_END = sa.text(
+    "UPDATE enrolments SET status = 'ended', ended_on = :day, "
+    "end_reason = 'year_end' WHERE id = :id AND status = 'active'"
+)
 
 
 def _carry_reference_data(year: int) -> None:
@@ -38,8 +40,9 @@ def _carry_reference_data(year: int) -> None:
         old = services.catalogue(year - 1)
         if old:
             for s in old:
-                db.session.add(Service(year=year, code=s.code, name=s.name, unit=s.unit,
-                                       price=s.price))
+                db.session.add(
+                    Service(year=year, code=s.code, name=s.name, unit=s.unit, price=s.price)
+                )
         else:
             services.seed_reference_data(year)
     db.session.flush()
@@ -56,30 +59,61 @@ def new_subsidy_year(period: str) -> dict:
     already = sa.select(Enrolment.person_id).where(Enrolment.year == year)
     audit.lock_chain()  # its chain before the rows below: its commit never waits for one
     old = db.session.execute(
-        sa.select(Enrolment.id, Enrolment.person_id, Enrolment.provider_id,
-                  stored(Enrolment.balance))
+        sa.select(
+            Enrolment.id, Enrolment.person_id, Enrolment.provider_id, stored(Enrolment.balance)
+        )
         .join(Person, Person.id == Enrolment.person_id)
-        .where(Enrolment.year == year - 1, Enrolment.status == EnrolmentStatus.ACTIVE,
-               Person.status == PersonStatus.ACTIVE, Enrolment.person_id.not_in(already))
+        .where(
+            Enrolment.year == year - 1,
+            Enrolment.status == EnrolmentStatus.ACTIVE,
+            Person.status == PersonStatus.ACTIVE,
+            Enrolment.person_id.not_in(already),
+        )
         # Locked until the commit: a late check-out's debit waits, then finds the
         # balance expired, instead of landing between this read and the expiry below
         # (PostgreSQL; SQLite's write lock, taken at BEGIN, already keeps it out).
-        .order_by(Enrolment.id).with_for_update(of=Enrolment)).all()
+        .order_by(Enrolment.id)
+        .with_for_update(of=Enrolment)
+    ).all()
     # What was left of the old year expires; the old enrolment ends on 31 December.
     expired = ledger.expire_many([(r[0], r[3]) for r in old], expiry_at, f"{year - 1} 年结余作废")
     if old:
         db.session.execute(_END, [{"id": r[0], "day": last_day} for r in old])
-        db.session.execute(sa.insert(Enrolment), [
-            {"person_id": r[1], "provider_id": r[2], "year": year, "status": "active",
-             "enrolled_on": date(year, 1, 1), "ended_on": None, "end_reason": "",
-             "card_serial": 1, "balance": Decimal("0.00")} for r in old])
-        new_ids = db.session.execute(sa.select(Enrolment.id).where(
-            Enrolment.year == year, Enrolment.person_id.in_(
-                sa.select(Enrolment.person_id).where(Enrolment.id.in_([r[0] for r in old]))))
-        ).scalars().all()
+        db.session.execute(
+            sa.insert(Enrolment),
+            [
+                {
+                    "person_id": r[1],
+                    "provider_id": r[2],
+                    "year": year,
+                    "status": "active",
+                    "enrolled_on": date(year, 1, 1),
+                    "ended_on": None,
+                    "end_reason": "",
+                    "card_serial": 1,
+                    "balance": Decimal("0.00"),
+                }
+                for r in old
+            ],
+        )
+        new_ids = (
+            db.session.execute(
+                sa.select(Enrolment.id).where(
+                    Enrolment.year == year,
+                    Enrolment.person_id.in_(
+                        sa.select(Enrolment.person_id).where(Enrolment.id.in_([r[0] for r in old]))
+                    ),
+                )
+            )
+            .scalars()
+            .all()
+        )
         ledger.allocate_many(new_ids, amount, new_year, f"{year} 年居家养老服务补贴")
-    summary = {"carried": len(old), "allocated": f"{amount * len(old):.2f}",
-               "expired": f"{expired:.2f}"}
+    summary = {
+        "carried": len(old),
+        "allocated": f"{amount * len(old):.2f}",
+        "expired": f"{expired:.2f}",
+    }
     audit.record("subsidy_year", "enrolments", period, summary)
     db.session.flush()
     return summary

@@ -88,14 +88,25 @@ class _Row:
 
 def _rows(month: str, provider_id: int | None) -> list[_Row]:
     start, end = Month.parse(month).bounds_utc()
-    stmt = (sa.select(Visit.id, Visit.worker_id, Visit.provider_id, Enrolment.person_id,
-                      Visit.check_in_at, Visit.check_out_at, Visit.lat, Visit.lng,
-                      Person.home_lat, Person.home_lng)
-            .join(Enrolment, Enrolment.id == Visit.enrolment_id)
-            .join(Person, Person.id == Enrolment.person_id)
-            # the day before too: the month's first visit has a predecessor
-            .where(Visit.check_in_at >= start - timedelta(days=1), Visit.check_in_at < end)
-            .order_by(Visit.worker_id, Visit.check_in_at, Visit.id))
+    stmt = (
+        sa.select(
+            Visit.id,
+            Visit.worker_id,
+            Visit.provider_id,
+            Enrolment.person_id,
+            Visit.check_in_at,
+            Visit.check_out_at,
+            Visit.lat,
+            Visit.lng,
+            Person.home_lat,
+            Person.home_lng,
+        )
+        .join(Enrolment, Enrolment.id == Visit.enrolment_id)
+        .join(Person, Person.id == Enrolment.person_id)
+        # the day before too: the month's first visit has a predecessor
+        .where(Visit.check_in_at >= start - timedelta(days=1), Visit.check_in_at < end)
+        .order_by(Visit.worker_id, Visit.check_in_at, Visit.id)
+    )
     if provider_id is not None:
         stmt = stmt.where(Visit.provider_id == provider_id)
     return [_Row(*r) for r in db.session.execute(stmt)]  # type: ignore[call-arg]  # a dataclass
@@ -132,9 +143,14 @@ def _same_place(rows: list[_Row], start: datetime) -> set[int]:
             cells[_cell(r)].append(r)
         for r in group:
             cx, cy = _cell(r)
-            near = {o.person for dx in (-1, 0, 1) for dy in (-1, 0, 1)
-                    for o in cells.get((cx + dx, cy + dy), ())
-                    if distance_m(r.lat, r.lng, o.lat, o.lng) <= SPOT_M}  # type: ignore[arg-type]  # away: located
+            near = {
+                o.person
+                for dx in (-1, 0, 1)
+                for dy in (-1, 0, 1)
+                for o in cells.get((cx + dx, cy + dy), ())
+                # away: located
+                if distance_m(r.lat, r.lng, o.lat, o.lng) <= SPOT_M  # type: ignore[arg-type]
+            }
             if len(near) >= SPOT_ELDERS:
                 found.add(r.id)
     return found
@@ -150,20 +166,19 @@ def find(month: str, provider_id: int | None = None) -> dict[str, set[int]]:
     only `provider_id`'s if given. Reads only."""
     start, _end = Month.parse(month).bounds_utc()
     rows = _rows(month, provider_id)
-    return {"impossible_travel": _impossible(rows, start),
-            "same_place": _same_place(rows, start)}
+    return {"impossible_travel": _impossible(rows, start), "same_place": _same_place(rows, start)}
 
 
 def _append(code: str):
     """The exceptions list with `code` appended, in SQL (no read-modify-write: a scan
     flagging the same visit at the same moment keeps its code)."""
-    current = sa.func.coalesce(sa.func.nullif(sa.cast(Visit.exceptions, sa.String), "null"),
-                               "[]")  # a JSON null (no list yet) becomes the empty list
+    current = sa.func.coalesce(
+        sa.func.nullif(sa.cast(Visit.exceptions, sa.String), "null"), "[]"
+    )  # a JSON null (no list yet) becomes the empty list
     if db.engine.dialect.name == "sqlite":
         return sa.func.json_insert(current, "$[#]", code)
     jsonb = sa.dialects.postgresql.JSONB
-    return sa.cast(sa.cast(current, jsonb).op("||")(sa.func.to_jsonb(sa.literal(code))),
-                   sa.JSON)
+    return sa.cast(sa.cast(current, jsonb).op("||")(sa.func.to_jsonb(sa.literal(code))), sa.JSON)
 
 
 def flag_month(month: str, provider_id: int | None = None) -> dict[str, int]:
@@ -178,19 +193,35 @@ def flag_month(month: str, provider_id: int | None = None) -> dict[str, int]:
         changed: list[int] = []
         ordered = sorted(ids)
         for i in range(0, len(ordered), CHUNK):
-            changed.extend(db.session.scalars(
-                sa.update(Visit)
-                .where(Visit.id.in_(ordered[i:i + CHUNK]),
-                       sa.not_(sa.func.coalesce(sa.cast(Visit.exceptions, sa.String), "")
-                               .contains(f'"{code}"')))
-                .values(exceptions=_append(code),
-                        status=sa.case((Visit.status == VisitStatus.OPEN, Visit.status),
-                                       else_=VisitStatus.FLAGGED))
-                .returning(Visit.id)
-                .execution_options(synchronize_session=False)))
+            changed.extend(
+                db.session.scalars(
+                    sa.update(Visit)
+                    .where(
+                        Visit.id.in_(ordered[i : i + CHUNK]),
+                        sa.not_(
+                            sa.func.coalesce(sa.cast(Visit.exceptions, sa.String), "").contains(
+                                f'"{code}"'
+                            )
+                        ),
+                    )
+                    .values(
+                        exceptions=_append(code),
+                        status=sa.case(
+                            (Visit.status == VisitStatus.OPEN, Visit.status),
+                            else_=VisitStatus.FLAGGED,
+                        ),
+                    )
+                    .returning(Visit.id)
+                    .execution_options(synchronize_session=False)
+                )
+            )
         if changed:
-            audit.record("visit_pattern", "visits", None,
-                         {"code": code, "month": month, "visits": sorted(changed)})
+            audit.record(
+                "visit_pattern",
+                "visits",
+                None,
+                {"code": code, "month": month, "visits": sorted(changed)},
+            )
         done[code] = len(changed)
     for obj in list(db.session.identity_map.values()):
         if isinstance(obj, Visit):  # visits loaded before see their new codes
@@ -227,24 +258,46 @@ def figures(month: str) -> dict:
     start, end = Month.parse(month).bounds_utc()
     any_code = sa.or_(*(_code_filter(c) for c in CODES))
     rows = db.session.execute(
-        sa.select(Visit.worker_id, User.display_name, User.username, Visit.provider_id,
-                  Provider.name, sa.func.count(Visit.id),
-                  sa.func.count(Visit.id).filter(any_code),
-                  *(sa.func.count(Visit.id).filter(_code_filter(c)) for c in CODES))
+        sa.select(
+            Visit.worker_id,
+            User.display_name,
+            User.username,
+            Visit.provider_id,
+            Provider.name,
+            sa.func.count(Visit.id),
+            sa.func.count(Visit.id).filter(any_code),
+            *(sa.func.count(Visit.id).filter(_code_filter(c)) for c in CODES),
+        )
         .join(User, User.id == Visit.worker_id)
         .join(Provider, Provider.id == Visit.provider_id)
         .where(Visit.check_in_at >= start, Visit.check_in_at < end)
-        .group_by(Visit.worker_id, User.display_name, User.username, Visit.provider_id,
-                  Provider.name)).all()
+        .group_by(
+            Visit.worker_id, User.display_name, User.username, Visit.provider_id, Provider.name
+        )
+    ).all()
     workers = []
     providers: dict[int, dict] = {
-        pid: {"provider_id": pid, "provider": name, "visits": 0, "flagged": 0,
-              "counts": dict.fromkeys(CODES, 0)}
-        for pid, name in db.session.execute(sa.select(Provider.id, Provider.name))}
+        pid: {
+            "provider_id": pid,
+            "provider": name,
+            "visits": 0,
+            "flagged": 0,
+            "counts": dict.fromkeys(CODES, 0),
+        }
+        for pid, name in db.session.execute(sa.select(Provider.id, Provider.name))
+    }
     for wid, display, username, pid, _pname, n, flagged, *counts in rows:
-        workers.append({"worker_id": wid, "worker": display or username, "provider_id": pid,
-                        "provider": providers[pid]["provider"], "visits": n,
-                        "flagged": flagged, "counts": dict(zip(CODES, counts, strict=True))})
+        workers.append(
+            {
+                "worker_id": wid,
+                "worker": display or username,
+                "provider_id": pid,
+                "provider": providers[pid]["provider"],
+                "visits": n,
+                "flagged": flagged,
+                "counts": dict(zip(CODES, counts, strict=True)),
+            }
+        )
         p = providers[pid]
         p["visits"] += n
         p["flagged"] += flagged
@@ -252,12 +305,23 @@ def figures(month: str) -> dict:
             p["counts"][c] += k
 
     def ranked(items):
-        return sorted(items, key=lambda r: (-r["flagged"], *(-r["counts"][c] for c in CODES),
-                                            -r["visits"], r.get("worker_id") or 0,
-                                            r["provider_id"]))
+        return sorted(
+            items,
+            key=lambda r: (
+                -r["flagged"],
+                *(-r["counts"][c] for c in CODES),
+                -r["visits"],
+                r.get("worker_id") or 0,
+                r["provider_id"],
+            ),
+        )
 
-    return {"month": month, "codes": list(CODES), "workers": ranked(workers),
-            "providers": ranked(providers.values())}
+    return {
+        "month": month,
+        "codes": list(CODES),
+        "workers": ranked(workers),
+        "providers": ranked(providers.values()),
+    }
 
 
 def as_json(figs: dict) -> dict:
@@ -270,8 +334,11 @@ def as_json(figs: dict) -> dict:
             out[c] = {"count": r["counts"][c], "share": share(r["counts"][c], r["visits"])}
         return out
 
-    return {"month": figs["month"], "workers": [row(r) for r in figs["workers"]],
-            "providers": [row(r) for r in figs["providers"]]}
+    return {
+        "month": figs["month"],
+        "workers": [row(r) for r in figs["workers"]],
+        "providers": [row(r) for r in figs["providers"]],
+    }
 
 
 def demo_step(ctx) -> None:

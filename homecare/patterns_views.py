@@ -65,16 +65,25 @@ class PatternsOut(BaseModel):
     providers: list[PatternRow]
 
 
-@endpoint(api_bp, "/patterns", roles=BUREAU, query=MonthQuery, response=PatternsOut,
-          summary="Patterns across visits of a month, per worker and per provider, the "
-                  "most flagged first: visits, and each code's count and share")
+@endpoint(
+    api_bp,
+    "/patterns",
+    roles=BUREAU,
+    query=MonthQuery,
+    response=PatternsOut,
+    summary="Patterns across visits of a month, per worker and per provider, the "
+    "most flagged first: visits, and each code's count and share",
+)
 def patterns_api(query: MonthQuery):
     return patterns.as_json(patterns.figures(query.month or last_month()))
 
 
 def _visits_link(row: dict, code: str, month: str) -> str:
-    who = ({"worker_id": row["worker_id"]} if row.get("worker_id")
-           else {"provider_id": row["provider_id"]})
+    who = (
+        {"worker_id": row["worker_id"]}
+        if row.get("worker_id")
+        else {"provider_id": row["provider_id"]}
+    )
     return url_for("homecare.visits", exception=code, month=month, **who)
 
 
@@ -88,12 +97,22 @@ def patterns_page():
     if wants_export():
         return _export(figs, labels)
     top = [r for r in figs["workers"] if r["flagged"]][:10]
-    chart = {"labels": [f'{r["worker"]}（{r["provider"]}）' for r in top],
-             "series": [{"label": labels[c], "data": [r["counts"][c] for r in top]}
-                        for c in patterns.CODES]}
-    return render_template("homecare/patterns.html", month=month, figs=figs, labels=labels,
-                           chart=chart, shown=figs["workers"][:SHOWN_WORKERS],
-                           link=_visits_link, share=patterns.share)
+    chart = {
+        "labels": [f"{r['worker']}（{r['provider']}）" for r in top],
+        "series": [
+            {"label": labels[c], "data": [r["counts"][c] for r in top]} for c in patterns.CODES
+        ],
+    }
+    return render_template(
+        "homecare/patterns.html",
+        month=month,
+        figs=figs,
+        labels=labels,
+        chart=chart,
+        shown=figs["workers"][:SHOWN_WORKERS],
+        link=_visits_link,
+        share=patterns.share,
+    )
 
 
 def _export(figs: dict, labels: dict):
@@ -105,8 +124,17 @@ def _export(figs: dict, labels: dict):
     def rows():
         for level, items in (("provider", figs["providers"]), ("worker", figs["workers"])):
             for r in items:
-                yield [figs["month"], kind[level], r["provider"], r.get("worker") or "",
-                       r["visits"], *(v for c in patterns.CODES for v in (
-                           r["counts"][c], patterns.share(r["counts"][c], r["visits"])))]
+                yield [
+                    figs["month"],
+                    kind[level],
+                    r["provider"],
+                    r.get("worker") or "",
+                    r["visits"],
+                    *(
+                        v
+                        for c in patterns.CODES
+                        for v in (r["counts"][c], patterns.share(r["counts"][c], r["visits"]))
+                    ),
+                ]
 
     return export_response(f"patterns-{figs['month']}", head, rows())

@@ -72,9 +72,11 @@ NO_LOCATION_LABELS = {
 
 @bp.app_context_processor
 def _js_messages():
-    return {"worker_js_messages": lambda: {k: str(v) for k, v in JS_MESSAGES.items()},
-            "no_location_labels": lambda: [(k, str(v)) for k, v in NO_LOCATION_LABELS.items()],
-            "hc_no_location": lambda code: str(NO_LOCATION_LABELS.get(code, code))}
+    return {
+        "worker_js_messages": lambda: {k: str(v) for k, v in JS_MESSAGES.items()},
+        "no_location_labels": lambda: [(k, str(v)) for k, v in NO_LOCATION_LABELS.items()],
+        "hc_no_location": lambda code: str(NO_LOCATION_LABELS.get(code, code)),
+    }
 
 
 SCANNERS = visits.SCANNERS
@@ -93,8 +95,9 @@ def _picked(form) -> list[tuple[str, Decimal]]:
         except InvalidOperation:
             qty = Decimal("NaN")
         if not qty.is_finite() or qty < 0 or qty > 24:
-            raise Invalid(_("服务数量须是 0 到 24 之间的数字"),
-                          fields={key: _("须是 0 到 24 之间的数字")})
+            raise Invalid(
+                _("服务数量须是 0 到 24 之间的数字"), fields={key: _("须是 0 到 24 之间的数字")}
+            )
         if qty > 0:
             out.append((key[4:], qty))
     return out
@@ -115,8 +118,9 @@ def _card(token: str) -> Enrolment | cards.InvalidCard:
 
 
 def _refused(exc: cards.InvalidCard):
-    return render_template("homecare/card_invalid.html",
-                           replaced=isinstance(exc, cards.CardReplaced)), 422
+    return render_template(
+        "homecare/card_invalid.html", replaced=isinstance(exc, cards.CardReplaced)
+    ), 422
 
 
 @bp.route("/v/<token>", methods=["GET", "POST"])
@@ -134,15 +138,27 @@ def card(token: str):
         reason = request.form.get("no_location_reason") or None
         try:
             picked = _picked(request.form) if kind == "check_out" else None
-            raw = {"qr": token, "kind": kind, "client_id": form.client_id.data,
-                   "services": [[c, str(q)] for c, q in picked or []], "form": True,
-                   "no_location_reason": reason}
-            data = visits.ScanInput(qr=token, kind=kind, at=utcnow(),
-                                    client_id=form.client_id.data, services=picked, raw=raw,
-                                    no_location_reason=reason)
+            raw = {
+                "qr": token,
+                "kind": kind,
+                "client_id": form.client_id.data,
+                "services": [[c, str(q)] for c, q in picked or []],
+                "form": True,
+                "no_location_reason": reason,
+            }
+            data = visits.ScanInput(
+                qr=token,
+                kind=kind,
+                at=utcnow(),
+                client_id=form.client_id.data,
+                services=picked,
+                raw=raw,
+                no_location_reason=reason,
+            )
             # the same form sent again, or twice at once, counts once (visits.once)
-            _visit, created = visits.once(current_user, data.client_id, raw,
-                                          lambda: visits.scan(current_user, data))
+            _visit, created = visits.once(
+                current_user, data.client_id, raw, lambda: visits.scan(current_user, data)
+            )
             db.session.commit()
             if created:
                 flash(_("已开始服务") if kind == "check_in" else _("服务已结束"), "success")
@@ -151,34 +167,45 @@ def card(token: str):
             if any(k.startswith("qty_") for k in exc.fields):
                 # A quantity the checklist cannot take: said under its field, what was
                 # typed kept, the same client_id (nothing was recorded).
-                return _card_page(enrolment, token, errors=exc.fields,
-                                  client_out=form.client_id.data), 422
+                return _card_page(
+                    enrolment, token, errors=exc.fields, client_out=form.client_id.data
+                ), 422
             flash(exc.message, "danger")
         return redirect(url_for(".card", token=token), 303)
     return _card_page(enrolment, token)
 
 
-def _card_page(enrolment: Enrolment, token: str, errors: dict | None = None,
-               client_out: str | None = None) -> str:
+def _card_page(
+    enrolment: Enrolment, token: str, errors: dict | None = None, client_out: str | None = None
+) -> str:
     open_visit = visits.open_visit_of(current_user, enrolment)
     catalogue = services.catalogue(
-        to_local(open_visit.check_in_at).year if open_visit else local_today().year)
+        to_local(open_visit.check_in_at).year if open_visit else local_today().year
+    )
     db.session.refresh(enrolment, ["balance"])
     # Each button's client_id is fixed when the page is drawn: a double tap, or the
     # same form sent again, counts once.
-    return render_template("homecare/card.html", e=enrolment, visit=open_visit,
-                           catalogue=catalogue, client_in=str(uuid.uuid4()),
-                           client_out=client_out or str(uuid.uuid4()), token=token,
-                           card_number=cards.short_number(enrolment),
-                           qr=cards.url(enrolment), errors=errors or {},
-                           typed=request.form if errors else {})
+    return render_template(
+        "homecare/card.html",
+        e=enrolment,
+        visit=open_visit,
+        catalogue=catalogue,
+        client_in=str(uuid.uuid4()),
+        client_out=client_out or str(uuid.uuid4()),
+        token=token,
+        card_number=cards.short_number(enrolment),
+        qr=cards.url(enrolment),
+        errors=errors or {},
+        typed=request.form if errors else {},
+    )
 
 
 @bp.get("/scan")
 @role_required(*SCANNERS)
 def scan_page():
-    return render_template("homecare/scan.html",
-                           locked_until=cards.lookup_locked_until(current_user))
+    return render_template(
+        "homecare/scan.html", locked_until=cards.lookup_locked_until(current_user)
+    )
 
 
 @bp.post("/scan/number")
@@ -195,8 +222,12 @@ def by_number():
         return render_template("homecare/scan.html", locked_until=exc.until), 429
     except cards.InvalidCard as exc:
         db.session.commit()  # the wrong try's count and audit entry stay
-        flash(_("此卡已补办新卡，旧卡号已停用：请输入新卡上的卡号") if isinstance(
-            exc, cards.CardReplaced) else _("卡号无效，请核对服务卡上的号码"), "danger")
+        flash(
+            _("此卡已补办新卡，旧卡号已停用：请输入新卡上的卡号")
+            if isinstance(exc, cards.CardReplaced)
+            else _("卡号无效，请核对服务卡上的号码"),
+            "danger",
+        )
         return redirect(url_for(".scan_page"))
     if enrolment.provider_id != current_user.provider_id:
         abort(403)
@@ -207,8 +238,9 @@ def by_number():
 @bp.get("/sw.js")
 def service_worker():
     """The service worker, served from the root so that its scope covers /scan and /v/."""
-    resp = send_from_directory(current_app.static_folder, "js/sw.js",
-                               mimetype="text/javascript", max_age=0)
+    resp = send_from_directory(
+        current_app.static_folder, "js/sw.js", mimetype="text/javascript", max_age=0
+    )
     resp.headers["Service-Worker-Allowed"] = "/"
     resp.headers["Cache-Control"] = "no-cache"
     return resp
@@ -225,9 +257,13 @@ def manual():
         enrolment = hc.get_enrolment(current_user, int(request.values["enrolment_id"]))
     found = []
     if q and enrolment is None:
-        found = db.session.scalars(hc.enrolments(current_user).join(Person).where(
-            Person.name.contains(q), Enrolment.year == local_today().year)
-            .order_by(Enrolment.id).limit(20)).all()
+        found = db.session.scalars(
+            hc.enrolments(current_user)
+            .join(Person)
+            .where(Person.name.contains(q), Enrolment.year == local_today().year)
+            .order_by(Enrolment.id)
+            .limit(20)
+        ).all()
     form = ManualForm()
     form.reason.choices = list(visits.MANUAL_REASONS.items())
     if enrolment is not None and form.validate_on_submit():
@@ -236,10 +272,22 @@ def manual():
         raw = {"form": True, "client_id": form.client_id.data}
         try:
             picked = _picked(request.form)
-            _visit, created = visits.once(current_user, form.client_id.data, raw, lambda: (
-                visits.manual_visit(current_user, enrolment, start, end, picked,
-                                    form.reason.data, form.note.data or "",
-                                    client_id=form.client_id.data, raw=raw)))
+            _visit, created = visits.once(
+                current_user,
+                form.client_id.data,
+                raw,
+                lambda: visits.manual_visit(
+                    current_user,
+                    enrolment,
+                    start,
+                    end,
+                    picked,
+                    form.reason.data,
+                    form.note.data or "",
+                    client_id=form.client_id.data,
+                    raw=raw,
+                ),
+            )
             db.session.commit()
             if created:  # the same form sent again counts once, and says nothing more
                 flash(_("已补录 %(name)s 的服务", name=enrolment.person.name), "success")
@@ -249,6 +297,11 @@ def manual():
             flash(exc.message, "danger")
     if not form.client_id.data:
         form.client_id.data = str(uuid.uuid4())
-    return render_template("homecare/manual.html", q=q, found=found, e=enrolment, form=form,
-                           catalogue=services.catalogue(local_today().year)), (
-        422 if request.method == "POST" else 200)
+    return render_template(
+        "homecare/manual.html",
+        q=q,
+        found=found,
+        e=enrolment,
+        form=form,
+        catalogue=services.catalogue(local_today().year),
+    ), (422 if request.method == "POST" else 200)

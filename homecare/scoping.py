@@ -80,6 +80,7 @@ def get_provider(user: User, provider_id: int) -> Provider:
 def person_scope(user: User) -> sa.ColumnElement[bool] | None:
     """The core's person scope: provider admins see the elders enrolled with them."""
     if user.role == Role.PROVIDER and user.provider_id is not None:
-        return Person.id.in_(sa.select(Enrolment.person_id).where(
-            Enrolment.provider_id == user.provider_id))
+        return Person.id.in_(
+            sa.select(Enrolment.person_id).where(Enrolment.provider_id == user.provider_id)
+        )
     return None

@@ -72,12 +72,14 @@ def seed_reference_data(year: int | None = None) -> None:
     year = year or local_today().year
     if db.session.scalar(sa.select(SubsidyYear.id).where(SubsidyYear.year == year)) is None:
         db.session.add(SubsidyYear(year=year, amount=DEFAULT_SUBSIDY))
-    have = {c.lower() for c in db.session.scalars(
-        sa.select(Service.code).where(Service.year == year))}
+    have = {
+        c.lower() for c in db.session.scalars(sa.select(Service.code).where(Service.year == year))
+    }
     for code, name, unit, price in DEFAULT_CATALOGUE:
         if code not in have:
-            db.session.add(Service(year=year, code=code, name=name, unit=unit,
-                                   price=Decimal(price)))
+            db.session.add(
+                Service(year=year, code=code, name=name, unit=unit, price=Decimal(price))
+            )
     db.session.flush()
 
 
@@ -100,8 +102,9 @@ def set_subsidy(year: int, amount: Decimal) -> SubsidyYear:
 
 
 def catalogue(year: int) -> list[Service]:
-    return list(db.session.scalars(
-        sa.select(Service).where(Service.year == year).order_by(Service.id)))
+    return list(
+        db.session.scalars(sa.select(Service).where(Service.year == year).order_by(Service.id))
+    )
 
 
 def price_year(year: int) -> int:
@@ -120,8 +123,9 @@ def service_names() -> dict[str, str]:
 
 def find_service(year: int, code: str) -> Service | None:
     """The item of `year`'s price list with `code`, ignoring case (`jj-01` is `JJ-01`)."""
-    return db.session.scalar(sa.select(Service).where(
-        Service.year == year, sa.func.lower(Service.code) == code.lower()))
+    return db.session.scalar(
+        sa.select(Service).where(Service.year == year, sa.func.lower(Service.code) == code.lower())
+    )
 
 
 def add_service(year: int, code: str, name: str, unit: str, price: Decimal) -> Service:
@@ -129,13 +133,22 @@ def add_service(year: int, code: str, name: str, unit: str, price: Decimal) -> S
     taken that year, in any case: the unique index on lower(code) holds it at once too)."""
     if to_money(price) <= 0:
         raise Invalid(_l("价格须大于 0"), fields={"price": _l("须大于 0")})
-    taken = Conflict(_l("%(year)s 年已有服务项目 %(code)s", year=year, code=code),
-                     fields={"code": _l("已存在")}, code="code_taken")
+    taken = Conflict(
+        _l("%(year)s 年已有服务项目 %(code)s", year=year, code=code),
+        fields={"code": _l("已存在")},
+        code="code_taken",
+    )
     if find_service(year, code) is not None:
         raise taken
     service = Service(year=year, code=code, name=name, unit=Unit(unit), price=to_money(price))
-    insert_or_raise(service, lambda exc: taken if violated_constraint(
-        exc, table_of(Service)) == "uq_services_year_code_ci" else None)
+    insert_or_raise(
+        service,
+        lambda exc: (
+            taken
+            if violated_constraint(exc, table_of(Service)) == "uq_services_year_code_ci"
+            else None
+        ),
+    )
     return service
 
 
@@ -149,20 +162,25 @@ def get_provider(provider_id: int) -> Provider:
     return provider
 
 
-def create_worker(actor: User, provider: Provider, username: str,
-                  display_name: str = "") -> NewAccount:
+def create_worker(
+    actor: User, provider: Provider, username: str, display_name: str = ""
+) -> NewAccount:
     """A worker account of `provider` with a one-time password for the worker (so that
     whoever made it cannot log in as the worker later). The bureau or the provider's own
     admin may (eldercare.accounts.services: one rule for every account). Raises Forbidden,
     Conflict (username taken). Flushes, never commits."""
-    return create_account(actor, username, Role.WORKER, provider_id=provider.id,
-                          display_name=display_name)
+    return create_account(
+        actor, username, Role.WORKER, provider_id=provider.id, display_name=display_name
+    )
 
 
 def workers_select(provider_id: int) -> sa.Select:
     """A provider's workers, by username."""
-    return sa.select(User).where(User.provider_id == provider_id,
-                                 User.role == Role.WORKER).order_by(User.username)
+    return (
+        sa.select(User)
+        .where(User.provider_id == provider_id, User.role == Role.WORKER)
+        .order_by(User.username)
+    )
 
 
 def workers(provider_id: int) -> list[User]:
@@ -180,16 +198,24 @@ def enrol(person: Person, provider: Provider, year: int, on: date | None = None)
         raise Conflict(_l("该人员已故，不能登记居家养老服务"), code="deceased")
     if person.status == PersonStatus.MOVED:
         raise Conflict(_l("该人员已迁出"), code="moved")
-    if db.session.scalar(sa.select(Enrolment.id).where(Enrolment.person_id == person.id,
-                                                       Enrolment.year == year)):
-        raise Conflict(_l("该人员 %(year)s 年已登记居家养老服务", year=year),
-                       code="already_enrolled")
+    if db.session.scalar(
+        sa.select(Enrolment.id).where(Enrolment.person_id == person.id, Enrolment.year == year)
+    ):
+        raise Conflict(
+            _l("该人员 %(year)s 年已登记居家养老服务", year=year), code="already_enrolled"
+        )
     today = local_today()
     on = on or (today if today.year == year else date(year, 1, 1))
     amount = subsidy_for(year)
-    enrolment = Enrolment(person_id=person.id, provider_id=provider.id, year=year,
-                          status=EnrolmentStatus.ACTIVE, enrolled_on=on, card_serial=1,
-                          balance=Decimal("0.00"))
+    enrolment = Enrolment(
+        person_id=person.id,
+        provider_id=provider.id,
+        year=year,
+        status=EnrolmentStatus.ACTIVE,
+        enrolled_on=on,
+        card_serial=1,
+        balance=Decimal("0.00"),
+    )
     db.session.add(enrolment)
     db.session.flush()
     # A back-dated enrolment has its subsidy from the day it counts from, so that the
@@ -198,7 +224,6 @@ def enrol(person: Person, provider: Provider, year: int, on: date | None = None)
     allocate(enrolment.id, amount, at, f"{year} 年居家养老服务补贴")
     db.session.refresh(enrolment, ["balance"])
     return enrolment
-
 
 
 #: What an enrolment was granted: its allocation, and the balance moved in or out by a
@@ -215,11 +240,18 @@ class Ledger:
 
 
 def ledger(enrolment: Enrolment) -> Ledger:
-    entries = list(db.session.scalars(sa.select(LedgerEntry).where(
-        LedgerEntry.enrolment_id == enrolment.id).order_by(LedgerEntry.at, LedgerEntry.id)))
+    entries = list(
+        db.session.scalars(
+            sa.select(LedgerEntry)
+            .where(LedgerEntry.enrolment_id == enrolment.id)
+            .order_by(LedgerEntry.at, LedgerEntry.id)
+        )
+    )
     allocated = sum((e.amount for e in entries if e.kind in GRANTED), Decimal("0.00"))
-    spent = -sum((e.amount for e in entries
-                  if e.kind in (EntryKind.VISIT_DEBIT, EntryKind.REVERSAL)), Decimal("0.00"))
+    spent = -sum(
+        (e.amount for e in entries if e.kind in (EntryKind.VISIT_DEBIT, EntryKind.REVERSAL)),
+        Decimal("0.00"),
+    )
     db.session.refresh(enrolment, ["balance"])
     return Ledger(allocated, spent, enrolment.balance, entries)
 
@@ -233,8 +265,10 @@ def ledger_sums() -> tuple[sa.ColumnElement, sa.ColumnElement]:
     from .tallies import SPENT
 
     amount, kind = stored(LedgerEntry.amount), LedgerEntry.kind
-    return (sa.func.sum(sa.case((kind.in_(GRANTED), amount), else_=0)),
-            sa.func.sum(sa.case((kind.in_(SPENT), amount), else_=0)))
+    return (
+        sa.func.sum(sa.case((kind.in_(GRANTED), amount), else_=0)),
+        sa.func.sum(sa.case((kind.in_(SPENT), amount), else_=0)),
+    )
 
 
 def ledger_summaries(ids: list[int]) -> dict[int, tuple[Decimal, Decimal]]:
@@ -243,7 +277,9 @@ def ledger_summaries(ids: list[int]) -> dict[int, tuple[Decimal, Decimal]]:
         return {}
     rows = db.session.execute(
         sa.select(LedgerEntry.enrolment_id, *ledger_sums())
-        .where(LedgerEntry.enrolment_id.in_(ids)).group_by(LedgerEntry.enrolment_id))
+        .where(LedgerEntry.enrolment_id.in_(ids))
+        .group_by(LedgerEntry.enrolment_id)
+    )
     return {eid: (from_fen(a), -from_fen(s)) for eid, a, s in rows}
 
 
@@ -260,17 +296,26 @@ def on_person_died(person: Person, on: date, **_kw) -> None:
     """person_died: end the person's enrolments from that date and flag the visits after
     it `deceased` (they stay on record for the claims to reject)."""
     end_utc = datetime.combine(on, time.max, tzinfo=LOCAL)
-    for enrolment in db.session.scalars(sa.select(Enrolment).where(
-            Enrolment.person_id == person.id, Enrolment.status == EnrolmentStatus.ACTIVE)):
+    for enrolment in db.session.scalars(
+        sa.select(Enrolment).where(
+            Enrolment.person_id == person.id, Enrolment.status == EnrolmentStatus.ACTIVE
+        )
+    ):
         end_enrolment(enrolment, on, "deceased")
-    visits = db.session.scalars(sa.select(Visit).join(Enrolment).where(
-        Enrolment.person_id == person.id, Visit.check_in_at > end_utc))
+    visits = db.session.scalars(
+        sa.select(Visit)
+        .join(Enrolment)
+        .where(Enrolment.person_id == person.id, Visit.check_in_at > end_utc)
+    )
     for visit in visits:
         visit.flag("deceased")
     db.session.flush()
 
 
 def on_person_moved(person: Person, on: date, **_kw) -> None:
-    for enrolment in db.session.scalars(sa.select(Enrolment).where(
-            Enrolment.person_id == person.id, Enrolment.status == EnrolmentStatus.ACTIVE)):
+    for enrolment in db.session.scalars(
+        sa.select(Enrolment).where(
+            Enrolment.person_id == person.id, Enrolment.status == EnrolmentStatus.ACTIVE
+        )
+    ):
         end_enrolment(enrolment, on, "moved")

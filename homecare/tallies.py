@@ -64,17 +64,24 @@ def ledger_totals(year: int, until: date) -> tuple[Decimal, Decimal]:
     """(allocated, spent) for the enrolments of `year`, entries up to the end of `until`
     (spent as a positive amount)."""
     allocated, spent = db.session.execute(
-        sa.select(sa.func.coalesce(sa.func.sum(LedgerDay.allocated), 0),
-                  sa.func.coalesce(sa.func.sum(LedgerDay.spent), 0))
-        .where(LedgerDay.year == year, LedgerDay.day <= until)).one()
+        sa.select(
+            sa.func.coalesce(sa.func.sum(LedgerDay.allocated), 0),
+            sa.func.coalesce(sa.func.sum(LedgerDay.spent), 0),
+        ).where(LedgerDay.year == year, LedgerDay.day <= until)
+    ).one()
     return from_fen(allocated), from_fen(-int(spent))
 
 
 def visits_between(first: date, last: date) -> int:
     """Visits checked in from local day `first` to `last`, both included."""
-    return int(db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(VisitDay.visits), 0))
-        .where(VisitDay.day >= first, VisitDay.day <= last)) or 0)
+    return int(
+        db.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(VisitDay.visits), 0)).where(
+                VisitDay.day >= first, VisitDay.day <= last
+            )
+        )
+        or 0
+    )
 
 
 # --- recount ---------------------------------------------------------------------------
@@ -85,18 +92,22 @@ def _counted_ledger() -> dict[tuple, tuple[int, int]]:
     day = local_date(LedgerEntry.at)
     shard = LedgerEntry.enrolment_id % SHARDS
     rows = db.session.execute(
-        sa.select(Enrolment.year, day, shard,
-                  sa.func.sum(sa.case((kind.in_(ALLOCATED), amount), else_=0)),
-                  sa.func.sum(sa.case((kind.in_(SPENT), amount), else_=0)))
+        sa.select(
+            Enrolment.year,
+            day,
+            shard,
+            sa.func.sum(sa.case((kind.in_(ALLOCATED), amount), else_=0)),
+            sa.func.sum(sa.case((kind.in_(SPENT), amount), else_=0)),
+        )
         .join(Enrolment, Enrolment.id == LedgerEntry.enrolment_id)
-        .group_by(Enrolment.year, day, shard))
+        .group_by(Enrolment.year, day, shard)
+    )
     return {(y, _as_date(d), s): (int(a), int(p)) for y, d, s, a, p in rows}
 
 
 def _counted_visits() -> dict[tuple, int]:
     day, shard = local_date(Visit.check_in_at), Visit.enrolment_id % SHARDS
-    rows = db.session.execute(
-        sa.select(day, shard, sa.func.count(Visit.id)).group_by(day, shard))
+    rows = db.session.execute(sa.select(day, shard, sa.func.count(Visit.id)).group_by(day, shard))
     return {(_as_date(d), s): int(n) for d, s, n in rows}
 
 
@@ -108,20 +119,27 @@ def recount(repair: bool = False) -> dict[str, int]:
     """Count the ledger and the visits again and compare with the tallies: how many tally
     rows differ, per table. With `repair`, the differing rows are set to the count (the
     caller commits)."""
-    kept_ledger = {(r.year, r.day, r.shard): (r.allocated, r.spent)
-                   for r in db.session.scalars(sa.select(LedgerDay))}
+    kept_ledger = {
+        (r.year, r.day, r.shard): (r.allocated, r.spent)
+        for r in db.session.scalars(sa.select(LedgerDay))
+    }
     kept_visits = {(r.day, r.shard): r.visits for r in db.session.scalars(sa.select(VisitDay))}
     ledger, visits = _counted_ledger(), _counted_visits()
     zero = (0, 0)
-    bad_ledger = {k for k in ledger.keys() | kept_ledger.keys()
-                  if ledger.get(k, zero) != kept_ledger.get(k, zero)}
-    bad_visits = {k for k in visits.keys() | kept_visits.keys()
-                  if visits.get(k, 0) != kept_visits.get(k, 0)}
+    bad_ledger = {
+        k
+        for k in ledger.keys() | kept_ledger.keys()
+        if ledger.get(k, zero) != kept_ledger.get(k, zero)
+    }
+    bad_visits = {
+        k for k in visits.keys() | kept_visits.keys() if visits.get(k, 0) != kept_visits.get(k, 0)
+    }
     if repair:
         for year, day, shard in bad_ledger:
             allocated, spent = ledger.get((year, day, shard), zero)
-            db.session.merge(LedgerDay(year=year, day=day, shard=shard,
-                                       allocated=allocated, spent=spent))
+            db.session.merge(
+                LedgerDay(year=year, day=day, shard=shard, allocated=allocated, spent=spent)
+            )
         for day, shard in bad_visits:
             db.session.merge(VisitDay(day=day, shard=shard, visits=visits.get((day, shard), 0)))
         db.session.flush()

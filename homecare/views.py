@@ -51,18 +51,25 @@ EXCEPTION_LABELS = {
     "impossible_travel": _l("与前一次服务的住址相距过远，时速 60 公里赶不到"),
     "same_place": _l("同一天三位以上老人在同一地点（50 米内）扫码，不在老人家中"),
 }
-STATUS_LABELS = {"open": _l("进行中"), "completed": _l("已完成"), "flagged": _l("异常"),
-                 "active": _l("服务中"), "ended": _l("已终止")}
+STATUS_LABELS = {
+    "open": _l("进行中"),
+    "completed": _l("已完成"),
+    "flagged": _l("异常"),
+    "active": _l("服务中"),
+    "ended": _l("已终止"),
+}
 UNIT_LABELS = {"hour": _l("小时"), "session": _l("次"), "meal": _l("餐")}
 
 
 @bp.app_context_processor
 def _labels():
-    return {"hc_exception": lambda c: str(EXCEPTION_LABELS.get(c, c)),
-            "hc_status": lambda s: str(STATUS_LABELS.get(getattr(s, "value", s), s)),
-            "hc_unit": lambda u: str(UNIT_LABELS.get(getattr(u, "value", u), u)),
-            "hc_card_number": cards.short_number,
-            "service_name": _service_name}
+    return {
+        "hc_exception": lambda c: str(EXCEPTION_LABELS.get(c, c)),
+        "hc_status": lambda s: str(STATUS_LABELS.get(getattr(s, "value", s), s)),
+        "hc_unit": lambda u: str(UNIT_LABELS.get(getattr(u, "value", u), u)),
+        "hc_card_number": cards.short_number,
+        "service_name": _service_name,
+    }
 
 
 def _service_name(code: str | None) -> str:
@@ -78,8 +85,11 @@ def _service_name(code: str | None) -> str:
 def _townships() -> list[Region]:
     """Every township that ever was: elders registered before the 2019-2020 reform keep
     their old township's code, and the lists must still name it and filter by it."""
-    return list(db.session.scalars(sa.select(Region).where(
-        Region.level == "township").order_by(Region.code)))
+    return list(
+        db.session.scalars(
+            sa.select(Region).where(Region.level == "township").order_by(Region.code)
+        )
+    )
 
 
 def _args(**defaults) -> SimpleNamespace:
@@ -91,11 +101,16 @@ def _args(**defaults) -> SimpleNamespace:
         return int(v) if v.isdigit() else None
 
     return SimpleNamespace(
-        provider_id=num("provider_id"), year=num("year") or defaults.get("year"),
-        township_code=a.get("township_code") or None, status=a.get("status") or None,
-        q=search_text(a), month=a.get("month") or None,
-        enrolment_id=num("enrolment_id"), worker_id=num("worker_id"),
-        exception=a.get("exception") or None)
+        provider_id=num("provider_id"),
+        year=num("year") or defaults.get("year"),
+        township_code=a.get("township_code") or None,
+        status=a.get("status") or None,
+        q=search_text(a),
+        month=a.get("month") or None,
+        enrolment_id=num("enrolment_id"),
+        worker_id=num("worker_id"),
+        exception=a.get("exception") or None,
+    )
 
 
 @bp.get("/homecare/enrolments")
@@ -108,47 +123,94 @@ def enrolments():
     names = {t.code: t.name for t in _townships()}
     if wants_export():
         rows = iter_rows(stmt, Enrolment.id)
-        return export_response("enrolments", [
-            "登记编号", "姓名", "身份证号", "乡镇（街道）", "服务组织", "年度", "状态", "余额",
-            "卡号"],
-            ((e.id, e.person.name, mask(e.person.id_number), names.get(e.person.township_code),
-              e.provider.name, e.year, STATUS_LABELS[e.status.value], e.balance,
-              cards.short_number(e)) for e in rows))
+        return export_response(
+            "enrolments",
+            [
+                "登记编号",
+                "姓名",
+                "身份证号",
+                "乡镇（街道）",
+                "服务组织",
+                "年度",
+                "状态",
+                "余额",
+                "卡号",
+            ],
+            (
+                (
+                    e.id,
+                    e.person.name,
+                    mask(e.person.id_number),
+                    names.get(e.person.township_code),
+                    e.provider.name,
+                    e.year,
+                    STATUS_LABELS[e.status.value],
+                    e.balance,
+                    cards.short_number(e),
+                )
+                for e in rows
+            ),
+        )
     page = page_of(stmt, request.args)
     totals = services.ledger_summaries([e.id for e in page.items])
     form = EnrolForm(year=local_today().year)
-    form.provider_id.choices = [(str(p.id), p.name) for p in
-                                db.session.scalars(hc.providers(current_user))]
-    return render_template("homecare/enrolments.html", page=page, totals=totals,
-                           townships=_townships(), township_names=names, form=form,
-                           providers=db.session.scalars(hc.providers(current_user)).all())
+    form.provider_id.choices = [
+        (str(p.id), p.name) for p in db.session.scalars(hc.providers(current_user))
+    ]
+    return render_template(
+        "homecare/enrolments.html",
+        page=page,
+        totals=totals,
+        townships=_townships(),
+        township_names=names,
+        form=form,
+        providers=db.session.scalars(hc.providers(current_user)).all(),
+    )
 
 
 @bp.post("/homecare/enrolments")
 @role_required(Role.ADMIN)
 def enrol():
     form = EnrolForm()
-    form.provider_id.choices = [(str(p.id), p.name) for p in
-                                db.session.scalars(sa.select(Provider))]
+    form.provider_id.choices = [
+        (str(p.id), p.name) for p in db.session.scalars(sa.select(Provider))
+    ]
     if not form.validate_on_submit():
-        flash(_("登记信息有误：%(e)s", e="; ".join(
-            f"{k}: {', '.join(map(str, v))}" for k, v in form.errors.items())), "danger")
+        flash(
+            _(
+                "登记信息有误：%(e)s",
+                e="; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in form.errors.items()),
+            ),
+            "danger",
+        )
         return redirect(url_for("homecare.enrolments"))
     person = core_scoping.get_person(current_user, form.person_id.data)
     try:
         enrolment = reference.enrol(
-            person, services.get_provider(int(form.provider_id.data)), form.year.data,
+            person,
+            services.get_provider(int(form.provider_id.data)),
+            form.year.data,
             form.outside_reason.data,
-            on=lifecycle.enrolled_on(form.year.data, form.enrolled_on.data))
+            on=lifecycle.enrolled_on(form.year.data, form.enrolled_on.data),
+        )
     except DomainError as exc:  # the field it names, in words (issue 17.1: outside_reason)
         db.session.rollback()
-        flash(_("登记信息有误：%(e)s", e="; ".join(
-            f"{getattr(form, k).label.text if hasattr(form, k) else k}: {v}"
-            for k, v in (exc.fields or {"person_id": exc.message}).items())), "danger")
+        flash(
+            _(
+                "登记信息有误：%(e)s",
+                e="; ".join(
+                    f"{getattr(form, k).label.text if hasattr(form, k) else k}: {v}"
+                    for k, v in (exc.fields or {"person_id": exc.message}).items()
+                ),
+            ),
+            "danger",
+        )
         return redirect(url_for("homecare.enrolments"))
     db.session.commit()
-    flash(_("已登记 %(name)s，补贴 ¥%(amt)s 已入账", name=person.name, amt=enrolment.balance),
-          "success")
+    flash(
+        _("已登记 %(name)s，补贴 ¥%(amt)s 已入账", name=person.name, amt=enrolment.balance),
+        "success",
+    )
     return redirect(url_for("homecare.enrolment", enrolment_id=enrolment.id))
 
 
@@ -159,10 +221,15 @@ def enrolment(enrolment_id: int):
     led = services.ledger(e)
     if wants_export():
         return exports.ledger(e, led)
-    visits = db.session.scalars(hc.visits(current_user).where(Visit.enrolment_id == e.id)
-                                .order_by(Visit.check_in_at.desc()).limit(200)).all()
-    return render_template("homecare/ledger.html", e=e, led=led, visits=visits,
-                           card_number=cards.short_number(e))
+    visits = db.session.scalars(
+        hc.visits(current_user)
+        .where(Visit.enrolment_id == e.id)
+        .order_by(Visit.check_in_at.desc())
+        .limit(200)
+    ).all()
+    return render_template(
+        "homecare/ledger.html", e=e, led=led, visits=visits, card_number=cards.short_number(e)
+    )
 
 
 @bp.post("/homecare/enrolments/<int:enrolment_id>/reissue")
@@ -184,13 +251,32 @@ def visits():
         args.month = None
     stmt = api_scans.filtered_visits(current_user, args)
     if wants_export():
-        return export_response("visits", [
-            "服务编号", "老人", "服务组织", "服务人员", "开始", "结束", "状态", "金额",
-            "补贴支付", "自付", "服务项目", "异常"], _visit_rows(stmt))
+        return export_response(
+            "visits",
+            [
+                "服务编号",
+                "老人",
+                "服务组织",
+                "服务人员",
+                "开始",
+                "结束",
+                "状态",
+                "金额",
+                "补贴支付",
+                "自付",
+                "服务项目",
+                "异常",
+            ],
+            _visit_rows(stmt),
+        )
     page = page_of(stmt, request.args)
-    return render_template("homecare/visits.html", page=page, exceptions=EXCEPTION_LABELS,
-                           providers=db.session.scalars(hc.providers(current_user)).all(),
-                           manual=figures.manual_counts(local_today().year))
+    return render_template(
+        "homecare/visits.html",
+        page=page,
+        exceptions=EXCEPTION_LABELS,
+        providers=db.session.scalars(hc.providers(current_user)).all(),
+        manual=figures.manual_counts(local_today().year),
+    )
 
 
 def _visit_rows(stmt: sa.Select):
@@ -200,29 +286,49 @@ def _visit_rows(stmt: sa.Select):
     demo scale 10 (bench/README.md)."""
     columns = (
         stmt.with_only_columns(
-            Visit.id, Person.name, Provider.name.label("provider"),
-            User.display_name.label("worker"), Visit.check_in_at, Visit.check_out_at,
-            Visit.status, Visit.amount, Visit.subsidised, Visit.self_paid, Visit.exceptions)
+            Visit.id,
+            Person.name,
+            Provider.name.label("provider"),
+            User.display_name.label("worker"),
+            Visit.check_in_at,
+            Visit.check_out_at,
+            Visit.status,
+            Visit.amount,
+            Visit.subsidised,
+            Visit.self_paid,
+            Visit.exceptions,
+        )
         .join(Enrolment, Enrolment.id == Visit.enrolment_id)
         .join(Person, Person.id == Enrolment.person_id)
         .join(Provider, Provider.id == Enrolment.provider_id)
-        .outerjoin(User, User.id == Visit.worker_id))
+        .outerjoin(User, User.id == Visit.worker_id)
+    )
     status = {k: str(v) for k, v in STATUS_LABELS.items()}
     labels = {k: str(v) for k, v in EXCEPTION_LABELS.items()}
     names = services.service_names()
     for batch in iter_batches(columns, Visit.id):
         lines = defaultdict(list)
         for visit_id, code, quantity in db.session.execute(
-                sa.select(VisitService.visit_id, VisitService.service_code,
-                          VisitService.quantity)
-                .where(VisitService.visit_id.in_([r.id for r in batch]))
-                .order_by(VisitService.id)):
+            sa.select(VisitService.visit_id, VisitService.service_code, VisitService.quantity)
+            .where(VisitService.visit_id.in_([r.id for r in batch]))
+            .order_by(VisitService.id)
+        ):
             lines[visit_id].append(f"{names.get(code, code)}×{quantity}")
         for r in batch:
-            yield (r.id, r.name, r.provider, r.worker, r.check_in_at, r.check_out_at,
-                   status[r.status.value], r.amount, r.subsidised, r.self_paid,
-                   "、".join(lines[r.id]),
-                   "、".join(labels.get(c, c) for c in r.exceptions or []))
+            yield (
+                r.id,
+                r.name,
+                r.provider,
+                r.worker,
+                r.check_in_at,
+                r.check_out_at,
+                status[r.status.value],
+                r.amount,
+                r.subsidised,
+                r.self_paid,
+                "、".join(lines[r.id]),
+                "、".join(labels.get(c, c) for c in r.exceptions or []),
+            )
 
 
 @bp.route("/homecare/workers", methods=["GET", "POST"])
@@ -244,12 +350,23 @@ def workers():
     shown = [provider] if provider else providers
     people = {p.id: services.workers(p.id) for p in shown}
     if wants_export():
-        return export_response("workers", ["服务组织", "登录名", "姓名", "状态"], (
-            (p.name, u.username, u.display_name, "启用" if u.active else "停用")
-            for p in shown for u in people[p.id]))
-    return render_template("homecare/workers.html", form=form, shown=shown, people=people,
-                           providers=providers, provider=provider), (
-        422 if request.method == "POST" else 200)
+        return export_response(
+            "workers",
+            ["服务组织", "登录名", "姓名", "状态"],
+            (
+                (p.name, u.username, u.display_name, "启用" if u.active else "停用")
+                for p in shown
+                for u in people[p.id]
+            ),
+        )
+    return render_template(
+        "homecare/workers.html",
+        form=form,
+        shown=shown,
+        people=people,
+        providers=providers,
+        provider=provider,
+    ), (422 if request.method == "POST" else 200)
 
 
 def _add_worker(form: WorkerForm, provider: Provider | None):
@@ -260,8 +377,9 @@ def _add_worker(form: WorkerForm, provider: Provider | None):
     if not form.validate_on_submit():
         return None
     try:
-        new = services.create_worker(current_user, provider, form.username.data,
-                                     form.display_name.data or "")
+        new = services.create_worker(
+            current_user, provider, form.username.data, form.display_name.data or ""
+        )
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -269,8 +387,9 @@ def _add_worker(form: WorkerForm, provider: Provider | None):
             field = getattr(form, name, None) or form.username
             field.errors = [*field.errors, msg]
         return None
-    back = url_for("homecare.workers", provider_id=None if current_user.role == Role.PROVIDER
-                   else provider.id)
+    back = url_for(
+        "homecare.workers", provider_id=None if current_user.role == Role.PROVIDER else provider.id
+    )
     return one_time_page(new.user, new.one_time_password, back)
 
 
@@ -284,9 +403,14 @@ def card_sheet():
     page = page_of(stmt, request.args, per_page=60)
     names = {t.code: t.name for t in _townships()}
     items = [(e, cards.short_number(e), cards.url(e)) for e in page.items]
-    return render_template("homecare/cards.html", page=page, items=items, township_names=names,
-                           townships=_townships(),
-                           providers=db.session.scalars(hc.providers(current_user)).all())
+    return render_template(
+        "homecare/cards.html",
+        page=page,
+        items=items,
+        township_names=names,
+        townships=_townships(),
+        providers=db.session.scalars(hc.providers(current_user)).all(),
+    )
 
 
 @bp.get("/homecare/dashboard")
@@ -302,22 +426,45 @@ def dashboard_page():
     provs, towns, months = figs["providers"], figs["townships"], figs["months"]
     allocated, used = _("已下拨补贴（元）"), _("已使用补贴（元）")
     charts = {  # money as "123.45" strings: the script draws them as numbers
-        "providers": {"labels": [r["provider"] for r in provs], "series": [
-            {"label": allocated, "data": [str(r["allocated"]) for r in provs]},
-            {"label": used, "data": [str(r["used"]) for r in provs]}]},
-        "townships": {"labels": [r["township"] or unknown for r in towns], "series": [
-            {"label": used, "data": [str(r["used"]) for r in towns]}]},
-        "months": {"labels": [r["month"] for r in months], "series": [
-            {"label": _("服务次数"), "data": [r["visits"] for r in months]},
-            # a few against thousands: on its own axis, or the bars would not show
-            {"label": _("异常服务次数"), "data": [r["flagged"] for r in months],
-             "axis": "y1", "colour": "#dc3545"}]},
-        "callbacks": {"labels": [outcome_labels[k] for k in dashboard.OUTCOMES], "series": [
-            {"label": _("回访次数"),
-             "data": [figs["callbacks"][k] for k in dashboard.OUTCOMES]}]},
+        "providers": {
+            "labels": [r["provider"] for r in provs],
+            "series": [
+                {"label": allocated, "data": [str(r["allocated"]) for r in provs]},
+                {"label": used, "data": [str(r["used"]) for r in provs]},
+            ],
+        },
+        "townships": {
+            "labels": [r["township"] or unknown for r in towns],
+            "series": [{"label": used, "data": [str(r["used"]) for r in towns]}],
+        },
+        "months": {
+            "labels": [r["month"] for r in months],
+            "series": [
+                {"label": _("服务次数"), "data": [r["visits"] for r in months]},
+                # a few against thousands: on its own axis, or the bars would not show
+                {
+                    "label": _("异常服务次数"),
+                    "data": [r["flagged"] for r in months],
+                    "axis": "y1",
+                    "colour": "#dc3545",
+                },
+            ],
+        },
+        "callbacks": {
+            "labels": [outcome_labels[k] for k in dashboard.OUTCOMES],
+            "series": [
+                {"label": _("回访次数"), "data": [figs["callbacks"][k] for k in dashboard.OUTCOMES]}
+            ],
+        },
     }
     if wants_export():
         return exports.dashboard(figs, year_n, outcome_labels, dashboard.OUTCOMES, unknown)
-    return render_template("homecare/dashboard.html", year=year_n, figs=figs, charts=charts,
-                           outcome_labels=outcome_labels, unknown=unknown,
-                           outcomes=dashboard.OUTCOMES)
+    return render_template(
+        "homecare/dashboard.html",
+        year=year_n,
+        figs=figs,
+        charts=charts,
+        outcome_labels=outcome_labels,
+        unknown=unknown,
+        outcomes=dashboard.OUTCOMES,
+    )

@@ -74,13 +74,18 @@ class ScanInput:
 
     @property
     def located(self) -> bool:
-        return (self.lat is not None and self.lng is not None
-                and math.isfinite(self.lat) and math.isfinite(self.lng))
+        return (
+            self.lat is not None
+            and self.lng is not None
+            and math.isfinite(self.lat)
+            and math.isfinite(self.lng)
+        )
 
 
 def request_hash(body: dict) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str,
-                                     ensure_ascii=False).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(body, sort_keys=True, default=str, ensure_ascii=False).encode()
+    ).hexdigest()
 
 
 # --- idempotency ------------------------------------------------------------------------
@@ -89,8 +94,9 @@ def request_hash(body: dict) -> str:
 def replay(user: User, client_id: str, body_hash: str) -> Visit | None:
     """The visit of an earlier scan with this client_id, or None for a new one.
     Raises Conflict when the same client_id came with another body."""
-    scan = db.session.scalar(sa.select(Scan).where(Scan.user_id == user.id,
-                                                   Scan.client_id == client_id))
+    scan = db.session.scalar(
+        sa.select(Scan).where(Scan.user_id == user.id, Scan.client_id == client_id)
+    )
     if scan is None:
         return None
     if scan.request_hash != body_hash:
@@ -98,8 +104,9 @@ def replay(user: User, client_id: str, body_hash: str) -> Visit | None:
     return db.session.get(Visit, scan.visit_id)
 
 
-def once(user: User, client_id: str | None, raw: dict, work: Callable[[], Visit]
-         ) -> tuple[Visit, bool]:
+def once(
+    user: User, client_id: str | None, raw: dict, work: Callable[[], Visit]
+) -> tuple[Visit, bool]:
     """The one rule for a repeated scan or hand-logged visit, whichever page or endpoint
     it came from: the visit of an earlier request of `user` with this client_id and
     False; else `work()` (scan or manual_visit, which claim the Scan row before they
@@ -134,10 +141,17 @@ def _claim(user: User, client_id: str, body_hash: str, kind: ScanKind) -> int:
     insert = (postgresql if is_postgres(conn) else sqlite).insert
     scans = table_of(Scan)
     scan_id = conn.execute(
-        insert(scans).values(user_id=user.id, client_id=client_id, request_hash=body_hash,
-                             kind=kind, received_at=utcnow())
+        insert(scans)
+        .values(
+            user_id=user.id,
+            client_id=client_id,
+            request_hash=body_hash,
+            kind=kind,
+            received_at=utcnow(),
+        )
         .on_conflict_do_nothing(index_elements=["user_id", "client_id"])
-        .returning(scans.c.id)).scalar()
+        .returning(scans.c.id)
+    ).scalar()
     if scan_id is None:
         raise _Twin
     return scan_id
@@ -205,10 +219,17 @@ def _open_visit(user: User, enrolment: Enrolment, at: datetime) -> Visit:
     """The visit a check-out closes, locked (PostgreSQL) so that the stale-visit job
     cannot close it under the check-out, nor the check-out reopen one the job closed."""
     visit = db.session.scalar(
-        sa.select(Visit).where(Visit.worker_id == user.id, Visit.enrolment_id == enrolment.id,
-                               Visit.status == VisitStatus.OPEN)
-        .order_by(Visit.check_in_at.desc()).limit(1).with_for_update(of=Visit)
-        .options(*lean.VISIT))
+        sa.select(Visit)
+        .where(
+            Visit.worker_id == user.id,
+            Visit.enrolment_id == enrolment.id,
+            Visit.status == VisitStatus.OPEN,
+        )
+        .order_by(Visit.check_in_at.desc())
+        .limit(1)
+        .with_for_update(of=Visit)
+        .options(*lean.VISIT)
+    )
     if visit is None:
         raise Conflict(_l("没有进行中的服务：请先扫码开始服务"), code="no_open_visit")
     if at < visit.check_in_at:
@@ -216,20 +237,43 @@ def _open_visit(user: User, enrolment: Enrolment, at: datetime) -> Visit:
     return visit
 
 
-def check_in(user: User, enrolment: Enrolment, at: datetime, lat: float | None = None,
-             lng: float | None = None, *, manual: bool = False) -> Visit:
+def check_in(
+    user: User,
+    enrolment: Enrolment,
+    at: datetime,
+    lat: float | None = None,
+    lng: float | None = None,
+    *,
+    manual: bool = False,
+) -> Visit:
     """Open a visit at `at`. Raises Conflict if this worker already has this elder's
     visit open. Flags: future_time, deceased, not_enrolled, far_from_home,
     no_home_point, worker_overlap, suspect_card."""
-    if not manual and db.session.scalar(sa.select(Visit.id).where(
-            Visit.worker_id == user.id, Visit.enrolment_id == enrolment.id,
-            Visit.status == VisitStatus.OPEN, Visit.check_in_at > at - flags.OPEN_VISIT_WINDOW)):
+    if not manual and db.session.scalar(
+        sa.select(Visit.id).where(
+            Visit.worker_id == user.id,
+            Visit.enrolment_id == enrolment.id,
+            Visit.status == VisitStatus.OPEN,
+            Visit.check_in_at > at - flags.OPEN_VISIT_WINDOW,
+        )
+    ):
         raise Conflict("该老人的服务已在进行中，请结束服务", code="visit_open")
-    visit = Visit(enrolment=enrolment, enrolment_id=enrolment.id,
-                  provider_id=enrolment.provider_id, worker_id=user.id, check_in_at=at,
-                  status=VisitStatus.OPEN, amount=Decimal("0.00"),
-                  subsidised=Decimal("0.00"), self_paid=Decimal("0.00"), lat=lat, lng=lng,
-                  manual=manual, exceptions=[], services=[])  # none yet: nothing to load
+    visit = Visit(
+        enrolment=enrolment,
+        enrolment_id=enrolment.id,
+        provider_id=enrolment.provider_id,
+        worker_id=user.id,
+        check_in_at=at,
+        status=VisitStatus.OPEN,
+        amount=Decimal("0.00"),
+        subsidised=Decimal("0.00"),
+        self_paid=Decimal("0.00"),
+        lat=lat,
+        lng=lng,
+        manual=manual,
+        exceptions=[],
+        services=[],
+    )  # none yet: nothing to load
     db.session.add(visit)
     if at > utcnow() + flags.CLOCK_TOLERANCE:
         visit.flag("future_time")
@@ -248,8 +292,13 @@ def check_in(user: User, enrolment: Enrolment, at: datetime, lat: float | None =
 def _price_list(year: int) -> list[Service]:
     """services.catalogue(services.price_year(year)) in one statement."""
     applies = sa.select(sa.func.max(Service.year)).where(Service.year <= year).scalar_subquery()
-    return list(db.session.scalars(sa.select(Service).where(
-        Service.year == sa.func.coalesce(applies, year)).order_by(Service.id)))
+    return list(
+        db.session.scalars(
+            sa.select(Service)
+            .where(Service.year == sa.func.coalesce(applies, year))
+            .order_by(Service.id)
+        )
+    )
 
 
 def price_services(year: int, picked: list[tuple[str, Decimal]]) -> list[VisitService]:
@@ -263,33 +312,46 @@ def price_services(year: int, picked: list[tuple[str, Decimal]]) -> list[VisitSe
         item = by_code.get(str(picked_code).lower())
         code = item.code if item is not None else picked_code
         if item is None:
-            raise Invalid(_l("未知的服务项目：%(code)s", code=code),
-                          fields={"services": _l("未知的服务项目 %(code)s", code=code)})
+            raise Invalid(
+                _l("未知的服务项目：%(code)s", code=code),
+                fields={"services": _l("未知的服务项目 %(code)s", code=code)},
+            )
         try:
             qty = Decimal(str(qty))
         except ArithmeticError:
             qty = Decimal("NaN")
         # NaN and Infinity first: comparing a NaN raises instead of answering (a 500).
-        if (not qty.is_finite() or qty <= 0 or qty > 24
-                or qty != qty.quantize(Decimal("0.01"))):
-            raise Invalid(_l("服务数量有误"),
-                          fields={"services": _l("%(code)s 的数量须在 0 到 24 之间", code=code)})
+        if not qty.is_finite() or qty <= 0 or qty > 24 or qty != qty.quantize(Decimal("0.01")):
+            raise Invalid(
+                _l("服务数量有误"),
+                fields={"services": _l("%(code)s 的数量须在 0 到 24 之间", code=code)},
+            )
         if item.unit != Unit.HOUR and qty != qty.to_integral_value():
-            raise Invalid(_l("按次计的服务须为整数"),
-                          fields={"services": _l("%(code)s 须为整数", code=code)})
+            raise Invalid(
+                _l("按次计的服务须为整数"), fields={"services": _l("%(code)s 须为整数", code=code)}
+            )
         qty = qty.quantize(Decimal("0.01"))
         if code in lines:
             lines[code].quantity += qty
             lines[code].amount = to_money(lines[code].quantity * item.price)
         else:
-            lines[code] = VisitService(service_code=code, quantity=qty, unit_price=item.price,
-                                       amount=to_money(qty * item.price))
+            lines[code] = VisitService(
+                service_code=code,
+                quantity=qty,
+                unit_price=item.price,
+                amount=to_money(qty * item.price),
+            )
             lines[code].unit = item.unit  # type: ignore[attr-defined]  # not stored: for the time check below
     return list(lines.values())
 
 
-def check_out(visit: Visit, at: datetime, picked: list[tuple[str, Decimal]],
-              lat: float | None = None, lng: float | None = None) -> Visit:
+def check_out(
+    visit: Visit,
+    at: datetime,
+    picked: list[tuple[str, Decimal]],
+    lat: float | None = None,
+    lng: float | None = None,
+) -> Visit:
     """Close `visit` at `at` with the services picked: price them, debit the subsidised
     part (never more than the balance; none for a deceased or unenrolled elder), the rest
     self-paid. Flags: too_short, quantity_exceeds_time, far_from_home, no_home_point,
@@ -302,8 +364,13 @@ def check_out(visit: Visit, at: datetime, picked: list[tuple[str, Decimal]],
     return visit
 
 
-def _close(visit: Visit, at: datetime, picked: list[tuple[str, Decimal]],
-           lat: float | None, lng: float | None) -> None:
+def _close(
+    visit: Visit,
+    at: datetime,
+    picked: list[tuple[str, Decimal]],
+    lat: float | None,
+    lng: float | None,
+) -> None:
     enrolment = visit.enrolment
     visit.check_out_at = at
     visit.services = price_services(to_local(visit.check_in_at).year, picked)
@@ -315,14 +382,20 @@ def _close(visit: Visit, at: datetime, picked: list[tuple[str, Decimal]],
     on_site = at - visit.check_in_at
     if on_site < flags.MIN_VISIT:
         visit.flag("too_short")
-    hours = sum((s.quantity for s in visit.services
-                 if getattr(s, "unit", None) == Unit.HOUR), Decimal(0))
+    hours = sum(
+        (s.quantity for s in visit.services if getattr(s, "unit", None) == Unit.HOUR), Decimal(0)
+    )
     if hours * 60 > Decimal(on_site.total_seconds()) / 60 + flags.HOURS_TOLERANCE_MIN:
         visit.flag("quantity_exceeds_time")
-    later = db.session.scalars(sa.select(Visit).where(
-        Visit.worker_id == visit.worker_id, Visit.id != visit.id,
-        Visit.enrolment_id != visit.enrolment_id,
-        Visit.check_in_at > visit.check_in_at, Visit.check_in_at < at))
+    later = db.session.scalars(
+        sa.select(Visit).where(
+            Visit.worker_id == visit.worker_id,
+            Visit.id != visit.id,
+            Visit.enrolment_id != visit.enrolment_id,
+            Visit.check_in_at > visit.check_in_at,
+            Visit.check_in_at < at,
+        )
+    )
     for other in later:
         other.flag("worker_overlap")
     amount = to_money(sum((s.amount for s in visit.services), Decimal(0)))
@@ -336,9 +409,17 @@ def _close(visit: Visit, at: datetime, picked: list[tuple[str, Decimal]],
     visit.status = VisitStatus.FLAGGED if visit.exceptions else VisitStatus.COMPLETED
 
 
-def manual_visit(user: User, enrolment: Enrolment, check_in_at: datetime,
-                 check_out_at: datetime, picked: list[tuple[str, Decimal]], reason: str,
-                 note: str, client_id: str | None = None, raw: dict | None = None) -> Visit:
+def manual_visit(
+    user: User,
+    enrolment: Enrolment,
+    check_in_at: datetime,
+    check_out_at: datetime,
+    picked: list[tuple[str, Decimal]],
+    reason: str,
+    note: str,
+    client_id: str | None = None,
+    raw: dict | None = None,
+) -> Visit:
     """A visit logged by hand when the card is lost or damaged: marked `manual` with its
     reason code and note (and `late_upload` when logged more than 72 hours after it
     began), otherwise the same rules as scans. Raises Forbidden, Invalid."""
@@ -366,11 +447,17 @@ def manual_visit(user: User, enrolment: Enrolment, check_in_at: datetime,
 
 def open_visit_of(user: User, enrolment: Enrolment) -> Visit | None:
     """The visit this worker has open at this elder's home now (for /v/<token>)."""
-    return db.session.scalar(sa.select(Visit).where(
-        Visit.worker_id == user.id, Visit.enrolment_id == enrolment.id,
-        Visit.status == VisitStatus.OPEN,
-        Visit.check_in_at > utcnow() - flags.OPEN_VISIT_WINDOW)
-        .order_by(Visit.check_in_at.desc()).limit(1))
+    return db.session.scalar(
+        sa.select(Visit)
+        .where(
+            Visit.worker_id == user.id,
+            Visit.enrolment_id == enrolment.id,
+            Visit.status == VisitStatus.OPEN,
+            Visit.check_in_at > utcnow() - flags.OPEN_VISIT_WINDOW,
+        )
+        .order_by(Visit.check_in_at.desc())
+        .limit(1)
+    )
 
 
 # --- the hourly job -----------------------------------------------------------------------
@@ -383,9 +470,15 @@ def close_stale_visits(now: datetime | None = None) -> int:
     # A visit being checked out right now is locked by its check-out: skip it (it will
     # not be open when the check-out commits). Without the lock the job's update would
     # overwrite the check-out and flag a finished visit no_check_out.
-    stale = list(db.session.scalars(sa.select(Visit).where(
-        Visit.status == VisitStatus.OPEN, Visit.check_in_at < now - flags.OPEN_VISIT_WINDOW)
-        .with_for_update(skip_locked=True, of=Visit)))
+    stale = list(
+        db.session.scalars(
+            sa.select(Visit)
+            .where(
+                Visit.status == VisitStatus.OPEN, Visit.check_in_at < now - flags.OPEN_VISIT_WINDOW
+            )
+            .with_for_update(skip_locked=True, of=Visit)
+        )
+    )
     for visit in stale:
         visit.status = VisitStatus.FLAGGED
         visit.flag("no_check_out")

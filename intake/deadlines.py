@@ -27,8 +27,14 @@ from eldercare.models import CareLevel
 from .models import Kind, Step
 
 ITEMS = ("eating", "dressing", "transfer", "toileting", "walking", "bathing")
-ITEM_LABELS = {"eating": _l("进食"), "dressing": _l("穿衣"), "transfer": _l("上下床"),
-               "toileting": _l("如厕"), "walking": _l("室内行走"), "bathing": _l("洗澡")}
+ITEM_LABELS = {
+    "eating": _l("进食"),
+    "dressing": _l("穿衣"),
+    "transfer": _l("上下床"),
+    "toileting": _l("如厕"),
+    "walking": _l("室内行走"),
+    "bathing": _l("洗澡"),
+}
 NOTICE_DAYS = 7
 
 #: (kind, the step to do next) -> working days from the previous step's day

@@ -35,11 +35,17 @@ from .deadlines import ITEMS, add_working_days, care_level_of, due_after, first_
 from .deadlines import notice_until as until_of
 from .models import Application, ApplicationStep, Kind, Status, Step
 
-CLERKS = (("shima", "510704101", "石马镇 民政办 陈干事"),
-          ("weicheng", "510704104", "魏城镇 民政办 刘干事"),
-          ("fule", "510704003", "富乐街道 社会事务办 杨干事"))
-REFUSALS = ("有法定赡养人且具备赡养能力", "家庭人均收入高于当地低保标准",
-            "具有劳动能力", "名下有两套住房，财产状况不符合条件")
+CLERKS = (
+    ("shima", "510704101", "石马镇 民政办 陈干事"),
+    ("weicheng", "510704104", "魏城镇 民政办 刘干事"),
+    ("fule", "510704003", "富乐街道 社会事务办 杨干事"),
+)
+REFUSALS = (
+    "有法定赡养人且具备赡养能力",
+    "家庭人均收入高于当地低保标准",
+    "具有劳动能力",
+    "名下有两套住房，财产状况不符合条件",
+)
 WITHDRAWALS = ("申请人自愿放弃", "由子女接往外地照料", "入住民办养老机构")
 CHECK_NOTE = "入户调查：无劳动能力，无生活来源，无法定赡养人或其无赡养能力"
 
@@ -88,8 +94,11 @@ def _walk(ctx, d: Draft, path: tuple[Step, ...], stall: bool) -> None:
     """Do the path's steps until today (or a stall: an application left lying, past its
     deadline), each from the day of the one before (a notice's decision from its end)."""
     for step in path:
-        since = d.values["notice_until"] if step == Step.DECIDE and "notice_until" in d.values \
+        since = (
+            d.values["notice_until"]
+            if step == Step.DECIDE and "notice_until" in d.values
             else d.last()
+        )
         on, due = _when(ctx, d.kind, step, since)
         d.due = due
         if on > ctx.today or (stall and ctx.rng.random() < 0.5):
@@ -119,9 +128,16 @@ def _new_people(ctx, n: int, lo: int, hi: int, towns: list[str]) -> list[int]:
     for i in range(n):
         sex = "M" if ctx.rng.random() < 0.55 else "F"
         code = towns[i % len(towns)]
-        rows.append({"name": ctx.name(sex), "birth_date": ctx.birth(lo, hi), "sex": sex,
-                     "township_code": code, "village_code": ctx.rng.choice(ctx.villages[code]),
-                     "address": f"{ctx.rng.randrange(1, 12)}组{ctx.rng.randrange(1, 80)}号"})
+        rows.append(
+            {
+                "name": ctx.name(sex),
+                "birth_date": ctx.birth(lo, hi),
+                "sex": sex,
+                "township_code": code,
+                "village_code": ctx.rng.choice(ctx.villages[code]),
+                "address": f"{ctx.rng.randrange(1, 12)}组{ctx.rng.randrange(1, 80)}号",
+            }
+        )
     return ctx.add_people(rows)
 
 
@@ -159,12 +175,20 @@ def _decide_tekun(ctx, drafts: list[Draft]) -> None:
     is one of the district's existing 特困 persons (support from the month after); one
     this month is a new person whose support starts next month."""
     rng, month_start = ctx.rng, ctx.today.replace(day=1)
-    supports = list(db.session.scalars(
-        sa.select(WubaoSupport).join(Person, Person.id == WubaoSupport.person_id)
-        .where(WubaoSupport.end_date.is_(None), WubaoSupport.support == "dispersed",
-               WubaoSupport.category == "elderly",
-               WubaoSupport.applied_centralized_on.is_(None), Person.status == "active")
-        .order_by(WubaoSupport.id)))
+    supports = list(
+        db.session.scalars(
+            sa.select(WubaoSupport)
+            .join(Person, Person.id == WubaoSupport.person_id)
+            .where(
+                WubaoSupport.end_date.is_(None),
+                WubaoSupport.support == "dispersed",
+                WubaoSupport.category == "elderly",
+                WubaoSupport.applied_centralized_on.is_(None),
+                Person.status == "active",
+            )
+            .order_by(WubaoSupport.id)
+        )
+    )
     pool = iter(rng.sample(supports, k=min(len(supports), ctx.n(120))))
     new_supports = []
     for d in drafts:
@@ -188,8 +212,12 @@ def _decide_tekun(ctx, drafts: list[Draft]) -> None:
             d.values |= {"approved": False, "reasons": rng.choice(REFUSALS)}
             continue
         d.status = Status.APPROVED
-        d.values |= {"approved": True, "category": "elderly", "support_from": since,
-                     "support": d.wanted}
+        d.values |= {
+            "approved": True,
+            "category": "elderly",
+            "support_from": since,
+            "support": d.wanted,
+        }
         if support is not None:
             d.person_id, d.wanted = support.person_id, "dispersed"
             d.values["support"] = "dispersed"
@@ -198,16 +226,31 @@ def _decide_tekun(ctx, drafts: list[Draft]) -> None:
             d.values["support_id"] = support.id
         else:
             new_supports.append(d)
-    ids = insert_returning_ids(WubaoSupport, [
-        {"person_id": d.person_id, "category": "elderly", "support": "dispersed",
-         "start_date": d.values["support_from"], "end_date": None, "end_reason": "",
-         "applied_centralized_on": d.values["decided_on"] if d.wanted == "centralized" else None,
-         "review_due": d.values["support_from"].replace(year=d.values["support_from"].year + 1)}
-        for d in new_supports])
+    ids = insert_returning_ids(
+        WubaoSupport,
+        [
+            {
+                "person_id": d.person_id,
+                "category": "elderly",
+                "support": "dispersed",
+                "start_date": d.values["support_from"],
+                "end_date": None,
+                "end_reason": "",
+                "applied_centralized_on": d.values["decided_on"]
+                if d.wanted == "centralized"
+                else None,
+                "review_due": d.values["support_from"].replace(
+                    year=d.values["support_from"].year + 1
+                ),
+            }
+            for d in new_supports
+        ],
+    )
     for d, sid in zip(new_supports, ids, strict=True):
         d.values["support_id"] = sid
-    insert_rows(PersonCategory, [{"person_id": d.person_id, "category": "tekun"}
-                                 for d in new_supports])
+    insert_rows(
+        PersonCategory, [{"person_id": d.person_id, "category": "tekun"} for d in new_supports]
+    )
 
 
 # --- home care ---------------------------------------------------------------------------
@@ -223,15 +266,32 @@ def _assessed(ctx, d: Draft, person: Person) -> bool:
     on = next(o for step, o, _d, _l in d.steps if step == Step.CHECK)
     matched = rules.matches(person, d.year, on, level.value, alone)
     score, reasons = rules.need(person, on, a, alone)
-    d.values |= {**a, "care_level": level.value, "lives_alone": alone,
-                 "eligible": bool(matched), "matched_rules": [m.as_dict() for m in matched],
-                 "need_score": score, "need_reasons": reasons, "services_wanted": ["meal", "clean"]}
+    d.values |= {
+        **a,
+        "care_level": level.value,
+        "lives_alone": alone,
+        "eligible": bool(matched),
+        "matched_rules": [m.as_dict() for m in matched],
+        "need_score": score,
+        "need_reasons": reasons,
+        "services_wanted": ["meal", "clean"],
+    }
     planned = [on for step, on, _d, _l in d.steps if step == Step.PLAN]
     if planned:
-        priced = price(d.year, [PlanLine("meal", Decimal(rng.randrange(2, 9))),
-                                PlanLine("clean", Decimal(rng.randrange(1, 3)))], planned[0])
-        d.values |= {"plan_lines": priced["lines"], "plan_total": priced["total"],
-                     "plan_subsidy": priced["subsidy"], "plan_self_paid": priced["self_paid"]}
+        priced = price(
+            d.year,
+            [
+                PlanLine("meal", Decimal(rng.randrange(2, 9))),
+                PlanLine("clean", Decimal(rng.randrange(1, 3))),
+            ],
+            planned[0],
+        )
+        d.values |= {
+            "plan_lines": priced["lines"],
+            "plan_total": priced["total"],
+            "plan_subsidy": priced["subsidy"],
+            "plan_self_paid": priced["self_paid"],
+        }
     return bool(matched)
 
 
@@ -243,8 +303,12 @@ def _homecare_drafts(ctx, towns: list[str]) -> list[Draft]:
     drafts = []
     path = (Step.CHECK, Step.PLAN, Step.DECIDE)
     for pid in fresh:
-        d = Draft(Kind.HOMECARE, pid, today - timedelta(days=rng.randrange(0, (today - jan1)
-                                                                         .days + 1)), year)
+        d = Draft(
+            Kind.HOMECARE,
+            pid,
+            today - timedelta(days=rng.randrange(0, (today - jan1).days + 1)),
+            year,
+        )
         _walk(ctx, d, path, rng.random() < 0.1)
         if d.steps:
             eligible = _assessed(ctx, d, people[pid])
@@ -267,23 +331,33 @@ def _enrolled_drafts(ctx, year: int, jan1: date) -> list[Draft]:
     """Enrolled elders' own applications: received last autumn, a place decided in the
     year before, the agreement on 1 January."""
     rng = ctx.rng
-    rows = db.session.execute(sa.select(Enrolment.id, Enrolment.person_id, Enrolment.provider_id)
-                              .where(Enrolment.year == year).order_by(Enrolment.id)
-                              .limit(ctx.n(400))).all()
-    people = {p.id: p for p in db.session.scalars(sa.select(Person).where(
-        Person.id.in_([r.person_id for r in rows])))}
+    rows = db.session.execute(
+        sa.select(Enrolment.id, Enrolment.person_id, Enrolment.provider_id)
+        .where(Enrolment.year == year)
+        .order_by(Enrolment.id)
+        .limit(ctx.n(400))
+    ).all()
+    people = {
+        p.id: p
+        for p in db.session.scalars(
+            sa.select(Person).where(Person.id.in_([r.person_id for r in rows]))
+        )
+    }
     drafts = []
     for eid, pid, provider in rng.sample(rows, min(len(rows), ctx.n(60))):
-        d = Draft(Kind.HOMECARE, pid, date(year - 1, 10, 8) + timedelta(rng.randrange(0, 40)),
-                  year)
+        d = Draft(Kind.HOMECARE, pid, date(year - 1, 10, 8) + timedelta(rng.randrange(0, 40)), year)
         _walk(ctx, d, (Step.CHECK, Step.PLAN, Step.DECIDE), False)
         decided = d.values.get("decided_on")
         if decided is None or decided >= jan1 or not _assessed(ctx, d, people[pid]):
             continue
         d.did(Step.ENROL, jan1, due_after(Kind.HOMECARE, Step.ENROL, decided))
         d.status, d.due = Status.APPROVED, None
-        d.values |= {"approved": True, "provider_id": provider, "enrolment_id": eid,
-                     "agreed_on": jan1}
+        d.values |= {
+            "approved": True,
+            "provider_id": provider,
+            "enrolment_id": eid,
+            "agreed_on": jan1,
+        }
         drafts.append(d)
     return drafts
 
@@ -292,30 +366,74 @@ def _enrolled_drafts(ctx, year: int, jan1: date) -> list[Draft]:
 
 
 def _insert(drafts: list[Draft]) -> None:
-    people = {pid: (town, village) for pid, town, village in db.session.execute(
-        sa.select(Person.id, Person.township_code, Person.village_code).where(
-            Person.id.in_({d.person_id for d in drafts})))}
-    base: dict[str, object] = {"proposal_id": None, "by_proxy": False, "proxy_name": "", "note": "",
-            "source": "desk", "check_note": "", "services_wanted": [], "matched_rules": [],
-            "need_reasons": [], "plan_lines": [], "reasons": "", "withdraw_reason": ""}
+    people = {
+        pid: (town, village)
+        for pid, town, village in db.session.execute(
+            sa.select(Person.id, Person.township_code, Person.village_code).where(
+                Person.id.in_({d.person_id for d in drafts})
+            )
+        )
+    }
+    base: dict[str, object] = {
+        "proposal_id": None,
+        "by_proxy": False,
+        "proxy_name": "",
+        "note": "",
+        "source": "desk",
+        "check_note": "",
+        "services_wanted": [],
+        "matched_rules": [],
+        "need_reasons": [],
+        "plan_lines": [],
+        "reasons": "",
+        "withdraw_reason": "",
+    }
     open_ = (Status.RECEIVED, Status.CHECKED, Status.NOTICED)
-    ids = insert_returning_ids(Application, [
-        base | {"kind": d.kind.value, "person_id": d.person_id,
-                "township_code": people[d.person_id][0], "village_code": people[d.person_id][1],
-                "status": d.status.value, "version": 1 + len(d.steps), "year": d.year,
-                "received_on": d.received, "due": d.due if d.status in open_ else None,
-                "support_wanted": d.wanted} | d.values
-        for d in drafts])
-    insert_rows(ApplicationStep, [
-        {"application_id": aid, "step": s.value, "on": on, "due": due, "late": late,
-         "note": "", "by_id": None}
-        for aid, d in zip(ids, drafts, strict=True)
-        for s, on, due, late in [(Step.RECEIVE, d.received, None, False), *d.steps]])
+    ids = insert_returning_ids(
+        Application,
+        [
+            base
+            | {
+                "kind": d.kind.value,
+                "person_id": d.person_id,
+                "township_code": people[d.person_id][0],
+                "village_code": people[d.person_id][1],
+                "status": d.status.value,
+                "version": 1 + len(d.steps),
+                "year": d.year,
+                "received_on": d.received,
+                "due": d.due if d.status in open_ else None,
+                "support_wanted": d.wanted,
+            }
+            | d.values
+            for d in drafts
+        ],
+    )
+    insert_rows(
+        ApplicationStep,
+        [
+            {
+                "application_id": aid,
+                "step": s.value,
+                "on": on,
+                "due": due,
+                "late": late,
+                "note": "",
+                "by_id": None,
+            }
+            for aid, d in zip(ids, drafts, strict=True)
+            for s, on, due, late in [(Step.RECEIVE, d.received, None, False), *d.steps]
+        ],
+    )
 
 
 def build(ctx) -> None:
-    clerks = {code: ctx.account(username, "township", name.split()[0], township_code=code,
-                                display_name=name) for username, code, name in CLERKS}
+    clerks = {
+        code: ctx.account(
+            username, "township", name.split()[0], township_code=code, display_name=name
+        )
+        for username, code, name in CLERKS
+    }
     year = ctx.today.year
     rules.seed(year)
     rules.places_row(year).places = ctx.n(11000)
@@ -325,11 +443,17 @@ def build(ctx) -> None:
     _insert(drafts)
     # the three townships' clerks did their desk's steps; the bureau everything else
     for code, clerk in clerks.items():
-        db.session.execute(sa.update(ApplicationStep).where(
-            ApplicationStep.application_id.in_(sa.select(Application.id).where(
-                Application.township_code == code)),
-            ApplicationStep.step.in_(["receive", "check", "notice", "plan", "withdraw"]))
-            .values(by_id=clerk.id))
+        db.session.execute(
+            sa.update(ApplicationStep)
+            .where(
+                ApplicationStep.application_id.in_(
+                    sa.select(Application.id).where(Application.township_code == code)
+                ),
+                ApplicationStep.step.in_(["receive", "check", "notice", "plan", "withdraw"]),
+            )
+            .values(by_id=clerk.id)
+        )
     admin = db.session.scalar(sa.select(User.id).where(User.username == "admin"))
-    db.session.execute(sa.update(ApplicationStep).where(ApplicationStep.by_id.is_(None))
-                       .values(by_id=admin))
+    db.session.execute(
+        sa.update(ApplicationStep).where(ApplicationStep.by_id.is_(None)).values(by_id=admin)
+    )

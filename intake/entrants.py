@@ -30,8 +30,13 @@ KIND_WORDS = {"tekun": "特困人员救助供养", "homecare": "居家养老服�
 
 
 def _open(person: Person) -> list[Application]:
-    return list(db.session.scalars(sa.select(Application).where(
-        Application.person_id == person.id, Application.status.in_(OPEN))))
+    return list(
+        db.session.scalars(
+            sa.select(Application).where(
+                Application.person_id == person.id, Application.status.in_(OPEN)
+            )
+        )
+    )
 
 
 def supported(person: Person, on: date) -> list[str]:
@@ -59,17 +64,31 @@ def effects(person: Person, kind: str, on: date) -> list[str]:
             return [_("此人未登记所在乡镇（街道），请先补全再采纳")]
         if k == Kind.HOMECARE:
             ok = _("、").join(shown(m.label) for m in rules.matches(person, today.year, today))
-            return [_("受理居家养老服务申请（符合 %(year)s 年条件：%(rules)s），交所在乡镇（街道）"
-                      "进行需求评估", year=today.year, rules=ok)]
+            return [
+                _(
+                    "受理居家养老服务申请（符合 %(year)s 年条件：%(rules)s），交所在乡镇（街道）"
+                    "进行需求评估",
+                    year=today.year,
+                    rules=ok,
+                )
+            ]
         return [_("受理特困人员救助供养申请，交所在乡镇（街道）入户调查核实")]
     if kind in ("death", "moved"):
-        return [_("在办的%(kind)s申请 #%(id)s 撤回", kind=KIND_LABELS[a.kind.value], id=a.id)
-                for a in _open(person)]
+        return [
+            _("在办的%(kind)s申请 #%(id)s 撤回", kind=KIND_LABELS[a.kind.value], id=a.id)
+            for a in _open(person)
+        ]
     return []
 
 
-def start(person: Person, kind: str, on: date, *, proposal_id: int | None = None,
-          user_id: int | None = None) -> list[str]:
+def start(
+    person: Person,
+    kind: str,
+    on: date,
+    *,
+    proposal_id: int | None = None,
+    user_id: int | None = None,
+) -> list[str]:
     """An accepted entrant's application, received today by whoever accepted it, at the
     person's township. Raises Conflict where it cannot be received."""
     user = db.session.get(User, user_id) if user_id is not None else None
@@ -77,9 +96,17 @@ def start(person: Person, kind: str, on: date, *, proposal_id: int | None = None
         raise Conflict(_l("采纳人未知，无法受理申请"), code="no_user")
     today = local_today()
     k = kind_for(person, today)
-    app = receive(user, NewApplication(kind=k.value, received_on=today, person_id=person.id,
-                                       source=kind, proposal_id=proposal_id,
-                                       note=FOUND_BY_LIST))
+    app = receive(
+        user,
+        NewApplication(
+            kind=k.value,
+            received_on=today,
+            person_id=person.id,
+            source=kind,
+            proposal_id=proposal_id,
+            note=FOUND_BY_LIST,
+        ),
+    )
     return [_("已受理%(kind)s申请 #%(id)s", kind=KIND_LABELS[k.value], id=app.id)]
 
 

@@ -57,17 +57,23 @@ class Application(Model):
     __tablename__ = "applications"
     __table_args__ = (
         # one open application per person and kind, however many clerks press at once
-        sa.Index("uq_applications_open_per_person", "person_id", "kind", unique=True,
-                 sqlite_where=sa.text("status IN ('received', 'checked', 'noticed', 'waiting')"),
-                 postgresql_where=sa.text(
-                     "status IN ('received', 'checked', 'noticed', 'waiting')")),
+        sa.Index(
+            "uq_applications_open_per_person",
+            "person_id",
+            "kind",
+            unique=True,
+            sqlite_where=sa.text("status IN ('received', 'checked', 'noticed', 'waiting')"),
+            postgresql_where=sa.text("status IN ('received', 'checked', 'noticed', 'waiting')"),
+        ),
         sa.Index("ix_applications_township_status", "township_code", "status"),
         sa.Index("ix_applications_year_kind", "year", "kind"),
         sa.CheckConstraint("status <> 'refused' OR reasons <> ''", name="refusal_has_reasons"),
-        sa.CheckConstraint("status <> 'withdrawn' OR withdraw_reason <> ''",
-                           name="withdrawal_has_reason"),
-        sa.CheckConstraint("notice_until IS NULL OR notice_until >= notice_from",
-                           name="notice_dates_in_order"),
+        sa.CheckConstraint(
+            "status <> 'withdrawn' OR withdraw_reason <> ''", name="withdrawal_has_reason"
+        ),
+        sa.CheckConstraint(
+            "notice_until IS NULL OR notice_until >= notice_from", name="notice_dates_in_order"
+        ),
         sa.CheckConstraint("version >= 1", name="version_positive"),
     )
 
@@ -75,25 +81,32 @@ class Application(Model):
     kind: Mapped[Kind] = mapped_column(enum_column(Kind, "application_kind"))
     person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), index=True)
     township_code: Mapped[str] = mapped_column(
-        sa.ForeignKey("regions.code"), comment="where it was received: the township's scope")
+        sa.ForeignKey("regions.code"), comment="where it was received: the township's scope"
+    )
     village_code: Mapped[str | None] = mapped_column(sa.ForeignKey("regions.code"))
-    status: Mapped[Status] = mapped_column(enum_column(Status, "application_status"),
-                                           default=Status.RECEIVED)
+    status: Mapped[Status] = mapped_column(
+        enum_column(Status, "application_status"), default=Status.RECEIVED
+    )
     version: Mapped[int] = mapped_column(
-        default=1, comment="bumped by every step: the conditional update's guard")
+        default=1, comment="bumped by every step: the conditional update's guard"
+    )
     year: Mapped[int] = mapped_column(comment="the year applied for (home care: subsidy year)")
     received_on: Mapped[date]
     due: Mapped[date | None] = mapped_column(comment="deadline of the next step")
     source: Mapped[str] = mapped_column(
-        sa.String(16), default="desk",
-        comment="desk (at the township), or the list that found the person: disability, dibao, age")
+        sa.String(16),
+        default="desk",
+        comment="desk (at the township), or the list that found the person: disability, dibao, age",
+    )
     proposal_id: Mapped[int | None] = mapped_column(
-        comment="the comparison proposal accepted to start it (dynamic feature, by id)")
+        comment="the comparison proposal accepted to start it (dynamic feature, by id)"
+    )
     by_proxy: Mapped[bool] = mapped_column(default=False, comment="申请由他人代为提出")
     proxy_name: Mapped[str] = mapped_column(sa.String(64), default="")
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     support_wanted: Mapped[str | None] = mapped_column(
-        sa.String(12), comment="特困: dispersed or centralized, as the applicant asks")
+        sa.String(12), comment="特困: dispersed or centralized, as the applicant asks"
+    )
     # the township's check: 六项自理能力评估 (True = done alone), and what the visit found
     eating: Mapped[bool | None] = mapped_column(comment="进食")
     dressing: Mapped[bool | None] = mapped_column(comment="穿衣")
@@ -103,13 +116,16 @@ class Application(Model):
     bathing: Mapped[bool | None] = mapped_column(comment="洗澡")
     care_level: Mapped[CareLevel | None] = mapped_column(enum_column(CareLevel, "care_level"))
     check_note: Mapped[str] = mapped_column(
-        sa.String(500), default="", comment="home visit, income and supporters (入户调查)")
+        sa.String(500), default="", comment="home visit, income and supporters (入户调查)"
+    )
     lives_alone: Mapped[bool | None] = mapped_column(comment="居家养老：独居")
-    services_wanted: Mapped[list] = mapped_column(sa.JSON, default=list,
-                                                  comment="居家养老：service codes asked for")
+    services_wanted: Mapped[list] = mapped_column(
+        sa.JSON, default=list, comment="居家养老：service codes asked for"
+    )
     eligible: Mapped[bool | None] = mapped_column(comment="居家养老：a rule of the year matched")
-    matched_rules: Mapped[list] = mapped_column(sa.JSON, default=list,
-                                                comment="[{code, label}] that matched")
+    matched_rules: Mapped[list] = mapped_column(
+        sa.JSON, default=list, comment="[{code, label}] that matched"
+    )
     need_score: Mapped[int | None] = mapped_column(comment="居家养老：assessed need, for the rank")
     need_reasons: Mapped[list] = mapped_column(sa.JSON, default=list)
     # 居家养老 service plan, priced against the year's catalogue and subsidy
@@ -123,12 +139,15 @@ class Application(Model):
     # the bureau's decision
     decided_on: Mapped[date | None]
     approved: Mapped[bool | None]
-    reasons: Mapped[str] = mapped_column(sa.String(500), default="",
-                                         comment="written reasons, required for a refusal")
-    category: Mapped[str | None] = mapped_column(sa.String(12),
-                                                 comment="特困: elderly, disabled or minor")
-    support: Mapped[str | None] = mapped_column(sa.String(12),
-                                                comment="特困: dispersed or centralized")
+    reasons: Mapped[str] = mapped_column(
+        sa.String(500), default="", comment="written reasons, required for a refusal"
+    )
+    category: Mapped[str | None] = mapped_column(
+        sa.String(12), comment="特困: elderly, disabled or minor"
+    )
+    support: Mapped[str | None] = mapped_column(
+        sa.String(12), comment="特困: dispersed or centralized"
+    )
     support_id: Mapped[int | None] = mapped_column(sa.ForeignKey("wubao_supports.id"))
     support_from: Mapped[date | None] = mapped_column(comment="first day of the month after")
     waiting_since: Mapped[date | None] = mapped_column(comment="居家养老：on the waiting list")
@@ -140,7 +159,8 @@ class Application(Model):
 
     person: Mapped[Person] = relationship(lazy="joined")
     steps: Mapped[list[ApplicationStep]] = relationship(
-        back_populates="application", order_by="ApplicationStep.id", lazy="selectin")
+        back_populates="application", order_by="ApplicationStep.id", lazy="selectin"
+    )
 
     def assessment(self) -> dict[str, bool | None]:
         from .deadlines import ITEMS
@@ -156,12 +176,15 @@ class ApplicationStep(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+        sa.ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
     step: Mapped[Step] = mapped_column(enum_column(Step, "application_step"))
-    on: Mapped[date] = mapped_column("done_on",
-                                     comment="the day it was done (as the clerk dates it)")
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow,
-                                         comment="when it was recorded")
+    on: Mapped[date] = mapped_column(
+        "done_on", comment="the day it was done (as the clerk dates it)"
+    )
+    at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, comment="when it was recorded"
+    )
     by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     due: Mapped[date | None] = mapped_column(comment="the deadline that applied")
     late: Mapped[bool] = mapped_column(default=False)
@@ -190,16 +213,19 @@ class EligibilityRule(Model):
     rule of the year holds."""
 
     __tablename__ = "eligibility_rules"
-    __table_args__ = (sa.UniqueConstraint("year", "code"),
-                      sa.CheckConstraint("min_age IS NULL OR min_age BETWEEN 0 AND 120",
-                                         name="age_in_range"))
+    __table_args__ = (
+        sa.UniqueConstraint("year", "code"),
+        sa.CheckConstraint("min_age IS NULL OR min_age BETWEEN 0 AND 120", name="age_in_range"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(index=True)
     code: Mapped[str] = mapped_column(sa.String(20))
     label: Mapped[str] = mapped_column(sa.String(64))
     min_age: Mapped[int | None]
-    categories: Mapped[list] = mapped_column(sa.JSON, default=list,
-                                             comment="any of these person categories")
-    care_levels: Mapped[list] = mapped_column(sa.JSON, default=list,
-                                              comment="any of these assessed care levels")
+    categories: Mapped[list] = mapped_column(
+        sa.JSON, default=list, comment="any of these person categories"
+    )
+    care_levels: Mapped[list] = mapped_column(
+        sa.JSON, default=list, comment="any of these assessed care levels"
+    )

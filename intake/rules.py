@@ -29,11 +29,19 @@ DEFAULT_RULES: tuple[dict, ...] = (
     {"code": "tekun60", "label": N_("60周岁以上特困人员"), "min_age": 60, "categories": ["tekun"]},
     {"code": "dibao60", "label": N_("60周岁以上低保对象"), "min_age": 60, "categories": ["dibao"]},
     {"code": "age80", "label": N_("80周岁以上高龄老人"), "min_age": 80},
-    {"code": "disabled60", "label": N_("60周岁以上残疾老人"), "min_age": 60,
-     "categories": ["disabled"]},
+    {
+        "code": "disabled60",
+        "label": N_("60周岁以上残疾老人"),
+        "min_age": 60,
+        "categories": ["disabled"],
+    },
     {"code": "alone70", "label": N_("70周岁以上独居老人"), "min_age": 70, "categories": ["alone"]},
-    {"code": "fullcare60", "label": N_("60周岁以上失能（全护理）老人"), "min_age": 60,
-     "care_levels": ["full"]},
+    {
+        "code": "fullcare60",
+        "label": N_("60周岁以上失能（全护理）老人"),
+        "min_age": 60,
+        "care_levels": ["full"],
+    },
 )
 CATEGORIES = {c.value for c in Category}
 CARE_LEVELS = {c.value for c in CareLevel}
@@ -46,10 +54,15 @@ def places_row(year: int) -> HomecareYear:
     """The year's row, made with last year's places (or 11,000) where missing."""
     row = db.session.get(HomecareYear, year)
     if row is None:
-        before = db.session.scalar(sa.select(HomecareYear.places).where(HomecareYear.year < year)
-                                   .order_by(HomecareYear.year.desc()).limit(1))
-        row = HomecareYear(year=year, places=before if before is not None else DEFAULT_PLACES,
-                           version=1)
+        before = db.session.scalar(
+            sa.select(HomecareYear.places)
+            .where(HomecareYear.year < year)
+            .order_by(HomecareYear.year.desc())
+            .limit(1)
+        )
+        row = HomecareYear(
+            year=year, places=before if before is not None else DEFAULT_PLACES, version=1
+        )
         db.session.add(row)
         db.session.flush()
     return row
@@ -60,9 +73,12 @@ def lock_year(year: int) -> HomecareYear:
     row lock holds until commit, on SQLite the write lock is held already), so that
     counting the places taken and taking one cannot interleave with another decision."""
     row = places_row(year)
-    db.session.execute(sa.update(HomecareYear).where(HomecareYear.year == year)
-                       .values(version=HomecareYear.version + 1)
-                       .execution_options(synchronize_session=False))
+    db.session.execute(
+        sa.update(HomecareYear)
+        .where(HomecareYear.year == year)
+        .values(version=HomecareYear.version + 1)
+        .execution_options(synchronize_session=False)
+    )
     db.session.refresh(row)
     return row
 
@@ -71,11 +87,25 @@ def places_taken(year: int) -> int:
     """Active enrolments of the year, and approved applications not enrolled yet."""
     from homecare.models import Enrolment
 
-    enrolled = db.session.scalar(sa.select(sa.func.count(Enrolment.id)).where(
-        Enrolment.year == year, Enrolment.status == "active")) or 0
-    promised = db.session.scalar(sa.select(sa.func.count(Application.id)).where(
-        Application.kind == Kind.HOMECARE, Application.year == year,
-        Application.status == Status.APPROVED, Application.enrolment_id.is_(None))) or 0
+    enrolled = (
+        db.session.scalar(
+            sa.select(sa.func.count(Enrolment.id)).where(
+                Enrolment.year == year, Enrolment.status == "active"
+            )
+        )
+        or 0
+    )
+    promised = (
+        db.session.scalar(
+            sa.select(sa.func.count(Application.id)).where(
+                Application.kind == Kind.HOMECARE,
+                Application.year == year,
+                Application.status == Status.APPROVED,
+                Application.enrolment_id.is_(None),
+            )
+        )
+        or 0
+    )
     return enrolled + promised
 
 
@@ -85,10 +115,16 @@ def seed(year: int | None = None) -> None:
     places_row(year)
     if not db.session.scalar(sa.select(EligibilityRule.id).where(EligibilityRule.year == year)):
         for r in DEFAULT_RULES:
-            db.session.add(EligibilityRule(year=year, code=r["code"], label=r["label"],
-                                           min_age=r.get("min_age"),
-                                           categories=list(r.get("categories", [])),
-                                           care_levels=list(r.get("care_levels", []))))
+            db.session.add(
+                EligibilityRule(
+                    year=year,
+                    code=r["code"],
+                    label=r["label"],
+                    min_age=r.get("min_age"),
+                    categories=list(r.get("categories", [])),
+                    care_levels=list(r.get("care_levels", [])),
+                )
+            )
     db.session.flush()
 
 
@@ -98,16 +134,27 @@ def seed(year: int | None = None) -> None:
 def rules_for(year: int) -> tuple[list[EligibilityRule], int | None]:
     """The year's rules, or, where the year has none yet, the latest earlier year's
     (with that year, to say so)."""
-    rows = list(db.session.scalars(sa.select(EligibilityRule).where(
-        EligibilityRule.year == year).order_by(EligibilityRule.id)))
+    rows = list(
+        db.session.scalars(
+            sa.select(EligibilityRule)
+            .where(EligibilityRule.year == year)
+            .order_by(EligibilityRule.id)
+        )
+    )
     if rows:
         return rows, None
-    before = db.session.scalar(sa.select(sa.func.max(EligibilityRule.year))
-                               .where(EligibilityRule.year < year))
+    before = db.session.scalar(
+        sa.select(sa.func.max(EligibilityRule.year)).where(EligibilityRule.year < year)
+    )
     if before is None:
         return [], None
-    return list(db.session.scalars(sa.select(EligibilityRule).where(
-        EligibilityRule.year == before).order_by(EligibilityRule.id))), before
+    return list(
+        db.session.scalars(
+            sa.select(EligibilityRule)
+            .where(EligibilityRule.year == before)
+            .order_by(EligibilityRule.id)
+        )
+    ), before
 
 
 def set_rules(year: int, rules: list[dict], places: int | None = None) -> list[EligibilityRule]:
@@ -130,19 +177,25 @@ def set_rules(year: int, rules: list[dict], places: int | None = None) -> list[E
             problems[f"rules.{i}.categories"] = _l("未知类别：%(codes)s", codes=",".join(bad))
         bad = [c for c in r.get("care_levels") or [] if c not in CARE_LEVELS]
         if bad:
-            problems[f"rules.{i}.care_levels"] = _l("未知自理能力：%(codes)s",
-                                                       codes=",".join(bad))
+            problems[f"rules.{i}.care_levels"] = _l("未知自理能力：%(codes)s", codes=",".join(bad))
     if places is not None and not 0 <= places <= 1_000_000:
         problems["places"] = _l("0 到 1000000")
     if problems:
-        raise Invalid(_l("资格条件有误：%(problems)s", problems=_Joined(problems)),
-                      fields=problems)
+        raise Invalid(_l("资格条件有误：%(problems)s", problems=_Joined(problems)), fields=problems)
     for old in db.session.scalars(sa.select(EligibilityRule).where(EligibilityRule.year == year)):
         db.session.delete(old)
     db.session.flush()
-    made = [EligibilityRule(year=year, code=r["code"].strip(), label=r["label"].strip()[:64],
-                            min_age=r.get("min_age"), categories=list(r.get("categories") or []),
-                            care_levels=list(r.get("care_levels") or [])) for r in rules]
+    made = [
+        EligibilityRule(
+            year=year,
+            code=r["code"].strip(),
+            label=r["label"].strip()[:64],
+            min_age=r.get("min_age"),
+            categories=list(r.get("categories") or []),
+            care_levels=list(r.get("care_levels") or []),
+        )
+        for r in rules
+    ]
     db.session.add_all(made)
     if places is not None:
         places_row(year).places = places
@@ -169,8 +222,13 @@ class Match:
         return {"code": self.code, "label": self.label}
 
 
-def matches(person: Person, year: int, on: date, care_level: str | None = None,
-            lives_alone: bool | None = None) -> list[Match]:
+def matches(
+    person: Person,
+    year: int,
+    on: date,
+    care_level: str | None = None,
+    lives_alone: bool | None = None,
+) -> list[Match]:
     """The rules of the year that the person meets on `on`: all of a rule's conditions
     (age, any of its categories, any of its care levels) must hold."""
     cats = {c.value for c in person.category_set}
@@ -193,8 +251,9 @@ def matches(person: Person, year: int, on: date, care_level: str | None = None,
 # --- need -------------------------------------------------------------------------------
 
 
-def need(person: Person, on: date, assessment: dict[str, bool], lives_alone: bool | None
-         ) -> tuple[int, list[str]]:
+def need(
+    person: Person, on: date, assessment: dict[str, bool], lives_alone: bool | None
+) -> tuple[int, list[str]]:
     """Assessed need, the waiting list's rank: 10 points an item of the six that needs
     help, 20 for 90 and over (10 for 80), 15 for 特困, 10 each for 低保, disability and
     living alone. Each part is a reason in words."""
@@ -212,9 +271,11 @@ def need(person: Person, on: date, assessment: dict[str, bool], lives_alone: boo
         score += 10
         reasons.append(words.NEED_AGE80)
     cats = person.category_set
-    for cat, points, reason in ((Category.TEKUN, 15, words.NEED_TEKUN),
-                                (Category.DIBAO, 10, words.NEED_DIBAO),
-                                (Category.DISABLED, 10, words.NEED_DISABLED)):
+    for cat, points, reason in (
+        (Category.TEKUN, 15, words.NEED_TEKUN),
+        (Category.DIBAO, 10, words.NEED_DIBAO),
+        (Category.DISABLED, 10, words.NEED_DISABLED),
+    ):
         if cat in cats:
             score += points
             reasons.append(reason)
@@ -227,21 +288,33 @@ def need(person: Person, on: date, assessment: dict[str, bool], lives_alone: boo
 def waiting_list(year: int) -> sa.Select:
     """Home-care applicants of `year` waiting for a place: the most in need first, then
     the longest waiting."""
-    return (sa.select(Application)
-            .where(Application.kind == Kind.HOMECARE, Application.year == year,
-                   Application.status == Status.WAITING)
-            .order_by(Application.need_score.desc(), Application.waiting_since,
-                      Application.id))
+    return (
+        sa.select(Application)
+        .where(
+            Application.kind == Kind.HOMECARE,
+            Application.year == year,
+            Application.status == Status.WAITING,
+        )
+        .order_by(Application.need_score.desc(), Application.waiting_since, Application.id)
+    )
 
 
 def rank_entry(app: Application, rank: int, today: date) -> dict:
     wait = (today - app.waiting_since).days if app.waiting_since else 0
-    return {"rank": rank, "application_id": app.id, "person_id": app.person_id,
-            "name": app.person.name, "township_code": app.township_code,
-            "score": app.need_score or 0,
-            "reasons": [*(words.shown(r) for r in app.need_reasons or []),
-                        _("轮候 %(days)s 天（自 %(since)s）", days=wait,
-                          since=app.waiting_since.isoformat())
-                        if app.waiting_since else _("轮候")],
-            "care_level": app.care_level.value if app.care_level else None,
-            "waiting_since": app.waiting_since, "days_waiting": wait}
+    return {
+        "rank": rank,
+        "application_id": app.id,
+        "person_id": app.person_id,
+        "name": app.person.name,
+        "township_code": app.township_code,
+        "score": app.need_score or 0,
+        "reasons": [
+            *(words.shown(r) for r in app.need_reasons or []),
+            _("轮候 %(days)s 天（自 %(since)s）", days=wait, since=app.waiting_since.isoformat())
+            if app.waiting_since
+            else _("轮候"),
+        ],
+        "care_level": app.care_level.value if app.care_level else None,
+        "waiting_since": app.waiting_since,
+        "days_waiting": wait,
+    }

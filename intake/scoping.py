@@ -46,8 +46,9 @@ def person_scope(user: User) -> sa.ColumnElement[bool] | None:
     return None
 
 
-def listing(user: User, kind=None, status=None, township_code=None, year=None, overdue=None,
-            q=None) -> sa.Select:
+def listing(
+    user: User, kind=None, status=None, township_code=None, year=None, overdue=None, q=None
+) -> sa.Select:
     """The applications `user` may see, filtered, newest first (pages and API alike)."""
     stmt = applications(user).order_by(Application.received_on.desc(), Application.id.desc())
     if kind:
@@ -62,5 +63,6 @@ def listing(user: User, kind=None, status=None, township_code=None, year=None, o
         stmt = stmt.where(Application.status.in_(OPEN), Application.due < local_today())
     if q:
         stmt = stmt.join(Person, Person.id == Application.person_id).where(
-            Person.name.contains(q, autoescape=True))
+            Person.name.contains(q, autoescape=True)
+        )
     return stmt

@@ -28,11 +28,11 @@ def decide(app: Application, user: User, d: Decision) -> Application:
     return (care.decide if app.kind == Kind.HOMECARE else tekun.decide)(app, user, d)
 
 
-def plan(app: Application, user: User, lines: list[care.PlanLine], on: date | None = None
-         ) -> Application:
+def plan(
+    app: Application, user: User, lines: list[care.PlanLine], on: date | None = None
+) -> Application:
     return care.plan(app, user, lines, on)
 
 
-def enrol(app: Application, user: User, provider_id: int, on: date | None = None
-          ) -> Application:
+def enrol(app: Application, user: User, provider_id: int, on: date | None = None) -> Application:
     return care.enrol(app, user, provider_id, on)

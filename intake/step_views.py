@@ -46,24 +46,38 @@ def _forms(app: Application) -> dict:
     check = CheckForm(formdata=None, on=today)
     check.services.choices = choices([(s.code, s.name) for s in homecare.catalogue(app.year)])
     providers = db.session.execute(
-        sa.select(Provider.id, Provider.name).join(ProviderTownship)
-        .where(ProviderTownship.township_code == app.township_code).order_by(Provider.name)
+        sa.select(Provider.id, Provider.name)
+        .join(ProviderTownship)
+        .where(ProviderTownship.township_code == app.township_code)
+        .order_by(Provider.name)
     ).all()
     enrol = EnrolForm(formdata=None, agreed_on=today)
     enrol.provider_id.choices = choices(providers)
-    return {"check": check, "notice": NoticeForm(formdata=None, start=today),
-            "plan": PlanForm(formdata=None, on=today),
-            "decide": DecideForm(formdata=None, on=today),
-            "enrol": enrol, "withdraw": WithdrawForm(formdata=None, on=today),
-            "place": PlaceForm(formdata=None)}
+    return {
+        "check": check,
+        "notice": NoticeForm(formdata=None, start=today),
+        "plan": PlanForm(formdata=None, on=today),
+        "decide": DecideForm(formdata=None, on=today),
+        "enrol": enrol,
+        "withdraw": WithdrawForm(formdata=None, on=today),
+        "place": PlaceForm(formdata=None),
+    }
 
 
-STEP_LABELS = {"receive": _l("受理"), "check": _l("调查核实与六项评估"),
-               "notice": _l("村（社区）公示7天"), "plan": _l("服务计划"),
-               "decide": _l("民政局决定"), "place": _l("轮候后获得名额"),
-               "enrol": _l("签订服务协议、登记服务组织"), "withdraw": _l("撤回")}
-EXPECTED = {Kind.TEKUN: ("receive", "check", "notice", "decide"),
-            Kind.HOMECARE: ("receive", "check", "plan", "decide", "enrol")}
+STEP_LABELS = {
+    "receive": _l("受理"),
+    "check": _l("调查核实与六项评估"),
+    "notice": _l("村（社区）公示7天"),
+    "plan": _l("服务计划"),
+    "decide": _l("民政局决定"),
+    "place": _l("轮候后获得名额"),
+    "enrol": _l("签订服务协议、登记服务组织"),
+    "withdraw": _l("撤回"),
+}
+EXPECTED = {
+    Kind.TEKUN: ("receive", "check", "notice", "decide"),
+    Kind.HOMECARE: ("receive", "check", "plan", "decide", "enrol"),
+}
 
 
 def timeline(app: Application) -> list[dict]:
@@ -80,8 +94,15 @@ def timeline(app: Application) -> list[dict]:
         row = done.get(name)
         is_next = row is None and not next_found and app.status in (*OPEN, Status.APPROVED)
         next_found = next_found or is_next
-        out.append({"step": name, "label": STEP_LABELS[name], "row": row, "next": is_next,
-                    "due": row.due if row is not None else (app.due if is_next else None)})
+        out.append(
+            {
+                "step": name,
+                "label": STEP_LABELS[name],
+                "row": row,
+                "next": is_next,
+                "due": row.due if row is not None else (app.due if is_next else None),
+            }
+        )
     return out
 
 
@@ -91,12 +112,23 @@ def _page(app: Application, forms: dict | None = None, status: int = 200):
     names = townships()
     catalogue = homecare.catalogue(app.year)
     return render_template(
-        "intake/show.html", app=app, forms=base, names=names, labels=STATUS_LABELS,
-        timeline=timeline(app), step_labels=STEP_LABELS,
-        villages=_villages([app.village_code]), today=local_today(), items=ITEMS,
-        catalogue=catalogue, overdue=overdue(app), desk=current_user.role in DESK,
-        admin=current_user.role == Role.ADMIN, subsidy=homecare.subsidy_for(app.year),
-        plan_values=request.form if request.method == "POST" else {}), status
+        "intake/show.html",
+        app=app,
+        forms=base,
+        names=names,
+        labels=STATUS_LABELS,
+        timeline=timeline(app),
+        step_labels=STEP_LABELS,
+        villages=_villages([app.village_code]),
+        today=local_today(),
+        items=ITEMS,
+        catalogue=catalogue,
+        overdue=overdue(app),
+        desk=current_user.role in DESK,
+        admin=current_user.role == Role.ADMIN,
+        subsidy=homecare.subsidy_for(app.year),
+        plan_values=request.form if request.method == "POST" else {},
+    ), status
 
 
 @bp.get("/applications/<int:application_id>")
@@ -133,15 +165,26 @@ def check(application_id: int):
     form.services.choices = choices([(c, c) for c in request.form.getlist("services")])
 
     def run(app):
-        services.check(app, current_user, services.CheckInput(
-            assessment={k: getattr(form, k).data == "1" for k in ITEMS}, on=form.on.data,
-            note=form.note.data or "", lives_alone=form.lives_alone.data,
-            services=form.services.data or []))
+        services.check(
+            app,
+            current_user,
+            services.CheckInput(
+                assessment={k: getattr(form, k).data == "1" for k in ITEMS},
+                on=form.on.data,
+                note=form.note.data or "",
+                lives_alone=form.lives_alone.data,
+                services=form.services.data or [],
+            ),
+        )
 
-    return _step(application_id, "check", form, run,
-                 {"on": "on", "services": "services", **{f"assessment.{k}": k for k in ITEMS}},
-                 lambda app: _("已记录调查评估：自理能力 %(level)s",
-                               level=str(_care(app.care_level))))
+    return _step(
+        application_id,
+        "check",
+        form,
+        run,
+        {"on": "on", "services": "services", **{f"assessment.{k}": k for k in ITEMS}},
+        lambda app: _("已记录调查评估：自理能力 %(level)s", level=str(_care(app.care_level))),
+    )
 
 
 def _care(level) -> str:
@@ -152,11 +195,16 @@ def _care(level) -> str:
 @role_required(*DESK)
 def notice(application_id: int):
     form = NoticeForm()
-    return _step(application_id, "notice", form,
-                 lambda app: services.notice(app, current_user, form.start.data),
-                 {"from": "start", "on": "start"},
-                 lambda app: _("公示 %(a)s 至 %(b)s", a=app.notice_from.isoformat(),
-                               b=app.notice_until.isoformat()))
+    return _step(
+        application_id,
+        "notice",
+        form,
+        lambda app: services.notice(app, current_user, form.start.data),
+        {"from": "start", "on": "start"},
+        lambda app: _(
+            "公示 %(a)s 至 %(b)s", a=app.notice_from.isoformat(), b=app.notice_until.isoformat()
+        ),
+    )
 
 
 def _plan_lines(app: Application) -> list[PlanLine]:
@@ -175,12 +223,19 @@ def _plan_lines(app: Application) -> list[PlanLine]:
 @role_required(*DESK)
 def plan(application_id: int):
     form = PlanForm()
-    return _step(application_id, "plan", form,
-                 lambda app: services.plan(app, current_user, _plan_lines(app), form.on.data),
-                 {"on": "on", "lines": "on"},
-                 lambda app: _("服务计划：全年 %(t)s，补贴 %(s)s，自付 %(p)s",
-                               t=f"¥{app.plan_total:,.2f}", s=f"¥{app.plan_subsidy:,.2f}",
-                               p=f"¥{app.plan_self_paid:,.2f}"))
+    return _step(
+        application_id,
+        "plan",
+        form,
+        lambda app: services.plan(app, current_user, _plan_lines(app), form.on.data),
+        {"on": "on", "lines": "on"},
+        lambda app: _(
+            "服务计划：全年 %(t)s，补贴 %(s)s，自付 %(p)s",
+            t=f"¥{app.plan_total:,.2f}",
+            s=f"¥{app.plan_subsidy:,.2f}",
+            p=f"¥{app.plan_self_paid:,.2f}",
+        ),
+    )
 
 
 @bp.post("/applications/<int:application_id>/decide")
@@ -189,10 +244,17 @@ def decide(application_id: int):
     form = DecideForm()
 
     def run(app):
-        services.decide(app, current_user, services.Decision(
-            approved=form.approved.data == "1", reasons=form.reasons.data or "",
-            category=form.category.data or None, support=form.support.data or None,
-            on=form.on.data))
+        services.decide(
+            app,
+            current_user,
+            services.Decision(
+                approved=form.approved.data == "1",
+                reasons=form.reasons.data or "",
+                category=form.category.data or None,
+                support=form.support.data or None,
+                on=form.on.data,
+            ),
+        )
 
     def message(app):
         if app.status == Status.APPROVED and app.kind == Kind.TEKUN:
@@ -201,9 +263,14 @@ def decide(application_id: int):
             return _("本年度名额已满，已列入轮候")
         return _("已决定：%(s)s", s=str(STATUS_LABELS[app.status.value]))
 
-    return _step(application_id, "decide", form, run,
-                 {"reasons": "reasons", "on": "on", "category": "category",
-                  "support": "support"}, message)
+    return _step(
+        application_id,
+        "decide",
+        form,
+        run,
+        {"reasons": "reasons", "on": "on", "category": "category", "support": "support"},
+        message,
+    )
 
 
 @bp.post("/applications/<int:application_id>/place")
@@ -223,17 +290,25 @@ def place(application_id: int):
 def enrol(application_id: int):
     form = EnrolForm()
     form.provider_id.choices = []
-    return _step(application_id, "enrol", form,
-                 lambda app: services.enrol(app, current_user, form.provider_id.data,
-                                            form.agreed_on.data),
-                 {"provider_id": "provider_id", "agreed_on": "agreed_on"},
-                 lambda app: _("已签订服务协议并登记居家养老服务"))
+    return _step(
+        application_id,
+        "enrol",
+        form,
+        lambda app: services.enrol(app, current_user, form.provider_id.data, form.agreed_on.data),
+        {"provider_id": "provider_id", "agreed_on": "agreed_on"},
+        lambda app: _("已签订服务协议并登记居家养老服务"),
+    )
 
 
 @bp.post("/applications/<int:application_id>/withdraw")
 @role_required(*DESK)
 def withdraw(application_id: int):
     form = WithdrawForm()
-    return _step(application_id, "withdraw", form,
-                 lambda app: services.withdraw(app, current_user, form.reason.data, form.on.data),
-                 {"reason": "reason", "on": "on"}, lambda app: _("申请已撤回"))
+    return _step(
+        application_id,
+        "withdraw",
+        form,
+        lambda app: services.withdraw(app, current_user, form.reason.data, form.on.data),
+        {"reason": "reason", "on": "on"},
+        lambda app: _("申请已撤回"),
+    )

@@ -52,8 +52,10 @@ def check_day(on: date | None, after: date | None = None, field: str = "on") -> 
     if on > today:
         raise Invalid(_l("日期不能晚于今天"), fields={field: _l("不能晚于今天")})
     if after is not None and on < after:
-        raise Invalid(_l("日期不能早于上一步（%(day)s）", day=after.isoformat()),
-                      fields={field: _l("不能早于 %(day)s", day=after.isoformat())})
+        raise Invalid(
+            _l("日期不能早于上一步（%(day)s）", day=after.isoformat()),
+            fields={field: _l("不能早于 %(day)s", day=after.isoformat())},
+        )
     return on
 
 
@@ -62,35 +64,64 @@ def last_day(app: Application) -> date:
     return max((s.on for s in app.steps), default=app.received_on)
 
 
-def advance(app: Application, step: Step, user: User | None, on: date, *,
-            allowed: tuple[Status, ...], to: Status, due_next: date | None,
-            note: str = "", values: dict | None = None) -> ApplicationStep:
+def advance(
+    app: Application,
+    step: Step,
+    user: User | None,
+    on: date,
+    *,
+    allowed: tuple[Status, ...],
+    to: Status,
+    due_next: date | None,
+    note: str = "",
+    values: dict | None = None,
+) -> ApplicationStep:
     """Move `app` on by `step`, done on `on`: a conditional UPDATE of status and version
     that must touch exactly one row, the step's row beside it, one audit entry. The
     deadline that applied is the application's `due` at that moment; past it the step
     is late (allowed, and counted). Raises Conflict when the application is not in a
     status the step may follow, or another clerk moved it meanwhile."""
     if app.status not in allowed:
-        raise Conflict(_l("当前状态为“%(status)s”，不能办理这一步",
-                          status=STATUS_LABELS[app.status.value]), code="out_of_order")
+        raise Conflict(
+            _l("当前状态为“%(status)s”，不能办理这一步", status=STATUS_LABELS[app.status.value]),
+            code="out_of_order",
+        )
     values = dict(values or {})
     due_now, before = app.due, app.status
     done = db.session.execute(
         sa.update(Application)
-        .where(Application.id == app.id, Application.status.in_(allowed),
-               Application.version == app.version)
+        .where(
+            Application.id == app.id,
+            Application.status.in_(allowed),
+            Application.version == app.version,
+        )
         .values(status=to, version=Application.version + 1, due=due_next, **values)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if rowcount(done) != 1:
         raise Conflict(_l("该申请刚刚由他人办理过，请刷新后查看"), code="out_of_order")
     late = due_now is not None and on > due_now
-    audit.record(f"application_{step.value}", "applications", app.id,
-                 {"status": [before.value, to.value], "on": on.isoformat(),
-                  "due": [_plain(due_now), _plain(due_next)], "late": late,
-                  **{k: _plain(v) for k, v in values.items()}})
-    row = ApplicationStep(application_id=app.id, step=step, on=on,
-                          by_id=user.id if user is not None else None, due=due_now,
-                          late=late, note=(note or "")[:500])
+    audit.record(
+        f"application_{step.value}",
+        "applications",
+        app.id,
+        {
+            "status": [before.value, to.value],
+            "on": on.isoformat(),
+            "due": [_plain(due_now), _plain(due_next)],
+            "late": late,
+            **{k: _plain(v) for k, v in values.items()},
+        },
+    )
+    row = ApplicationStep(
+        application_id=app.id,
+        step=step,
+        on=on,
+        by_id=user.id if user is not None else None,
+        due=due_now,
+        late=late,
+        note=(note or "")[:500],
+    )
     db.session.add(row)
     try:
         with db.session.begin_nested():
@@ -125,37 +156,51 @@ def _applicant(user: User, data: NewApplication) -> Person:
     if data.person_id is not None:
         return scoping.get_person(user, data.person_id)
     if data.person is None:
-        raise Invalid(_l("请指定申请人"),
-                      fields={"person_id": _l("person_id 或 person 必填其一")})
+        raise Invalid(_l("请指定申请人"), fields={"person_id": _l("person_id 或 person 必填其一")})
     township = user.township_code if user.role == Role.TOWNSHIP else None
     info = people.parse_id(data.person.id_number)
     found = people.find_by_id_number(info.number)
     if found is not None:
         if township and found.township_code != township:
-            raise Conflict(_l("该身份证号已在其他乡镇（街道）登记，请向民政局核实"),
-                           fields={"person.id_number": _l("已在其他乡镇（街道）登记")},
-                           code="other_township")
+            raise Conflict(
+                _l("该身份证号已在其他乡镇（街道）登记，请向民政局核实"),
+                fields={"person.id_number": _l("已在其他乡镇（街道）登记")},
+                code="other_township",
+            )
         return found
     if township:
         if data.person.township_code and data.person.township_code != township:
-            raise Invalid(_l("只能登记本乡镇（街道）的申请人"),
-                          fields={"person.township_code": _l("须为本乡镇（街道）")})
+            raise Invalid(
+                _l("只能登记本乡镇（街道）的申请人"),
+                fields={"person.township_code": _l("须为本乡镇（街道）")},
+            )
         data.person.township_code = township
     return people.create_person(data.person)
 
 
 def open_application(person_id: int, kind: Kind) -> Application | None:
-    return db.session.scalar(sa.select(Application).where(
-        Application.person_id == person_id, Application.kind == kind,
-        Application.status.in_(OPEN)))
+    return db.session.scalar(
+        sa.select(Application).where(
+            Application.person_id == person_id,
+            Application.kind == kind,
+            Application.status.in_(OPEN),
+        )
+    )
 
 
 def homecare_enrolled(person_id: int, year: int) -> bool:
     from homecare.models import Enrolment
 
-    return db.session.scalar(sa.select(Enrolment.id).where(
-        Enrolment.person_id == person_id, Enrolment.year == year,
-        Enrolment.status == "active")) is not None
+    return (
+        db.session.scalar(
+            sa.select(Enrolment.id).where(
+                Enrolment.person_id == person_id,
+                Enrolment.year == year,
+                Enrolment.status == "active",
+            )
+        )
+        is not None
+    )
 
 
 def receive(user: User, data: NewApplication) -> Application:
@@ -181,29 +226,48 @@ def receive(user: User, data: NewApplication) -> Application:
     if kind == Kind.TEKUN and person.current_support is not None:
         raise Conflict(_l("该人员已是特困供养人员"), code="already_supported")
     if kind == Kind.HOMECARE and homecare_enrolled(person.id, year):
-        raise Conflict(_l("该人员 %(year)s 年已登记居家养老服务", year=year),
-                       code="already_enrolled")
+        raise Conflict(
+            _l("该人员 %(year)s 年已登记居家养老服务", year=year), code="already_enrolled"
+        )
     if data.support_wanted not in (None, "dispersed", "centralized"):
         raise Invalid(_l("供养方式无效"), fields={"support": _l("dispersed 或 centralized")})
     other = open_application(person.id, kind)
     if other is not None:
         raise Conflict(_l("该人员已有在办申请 #%(id)s", id=other.id), code="already_applying")
-    app = Application(kind=kind, person_id=person.id, township_code=person.township_code,
-                      village_code=person.village_code, status=Status.RECEIVED, version=1,
-                      year=year, received_on=on, due=due_after(kind, Step.CHECK, on),
-                      source=data.source, proposal_id=data.proposal_id,
-                      by_proxy=data.by_proxy, proxy_name=(data.proxy_name or "")[:64],
-                      note=(data.note or "")[:500],
-                      support_wanted=data.support_wanted if kind == Kind.TEKUN else None)
+    app = Application(
+        kind=kind,
+        person_id=person.id,
+        township_code=person.township_code,
+        village_code=person.village_code,
+        status=Status.RECEIVED,
+        version=1,
+        year=year,
+        received_on=on,
+        due=due_after(kind, Step.CHECK, on),
+        source=data.source,
+        proposal_id=data.proposal_id,
+        by_proxy=data.by_proxy,
+        proxy_name=(data.proxy_name or "")[:64],
+        note=(data.note or "")[:500],
+        support_wanted=data.support_wanted if kind == Kind.TEKUN else None,
+    )
     db.session.add(app)
     try:
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError:
         raise Conflict(_l("该人员已有在办申请"), code="already_applying") from None
-    db.session.add(ApplicationStep(application_id=app.id, step=Step.RECEIVE, on=on,
-                                   by_id=user.id, due=None, late=False,
-                                   note=(data.note or "")[:500]))
+    db.session.add(
+        ApplicationStep(
+            application_id=app.id,
+            step=Step.RECEIVE,
+            on=on,
+            by_id=user.id,
+            due=None,
+            late=False,
+            note=(data.note or "")[:500],
+        )
+    )
     db.session.flush()
     return app
 
@@ -211,8 +275,9 @@ def receive(user: User, data: NewApplication) -> Application:
 # --- withdrawing ------------------------------------------------------------------------
 
 
-def withdraw(app: Application, user: User | None, reason: str, on: date | None = None
-             ) -> Application:
+def withdraw(
+    app: Application, user: User | None, reason: str, on: date | None = None
+) -> Application:
     """The applicant withdraws (or is gone): from any open status, or an approved home
     care application not yet enrolled (its place is freed). Raises Invalid without a
     reason, Conflict when closed already."""
@@ -220,10 +285,20 @@ def withdraw(app: Application, user: User | None, reason: str, on: date | None =
     if not reason:
         raise Invalid(_l("请填写撤回原因"), fields={"reason": _l("不能为空")})
     on = check_day(on, last_day(app))
-    allowed = OPEN + ((Status.APPROVED,) if app.kind == Kind.HOMECARE
-                      and app.enrolment_id is None else ())
-    advance(app, Step.WITHDRAW, user, on, allowed=allowed, to=Status.WITHDRAWN, due_next=None,
-            note=reason, values={"withdraw_reason": reason[:200]})
+    allowed = OPEN + (
+        (Status.APPROVED,) if app.kind == Kind.HOMECARE and app.enrolment_id is None else ()
+    )
+    advance(
+        app,
+        Step.WITHDRAW,
+        user,
+        on,
+        allowed=allowed,
+        to=Status.WITHDRAWN,
+        due_next=None,
+        note=reason,
+        values={"withdraw_reason": reason[:200]},
+    )
     return app
 
 
@@ -231,13 +306,30 @@ def withdraw_for(person: Person, on: date, reason: str) -> int:
     """Receiver of person_died / person_moved: the person's open applications end,
     withdrawn with `reason`, in the same transaction. Flush only."""
     n = 0
-    for app in db.session.scalars(sa.select(Application).where(
+    for app in db.session.scalars(
+        sa.select(Application).where(
             Application.person_id == person.id,
-            sa.or_(Application.status.in_(OPEN), sa.and_(
-                Application.status == Status.APPROVED, Application.kind == Kind.HOMECARE,
-                Application.enrolment_id.is_(None))))).all():
+            sa.or_(
+                Application.status.in_(OPEN),
+                sa.and_(
+                    Application.status == Status.APPROVED,
+                    Application.kind == Kind.HOMECARE,
+                    Application.enrolment_id.is_(None),
+                ),
+            ),
+        )
+    ).all():
         day = max(min(on, local_today()), last_day(app))
-        advance(app, Step.WITHDRAW, None, day, allowed=(app.status,), to=Status.WITHDRAWN,
-                due_next=None, note=reason, values={"withdraw_reason": reason})
+        advance(
+            app,
+            Step.WITHDRAW,
+            None,
+            day,
+            allowed=(app.status,),
+            to=Status.WITHDRAWN,
+            due_next=None,
+            note=reason,
+            values={"withdraw_reason": reason},
+        )
         n += 1
     return n

@@ -39,11 +39,16 @@ class CheckInput:
 def assessment_values(data: CheckInput) -> dict:
     missing = [k for k in ITEMS if not isinstance(data.assessment.get(k), bool)]
     if missing:
-        raise Invalid(_l("六项自理能力评估须逐项填写"),
-                      fields={f"assessment.{k}": _l("须为 true 或 false") for k in missing})
+        raise Invalid(
+            _l("六项自理能力评估须逐项填写"),
+            fields={f"assessment.{k}": _l("须为 true 或 false") for k in missing},
+        )
     level = care_level_of(data.assessment)
-    return {**{k: data.assessment[k] for k in ITEMS}, "care_level": level,
-            "check_note": (data.note or "")[:500]}
+    return {
+        **{k: data.assessment[k] for k in ITEMS},
+        "care_level": level,
+        "check_note": (data.note or "")[:500],
+    }
 
 
 def check(app: Application, user: User, data: CheckInput) -> Application:
@@ -51,9 +56,17 @@ def check(app: Application, user: User, data: CheckInput) -> Application:
     the six-item assessment giving the care level. Raises Invalid (an item missing, a
     bad date), Conflict (out of order, or done meanwhile)."""
     on = check_day(data.on, last_day(app))
-    advance(app, Step.CHECK, user, on, allowed=(Status.RECEIVED,), to=Status.CHECKED,
-            due_next=due_after(Kind.TEKUN, Step.NOTICE, on), note=data.note,
-            values=assessment_values(data))
+    advance(
+        app,
+        Step.CHECK,
+        user,
+        on,
+        allowed=(Status.RECEIVED,),
+        to=Status.CHECKED,
+        due_next=due_after(Kind.TEKUN, Step.NOTICE, on),
+        note=data.note,
+        values=assessment_values(data),
+    )
     return app
 
 
@@ -64,9 +77,16 @@ def notice(app: Application, user: User, start: date | None) -> Application:
         raise Conflict(_l("居家养老服务申请不需公示"), code="out_of_order")
     start = check_day(start, last_day(app), "from")
     until = notice_until(start)
-    advance(app, Step.NOTICE, user, start, allowed=(Status.CHECKED,), to=Status.NOTICED,
-            due_next=due_after(Kind.TEKUN, Step.DECIDE, until),
-            values={"notice_from": start, "notice_until": until})
+    advance(
+        app,
+        Step.NOTICE,
+        user,
+        start,
+        allowed=(Status.CHECKED,),
+        to=Status.NOTICED,
+        due_next=due_after(Kind.TEKUN, Step.DECIDE, until),
+        values={"notice_from": start, "notice_until": until},
+    )
     return app
 
 
@@ -93,15 +113,25 @@ def decide(app: Application, user: User, d: Decision) -> Application:
     category or support), Conflict (the notice still running, out of order)."""
     on = check_day(d.on, last_day(app))
     if app.status == Status.NOTICED and app.notice_until and on <= app.notice_until:
-        raise Conflict(_l("公示期至 %(day)s，期满后才能确认", day=app.notice_until.isoformat()),
-                       code="notice_running")
+        raise Conflict(
+            _l("公示期至 %(day)s，期满后才能确认", day=app.notice_until.isoformat()),
+            code="notice_running",
+        )
     if not d.approved:
         reasons = (d.reasons or "").strip()
         if not reasons:
             raise Invalid(_l("不予确认须书面说明理由"), fields={"reasons": _l("不能为空")})
-        advance(app, Step.DECIDE, user, on, allowed=(Status.NOTICED,), to=Status.REFUSED,
-                due_next=None, note=reasons,
-                values={"decided_on": on, "approved": False, "reasons": reasons[:500]})
+        advance(
+            app,
+            Step.DECIDE,
+            user,
+            on,
+            allowed=(Status.NOTICED,),
+            to=Status.REFUSED,
+            due_next=None,
+            note=reasons,
+            values={"decided_on": on, "approved": False, "reasons": reasons[:500]},
+        )
         return app
     category = d.category or default_category(app, on)
     support = d.support or app.support_wanted or "dispersed"
@@ -110,23 +140,42 @@ def decide(app: Application, user: User, d: Decision) -> Application:
     if support not in ("dispersed", "centralized"):
         raise Invalid(_l("供养方式无效"), fields={"support": _l("dispersed 或 centralized")})
     since = first_of_next_month(on)
-    advance(app, Step.DECIDE, user, on, allowed=(Status.NOTICED,), to=Status.APPROVED,
-            due_next=None, note=(d.reasons or "").strip(),
-            values={"decided_on": on, "approved": True, "reasons": (d.reasons or "")[:500],
-                    "category": category, "support": support, "support_from": since})
+    advance(
+        app,
+        Step.DECIDE,
+        user,
+        on,
+        allowed=(Status.NOTICED,),
+        to=Status.APPROVED,
+        due_next=None,
+        note=(d.reasons or "").strip(),
+        values={
+            "decided_on": on,
+            "approved": True,
+            "reasons": (d.reasons or "")[:500],
+            "category": category,
+            "support": support,
+            "support_from": since,
+        },
+    )
     person = app.person
     if app.care_level is not None:
         person.care_level = CareLevel(app.care_level)
     # A bed is not there yet: support is at home until the placement admits the person
     # (facilities.place turns it centralised); the wish puts them on the waiting list.
-    record = people.start_wubao(person, category, "dispersed", since,
-                                applied_centralized_on=on if support == "centralized" else None)
+    record = people.start_wubao(
+        person,
+        category,
+        "dispersed",
+        since,
+        applied_centralized_on=on if support == "centralized" else None,
+    )
     app.support_id = record.id
     return app
 
 
 def first_support_month(app: Application) -> str | None:
-    """"2026年12月": the month support starts, for pages."""
+    """ "2026年12月": the month support starts, for pages."""
     d = app.support_from
     return _("%(year)s年%(month)s月", year=d.year, month=d.month) if d else None
 

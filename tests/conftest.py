@@ -30,8 +30,9 @@ def _own_postgres_database(url: str) -> str:
     name = f"{base.database}_{_WORKER}"
     admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                              {"n": name}).first()
+        exists = conn.execute(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+        ).first()
         if not exists:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
@@ -250,8 +251,9 @@ def page_for(browser, request):
     pages = []
 
     def make(width: int = 1280, height: int = 900, **options):
-        ctx = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN",
-                                  **options)
+        ctx = browser.new_context(
+            viewport={"width": width, "height": height}, locale="zh-CN", **options
+        )
         page = ctx.new_page()
         page.set_default_timeout(15000)
         pages.append((ctx, page))

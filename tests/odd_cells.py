@@ -15,8 +15,14 @@ def full_width(text: str) -> str:
 def odd_dates(day: date) -> list[str]:
     """One day written as field offices write it."""
     y, m, d = day.year, day.month, day.day
-    return [f"{y}年{m}月{d}日", f"{y}{m:02d}{d:02d}", f"{y}/{m}/{d}", f"{y}.{m}.{d}",
-            full_width(day.isoformat()), f"{full_width(str(y))}年{m}月{d}日"]
+    return [
+        f"{y}年{m}月{d}日",
+        f"{y}{m:02d}{d:02d}",
+        f"{y}/{m}/{d}",
+        f"{y}.{m}.{d}",
+        full_width(day.isoformat()),
+        f"{full_width(str(y))}年{m}月{d}日",
+    ]
 
 
 def odd_id_number(number: str) -> str:

@@ -41,8 +41,9 @@ class _Visible(HTMLParser):
             self.texts += [attrs[a] for a in self.ATTRS if attrs.get(a)]
             return
         self._stack.append(tag)
-        if tag in ("script", "style") or (tag == "form" and "/lang/" in (attrs.get("action")
-                                                                       or "")):
+        if tag in ("script", "style") or (
+            tag == "form" and "/lang/" in (attrs.get("action") or "")
+        ):
             self._skip += 1
             self._stack[-1] = "!" + tag
         if not self._skip:
@@ -70,8 +71,16 @@ def _data_names() -> list[str]:
     from homecare.models import LedgerEntry, Provider, Service
 
     names: set[str] = set()
-    for column in (Person.name, Region.name, User.display_name, Facility.name, Provider.name,
-                   Service.name, Person.address, LedgerEntry.note):
+    for column in (
+        Person.name,
+        Region.name,
+        User.display_name,
+        Facility.name,
+        Provider.name,
+        Service.name,
+        Person.address,
+        LedgerEntry.note,
+    ):
         names |= {n for n in db.session.scalars(sa.select(column).distinct()) if n}
     names |= {mask_name(n) for n in db.session.scalars(sa.select(Person.name))}  # 公示
     return sorted(names, key=len, reverse=True)

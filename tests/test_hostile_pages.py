@@ -51,15 +51,13 @@ class World:
         self.admin = f.user("admin", username="clerk", display_name=SCRIPT)
         self.auditor = f.user("auditor", username="shenji")
         self.manager = f.user("manager", facility_id=self.home.id, username="mgr_a")
-        self.other_manager = f.user("manager", facility_id=self.other_home.id,
-                                    username="mgr_b")
+        self.other_manager = f.user("manager", facility_id=self.other_home.id, username="mgr_b")
         self.boss = f.user("provider", provider_id=self.provider.id, username="boss_a")
-        self.worker = f.user("worker", provider_id=self.provider.id, username="w_a",
-                             display_name=ATTR)
-        self.other_boss = f.user("provider", provider_id=self.other_provider.id,
-                                 username="boss_b")
-        self.other_worker = f.user("worker", provider_id=self.other_provider.id,
-                                   username="w_b")
+        self.worker = f.user(
+            "worker", provider_id=self.provider.id, username="w_a", display_name=ATTR
+        )
+        self.other_boss = f.user("provider", provider_id=self.other_provider.id, username="boss_b")
+        self.other_worker = f.user("worker", provider_id=self.other_provider.id, username="w_b")
         p = elder(NAME)
         p.address, p.emergency_contact, p.health_notes = ATTR, SCRIPT, SCRIPT
         self.person = p
@@ -71,16 +69,22 @@ class World:
         hv.check_out(v, last_month + timedelta(minutes=65), [("clean", Decimal(1))])
         db.session.commit()
         self.visit = v
-        claim = upload(client, self.boss, self.provider.id, [line(1, v)],
-                       month=v.check_in_at.strftime("%Y-%m"))
+        claim = upload(
+            client, self.boss, self.provider.id, [line(1, v)], month=v.check_in_at.strftime("%Y-%m")
+        )
         assert claim.status_code == 201, claim.json
         self.claim_id = claim.json["id"]
-        r = client.post(f"/api/v1/homecare/claims/{self.claim_id}/reconcile",
-                        headers=f.headers(self.admin))
+        r = client.post(
+            f"/api/v1/homecare/claims/{self.claim_id}/reconcile", headers=f.headers(self.admin)
+        )
         assert r.status_code == 200, r.json
-        r = upload_list(client, f.headers(self.admin), "death",
-                        list_csv([[p.id_number, SCRIPT, days_ago(3).isoformat()]]),
-                        source=SCRIPT)
+        r = upload_list(
+            client,
+            f.headers(self.admin),
+            "death",
+            list_csv([[p.id_number, SCRIPT, days_ago(3).isoformat()]]),
+            source=SCRIPT,
+        )
         assert r.status_code == 201, r.json
         self.comparison_id = r.json["id"]
         self.token = cards.token(self.enrolment)
@@ -88,12 +92,20 @@ class World:
 
     def args(self) -> dict:
         """What each URL variable stands for: the elder's own records."""
-        return {"facility_id": self.home.id, "bed_id": self.bed.id,
-                "person_id": self.person.id, "enrolment_id": self.enrolment.id,
-                "visit_id": self.visit.id, "claim_id": self.claim_id,
-                "comparison_id": self.comparison_id, "stay_id": self.stay.id,
-                "token": self.token, "code": "510704104", "year": self.enrolment.year,
-                "month": month_text()}
+        return {
+            "facility_id": self.home.id,
+            "bed_id": self.bed.id,
+            "person_id": self.person.id,
+            "enrolment_id": self.enrolment.id,
+            "visit_id": self.visit.id,
+            "claim_id": self.claim_id,
+            "comparison_id": self.comparison_id,
+            "stay_id": self.stay.id,
+            "token": self.token,
+            "code": "510704104",
+            "year": self.enrolment.year,
+            "month": month_text(),
+        }
 
 
 @pytest.fixture
@@ -127,13 +139,19 @@ def _text(resp) -> str:
         from openpyxl import load_workbook
 
         wb = load_workbook(io.BytesIO(resp.data), read_only=True)
-        return "\n".join(str(c) for ws in wb for row in ws.iter_rows(values_only=True)
-                         for c in row if c is not None)
+        return "\n".join(
+            str(c)
+            for ws in wb
+            for row in ws.iter_rows(values_only=True)
+            for c in row
+            if c is not None
+        )
     return resp.get_data(as_text=True) if resp.mimetype.startswith("text/") else ""
 
 
 def test_every_page_shows_hostile_text_as_text_and_every_export_defuses_formulas(
-        app, client, world):
+    app, client, world
+):
     urls, unknown = _urls(app, world, api=False)
     assert len(urls) > 30, urls  # the URL map really was walked
     f.login(client, world.admin)
@@ -154,8 +172,9 @@ def test_every_page_shows_hostile_text_as_text_and_every_export_defuses_formulas
                 continue
             exports += 1
             if fmt == "csv":
-                cells = [c for row in csv.reader(io.StringIO(export.get_data(as_text=True)))
-                         for c in row]
+                cells = [
+                    c for row in csv.reader(io.StringIO(export.get_data(as_text=True))) for c in row
+                ]
             else:
                 cells = _text(export).split("\n")
             for cell in cells:
@@ -198,8 +217,7 @@ def test_every_form_refuses_a_post_without_its_csrf_token(app, client, world):
 
 
 @pytest.mark.parametrize("who", ["other_manager", "other_boss", "other_worker", "worker"])
-def test_no_role_outside_the_elders_home_and_provider_finds_them_anywhere(
-        app, client, world, who):
+def test_no_role_outside_the_elders_home_and_provider_finds_them_anywhere(app, client, world, who):
     """Pages, exports and API reads, all of them, with the elder's own ids in the URL:
     the elder's name appears in none. (The home-care worker of the elder's own provider
     is outside too, except for the card page that their job is.)"""
@@ -224,13 +242,16 @@ def test_no_role_outside_the_elders_home_and_provider_finds_them_anywhere(
     assert leaks == []
 
 
-@pytest.mark.parametrize("who, where", [
-    ("manager", "/facilities/{facility_id}"),
-    ("boss", "/homecare/enrolments"),
-    ("boss", "/api/v1/homecare/enrolments/{enrolment_id}"),
-    ("worker", "/v/{token}"),
-    ("auditor", "/people/{person_id}"),
-])
+@pytest.mark.parametrize(
+    "who, where",
+    [
+        ("manager", "/facilities/{facility_id}"),
+        ("boss", "/homecare/enrolments"),
+        ("boss", "/api/v1/homecare/enrolments/{enrolment_id}"),
+        ("worker", "/v/{token}"),
+        ("auditor", "/people/{person_id}"),
+    ],
+)
 def test_the_roles_inside_do_find_the_elder(app, client, world, who, where):
     """The other side of the boundary: the same walk would notice the elder."""
     user = getattr(world, who)

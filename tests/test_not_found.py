@@ -83,16 +83,18 @@ PAGES = [
 
 
 @pytest.mark.parametrize(("who", "method", "path", "outside"), API)
-def test_the_api_answers_a_missing_and_an_unseen_record_alike(client, world, who, method, path,
-                                                              outside):
+def test_the_api_answers_a_missing_and_an_unseen_record_alike(
+    client, world, who, method, path, outside
+):
     headers = f.headers(getattr(world, who))
     body = {"date": date.today().isoformat(), "reason": "discharged"} if method == "POST" else None
     missing = client.open(path.format(id=MISSING), method=method, headers=headers, json=body)
     assert missing.status_code == 404, missing.text
     assert missing.json["error"]["code"] == "not_found"
     if outside is not None:
-        unseen = client.open(path.format(id=getattr(world, outside)), method=method,
-                             headers=headers, json=body)
+        unseen = client.open(
+            path.format(id=getattr(world, outside)), method=method, headers=headers, json=body
+        )
         assert unseen.status_code == 404
         assert unseen.json == missing.json  # not a word more
     assert set(missing.json) == {"error"} and set(missing.json["error"]) == {"code", "message"}
@@ -104,17 +106,21 @@ def _page_text(resp) -> str:
 
 @pytest.mark.parametrize(("who", "method", "path", "outside"), PAGES)
 def test_a_page_answers_a_missing_and_an_unseen_record_with_the_404_page(
-        client, world, who, method, path, outside):
+    client, world, who, method, path, outside
+):
     f.login(client, getattr(world, who))
-    data = {"csrf_token": f.csrf(client), "date": date.today().isoformat(),
-            "reason": "discharged"}
-    missing = client.open(path.format(id=MISSING), method=method,
-                          data=data if method == "POST" else None)
+    data = {"csrf_token": f.csrf(client), "date": date.today().isoformat(), "reason": "discharged"}
+    missing = client.open(
+        path.format(id=MISSING), method=method, data=data if method == "POST" else None
+    )
     assert missing.status_code == 404, missing.text  # a page, never a redirect with a flash
     assert "页面或记录不存在" in missing.text
     if outside is not None:
-        unseen = client.open(path.format(id=getattr(world, outside)), method=method,
-                             data=data if method == "POST" else None)
+        unseen = client.open(
+            path.format(id=getattr(world, outside)),
+            method=method,
+            data=data if method == "POST" else None,
+        )
         assert unseen.status_code == 404
         assert _page_text(unseen) == _page_text(missing)
 
@@ -125,10 +131,16 @@ def test_nothing_was_changed_by_the_refused_writes(client, world):
     from facilities.models import Stay
 
     f.login(client, world.manager)
-    client.post(f"/stays/{world.other_stay}/end",
-                data={"csrf_token": f.csrf(client), "date": date.today().isoformat(),
-                      "reason": "discharged"})
+    client.post(
+        f"/stays/{world.other_stay}/end",
+        data={
+            "csrf_token": f.csrf(client),
+            "date": date.today().isoformat(),
+            "reason": "discharged",
+        },
+    )
     assert db.session.get(Stay, world.other_stay).end_date is None
-    client.post(f"/api/v1/users/{world.other_worker}/reset-password",
-                headers=f.headers(world.provider_boss))
+    client.post(
+        f"/api/v1/users/{world.other_worker}/reset-password", headers=f.headers(world.provider_boss)
+    )
     assert db.session.get(User, world.other_worker).active

@@ -29,8 +29,11 @@ from fontTools.ttLib.scaleUpem import scale_upem
 
 OUT = Path(__file__).resolve().parent.parent / "eldercare" / "fonts" / "EldercareSansCJK.ttf"
 NAME = "Eldercare Sans CJK"
-LATIN = (set(range(0x20, 0x7F)) | set(range(0xA0, 0x100))
-         | {0x2013, 0x2014, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2026, 0x2030, 0x20AC})
+LATIN = (
+    set(range(0x20, 0x7F))
+    | set(range(0xA0, 0x100))
+    | {0x2013, 0x2014, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2026, 0x2030, 0x20AC}
+)
 
 
 def gbk() -> set[int]:
@@ -57,8 +60,9 @@ def cut(path: str, chars: set[int]) -> TTFont:
 
 
 def main(droid: str, dejavu: str) -> None:
-    cjk = (gbk() | set(range(0x3000, 0x3040)) | set(range(0xFF00, 0xFFF0))
-           | {0x2116, 0x2103, 0x00B7}) - LATIN
+    cjk = (
+        gbk() | set(range(0x3000, 0x3040)) | set(range(0xFF00, 0xFFF0)) | {0x2116, 0x2103, 0x00B7}
+    ) - LATIN
     han = cut(droid, cjk)
     scale_upem(han, 2048)  # DejaVu's; 256 x 8 keeps every point exact
     latin = cut(dejavu, LATIN)
@@ -69,12 +73,23 @@ def main(droid: str, dejavu: str) -> None:
         font = Merger().merge(paths)  # the first font's glyph wins where both have one
     names = font["name"]
     names.names = [n for n in names.names if n.nameID not in (1, 2, 3, 4, 6, 16, 17)]
-    for nid, text in ((1, NAME), (2, "Regular"), (3, f"{NAME} Regular"), (4, NAME),
-                      (6, NAME.replace(" ", "") + "-Regular")):
+    for nid, text in (
+        (1, NAME),
+        (2, "Regular"),
+        (3, f"{NAME} Regular"),
+        (4, NAME),
+        (6, NAME.replace(" ", "") + "-Regular"),
+    ):
         names.setName(text, nid, 3, 1, 0x409)
-    names.setName("Copyright (c) 2003 by Bitstream, Inc. (Bitstream Vera); DejaVu changes "
-                  "in the public domain. Copyright (c) 2006-2010 Google Corp. (Droid Sans "
-                  "Fallback, Apache License 2.0). Merged and cut for eldercare.", 0, 3, 1, 0x409)
+    names.setName(
+        "Copyright (c) 2003 by Bitstream, Inc. (Bitstream Vera); DejaVu changes "
+        "in the public domain. Copyright (c) 2006-2010 Google Corp. (Droid Sans "
+        "Fallback, Apache License 2.0). Merged and cut for eldercare.",
+        0,
+        3,
+        1,
+        0x409,
+    )
     OUT.parent.mkdir(exist_ok=True)
     font.save(OUT)
     print(OUT, OUT.stat().st_size)

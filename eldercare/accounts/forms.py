@@ -44,9 +44,7 @@ class AccountForm(FlaskForm):
     provider_id = SelectField(
         _l("所属服务组织（服务组织、服务人员必选）"), coerce=_int_or_none, validate_choice=False
     )
-    township_code = SelectField(
-        _l("所属乡镇（街道）（乡镇经办必选）"), validate_choice=False
-    )
+    township_code = SelectField(_l("所属乡镇（街道）（乡镇经办必选）"), validate_choice=False)
 
 
 class ActionForm(FlaskForm):

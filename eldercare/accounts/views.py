@@ -56,8 +56,13 @@ def _choices(form: AccountForm) -> None:
 
 
 def _townships() -> dict[str, str]:
-    return dict(db.session.execute(sa.select(Region.code, Region.name)
-                                   .where(Region.level == "township").order_by(Region.code)).all())
+    return dict(
+        db.session.execute(
+            sa.select(Region.code, Region.name)
+            .where(Region.level == "township")
+            .order_by(Region.code)
+        ).all()
+    )
 
 
 def _scope_of(u: User, facilities: dict, providers: dict) -> str:

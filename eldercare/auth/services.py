@@ -91,8 +91,12 @@ def _check_township(code: str | None) -> None:
     """A township clerk belongs to one township or street of the district (its code)."""
     if not code:
         raise Invalid("乡镇（街道）账号需指定乡镇（街道）", fields={"township_code": "必填"})
-    if db.session.scalar(sa.select(Region.code).where(
-            Region.code == code, Region.level == "township")) is None:
+    if (
+        db.session.scalar(
+            sa.select(Region.code).where(Region.code == code, Region.level == "township")
+        )
+        is None
+    ):
         raise Invalid(f"未知的乡镇（街道）代码：{code}", fields={"township_code": "未知代码"})
 
 
@@ -121,8 +125,9 @@ def create_user(
     if role == Role.TOWNSHIP:
         _check_township(township_code)
     if db.session.scalar(sa.select(User.id).where(User.username == username)):
-        raise Conflict(_l("用户名 %(username)s 已存在", username=username),
-                       fields={"username": _l("已存在")})
+        raise Conflict(
+            _l("用户名 %(username)s 已存在", username=username), fields={"username": _l("已存在")}
+        )
     user = User(
         username=username,
         display_name=display_name or username,

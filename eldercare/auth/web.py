@@ -190,4 +190,3 @@ def role_required(*roles: Role) -> Callable:
         return wrapper
 
     return decorate
-

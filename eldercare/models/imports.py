@@ -42,10 +42,12 @@ class ImportJob(Model):
     status: Mapped[JobStatus] = mapped_column(
         enum_column(JobStatus, "import_job_status"), default=JobStatus.QUEUED, index=True
     )
-    phase: Mapped[str] = mapped_column(sa.String(16), default="",
-                                       comment="reading, checking, saving")
-    filename: Mapped[str] = mapped_column(sa.String(200), default="",
-                                          comment="as uploaded; display only")
+    phase: Mapped[str] = mapped_column(
+        sa.String(16), default="", comment="reading, checking, saving"
+    )
+    filename: Mapped[str] = mapped_column(
+        sa.String(200), default="", comment="as uploaded; display only"
+    )
     size: Mapped[int] = mapped_column(default=0)
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     username: Mapped[str] = mapped_column(sa.String(64), default="")
@@ -53,8 +55,9 @@ class ImportJob(Model):
     rows_done: Mapped[int] = mapped_column(default=0)
     report: Mapped[dict | None] = mapped_column(sa.JSON)
     message: Mapped[str] = mapped_column(sa.Text, default="")
-    worker: Mapped[str] = mapped_column(sa.String(120), default="",
-                                        comment="host:pid:token of the process running it")
+    worker: Mapped[str] = mapped_column(
+        sa.String(120), default="", comment="host:pid:token of the process running it"
+    )
     content: Mapped[bytes | None] = deferred(mapped_column(sa.LargeBinary))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(

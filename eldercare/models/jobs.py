@@ -57,14 +57,20 @@ class Alert(Model):
     facility_id: Mapped[int | None]
     provider_id: Mapped[int | None]
     township_code: Mapped[str | None] = mapped_column(
-        sa.String(12), comment="for a township clerk's alerts: their township")
+        sa.String(12), comment="for a township clerk's alerts: their township"
+    )
     message: Mapped[str] = mapped_column(sa.String(300))
     link: Mapped[str] = mapped_column(sa.String(200), default="")
     count: Mapped[int] = mapped_column(default=1)
-    template: Mapped[str] = mapped_column(sa.String(300), default="", server_default="",
-                                          comment="the message's catalogue entry (msgid), or empty")
-    params: Mapped[dict | None] = mapped_column(sa.JSON, comment="the values of the template's "
-                                                "placeholders")
+    template: Mapped[str] = mapped_column(
+        sa.String(300),
+        default="",
+        server_default="",
+        comment="the message's catalogue entry (msgid), or empty",
+    )
+    params: Mapped[dict | None] = mapped_column(
+        sa.JSON, comment="the values of the template's placeholders"
+    )
 
     @property
     def text(self) -> str:

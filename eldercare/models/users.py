@@ -58,13 +58,17 @@ class User(Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     totp_secret: Mapped[str | None] = mapped_column(
-        EncryptedString("totp_secret", 128), comment="second factor (TOTP), AES-GCM")
+        EncryptedString("totp_secret", 128), comment="second factor (TOTP), AES-GCM"
+    )
     totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     totp_last_step: Mapped[int | None] = mapped_column(
-        comment="RFC 6238 time step of the last code accepted: a code is good once")
+        comment="RFC 6238 time step of the last code accepted: a code is good once"
+    )
     must_change_password: Mapped[bool] = mapped_column(
-        default=False, server_default=sa.false(),
-        comment="set by someone else (created, reset): the next login must change it")
+        default=False,
+        server_default=sa.false(),
+        comment="set by someone else (created, reset): the next login must change it",
+    )
 
     # Flask-Login protocol -----------------------------------------------------------
     @property

@@ -73,8 +73,12 @@ class PersonOut(BaseModel):
     id: int
     name: str
     id_number: str
-    birth_date: date | None = Field(None, description=(
-        "only for roles that see full ID numbers (the masked stars are the birth date)"))
+    birth_date: date | None = Field(
+        None,
+        description=(
+            "only for roles that see full ID numbers (the masked stars are the birth date)"
+        ),
+    )
     birth_year: int
     age: int
     sex: Literal["M", "F"]
@@ -104,8 +108,16 @@ def _input(body: PersonIn) -> services.PersonInput:
     return services.PersonInput(**body.model_dump(), sets_home_point=given)
 
 
-@endpoint(bp, "/people", ["POST"], roles=WRITERS, body=PersonIn, response=PersonOut, status=201,
-          summary="Register a person")
+@endpoint(
+    bp,
+    "/people",
+    ["POST"],
+    roles=WRITERS,
+    body=PersonIn,
+    response=PersonOut,
+    status=201,
+    summary="Register a person",
+)
 def create(body: PersonIn):
     person = services.create_person(_input(body))
     out = person_json(person, api_user())
@@ -113,12 +125,19 @@ def create(body: PersonIn):
     return out
 
 
-@endpoint(bp, "/people", roles=ALL_ROLES, query=PeopleQuery, response=PeoplePage,
-          summary="Search people by name or ID number (within the caller's scope)")
+@endpoint(
+    bp,
+    "/people",
+    roles=ALL_ROLES,
+    query=PeopleQuery,
+    response=PeoplePage,
+    summary="Search people by name or ID number (within the caller's scope)",
+)
 def index(query: PeopleQuery):
     user = api_user()
-    stmt = services.search(scoping.people(user), query.q,
-                           whole=scoping.sees_full_id(user)).order_by(Person.id)
+    stmt = services.search(
+        scoping.people(user), query.q, whole=scoping.sees_full_id(user)
+    ).order_by(Person.id)
     if query.township_code:
         stmt = stmt.where(Person.township_code == query.township_code)
     if query.status:
@@ -133,8 +152,13 @@ def index(query: PeopleQuery):
     return result
 
 
-@endpoint(bp, "/people/<int:person_id>", roles=ALL_ROLES, response=PersonOut,
-          summary="One person (ID number masked unless the role may see it; reads are audited)")
+@endpoint(
+    bp,
+    "/people/<int:person_id>",
+    roles=ALL_ROLES,
+    response=PersonOut,
+    summary="One person (ID number masked unless the role may see it; reads are audited)",
+)
 def show(person_id: int):
     user = api_user()
     out = person_json(scoping.get_person(user, person_id), user)
@@ -142,8 +166,15 @@ def show(person_id: int):
     return out
 
 
-@endpoint(bp, "/people/<int:person_id>", ["PUT"], roles=WRITERS, body=PersonIn,
-          response=PersonOut, summary="Change a person's details")
+@endpoint(
+    bp,
+    "/people/<int:person_id>",
+    ["PUT"],
+    roles=WRITERS,
+    body=PersonIn,
+    response=PersonOut,
+    summary="Change a person's details",
+)
 def update(person_id: int, body: PersonIn):
     user = api_user()
     person = services.update_person(scoping.get_person(user, person_id), _input(body))
@@ -152,8 +183,15 @@ def update(person_id: int, body: PersonIn):
     return out
 
 
-@endpoint(bp, "/people/<int:person_id>", ["PATCH"], roles=WRITERS, body=PersonPatch,
-          response=PersonOut, summary="Change some of a person's details (home point too)")
+@endpoint(
+    bp,
+    "/people/<int:person_id>",
+    ["PATCH"],
+    roles=WRITERS,
+    body=PersonPatch,
+    response=PersonOut,
+    summary="Change some of a person's details (home point too)",
+)
 def patch(person_id: int, body: PersonPatch):
     user = api_user()
     person = scoping.get_person(user, person_id)
@@ -172,12 +210,21 @@ class WubaoIn(Body):
     applied_centralized_on: date | None = None
 
 
-@endpoint(bp, "/people/<int:person_id>/wubao", ["POST"], roles=WRITERS, body=WubaoIn,
-          response=WubaoOut, status=201, summary="Record 特困 (五保) support")
+@endpoint(
+    bp,
+    "/people/<int:person_id>/wubao",
+    ["POST"],
+    roles=WRITERS,
+    body=WubaoIn,
+    response=WubaoOut,
+    status=201,
+    summary="Record 特困 (五保) support",
+)
 def wubao(person_id: int, body: WubaoIn):
     person = scoping.get_person(api_user(), person_id)
-    record = services.start_wubao(person, body.category, body.support, body.since,
-                                  body.applied_centralized_on)
+    record = services.start_wubao(
+        person, body.category, body.support, body.since, body.applied_centralized_on
+    )
     out = wubao_json(record)
     db.session.commit()
     return out
@@ -187,8 +234,15 @@ class DateIn(Body):
     date: dt.date
 
 
-@endpoint(bp, "/people/<int:person_id>/death", ["POST"], roles=WRITERS, body=DateIn,
-          response=PersonOut, summary="Record a death: ends stays, enrolments and support")
+@endpoint(
+    bp,
+    "/people/<int:person_id>/death",
+    ["POST"],
+    roles=WRITERS,
+    body=DateIn,
+    response=PersonOut,
+    summary="Record a death: ends stays, enrolments and support",
+)
 def death(person_id: int, body: DateIn):
     user = api_user()
     person = scoping.get_person(user, person_id)
@@ -198,8 +252,15 @@ def death(person_id: int, body: DateIn):
     return out
 
 
-@endpoint(bp, "/people/<int:person_id>/moved", ["POST"], roles=WRITERS, body=DateIn,
-          response=PersonOut, summary="Record a move out of the district")
+@endpoint(
+    bp,
+    "/people/<int:person_id>/moved",
+    ["POST"],
+    roles=WRITERS,
+    body=DateIn,
+    response=PersonOut,
+    summary="Record a move out of the district",
+)
 def moved(person_id: int, body: DateIn):
     user = api_user()
     person = scoping.get_person(user, person_id)
@@ -211,9 +272,11 @@ def moved(person_id: int, body: DateIn):
 
 class ImportProblem(BaseModel):
     row: int | None = Field(
-        description="row number as the spreadsheet shows it; null for the whole file")
+        description="row number as the spreadsheet shows it; null for the whole file"
+    )
     column: str | None = Field(
-        description="the header text as written in the file; null for a whole row")
+        description="the header text as written in the file; null for a whole row"
+    )
     message: str
     seq: str | None = Field(None, description="the row's 序号, where the file has that column")
 
@@ -225,21 +288,30 @@ class ImportOut(BaseModel):
     errors: list[ImportProblem]
     warnings: list[ImportProblem]
     file_type: str = Field(
-        "", description="xlsx, csv/utf-8, csv/gbk or csv/utf-16: how the file was read")
+        "", description="xlsx, csv/utf-8, csv/gbk or csv/utf-16: how the file was read"
+    )
 
 
-@endpoint(bp, "/people/import", ["POST"], roles=WRITERS, response=ImportOut, status=201,
-          responses={200: ImportOut, 422: ImportOut},
-          multipart={"file": "file", "dry_run": "boolean"},
-          summary="Import a roster (.xlsx or .csv, UTF-8 or GBK): all or nothing")
+@endpoint(
+    bp,
+    "/people/import",
+    ["POST"],
+    roles=WRITERS,
+    response=ImportOut,
+    status=201,
+    responses={200: ImportOut, 422: ImportOut},
+    multipart={"file": "file", "dry_run": "boolean"},
+    summary="Import a roster (.xlsx or .csv, UTF-8 or GBK): all or nothing",
+)
 def import_people(**_):
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise ApiError(400, "malformed_request", "缺少文件", {"file": "请选择 .xlsx 或 .csv 文件"})
     flag = request.form.get("dry_run", "false").strip().lower()
     if flag not in ("true", "false", "1", "0", "yes", "no", ""):
-        raise ApiError(400, "malformed_request", "dry_run 只能是 true 或 false",
-                       {"dry_run": "true 或 false"})
+        raise ApiError(
+            400, "malformed_request", "dry_run 只能是 true 或 false", {"dry_run": "true 或 false"}
+        )
     dry_run = flag in ("1", "true", "yes")
     report = imports.import_in_request(upload.read(), upload.filename, dry_run=dry_run)
     body = report.as_dict()
@@ -251,4 +323,3 @@ def import_people(**_):
         return body, 200
     db.session.commit()
     return body, 201
-

@@ -43,9 +43,17 @@ def worker_id() -> str:
 def create_job(content: bytes, filename: str, kind: str, user) -> ImportJob:
     """A queued job holding the file (flushes; the caller commits)."""
     _purge_old_files()
-    job = ImportJob(kind=JobKind(kind), filename=(filename or "")[-200:], size=len(content),
-                    user_id=user.id, username=user.username, content=content,
-                    worker=worker_id(), created_at=utcnow(), updated_at=utcnow())
+    job = ImportJob(
+        kind=JobKind(kind),
+        filename=(filename or "")[-200:],
+        size=len(content),
+        user_id=user.id,
+        username=user.username,
+        content=content,
+        worker=worker_id(),
+        created_at=utcnow(),
+        updated_at=utcnow(),
+    )
     db.session.add(job)
     db.session.flush()
     return job
@@ -53,15 +61,19 @@ def create_job(content: bytes, filename: str, kind: str, user) -> ImportJob:
 
 def _purge_old_files() -> None:
     cutoff = utcnow() - timedelta(seconds=KEEP_CHECKED_FILE)
-    db.session.execute(sa.update(ImportJob).where(
-        ImportJob.created_at < cutoff, ImportJob.content.is_not(None)).values(content=None))
+    db.session.execute(
+        sa.update(ImportJob)
+        .where(ImportJob.created_at < cutoff, ImportJob.content.is_not(None))
+        .values(content=None)
+    )
 
 
 def _set(job_id: int, **values) -> None:
     """Job bookkeeping in its own transaction, beside the import's."""
     with db.engine.begin() as conn:
-        conn.execute(sa.update(ImportJob).where(ImportJob.id == job_id)
-                     .values(updated_at=utcnow(), **values))
+        conn.execute(
+            sa.update(ImportJob).where(ImportJob.id == job_id).values(updated_at=utcnow(), **values)
+        )
 
 
 def run_job(job_id: int) -> None:
@@ -83,8 +95,14 @@ def run_job(job_id: int) -> None:
         log.exception("roster import job %s failed", job_id)
         db.session.rollback()
         try:
-            _set(job_id, status=JobStatus.FAILED, phase="", finished_at=utcnow(), content=None,
-                 message="导入时服务器出错，没有保存任何数据。请稍后重新上传；若一再出错，请联系管理员。")
+            _set(
+                job_id,
+                status=JobStatus.FAILED,
+                phase="",
+                finished_at=utcnow(),
+                content=None,
+                message="导入时服务器出错，没有保存任何数据。请稍后重新上传；若一再出错，请联系管理员。",
+            )
         except Exception:  # the database itself is gone; the next poll marks it stale
             log.exception("could not mark import job %s failed", job_id)
     finally:
@@ -114,9 +132,15 @@ def _finish(job_id: int, kind: JobKind, checked: roster.CheckedRoster) -> None:
         report = imports.save_roster(checked)
         if report.errors:
             db.session.rollback()
-    done = {"status": JobStatus.DONE, "phase": "", "report": report.as_dict(),
-            "rows_done": total, "rows_total": total, "finished_at": utcnow(),
-            "updated_at": utcnow()}
+    done = {
+        "status": JobStatus.DONE,
+        "phase": "",
+        "report": report.as_dict(),
+        "rows_done": total,
+        "rows_total": total,
+        "finished_at": utcnow(),
+        "updated_at": utcnow(),
+    }
     if kind == JobKind.IMPORT:
         done["content"] = None  # imported or refused: the file is not kept
     db.session.execute(sa.update(ImportJob).where(ImportJob.id == job_id).values(**done))
@@ -149,11 +173,23 @@ def confirm_job(job_id: int) -> bool:
     job = db.session.get(ImportJob, job_id)
     if job is None or job.report is None or job.report.get("errors"):
         return False
-    result = db.session.execute(sa.update(ImportJob).where(
-        ImportJob.id == job_id, ImportJob.kind == JobKind.CHECK,
-        ImportJob.status == JobStatus.DONE, ImportJob.content.is_not(None),
-    ).values(kind=JobKind.IMPORT, status=JobStatus.QUEUED, phase="", rows_done=0,
-             finished_at=None, worker=worker_id()))
+    result = db.session.execute(
+        sa.update(ImportJob)
+        .where(
+            ImportJob.id == job_id,
+            ImportJob.kind == JobKind.CHECK,
+            ImportJob.status == JobStatus.DONE,
+            ImportJob.content.is_not(None),
+        )
+        .values(
+            kind=JobKind.IMPORT,
+            status=JobStatus.QUEUED,
+            phase="",
+            rows_done=0,
+            finished_at=None,
+            worker=worker_id(),
+        )
+    )
     db.session.flush()
     db.session.refresh(job)
     return rowcount(result) == 1
@@ -195,11 +231,21 @@ def refresh_stale(job: ImportJob) -> ImportJob:
         return job
     dead = _alive(job.worker) is False or job.updated_at < utcnow() - timedelta(seconds=STALE_AFTER)
     if dead:
-        db.session.execute(sa.update(ImportJob).where(
-            ImportJob.id == job.id, ImportJob.status == job.status,
-            ImportJob.updated_at == job.updated_at,
-        ).values(status=JobStatus.FAILED, phase="", finished_at=utcnow(), content=None,
-                 message="导入在服务器上中断（处理它的进程已退出），没有保存任何数据。请重新上传文件。"))
+        db.session.execute(
+            sa.update(ImportJob)
+            .where(
+                ImportJob.id == job.id,
+                ImportJob.status == job.status,
+                ImportJob.updated_at == job.updated_at,
+            )
+            .values(
+                status=JobStatus.FAILED,
+                phase="",
+                finished_at=utcnow(),
+                content=None,
+                message="导入在服务器上中断（处理它的进程已退出），没有保存任何数据。请重新上传文件。",
+            )
+        )
         db.session.commit()
         db.session.refresh(job)
     return job
@@ -212,13 +258,24 @@ STATUS = {"queued": "排队中", "running": "进行中", "done": "已完成", "f
 def job_json(job: ImportJob) -> dict:
     report = job.report or None
     return {
-        "id": job.id, "kind": job.kind.value, "status": job.status.value,
-        "status_label": STATUS[job.status.value], "phase": job.phase,
-        "phase_label": PHASES.get(job.phase, ""), "filename": job.filename,
-        "rows_total": job.rows_total, "rows_done": job.rows_done, "percent": job.percent,
-        "message": job.message, "report": report,
-        "stored": bool(job.status.value == "done" and job.kind.value == "import" and report
-                       and not report.get("errors")),
+        "id": job.id,
+        "kind": job.kind.value,
+        "status": job.status.value,
+        "status_label": STATUS[job.status.value],
+        "phase": job.phase,
+        "phase_label": PHASES.get(job.phase, ""),
+        "filename": job.filename,
+        "rows_total": job.rows_total,
+        "rows_done": job.rows_done,
+        "percent": job.percent,
+        "message": job.message,
+        "report": report,
+        "stored": bool(
+            job.status.value == "done"
+            and job.kind.value == "import"
+            and report
+            and not report.get("errors")
+        ),
         "created_at": job.created_at.isoformat(),
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
     }

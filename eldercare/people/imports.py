@@ -86,10 +86,17 @@ def _insert_people(values: list[dict], returning: list):
     now = utcnow()
     table = table_of(Person)
     names = [*values[0], "created_at", "updated_at"]
-    sql_types = {"birth_date": "date", "created_at": "timestamptz", "updated_at": "timestamptz",
-                 "home_lat": "double precision", "home_lng": "double precision"}
-    params = {n: [v.value if isinstance(v, enum.Enum) else v for v in (row[n] for row in values)]
-              for n in values[0]}
+    sql_types = {
+        "birth_date": "date",
+        "created_at": "timestamptz",
+        "updated_at": "timestamptz",
+        "home_lat": "double precision",
+        "home_lng": "double precision",
+    }
+    params = {
+        n: [v.value if isinstance(v, enum.Enum) else v for v in (row[n] for row in values)]
+        for n in values[0]
+    }
     for n in params:  # bound as plain arrays, past the column types: encrypt here
         if isinstance(table.c[n].type, crypto.EncryptedString):
             params[n] = [table.c[n].type.process_bind_param(v, None) for v in params[n]]
@@ -98,7 +105,8 @@ def _insert_people(values: list[dict], returning: list):
     # The table's and columns' names are the model's own; every value is bound. (Not an
     # f-string: bandit would warn once for each of its parts that its nosec is unused.)
     sql = "INSERT INTO {} ({}) SELECT * FROM unnest({}) RETURNING {}".format(  # noqa: S608  # nosec B608
-        table.name, ", ".join(names), arrays, ", ".join(c.name for c in returning))
+        table.name, ", ".join(names), arrays, ", ".join(c.name for c in returning)
+    )
     stmt = sa.text(sql).columns(*[sa.column(c.name, c.type) for c in returning])
     return db.session.execute(stmt, params)
 
@@ -111,35 +119,60 @@ def _insert_new(rows: list[RowData]) -> dict[str, int]:
     if not rows:
         return {}
     person_cols = list(table_of(Person).c)
-    values = [{
-        "name": r.name, "id_number": r.number, "birth_date": r.birth_date, "sex": Sex(r.sex),
-        "phone": r.phone, "address": r.address, "township_code": r.township_code,
-        "village_code": r.village_code, "home_lat": r.home_lat, "home_lng": r.home_lng,
-        "care_level": CareLevel(r.care_level) if r.care_level else None,
-        "status": PersonStatus.ACTIVE, "emergency_contact": "", "health_notes": "",
-        # a Core insert: the blind indexes the model's validator would have set
-        "id_number_hash": crypto.id_number_hash(r.number),
-        "id_tail_hash": crypto.id_tail_hash(r.number),
-    } for r in rows]
+    values = [
+        {
+            "name": r.name,
+            "id_number": r.number,
+            "birth_date": r.birth_date,
+            "sex": Sex(r.sex),
+            "phone": r.phone,
+            "address": r.address,
+            "township_code": r.township_code,
+            "village_code": r.village_code,
+            "home_lat": r.home_lat,
+            "home_lng": r.home_lng,
+            "care_level": CareLevel(r.care_level) if r.care_level else None,
+            "status": PersonStatus.ACTIVE,
+            "emergency_contact": "",
+            "health_notes": "",
+            # a Core insert: the blind indexes the model's validator would have set
+            "id_number_hash": crypto.id_number_hash(r.number),
+            "id_tail_hash": crypto.id_tail_hash(r.number),
+        }
+        for r in rows
+    ]
     ids: dict[str, int] = {}
     entries: list[dict] = []
     for start in range(0, len(values), 2000):
         # Rows come back in any order; the unique ID number tells them apart.
-        result = _insert_people(values[start:start + 2000], person_cols)
+        result = _insert_people(values[start : start + 2000], person_cols)
         for row in result:
-            snapshot = {c.key: audit.shown(c, row._mapping[c.name]) for c in person_cols
-                        if c.key not in audit.SECRET_FIELDS}
+            snapshot = {
+                c.key: audit.shown(c, row._mapping[c.name])
+                for c in person_cols
+                if c.key not in audit.SECRET_FIELDS
+            }
             ids[row.id_number] = row.id
             entries.append(_entry("create", "people", str(row.id), snapshot))
-    disabled = [{"person_id": ids[r.number], "category": Category.DISABLED}
-                for r in rows if r.category == "disabled"]
+    disabled = [
+        {"person_id": ids[r.number], "category": Category.DISABLED}
+        for r in rows
+        if r.category == "disabled"
+    ]
     if disabled:
         cat_cols = list(PersonCategory.__table__.c)
-        result = db.session.execute(sa.insert(table_of(PersonCategory)).returning(*cat_cols),
-                                    disabled)
-        entries += [_entry("create", "person_categories", str(row.id),
-                                {c.key: _plain(row._mapping[c]) for c in cat_cols})
-                    for row in result]
+        result = db.session.execute(
+            sa.insert(table_of(PersonCategory)).returning(*cat_cols), disabled
+        )
+        entries += [
+            _entry(
+                "create",
+                "person_categories",
+                str(row.id),
+                {c.key: _plain(row._mapping[c]) for c in cat_cols},
+            )
+            for row in result
+        ]
     # Through the audit log's hash chain where the core keeps one (each entry's hash
     # covers the one before), so bulk entries are chained like the listener's.
     append = getattr(audit, "_insert_chained", None)
@@ -164,8 +197,9 @@ def save_roster(checked: CheckedRoster, *, progress: Progress | None = None) -> 
     existing: dict[str, Person] = {}
     numbers = [r.number for r in rows]
     for start in range(0, len(numbers), CHUNK):
-        for p in db.session.scalars(sa.select(Person).where(
-                Person.id_number_in(numbers[start:start + CHUNK]))):
+        for p in db.session.scalars(
+            sa.select(Person).where(Person.id_number_in(numbers[start : start + CHUNK]))
+        ):
             existing[p.id_number] = p
     fresh = [r for r in rows if r.number not in existing]
     created, updated = len(fresh), len(rows) - len(fresh)
@@ -176,8 +210,9 @@ def save_roster(checked: CheckedRoster, *, progress: Progress | None = None) -> 
     # New people who get 特困 support are loaded (in chunks) for start_wubao.
     wanted = [new_ids[r.number] for r in fresh if r.category and r.support]
     for start in range(0, len(wanted), CHUNK):
-        for p in db.session.scalars(sa.select(Person).where(
-                Person.id.in_(wanted[start:start + CHUNK]))):
+        for p in db.session.scalars(
+            sa.select(Person).where(Person.id.in_(wanted[start : start + CHUNK]))
+        ):
             existing[p.id_number] = p
     with db.session.no_autoflush, _one_flush():
         for r in rows:
@@ -192,21 +227,34 @@ def save_roster(checked: CheckedRoster, *, progress: Progress | None = None) -> 
                 if r.category and r.support:
                     current = person.current_support
                     if current is None or (current.category.value, current.support.value) != (
-                            r.category, r.support):
-                        services.start_wubao(person, r.category, r.support,
-                                             r.since or local_today())
+                        r.category,
+                        r.support,
+                    ):
+                        services.start_wubao(
+                            person, r.category, r.support, r.since or local_today()
+                        )
             except DomainError as exc:
                 report.error(r.row, None, exc.message, r.seq)
     report.created, report.updated = created, updated
     if not report.errors:
-        audit.record("import", "people", None, {
-            "rows": report.rows, "created": created, "updated": updated,
-            "warnings": len(report.warnings), "file_type": report.file_type})
+        audit.record(
+            "import",
+            "people",
+            None,
+            {
+                "rows": report.rows,
+                "created": created,
+                "updated": updated,
+                "warnings": len(report.warnings),
+                "file_type": report.file_type,
+            },
+        )
     return report
 
 
-def import_roster(content: bytes, filename: str = "", *, dry_run: bool = False,
-                  progress: Progress | None = None) -> ImportReport:
+def import_roster(
+    content: bytes, filename: str = "", *, dry_run: bool = False, progress: Progress | None = None
+) -> ImportReport:
     """Check a roster and, unless it is a dry run or has errors, store it in the current
     transaction. The caller commits when the report has no errors and it is no dry run,
     and rolls back otherwise."""
@@ -216,8 +264,7 @@ def import_roster(content: bytes, filename: str = "", *, dry_run: bool = False,
     return save_roster(checked, progress=progress)
 
 
-def import_in_request(content: bytes, filename: str = "", *, dry_run: bool = False
-                      ) -> ImportReport:
+def import_in_request(content: bytes, filename: str = "", *, dry_run: bool = False) -> ImportReport:
     """:func:`import_roster` for a request that does nothing else: the request's
     transaction is ended first and the check (seconds for a large file, reads only)
     runs without SQLite's write lock, so other writers are not held up; the save then

@@ -58,8 +58,14 @@ class ImportReport:
         self.warnings.append(_problem(row, column, message, seq))
 
     def as_dict(self) -> dict:
-        return {"rows": self.rows, "created": self.created, "updated": self.updated,
-                "errors": self.errors, "warnings": self.warnings, "file_type": self.file_type}
+        return {
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "file_type": self.file_type,
+        }
 
 
 def _problem(row, column, message, seq) -> dict:
@@ -73,8 +79,13 @@ def problems(report: dict):
     """Rows for exporting a report's problems as a spreadsheet."""
     for kind, key in (("错误", "errors"), ("警告", "warnings")):
         for p in report.get(key) or []:
-            yield (kind, p.get("row") or "", p.get("seq") or "", p.get("column") or "",
-                   p["message"])
+            yield (
+                kind,
+                p.get("row") or "",
+                p.get("seq") or "",
+                p.get("column") or "",
+                p["message"],
+            )
 
 
 # --------------------------------------------------------------------------- the file
@@ -87,8 +98,9 @@ class CheckedRoster:
     columns: set[str]  # fields the file has
 
 
-def check_roster(content: bytes, filename: str = "", *,
-                 progress: Progress | None = None) -> CheckedRoster:
+def check_roster(
+    content: bytes, filename: str = "", *, progress: Progress | None = None
+) -> CheckedRoster:
     """Read and check a roster; writes nothing. The report holds every problem."""
     report = ImportReport()
     try:
@@ -207,11 +219,24 @@ def check_row(row: Row) -> RowData | None:
     home = _home(row)
     if not row.ok or info is None:
         return None
-    return RowData(row=row.number, seq=row.seq, name=name, number=info.number,
-                   birth_date=info.birth_date, sex=info.sex, township_code=township,
-                   village_code=village, category=category, support=support, since=since,
-                   care_level=care, phone=phone, address=address,
-                   home_lat=home.get("home_lat"), home_lng=home.get("home_lng"))
+    return RowData(
+        row=row.number,
+        seq=row.seq,
+        name=name,
+        number=info.number,
+        birth_date=info.birth_date,
+        sex=info.sex,
+        township_code=township,
+        village_code=village,
+        category=category,
+        support=support,
+        since=since,
+        care_level=care,
+        phone=phone,
+        address=address,
+        home_lat=home.get("home_lat"),
+        home_lng=home.get("home_lng"),
+    )
 
 
 def _name(row: Row) -> str:
@@ -234,8 +259,9 @@ def _identity(row: Row) -> idnumbers.IdInfo | None:
     if info.number in seen:
         first_row, first_seq = seen[info.number]
         where = f"第 {first_row} 行" + (f"（序号 {first_seq}）" if first_seq else "")
-        row.error("id_number", f"与{where}的身份证号码相同：同一人在文件中出现了两次，"
-                               "请删去重复的一行。")
+        row.error(
+            "id_number", f"与{where}的身份证号码相同：同一人在文件中出现了两次，请删去重复的一行。"
+        )
     else:
         seen[info.number] = (row.number, row.seq)
     return info
@@ -250,8 +276,11 @@ def _sex(row: Row, info: idnumbers.IdInfo) -> None:
     if given is None:
         row.warn("sex", f"性别“{given_text}”无法识别；已按身份证号码记为{actual}。")
     elif given != info.sex:
-        row.warn("sex", f"性别填写为“{SEX_WORD[given]}”，但身份证号码表明是{actual}性；"
-                        f"已按身份证号码记为{actual}。")
+        row.warn(
+            "sex",
+            f"性别填写为“{SEX_WORD[given]}”，但身份证号码表明是{actual}性；"
+            f"已按身份证号码记为{actual}。",
+        )
 
 
 def _place(row: Row) -> tuple[str | None, str | None]:
@@ -269,8 +298,9 @@ def _place(row: Row) -> tuple[str | None, str | None]:
     if why == "not_under":
         row.error("village", f"“{township_text}”下没有名为“{village_text}”的村（社区）。")
     elif why == "ambiguous":
-        row.error("village",
-                  f"有多个名为“{village_text}”的村（社区），请同时填写所属乡镇（街道）。")
+        row.error(
+            "village", f"有多个名为“{village_text}”的村（社区），请同时填写所属乡镇（街道）。"
+        )
     elif why == "unknown":
         row.error("village", f"没有名为“{village_text}”的村（社区）。")
     else:
@@ -296,11 +326,15 @@ def _support(row: Row) -> tuple[str | None, str | None]:
     has_category, has_support = bool(row.text("category")), bool(row.text("support"))
     columns = row.check.columns
     if has_category and not has_support:
-        row.error("support" if "support" in columns else "category",
-                  "填写了特困人员类别，但供养方式为空（应为 分散 或 集中）。")
+        row.error(
+            "support" if "support" in columns else "category",
+            "填写了特困人员类别，但供养方式为空（应为 分散 或 集中）。",
+        )
     if has_support and not has_category:
-        row.error("category" if "category" in columns else "support",
-                  "填写了供养方式，但特困人员类别为空（应为 老年人、残疾人 或 未成年人）。")
+        row.error(
+            "category" if "category" in columns else "support",
+            "填写了供养方式，但特困人员类别为空（应为 老年人、残疾人 或 未成年人）。",
+        )
     return category, support
 
 
@@ -348,6 +382,10 @@ def _home(row: Row) -> dict[str, float | None]:
         if problem is not None:
             fld, message = problem
             # a whole column missing: name the one the file has
-            row.error(fld if fld in row.check.columns
-                      else next(f for f in home if f in row.check.columns), message)
+            row.error(
+                fld
+                if fld in row.check.columns
+                else next(f for f in home if f in row.check.columns),
+                message,
+            )
     return home

@@ -22,9 +22,20 @@ class Regions:
     """Townships and villages by name, loaded once for a whole roster."""
 
     def __init__(self, today: date):
-        regions = list(db.session.execute(sa.select(
-            Region.code, Region.name, Region.level, Region.kind, Region.parent_code,
-            Region.valid_from, Region.valid_to, Region.successor_code)))
+        regions = list(
+            db.session.execute(
+                sa.select(
+                    Region.code,
+                    Region.name,
+                    Region.level,
+                    Region.kind,
+                    Region.parent_code,
+                    Region.valid_from,
+                    Region.valid_to,
+                    Region.successor_code,
+                )
+            )
+        )
         self.today = today
         self.townships: dict[str, list] = {}
         self.villages_by_parent: dict[str, dict[str, str]] = {}
@@ -70,8 +81,9 @@ class Regions:
 
 
 def _valid_on(r, day: date) -> bool:
-    return ((r.valid_from is None or r.valid_from <= day)
-            and (r.valid_to is None or day <= r.valid_to))
+    return (r.valid_from is None or r.valid_from <= day) and (
+        r.valid_to is None or day <= r.valid_to
+    )
 
 
 def _stem(name: str) -> str:
@@ -82,8 +94,13 @@ def _stem(name: str) -> str:
 
 
 def _village_stem(name: str) -> str:
-    for suffix, repl in (("村民委员会", "村"), ("居民委员会", ""), ("村委会", "村"),
-                         ("居委会", ""), ("社区居委", "社区")):
+    for suffix, repl in (
+        ("村民委员会", "村"),
+        ("居民委员会", ""),
+        ("村委会", "村"),
+        ("居委会", ""),
+        ("社区居委", "社区"),
+    ):
         if name.endswith(suffix):
             return name[: -len(suffix)] + repl
     return name

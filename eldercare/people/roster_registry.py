@@ -24,30 +24,49 @@ def existing(numbers: Iterable[str]) -> dict[str, dict]:
     numbers = list(dict.fromkeys(numbers))
     out: dict[str, dict] = {}
     for start in range(0, len(numbers), CHUNK):
-        chunk = numbers[start:start + CHUNK]
-        rows = db.session.execute(sa.select(
-            Person.id, Person.id_number, Person.name, Person.status, Person.death_date,
-        ).where(Person.id_number_in(chunk)))
+        chunk = numbers[start : start + CHUNK]
+        rows = db.session.execute(
+            sa.select(
+                Person.id,
+                Person.id_number,
+                Person.name,
+                Person.status,
+                Person.death_date,
+            ).where(Person.id_number_in(chunk))
+        )
         by_id = {}
         for r in rows:
-            out[r.id_number] = by_id[r.id] = {"id": r.id, "name": r.name, "status": r.status,
-                                              "death_date": r.death_date, "support": None}
+            out[r.id_number] = by_id[r.id] = {
+                "id": r.id,
+                "name": r.name,
+                "status": r.status,
+                "death_date": r.death_date,
+                "support": None,
+            }
         if by_id:
-            for s in db.session.execute(sa.select(
-                    WubaoSupport.person_id, WubaoSupport.category, WubaoSupport.support,
-                    WubaoSupport.start_date).where(WubaoSupport.person_id.in_(list(by_id)),
-                                                   WubaoSupport.end_date.is_(None))):
+            for s in db.session.execute(
+                sa.select(
+                    WubaoSupport.person_id,
+                    WubaoSupport.category,
+                    WubaoSupport.support,
+                    WubaoSupport.start_date,
+                ).where(WubaoSupport.person_id.in_(list(by_id)), WubaoSupport.end_date.is_(None))
+            ):
                 by_id[s.person_id]["support"] = (s.category.value, s.support.value, s.start_date)
     return out
 
 
-def against_registry(candidates: list[RowData], report: ImportReport,
-                     column: Column) -> list[RowData]:
+def against_registry(
+    candidates: list[RowData], report: ImportReport, column: Column
+) -> list[RowData]:
     """The rows that may be stored given what the registry already holds, which also
     decides create or update (the report's counts). `column` names a field's column."""
     have = existing(r.number for r in candidates)
-    rows = [r for r in candidates
-            if r.number not in have or _may_update(r, have[r.number], report, column)]
+    rows = [
+        r
+        for r in candidates
+        if r.number not in have or _may_update(r, have[r.number], report, column)
+    ]
     report.created = sum(1 for r in rows if r.number not in have)
     report.updated = len(rows) - report.created
     return rows
@@ -59,21 +78,33 @@ def _may_update(r: RowData, have: dict, report: ImportReport, column: Column) ->
     if have["status"] == PersonStatus.DECEASED:
         if r.category:
             bad = True
-            report.error(r.row, column("category"),
-                         f"此人已于 {have['death_date']} 登记去世，不能登记特困供养。", r.seq)
+            report.error(
+                r.row,
+                column("category"),
+                f"此人已于 {have['death_date']} 登记去世，不能登记特困供养。",
+                r.seq,
+            )
         else:
             report.warn(r.row, None, "此人已登记去世；只更新了基本信息。", r.seq)
     elif have["status"] == PersonStatus.MOVED and r.category:
-        report.warn(r.row, column("category"), "此人已登记迁出本区，仍按花名册登记特困供养。",
-                    r.seq)
+        report.warn(
+            r.row, column("category"), "此人已登记迁出本区，仍按花名册登记特困供养。", r.seq
+        )
     current = have["support"]
     changes_support = current and (current[0], current[1]) != (r.category, r.support)
     if not bad and r.category and changes_support and r.since and r.since <= current[2]:
         bad = True
-        report.error(r.row, column("since") or column("support"),
-                     f"此人现有的特困供养记录自 {current[2]} 起；新记录的开始日期"
-                     f"（{r.since}）须晚于它。", r.seq)
+        report.error(
+            r.row,
+            column("since") or column("support"),
+            f"此人现有的特困供养记录自 {current[2]} 起；新记录的开始日期（{r.since}）须晚于它。",
+            r.seq,
+        )
     if have["name"] != r.name:
-        report.warn(r.row, column("name"),
-                    f"登记中此身份证号码的姓名为“{have['name']}”，将改为“{r.name}”。", r.seq)
+        report.warn(
+            r.row,
+            column("name"),
+            f"登记中此身份证号码的姓名为“{have['name']}”，将改为“{r.name}”。",
+            r.seq,
+        )
     return not bad

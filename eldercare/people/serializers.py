@@ -15,7 +15,8 @@ def birth_json(person: Person, user: User, on: date | None = None) -> dict:
     """Age and birth year for everyone; the birth date only for a role that may see the
     full ID number: to anyone else it would fill the eight stars of the masked one."""
     out: dict[str, object] = {
-        "birth_year": person.birth_date.year, "age": person.age_on(on or local_today())
+        "birth_year": person.birth_date.year,
+        "age": person.age_on(on or local_today()),
     }
     if sees_full_id(user):
         out["birth_date"] = person.birth_date

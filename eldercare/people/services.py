@@ -63,8 +63,9 @@ def home_point_problem(lat: float | None, lng: float | None) -> tuple[str, str] 
             continue
         low, high, word = _HOME_RANGES[fld]
         if not math.isfinite(value) or not low <= value <= high:
-            return fld, (f"{word}应为 {low:g} 到 {high:g} 之间的十进制度数"
-                         f"（WGS-84，例如 31.46 和 104.79）。")
+            return fld, (
+                f"{word}应为 {low:g} 到 {high:g} 之间的十进制度数（WGS-84，例如 31.46 和 104.79）。"
+            )
     return None
 
 
@@ -94,8 +95,9 @@ def _check_regions(township_code: str | None, village_code: str | None) -> None:
     if township_code:
         t = db.session.get(Region, township_code)
         if t is None or t.level != "township":
-            raise Invalid(_l("无此乡镇（街道）"),
-                          fields={"township_code": _l("无此乡镇（街道）代码")})
+            raise Invalid(
+                _l("无此乡镇（街道）"), fields={"township_code": _l("无此乡镇（街道）代码")}
+            )
     if village_code:
         v = db.session.get(Region, village_code)
         if v is None or v.level != "village":
@@ -136,8 +138,15 @@ def _apply(person: Person, data: PersonInput) -> None:
     set_categories(person, data.categories)
 
 
-PATCHABLE = ("name", "phone", "address", "township_code", "village_code", "care_level",
-             *HOME_POINT_FIELDS)
+PATCHABLE = (
+    "name",
+    "phone",
+    "address",
+    "township_code",
+    "village_code",
+    "care_level",
+    *HOME_POINT_FIELDS,
+)
 
 
 def patch_person(person: Person, changes: dict) -> Person:
@@ -171,8 +180,9 @@ def patch_person(person: Person, changes: dict) -> Person:
         lng = changes.get("home_lng") if "home_lng" in changes else _ABSENT
         if lat is _ABSENT or lng is _ABSENT:
             missing = "home_lat" if lat is _ABSENT else "home_lng"
-            raise Invalid(_l("住址的纬度和经度须同时给出"),
-                          fields={missing: _l("住址的纬度和经度须同时给出")})
+            raise Invalid(
+                _l("住址的纬度和经度须同时给出"), fields={missing: _l("住址的纬度和经度须同时给出")}
+            )
         set_home_point(person, lat, lng)  # type: ignore[arg-type]  # both given: not _ABSENT
     db.session.flush()
     return person
@@ -197,8 +207,11 @@ def create_person(data: PersonInput) -> Person:
     info = parse_id(data.id_number)
     _check_regions(data.township_code, data.village_code)
     if find_by_id_number(info.number):
-        raise Conflict(_l("该身份证号已登记"), fields={"id_number": _l("该身份证号已登记")},
-                       code="duplicate_id_number")
+        raise Conflict(
+            _l("该身份证号已登记"),
+            fields={"id_number": _l("该身份证号已登记")},
+            code="duplicate_id_number",
+        )
     person = Person(id_number=info.number, birth_date=info.birth_date, sex=Sex(info.sex))
     _apply(person, data)
     db.session.add(person)
@@ -336,8 +349,11 @@ def number_condition(q: str | None, *, whole: bool = True) -> sa.ColumnElement[b
         return tail
     if not whole:
         return sa.false()
-    ids = [pid for pid, number in db.session.execute(sa.select(Person.id, Person.id_number)
-                                                      .where(tail)) if number.endswith(digits)]
+    ids = [
+        pid
+        for pid, number in db.session.execute(sa.select(Person.id, Person.id_number).where(tail))
+        if number.endswith(digits)
+    ]
     return Person.id.in_(ids)
 
 
@@ -352,4 +368,3 @@ def search(stmt: sa.Select, q: str | None, *, whole: bool = True) -> sa.Select:
         return stmt.where(by_number)
     like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return stmt.where(Person.name.like(like, escape="\\"))
-

@@ -33,13 +33,17 @@ def _nav(state):
 
 
 def townships() -> list[Region]:
-    return list(db.session.scalars(
-        sa.select(Region).where(Region.level == "township").order_by(Region.code)))
+    return list(
+        db.session.scalars(
+            sa.select(Region).where(Region.level == "township").order_by(Region.code)
+        )
+    )
 
 
 def _filtered(args) -> sa.Select:
-    stmt = services.search(scoping.people(current_user), search_text(args),
-                           whole=scoping.sees_full_id(current_user))
+    stmt = services.search(
+        scoping.people(current_user), search_text(args), whole=scoping.sees_full_id(current_user)
+    )
     if args.get("township"):
         stmt = stmt.where(Person.township_code == args["township"])
     if args.get("status") in {s.value for s in PersonStatus}:
@@ -56,8 +60,13 @@ def index():
     if wants_export():
         return _export(stmt)
     page = page_of(stmt, request.args)
-    return render_template("people/index.html", page=page, townships=townships(),
-                           sees_full=scoping.sees_full_id(current_user), today=local_today())
+    return render_template(
+        "people/index.html",
+        page=page,
+        townships=townships(),
+        sees_full=scoping.sees_full_id(current_user),
+        today=local_today(),
+    )
 
 
 def _export(stmt: sa.Select):
@@ -73,9 +82,20 @@ def _export(stmt: sa.Select):
     return export_response(
         "people",
         ["编号", "姓名", "身份证号", "性别", *born, "乡镇（街道）", "状态", "类别", "自理能力"],
-        ((p.id, p.name, mask(p.id_number), p.sex, *birth(p), names.get(p.township_code, ""),
-          p.status, ",".join(sorted(p.category_set)), p.care_level)
-         for p in iter_rows(stmt, Person.id)),
+        (
+            (
+                p.id,
+                p.name,
+                mask(p.id_number),
+                p.sex,
+                *birth(p),
+                names.get(p.township_code, ""),
+                p.status,
+                ",".join(sorted(p.category_set)),
+                p.care_level,
+            )
+            for p in iter_rows(stmt, Person.id)
+        ),
     )
 
 
@@ -84,19 +104,31 @@ def _form_choices(form: PersonForm) -> None:
     code = form.township_code.data or ""
     villages: list[Region] = []
     if code:
-        villages = list(db.session.scalars(sa.select(Region).where(
-            Region.level == "village", Region.parent_code == code).order_by(Region.code)))
+        villages = list(
+            db.session.scalars(
+                sa.select(Region)
+                .where(Region.level == "village", Region.parent_code == code)
+                .order_by(Region.code)
+            )
+        )
     form.village_code.choices = choices([("", "—")] + [(v.code, v.name) for v in villages])
 
 
 def _input(form: PersonForm) -> services.PersonInput:
     return services.PersonInput(
-        name=form.name.data, id_number=form.id_number.data, phone=form.phone.data or "",
-        township_code=form.township_code.data or None, village_code=form.village_code.data or None,
-        address=form.address.data or "", care_level=form.care_level.data or None,
+        name=form.name.data,
+        id_number=form.id_number.data,
+        phone=form.phone.data or "",
+        township_code=form.township_code.data or None,
+        village_code=form.village_code.data or None,
+        address=form.address.data or "",
+        care_level=form.care_level.data or None,
         emergency_contact=form.emergency_contact.data or "",
-        health_notes=form.health_notes.data or "", categories=tuple(form.categories.data or ()),
-        home_lat=form.home_lat.data, home_lng=form.home_lng.data)
+        health_notes=form.health_notes.data or "",
+        categories=tuple(form.categories.data or ()),
+        home_lat=form.home_lat.data,
+        home_lng=form.home_lng.data,
+    )
 
 
 def _save(form: PersonForm, person: Person | None):
@@ -125,7 +157,8 @@ def new():
     if form.validate_on_submit() and (done := _save(form, None)):
         return done
     return render_template("people/form.html", form=form, person=None), (
-        422 if request.method == "POST" else 200)
+        422 if request.method == "POST" else 200
+    )
 
 
 @bp.route("/people/<int:person_id>/edit", methods=["GET", "POST"])
@@ -143,7 +176,8 @@ def edit(person_id: int):
     if form.validate_on_submit() and (done := _save(form, person)):
         return done
     return render_template("people/form.html", form=form, person=person), (
-        422 if request.method == "POST" else 200)
+        422 if request.method == "POST" else 200
+    )
 
 
 @bp.get("/people/<int:person_id>")
@@ -151,13 +185,25 @@ def edit(person_id: int):
 def show(person_id: int):
     person = scoping.get_person(current_user, person_id)
     panels = [(tpl, fn(person)) for tpl, fn in registry().person_panels]
-    regions = {r.code: r.name for r in db.session.scalars(sa.select(Region).where(
-        Region.code.in_([c for c in (person.township_code, person.village_code) if c])))}
+    regions = {
+        r.code: r.name
+        for r in db.session.scalars(
+            sa.select(Region).where(
+                Region.code.in_([c for c in (person.township_code, person.village_code) if c])
+            )
+        )
+    }
     return render_template(
-        "people/show.html", person=person, panels=panels, regions=regions,
-        today=local_today(), death_form=DateForm(), wubao_form=WubaoForm(),
+        "people/show.html",
+        person=person,
+        panels=panels,
+        regions=regions,
+        today=local_today(),
+        death_form=DateForm(),
+        wubao_form=WubaoForm(),
         sees_full=scoping.sees_full_id(current_user),
-        sees_health=scoping.sees_health(current_user))
+        sees_health=scoping.sees_health(current_user),
+    )
 
 
 @bp.post("/people/<int:person_id>/reveal")
@@ -192,8 +238,13 @@ def wubao(person_id: int):
     if not form.validate_on_submit():
         flash(_("特困供养信息有误：%(e)s", e=form.errors), "danger")
     else:
-        services.start_wubao(person, form.category.data, form.support.data, form.since.data,
-                             form.applied_centralized_on.data)
+        services.start_wubao(
+            person,
+            form.category.data,
+            form.support.data,
+            form.since.data,
+            form.applied_centralized_on.data,
+        )
         db.session.commit()
         flash(_("已记录特困供养"), "success")
     return redirect(url_for("people.show", person_id=person.id))
@@ -203,8 +254,11 @@ def wubao(person_id: int):
 @role_required(Role.ADMIN)
 def villages(code: str):
     """Villages of a township, for the person form's second select."""
-    rows = db.session.scalars(sa.select(Region).where(
-        Region.level == "village", Region.parent_code == code).order_by(Region.code))
+    rows = db.session.scalars(
+        sa.select(Region)
+        .where(Region.level == "village", Region.parent_code == code)
+        .order_by(Region.code)
+    )
     return {"items": [{"code": r.code, "name": r.name} for r in rows]}
 
 
@@ -257,15 +311,19 @@ def import_job(job_id: int):
         raise NotFound("未找到该导入任务")
     import_jobs.refresh_stale(job)
     if wants_export():
-        return export_response(f"import-{job.id}-problems", ["类型", "行", "序号", "列", "说明"],
-                               roster.problems(job.report or {}))
+        return export_response(
+            f"import-{job.id}-problems",
+            ["类型", "行", "序号", "列", "说明"],
+            roster.problems(job.report or {}),
+        )
     if request.accept_mimetypes.best == "application/json" or request.args.get("json"):
         resp = jsonify(import_jobs.job_json(job))
         resp.headers["Vary"] = "Accept"
         return resp
     report = job.report or None
-    return render_template("people/import.html", job=job, report=report, jobs=[],
-                           info=import_jobs.job_json(job))
+    return render_template(
+        "people/import.html", job=job, report=report, jobs=[], info=import_jobs.job_json(job)
+    )
 
 
 @bp.post("/people/import/<int:job_id>/confirm")

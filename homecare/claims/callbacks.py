@@ -70,9 +70,15 @@ def _chance(claim: Claim, visit_id: int) -> float:
 def provider_rate(provider_id: int, exception_share: float = 0.0) -> float:
     """The provider's sampling rate: the base, plus its not-delivered record, plus a
     claim with many exceptions; capped."""
-    not_delivered = db.session.scalar(sa.select(sa.func.count(CallbackSample.id)).where(
-        CallbackSample.provider_id == provider_id,
-        CallbackSample.outcome == CallbackOutcome.NOT_DELIVERED)) or 0
+    not_delivered = (
+        db.session.scalar(
+            sa.select(sa.func.count(CallbackSample.id)).where(
+                CallbackSample.provider_id == provider_id,
+                CallbackSample.outcome == CallbackOutcome.NOT_DELIVERED,
+            )
+        )
+        or 0
+    )
     rate = BASE_RATE + RATE_PER_NOT_DELIVERED * not_delivered
     if exception_share > HIGH_EXCEPTION_SHARE:
         rate += RATE_FOR_EXCEPTIONS
@@ -106,21 +112,26 @@ def visit_weight(risky: bool, exceptions: str, worker_share: float) -> float:
 def draw_sample(claim: Claim) -> list[dict]:
     """Mark visits of `claim` for a call-back, once per claim (a later reconciliation
     keeps the first sample). Repeatable, yet unpredictable without the secret key."""
-    if db.session.scalar(sa.select(CallbackSample.id).where(
-            CallbackSample.claim_id == claim.id).limit(1)):
+    if db.session.scalar(
+        sa.select(CallbackSample.id).where(CallbackSample.claim_id == claim.id).limit(1)
+    ):
         return []
     paid = ClaimLine.decision.in_([Decision.APPROVED, Decision.ADJUSTED])
     rows = db.session.execute(
         sa.select(Visit.id, Visit.manual, sa.cast(Visit.exceptions, sa.String), Visit.worker_id)
         .join(ClaimLine, ClaimLine.visit_id == Visit.id)
         .where(ClaimLine.claim_id == claim.id, paid, Visit.provider_id == claim.provider_id)
-        .distinct().order_by(Visit.id)).all()
+        .distinct()
+        .order_by(Visit.id)
+    ).all()
     if not rows:
         return []
-    total, flagged = db.session.execute(sa.select(
-        sa.func.count(ClaimLine.id),
-        sa.func.count(ClaimLine.id).filter(ClaimLine.reason_bits != 0))
-        .where(ClaimLine.claim_id == claim.id)).one()
+    total, flagged = db.session.execute(
+        sa.select(
+            sa.func.count(ClaimLine.id),
+            sa.func.count(ClaimLine.id).filter(ClaimLine.reason_bits != 0),
+        ).where(ClaimLine.claim_id == claim.id)
+    ).one()
     rate = provider_rate(claim.provider_id, flagged / total if total else 0.0)
     n = min(len(rows), max(MIN_PER_CLAIM, math.ceil(rate * len(rows))))
     keyed = []
@@ -131,13 +142,22 @@ def draw_sample(claim: Claim) -> list[dict]:
         # Efraimidis–Spirakis: weighted sampling without replacement in one pass.
         keyed.append((_chance(claim, vid) ** (1.0 / weight), vid, risky))
     keyed.sort(reverse=True)
-    chosen = [{"visit_id": vid, "claim_id": claim.id, "provider_id": claim.provider_id,
-               "reason": (CallbackReason.RISK if risky else CallbackReason.CHANCE),
-               "outcome": None, "note": "", "created_at": utcnow()}
-              for _key, vid, risky in keyed[:n]]
+    chosen = [
+        {
+            "visit_id": vid,
+            "claim_id": claim.id,
+            "provider_id": claim.provider_id,
+            "reason": (CallbackReason.RISK if risky else CallbackReason.CHANCE),
+            "outcome": None,
+            "note": "",
+            "created_at": utcnow(),
+        }
+        for _key, vid, risky in keyed[:n]
+    ]
     db.session.execute(sa.insert(CallbackSample), chosen)
-    audit.record("callback_sample", "claims", claim.id, {"visits": len(chosen),
-                                                        "rate": f"{rate:.3f}"})
+    audit.record(
+        "callback_sample", "claims", claim.id, {"visits": len(chosen), "rate": f"{rate:.3f}"}
+    )
     return chosen
 
 
@@ -151,23 +171,31 @@ def record_outcome(sample: CallbackSample, outcome: str, note: str, user: User) 
     try:
         chosen = CallbackOutcome(outcome)
     except ValueError:
-        raise Invalid(_l("回访结果须为 confirmed、not_delivered、unreachable 或 complaint"),
-                      fields={"outcome": _l("未知的结果")}) from None
+        raise Invalid(
+            _l("回访结果须为 confirmed、not_delivered、unreachable 或 complaint"),
+            fields={"outcome": _l("未知的结果")},
+        ) from None
     note = (note or "").strip()[:500]
     done = db.session.execute(
-        sa.update(CallbackSample).where(CallbackSample.id == sample.id,
-                                        CallbackSample.outcome.is_(None))
+        sa.update(CallbackSample)
+        .where(CallbackSample.id == sample.id, CallbackSample.outcome.is_(None))
         .values(outcome=chosen, note=note, recorded_by_id=user.id, recorded_at=utcnow())
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if rowcount(done) != 1:
         raise Conflict(_l("该回访已记录结果"), code="already_recorded")
-    audit.record("callback_outcome", "callback_samples", sample.id,
-                 {"outcome": chosen.value, "note": note, "visit_id": sample.visit_id})
+    audit.record(
+        "callback_outcome",
+        "callback_samples",
+        sample.id,
+        {"outcome": chosen.value, "note": note, "visit_id": sample.visit_id},
+    )
     db.session.refresh(sample)
     if chosen == CallbackOutcome.NOT_DELIVERED:
         visit = sample.visit
-        given_back = ledger.credit(visit.enrolment_id, visit.id, visit.subsidised,
-                                   "回访确认未提供服务，退回补贴")
+        given_back = ledger.credit(
+            visit.enrolment_id, visit.id, visit.subsidised, "回访确认未提供服务，退回补贴"
+        )
         visit.flag("not_delivered")
         db.session.flush()
         _reject_lines(sample, user)
@@ -179,15 +207,20 @@ def _reject_lines(sample: CallbackSample, user: User) -> None:
     claim = db.session.get(Claim, sample.claim_id)
     if claim is None or claim.status != ClaimStatus.RECONCILED:
         return
-    line_nos = db.session.scalars(sa.select(ClaimLine.line_no).where(
-        ClaimLine.claim_id == claim.id, ClaimLine.visit_id == sample.visit_id,
-        ClaimLine.decision != Decision.REJECTED)).all()
+    line_nos = db.session.scalars(
+        sa.select(ClaimLine.line_no).where(
+            ClaimLine.claim_id == claim.id,
+            ClaimLine.visit_id == sample.visit_id,
+            ClaimLine.decision != Decision.REJECTED,
+        )
+    ).all()
     for n in line_nos:
         decisions.override(claim, n, Decision.REJECTED.value, "回访确认未提供服务", user)
 
 
-def samples(claim: Claim, limit: int | None = None, user: User | None = None
-            ) -> list[CallbackSample]:
+def samples(
+    claim: Claim, limit: int | None = None, user: User | None = None
+) -> list[CallbackSample]:
     """The claim's call-back sample in the order drawn, the first `limit` of it if given;
     given a `user`, only the samples that user may know of (scoping.callback_scope: a
     provider none still to be called)."""
@@ -197,8 +230,11 @@ def samples(claim: Claim, limit: int | None = None, user: User | None = None
 
 def samples_select(claim: Claim, user: User | None = None) -> sa.Select:
     """The SELECT behind `samples` (for the API's pages)."""
-    stmt = (sa.select(CallbackSample).where(CallbackSample.claim_id == claim.id)
-            .order_by(CallbackSample.id))
+    stmt = (
+        sa.select(CallbackSample)
+        .where(CallbackSample.claim_id == claim.id)
+        .order_by(CallbackSample.id)
+    )
     return stmt if user is None else stmt.where(callback_scope(user))
 
 
@@ -206,7 +242,9 @@ def sample_counts(claim: Claim) -> tuple[int, int]:
     """(visits drawn for a call-back, of them still to be called) for the claim (the
     bureau's figures: a provider is not told how many are pending)."""
     drawn, pending = db.session.execute(
-        sa.select(sa.func.count(CallbackSample.id),
-                  sa.func.count(CallbackSample.id).filter(CallbackSample.outcome.is_(None)))
-        .where(CallbackSample.claim_id == claim.id)).one()
+        sa.select(
+            sa.func.count(CallbackSample.id),
+            sa.func.count(CallbackSample.id).filter(CallbackSample.outcome.is_(None)),
+        ).where(CallbackSample.claim_id == claim.id)
+    ).one()
     return drawn, pending

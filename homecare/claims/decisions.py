@@ -25,10 +25,12 @@ from .models import BIT, Claim, ClaimLine, ClaimStatus, Decision, reasons_of
 
 def store_totals(claim: Claim) -> None:
     """The claim's claimed, approved and rejected totals from its lines' decisions."""
-    claimed, approved = db.session.execute(sa.select(
-        sa.func.coalesce(sa.func.sum(stored(ClaimLine.amount)), 0),
-        sa.func.coalesce(sa.func.sum(stored(ClaimLine.approved_amount)), 0))
-        .where(ClaimLine.claim_id == claim.id)).one()
+    claimed, approved = db.session.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(stored(ClaimLine.amount)), 0),
+            sa.func.coalesce(sa.func.sum(stored(ClaimLine.approved_amount)), 0),
+        ).where(ClaimLine.claim_id == claim.id)
+    ).one()
     claim.claimed_total = from_fen(claimed)
     claim.approved_total = from_fen(approved)
     claim.rejected_total = claim.claimed_total - claim.approved_total
@@ -37,20 +39,43 @@ def store_totals(claim: Claim) -> None:
 
 def lines(claim: Claim) -> list[dict]:
     """The lines as API.md answers them, in one query."""
-    rows = db.session.execute(sa.select(
-        ClaimLine.line_no, ClaimLine.visit_id, ClaimLine.amount, ClaimLine.approved_amount,
-        ClaimLine.decision, ClaimLine.reason_bits, ClaimLine.override_decision,
-        ClaimLine.accepted_bits)
-        .where(ClaimLine.claim_id == claim.id).order_by(ClaimLine.line_no))
-    return [{"line_no": n, "visit_id": vid, "claimed": amt,
-             "approved": appr if appr is not None else None,
-             "decision": dec.value if dec else None, "reasons": reasons_of(bits),
-             "overridden": ovr is not None, "held": presence.is_held(bits, acc, dec)}
-            for n, vid, amt, appr, dec, bits, ovr, acc in rows]
+    rows = db.session.execute(
+        sa.select(
+            ClaimLine.line_no,
+            ClaimLine.visit_id,
+            ClaimLine.amount,
+            ClaimLine.approved_amount,
+            ClaimLine.decision,
+            ClaimLine.reason_bits,
+            ClaimLine.override_decision,
+            ClaimLine.accepted_bits,
+        )
+        .where(ClaimLine.claim_id == claim.id)
+        .order_by(ClaimLine.line_no)
+    )
+    return [
+        {
+            "line_no": n,
+            "visit_id": vid,
+            "claimed": amt,
+            "approved": appr if appr is not None else None,
+            "decision": dec.value if dec else None,
+            "reasons": reasons_of(bits),
+            "overridden": ovr is not None,
+            "held": presence.is_held(bits, acc, dec),
+        }
+        for n, vid, amt, appr, dec, bits, ovr, acc in rows
+    ]
 
 
-def override(claim: Claim, line_no: int, decision: str, reason: str, user: User,
-             amount: Decimal | None = None) -> ClaimLine:
+def override(
+    claim: Claim,
+    line_no: int,
+    decision: str,
+    reason: str,
+    user: User,
+    amount: Decimal | None = None,
+) -> ClaimLine:
     """The clerk's decision on one line, with a written reason (audited); kept across
     reconciliations. `approved` pays the claimed amount, `rejected` nothing, `adjusted`
     the amount given (not above the claimed). `auto` withdraws the override.
@@ -58,12 +83,15 @@ def override(claim: Claim, line_no: int, decision: str, reason: str, user: User,
     if claim.status != ClaimStatus.RECONCILED:
         raise Conflict("只能在对账后、审批前更改明细的结论", code="wrong_status")
     reason = (reason or "").strip()
-    line = db.session.scalar(sa.select(ClaimLine).where(ClaimLine.claim_id == claim.id,
-                                                        ClaimLine.line_no == line_no))
+    line = db.session.scalar(
+        sa.select(ClaimLine).where(ClaimLine.claim_id == claim.id, ClaimLine.line_no == line_no)
+    )
     if line is None:
         raise Invalid(f"没有第 {line_no} 条明细", fields={"line_no": _l("不存在")})
-    before = {"decision": line.decision.value if line.decision else None,
-              "approved": str(line.approved_amount)}
+    before = {
+        "decision": line.decision.value if line.decision else None,
+        "approved": str(line.approved_amount),
+    }
     if decision == "auto":
         line.override_decision, line.override_amount, line.override_reason = None, None, ""
         line.override_by_id, line.override_at = None, None
@@ -74,8 +102,9 @@ def override(claim: Claim, line_no: int, decision: str, reason: str, user: User,
         try:
             chosen = Decision(decision)
         except ValueError:
-            raise Invalid("结论须为 approved、adjusted 或 rejected",
-                          fields={"decision": _l("未知的结论")}) from None
+            raise Invalid(
+                "结论须为 approved、adjusted 或 rejected", fields={"decision": _l("未知的结论")}
+            ) from None
         if chosen == Decision.APPROVED:
             amount = line.amount
         elif chosen == Decision.REJECTED:
@@ -89,22 +118,41 @@ def override(claim: Claim, line_no: int, decision: str, reason: str, user: User,
         line.override_reason, line.override_by_id, line.override_at = reason, by_id, utcnow()
         line.decision, line.approved_amount = chosen, to_money(amount)
     db.session.flush()
-    audit.record("claim_line_override", "claim_lines", line.id, {
-        "claim_id": claim.id, "line_no": line_no, "before": before,
-        "after": {"decision": line.decision.value if line.decision else None,
-                  "approved": str(line.approved_amount)}, "reason": reason})
+    audit.record(
+        "claim_line_override",
+        "claim_lines",
+        line.id,
+        {
+            "claim_id": claim.id,
+            "line_no": line_no,
+            "before": before,
+            "after": {
+                "decision": line.decision.value if line.decision else None,
+                "approved": str(line.approved_amount),
+            },
+            "reason": reason,
+        },
+    )
     store_totals(claim)
     return line
 
 
 def undecided(claim: Claim) -> int:
-    return db.session.scalar(sa.select(sa.func.count(ClaimLine.id)).where(
-        ClaimLine.claim_id == claim.id, ClaimLine.decision.is_(None))) or 0
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(ClaimLine.id)).where(
+                ClaimLine.claim_id == claim.id, ClaimLine.decision.is_(None)
+            )
+        )
+        or 0
+    )
 
 
 def exception_counts(claim: Claim) -> dict[str, int]:
     """Lines per reason code, in one query (bit tests summed)."""
-    cols = [sa.func.count(ClaimLine.id).filter(ClaimLine.reason_bits.op("&")(bit) != 0)
-            .label(code) for code, bit in BIT.items()]
+    cols = [
+        sa.func.count(ClaimLine.id).filter(ClaimLine.reason_bits.op("&")(bit) != 0).label(code)
+        for code, bit in BIT.items()
+    ]
     row = db.session.execute(sa.select(*cols).where(ClaimLine.claim_id == claim.id)).one()
     return {code: int(row._mapping[code]) for code in BIT if row._mapping[code]}

@@ -24,21 +24,31 @@ LATE_VISITS = 3  # the second provider's visits claimed late, in a supplementary
 def _late(claim: Claim) -> None:
     """Take the claim's last few visits out of it, as if they had not been logged yet
     when it was made, and claim them in a supplementary claim."""
-    late = list(db.session.scalars(
-        sa.select(ClaimLine.visit_id).where(ClaimLine.claim_id == claim.id,
-                                            ClaimLine.visit_id.in_(
-                                                sa.select(ClaimedVisit.visit_id).where(
-                                                    ClaimedVisit.claim_id == claim.id)))
-        .group_by(ClaimLine.visit_id).order_by(ClaimLine.visit_id.desc()).limit(LATE_VISITS)))
+    late = list(
+        db.session.scalars(
+            sa.select(ClaimLine.visit_id)
+            .where(
+                ClaimLine.claim_id == claim.id,
+                ClaimLine.visit_id.in_(
+                    sa.select(ClaimedVisit.visit_id).where(ClaimedVisit.claim_id == claim.id)
+                ),
+            )
+            .group_by(ClaimLine.visit_id)
+            .order_by(ClaimLine.visit_id.desc())
+            .limit(LATE_VISITS)
+        )
+    )
     if not late:
         return
-    db.session.execute(sa.delete(ClaimLine).where(ClaimLine.claim_id == claim.id,
-                                                  ClaimLine.visit_id.in_(late)))
+    db.session.execute(
+        sa.delete(ClaimLine).where(ClaimLine.claim_id == claim.id, ClaimLine.visit_id.in_(late))
+    )
     db.session.execute(sa.delete(ClaimedVisit).where(ClaimedVisit.visit_id.in_(late)))
     services.finish_submission(claim)
     _, bosses = _users()
-    services.generate(db.session.get_one(Provider, claim.provider_id), claim.month,
-                      bosses.get(claim.provider_id))
+    services.generate(
+        db.session.get_one(Provider, claim.provider_id), claim.month, bosses.get(claim.provider_id)
+    )
 
 
 def lifecycle_step(ctx) -> None:
@@ -47,9 +57,16 @@ def lifecycle_step(ctx) -> None:
         ctx.notes.append("claim lifecycle: no past month this year")
         return
     last = Month(ctx.today.year, ctx.today.month - 1).text
-    submitted = db.session.scalars(sa.select(Claim).where(
-        Claim.month == last, Claim.status == ClaimStatus.SUBMITTED,
-        Claim.supplementary.is_(False)).order_by(Claim.provider_id).limit(2)).all()
+    submitted = db.session.scalars(
+        sa.select(Claim)
+        .where(
+            Claim.month == last,
+            Claim.status == ClaimStatus.SUBMITTED,
+            Claim.supplementary.is_(False),
+        )
+        .order_by(Claim.provider_id)
+        .limit(2)
+    ).all()
     if len(submitted) < 2:
         ctx.notes.append("claim lifecycle: too few claims last month")
         return
@@ -62,5 +79,7 @@ def lifecycle_step(ctx) -> None:
     lifecycle.withdraw(first, who, "上传的文件有误，撤回后按服务记录重新生成")
     draft = services.generate(first.provider, last, None, status=ClaimStatus.DRAFT)
     _late(second)
-    ctx.notes.append(f"claim lifecycle: {last} withdrawn #{first.id}, draft #{draft.id}, "
-                     f"supplementary for provider {second.provider_id}")
+    ctx.notes.append(
+        f"claim lifecycle: {last} withdrawn #{first.id}, draft #{draft.id}, "
+        f"supplementary for provider {second.provider_id}"
+    )

@@ -21,8 +21,7 @@ from eldercare import tabular
 from eldercare.errors import Invalid
 from eldercare.idnumbers import IdNumberError
 
-COLUMNS = ("line_no", "visit_id", "id_number", "service_date", "service_code", "quantity",
-           "amount")
+COLUMNS = ("line_no", "visit_id", "id_number", "service_date", "service_code", "quantity", "amount")
 MAX_LINES = 200_000
 
 
@@ -46,9 +45,10 @@ class ClaimFileInvalid(Invalid):
         self.problems = problems
         shown = "；".join(f"第 {p['row']} 行 {p['column']}：{p['message']}" for p in problems[:20])
         more = f"（另有 {len(problems) - 20} 处）" if len(problems) > 20 else ""
-        super().__init__(f"申报文件有误，未保存任何内容：{shown}{more}",
-                         fields={f"row {p['row']}: {p['column']}": p["message"]
-                                 for p in problems[:200]})
+        super().__init__(
+            f"申报文件有误，未保存任何内容：{shown}{more}",
+            fields={f"row {p['row']}: {p['column']}": p["message"] for p in problems[:200]},
+        )
 
 
 def _file_problem(message: str) -> ClaimFileInvalid:
@@ -71,8 +71,9 @@ def read_rows(content: bytes) -> list[tuple[int, list]]:
     try:
         table = tabular.read_table(content, _header_width, tabular.Limits(max_rows=MAX_LINES + 1))
     except tabular.TableError as exc:
-        raise ClaimFileInvalid([{"row": exc.row or 1, "column": exc.column or "file",
-                                 "message": exc.message}]) from None
+        raise ClaimFileInvalid(
+            [{"row": exc.row or 1, "column": exc.column or "file", "message": exc.message}]
+        ) from None
     return table.rows
 
 
@@ -92,11 +93,13 @@ def _claimed_id(raw) -> str:
 def _ranged(read, low: Decimal, high: Decimal, message: str, *, above_low: bool = False):
     """A parser of a number (`read`: tabular.decimal or tabular.amount) with at most two
     decimals within [low, high] (low itself excluded with `above_low`)."""
+
     def parse(raw) -> Decimal:
         value = read(raw, places=2)
         if value is None or value < low or (above_low and value == low) or value > high:
             raise tabular.CellError(message)
         return value
+
     return parse
 
 
@@ -121,13 +124,25 @@ def _service_date(raw) -> date:
     return value
 
 
-_QUANTITY = _ranged(tabular.decimal, Decimal(0), Decimal(24),
-                    "数量须为大于 0、不超过 24 的数（最多两位小数）", above_low=True)
-_AMOUNT = _ranged(tabular.amount, Decimal(0), Decimal(100_000),
-                  "金额须为不小于 0 的数（元，最多两位小数）")
-PARSERS = {"line_no": _line_no, "visit_id": _visit_id, "id_number": _claimed_id,
-           "service_date": _service_date, "service_code": tabular.text,
-           "quantity": _QUANTITY, "amount": _AMOUNT}
+_QUANTITY = _ranged(
+    tabular.decimal,
+    Decimal(0),
+    Decimal(24),
+    "数量须为大于 0、不超过 24 的数（最多两位小数）",
+    above_low=True,
+)
+_AMOUNT = _ranged(
+    tabular.amount, Decimal(0), Decimal(100_000), "金额须为不小于 0 的数（元，最多两位小数）"
+)
+PARSERS = {
+    "line_no": _line_no,
+    "visit_id": _visit_id,
+    "id_number": _claimed_id,
+    "service_date": _service_date,
+    "service_code": tabular.text,
+    "quantity": _QUANTITY,
+    "amount": _AMOUNT,
+}
 
 
 def parse(content: bytes, service_codes: set[str]) -> list[LineIn]:
@@ -138,8 +153,9 @@ def parse(content: bytes, service_codes: set[str]) -> list[LineIn]:
     at = HEADERS.known(rows[0][1])
     missing = [c for c in COLUMNS if c not in at]
     if missing:
-        raise ClaimFileInvalid([{"row": rows[0][0], "column": c, "message": "缺少该列"}
-                                for c in missing])
+        raise ClaimFileInvalid(
+            [{"row": rows[0][0], "column": c, "message": "缺少该列"} for c in missing]
+        )
     problems: list[dict] = []
     lines: list[LineIn] = []
     seen: dict[int, int] = {}
@@ -155,8 +171,9 @@ def parse(content: bytes, service_codes: set[str]) -> list[LineIn]:
     return lines
 
 
-def _line(rownum: int, cells: dict, service_codes: set[str], seen: dict[int, int],
-          problems: list[dict]) -> LineIn | None:
+def _line(
+    rownum: int, cells: dict, service_codes: set[str], seen: dict[int, int], problems: list[dict]
+) -> LineIn | None:
     """One line read by its columns' parsers; its problems added to `problems`, its
     line number to `seen` (line number -> row)."""
     count = len(problems)

@@ -40,18 +40,35 @@ class GenerateForm(FlaskForm):
 
 
 class OverrideForm(FlaskForm):
-    decision = SelectField(_l("结论"), choices=choices([
-        ("approved", _l("通过（按申报金额）")), ("adjusted", _l("核减为下列金额")),
-        ("rejected", _l("不予支付")), ("auto", _l("撤销更改，恢复系统结论"))]))
-    amount = DecimalField(_l("核定金额（元）"), places=2, validators=[Optional(),
-                                                                   NumberRange(min=0)])
+    decision = SelectField(
+        _l("结论"),
+        choices=choices(
+            [
+                ("approved", _l("通过（按申报金额）")),
+                ("adjusted", _l("核减为下列金额")),
+                ("rejected", _l("不予支付")),
+                ("auto", _l("撤销更改，恢复系统结论")),
+            ]
+        ),
+    )
+    amount = DecimalField(
+        _l("核定金额（元）"), places=2, validators=[Optional(), NumberRange(min=0)]
+    )
     reason = TextAreaField(_l("理由（必填，将记入审计日志）"), validators=[Length(max=500)])
 
 
 class OutcomeForm(FlaskForm):
-    outcome = SelectField(_l("回访结果"), choices=choices([
-        ("confirmed", _l("确认已服务")), ("not_delivered", _l("未提供服务")),
-        ("unreachable", _l("联系不上")), ("complaint", _l("有投诉"))]))
+    outcome = SelectField(
+        _l("回访结果"),
+        choices=choices(
+            [
+                ("confirmed", _l("确认已服务")),
+                ("not_delivered", _l("未提供服务")),
+                ("unreachable", _l("联系不上")),
+                ("complaint", _l("有投诉")),
+            ]
+        ),
+    )
     note = StringField(_l("说明"), validators=[Length(max=500)])
 
 
@@ -59,8 +76,13 @@ class PresenceForm(FlaskForm):
     """A clerk's word on held lines (presence.py): one line (`line_no`) or every held line
     of one exception (`exception`); `resolution` is `accept:CODE` or `reject:CODE`."""
 
-    resolution = StringField(_l("处理"), validators=[
-        DataRequired(), Regexp(r"^(accept|reject):[a-z_]{1,30}$", message=_l("请选择处理方式"))])
+    resolution = StringField(
+        _l("处理"),
+        validators=[
+            DataRequired(),
+            Regexp(r"^(accept|reject):[a-z_]{1,30}$", message=_l("请选择处理方式")),
+        ],
+    )
     note = StringField(_l("说明"), validators=[Length(max=500)])
     line_no = IntegerField(validators=[Optional(), NumberRange(min=1)])
     exception = StringField(validators=[Optional(), Length(max=30)])

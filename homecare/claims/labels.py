@@ -44,14 +44,30 @@ REJECT_LABELS = {
     "other": _l("其他（见说明）"),
 }
 DECISION_LABELS = {"approved": _l("通过"), "adjusted": _l("核减"), "rejected": _l("不予支付")}
-STATUS_LABELS = {"draft": _l("草稿"), "submitted": _l("已提交"), "reconciled": _l("已对账"),
-                 "approved": _l("已审批"), "paid": _l("已支付"), "withdrawn": _l("已撤回")}
+STATUS_LABELS = {
+    "draft": _l("草稿"),
+    "submitted": _l("已提交"),
+    "reconciled": _l("已对账"),
+    "approved": _l("已审批"),
+    "paid": _l("已支付"),
+    "withdrawn": _l("已撤回"),
+}
 #: The badge colour of each status (static/css classes status-*).
-STATUS_BADGES = {"draft": "held", "submitted": "held", "reconciled": "occupied",
-                 "approved": "ok", "paid": "off", "withdrawn": "off"}
+STATUS_BADGES = {
+    "draft": "held",
+    "submitted": "held",
+    "reconciled": "occupied",
+    "approved": "ok",
+    "paid": "off",
+    "withdrawn": "off",
+}
 SOURCE_LABELS = {"upload": _l("上传文件"), "generated": _l("按服务记录生成")}
-OUTCOME_LABELS = {"confirmed": _l("确认已服务"), "not_delivered": _l("未提供服务"),
-                  "unreachable": _l("联系不上"), "complaint": _l("有投诉")}
+OUTCOME_LABELS = {
+    "confirmed": _l("确认已服务"),
+    "not_delivered": _l("未提供服务"),
+    "unreachable": _l("联系不上"),
+    "complaint": _l("有投诉"),
+}
 CALLBACK_REASON_LABELS = {"chance": _l("随机抽取"), "risk": _l("风险抽取")}
 
 

@@ -29,23 +29,45 @@ from ..models import Provider, QuantityType, Visit
 
 #: Reason codes of API.md that decide what a line is paid, in its order.
 MONEY_REASONS: tuple[str, ...] = (
-    "no_visit", "duplicate_line", "id_mismatch", "amount_mismatch", "quantity_exceeds_time",
-    "over_budget", "not_enrolled", "deceased", "outside_month", "visit_incomplete",
+    "no_visit",
+    "duplicate_line",
+    "id_mismatch",
+    "amount_mismatch",
+    "quantity_exceeds_time",
+    "over_budget",
+    "not_enrolled",
+    "deceased",
+    "outside_month",
+    "visit_incomplete",
     "worker_overlap",
 )
 #: Proof-of-presence exceptions (issue 14) carried over from the line's visit, the
 #: strongest first: they decide no amount, they hold the line (presence.py).
 PRESENCE_REASONS: tuple[str, ...] = (
-    "same_place", "impossible_travel", "suspect_card", "far_from_home", "future_time",
-    "late_upload", "no_location", "no_home_point",
+    "same_place",
+    "impossible_travel",
+    "suspect_card",
+    "far_from_home",
+    "future_time",
+    "late_upload",
+    "no_location",
+    "no_home_point",
 )
 #: Bit i of `reason_bits` is REASONS[i]; new codes only ever go at the end, so that the
 #: bits already stored keep their meaning.
 REASONS: tuple[str, ...] = MONEY_REASONS + PRESENCE_REASONS
 BIT = {code: 1 << i for i, code in enumerate(REASONS)}
 #: Reasons that reject a line outright; the others adjust its amount.
-REJECTING = ("no_visit", "duplicate_line", "id_mismatch", "not_enrolled", "deceased",
-             "outside_month", "visit_incomplete", "worker_overlap")
+REJECTING = (
+    "no_visit",
+    "duplicate_line",
+    "id_mismatch",
+    "not_enrolled",
+    "deceased",
+    "outside_month",
+    "visit_incomplete",
+    "worker_overlap",
+)
 ADJUSTING = ("amount_mismatch", "quantity_exceeds_time", "over_budget")
 
 
@@ -63,8 +85,12 @@ class ClaimStatus(enum.StrEnum):
 
 
 #: A claim that counts: not a draft, not withdrawn (what reconciliation and the figures see).
-LIVE_STATUSES = (ClaimStatus.SUBMITTED, ClaimStatus.RECONCILED, ClaimStatus.APPROVED,
-                 ClaimStatus.PAID)
+LIVE_STATUSES = (
+    ClaimStatus.SUBMITTED,
+    ClaimStatus.RECONCILED,
+    ClaimStatus.APPROVED,
+    ClaimStatus.PAID,
+)
 
 
 class ClaimSource(enum.StrEnum):
@@ -97,9 +123,14 @@ class Claim(Model):
 
     __tablename__ = "claims"
     __table_args__ = (
-        sa.Index("uq_claims_provider_month_main", "provider_id", "month", unique=True,
-                 sqlite_where=sa.text("NOT supplementary AND status <> 'withdrawn'"),
-                 postgresql_where=sa.text("NOT supplementary AND status <> 'withdrawn'")),
+        sa.Index(
+            "uq_claims_provider_month_main",
+            "provider_id",
+            "month",
+            unique=True,
+            sqlite_where=sa.text("NOT supplementary AND status <> 'withdrawn'"),
+            postgresql_where=sa.text("NOT supplementary AND status <> 'withdrawn'"),
+        ),
         sa.CheckConstraint("month LIKE '____-__'", name="month_format"),
         sa.Index("ix_claims_month", "month"),
     )
@@ -108,14 +139,16 @@ class Claim(Model):
     provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"))
     month: Mapped[str] = mapped_column(sa.String(7), comment="YYYY-MM, the month claimed for")
     status: Mapped[ClaimStatus] = mapped_column(
-        enum_column(ClaimStatus, "claim_status"), default=ClaimStatus.SUBMITTED)
+        enum_column(ClaimStatus, "claim_status"), default=ClaimStatus.SUBMITTED
+    )
     source: Mapped[ClaimSource] = mapped_column(enum_column(ClaimSource, "claim_source"))
     filename: Mapped[str] = mapped_column(sa.String(200), default="")
     line_count: Mapped[int] = mapped_column(default=0)
     claimed_total: Mapped[Decimal] = mapped_column(MoneyType(), default=Decimal("0.00"))
     approved_total: Mapped[Decimal] = mapped_column(MoneyType(), default=Decimal("0.00"))
     rejected_total: Mapped[Decimal] = mapped_column(
-        MoneyType(), default=Decimal("0.00"), comment="claimed minus approved")
+        MoneyType(), default=Decimal("0.00"), comment="claimed minus approved"
+    )
     submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     reconciled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -125,14 +158,19 @@ class Claim(Model):
     paid_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     supplementary: Mapped[bool] = mapped_column(
-        default=False, server_default=sa.false(),
-        comment="补报: a further claim for a month that already had one")
+        default=False,
+        server_default=sa.false(),
+        comment="补报: a further claim for a month that already had one",
+    )
     withdrawn_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     withdraw_reason: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
     recovered_total: Mapped[Decimal] = mapped_column(
-        MoneyType(), default=Decimal("0.00"), server_default="0",
-        comment="recoveries (扣回) of earlier claims deducted from this one")
+        MoneyType(),
+        default=Decimal("0.00"),
+        server_default="0",
+        comment="recoveries (扣回) of earlier claims deducted from this one",
+    )
 
     provider: Mapped[Provider] = relationship(lazy="joined")
 
@@ -141,6 +179,7 @@ class Claim(Model):
         """What the bureau pays on this claim: approved, less the recoveries it carries
         (below zero, the provider owes the difference)."""
         return self.approved_total - self.recovered_total
+
     submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
     reconciled_by: Mapped[User | None] = relationship(foreign_keys=[reconciled_by_id])
     approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
@@ -161,23 +200,29 @@ class ClaimLine(Model):
         sa.Index("ix_claim_lines_claim_visit", "claim_id", "visit_id"),
         sa.CheckConstraint("quantity > 0", name="quantity_positive"),
         sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
-        sa.CheckConstraint("approved_amount IS NULL OR approved_amount >= 0",
-                           name="approved_not_negative"),
-        sa.CheckConstraint("override_decision IS NULL OR length(override_reason) > 0",
-                           name="override_has_reason"),
-        sa.CheckConstraint("accepted_bits = 0 OR length(accepted_reason) > 0",
-                           name="acceptance_has_reason"),
+        sa.CheckConstraint(
+            "approved_amount IS NULL OR approved_amount >= 0", name="approved_not_negative"
+        ),
+        sa.CheckConstraint(
+            "override_decision IS NULL OR length(override_reason) > 0", name="override_has_reason"
+        ),
+        sa.CheckConstraint(
+            "accepted_bits = 0 OR length(accepted_reason) > 0", name="acceptance_has_reason"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     claim_id: Mapped[int] = mapped_column(sa.ForeignKey("claims.id", ondelete="CASCADE"))
     line_no: Mapped[int]
     visit_id: Mapped[int | None] = mapped_column(
-        comment="as claimed: may name no visit, or another provider's (no_visit)")
-    id_number: Mapped[str] = mapped_column(EncryptedString("id_number", 100),
-                                           comment="as claimed, normalised; AES-GCM")
+        comment="as claimed: may name no visit, or another provider's (no_visit)"
+    )
+    id_number: Mapped[str] = mapped_column(
+        EncryptedString("id_number", 100), comment="as claimed, normalised; AES-GCM"
+    )
     id_number_hash: Mapped[str] = mapped_column(
-        sa.String(64), comment="blind index (eldercare.crypto): compared with the person's")
+        sa.String(64), comment="blind index (eldercare.crypto): compared with the person's"
+    )
     service_date: Mapped[date]
     service_code: Mapped[str] = mapped_column(sa.String(20))
     quantity: Mapped[Decimal] = mapped_column(QuantityType())
@@ -188,7 +233,8 @@ class ClaimLine(Model):
     reason_bits: Mapped[int] = mapped_column(default=0, comment="bits of models.REASONS")
     # the clerk's word, kept across reconciliations
     override_decision: Mapped[Decision | None] = mapped_column(
-        enum_column(Decision, "override_decision"))
+        enum_column(Decision, "override_decision")
+    )
     override_amount: Mapped[Decimal | None] = mapped_column(MoneyType())
     override_reason: Mapped[str] = mapped_column(sa.String(500), default="")
     override_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -199,10 +245,13 @@ class ClaimLine(Model):
     # the clerk's acceptance of the line's presence exceptions (presence.py), kept across
     # reconciliations: a line is held while it carries one not in accepted_bits
     accepted_bits: Mapped[int] = mapped_column(
-        default=0, server_default="0",
-        comment="bits of models.REASONS (presence codes) a clerk accepted with a reason")
+        default=0,
+        server_default="0",
+        comment="bits of models.REASONS (presence codes) a clerk accepted with a reason",
+    )
     accepted_reason: Mapped[str] = mapped_column(
-        sa.String(30), default="", server_default="", comment="presence.ACCEPT_REASONS code")
+        sa.String(30), default="", server_default="", comment="presence.ACCEPT_REASONS code"
+    )
     accepted_note: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
     accepted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -226,8 +275,9 @@ class ClaimedVisit(Model):
     __audit__ = False
     __table_args__ = (sa.Index("ix_claimed_visits_claim", "claim_id"),)
 
-    visit_id: Mapped[int] = mapped_column(sa.ForeignKey("visits.id"), primary_key=True,
-                                          autoincrement=False)
+    visit_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("visits.id"), primary_key=True, autoincrement=False
+    )
     claim_id: Mapped[int] = mapped_column(sa.ForeignKey("claims.id", ondelete="CASCADE"))
 
     claim: Mapped[Claim] = relationship()
@@ -240,8 +290,7 @@ class CallbackSample(Model):
     __table_args__ = (
         sa.UniqueConstraint("visit_id", name="uq_callback_samples_visit"),
         sa.Index("ix_callback_samples_claim", "claim_id"),
-        sa.CheckConstraint("(outcome IS NULL) = (recorded_at IS NULL)",
-                           name="outcome_with_time"),
+        sa.CheckConstraint("(outcome IS NULL) = (recorded_at IS NULL)", name="outcome_with_time"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -250,7 +299,8 @@ class CallbackSample(Model):
     provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"), index=True)
     reason: Mapped[CallbackReason] = mapped_column(enum_column(CallbackReason, "callback_reason"))
     outcome: Mapped[CallbackOutcome | None] = mapped_column(
-        enum_column(CallbackOutcome, "callback_outcome"))
+        enum_column(CallbackOutcome, "callback_outcome")
+    )
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -275,8 +325,10 @@ class Recovery(Model):
     __table_args__ = (
         sa.UniqueConstraint("visit_id", "from_claim_id", name="uq_recoveries_visit_claim"),
         sa.CheckConstraint("amount > 0", name="amount_positive"),
-        sa.CheckConstraint("taken_by_claim_id IS NULL OR taken_by_claim_id <> from_claim_id",
-                           name="taken_by_another_claim"),
+        sa.CheckConstraint(
+            "taken_by_claim_id IS NULL OR taken_by_claim_id <> from_claim_id",
+            name="taken_by_another_claim",
+        ),
         sa.Index("ix_recoveries_provider_taken", "provider_id", "taken_by_claim_id"),
         sa.Index("ix_recoveries_taken_by", "taken_by_claim_id"),
     )
@@ -284,15 +336,19 @@ class Recovery(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(sa.ForeignKey("visits.id"))
     from_claim_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("claims.id"), comment="the approved or paid claim that paid the visit")
+        sa.ForeignKey("claims.id"), comment="the approved or paid claim that paid the visit"
+    )
     provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"))
     amount: Mapped[Decimal] = mapped_column(
-        MoneyType(), comment="what from_claim approved for the visit, yuan")
+        MoneyType(), comment="what from_claim approved for the visit, yuan"
+    )
     taken_by_claim_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("claims.id"), comment="the claim it is deducted from; NULL: waiting")
+        sa.ForeignKey("claims.id"), comment="the claim it is deducted from; NULL: waiting"
+    )
     ledger: Mapped[RecoveryLedger] = mapped_column(
         enum_column(RecoveryLedger, "recovery_ledger"),
-        comment="what became of the visit's subsidy in the elder's ledger")
+        comment="what became of the visit's subsidy in the elder's ledger",
+    )
     sample_id: Mapped[int | None] = mapped_column(sa.ForeignKey("callback_samples.id"))
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -56,15 +56,23 @@ ACTIONS = ("accept", "reject")
 def bits(exceptions) -> sa.ColumnElement:
     """The presence bits of a visit's exceptions (its JSON list cast to text), in SQL:
     NULL (no visit, or another provider's) gives 0."""
-    return sum((sa.case((exceptions.contains(f'"{code}"'), BIT[code]), else_=0)
-                for code in PRESENCE_REASONS), sa.literal(0))
+    return sum(
+        (
+            sa.case((exceptions.contains(f'"{code}"'), BIT[code]), else_=0)
+            for code in PRESENCE_REASONS
+        ),
+        sa.literal(0),
+    )
 
 
 def held_clause(line=ClaimLine) -> sa.ColumnElement:
     """SQL: the line carries a presence exception no clerk accepted, and pays something."""
     pres = line.reason_bits.op("&")(MASK)
-    return sa.and_(pres != 0, pres.op("&")(line.accepted_bits) != pres,
-                   sa.or_(line.decision.is_(None), line.decision != Decision.REJECTED))
+    return sa.and_(
+        pres != 0,
+        pres.op("&")(line.accepted_bits) != pres,
+        sa.or_(line.decision.is_(None), line.decision != Decision.REJECTED),
+    )
 
 
 def is_held(reason_bits: int, accepted_bits: int, decision) -> bool:
@@ -95,17 +103,26 @@ def summary(claim: Claim) -> dict:
     left = pres - pres.op("&")(ClaimLine.accepted_bits)
     cols = [sa.func.count(ClaimLine.id)] + [
         sa.func.count(ClaimLine.id).filter(left.op("&")(BIT[code]) != 0)
-        for code in PRESENCE_REASONS]
-    total, *counts = db.session.execute(sa.select(*cols).where(
-        ClaimLine.claim_id == claim.id, held_clause())).one()
-    return {"lines": int(total),
-            "by_exception": {c: int(n) for c, n in zip(PRESENCE_REASONS, counts, strict=True)
-                             if n}}
+        for code in PRESENCE_REASONS
+    ]
+    total, *counts = db.session.execute(
+        sa.select(*cols).where(ClaimLine.claim_id == claim.id, held_clause())
+    ).one()
+    return {
+        "lines": int(total),
+        "by_exception": {c: int(n) for c, n in zip(PRESENCE_REASONS, counts, strict=True) if n},
+    }
 
 
 def held_count(claim: Claim) -> int:
-    return db.session.scalar(sa.select(sa.func.count(ClaimLine.id)).where(
-        ClaimLine.claim_id == claim.id, held_clause())) or 0
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(ClaimLine.id)).where(
+                ClaimLine.claim_id == claim.id, held_clause()
+            )
+        )
+        or 0
+    )
 
 
 def _lock(claim: Claim) -> None:
@@ -123,31 +140,44 @@ def check_released(claim: Claim) -> None:
     _lock(claim)
     held = held_count(claim)
     if held:
-        raise Conflict(f"还有 {held} 条明细的到场异常未处理（接受或拒付），不能审批",
-                       code="held_lines")
+        raise Conflict(
+            f"还有 {held} 条明细的到场异常未处理（接受或拒付），不能审批", code="held_lines"
+        )
 
 
 def _check(action: str, reason: str, note: str, line_nos, exception) -> None:
     if action not in ACTIONS:
-        raise Invalid("处理方式须为 accept（接受）或 reject（拒付）",
-                      fields={"action": "须为 accept 或 reject"})
+        raise Invalid(
+            "处理方式须为 accept（接受）或 reject（拒付）",
+            fields={"action": "须为 accept 或 reject"},
+        )
     allowed = ACCEPT_REASONS if action == "accept" else REJECT_REASONS
     if reason not in allowed:
         raise Invalid("未知的理由代码", fields={"reason": "须为 " + "、".join(allowed)})
     if reason == "other" and not note:
         raise Invalid("理由为“其他”时须写明说明", fields={"note": "必填"})
     if exception is not None and exception not in PRESENCE_REASONS:
-        raise Invalid("未知的到场异常代码", fields={"exception": "须为 "
-                                                     + "、".join(PRESENCE_REASONS)})
+        raise Invalid(
+            "未知的到场异常代码", fields={"exception": "须为 " + "、".join(PRESENCE_REASONS)}
+        )
     if exception is None and not line_nos:
-        raise Invalid("请指明要处理的明细（序号）或到场异常代码",
-                      fields={"line_nos": "与 exception 至少填一项"})
+        raise Invalid(
+            "请指明要处理的明细（序号）或到场异常代码",
+            fields={"line_nos": "与 exception 至少填一项"},
+        )
     if line_nos and len(line_nos) > MAX_LINES:
         raise Invalid(f"一次最多处理 {MAX_LINES} 条", fields={"line_nos": "太多"})
 
 
-def resolve(claim: Claim, user: User, action: str, reason: str, note: str = "",
-            line_nos: list[int] | None = None, exception: str | None = None) -> dict:
+def resolve(
+    claim: Claim,
+    user: User,
+    action: str,
+    reason: str,
+    note: str = "",
+    line_nos: list[int] | None = None,
+    exception: str | None = None,
+) -> dict:
     """Accept or reject held lines of a reconciled claim: those numbered `line_nos`, or
     every held line carrying `exception` unaccepted (both: those of the numbers that
     carry it). One conditional UPDATE over the held lines (a line resolved meanwhile by
@@ -169,34 +199,64 @@ def resolve(claim: Claim, user: User, action: str, reason: str, note: str = "",
         raise Conflict("只能在对账后、审批前处理到场异常", code="wrong_status")
     where = [ClaimLine.claim_id == claim.id]
     if line_nos:
-        known = set(db.session.scalars(sa.select(ClaimLine.line_no).where(
-            ClaimLine.claim_id == claim.id, ClaimLine.line_no.in_(line_nos))))
+        known = set(
+            db.session.scalars(
+                sa.select(ClaimLine.line_no).where(
+                    ClaimLine.claim_id == claim.id, ClaimLine.line_no.in_(line_nos)
+                )
+            )
+        )
         if missing := [n for n in line_nos if n not in known]:
-            raise Invalid(f"没有第 {missing[0]} 条明细",
-                          fields={"line_nos": "不存在：" + "、".join(map(str, missing[:20]))})
+            raise Invalid(
+                f"没有第 {missing[0]} 条明细",
+                fields={"line_nos": "不存在：" + "、".join(map(str, missing[:20]))},
+            )
         where.append(ClaimLine.line_no.in_(line_nos))
     if exception is not None:
         pres = ClaimLine.reason_bits.op("&")(MASK)
-        where.append((pres - pres.op("&")(ClaimLine.accepted_bits)).op("&")(BIT[exception])
-                     != 0)
+        where.append((pres - pres.op("&")(ClaimLine.accepted_bits)).op("&")(BIT[exception]) != 0)
     now = utcnow()
     if action == "accept":
-        values = {"accepted_bits": ClaimLine.reason_bits.op("&")(MASK),
-                  "accepted_reason": reason, "accepted_note": note,
-                  "accepted_by_id": user.id, "accepted_at": now}
+        values = {
+            "accepted_bits": ClaimLine.reason_bits.op("&")(MASK),
+            "accepted_reason": reason,
+            "accepted_note": note,
+            "accepted_by_id": user.id,
+            "accepted_at": now,
+        }
     else:
         words = "到场存疑，不予支付：" + REJECT_REASONS[reason] + (f"（{note}）" if note else "")
-        values = {"override_decision": Decision.REJECTED, "override_amount": Decimal("0.00"),
-                  "override_reason": words[:500], "override_by_id": user.id,
-                  "override_at": now, "decision": Decision.REJECTED,
-                  "approved_amount": Decimal("0.00")}
-    done = sorted(db.session.scalars(
-        sa.update(ClaimLine).where(*where, held_clause()).values(**values)
-        .returning(ClaimLine.line_no).execution_options(synchronize_session=False)))
+        values = {
+            "override_decision": Decision.REJECTED,
+            "override_amount": Decimal("0.00"),
+            "override_reason": words[:500],
+            "override_by_id": user.id,
+            "override_at": now,
+            "decision": Decision.REJECTED,
+            "approved_amount": Decimal("0.00"),
+        }
+    done = sorted(
+        db.session.scalars(
+            sa.update(ClaimLine)
+            .where(*where, held_clause())
+            .values(**values)
+            .returning(ClaimLine.line_no)
+            .execution_options(synchronize_session=False)
+        )
+    )
     if done:
-        audit.record(f"claim_lines_presence_{action}ed", "claims", claim.id, {
-            "lines": done, "reason": reason, "note": note, "exception": exception,
-            "by": user.username})
+        audit.record(
+            f"claim_lines_presence_{action}ed",
+            "claims",
+            claim.id,
+            {
+                "lines": done,
+                "reason": reason,
+                "note": note,
+                "exception": exception,
+                "by": user.username,
+            },
+        )
         if action == "reject":
             decisions.store_totals(claim)
     return {"resolved": len(done), "line_nos": done, "held": held_count(claim)}

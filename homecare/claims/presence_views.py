@@ -35,10 +35,16 @@ def _helpers():
 def _options() -> list[tuple[str, list[tuple[str, str]]]]:
     """The resolutions a clerk picks from, as option groups: accept or reject, with the
     reason code."""
-    return [(_("接受（按对账结论支付）"),
-             [(f"accept:{c}", str(ACCEPT_LABELS[c])) for c in presence.ACCEPT_REASONS]),
-            (_("拒付（不予支付）"),
-             [(f"reject:{c}", str(REJECT_LABELS[c])) for c in presence.REJECT_REASONS])]
+    return [
+        (
+            _("接受（按对账结论支付）"),
+            [(f"accept:{c}", str(ACCEPT_LABELS[c])) for c in presence.ACCEPT_REASONS],
+        ),
+        (
+            _("拒付（不予支付）"),
+            [(f"reject:{c}", str(REJECT_LABELS[c])) for c in presence.REJECT_REASONS],
+        ),
+    ]
 
 
 @bp.post("/homecare/claims/<int:claim_id>/presence")
@@ -54,11 +60,24 @@ def resolve(claim_id: int):
         flash(_("请选择处理方式（接受或拒付，及其理由）"), "danger")
         return redirect(url_for("claims.claim_page", claim_id=claim.id, _anchor=anchor))
     action, reason = form.resolution.data.split(":", 1)
-    out = presence.resolve(claim, current_user, action, reason, form.note.data or "",
-                           [form.line_no.data] if form.line_no.data else None,
-                           form.exception.data or None)
+    out = presence.resolve(
+        claim,
+        current_user,
+        action,
+        reason,
+        form.note.data or "",
+        [form.line_no.data] if form.line_no.data else None,
+        form.exception.data or None,
+    )
     db.session.commit()
     words = _("已接受") if action == "accept" else _("已拒付")
-    flash(_("%(done)s %(n)s 条明细；还有 %(held)s 条待核实", done=words, n=out["resolved"],
-            held=out["held"]), "success" if out["resolved"] else "warning")
+    flash(
+        _(
+            "%(done)s %(n)s 条明细；还有 %(held)s 条待核实",
+            done=words,
+            n=out["resolved"],
+            held=out["held"],
+        ),
+        "success" if out["resolved"] else "warning",
+    )
     return redirect(url_for("claims.claim_page", claim_id=claim.id, _anchor=anchor))

@@ -53,18 +53,25 @@ P = SimpleNamespace(
 
 
 def _params(claim: Claim, month: Month) -> dict:
-    return {"p_claim_id": claim.id, "p_provider_id": claim.provider_id,
-            "p_year": month.year, "p_price_year": price_year(month.year),
-            "p_first": month.first, "p_last": month.last, "p_start": month.start_utc,
-            "p_end": month.end_utc}
+    return {
+        "p_claim_id": claim.id,
+        "p_provider_id": claim.provider_id,
+        "p_year": month.year,
+        "p_price_year": price_year(month.year),
+        "p_first": month.first,
+        "p_last": month.last,
+        "p_start": month.start_utc,
+        "p_end": month.end_utc,
+    }
 
 
 def decide(claim: Claim) -> None:
     """Decide every line of `claim` (see _decisions): the machine's columns, and the
     effective decision and amount of each line without an override. Flushes nothing of
     the ORM's: the claim's totals are for the caller to store (decisions.store_totals)."""
-    db.session.execute(_reconcile_statement(db.engine.dialect.name),
-                       _params(claim, Month.parse(claim.month)))
+    db.session.execute(
+        _reconcile_statement(db.engine.dialect.name), _params(claim, Month.parse(claim.month))
+    )
 
 
 @functools.cache
@@ -76,17 +83,26 @@ def _reconcile_statement(dialect: str) -> sa.Update:
     kept = ClaimLine.override_decision.is_not(None)
     decision = sa.case((kept, ClaimLine.override_decision), else_=d.c.decision)
     approved = sa.case((kept, ClaimLine.override_amount), else_=d.c.approved)
-    changed = sa.or_(ClaimLine.reason_bits.is_distinct_from(d.c.bits),
-                     ClaimLine.auto_decision.is_distinct_from(d.c.decision),
-                     ClaimLine.auto_amount.is_distinct_from(d.c.approved),
-                     ClaimLine.decision.is_distinct_from(decision),
-                     ClaimLine.approved_amount.is_distinct_from(approved))
+    changed = sa.or_(
+        ClaimLine.reason_bits.is_distinct_from(d.c.bits),
+        ClaimLine.auto_decision.is_distinct_from(d.c.decision),
+        ClaimLine.auto_amount.is_distinct_from(d.c.approved),
+        ClaimLine.decision.is_distinct_from(decision),
+        ClaimLine.approved_amount.is_distinct_from(approved),
+    )
     # Only lines whose answer changed are written: a re-run writes nothing.
-    return (sa.update(ClaimLine).where(ClaimLine.id == d.c.id, changed)
-            .values(reason_bits=d.c.bits, auto_decision=d.c.decision,
-                    auto_amount=d.c.approved,
-                    decision=decision, approved_amount=approved)
-            .execution_options(synchronize_session=False))
+    return (
+        sa.update(ClaimLine)
+        .where(ClaimLine.id == d.c.id, changed)
+        .values(
+            reason_bits=d.c.bits,
+            auto_decision=d.c.decision,
+            auto_amount=d.c.approved,
+            decision=decision,
+            approved_amount=approved,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _decisions() -> sa.Subquery:
@@ -113,36 +129,63 @@ def _base() -> sa.Subquery:
     # per line.
     w = sa.orm.aliased(Visit, name="w")
     overlap = sa.exists().where(
-        w.worker_id == v.worker_id, w.id != v.id,
+        w.worker_id == v.worker_id,
+        w.id != v.id,
         w.check_in_at >= hours_before(v.check_in_at, OPEN_HOURS),
         w.check_in_at <= v.check_in_at,
-        sa.or_(w.check_in_at < v.check_in_at,
-               sa.and_(w.check_in_at == v.check_in_at, w.id < v.id)),
-        w.check_out_at > v.check_in_at)
+        sa.or_(w.check_in_at < v.check_in_at, sa.and_(w.check_in_at == v.check_in_at, w.id < v.id)),
+        w.check_out_at > v.check_in_at,
+    )
     exc = sa.cast(v.exceptions, sa.String)
     # the visit is claimed by another claim not withdrawn (claimed.py): a supplementary
     # claim's line for a visit claimed before is a duplicate
-    elsewhere = sa.exists().where(ClaimedVisit.visit_id == cl.visit_id,
-                                  ClaimedVisit.claim_id != P.claim_id)
-    return (sa.select(
-        cl.id, cl.line_no, cl.visit_id, cl.service_date, stored(cl.quantity).label("qty"),
-        stored(cl.amount).label("amt"), cl.id_number_hash.label("claimed_id"),
-        v.id.label("vid"), v.check_in_at, v.check_out_at, stored(v.subsidised).label("sub"),
-        exc.label("exc"), p.id_number_hash.label("real_id"), p.death_date, e.year, e.enrolled_on,
-        e.ended_on, e.end_reason, stored(s.price).label("price"), s.unit,
-        _flag(overlap).label("overlap"), _flag(elsewhere).label("elsewhere"),
-        seconds_between(v.check_in_at, v.check_out_at).label("secs"),
-        local_date(v.check_in_at).label("visit_date"),
-        sa.func.row_number().over(partition_by=(cl.visit_id, cl.service_code),
-                                  order_by=cl.line_no).label("dup_rank"))
+    elsewhere = sa.exists().where(
+        ClaimedVisit.visit_id == cl.visit_id, ClaimedVisit.claim_id != P.claim_id
+    )
+    return (
+        sa.select(
+            cl.id,
+            cl.line_no,
+            cl.visit_id,
+            cl.service_date,
+            stored(cl.quantity).label("qty"),
+            stored(cl.amount).label("amt"),
+            cl.id_number_hash.label("claimed_id"),
+            v.id.label("vid"),
+            v.check_in_at,
+            v.check_out_at,
+            stored(v.subsidised).label("sub"),
+            exc.label("exc"),
+            p.id_number_hash.label("real_id"),
+            p.death_date,
+            e.year,
+            e.enrolled_on,
+            e.ended_on,
+            e.end_reason,
+            stored(s.price).label("price"),
+            s.unit,
+            _flag(overlap).label("overlap"),
+            _flag(elsewhere).label("elsewhere"),
+            seconds_between(v.check_in_at, v.check_out_at).label("secs"),
+            local_date(v.check_in_at).label("visit_date"),
+            sa.func.row_number()
+            .over(partition_by=(cl.visit_id, cl.service_code), order_by=cl.line_no)
+            .label("dup_rank"),
+        )
         .select_from(cl)
         .outerjoin(v, sa.and_(v.id == cl.visit_id, v.provider_id == P.provider_id))
         .outerjoin(e, e.id == v.enrolment_id)
         .outerjoin(p, p.id == e.person_id)
-        .outerjoin(s, sa.and_(s.year == P.price_year,  # codes ignore case
-                              sa.func.lower(s.code) == sa.func.lower(cl.service_code)))
+        .outerjoin(
+            s,
+            sa.and_(
+                s.year == P.price_year,  # codes ignore case
+                sa.func.lower(s.code) == sa.func.lower(cl.service_code),
+            ),
+        )
         .where(cl.claim_id == P.claim_id)
-        .subquery("b"))
+        .subquery("b")
+    )
 
 
 def _checks(b: sa.Subquery) -> sa.Subquery:
@@ -151,40 +194,72 @@ def _checks(b: sa.Subquery) -> sa.Subquery:
     has_visit = b.c.vid.is_not(None)
     # Enrolment and death are judged on the day of the visit (the day the service was
     # given), and on the claimed date too for a death: a claim dated after it is not paid.
-    dead = sa.and_(has_visit, sa.or_(
-        sa.and_(b.c.death_date.is_not(None), sa.or_(b.c.service_date > b.c.death_date,
-                                                     b.c.visit_date > b.c.death_date)),
-        b.c.exc.contains('"deceased"')))
-    ended = sa.and_(b.c.ended_on.is_not(None), b.c.ended_on <= b.c.visit_date,
-                    b.c.end_reason != "deceased")
+    dead = sa.and_(
+        has_visit,
+        sa.or_(
+            sa.and_(
+                b.c.death_date.is_not(None),
+                sa.or_(b.c.service_date > b.c.death_date, b.c.visit_date > b.c.death_date),
+            ),
+            b.c.exc.contains('"deceased"'),
+        ),
+    )
+    ended = sa.and_(
+        b.c.ended_on.is_not(None), b.c.ended_on <= b.c.visit_date, b.c.end_reason != "deceased"
+    )
     price_amt = (b.c.price * b.c.qty + 50) // 100
     hourly = sa.and_(has_visit, b.c.unit == Unit.HOUR, b.c.secs.is_not(None))
     counted_hours = sa.case((sa.and_(hourly, b.c.dup_rank == 1), b.c.qty), else_=0)
     return sa.select(
-        b.c.id, b.c.line_no, b.c.visit_id, b.c.qty, b.c.amt, b.c.price, b.c.sub, b.c.secs,
+        b.c.id,
+        b.c.line_no,
+        b.c.visit_id,
+        b.c.qty,
+        b.c.amt,
+        b.c.price,
+        b.c.sub,
+        b.c.secs,
         _flag(b.c.vid.is_(None)).label("no_visit"),
-        _flag(sa.and_(b.c.visit_id.is_not(None), sa.or_(b.c.dup_rank > 1, b.c.elsewhere == 1)))
-        .label("duplicate_line"),
+        _flag(
+            sa.and_(b.c.visit_id.is_not(None), sa.or_(b.c.dup_rank > 1, b.c.elsewhere == 1))
+        ).label("duplicate_line"),
         _flag(sa.and_(has_visit, b.c.real_id != b.c.claimed_id)).label("id_mismatch"),
-        _flag(sa.or_(b.c.service_date < P.first, b.c.service_date > P.last,
-                     sa.and_(has_visit, sa.or_(b.c.check_in_at < P.start,
-                                               b.c.check_in_at >= P.end))))
-        .label("outside_month"),
+        _flag(
+            sa.or_(
+                b.c.service_date < P.first,
+                b.c.service_date > P.last,
+                sa.and_(has_visit, sa.or_(b.c.check_in_at < P.start, b.c.check_in_at >= P.end)),
+            )
+        ).label("outside_month"),
         _flag(sa.and_(has_visit, b.c.check_out_at.is_(None))).label("visit_incomplete"),
         _flag(dead).label("deceased"),
-        _flag(sa.and_(has_visit, sa.not_(dead), sa.or_(
-            b.c.year != P.year, b.c.visit_date < b.c.enrolled_on, ended,
-            b.c.exc.contains('"not_enrolled"')))).label("not_enrolled"),
-        _flag(sa.and_(has_visit, sa.or_(b.c.overlap == 1, b.c.exc.contains('"worker_overlap"'))))
-        .label("worker_overlap"),
+        _flag(
+            sa.and_(
+                has_visit,
+                sa.not_(dead),
+                sa.or_(
+                    b.c.year != P.year,
+                    b.c.visit_date < b.c.enrolled_on,
+                    ended,
+                    b.c.exc.contains('"not_enrolled"'),
+                ),
+            )
+        ).label("not_enrolled"),
+        _flag(
+            sa.and_(has_visit, sa.or_(b.c.overlap == 1, b.c.exc.contains('"worker_overlap"')))
+        ).label("worker_overlap"),
         _flag(sa.or_(b.c.price.is_(None), b.c.amt != price_amt)).label("amount_mismatch"),
-        sa.case((b.c.price.is_(None), 0), (b.c.amt != price_amt, price_amt), else_=b.c.amt)
-        .label("base"),
+        sa.case((b.c.price.is_(None), 0), (b.c.amt != price_amt, price_amt), else_=b.c.amt).label(
+            "base"
+        ),
         _flag(hourly).label("hourly"),
         # PostgreSQL's sum(bigint) is numeric: cast back, so that // stays integer division
-        sa.cast(sa.func.sum(counted_hours).over(partition_by=b.c.visit_id,
-                                                order_by=b.c.line_no, rows=(None, 0)),
-                sa.BigInteger).label("cum_h"),
+        sa.cast(
+            sa.func.sum(counted_hours).over(
+                partition_by=b.c.visit_id, order_by=b.c.line_no, rows=(None, 0)
+            ),
+            sa.BigInteger,
+        ).label("cum_h"),
         presence.bits(b.c.exc).label("presence"),  # the visit's presence exceptions
     ).subquery("f")
 
@@ -199,10 +274,16 @@ def _payable(f: sa.Subquery) -> sa.Subquery:
     amt2 = sa.case((too_long, (f.c.price * allowed_h + 50) // 100), else_=f.c.base)
     payable = sa.case((rejected, 0), else_=amt2)
     return sa.select(
-        f, _flag(too_long).label("quantity_exceeds_time"), _flag(rejected).label("rejected"),
+        f,
+        _flag(too_long).label("quantity_exceeds_time"),
+        _flag(rejected).label("rejected"),
         payable.label("payable"),
-        sa.cast(sa.func.sum(payable).over(partition_by=f.c.visit_id, order_by=f.c.line_no,
-                                          rows=(None, 0)), sa.BigInteger).label("cum_pay"),
+        sa.cast(
+            sa.func.sum(payable).over(
+                partition_by=f.c.visit_id, order_by=f.c.line_no, rows=(None, 0)
+            ),
+            sa.BigInteger,
+        ).label("cum_pay"),
     ).subquery("g")
 
 
@@ -212,13 +293,21 @@ def _answer(g: sa.Subquery) -> sa.Subquery:
     room = g.c.sub - (g.c.cum_pay - g.c.payable)
     room0 = sa.case((room < 0, 0), else_=room)
     over = sa.and_(g.c.rejected == 0, g.c.payable > room0)
-    bits = sum((g.c[code] * BIT[code] for code in MONEY_REASONS if code != "over_budget"),
-               _flag(over) * BIT["over_budget"]) + g.c.presence
+    bits = (
+        sum(
+            (g.c[code] * BIT[code] for code in MONEY_REASONS if code != "over_budget"),
+            _flag(over) * BIT["over_budget"],
+        )
+        + g.c.presence
+    )
     adjusted = sa.or_(over, (g.c.amount_mismatch + g.c.quantity_exceeds_time) > 0)
     return sa.select(
-        g.c.id, bits.label("bits"),
-        sa.case((g.c.rejected == 1, Decision.REJECTED.value),
-                (adjusted, Decision.ADJUSTED.value), else_=Decision.APPROVED.value)
-        .label("decision"),
+        g.c.id,
+        bits.label("bits"),
+        sa.case(
+            (g.c.rejected == 1, Decision.REJECTED.value),
+            (adjusted, Decision.ADJUSTED.value),
+            else_=Decision.APPROVED.value,
+        ).label("decision"),
         sa.case((g.c.rejected == 1, 0), (over, room0), else_=g.c.payable).label("approved"),
     ).subquery("d")

@@ -43,13 +43,18 @@ OPEN = (ClaimStatus.SUBMITTED, ClaimStatus.RECONCILED)
 
 def approved_for(claim_id: int, visit_id: int) -> Decimal:
     """What the claim approved for the visit, over all its lines."""
-    return from_fen(db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(stored(ClaimLine.approved_amount)), 0))
-        .where(ClaimLine.claim_id == claim_id, ClaimLine.visit_id == visit_id)))
+    return from_fen(
+        db.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(stored(ClaimLine.approved_amount)), 0)).where(
+                ClaimLine.claim_id == claim_id, ClaimLine.visit_id == visit_id
+            )
+        )
+    )
 
 
-def create(sample: CallbackSample, ledger_outcome: str | None, user: User | None
-           ) -> Recovery | None:
+def create(
+    sample: CallbackSample, ledger_outcome: str | None, user: User | None
+) -> Recovery | None:
     """The recovery of `sample`'s visit if its claim is approved or paid and approved
     money for it; None otherwise (a claim still open rejects the visit's lines instead).
     Idempotent: an existing recovery of the visit and claim is returned as it is, and
@@ -59,23 +64,33 @@ def create(sample: CallbackSample, ledger_outcome: str | None, user: User | None
     claim = db.session.get(Claim, sample.claim_id)
     if claim is None or claim.status not in PAID_OUT:
         return None
-    existing = db.session.scalar(sa.select(Recovery).where(
-        Recovery.visit_id == sample.visit_id, Recovery.from_claim_id == claim.id))
+    existing = db.session.scalar(
+        sa.select(Recovery).where(
+            Recovery.visit_id == sample.visit_id, Recovery.from_claim_id == claim.id
+        )
+    )
     if existing is not None:
         return existing
     amount = approved_for(claim.id, sample.visit_id)
     if amount <= 0:
         return None
-    recovery = Recovery(visit_id=sample.visit_id, from_claim_id=claim.id,
-                        provider_id=claim.provider_id, amount=amount, sample_id=sample.id,
-                        ledger=RecoveryLedger(ledger_outcome or RecoveryLedger.NONE),
-                        created_by_id=user.id if user else None)
+    recovery = Recovery(
+        visit_id=sample.visit_id,
+        from_claim_id=claim.id,
+        provider_id=claim.provider_id,
+        amount=amount,
+        sample_id=sample.id,
+        ledger=RecoveryLedger(ledger_outcome or RecoveryLedger.NONE),
+        created_by_id=user.id if user else None,
+    )
     db.session.add(recovery)
     db.session.flush()
     target = db.session.scalar(
-        sa.select(Claim).where(Claim.provider_id == claim.provider_id, Claim.status.in_(OPEN),
-                               Claim.line_count > 0)
-        .order_by(Claim.month, Claim.id).limit(1))
+        sa.select(Claim)
+        .where(Claim.provider_id == claim.provider_id, Claim.status.in_(OPEN), Claim.line_count > 0)
+        .order_by(Claim.month, Claim.id)
+        .limit(1)
+    )
     if target is not None:
         take(target)
     return recovery
@@ -89,26 +104,43 @@ def take(claim: Claim) -> int:
     waiting recovery is claimed by `taken_by_claim_id IS NULL`, which exactly one claim
     can change. Changes: recoveries' taken_by_claim_id, the claim's recovered_total."""
     held = db.session.execute(
-        sa.update(Claim).where(Claim.id == claim.id, Claim.status.in_(OPEN))
+        sa.update(Claim)
+        .where(Claim.id == claim.id, Claim.status.in_(OPEN))
         .values(recovered_total=Claim.recovered_total)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if rowcount(held) != 1:
         return 0
-    taken = rowcount(db.session.execute(
-        sa.update(Recovery).where(Recovery.provider_id == claim.provider_id,
-                                  Recovery.taken_by_claim_id.is_(None),
-                                  Recovery.from_claim_id != claim.id)
-        .values(taken_by_claim_id=claim.id)
-        .execution_options(synchronize_session=False)))
+    taken = rowcount(
+        db.session.execute(
+            sa.update(Recovery)
+            .where(
+                Recovery.provider_id == claim.provider_id,
+                Recovery.taken_by_claim_id.is_(None),
+                Recovery.from_claim_id != claim.id,
+            )
+            .values(taken_by_claim_id=claim.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
     if taken:
         total = db.session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(stored(Recovery.amount)), 0))
-            .where(Recovery.taken_by_claim_id == claim.id))
+            sa.select(sa.func.coalesce(sa.func.sum(stored(Recovery.amount)), 0)).where(
+                Recovery.taken_by_claim_id == claim.id
+            )
+        )
         db.session.execute(
-            sa.update(Claim).where(Claim.id == claim.id).values(recovered_total=from_fen(total))
-            .execution_options(synchronize_session=False))
-        audit.record("recoveries_taken", "claims", claim.id,
-                     {"recoveries": taken, "recovered": str(from_fen(total))})
+            sa.update(Claim)
+            .where(Claim.id == claim.id)
+            .values(recovered_total=from_fen(total))
+            .execution_options(synchronize_session=False)
+        )
+        audit.record(
+            "recoveries_taken",
+            "claims",
+            claim.id,
+            {"recoveries": taken, "recovered": str(from_fen(total))},
+        )
     db.session.refresh(claim)
     return taken
 
@@ -123,7 +155,18 @@ def of_claim(claim: Claim) -> list[dict]:
         .join(Visit, Visit.id == Recovery.visit_id)
         .join(Enrolment, Enrolment.id == Visit.enrolment_id)
         .join(Person, Person.id == Enrolment.person_id)
-        .where(Recovery.taken_by_claim_id == claim.id).order_by(Recovery.id)).all()
-    return [{"visit_id": r.visit_id, "amount": r.amount, "from_claim_id": r.from_claim_id,
-             "from_month": month, "name": name, "ledger": r.ledger.value,
-             "created_at": r.created_at} for r, month, name in rows]
+        .where(Recovery.taken_by_claim_id == claim.id)
+        .order_by(Recovery.id)
+    ).all()
+    return [
+        {
+            "visit_id": r.visit_id,
+            "amount": r.amount,
+            "from_claim_id": r.from_claim_id,
+            "from_month": month,
+            "name": name,
+            "ledger": r.ledger.value,
+            "created_at": r.created_at,
+        }
+        for r, month, name in rows
+    ]

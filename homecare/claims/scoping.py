@@ -45,15 +45,17 @@ def callback_scope(user: User) -> sa.ColumnElement[bool]:
     if user.role in EVERYTHING:
         return sa.true()
     if user.role == Role.PROVIDER and user.provider_id is not None:
-        return sa.and_(CallbackSample.provider_id == user.provider_id,
-                       CallbackSample.outcome.is_not(None))
+        return sa.and_(
+            CallbackSample.provider_id == user.provider_id, CallbackSample.outcome.is_not(None)
+        )
     return sa.false()
 
 
 def get_callback(user: User, sample_id: int) -> CallbackSample:
     """The call-back sample if `user` may know of it; NotFound otherwise."""
-    sample = db.session.scalar(sa.select(CallbackSample).where(
-        CallbackSample.id == sample_id, callback_scope(user)))
+    sample = db.session.scalar(
+        sa.select(CallbackSample).where(CallbackSample.id == sample_id, callback_scope(user))
+    )
     if sample is None:
         raise NotFound("未找到该回访")
     return sample

@@ -90,57 +90,95 @@ def scorecard(provider: Provider, year: int | None = None) -> Scorecard:
     exceptions = sa.cast(Visit.exceptions, sa.String)
     in_pattern = sa.or_(*(exceptions.contains(f'"{c}"') for c in PATTERN_CODES))
     for key, n, scanned, patterned in db.session.execute(
-            sa.select(in_month, sa.func.count(Visit.id),
-                      sa.func.count(Visit.id).filter(sa.not_(Visit.manual)),
-                      sa.func.count(Visit.id).filter(in_pattern))
-            .where(Visit.provider_id == provider.id, Visit.check_in_at >= y0,
-                   Visit.check_in_at < y1).group_by(in_month)):
+        sa.select(
+            in_month,
+            sa.func.count(Visit.id),
+            sa.func.count(Visit.id).filter(sa.not_(Visit.manual)),
+            sa.func.count(Visit.id).filter(in_pattern),
+        )
+        .where(Visit.provider_id == provider.id, Visit.check_in_at >= y0, Visit.check_in_at < y1)
+        .group_by(in_month)
+    ):
         if key in cards:
             cards[key].visits, cards[key].scanned = int(n), int(scanned)
             cards[key].patterns = int(patterned)
     paid = ClaimLine.decision.in_([Decision.APPROVED, Decision.ADJUSTED])
     for month, status, n, ok, ex in db.session.execute(
-            sa.select(Claim.month, Claim.status, sa.func.count(ClaimLine.id),
-                      sa.func.count(ClaimLine.id).filter(paid),
-                      sa.func.count(ClaimLine.id).filter(ClaimLine.reason_bits != 0))
-            .outerjoin(ClaimLine, ClaimLine.claim_id == Claim.id)
-            .where(Claim.provider_id == provider.id, Claim.month.startswith(f"{year}-"),
-                   Claim.status.in_(LIVE_STATUSES))  # not drafts nor withdrawn claims
-            .group_by(Claim.month, Claim.status).order_by(Claim.month, Claim.status)):
+        sa.select(
+            Claim.month,
+            Claim.status,
+            sa.func.count(ClaimLine.id),
+            sa.func.count(ClaimLine.id).filter(paid),
+            sa.func.count(ClaimLine.id).filter(ClaimLine.reason_bits != 0),
+        )
+        .outerjoin(ClaimLine, ClaimLine.claim_id == Claim.id)
+        .where(
+            Claim.provider_id == provider.id,
+            Claim.month.startswith(f"{year}-"),
+            Claim.status.in_(LIVE_STATUSES),
+        )  # not drafts nor withdrawn claims
+        .group_by(Claim.month, Claim.status)
+        .order_by(Claim.month, Claim.status)
+    ):
         if month in cards:  # a month with a supplementary claim (补报) adds its lines
             c = cards[month]
             c.claim_status = c.claim_status or status.value
             c.lines, c.approved_lines = c.lines + n, c.approved_lines + ok
             c.exception_lines += ex
     for month, n, conf, nd in db.session.execute(
-            sa.select(Claim.month, sa.func.count(CallbackSample.id),
-                      sa.func.count(CallbackSample.id).filter(
-                          CallbackSample.outcome == CallbackOutcome.CONFIRMED),
-                      sa.func.count(CallbackSample.id).filter(
-                          CallbackSample.outcome == CallbackOutcome.NOT_DELIVERED))
-            .join(Claim, Claim.id == CallbackSample.claim_id)
-            .where(CallbackSample.provider_id == provider.id,
-                   CallbackSample.outcome.is_not(None), Claim.month.startswith(f"{year}-"))
-            .group_by(Claim.month)):
+        sa.select(
+            Claim.month,
+            sa.func.count(CallbackSample.id),
+            sa.func.count(CallbackSample.id).filter(
+                CallbackSample.outcome == CallbackOutcome.CONFIRMED
+            ),
+            sa.func.count(CallbackSample.id).filter(
+                CallbackSample.outcome == CallbackOutcome.NOT_DELIVERED
+            ),
+        )
+        .join(Claim, Claim.id == CallbackSample.claim_id)
+        .where(
+            CallbackSample.provider_id == provider.id,
+            CallbackSample.outcome.is_not(None),
+            Claim.month.startswith(f"{year}-"),
+        )
+        .group_by(Claim.month)
+    ):
         if month in cards:
             cards[month].callbacks, cards[month].confirmed, cards[month].not_delivered = (
-                n, conf, nd)
+                n,
+                conf,
+                nd,
+            )
     return Scorecard(provider, year, list(cards.values()))
 
 
-def scorecard_json(provider: Provider, year: int | None = None,
-                   card: Scorecard | None = None) -> dict:
+def scorecard_json(
+    provider: Provider, year: int | None = None, card: Scorecard | None = None
+) -> dict:
     card = card or scorecard(provider, year)
 
     def rate(v):
         return None if v is None else str(v)
 
-    return {"provider_id": provider.id, "provider": provider.name, "year": card.year,
-            "months": [{"month": m.month, "visits": m.visits, "scan_share": rate(m.scan_share),
-                        "pattern_share": rate(m.pattern_share),
-                        "lines": m.lines, "approved_share": rate(m.approved_share),
-                        "callbacks": m.callbacks,
-                        "confirmation_rate": rate(m.confirmation_rate),
-                        "not_delivered": m.not_delivered,
-                        "exceptions_per_100_visits": rate(m.exceptions_per_100),
-                        "claim_status": m.claim_status} for m in card.months]}
+    return {
+        "provider_id": provider.id,
+        "provider": provider.name,
+        "year": card.year,
+        "months": [
+            {
+                "month": m.month,
+                "visits": m.visits,
+                "scan_share": rate(m.scan_share),
+                "pattern_share": rate(m.pattern_share),
+                "lines": m.lines,
+                "approved_share": rate(m.approved_share),
+                "callbacks": m.callbacks,
+                "confirmation_rate": rate(m.confirmation_rate),
+                "not_delivered": m.not_delivered,
+                "exceptions_per_100_visits": rate(m.exceptions_per_100),
+                "claim_status": m.claim_status,
+            }
+            for m in card.months
+        ],
+    }

@@ -34,12 +34,19 @@ from .reconcile import decide as decide_lines
 
 def service_codes(year: int) -> set[str]:
     """The service codes a claim for `year` may carry (the price list that applies)."""
-    return set(db.session.scalars(sa.select(Service.code).where(
-        Service.year == hs.price_year(year))))
+    return set(
+        db.session.scalars(sa.select(Service.code).where(Service.year == hs.price_year(year)))
+    )
 
 
-def _new_claim(provider: Provider, month: Month, source: ClaimSource, user: User | None,
-               filename: str = "", status: ClaimStatus = ClaimStatus.SUBMITTED) -> Claim:
+def _new_claim(
+    provider: Provider,
+    month: Month,
+    source: ClaimSource,
+    user: User | None,
+    filename: str = "",
+    status: ClaimStatus = ClaimStatus.SUBMITTED,
+) -> Claim:
     """The month's main claim, or a supplementary one (claimed.new_claim)."""
     return claimed.new_claim(provider, month, source, user, filename, status)
 
@@ -49,9 +56,11 @@ def finish_submission(claim: Claim) -> Claim:
     reconciled; its lines claim their visits (claimed.register); a claim with lines takes
     the provider's waiting recoveries (a draft takes them when submitted)."""
     claimed.register(claim)
-    count, total = db.session.execute(sa.select(
-        sa.func.count(ClaimLine.id), sa.func.coalesce(sa.func.sum(stored(ClaimLine.amount)), 0))
-        .where(ClaimLine.claim_id == claim.id)).one()
+    count, total = db.session.execute(
+        sa.select(
+            sa.func.count(ClaimLine.id), sa.func.coalesce(sa.func.sum(stored(ClaimLine.amount)), 0)
+        ).where(ClaimLine.claim_id == claim.id)
+    ).one()
     claim.line_count = count
     claim.claimed_total = from_fen(total)
     claim.rejected_total = Decimal("0.00")
@@ -62,25 +71,41 @@ def finish_submission(claim: Claim) -> Claim:
     return claim
 
 
-def submit_lines(provider: Provider, month_text: str, lines: list[LineIn], user: User | None,
-                 filename: str = "") -> Claim:
+def submit_lines(
+    provider: Provider, month_text: str, lines: list[LineIn], user: User | None, filename: str = ""
+) -> Claim:
     """Store an uploaded claim (already parsed and checked by files.parse).
     A month already claimed gets a supplementary claim (补报): its lines for visits
     claimed already are rejected as duplicate_line when reconciled. Raises Invalid."""
     month = Month.parse(month_text)
     claim = _new_claim(provider, month, ClaimSource.UPLOAD, user, filename)
-    rows = [{"claim_id": claim.id, "line_no": x.line_no, "visit_id": x.visit_id,
-             "id_number": x.id_number, "id_number_hash": id_number_hash(x.id_number),
-             "service_date": x.service_date,
-             "service_code": x.service_code, "quantity": x.quantity, "amount": x.amount,
-             "reason_bits": 0, "override_reason": ""} for x in lines]
+    rows = [
+        {
+            "claim_id": claim.id,
+            "line_no": x.line_no,
+            "visit_id": x.visit_id,
+            "id_number": x.id_number,
+            "id_number_hash": id_number_hash(x.id_number),
+            "service_date": x.service_date,
+            "service_code": x.service_code,
+            "quantity": x.quantity,
+            "amount": x.amount,
+            "reason_bits": 0,
+            "override_reason": "",
+        }
+        for x in lines
+    ]
     for start in range(0, len(rows), 5000):
-        db.session.execute(sa.insert(ClaimLine), rows[start:start + 5000])
+        db.session.execute(sa.insert(ClaimLine), rows[start : start + 5000])
     return finish_submission(claim)
 
 
-def generate(provider: Provider, month_text: str, user: User | None,
-             status: ClaimStatus = ClaimStatus.SUBMITTED) -> Claim:
+def generate(
+    provider: Provider,
+    month_text: str,
+    user: User | None,
+    status: ClaimStatus = ClaimStatus.SUBMITTED,
+) -> Claim:
     """Build a claim from the provider's logged visits of the month not yet claimed: one
     line per service of every finished visit that drew on a ledger (a wholly self-paid
     visit is not the bureau's to pay). One INSERT ... SELECT. A month already claimed
@@ -91,39 +116,78 @@ def generate(provider: Provider, month_text: str, user: User | None,
     line_no = sa.func.row_number().over(order_by=(Visit.check_in_at, Visit.id, VisitService.id))
     select = (
         # the person's encrypted number is copied as it is (one kind of value, one key)
-        sa.select(sa.literal(claim.id), line_no, Visit.id, Person.id_number, Person.id_number_hash,
-                  local_date(Visit.check_in_at), VisitService.service_code,
-                  stored(VisitService.quantity), stored(VisitService.amount), sa.literal(0),
-                  sa.literal(""))
+        sa.select(
+            sa.literal(claim.id),
+            line_no,
+            Visit.id,
+            Person.id_number,
+            Person.id_number_hash,
+            local_date(Visit.check_in_at),
+            VisitService.service_code,
+            stored(VisitService.quantity),
+            stored(VisitService.amount),
+            sa.literal(0),
+            sa.literal(""),
+        )
         .join(VisitService, VisitService.visit_id == Visit.id)
         .join(Enrolment, Enrolment.id == Visit.enrolment_id)
         .join(Person, Person.id == Enrolment.person_id)
-        .where(Visit.provider_id == provider.id, Visit.check_in_at >= month.start_utc,
-               Visit.check_in_at < month.end_utc, Visit.check_out_at.is_not(None),
-               stored(Visit.subsidised) > 0, claimed.unclaimed(Visit.id)))
-    db.session.execute(sa.insert(ClaimLine).from_select(
-        ["claim_id", "line_no", "visit_id", "id_number", "id_number_hash", "service_date",
-         "service_code", "quantity", "amount", "reason_bits", "override_reason"], select))
+        .where(
+            Visit.provider_id == provider.id,
+            Visit.check_in_at >= month.start_utc,
+            Visit.check_in_at < month.end_utc,
+            Visit.check_out_at.is_not(None),
+            stored(Visit.subsidised) > 0,
+            claimed.unclaimed(Visit.id),
+        )
+    )
+    db.session.execute(
+        sa.insert(ClaimLine).from_select(
+            [
+                "claim_id",
+                "line_no",
+                "visit_id",
+                "id_number",
+                "id_number_hash",
+                "service_date",
+                "service_code",
+                "quantity",
+                "amount",
+                "reason_bits",
+                "override_reason",
+            ],
+            select,
+        )
+    )
     finish_submission(claim)
     if claim.supplementary and claim.line_count == 0:
         raise claimed.nothing_to_claim(provider, month)
     return claim
 
 
-def _move(claim: Claim, to: ClaimStatus, allowed: tuple[ClaimStatus, ...], user: User | None,
-          **stamps) -> None:
+def _move(
+    claim: Claim, to: ClaimStatus, allowed: tuple[ClaimStatus, ...], user: User | None, **stamps
+) -> None:
     """A status step as a conditional UPDATE checked by its row count (two clerks at once:
     one wins, the other gets Conflict)."""
     done = db.session.execute(
-        sa.update(Claim).where(Claim.id == claim.id, Claim.status.in_(allowed))
-        .values(status=to, **stamps).execution_options(synchronize_session=False))
+        sa.update(Claim)
+        .where(Claim.id == claim.id, Claim.status.in_(allowed))
+        .values(status=to, **stamps)
+        .execution_options(synchronize_session=False)
+    )
     if rowcount(done) != 1:
         db.session.refresh(claim)
-        raise Conflict(_l("该申报当前状态为 %(value)s，不能执行此操作", value=claim.status.value),
-                       code="wrong_status")
-    audit.record(f"claim_{to.value}", "claims", claim.id,
-                 {"status": [claim.status.value, to.value],
-                  "by": user.username if user else "system"})
+        raise Conflict(
+            _l("该申报当前状态为 %(value)s，不能执行此操作", value=claim.status.value),
+            code="wrong_status",
+        )
+    audit.record(
+        f"claim_{to.value}",
+        "claims",
+        claim.id,
+        {"status": [claim.status.value, to.value], "by": user.username if user else "system"},
+    )
     db.session.refresh(claim)
 
 
@@ -133,8 +197,14 @@ def reconcile(claim: Claim, user: User | None) -> Claim:
     the provider's recoveries still waiting are deducted from it (recoveries.take). Raises
     Conflict once the claim is approved. Changes: the lines' machine columns and
     effective decisions (overrides kept), the claim's totals and status."""
-    _move(claim, ClaimStatus.RECONCILED, (ClaimStatus.SUBMITTED, ClaimStatus.RECONCILED), user,
-          reconciled_by_id=user.id if user else None, reconciled_at=utcnow())
+    _move(
+        claim,
+        ClaimStatus.RECONCILED,
+        (ClaimStatus.SUBMITTED, ClaimStatus.RECONCILED),
+        user,
+        reconciled_by_id=user.id if user else None,
+        reconciled_at=utcnow(),
+    )
     patterns.flag_month(claim.month, claim.provider_id)  # so that the review shows them
     decide_lines(claim)
     faults.pause("reconcile-decided")  # tests only: every line decided, no totals yet
@@ -158,21 +228,37 @@ def approve(claim: Claim, user: User, override_reason: str = "") -> Claim:
         presence.check_released(claim)  # held lines (issue 14): each accepted or rejected
         pending = callbacks.sample_counts(claim)[1]
         if pending and not reason:
-            raise Conflict(_l("还有 %(pending)s 次电话回访未记录结果，不能审批"
-                              "（确需审批请写明理由）", pending=pending), code="callbacks_pending",
-                           fields={"override_reason": _l("回访未完成时必填")})
-    _move(claim, ClaimStatus.APPROVED, (ClaimStatus.RECONCILED,), user,
-          approved_by_id=user.id, approved_at=utcnow())
+            raise Conflict(
+                _l(
+                    "还有 %(pending)s 次电话回访未记录结果，不能审批（确需审批请写明理由）",
+                    pending=pending,
+                ),
+                code="callbacks_pending",
+                fields={"override_reason": _l("回访未完成时必填")},
+            )
+    _move(
+        claim,
+        ClaimStatus.APPROVED,
+        (ClaimStatus.RECONCILED,),
+        user,
+        approved_by_id=user.id,
+        approved_at=utcnow(),
+    )
     if pending:
-        audit.record("claim_approved_callbacks_pending", "claims", claim.id,
-                     {"pending": pending, "override_reason": reason, "by": user.username})
+        audit.record(
+            "claim_approved_callbacks_pending",
+            "claims",
+            claim.id,
+            {"pending": pending, "override_reason": reason, "by": user.username},
+        )
     return claim
 
 
 def pay(claim: Claim, user: User) -> Claim:
     """Record the payment of an approved claim. Conflict for any other status."""
-    _move(claim, ClaimStatus.PAID, (ClaimStatus.APPROVED,), user, paid_by_id=user.id,
-          paid_at=utcnow())
+    _move(
+        claim, ClaimStatus.PAID, (ClaimStatus.APPROVED,), user, paid_by_id=user.id, paid_at=utcnow()
+    )
     return claim
 
 
@@ -190,15 +276,27 @@ def draft_claims_job(period: str) -> dict:
     to review and submit (idempotent: a provider that has one not withdrawn is left
     alone)."""
     month = Month.parse(period)
-    have = set(db.session.scalars(sa.select(Claim.provider_id).where(
-        Claim.month == period, Claim.status != ClaimStatus.WITHDRAWN)))
-    busy = db.session.scalars(sa.select(Visit.provider_id).where(
-        Visit.check_in_at >= month.start_utc, Visit.check_in_at < month.end_utc,
-        Visit.check_out_at.is_not(None)).distinct()).all()
+    have = set(
+        db.session.scalars(
+            sa.select(Claim.provider_id).where(
+                Claim.month == period, Claim.status != ClaimStatus.WITHDRAWN
+            )
+        )
+    )
+    busy = db.session.scalars(
+        sa.select(Visit.provider_id)
+        .where(
+            Visit.check_in_at >= month.start_utc,
+            Visit.check_in_at < month.end_utc,
+            Visit.check_out_at.is_not(None),
+        )
+        .distinct()
+    ).all()
     drafted, lines = 0, 0
     for provider_id in sorted(set(busy) - have):
-        claim = generate(db.session.get_one(Provider, provider_id), period, None,
-                         status=ClaimStatus.DRAFT)
+        claim = generate(
+            db.session.get_one(Provider, provider_id), period, None, status=ClaimStatus.DRAFT
+        )
         if claim.line_count == 0:
             db.session.delete(claim)
             db.session.flush()

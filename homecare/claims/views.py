@@ -48,16 +48,19 @@ GROUP_SHOWN = 100  # lines shown per reason; the statement (Excel) has them all
 
 @bp.app_context_processor
 def _labels():
-    return {"claim_status": lambda s: str(STATUS_LABELS.get(getattr(s, "value", s), s)),
-            "claim_badge": lambda s: STATUS_BADGES.get(getattr(s, "value", s), "off"),
-            "claim_decision": lambda s: str(DECISION_LABELS.get(getattr(s, "value", s), s))
-            if s else "—",
-            "claim_reason": lambda c: str(REASON_LABELS.get(c, c)),
-            "claim_source": lambda s: str(SOURCE_LABELS.get(getattr(s, "value", s), s)),
-            "callback_outcome": lambda s: str(OUTCOME_LABELS.get(getattr(s, "value", s), s))
-            if s else "—",
-            "callback_reason": lambda s: str(CALLBACK_REASON_LABELS.get(
-                getattr(s, "value", s), s))}
+    return {
+        "claim_status": lambda s: str(STATUS_LABELS.get(getattr(s, "value", s), s)),
+        "claim_badge": lambda s: STATUS_BADGES.get(getattr(s, "value", s), "off"),
+        "claim_decision": lambda s: (
+            str(DECISION_LABELS.get(getattr(s, "value", s), s)) if s else "—"
+        ),
+        "claim_reason": lambda c: str(REASON_LABELS.get(c, c)),
+        "claim_source": lambda s: str(SOURCE_LABELS.get(getattr(s, "value", s), s)),
+        "callback_outcome": lambda s: (
+            str(OUTCOME_LABELS.get(getattr(s, "value", s), s)) if s else "—"
+        ),
+        "callback_reason": lambda s: str(CALLBACK_REASON_LABELS.get(getattr(s, "value", s), s)),
+    }
 
 
 def _providers():
@@ -78,24 +81,57 @@ def claims_page():
     a = request.args
     month = a.get("month") if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", a.get("month", "")) else None
     status = a.get("status") if a.get("status") in {s.value for s in ClaimStatus} else None
-    q = SimpleNamespace(provider_id=int(a["provider_id"]) if a.get("provider_id", "").isdigit()
-                        else None, month=month, status=status, year=None)
+    q = SimpleNamespace(
+        provider_id=int(a["provider_id"]) if a.get("provider_id", "").isdigit() else None,
+        month=month,
+        status=status,
+        year=None,
+    )
     stmt = api.filtered_claims(current_user, q)
     if wants_export():
         rows = db.session.scalars(stmt)
-        return export_response("claims", [
-            "编号", "服务组织", "月份", "状态", "来源", "补报", "明细（条）", "申报金额",
-            "核定金额", "核减金额"], ((c.id, c.provider.name, c.month,
-                                   str(STATUS_LABELS[c.status.value]),
-                                   str(SOURCE_LABELS[c.source.value]), c.supplementary,
-                                   c.line_count, c.claimed_total, c.approved_total,
-                                   c.rejected_total) for c in rows))
+        return export_response(
+            "claims",
+            [
+                "编号",
+                "服务组织",
+                "月份",
+                "状态",
+                "来源",
+                "补报",
+                "明细（条）",
+                "申报金额",
+                "核定金额",
+                "核减金额",
+            ],
+            (
+                (
+                    c.id,
+                    c.provider.name,
+                    c.month,
+                    str(STATUS_LABELS[c.status.value]),
+                    str(SOURCE_LABELS[c.source.value]),
+                    c.supplementary,
+                    c.line_count,
+                    c.claimed_total,
+                    c.approved_total,
+                    c.rejected_total,
+                )
+                for c in rows
+            ),
+        )
     page = page_of(stmt, a)
     upload, generate = UploadForm(month=_last_month()), GenerateForm(month=_last_month())
     _provider_choices(upload)
     _provider_choices(generate)
-    return render_template("homecare/claims/list.html", page=page, providers=_providers(),
-                           upload=upload, generate=generate, statuses=list(ClaimStatus))
+    return render_template(
+        "homecare/claims/list.html",
+        page=page,
+        providers=_providers(),
+        upload=upload,
+        generate=generate,
+        statuses=list(ClaimStatus),
+    )
 
 
 @bp.post("/homecare/claims/upload")
@@ -109,8 +145,9 @@ def upload():
         try:
             month = Month.parse(form.month.data)
             lines = parse(form.file.data.read(), services.service_codes(month.year))
-            claim = services.submit_lines(provider, month.text, lines, current_user,
-                                          form.file.data.filename or "")
+            claim = services.submit_lines(
+                provider, month.text, lines, current_user, form.file.data.filename or ""
+            )
             db.session.commit()
             flash(_("已提交 %(n)s 条申报明细", n=claim.line_count), "success")
             return redirect(url_for("claims.claim_page", claim_id=claim.id))
@@ -144,31 +181,46 @@ def _exception_groups(claim: Claim) -> list[tuple[str, int, list]]:
     visit's elder, in one query. A window over the claim's exception lines numbers them
     per group, so that only the lines shown are loaded (loading every exception line of
     a 7,800-line claim took 0.7 s at demo scale 10)."""
-    first = sa.case(*[(ClaimLine.reason_bits.op("&")(bit) != 0, code)
-                      for code, bit in BIT.items()], else_="override")
+    first = sa.case(
+        *[(ClaimLine.reason_bits.op("&")(bit) != 0, code) for code, bit in BIT.items()],
+        else_="override",
+    )
     ranked = (
-        sa.select(ClaimLine.id, first.label("grp"),
-                  sa.func.row_number().over(partition_by=first, order_by=ClaimLine.line_no)
-                  .label("n"),
-                  sa.func.count().over(partition_by=first).label("total"))
-        .where(ClaimLine.claim_id == claim.id, sa.or_(
-            ClaimLine.reason_bits != 0, ClaimLine.override_decision.is_not(None)))
-        .subquery())
+        sa.select(
+            ClaimLine.id,
+            first.label("grp"),
+            sa.func.row_number().over(partition_by=first, order_by=ClaimLine.line_no).label("n"),
+            sa.func.count().over(partition_by=first).label("total"),
+        )
+        .where(
+            ClaimLine.claim_id == claim.id,
+            sa.or_(ClaimLine.reason_bits != 0, ClaimLine.override_decision.is_not(None)),
+        )
+        .subquery()
+    )
     rows = db.session.execute(
         sa.select(ClaimLine, ranked.c.grp, ranked.c.total, Person.name, Enrolment.id)
         .join(ranked, ranked.c.id == ClaimLine.id)
-        .outerjoin(Visit, sa.and_(Visit.id == ClaimLine.visit_id,
-                                  Visit.provider_id == claim.provider_id))
+        .outerjoin(
+            Visit, sa.and_(Visit.id == ClaimLine.visit_id, Visit.provider_id == claim.provider_id)
+        )
         .outerjoin(Enrolment, Enrolment.id == Visit.enrolment_id)
         .outerjoin(Person, Person.id == Enrolment.person_id)
         .where(ranked.c.n <= GROUP_SHOWN)
-        .order_by(ClaimLine.line_no)).all()
+        .order_by(ClaimLine.line_no)
+    ).all()
     groups: dict[str, list] = {code: [] for code in BIT}
     groups["override"] = []
     totals: dict[str, int] = {}
     for line, group, total, name, enrolment_id in rows:
-        groups[group].append(SimpleNamespace(line=line, name=name, enrolment_id=enrolment_id,
-                                             reasons=reasons_of(line.reason_bits)))
+        groups[group].append(
+            SimpleNamespace(
+                line=line,
+                name=name,
+                enrolment_id=enrolment_id,
+                reasons=reasons_of(line.reason_bits),
+            )
+        )
         totals[group] = total
     return [(k, totals[k], v) for k, v in groups.items() if v]
 
@@ -178,13 +230,24 @@ def _exception_groups(claim: Claim) -> list[tuple[str, int, list]]:
 def claim_page(claim_id: int):
     claim = get_claim(current_user, claim_id)
     groups = _exception_groups(claim)
-    clean = page_of(sa.select(ClaimLine).where(
-        ClaimLine.claim_id == claim.id, ClaimLine.reason_bits == 0,
-        ClaimLine.override_decision.is_(None)).order_by(ClaimLine.line_no), request.args)
+    clean = page_of(
+        sa.select(ClaimLine)
+        .where(
+            ClaimLine.claim_id == claim.id,
+            ClaimLine.reason_bits == 0,
+            ClaimLine.override_decision.is_(None),
+        )
+        .order_by(ClaimLine.line_no),
+        request.args,
+    )
     return render_template(
-        "homecare/claims/claim.html", claim=claim, groups=groups, clean=clean,
+        "homecare/claims/claim.html",
+        claim=claim,
+        groups=groups,
+        clean=clean,
         counts=decisions.exception_counts(claim),
-        undecided=decisions.undecided(claim), action=ActionForm(),
+        undecided=decisions.undecided(claim),
+        action=ActionForm(),
         held=presence.summary(claim),
         # the first 100 drawn, with their elders; the counts from the database (a claim
         # of 7,800 lines draws some 700, which were all loaded to show 100). A provider
@@ -194,7 +257,8 @@ def claim_page(claim_id: int):
         bureau_view=sees_callback_notes(current_user),
         recoveries=recoveries.of_claim(claim),
         reason_labels=REASON_LABELS,
-        decisions=[(c.data, c.label.text) for c in OverrideForm().decision])
+        decisions=[(c.data, c.label.text) for c in OverrideForm().decision],
+    )
 
 
 def _step(claim_id: int, fn, done: str):
@@ -217,8 +281,9 @@ def reconcile(claim_id: int):
 @role_required(Role.ADMIN)
 def approve(claim_id: int):
     reason = request.form.get("override_reason", "")[:500]
-    return _step(claim_id, lambda claim, user: services.approve(claim, user, reason),
-                 _("已审批，可以支付"))
+    return _step(
+        claim_id, lambda claim, user: services.approve(claim, user, reason), _("已审批，可以支付")
+    )
 
 
 @bp.post("/homecare/claims/<int:claim_id>/pay")
@@ -233,11 +298,22 @@ def override(claim_id: int, line_no: int):
     claim = get_claim(current_user, claim_id)
     form = OverrideForm()
     if not form.validate_on_submit():
-        flash(_("输入有误：%(e)s", e="; ".join(
-            f"{k}: {', '.join(map(str, v))}" for k, v in form.errors.items())), "danger")
+        flash(
+            _(
+                "输入有误：%(e)s",
+                e="; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in form.errors.items()),
+            ),
+            "danger",
+        )
     else:
-        decisions.override(claim, line_no, form.decision.data, form.reason.data or "",
-                          current_user, form.amount.data)
+        decisions.override(
+            claim,
+            line_no,
+            form.decision.data,
+            form.reason.data or "",
+            current_user,
+            form.amount.data,
+        )
         db.session.commit()
         flash(_("第 %(n)s 条的结论已更改", n=line_no), "success")
     return redirect(url_for("claims.claim_page", claim_id=claim.id, _anchor=f"line-{line_no}"))
@@ -247,18 +323,32 @@ def override(claim_id: int, line_no: int):
 @role_required(*OFFICE)
 def visit_page(visit_id: int):
     visit = hc.get_visit(current_user, visit_id)
-    entries = db.session.scalars(sa.select(LedgerEntry).where(
-        LedgerEntry.visit_id == visit.id).order_by(LedgerEntry.id)).all()
-    claimed = db.session.execute(sa.select(ClaimLine, Claim).join(Claim).where(
-        ClaimLine.visit_id == visit.id, Claim.provider_id == visit.provider_id)
-        .order_by(Claim.month, ClaimLine.line_no)).all()
+    entries = db.session.scalars(
+        sa.select(LedgerEntry).where(LedgerEntry.visit_id == visit.id).order_by(LedgerEntry.id)
+    ).all()
+    claimed = db.session.execute(
+        sa.select(ClaimLine, Claim)
+        .join(Claim)
+        .where(ClaimLine.visit_id == visit.id, Claim.provider_id == visit.provider_id)
+        .order_by(Claim.month, ClaimLine.line_no)
+    ).all()
     names = dict(db.session.execute(sa.select(Service.code, Service.name)).all())
-    samples = db.session.scalars(sa.select(CallbackSample).where(
-        CallbackSample.visit_id == visit.id, callback_scope(current_user))).all()
-    return render_template("homecare/claims/visit.html", visit=visit, entries=entries,
-                           claimed=claimed, names=names, samples=samples,
-                           bureau_view=sees_callback_notes(current_user),
-                           reasons_text=reasons_text, reasons_of=reasons_of)
+    samples = db.session.scalars(
+        sa.select(CallbackSample).where(
+            CallbackSample.visit_id == visit.id, callback_scope(current_user)
+        )
+    ).all()
+    return render_template(
+        "homecare/claims/visit.html",
+        visit=visit,
+        entries=entries,
+        claimed=claimed,
+        names=names,
+        samples=samples,
+        bureau_view=sees_callback_notes(current_user),
+        reasons_text=reasons_text,
+        reasons_of=reasons_of,
+    )
 
 
 @bp.get("/homecare/callbacks")
@@ -274,15 +364,26 @@ def callbacks_page():
     else:
         stmt = stmt.order_by(CallbackSample.recorded_at.is_not(None), CallbackSample.id.desc())
     if wants_export():
-        return export_response("callbacks", ["编号", "服务记录", "老人", "服务组织", "抽取方式",
-                                             "结果", "说明"], (
-            (s.id, s.visit_id, s.visit.enrolment.person.name, s.visit.enrolment.provider.name,
-             str(CALLBACK_REASON_LABELS[s.reason.value]),
-             str(OUTCOME_LABELS[s.outcome.value]) if s.outcome else "", s.note)
-            for s in iter_rows(stmt, CallbackSample.id)))  # streamed, 1,000 at a time
+        return export_response(
+            "callbacks",
+            ["编号", "服务记录", "老人", "服务组织", "抽取方式", "结果", "说明"],
+            (
+                (
+                    s.id,
+                    s.visit_id,
+                    s.visit.enrolment.person.name,
+                    s.visit.enrolment.provider.name,
+                    str(CALLBACK_REASON_LABELS[s.reason.value]),
+                    str(OUTCOME_LABELS[s.outcome.value]) if s.outcome else "",
+                    s.note,
+                )
+                for s in iter_rows(stmt, CallbackSample.id)
+            ),
+        )  # streamed, 1,000 at a time
     page = page_of(stmt, request.args)
-    return render_template("homecare/claims/callbacks.html", page=page, pending=pending,
-                           form=OutcomeForm())
+    return render_template(
+        "homecare/claims/callbacks.html", page=page, pending=pending, form=OutcomeForm()
+    )
 
 
 @bp.post("/homecare/callbacks/<int:sample_id>")
@@ -304,16 +405,43 @@ def scorecards_page():
     year_n = int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else local_today().year
     cards = [scorecards.scorecard(p, year_n) for p in _providers()]
     if wants_export():
-        return export_response("scorecards", [
-            "服务组织", "月份", "服务次数", "扫码占比", "申报明细", "通过占比", "回访",
-            "回访确认率", "未服务", "每百次异常"], (
-            (c.provider.name, m.month, m.visits, m.scan_share, m.lines, m.approved_share,
-             m.callbacks, m.confirmation_rate, m.not_delivered, m.exceptions_per_100)
-            for c in cards for m in c.months))
-    charts = {c.provider.id: scorecards.scorecard_json(c.provider, year_n, c)["months"]
-              for c in cards}
-    return render_template("homecare/claims/scorecards.html", cards=cards, year=year_n,
-                           charts=charts)
+        return export_response(
+            "scorecards",
+            [
+                "服务组织",
+                "月份",
+                "服务次数",
+                "扫码占比",
+                "申报明细",
+                "通过占比",
+                "回访",
+                "回访确认率",
+                "未服务",
+                "每百次异常",
+            ],
+            (
+                (
+                    c.provider.name,
+                    m.month,
+                    m.visits,
+                    m.scan_share,
+                    m.lines,
+                    m.approved_share,
+                    m.callbacks,
+                    m.confirmation_rate,
+                    m.not_delivered,
+                    m.exceptions_per_100,
+                )
+                for c in cards
+                for m in c.months
+            ),
+        )
+    charts = {
+        c.provider.id: scorecards.scorecard_json(c.provider, year_n, c)["months"] for c in cards
+    }
+    return render_template(
+        "homecare/claims/scorecards.html", cards=cards, year=year_n, charts=charts
+    )
 
 
 @bp.get("/homecare/enrolments/<int:enrolment_id>/year-statement")
@@ -323,10 +451,19 @@ def year_statement(enrolment_id: int):
     and left — in large type, for the family (and the cheapest fraud check there is)."""
     e = hc.get_enrolment(current_user, enrolment_id)
     led = hs.ledger(e)
-    visits = db.session.scalars(sa.select(Visit).where(
-        Visit.enrolment_id == e.id, Visit.check_out_at.is_not(None))
-        .order_by(Visit.check_in_at)).all()
+    visits = db.session.scalars(
+        sa.select(Visit)
+        .where(Visit.enrolment_id == e.id, Visit.check_out_at.is_not(None))
+        .order_by(Visit.check_in_at)
+    ).all()
     reversed_ids = {x.visit_id for x in led.entries if x.kind.value == "reversal"}
     names = {s.code: s.name for s in hs.catalogue(e.year)}
-    return render_template("homecare/claims/year_statement.html", e=e, led=led, visits=visits,
-                           names=names, reversed_ids=reversed_ids, today=local_today())
+    return render_template(
+        "homecare/claims/year_statement.html",
+        e=e,
+        led=led,
+        visits=visits,
+        names=names,
+        reversed_ids=reversed_ids,
+        today=local_today(),
+    )

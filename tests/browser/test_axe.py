@@ -43,10 +43,15 @@ def _login(page, base: str, username: str) -> None:
 
 def _violations(page, path: str) -> list[str]:
     found = page.evaluate("opts => axe.run(document, opts)", RULES)["violations"]
-    return [f"{path}: {v['id']} ({v['impact']}) {v['help']} — "
-            + "; ".join(n["target"][0] if isinstance(n["target"][0], str) else str(n["target"])
-                        for n in v["nodes"][:4])
-            for v in found if v["impact"] in ("serious", "critical")]
+    return [
+        f"{path}: {v['id']} ({v['impact']}) {v['help']} — "
+        + "; ".join(
+            n["target"][0] if isinstance(n["target"][0], str) else str(n["target"])
+            for n in v["nodes"][:4]
+        )
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 def _check(page, base: str, paths: list[str], reflow: bool = False) -> list[str]:
@@ -64,8 +69,7 @@ def _check(page, base: str, paths: list[str], reflow: bool = False) -> list[str]
 
 
 @pytest.mark.parametrize("role", ["admin", "auditor", "manager", "provider", "worker", None])
-def test_no_serious_or_critical_violation_on_any_page(app, live_servers, page_for, district,
-                                                      role):
+def test_no_serious_or_critical_violation_on_any_page(app, live_servers, page_for, district, role):
     base = live_servers[0].url
     phone = role == "worker"
     page = _open(page_for, 390 if phone else 1280, 844 if phone else 900)
@@ -79,11 +83,11 @@ def test_the_worker_and_the_elders_pages_at_200_percent(app, live_servers, page_
     base = live_servers[0].url
     problems = []
     for role, width, height, paths in (
-            ("worker", 390, 844, ["/scan", f"/v/{district['card']}", "/scan/manual"]),
-            ("provider", 1280, 900, [f"/homecare/enrolments/{district['enrolment']}"
-                                     "/year-statement"]),
-            (None, 1280, 900, ["/public", "/public/notices"]),
-            (None, 390, 844, ["/public", "/public/notices"])):
+        ("worker", 390, 844, ["/scan", f"/v/{district['card']}", "/scan/manual"]),
+        ("provider", 1280, 900, [f"/homecare/enrolments/{district['enrolment']}/year-statement"]),
+        (None, 1280, 900, ["/public", "/public/notices"]),
+        (None, 390, 844, ["/public", "/public/notices"]),
+    ):
         page = _open(page_for, width, height, zoom=2)
         if role:
             _login(page, base, district["users"][role].username)
@@ -96,7 +100,9 @@ def test_the_check_finds_what_it_is_for(page_for):
     page = page_for(800, 600)
     page.context.add_init_script(script=AXE)
     page.goto("about:blank")
-    page.set_content('<html lang="zh-CN"><head><title>t</title></head><body><main>'
-                     '<input type="text"><p style="color:#ccc">浅色文字</p></main></body></html>')
+    page.set_content(
+        '<html lang="zh-CN"><head><title>t</title></head><body><main>'
+        '<input type="text"><p style="color:#ccc">浅色文字</p></main></body></html>'
+    )
     found = " ".join(_violations(page, "x"))
     assert "label" in found and "color-contrast" in found

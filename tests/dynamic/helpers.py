@@ -31,16 +31,22 @@ def xlsx_bytes(rows: list[list], header=("id_number", "name", "date")) -> bytes:
 
 def upload(client, headers, kind: str, content: bytes, filename: str = "list.csv", **form):
     data = {"kind": kind, "file": (io.BytesIO(content), filename), **form}
-    return client.post("/api/v1/comparisons", data=data, headers=headers,
-                       content_type="multipart/form-data")
+    return client.post(
+        "/api/v1/comparisons", data=data, headers=headers, content_type="multipart/form-data"
+    )
 
 
 def days_ago(n: int) -> date:
     return local_today() - timedelta(days=n)
 
 
-def tekun(name: str = "王德福", support: str = "centralized", since: date | None = None,
-          township: str | None = "510704101", **kw):
+def tekun(
+    name: str = "王德福",
+    support: str = "centralized",
+    since: date | None = None,
+    township: str | None = "510704101",
+    **kw,
+):
     """A person with open 特困 support."""
     p = f.person(name, township_code=township, **kw)
     people.start_wubao(p, "elderly", support, since or date(2020, 3, 1))
@@ -53,12 +59,17 @@ def scoped_user(client, admin_headers, role: str):
     features' public API where the features are loaded (core alone: any id will do)."""
     kw: dict = {}
     if role == "manager":
-        r = client.post("/api/v1/facilities", json={"name": "测试敬老院", "kind": "care_home"},
-                        headers=admin_headers)
+        r = client.post(
+            "/api/v1/facilities",
+            json={"name": "测试敬老院", "kind": "care_home"},
+            headers=admin_headers,
+        )
         kw["facility_id"] = r.json["id"] if r.status_code == 201 else 1
     else:
-        r = client.post("/api/v1/homecare/providers",
-                        json={"name": "测试服务组织", "townships": ["510704101"]},
-                        headers=admin_headers)
+        r = client.post(
+            "/api/v1/homecare/providers",
+            json={"name": "测试服务组织", "townships": ["510704101"]},
+            headers=admin_headers,
+        )
         kw["provider_id"] = r.json["id"] if r.status_code == 201 else 1
     return f.user(role, **kw)

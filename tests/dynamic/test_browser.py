@@ -18,18 +18,34 @@ def test_accepting_a_death_proposal_frees_the_bed(app, client, live_servers, pag
     h = f.headers(admin)
     if "facilities" not in app.config["FEATURES"]:
         pytest.skip("needs the facilities feature for the bed")
-    facility = client.post("/api/v1/facilities", json={"name": "石马镇敬老院",
-                                                       "kind": "care_home"}, headers=h).json
-    bed = client.post(f"/api/v1/facilities/{facility['id']}/beds",
-                      json={"code": "1-01", "kind": "ordinary"}, headers=h).json
+    facility = client.post(
+        "/api/v1/facilities", json={"name": "石马镇敬老院", "kind": "care_home"}, headers=h
+    ).json
+    bed = client.post(
+        f"/api/v1/facilities/{facility['id']}/beds",
+        json={"code": "1-01", "kind": "ordinary"},
+        headers=h,
+    ).json
     p = tekun("王德福")
-    stay = client.post("/api/v1/stays", json={"person_id": p.id, "bed_id": bed["id"],
-                                              "start_date": days_ago(200).isoformat()}, headers=h)
+    stay = client.post(
+        "/api/v1/stays",
+        json={"person_id": p.id, "bed_id": bed["id"], "start_date": days_ago(200).isoformat()},
+        headers=h,
+    )
     assert stay.status_code == 201, stay.json
-    comp = client.post("/api/v1/comparisons", headers=h, content_type="multipart/form-data",
-                       data={"kind": "death", "source": "区公安分局", "file": (io.BytesIO(
-                           csv_bytes([[p.id_number, "王德福", days_ago(21).isoformat()]])),
-                           "list.csv")}).json
+    comp = client.post(
+        "/api/v1/comparisons",
+        headers=h,
+        content_type="multipart/form-data",
+        data={
+            "kind": "death",
+            "source": "区公安分局",
+            "file": (
+                io.BytesIO(csv_bytes([[p.id_number, "王德福", days_ago(21).isoformat()]])),
+                "list.csv",
+            ),
+        },
+    ).json
 
     page = page_for(1280, 900)
     page.goto(live_servers[0].url + "/login")

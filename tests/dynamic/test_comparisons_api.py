@@ -19,22 +19,29 @@ from tests.odd_cells import full_width, odd_dates, odd_id_number
 from .helpers import csv_bytes, days_ago, scoped_user, tekun, upload, xlsx_bytes
 
 
-def test_upload_answers_the_contract_and_proposals_say_what_accepting_does(
-        client, admin_headers):
+def test_upload_answers_the_contract_and_proposals_say_what_accepting_does(client, admin_headers):
     p = tekun("王德福")
     other = f.person("李秀英", sex="F")
     died = days_ago(20)
-    resp = upload(client, admin_headers, "death", csv_bytes([
-        [p.id_number, "王德福", died.isoformat()],
-        [other.id_number, "李秀英", days_ago(3).isoformat()],
-        [f.new_id_number(), "外区人员", days_ago(5).isoformat()],
-    ]))
+    resp = upload(
+        client,
+        admin_headers,
+        "death",
+        csv_bytes(
+            [
+                [p.id_number, "王德福", died.isoformat()],
+                [other.id_number, "李秀英", days_ago(3).isoformat()],
+                [f.new_id_number(), "外区人员", days_ago(5).isoformat()],
+            ]
+        ),
+    )
     assert resp.status_code == 201, resp.json
     body = resp.json
     assert {"id", "rows", "matched", "unmatched", "proposals"} <= set(body)
     assert (body["rows"], body["matched"], body["unmatched"], body["proposals"]) == (3, 2, 1, 2)
-    assert all(isinstance(body[k], int) for k in ("id", "rows", "matched", "unmatched",
-                                                  "proposals"))
+    assert all(
+        isinstance(body[k], int) for k in ("id", "rows", "matched", "unmatched", "proposals")
+    )
 
     page = client.get(f"/api/v1/comparisons/{body['id']}/proposals", headers=admin_headers)
     assert page.status_code == 200
@@ -51,8 +58,9 @@ def test_upload_answers_the_contract_and_proposals_say_what_accepting_does(
 def test_accept_applies_the_death_and_stops_payment_from_next_month(client, admin_headers):
     p = tekun("王德福")
     died = days_ago(20)
-    comp = upload(client, admin_headers, "death",
-                  csv_bytes([[p.id_number, "王德福", died.isoformat()]])).json
+    comp = upload(
+        client, admin_headers, "death", csv_bytes([[p.id_number, "王德福", died.isoformat()]])
+    ).json
     pid = db.session.scalar(sa.select(Proposal.id).where(Proposal.comparison_id == comp["id"]))
     resp = client.post(f"/api/v1/proposals/{pid}/accept", headers=admin_headers)
     assert resp.status_code == 200, resp.json
@@ -71,30 +79,47 @@ def test_accept_applies_the_death_and_stops_payment_from_next_month(client, admi
 
 def test_deciding_twice_is_409(client, admin_headers):
     a, b = tekun("甲"), tekun("乙")
-    comp = upload(client, admin_headers, "death", csv_bytes([
-        [a.id_number, "甲", days_ago(2).isoformat()], [b.id_number, "乙", days_ago(2).isoformat()],
-    ])).json
-    ids = list(db.session.scalars(sa.select(Proposal.id).where(
-        Proposal.comparison_id == comp["id"]).order_by(Proposal.id)))
+    comp = upload(
+        client,
+        admin_headers,
+        "death",
+        csv_bytes(
+            [
+                [a.id_number, "甲", days_ago(2).isoformat()],
+                [b.id_number, "乙", days_ago(2).isoformat()],
+            ]
+        ),
+    ).json
+    ids = list(
+        db.session.scalars(
+            sa.select(Proposal.id).where(Proposal.comparison_id == comp["id"]).order_by(Proposal.id)
+        )
+    )
     first = client.post(f"/api/v1/proposals/{ids[0]}/accept", headers=admin_headers)
     assert first.status_code == 200
     again = client.post(f"/api/v1/proposals/{ids[0]}/accept", headers=admin_headers)
     assert again.status_code == 409 and again.json["error"]["code"] == "already_decided"
-    rej = client.post(f"/api/v1/proposals/{ids[0]}/reject", json={"reason": "重复"},
-                      headers=admin_headers)
+    rej = client.post(
+        f"/api/v1/proposals/{ids[0]}/reject", json={"reason": "重复"}, headers=admin_headers
+    )
     assert rej.status_code == 409
-    ok = client.post(f"/api/v1/proposals/{ids[1]}/reject", json={"reason": "户籍核实仍在世"},
-                     headers=admin_headers)
+    ok = client.post(
+        f"/api/v1/proposals/{ids[1]}/reject",
+        json={"reason": "户籍核实仍在世"},
+        headers=admin_headers,
+    )
     assert ok.status_code == 200 and ok.json["status"] == "rejected"
-    assert client.post(f"/api/v1/proposals/{ids[1]}/accept",
-                       headers=admin_headers).status_code == 409
+    assert (
+        client.post(f"/api/v1/proposals/{ids[1]}/accept", headers=admin_headers).status_code == 409
+    )
     assert db.session.get(Person, b.id).status == "active"
 
 
 def test_reject_needs_a_reason(client, admin_headers):
     a = tekun("甲")
-    comp = upload(client, admin_headers, "death",
-                  csv_bytes([[a.id_number, "甲", days_ago(2).isoformat()]])).json
+    comp = upload(
+        client, admin_headers, "death", csv_bytes([[a.id_number, "甲", days_ago(2).isoformat()]])
+    ).json
     pid = db.session.scalar(sa.select(Proposal.id).where(Proposal.comparison_id == comp["id"]))
     resp = client.post(f"/api/v1/proposals/{pid}/reject", json={}, headers=admin_headers)
     assert resp.status_code == 422 and "reason" in resp.json["error"]["fields"]
@@ -107,11 +132,18 @@ def test_matching_forgives_fifteen_digits_lower_x_and_spaces(client, admin_heade
     x = f.person("赵四", id_number="11010519491231002X", sex="F")
     spaced = tekun("钱五", birth=date(1950, 1, 2))
     spaced_number = " ".join([spaced.id_number[:6], spaced.id_number[6:14], spaced.id_number[14:]])
-    resp = upload(client, admin_headers, "death", csv_bytes([
-        [fifteen, "张三", days_ago(4).isoformat()],
-        ["11010519491231002x", "赵四", days_ago(4).isoformat()],
-        [spaced_number, "钱五", days_ago(4).isoformat()],
-    ]))
+    resp = upload(
+        client,
+        admin_headers,
+        "death",
+        csv_bytes(
+            [
+                [fifteen, "张三", days_ago(4).isoformat()],
+                ["11010519491231002x", "赵四", days_ago(4).isoformat()],
+                [spaced_number, "钱五", days_ago(4).isoformat()],
+            ]
+        ),
+    )
     assert resp.status_code == 201, resp.json
     assert resp.json["matched"] == 3 and resp.json["proposals"] == 3
     matched = set(db.session.scalars(sa.select(Proposal.person_id)))
@@ -124,10 +156,17 @@ def test_ambiguous_rows_are_reported_and_make_no_proposal(client, admin_headers)
 
     people.record_death(dead, days_ago(40))
     db.session.commit()
-    resp = upload(client, admin_headers, "death", csv_bytes([
-        [a.id_number, "王得福", days_ago(3).isoformat()],
-        [dead.id_number, "李四", days_ago(3).isoformat()],
-    ]))
+    resp = upload(
+        client,
+        admin_headers,
+        "death",
+        csv_bytes(
+            [
+                [a.id_number, "王得福", days_ago(3).isoformat()],
+                [dead.id_number, "李四", days_ago(3).isoformat()],
+            ]
+        ),
+    )
     assert resp.status_code == 201
     body = resp.json
     assert body["ambiguous"] == 2 and body["matched"] == 0 and body["proposals"] == 0
@@ -144,14 +183,18 @@ def test_a_repeated_list_does_not_propose_twice(client, admin_headers):
     assert again["proposals"] == 0 and again["ambiguous"] == 1
 
 
-@pytest.mark.parametrize(("rows", "row", "column"), [
-    ([["360426199101010072", "甲", "2026-01-02"]], 2, "id_number"),
-    ([["360426199101010071", "甲", "2026-13-02"]], 2, "date"),
-    ([["360426199101010071", "", "2026-01-02"]], 2, "name"),
-    ([["360426199101010071", "甲", "2099-01-02"]], 2, "date"),
-])
+@pytest.mark.parametrize(
+    ("rows", "row", "column"),
+    [
+        ([["360426199101010072", "甲", "2026-01-02"]], 2, "id_number"),
+        ([["360426199101010071", "甲", "2026-13-02"]], 2, "date"),
+        ([["360426199101010071", "", "2026-01-02"]], 2, "name"),
+        ([["360426199101010071", "甲", "2099-01-02"]], 2, "date"),
+    ],
+)
 def test_a_broken_file_is_422_naming_row_and_column_and_nothing_is_stored(
-        client, admin_headers, rows, row, column):
+    client, admin_headers, rows, row, column
+):
     good = [["11010519491231002X", "乙", "2026-01-02"]]
     resp = upload(client, admin_headers, "death", csv_bytes(good + rows))
     assert resp.status_code == 422
@@ -163,13 +206,19 @@ def test_a_broken_file_is_422_naming_row_and_column_and_nothing_is_stored(
 
 
 def test_every_bad_row_is_named_and_xlsx_rows_are_as_the_sheet_shows(client, admin_headers):
-    content = xlsx_bytes([["360426199101010072", "甲", "2026-01-02"],
-                          ["360426199101010071", "乙", "yesterday"],
-                          ["440308199901101512", "丙", "2026-01-03"]])
+    content = xlsx_bytes(
+        [
+            ["360426199101010072", "甲", "2026-01-02"],
+            ["360426199101010071", "乙", "yesterday"],
+            ["440308199901101512", "丙", "2026-01-03"],
+        ]
+    )
     resp = upload(client, admin_headers, "death", content, "list.xlsx")
     assert resp.status_code == 422
     assert [(e["row"], e["column"]) for e in resp.json["error"]["errors"]] == [
-        (2, "id_number"), (3, "date")]
+        (2, "id_number"),
+        (3, "date"),
+    ]
 
 
 def test_a_workbook_with_a_broken_sheet_is_422_not_500(client, admin_headers):
@@ -183,16 +232,19 @@ def test_a_workbook_with_a_broken_sheet_is_422_not_500(client, admin_headers):
     with zipfile.ZipFile(out, "w") as z:
         for info in src.infolist():
             data = src.read(info.filename)
-            z.writestr(info, data[: len(data) // 2] if "worksheets/sheet" in info.filename
-                       else data)
+            z.writestr(
+                info, data[: len(data) // 2] if "worksheets/sheet" in info.filename else data
+            )
     resp = upload(client, admin_headers, "death", out.getvalue(), "list.xlsx")
     assert resp.status_code == 422
     assert "无法读取" in resp.json["error"]["errors"][0]["message"]
     assert db.session.scalar(sa.select(sa.func.count(Comparison.id))) == 0
 
+
 def test_missing_columns_and_non_tables_are_422(client, admin_headers):
-    resp = upload(client, admin_headers, "income", csv_bytes(
-        [["11010519491231002X", "乙", "2026-01-02"]]))
+    resp = upload(
+        client, admin_headers, "income", csv_bytes([["11010519491231002X", "乙", "2026-01-02"]])
+    )
     assert resp.status_code == 422
     assert resp.json["error"]["errors"][0]["column"] == "monthly_amount"
     pdf = upload(client, admin_headers, "death", b"%PDF-1.4\x00\x00binary", "x.pdf")
@@ -203,8 +255,11 @@ def test_missing_columns_and_non_tables_are_422(client, admin_headers):
 
 def test_gbk_csv_with_chinese_headers_is_read(client, admin_headers):
     a = tekun("王德福")
-    content = csv_bytes([[a.id_number, "王德福", days_ago(3).isoformat()]],
-                        header=("身份证号码", "姓名", "死亡日期"), encoding="gbk")
+    content = csv_bytes(
+        [[a.id_number, "王德福", days_ago(3).isoformat()]],
+        header=("身份证号码", "姓名", "死亡日期"),
+        encoding="gbk",
+    )
     resp = upload(client, admin_headers, "death", content)
     assert resp.status_code == 201, resp.json
     assert resp.json["proposals"] == 1
@@ -212,8 +267,12 @@ def test_gbk_csv_with_chinese_headers_is_read(client, admin_headers):
 
 def test_a_failing_receiver_rolls_everything_back(client, admin_headers):
     a = tekun("王德福")
-    comp = upload(client, admin_headers, "death",
-                  csv_bytes([[a.id_number, "王德福", days_ago(3).isoformat()]])).json
+    comp = upload(
+        client,
+        admin_headers,
+        "death",
+        csv_bytes([[a.id_number, "王德福", days_ago(3).isoformat()]]),
+    ).json
     pid = db.session.scalar(sa.select(Proposal.id).where(Proposal.comparison_id == comp["id"]))
 
     def refuse(person, on, **_kw):
@@ -236,8 +295,12 @@ def test_a_failing_receiver_rolls_everything_back(client, admin_headers):
 
 def test_a_crashing_receiver_rolls_back_too(client, admin_headers):
     a = tekun("王德福")
-    comp = upload(client, admin_headers, "death",
-                  csv_bytes([[a.id_number, "王德福", days_ago(3).isoformat()]])).json
+    comp = upload(
+        client,
+        admin_headers,
+        "death",
+        csv_bytes([[a.id_number, "王德福", days_ago(3).isoformat()]]),
+    ).json
     pid = db.session.scalar(sa.select(Proposal.id).where(Proposal.comparison_id == comp["id"]))
 
     def crash(person, on, **_kw):
@@ -256,8 +319,12 @@ def test_a_crashing_receiver_rolls_back_too(client, admin_headers):
 
 def test_moved_list_records_the_move(client, admin_headers):
     a = tekun("王德福", support="dispersed")
-    comp = upload(client, admin_headers, "moved",
-                  csv_bytes([[a.id_number, "王德福", days_ago(10).isoformat()]])).json
+    comp = upload(
+        client,
+        admin_headers,
+        "moved",
+        csv_bytes([[a.id_number, "王德福", days_ago(10).isoformat()]]),
+    ).json
     pid = db.session.scalar(sa.select(Proposal.id).where(Proposal.comparison_id == comp["id"]))
     assert client.post(f"/api/v1/proposals/{pid}/accept", headers=admin_headers).status_code == 200
     db.session.expire_all()
@@ -269,19 +336,26 @@ def test_moved_list_records_the_move(client, admin_headers):
 def test_income_above_the_line_proposes_a_review(client, admin_headers):
     high, low = tekun("甲", support="dispersed"), tekun("乙", support="dispersed")
     plain = f.person("丙")
-    content = csv_bytes([[high.id_number, "甲", "2026-10-01", "1200.00"],
-                         [low.id_number, "乙", "2026-10-01", "300"],
-                         [plain.id_number, "丙", "2026-10-01", "3000"]],
-                        header=("id_number", "name", "date", "monthly_amount"))
+    content = csv_bytes(
+        [
+            [high.id_number, "甲", "2026-10-01", "1200.00"],
+            [low.id_number, "乙", "2026-10-01", "300"],
+            [plain.id_number, "丙", "2026-10-01", "3000"],
+        ],
+        header=("id_number", "name", "date", "monthly_amount"),
+    )
     resp = upload(client, admin_headers, "income", content)
     assert resp.status_code == 201, resp.json
     assert resp.json["matched"] == 3 and resp.json["proposals"] == 1
-    items = client.get(f"/api/v1/comparisons/{resp.json['id']}/proposals",
-                       headers=admin_headers).json["items"]
+    items = client.get(
+        f"/api/v1/comparisons/{resp.json['id']}/proposals", headers=admin_headers
+    ).json["items"]
     assert [i["person_id"] for i in items] == [high.id]
     assert any("复核" in e for e in items[0]["effects"])
-    assert client.post(f"/api/v1/proposals/{items[0]['id']}/accept",
-                       headers=admin_headers).status_code == 200
+    assert (
+        client.post(f"/api/v1/proposals/{items[0]['id']}/accept", headers=admin_headers).status_code
+        == 200
+    )
     special = client.get("/api/v1/reviews?kind=special", headers=admin_headers).json
     assert [i["person_id"] for i in special["items"]] == [high.id]
 
@@ -289,37 +363,47 @@ def test_income_above_the_line_proposes_a_review(client, admin_headers):
 @pytest.mark.parametrize("role", ["manager", "provider", "worker"])
 def test_other_roles_are_refused(client, admin_headers, role):
     a = tekun("王德福")
-    comp = upload(client, admin_headers, "death",
-                  csv_bytes([[a.id_number, "王德福", days_ago(3).isoformat()]])).json
+    comp = upload(
+        client,
+        admin_headers,
+        "death",
+        csv_bytes([[a.id_number, "王德福", days_ago(3).isoformat()]]),
+    ).json
     pid = db.session.scalar(sa.select(Proposal.id))
     h = f.headers(scoped_user(client, admin_headers, role))
     csv = csv_bytes([[a.id_number, "王德福", days_ago(3).isoformat()]])
     assert upload(client, h, "death", csv).status_code == 403
     assert client.get("/api/v1/comparisons", headers=h).status_code == 403
-    assert client.get(f"/api/v1/comparisons/{comp['id']}/proposals",
-                      headers=h).status_code == 403
+    assert client.get(f"/api/v1/comparisons/{comp['id']}/proposals", headers=h).status_code == 403
     assert client.post(f"/api/v1/proposals/{pid}/accept", headers=h).status_code == 403
-    assert client.post(f"/api/v1/proposals/{pid}/reject", json={"reason": "x"},
-                       headers=h).status_code == 403
+    assert (
+        client.post(f"/api/v1/proposals/{pid}/reject", json={"reason": "x"}, headers=h).status_code
+        == 403
+    )
     assert db.session.get(Proposal, pid).status == "pending"
 
 
 def test_the_auditor_reads_but_does_not_decide(client, admin_headers, make_user):
     a = tekun("王德福")
-    comp = upload(client, admin_headers, "death",
-                  csv_bytes([[a.id_number, "王德福", days_ago(3).isoformat()]])).json
+    comp = upload(
+        client,
+        admin_headers,
+        "death",
+        csv_bytes([[a.id_number, "王德福", days_ago(3).isoformat()]]),
+    ).json
     pid = db.session.scalar(sa.select(Proposal.id))
     h = f.headers(make_user("auditor"))
     assert client.get("/api/v1/comparisons", headers=h).status_code == 200
     assert client.get(f"/api/v1/comparisons/{comp['id']}", headers=h).status_code == 200
-    assert client.get(f"/api/v1/comparisons/{comp['id']}/proposals",
-                      headers=h).status_code == 200
+    assert client.get(f"/api/v1/comparisons/{comp['id']}/proposals", headers=h).status_code == 200
     assert client.get("/api/v1/dynamic/figures", headers=h).status_code == 200
     csv = csv_bytes([[a.id_number, "王德福", days_ago(3).isoformat()]])
     assert upload(client, h, "death", csv).status_code == 403
     assert client.post(f"/api/v1/proposals/{pid}/accept", headers=h).status_code == 403
-    assert client.post(f"/api/v1/proposals/{pid}/reject", json={"reason": "x"},
-                       headers=h).status_code == 403
+    assert (
+        client.post(f"/api/v1/proposals/{pid}/reject", json={"reason": "x"}, headers=h).status_code
+        == 403
+    )
 
 
 def test_without_a_token_it_is_401_and_unknown_ids_404(client, admin_headers):
@@ -335,10 +419,18 @@ def test_odd_cells_are_read_as_every_upload_reads_them(client, admin_headers):
     day = days_ago(40)
     dates = odd_dates(day)
     elders = [tekun(f"王德{i}", birth=date(1940, 1, 1 + i)) for i in range(len(dates))]
-    resp = upload(client, admin_headers, "death", csv_bytes(
-        [[odd_id_number(p.id_number), "\u3000" + p.name, text]
-         for p, text in zip(elders, dates, strict=True)],
-        header=("身份证号码", "姓名", full_width("date"))))
+    resp = upload(
+        client,
+        admin_headers,
+        "death",
+        csv_bytes(
+            [
+                [odd_id_number(p.id_number), "\u3000" + p.name, text]
+                for p, text in zip(elders, dates, strict=True)
+            ],
+            header=("身份证号码", "姓名", full_width("date")),
+        ),
+    )
     assert resp.status_code == 201, resp.json
     assert resp.json["matched"] == len(dates) and resp.json["proposals"] == len(dates)
     got = db.session.execute(sa.select(Proposal.person_id, Proposal.date)).all()

@@ -27,8 +27,12 @@ def _in_bed_and_enrolled():
 
 def test_a_death_proposal_says_which_stay_and_which_enrolment_it_ends(client, admin_headers):
     p, _enrolment = _in_bed_and_enrolled()
-    comp = upload(client, admin_headers, "death",
-                  csv_bytes([[p.id_number, "赵金华", days_ago(3).isoformat()]])).json
+    comp = upload(
+        client,
+        admin_headers,
+        "death",
+        csv_bytes([[p.id_number, "赵金华", days_ago(3).isoformat()]]),
+    ).json
     page = client.get(f"/api/v1/comparisons/{comp['id']}/proposals", headers=admin_headers)
     assert page.status_code == 200, page.json
     effects = page.json["items"][0]["effects"]

@@ -24,18 +24,22 @@ def test_a_database_from_before_the_move_keeps_its_rows(app, tmp_path):
         versions = set(db.session.scalars(sa.text("SELECT version_num FROM alembic_version")))
         # (the core's head may stand behind a feature's revision that depends on it)
         assert versions and not any(v.startswith("dynamic_") for v in versions)
-        db.session.execute(sa.text(
-            "INSERT INTO comparisons (kind, source, filename, uploaded_at, rows, matched, "
-            "unmatched, ambiguous, proposal_count) VALUES ('death', '公安', 'old.csv', "
-            "'2026-11-30 02:00:00', 7, 5, 2, 0, 3)"))
+        db.session.execute(
+            sa.text(
+                "INSERT INTO comparisons (kind, source, filename, uploaded_at, rows, matched, "
+                "unmatched, ambiguous, proposal_count) VALUES ('death', '公安', 'old.csv', "
+                "'2026-11-30 02:00:00', 7, 5, 2, 0, 3)"
+            )
+        )
         db.session.commit()
         db.session.remove()
 
         upgrade(directory=directory, revision="heads")
         versions = set(db.session.scalars(sa.text("SELECT version_num FROM alembic_version")))
         assert any(v.startswith("dynamic_") for v in versions)
-        row = db.session.execute(sa.text(
-            "SELECT kind, source, rows, matched, proposal_count FROM comparisons")).one()
+        row = db.session.execute(
+            sa.text("SELECT kind, source, rows, matched, proposal_count FROM comparisons")
+        ).one()
         assert tuple(row) == ("death", "公安", 7, 5, 3)
         db.session.remove()
         db.engine.dispose()

@@ -25,9 +25,12 @@ N = 12
 def _call(base: str, path: str, body: dict | None, token: str) -> int:
     parts = urlsplit(base)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-    conn.request("POST", path, body=json.dumps(body) if body is not None else None,
-                 headers={"Content-Type": "application/json",
-                          "Authorization": f"Bearer {token}"})
+    conn.request(
+        "POST",
+        path,
+        body=json.dumps(body) if body is not None else None,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
     resp = conn.getresponse()
     resp.read()
     conn.close()

@@ -26,9 +26,18 @@ def failing(n: int) -> dict:
     return {k: i >= n for i, k in enumerate(wubao.ASSESSMENT_ITEMS)}
 
 
-@pytest.mark.parametrize(("failed", "level"), [
-    (0, "self"), (1, "partial"), (2, "partial"), (3, "partial"), (4, "full"), (5, "full"),
-    (6, "full")])
+@pytest.mark.parametrize(
+    ("failed", "level"),
+    [
+        (0, "self"),
+        (1, "partial"),
+        (2, "partial"),
+        (3, "partial"),
+        (4, "full"),
+        (5, "full"),
+        (6, "full"),
+    ],
+)
 def test_six_items_give_the_care_level(app, failed, level):
     assert wubao.care_level_of(failing(failed)) == level
 
@@ -41,9 +50,15 @@ def test_an_incomplete_assessment_is_invalid(app):
     assert "bathing" in exc.value.fields
 
 
-@pytest.mark.parametrize(("effective", "last_paid"), [
-    (date(2026, 11, 10), date(2026, 11, 30)), (date(2026, 2, 1), date(2026, 2, 28)),
-    (date(2024, 2, 29), date(2024, 2, 29)), (date(2026, 12, 31), date(2026, 12, 31))])
+@pytest.mark.parametrize(
+    ("effective", "last_paid"),
+    [
+        (date(2026, 11, 10), date(2026, 11, 30)),
+        (date(2026, 2, 1), date(2026, 2, 28)),
+        (date(2024, 2, 29), date(2024, 2, 29)),
+        (date(2026, 12, 31), date(2026, 12, 31)),
+    ],
+)
 def test_payment_stops_from_the_following_month(effective, last_paid):
     assert wubao.payment_end(effective) == last_paid
 
@@ -51,8 +66,11 @@ def test_payment_stops_from_the_following_month(effective, last_paid):
 def test_the_assessment_sets_care_level_and_next_due(client, admin_headers):
     p = tekun("王德福")
     on = days_ago(1)
-    resp = client.post(f"/api/v1/people/{p.id}/reviews", headers=admin_headers, json={
-        "date": on.isoformat(), "assessment": failing(4), "outcome": "continue"})
+    resp = client.post(
+        f"/api/v1/people/{p.id}/reviews",
+        headers=admin_headers,
+        json={"date": on.isoformat(), "assessment": failing(4), "outcome": "continue"},
+    )
     assert resp.status_code == 201, resp.json
     assert resp.json["care_level"] == "full" and resp.json["trigger"] == "annual"
     assert resp.json["next_due"] == wubao.next_review_due(on).isoformat()
@@ -63,12 +81,22 @@ def test_the_assessment_sets_care_level_and_next_due(client, admin_headers):
 def test_a_review_may_end_support_for_an_art_24_reason(client, admin_headers):
     p = tekun("王德福", support="dispersed")
     on = days_ago(2)
-    missing_reason = client.post(f"/api/v1/people/{p.id}/reviews", headers=admin_headers, json={
-        "date": on.isoformat(), "assessment": ALL_ABLE, "outcome": "terminate"})
+    missing_reason = client.post(
+        f"/api/v1/people/{p.id}/reviews",
+        headers=admin_headers,
+        json={"date": on.isoformat(), "assessment": ALL_ABLE, "outcome": "terminate"},
+    )
     assert missing_reason.status_code == 422 and "reason" in missing_reason.json["error"]["fields"]
-    resp = client.post(f"/api/v1/people/{p.id}/reviews", headers=admin_headers, json={
-        "date": on.isoformat(), "assessment": ALL_ABLE, "outcome": "terminate",
-        "reason": "work_ability"})
+    resp = client.post(
+        f"/api/v1/people/{p.id}/reviews",
+        headers=admin_headers,
+        json={
+            "date": on.isoformat(),
+            "assessment": ALL_ABLE,
+            "outcome": "terminate",
+            "reason": "work_ability",
+        },
+    )
     assert resp.status_code == 201
     db.session.expire_all()
     t = db.session.scalar(sa.select(Termination))
@@ -77,8 +105,11 @@ def test_a_review_may_end_support_for_an_art_24_reason(client, admin_headers):
     assert t.notice_until == t.decided_on + timedelta(days=6)
     person = db.session.get(Person, p.id)
     assert person.current_support is None and "tekun" not in person.category_set
-    again = client.post(f"/api/v1/people/{p.id}/reviews", headers=admin_headers, json={
-        "date": on.isoformat(), "assessment": ALL_ABLE, "outcome": "continue"})
+    again = client.post(
+        f"/api/v1/people/{p.id}/reviews",
+        headers=admin_headers,
+        json={"date": on.isoformat(), "assessment": ALL_ABLE, "outcome": "continue"},
+    )
     assert again.status_code == 409
 
 
@@ -86,15 +117,26 @@ def test_terminate_through_the_api(client, admin_headers, make_user):
     p = tekun("王德福")
     body = {"date": days_ago(1).isoformat(), "reason": "imprisoned"}
     auditor = f.headers(make_user("auditor"))
-    assert client.post(f"/api/v1/people/{p.id}/wubao/terminate", json=body,
-                       headers=auditor).status_code == 403
+    assert (
+        client.post(
+            f"/api/v1/people/{p.id}/wubao/terminate", json=body, headers=auditor
+        ).status_code
+        == 403
+    )
     resp = client.post(f"/api/v1/people/{p.id}/wubao/terminate", json=body, headers=admin_headers)
     assert resp.status_code == 201 and resp.json["reason"] == "imprisoned"
     assert "id_number" not in resp.json
-    assert client.post(f"/api/v1/people/{p.id}/wubao/terminate", json=body,
-                       headers=admin_headers).status_code == 409
-    bad = client.post(f"/api/v1/people/{p.id}/wubao/terminate",
-                      json=body | {"reason": "death"}, headers=admin_headers)
+    assert (
+        client.post(
+            f"/api/v1/people/{p.id}/wubao/terminate", json=body, headers=admin_headers
+        ).status_code
+        == 409
+    )
+    bad = client.post(
+        f"/api/v1/people/{p.id}/wubao/terminate",
+        json=body | {"reason": "death"},
+        headers=admin_headers,
+    )
     assert bad.status_code == 422
     listed = client.get("/api/v1/terminations", headers=auditor).json
     assert listed["total"] == 1 and "id_number" not in listed["items"][0]
@@ -169,14 +211,15 @@ def test_reviews_due_and_overdue_per_township_and_the_alert(client, admin_header
 def test_many_alerts_of_one_kind_fold_on_the_dashboard(client, admin):
     """One overdue-review alert per township would fill the bureau's dashboard: five fold
     under their first line, a single other alert stays a line of its own."""
-    for i, township in enumerate(("510704001", "510704003", "510704101", "510704104",
-                                  "510704106")):
+    for i, township in enumerate(("510704001", "510704003", "510704101", "510704104", "510704106")):
         p = tekun(f"逾{i}", township=township)
-        db.session.scalar(sa.select(WubaoSupport).where(
-            WubaoSupport.person_id == p.id)).review_due = days_ago(40)
+        db.session.scalar(
+            sa.select(WubaoSupport).where(WubaoSupport.person_id == p.id)
+        ).review_due = days_ago(40)
     p = tekun("近", township="510704112")
-    db.session.scalar(sa.select(WubaoSupport).where(
-        WubaoSupport.person_id == p.id)).review_due = local_today() + timedelta(days=10)
+    db.session.scalar(sa.select(WubaoSupport).where(WubaoSupport.person_id == p.id)).review_due = (
+        local_today() + timedelta(days=10)
+    )
     db.session.commit()
     run_alerts(local_today().isoformat())
     db.session.commit()
@@ -184,8 +227,8 @@ def test_many_alerts_of_one_kind_fold_on_the_dashboard(client, admin):
     page = client.get("/").text
     assert page.count('data-testid="alert-group"') == 1
     assert "等 5 条" in page and page.count("年度复核已逾期") == 6  # summary + 5 lines
-    group = page[page.index('data-testid="alert-group"'):]
-    assert "将在30天内到期" not in group[:group.index("</details>")]  # the due one apart
+    group = page[page.index('data-testid="alert-group"') :]
+    assert "将在30天内到期" not in group[: group.index("</details>")]  # the due one apart
     assert "将在30天内到期" in page
 
 
@@ -203,9 +246,14 @@ def test_reviews_are_refused_to_other_roles(client, admin_headers):
     p = tekun("王德福")
     h = f.headers(scoped_user(client, admin_headers, "provider"))
     assert client.get("/api/v1/reviews", headers=h).status_code == 403
-    assert client.post(f"/api/v1/people/{p.id}/reviews", headers=h, json={
-        "date": days_ago(0).isoformat(), "assessment": ALL_ABLE,
-        "outcome": "continue"}).status_code == 403
+    assert (
+        client.post(
+            f"/api/v1/people/{p.id}/reviews",
+            headers=h,
+            json={"date": days_ago(0).isoformat(), "assessment": ALL_ABLE, "outcome": "continue"},
+        ).status_code
+        == 403
+    )
 
 
 def test_timeliness_figures_per_source_and_township(client, admin_headers):
@@ -214,14 +262,27 @@ def test_timeliness_figures_per_source_and_township(client, admin_headers):
     a = tekun("王德福", township="510704101")
     b = tekun("李秀英", sex="F", support="dispersed", township="510704104")
     direct = tekun("张三", township="510704104")
-    comp = upload(client, admin_headers, "death", csv_bytes([
-        [a.id_number, "王德福", days_ago(40).isoformat()],
-        [b.id_number, "李秀英", days_ago(10).isoformat()]]), source="区公安分局").json
-    for item in client.get(f"/api/v1/comparisons/{comp['id']}/proposals",
-                           headers=admin_headers).json["items"]:
+    comp = upload(
+        client,
+        admin_headers,
+        "death",
+        csv_bytes(
+            [
+                [a.id_number, "王德福", days_ago(40).isoformat()],
+                [b.id_number, "李秀英", days_ago(10).isoformat()],
+            ]
+        ),
+        source="区公安分局",
+    ).json
+    for item in client.get(
+        f"/api/v1/comparisons/{comp['id']}/proposals", headers=admin_headers
+    ).json["items"]:
         client.post(f"/api/v1/proposals/{item['id']}/accept", headers=admin_headers)
-    client.post(f"/api/v1/people/{direct.id}/death", json={"date": days_ago(5).isoformat()},
-                headers=admin_headers)
+    client.post(
+        f"/api/v1/people/{direct.id}/death",
+        json={"date": days_ago(5).isoformat()},
+        headers=admin_headers,
+    )
     fig = client.get("/api/v1/dynamic/figures", headers=admin_headers).json
     assert fig["deaths"]["deaths"] == 3
     sources = {s["source"]: s for s in fig["deaths"]["by_source"]}
@@ -235,8 +296,10 @@ def test_timeliness_figures_per_source_and_township(client, admin_headers):
     assert avoided["tekun_payments"].endswith(".00") and "basis" in avoided
 
 
-@pytest.mark.parametrize("query", ["until=2024-02-29", "until=0001-01-01", "since=9999-12-31",
-                                   "until=9999-12-31", "since=x"])
+@pytest.mark.parametrize(
+    "query",
+    ["until=2024-02-29", "until=0001-01-01", "since=9999-12-31", "until=9999-12-31", "since=x"],
+)
 def test_odd_dates_in_the_figures_query_are_answered_not_500(client, admin_headers, query):
     resp = client.get(f"/api/v1/dynamic/figures?{query}", headers=admin_headers)
     assert resp.status_code in (200, 400)

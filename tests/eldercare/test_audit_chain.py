@@ -98,36 +98,47 @@ def _rehash_all(db, **values) -> None:
         prev = row["hash"]
         new.append({"eid": row["id"], **{k: row[k] for k in ("username", "prev_hash", "hash")}})
     table = AuditEntry.__table__
-    _tamper(db, table.update().where(table.c.id == sa.bindparam("eid")).values(
-        username=sa.bindparam("username"), prev_hash=sa.bindparam("prev_hash"),
-        hash=sa.bindparam("hash")), new)
+    _tamper(
+        db,
+        table.update()
+        .where(table.c.id == sa.bindparam("eid"))
+        .values(
+            username=sa.bindparam("username"),
+            prev_hash=sa.bindparam("prev_hash"),
+            hash=sa.bindparam("hash"),
+        ),
+        new,
+    )
 
 
 def test_an_untouched_log_reaches_its_kept_head_and_later_entries_do_not_matter(
-        app, db, make_person, tmp_path):
+    app, db, make_person, tmp_path
+):
     make_person(name="头甲")
     path, head = _keep_head(app, tmp_path)
     assert head["id"] > 0 and len(head["hash"]) == 64 and len(head["hmac"]) == 64
     make_person(name="头乙")  # the log goes on growing after the head was kept
     result = _cli(app, "audit", "verify", "--head", str(path))
-    assert result.exit_code == 0 and f"reaches the kept head (entry {head['id']})" in \
-        result.output, result.output
+    assert (
+        result.exit_code == 0 and f"reaches the kept head (entry {head['id']})" in result.output
+    ), result.output
 
 
-def test_cutting_off_the_newest_entries_fails_against_the_kept_head(
-        app, db, make_person, tmp_path):
+def test_cutting_off_the_newest_entries_fails_against_the_kept_head(app, db, make_person, tmp_path):
     for i in range(3):
         make_person(name=f"截{i}")
     path, head = _keep_head(app, tmp_path)
     _tamper(db, sa.delete(AuditEntry).where(AuditEntry.id > head["id"] - 2))
     assert _cli(app, "audit", "verify").exit_code == 0  # the chain alone cannot tell
     result = _cli(app, "audit", "verify", "--head", str(path))
-    assert result.exit_code == 1 and f"entry {head['id']} of the kept head is gone" in \
-        result.output, result.output
+    assert (
+        result.exit_code == 1 and f"entry {head['id']} of the kept head is gone" in result.output
+    ), result.output
 
 
 def test_a_log_rewritten_and_rehashed_whole_fails_against_the_kept_head(
-        app, db, make_person, tmp_path):
+    app, db, make_person, tmp_path
+):
     make_person(name="改写")
     path, _head = _keep_head(app, tmp_path)
     _rehash_all(db, username="someone-else")
@@ -137,14 +148,16 @@ def test_a_log_rewritten_and_rehashed_whole_fails_against_the_kept_head(
 
 
 def test_a_head_edited_to_match_a_rewritten_log_or_signed_with_another_key_fails(
-        app, db, make_person, tmp_path):
+    app, db, make_person, tmp_path
+):
     """Whoever rewrote the log cannot bring the kept head along: its HMAC is under a key
     that is not in the database."""
     make_person(name="伪造")
     path, head = _keep_head(app, tmp_path)
     _rehash_all(db, username="someone-else")
-    forged = dict(head, hash=db.session.scalar(
-        sa.select(AuditEntry.hash).where(AuditEntry.id == head["id"])))
+    forged = dict(
+        head, hash=db.session.scalar(sa.select(AuditEntry.hash).where(AuditEntry.id == head["id"]))
+    )
     path.write_text(json.dumps(forged))
     result = _cli(app, "audit", "verify", "--head", str(path))
     assert result.exit_code == 1 and "signature does not verify" in result.output
@@ -189,8 +202,11 @@ def test_the_apps_role_cannot_rewrite_the_log_on_postgresql(app, db, make_person
         conn.execute(sa.text(f"DROP ROLE IF EXISTS {role}"))
         conn.execute(sa.text(f"CREATE ROLE {role} LOGIN"))
         conn.execute(sa.text(f"GRANT USAGE ON SCHEMA public TO {role}"))
-        conn.execute(sa.text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "
-                             f"public TO {role}"))
+        conn.execute(
+            sa.text(
+                f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"
+            )
+        )
         conn.execute(sa.text(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}"))
     as_app = sa.create_engine(url.set(username=role, password=None))
     try:
@@ -219,7 +235,8 @@ def test_the_apps_role_cannot_rewrite_the_log_on_postgresql(app, db, make_person
 
 
 def test_a_migration_may_lift_the_rule_in_its_own_transaction_and_says_so(
-        app, db, make_person, tmp_path):
+    app, db, make_person, tmp_path
+):
     """The redaction path: a migration disables the trigger inside its transaction,
     rewrites and rehashes, and the trigger is back on at the end; the log says who lifted
     it, and a head kept before names the migration."""
@@ -234,8 +251,11 @@ def test_a_migration_may_lift_the_rule_in_its_own_transaction_and_says_so(
         for row in rows.all():
             row = {**row, "username": "redacted"}
             digest = entry_digest(prev, row)
-            conn.execute(sa.update(AuditEntry).where(AuditEntry.id == row["id"]).values(
-                username="redacted", prev_hash=prev, hash=digest))
+            conn.execute(
+                sa.update(AuditEntry)
+                .where(AuditEntry.id == row["id"])
+                .values(username="redacted", prev_hash=prev, hash=digest)
+            )
             prev = digest
     db.session.commit()
     note = db.session.execute(sa.select(AuditEntry).order_by(AuditEntry.id.desc())).scalar()
@@ -243,8 +263,9 @@ def test_a_migration_may_lift_the_rule_in_its_own_transaction_and_says_so(
     assert note.changes["head_before"]["hash"] == head["hash"]
     assert verify_chain()[1] is None
     result = _cli(app, "audit", "verify", "--head", str(path))
-    assert result.exit_code == 1 and "migration:core_9999 lifted the append-only rule" in \
-        result.output, result.output
+    assert (
+        result.exit_code == 1 and "migration:core_9999 lifted the append-only rule" in result.output
+    ), result.output
     if conn.dialect.name == "postgresql":  # on again after the migration's transaction
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):
             db.session.execute(sa.update(AuditEntry).values(action="x"))

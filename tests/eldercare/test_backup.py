@@ -60,8 +60,7 @@ def test_a_backup_holds_no_key_only_fingerprints(app, make_person, tmp_path):
     with tarfile.open(target) as tar:
         members = {m.name: m for m in tar.getmembers()}
         contents = [tar.extractfile(m).read() for m in members.values()]
-    assert set(members) in ({"backup.json", "database.sqlite"},
-                            {"backup.json", "database.pgdump"})
+    assert set(members) in ({"backup.json", "database.sqlite"}, {"backup.json", "database.pgdump"})
     assert all(m.mode == 0o600 for m in members.values())
     for secret in secrets:
         for blob in (raw, *contents):
@@ -80,8 +79,9 @@ def tar_meta(path):
         return json.loads(tar.extractfile("backup.json").read())
 
 
-def test_the_backup_is_never_readable_by_others_while_it_is_written(app, make_person, tmp_path,
-                                                                    monkeypatch):
+def test_the_backup_is_never_readable_by_others_while_it_is_written(
+    app, make_person, tmp_path, monkeypatch
+):
     """Mode 0600 from the first byte: every file in the target's folder is the owner's
     only at the moment the dump is being written, and a backup written over an older,
     world-readable one ends up 0600."""
@@ -113,7 +113,8 @@ def test_the_backup_is_never_readable_by_others_while_it_is_written(app, make_pe
 
 
 def test_restore_with_other_keys_names_the_keys_and_changes_nothing(
-        client, admin_headers, make_person, tmp_path):
+    client, admin_headers, make_person, tmp_path
+):
     make_person(name="钥匙前")
     target = tmp_path / "db.backup"
     assert run("backup", "--to", str(target)).returncode == 0
@@ -139,7 +140,8 @@ def test_restore_with_other_keys_names_the_keys_and_changes_nothing(
 
 
 def test_a_bare_dump_from_an_older_release_is_checked_after_restoring(
-        client, admin_headers, make_person, tmp_path):
+    client, admin_headers, make_person, tmp_path
+):
     """A backup made before fingerprints (the dump alone) has nothing to check first:
     restored under other keys, it says its values do not open and what to do."""
     make_person(name="旧备份")

@@ -28,17 +28,33 @@ def _integrity_error(db, stmt) -> IntegrityError:
 
 def test_a_broken_unique_constraint_is_named(app, db):
     taken = f.user("admin")
-    exc = _integrity_error(db, sa.insert(User).values(
-        username=taken.username, password_hash="x", role="admin", active=True,
-        session_version=1, failed_logins=0))
+    exc = _integrity_error(
+        db,
+        sa.insert(User).values(
+            username=taken.username,
+            password_hash="x",
+            role="admin",
+            active=True,
+            session_version=1,
+            failed_logins=0,
+        ),
+    )
     assert violated_constraint(exc, User.__table__) == "uq_users_username"
 
 
 def test_an_error_of_another_table_or_kind_names_nothing(app, db):
     taken = f.user("admin")
-    duplicate = _integrity_error(db, sa.insert(User).values(
-        username=taken.username, password_hash="x", role="admin", active=True,
-        session_version=1, failed_logins=0))
+    duplicate = _integrity_error(
+        db,
+        sa.insert(User).values(
+            username=taken.username,
+            password_hash="x",
+            role="admin",
+            active=True,
+            session_version=1,
+            failed_logins=0,
+        ),
+    )
     assert violated_constraint(duplicate, Person.__table__) is None
     not_null = _integrity_error(db, sa.insert(User).values(username="nobody", role="admin"))
     assert violated_constraint(not_null, User.__table__) is None
@@ -52,8 +68,14 @@ def test_insert_or_raise_turns_a_refusal_into_the_callers_error_and_goes_on(app,
     kept.phone = "13800000000"  # a change before the refused row survives it
 
     def twin() -> User:
-        return User(username=taken.username, password_hash="x", role="admin", active=True,
-                    session_version=1, failed_logins=0)
+        return User(
+            username=taken.username,
+            password_hash="x",
+            role="admin",
+            active=True,
+            session_version=1,
+            failed_logins=0,
+        )
 
     with pytest.raises(Conflict, match="已有"):
         insert_or_raise(twin(), Conflict("已有该账号"))

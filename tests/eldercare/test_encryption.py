@@ -38,14 +38,20 @@ def post_person(client, h, **kw):
 
 def raw_people() -> list[dict]:
     """The people table as plain SQL sees it (no column types, no decryption)."""
-    return [dict(r) for r in db.session.execute(sa.text(
-        "SELECT id, id_number, health_notes, id_number_hash, id_tail_hash FROM people"))
-        .mappings()]
+    return [
+        dict(r)
+        for r in db.session.execute(
+            sa.text("SELECT id, id_number, health_notes, id_number_hash, id_tail_hash FROM people")
+        ).mappings()
+    ]
 
 
 def audit_text() -> str:
-    return json.dumps([r for r in db.session.execute(sa.text(
-        "SELECT changes FROM audit_log")).scalars()], ensure_ascii=False, default=str)
+    return json.dumps(
+        [r for r in db.session.execute(sa.text("SELECT changes FROM audit_log")).scalars()],
+        ensure_ascii=False,
+        default=str,
+    )
 
 
 # --- at rest ---------------------------------------------------------------------------
@@ -75,8 +81,7 @@ def test_the_same_value_encrypts_differently_each_time(app):
 def test_a_list_comparison_keeps_its_rows_numbers_encrypted(app, admin):
     f.person("王德福", id_number=NUMBER)
     content = f"id_number,name,date\n{NUMBER},王德福,2026-01-05\n{OTHER},赵玉兰,2026-01-06\n"
-    comp = dynamic.upload_comparison("death", content.encode(), filename="d.csv",
-                                     user_id=admin.id)
+    comp = dynamic.upload_comparison("death", content.encode(), filename="d.csv", user_id=admin.id)
     db.session.commit()
     assert (comp.matched, comp.unmatched) == (1, 1)  # matched through the blind index
     stored = db.session.execute(sa.text("SELECT id_number FROM comparison_rows")).scalars().all()
@@ -96,26 +101,39 @@ def test_comparing_the_encrypted_column_in_sql_is_refused(app):
 
 def test_the_database_refuses_a_second_person_past_the_service(app, make_person):
     make_person(id_number=NUMBER)
-    db.session.add(Person(name="另一人", id_number=NUMBER, birth_date=date(1935, 6, 17),
-                          sex="M"))
+    db.session.add(Person(name="另一人", id_number=NUMBER, birth_date=date(1935, 6, 17), sex="M"))
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()
-    row = {"name": "又一人", "id_number": "v1:not-even-the-same-ciphertext",
-           "id_number_hash": crypto.id_number_hash(NUMBER), "id_tail_hash": "x",
-           "birth_date": date(1935, 6, 17), "sex": "M", "phone": "", "address": "",
-           "status": "active", "emergency_contact": "", "health_notes": "v1:x",
-           "created_at": "2026-01-01 00:00:00", "updated_at": "2026-01-01 00:00:00"}
+    row = {
+        "name": "又一人",
+        "id_number": "v1:not-even-the-same-ciphertext",
+        "id_number_hash": crypto.id_number_hash(NUMBER),
+        "id_tail_hash": "x",
+        "birth_date": date(1935, 6, 17),
+        "sex": "M",
+        "phone": "",
+        "address": "",
+        "status": "active",
+        "emergency_contact": "",
+        "health_notes": "v1:x",
+        "created_at": "2026-01-01 00:00:00",
+        "updated_at": "2026-01-01 00:00:00",
+    }
     cols = ", ".join(row)
     with pytest.raises(IntegrityError):
-        db.session.execute(sa.text(f"INSERT INTO people ({cols}) VALUES "  # noqa: S608
-                                   f"({', '.join(':' + c for c in row)})"), row)
+        db.session.execute(
+            sa.text(
+                f"INSERT INTO people ({cols}) VALUES "  # noqa: S608
+                f"({', '.join(':' + c for c in row)})"
+            ),
+            row,
+        )
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Person)) == 1
 
 
-def test_the_service_answers_409_for_a_number_registered_in_another_form(client,
-                                                                         admin_headers):
+def test_the_service_answers_409_for_a_number_registered_in_another_form(client, admin_headers):
     assert post_person(client, admin_headers, id_number=OTHER).status_code == 201
     r = post_person(client, admin_headers, name="另一人", id_number=OTHER.lower())
     assert r.status_code == 409 and r.json["error"]["code"] == "duplicate_id_number"
@@ -124,8 +142,9 @@ def test_the_service_answers_409_for_a_number_registered_in_another_form(client,
 # --- finding people by number --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("q", [NUMBER, "510704350617651", " 5107 0419 3506 1765 11 ", "6511",
-                               "176511", "3506176511"])
+@pytest.mark.parametrize(
+    "q", [NUMBER, "510704350617651", " 5107 0419 3506 1765 11 ", "6511", "176511", "3506176511"]
+)
 def test_a_number_or_its_end_finds_the_person(client, admin_headers, make_person, q):
     kept = make_person("王德福", id_number=NUMBER).id
     make_person("赵玉兰", id_number=OTHER)
@@ -194,9 +213,16 @@ def test_derived_keys_are_distinct_and_follow_the_secret_key(app):
     assert repr(a) == "Keyring(current=1, derived=True)"  # no key in a traceback or log
 
 
-@pytest.mark.parametrize("data,index", [(_b64(1), None), (None, _b64(1)), ("nope", _b64(1)),
-                                        (base64.b64encode(b"short").decode(), _b64(1)),
-                                        (f"0:{_b64(1)}", _b64(2))])
+@pytest.mark.parametrize(
+    "data,index",
+    [
+        (_b64(1), None),
+        (None, _b64(1)),
+        ("nope", _b64(1)),
+        (base64.b64encode(b"short").decode(), _b64(1)),
+        (f"0:{_b64(1)}", _b64(2)),
+    ],
+)
 def test_malformed_keys_stop_the_app(data, index):
     with pytest.raises(crypto.CryptoConfigError):
         crypto.keyring_from("s", data, index)
@@ -208,8 +234,11 @@ def test_malformed_keys_stop_the_app(data, index):
 def test_the_audit_log_never_holds_the_number_or_the_notes(client, admin_headers):
     pid = post_person(client, admin_headers, health_notes=NOTES).json["id"]
     corrected = "510704193506176538"
-    r = client.put(f"/api/v1/people/{pid}", headers=admin_headers,
-                   json={"name": "王德福", "id_number": corrected, "health_notes": NOTES + "。"})
+    r = client.put(
+        f"/api/v1/people/{pid}",
+        headers=admin_headers,
+        json={"name": "王德福", "id_number": corrected, "health_notes": NOTES + "。"},
+    )
     assert r.status_code == 200, r.json
     assert client.get(f"/api/v1/people/{pid}", headers=admin_headers).status_code == 200
     text = audit_text()
@@ -249,19 +278,36 @@ def _scratch_database(tmp_path) -> str:
 
 
 _LOG_V1 = sa.table(  # audit_log as core_0005 left it: one chain, no `chain` column
-    "audit_log", *(sa.column(c) for c in ("id", "user_id", "username", "action",
-                                          "entity", "entity_id", "ip", "prev_hash", "hash")),
-    sa.column("changes", sa.JSON), sa.column("at", UTCDateTime()))
+    "audit_log",
+    *(
+        sa.column(c)
+        for c in (
+            "id",
+            "user_id",
+            "username",
+            "action",
+            "entity",
+            "entity_id",
+            "ip",
+            "prev_hash",
+            "hash",
+        )
+    ),
+    sa.column("changes", sa.JSON),
+    sa.column("at", UTCDateTime()),
+)
 
 
 def _append_v1(row: dict) -> None:
     """An entry appended as the log was written at core_0005 (one chain)."""
     from eldercare.audit import entry_digest
 
-    prev = db.session.execute(sa.select(_LOG_V1.c.hash).order_by(_LOG_V1.c.id.desc())
-                              .limit(1)).scalar()
-    db.session.execute(sa.insert(_LOG_V1).values(
-        **row, prev_hash=prev, hash=entry_digest(prev, row)))
+    prev = db.session.execute(
+        sa.select(_LOG_V1.c.hash).order_by(_LOG_V1.c.id.desc()).limit(1)
+    ).scalar()
+    db.session.execute(
+        sa.insert(_LOG_V1).values(**row, prev_hash=prev, hash=entry_digest(prev, row))
+    )
 
 
 def _verify_v1() -> tuple[int, int | None]:
@@ -287,21 +333,35 @@ def test_upgrading_a_database_with_clear_numbers_encrypts_them(app, tmp_path, ta
     with old.app_context():
         directory = old.extensions["migrate"].directory
         upgrade(directory=directory, revision="core_0005")  # before encryption
-        rows = [{"name": f"老人{i}", "id_number": n, "notes": f"病历{i}"}
-                for i, n in enumerate([NUMBER, OTHER, f.new_id_number()])]
-        db.session.execute(sa.text(
-            "INSERT INTO people (name, id_number, birth_date, sex, phone, address, status, "
-            "emergency_contact, health_notes, created_at, updated_at) VALUES (:name, "
-            ":id_number, '1935-06-17', 'M', '', '', 'active', '', :notes, "
-            "'2026-01-01 00:00:00', '2026-01-01 00:00:00')"), rows)
+        rows = [
+            {"name": f"老人{i}", "id_number": n, "notes": f"病历{i}"}
+            for i, n in enumerate([NUMBER, OTHER, f.new_id_number()])
+        ]
+        db.session.execute(
+            sa.text(
+                "INSERT INTO people (name, id_number, birth_date, sex, phone, address, status, "
+                "emergency_contact, health_notes, created_at, updated_at) VALUES (:name, "
+                ":id_number, '1935-06-17', 'M', '', '', 'active', '', :notes, "
+                "'2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+            ),
+            rows,
+        )
         from eldercare import audit
 
         for i, r in enumerate(rows):  # as the log was written before: clear values
-            _append_v1(audit._row(
-                "create", "people", str(i + 1),
-                {"name": r["name"], "id_number": r["id_number"], "health_notes": r["notes"]}))
-        _append_v1(audit._row(
-            "update", "people", "1", {"id_number": [OTHER, NUMBER], "health_notes": ["", "x"]}))
+            _append_v1(
+                audit._row(
+                    "create",
+                    "people",
+                    str(i + 1),
+                    {"name": r["name"], "id_number": r["id_number"], "health_notes": r["notes"]},
+                )
+            )
+        _append_v1(
+            audit._row(
+                "update", "people", "1", {"id_number": [OTHER, NUMBER], "health_notes": ["", "x"]}
+            )
+        )
         if tampered:
             db.session.execute(sa.text("UPDATE audit_log SET username = 'x' WHERE id = 2"))
         db.session.commit()
@@ -314,11 +374,12 @@ def test_upgrading_a_database_with_clear_numbers_encrypts_them(app, tmp_path, ta
         assert mask(NUMBER) in log and mask(OTHER) in log
         # rehashed, with a note of the redaction; a chain broken before stays broken there
         assert audit.verify_chain() == (before if tampered else (5, None))
-        note = db.session.execute(sa.text(
-            "SELECT action, changes FROM audit_log ORDER BY id DESC")).first()
-        assert note[0] == "redact" and '"entries": 4' in json.dumps(note[1]
-                                                                   if isinstance(note[1], dict)
-                                                                   else json.loads(note[1]))
+        note = db.session.execute(
+            sa.text("SELECT action, changes FROM audit_log ORDER BY id DESC")
+        ).first()
+        assert note[0] == "redact" and '"entries": 4' in json.dumps(
+            note[1] if isinstance(note[1], dict) else json.loads(note[1])
+        )
         stored = raw_people()
         assert len(stored) == 3
         for row in stored:
@@ -327,10 +388,10 @@ def test_upgrading_a_database_with_clear_numbers_encrypts_them(app, tmp_path, ta
         assert all(r["id_number"] not in text and r["notes"] not in text for r in rows)
         people = {p.name: p for p in db.session.scalars(sa.select(Person))}
         assert people["老人0"].id_number == NUMBER and people["老人0"].health_notes == "病历0"
-        assert db.session.scalar(sa.select(Person.name).where(Person.id_number_is(OTHER))) \
-            == "老人1"
-        db.session.add(Person(name="重复", id_number=NUMBER, birth_date=date(1935, 6, 17),
-                              sex="M"))
+        assert (
+            db.session.scalar(sa.select(Person.name).where(Person.id_number_is(OTHER))) == "老人1"
+        )
+        db.session.add(Person(name="重复", id_number=NUMBER, birth_date=date(1935, 6, 17), sex="M"))
         with pytest.raises(IntegrityError):  # the constraint moved to the blind index
             db.session.flush()
         db.session.rollback()
@@ -347,8 +408,13 @@ def test_a_restored_backup_still_decrypts(client, admin_headers, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
 
     def cli(*args, **extra):
-        return subprocess.run([sys.executable, "-m", "eldercare.cli", *args],
-                              env=env | extra, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "eldercare.cli", *args],
+            env=env | extra,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     done = cli("backup", "--to", str(target))
     assert done.returncode == 0, done.stderr
@@ -388,8 +454,7 @@ def test_reencrypt_moves_every_value_to_the_new_key(app, make_person):
 
 @pytest.mark.race
 @pytest.mark.parametrize("round_", range(2))
-def test_the_same_number_registered_at_once_on_two_servers_is_one_person(live_servers,
-                                                                          round_):
+def test_the_same_number_registered_at_once_on_two_servers_is_one_person(live_servers, round_):
     """Eight clerks register one number at the same moment through two servers: the
     UNIQUE on the blind index lets one in and the others get 409, never 500."""
     import http.client
@@ -405,11 +470,16 @@ def test_the_same_number_registered_at_once_on_two_servers_is_one_person(live_se
         parts = urlsplit(live_servers[i % 2].url)
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
         # half of them type the old 15-digit form of the same number
-        body = json.dumps({"name": f"王德福{i}",
-                           "id_number": NUMBER if i % 2 else "510704350617651"})
+        body = json.dumps(
+            {"name": f"王德福{i}", "id_number": NUMBER if i % 2 else "510704350617651"}
+        )
         barrier.wait()
-        conn.request("POST", "/api/v1/people", body=body,
-                     headers={"Content-Type": "application/json", "Authorization": token})
+        conn.request(
+            "POST",
+            "/api/v1/people",
+            body=body,
+            headers={"Content-Type": "application/json", "Authorization": token},
+        )
         status = conn.getresponse().status
         conn.close()
         return status
@@ -440,8 +510,7 @@ def test_the_servers_access_log_leaves_out_query_strings_and_referrers(app, monk
         raise SystemExit(0)
 
     monkeypatch.setattr(os, "execve", execve)
-    CliRunner().invoke(cli.cli, ["serve", "--no-scheduler"],
-                       obj=ScriptInfo(create_app=lambda: app))
+    CliRunner().invoke(cli.cli, ["serve", "--no-scheduler"], obj=ScriptInfo(create_app=lambda: app))
     (args,) = started
     fmt = args[args.index("--access-logformat") + 1]
     assert "%(U)s" in fmt

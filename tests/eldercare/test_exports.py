@@ -16,7 +16,7 @@ from tests import factories as f
 
 # A payload for every prefix a spreadsheet would run (ENGINEERING.md: = + - @ tab CR).
 PAYLOADS = {
-    "=": "=HYPERLINK(\"http://evil.example\",\"点此\")",
+    "=": '=HYPERLINK("http://evil.example","点此")',
     "+": "+1+cmd|' /C calc'!A0",
     "-": "-2+3",
     "@": "@SUM(1+1)*cmd|' /C calc'!A0",

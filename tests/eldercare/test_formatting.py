@@ -38,16 +38,26 @@ class Colour(enum.Enum):
 
 def test_json_writes_money_as_a_string_and_times_in_asia_shanghai(app):
     provider = JSONProvider(app)
-    out = json.loads(provider.dumps({
-        "amount": Decimal("300.10"),
-        "at": datetime(2026, 1, 31, 16, 30, tzinfo=UTC),
-        "day": date(2026, 2, 1),
-        "kind": Colour.RED,
-        "tags": {"b", "a"},
+    out = json.loads(
+        provider.dumps(
+            {
+                "amount": Decimal("300.10"),
+                "at": datetime(2026, 1, 31, 16, 30, tzinfo=UTC),
+                "day": date(2026, 2, 1),
+                "kind": Colour.RED,
+                "tags": {"b", "a"},
+                "name": "王德福",
+            }
+        )
+    )
+    assert out == {
+        "amount": "300.10",
+        "at": "2026-02-01T00:30:00+08:00",
+        "day": "2026-02-01",
+        "kind": "red",
+        "tags": ["a", "b"],
         "name": "王德福",
-    }))
-    assert out == {"amount": "300.10", "at": "2026-02-01T00:30:00+08:00", "day": "2026-02-01",
-                   "kind": "red", "tags": ["a", "b"], "name": "王德福"}
+    }
     assert "王德福" in provider.dumps({"name": "王德福"})  # not \\u escapes
 
 

@@ -182,17 +182,30 @@ def test_every_string_in_the_code_is_in_the_catalogue():
     from babel.messages.extract import extract_from_dir
 
     root = Path(eldercare.__file__).resolve().parent.parent
-    method_map = [("eldercare/**.py", "python"), ("dynamic/**.py", "python"),
-                  ("facilities/**.py", "python"),
-                  ("homecare/**.py", "python"), ("intake/**.py", "python"),
-                  ("templates/**.html", "jinja2")]
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None,
-                "lazy_gettext": None, "N_": None}  # N_: stored in Chinese, shown translated
+    method_map = [
+        ("eldercare/**.py", "python"),
+        ("dynamic/**.py", "python"),
+        ("facilities/**.py", "python"),
+        ("homecare/**.py", "python"),
+        ("intake/**.py", "python"),
+        ("templates/**.html", "jinja2"),
+    ]
+    keywords = {
+        "_": None,
+        "gettext": None,
+        "ngettext": (1, 2),
+        "_l": None,
+        "lazy_gettext": None,
+        "N_": None,
+    }  # N_: stored in Chinese, shown translated
     catalogue = _catalogue()
-    missing = sorted({
-        (msg if isinstance(msg, str) else msg[0]) + f"  ({path}:{line})"
-        for path, line, msg, _c, _ctx in extract_from_dir(
-            str(root), method_map, keywords=keywords, comment_tags=())
-        if catalogue.get(msg if isinstance(msg, str) else msg[0]) is None
-    })
+    missing = sorted(
+        {
+            (msg if isinstance(msg, str) else msg[0]) + f"  ({path}:{line})"
+            for path, line, msg, _c, _ctx in extract_from_dir(
+                str(root), method_map, keywords=keywords, comment_tags=()
+            )
+            if catalogue.get(msg if isinstance(msg, str) else msg[0]) is None
+        }
+    )
     assert missing == [], "run make i18n and translate:\n" + "\n".join(missing)

@@ -70,8 +70,9 @@ def post(client, headers, content: bytes, name: str, dry_run: str | None = None)
     data = {"file": (io.BytesIO(content), name)}
     if dry_run is not None:
         data["dry_run"] = dry_run
-    return client.post("/api/v1/people/import", data=data, headers=headers,
-                       content_type="multipart/form-data")
+    return client.post(
+        "/api/v1/people/import", data=data, headers=headers, content_type="multipart/form-data"
+    )
 
 
 def people(db) -> dict[str, Person]:
@@ -103,10 +104,13 @@ def assert_nine_people(db):
 # --------------------------------------------------------------------------- the samples
 
 
-@pytest.mark.parametrize(("content", "name", "kind"), [(XLSX, "roster-field.xlsx", "xlsx"),
-                                                       (GBK, "roster-field-gbk.csv", "csv")])
-def test_samples_as_they_are_are_refused_naming_rows_3_7_and_11(client, admin_headers, db,
-                                                                content, name, kind):
+@pytest.mark.parametrize(
+    ("content", "name", "kind"),
+    [(XLSX, "roster-field.xlsx", "xlsx"), (GBK, "roster-field-gbk.csv", "csv")],
+)
+def test_samples_as_they_are_are_refused_naming_rows_3_7_and_11(
+    client, admin_headers, db, content, name, kind
+):
     resp = post(client, admin_headers, content, name)
     assert resp.status_code == 422
     body = resp.json
@@ -124,8 +128,9 @@ def test_samples_as_they_are_are_refused_naming_rows_3_7_and_11(client, admin_he
     assert count(db) == 0  # all or nothing
 
 
-@pytest.mark.parametrize(("content", "name"), [(mended_xlsx(), "mended.xlsx"),
-                                               (mended_csv(), "mended.csv")])
+@pytest.mark.parametrize(
+    ("content", "name"), [(mended_xlsx(), "mended.xlsx"), (mended_csv(), "mended.csv")]
+)
 def test_mended_samples_dry_run_then_import_nine_people(client, admin_headers, db, content, name):
     dry = post(client, admin_headers, content, name, dry_run="true")
     assert dry.status_code == 200, dry.json
@@ -202,8 +207,23 @@ def test_the_import_is_in_the_audit_log(client, admin_headers):
 def roster_csv(rows: list[list[str]], header=None, encoding="utf-8", bom=False) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(header or ["序号", "姓名", "身份证号", "性别", "乡镇", "村（社区）", "类别",
-                          "供养方式", "自理能力", "联系电话", "家庭住址", "备注"])
+    w.writerow(
+        header
+        or [
+            "序号",
+            "姓名",
+            "身份证号",
+            "性别",
+            "乡镇",
+            "村（社区）",
+            "类别",
+            "供养方式",
+            "自理能力",
+            "联系电话",
+            "家庭住址",
+            "备注",
+        ]
+    )
     w.writerows(rows)
     data = buf.getvalue().encode(encoding)
     return (b"\xef\xbb\xbf" + data) if bom else data
@@ -217,12 +237,16 @@ def numbers(n: int, start: int = 0) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize(("encoding", "bom"), [("utf-8", False), ("utf-8", True),
-                                               ("gbk", False), ("gb18030", False),
-                                               ("utf-16", False)])
+@pytest.mark.parametrize(
+    ("encoding", "bom"),
+    [("utf-8", False), ("utf-8", True), ("gbk", False), ("gb18030", False), ("utf-16", False)],
+)
 def test_encodings_are_detected(client, admin_headers, encoding, bom):
-    content = roster_csv([["1", "龙秀兰", numbers(1)[0], "女", "魏城镇", "", "", "", "", "", "",
-                           ""]], encoding=encoding, bom=bom)
+    content = roster_csv(
+        [["1", "龙秀兰", numbers(1)[0], "女", "魏城镇", "", "", "", "", "", "", ""]],
+        encoding=encoding,
+        bom=bom,
+    )
     resp = post(client, admin_headers, content, "x.csv", dry_run="true")
     assert resp.status_code == 200, resp.json
     assert resp.json["created"] == 1
@@ -230,22 +254,62 @@ def test_encodings_are_detected(client, admin_headers, encoding, bom):
 
 
 def test_gbk_names_are_stored_right(client, admin_headers, db):
-    content = roster_csv([["1", "龍鎔", numbers(1)[0], "", "", "", "", "", "", "", "", ""]],
-                         encoding="gbk")
+    content = roster_csv(
+        [["1", "龍鎔", numbers(1)[0], "", "", "", "", "", "", "", "", ""]], encoding="gbk"
+    )
     assert post(client, admin_headers, content, "x.csv").status_code == 201
     assert db.session.scalar(sa.select(Person.name)) == "龍鎔"
 
 
 def test_header_variants_and_regions_by_name(client, admin_headers, db):
-    header = ["编号", "人员姓名", "公民身份号码", "性别", "乡镇（街道）", "村", "人员类别",
-              "供养形式", "生活自理能力", "手机", "住址", "供养开始日期"]
+    header = [
+        "编号",
+        "人员姓名",
+        "公民身份号码",
+        "性别",
+        "乡镇（街道）",
+        "村",
+        "人员类别",
+        "供养形式",
+        "生活自理能力",
+        "手机",
+        "住址",
+        "供养开始日期",
+    ]
     n = numbers(2)
-    content = roster_csv([
-        ["1", "甲", n[0], "男", "魏城", "魏城村委会", "老年", "分散供养", "半自理", "138 0000 0000",
-         "一组", "2024/3/1"],
-        ["2", "乙", n[1], "", "", "忠兴社区", "残疾", "集中供养", "不能自理", "", "",
-         "2023年5月6日"],
-    ], header=header)
+    content = roster_csv(
+        [
+            [
+                "1",
+                "甲",
+                n[0],
+                "男",
+                "魏城",
+                "魏城村委会",
+                "老年",
+                "分散供养",
+                "半自理",
+                "138 0000 0000",
+                "一组",
+                "2024/3/1",
+            ],
+            [
+                "2",
+                "乙",
+                n[1],
+                "",
+                "",
+                "忠兴社区",
+                "残疾",
+                "集中供养",
+                "不能自理",
+                "",
+                "",
+                "2023年5月6日",
+            ],
+        ],
+        header=header,
+    )
     resp = post(client, admin_headers, content, "v.csv")
     assert resp.status_code == 201, resp.json
     got = people(db)
@@ -258,53 +322,67 @@ def test_header_variants_and_regions_by_name(client, admin_headers, db):
 
 def test_unknown_names_and_values_are_errors_naming_the_column(client, admin_headers, db):
     n = numbers(5)
-    content = roster_csv([
-        ["1", "甲", n[0], "男", "火星镇", "", "", "", "", "", "", ""],
-        ["2", "乙", n[1], "男", "魏城镇", "月亮村", "", "", "", "", "", ""],
-        ["3", "丙", n[2], "男", "", "", "贫困户", "分散", "", "", "", ""],
-        ["4", "丁", n[3], "男", "", "", "老年人", "", "", "", "", ""],
-        ["5", "戊", n[4], "男", "", "", "", "", "很好", "", "", ""],
-        ["6", "", numbers(1, 50)[0], "", "", "", "", "", "", "", "", ""],
-    ])
+    content = roster_csv(
+        [
+            ["1", "甲", n[0], "男", "火星镇", "", "", "", "", "", "", ""],
+            ["2", "乙", n[1], "男", "魏城镇", "月亮村", "", "", "", "", "", ""],
+            ["3", "丙", n[2], "男", "", "", "贫困户", "分散", "", "", "", ""],
+            ["4", "丁", n[3], "男", "", "", "老年人", "", "", "", "", ""],
+            ["5", "戊", n[4], "男", "", "", "", "", "很好", "", "", ""],
+            ["6", "", numbers(1, 50)[0], "", "", "", "", "", "", "", "", ""],
+        ]
+    )
     resp = post(client, admin_headers, content, "bad.csv")
     assert resp.status_code == 422
     got = {(e["row"], e["column"]) for e in resp.json["errors"]}
-    assert got == {(2, "乡镇"), (3, "村（社区）"), (4, "类别"), (5, "供养方式"), (6, "自理能力"),
-                   (7, "姓名")}
+    assert got == {
+        (2, "乡镇"),
+        (3, "村（社区）"),
+        (4, "类别"),
+        (5, "供养方式"),
+        (6, "自理能力"),
+        (7, "姓名"),
+    }
     assert "火星镇" in next(e["message"] for e in resp.json["errors"] if e["row"] == 2)
     assert count(db) == 0
 
 
 def test_rows_that_are_not_data_are_passed_over(client, admin_headers):
     n = numbers(2)
-    content = "\n".join([
-        "某某村特困人员花名册,,,",
-        "填报单位：某某村,,,",
-        "",
-        "序号,姓名,身份证号码,备注",
-        f"1,甲,{n[0]},",
-        "2,,,",  # a pre-numbered empty line
-        ",,,",
-        "序号,姓名,身份证号码,备注",  # the header again (second printed page)
-        f"3,乙,{n[1]},",
-        "合计,2人,,",
-        "填表人：张三,审核人：李四,,",
-    ]).encode()
+    content = "\n".join(
+        [
+            "某某村特困人员花名册,,,",
+            "填报单位：某某村,,,",
+            "",
+            "序号,姓名,身份证号码,备注",
+            f"1,甲,{n[0]},",
+            "2,,,",  # a pre-numbered empty line
+            ",,,",
+            "序号,姓名,身份证号码,备注",  # the header again (second printed page)
+            f"3,乙,{n[1]},",
+            "合计,2人,,",
+            "填表人：张三,审核人：李四,,",
+        ]
+    ).encode()
     resp = post(client, admin_headers, content, "x.csv", dry_run="true")
     assert resp.status_code == 200, resp.json
     assert (resp.json["rows"], resp.json["created"]) == (2, 2)
 
 
-@pytest.mark.parametrize(("content", "words"), [
-    (b"%PDF-1.4\n...", "PDF"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "不是"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, ".xls"),
-    (b"PK\x03\x04not really a zip", "损坏"),
-    (b"", "空"),
-    ("只是一段文字，没有表头".encode(), "表头"),
-])
-def test_a_file_that_is_not_a_roster_is_refused_with_a_clear_message(client, admin_headers,
-                                                                       content, words):
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"%PDF-1.4\n...", "PDF"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "不是"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, ".xls"),
+        (b"PK\x03\x04not really a zip", "损坏"),
+        (b"", "空"),
+        ("只是一段文字，没有表头".encode(), "表头"),
+    ],
+)
+def test_a_file_that_is_not_a_roster_is_refused_with_a_clear_message(
+    client, admin_headers, content, words
+):
     resp = post(client, admin_headers, content, "roster.xlsx")
     assert resp.status_code == 422
     assert len(resp.json["errors"]) == 1
@@ -335,8 +413,9 @@ def test_an_upload_above_16_mib_is_413(client, admin_headers, db):
 
 
 def test_missing_file_or_bad_flag_is_400(client, admin_headers):
-    resp = client.post("/api/v1/people/import", data={}, headers=admin_headers,
-                       content_type="multipart/form-data")
+    resp = client.post(
+        "/api/v1/people/import", data={}, headers=admin_headers, content_type="multipart/form-data"
+    )
     assert resp.status_code == 400
     assert post(client, admin_headers, GBK, "x.csv", dry_run="maybe").status_code == 400
 
@@ -378,7 +457,7 @@ def test_the_lean_xlsx_reader_reads_what_openpyxl_reads(client, admin_headers, d
     ws.append([1, "甲", n[0], "老年人", "集中", datetime(2021, 7, 1), 13800000000, True])
     ws.append([2.0, "乙", n[1], "残疾人", "分散", "2022-01-05", "028-1234", "=1+1"])
     ws.append([3, "丙", n[2], "", "", None, None, 1.5])
-    ws["F6"].number_format = "yyyy\"年\"m\"月\"d\"日\""
+    ws["F6"].number_format = 'yyyy"年"m"月"d"日"'
     ws.append([])
     ws.append(["合计", "3人"])
     other = wb.create_sheet("说明")
@@ -404,8 +483,9 @@ def test_the_lean_xlsx_reader_reads_what_openpyxl_reads(client, admin_headers, d
     assert got[n[2]].current_support is None
 
 
-def test_a_workbook_the_lean_reader_cannot_read_goes_to_openpyxl(client, admin_headers,
-                                                                  monkeypatch):
+def test_a_workbook_the_lean_reader_cannot_read_goes_to_openpyxl(
+    client, admin_headers, monkeypatch
+):
     def refuse(*_a, **_k):
         raise KeyError("unexpected part")
 
@@ -422,17 +502,46 @@ def test_a_workbook_the_lean_reader_cannot_read_goes_to_openpyxl(client, admin_h
 
 
 def big_rows(n: int) -> tuple[list[str], list[list]]:
-    header = ["序号", "姓名", "身份证号码", "性别", "所属乡镇（街道）", "村（社区）", "类别",
-              "供养方式", "自理能力", "电话", "住址", "备注"]
-    towns = [("魏城镇", "魏城村"), ("石马镇", "石马村"), ("忠兴镇", "忠兴社区"),
-             ("新桥镇", "新桥村")]
+    header = [
+        "序号",
+        "姓名",
+        "身份证号码",
+        "性别",
+        "所属乡镇（街道）",
+        "村（社区）",
+        "类别",
+        "供养方式",
+        "自理能力",
+        "电话",
+        "住址",
+        "备注",
+    ]
+    towns = [
+        ("魏城镇", "魏城村"),
+        ("石马镇", "石马村"),
+        ("忠兴镇", "忠兴社区"),
+        ("新桥镇", "新桥村"),
+    ]
     rows = []
     for i, number in enumerate(numbers(n)):
         town, village = towns[i % 4]
         tekun = i % 7 == 0
-        rows.append([i + 1, f"老人{i}", number, "", town, village,
-                     "老年人" if tekun else "", "集中" if tekun else "",
-                     ["全自理", "半护理", "全护理"][i % 3], f"138{i:08d}", f"{i % 9 + 1}组", ""])
+        rows.append(
+            [
+                i + 1,
+                f"老人{i}",
+                number,
+                "",
+                town,
+                village,
+                "老年人" if tekun else "",
+                "集中" if tekun else "",
+                ["全自理", "半护理", "全护理"][i % 3],
+                f"138{i:08d}",
+                f"{i % 9 + 1}组",
+                "",
+            ]
+        )
     return header, rows
 
 
@@ -486,9 +595,11 @@ def test_checking_needs_a_handful_of_queries_whatever_the_size(app, db):
 
 def page_post(client, content: bytes, name: str, confirm: str):
     token = f.csrf(client, "/people/import")
-    return client.post("/people/import", data={"file": (io.BytesIO(content), name),
-                                                "confirm": confirm, "csrf_token": token},
-                       content_type="multipart/form-data")
+    return client.post(
+        "/people/import",
+        data={"file": (io.BytesIO(content), name), "confirm": confirm, "csrf_token": token},
+        content_type="multipart/form-data",
+    )
 
 
 def poll(client, url: str, timeout: float = 60) -> dict:
@@ -504,8 +615,10 @@ def poll(client, url: str, timeout: float = 60) -> dict:
     raise AssertionError(f"job did not finish: {seen[-1]}")
 
 
-@pytest.mark.parametrize(("content", "name", "kind"), [(XLSX, "roster-field.xlsx", "xlsx"),
-                                                       (GBK, "roster-field-gbk.csv", "csv")])
+@pytest.mark.parametrize(
+    ("content", "name", "kind"),
+    [(XLSX, "roster-field.xlsx", "xlsx"), (GBK, "roster-field-gbk.csv", "csv")],
+)
 def test_page_shows_every_problem_of_the_samples(client, admin, db, content, name, kind):
     f.login(client, admin)
     resp = page_post(client, content, name, "1")
@@ -543,8 +656,12 @@ def test_page_check_then_confirm_imports_once(client, admin, db, content, name):
     again = client.post(url + "/confirm", data={"csrf_token": token})
     assert again.status_code == 303
     assert count(db) == 9
-    assert db.session.scalar(sa.select(ImportJob.content).where(ImportJob.id == int(
-        url.rsplit("/", 1)[1]))) is None  # the file is not kept after the import
+    assert (
+        db.session.scalar(
+            sa.select(ImportJob.content).where(ImportJob.id == int(url.rsplit("/", 1)[1]))
+        )
+        is None
+    )  # the file is not kept after the import
 
 
 def test_page_refuses_a_non_spreadsheet_without_a_job(client, admin, db):
@@ -576,8 +693,10 @@ def test_a_large_file_runs_as_a_job_with_progress_any_worker_can_answer(app, cli
     f.login(other, admin)
     job = poll(other, url)
     elapsed = time.perf_counter() - started
-    print(f"\n11,000-row import as a page job: {elapsed:.2f} s, "
-          f"{len(job['seen'])} polls, phases {sorted({j['phase'] for j in job['seen']})}")
+    print(
+        f"\n11,000-row import as a page job: {elapsed:.2f} s, "
+        f"{len(job['seen'])} polls, phases {sorted({j['phase'] for j in job['seen']})}"
+    )
     assert job["status"] == "done", job
     assert job["stored"] and job["report"]["created"] == 11_000
     assert job["rows_done"] == job["rows_total"] == 11_000
@@ -590,15 +709,33 @@ def test_a_large_file_runs_as_a_job_with_progress_any_worker_can_answer(app, cli
 
 
 def test_a_job_whose_process_died_shows_as_failed(app, client, admin, db):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     host = import_jobs.worker_id().split(":")[0]
-    job = ImportJob(kind="import", status=JobStatus.RUNNING, phase="saving", filename="x.xlsx",
-                    user_id=admin.id, username="admin", worker=f"{host}:{dead}:abcd",
-                    rows_total=100, rows_done=50)
-    stale = ImportJob(kind="check", status=JobStatus.RUNNING, filename="y.xlsx",
-                      user_id=admin.id, username="admin", worker="elsewhere:1:abcd",
-                      updated_at=utcnow() - timedelta(hours=1))
+    job = ImportJob(
+        kind="import",
+        status=JobStatus.RUNNING,
+        phase="saving",
+        filename="x.xlsx",
+        user_id=admin.id,
+        username="admin",
+        worker=f"{host}:{dead}:abcd",
+        rows_total=100,
+        rows_done=50,
+    )
+    stale = ImportJob(
+        kind="check",
+        status=JobStatus.RUNNING,
+        filename="y.xlsx",
+        user_id=admin.id,
+        username="admin",
+        worker="elsewhere:1:abcd",
+        updated_at=utcnow() - timedelta(hours=1),
+    )
     db.session.add_all([job, stale])
     db.session.commit()
     f.login(client, admin)
@@ -608,8 +745,7 @@ def test_a_job_whose_process_died_shows_as_failed(app, client, admin, db):
     assert "没有保存任何数据" in client.get(f"/people/import/{job.id}").text
 
 
-def test_a_job_whose_process_was_killed_but_not_yet_reaped_shows_as_failed(app, client, admin,
-                                                                          db):
+def test_a_job_whose_process_was_killed_but_not_yet_reaped_shows_as_failed(app, client, admin, db):
     """A killed worker is a zombie until its parent reaps it; it runs no import."""
     killed = subprocess.Popen([sys.executable, "-c", "pass"])
     try:
@@ -618,9 +754,17 @@ def test_a_job_whose_process_was_killed_but_not_yet_reaped_shows_as_failed(app, 
             assert time.monotonic() < deadline
             time.sleep(0.02)
         host = import_jobs.worker_id().split(":")[0]
-        job = ImportJob(kind="import", status=JobStatus.RUNNING, phase="saving",
-                        filename="x.csv", user_id=admin.id, username="admin",
-                        worker=f"{host}:{killed.pid}:abcd", rows_total=10, rows_done=5)
+        job = ImportJob(
+            kind="import",
+            status=JobStatus.RUNNING,
+            phase="saving",
+            filename="x.csv",
+            user_id=admin.id,
+            username="admin",
+            worker=f"{host}:{killed.pid}:abcd",
+            rows_total=10,
+            rows_done=5,
+        )
         db.session.add(job)
         db.session.commit()
         f.login(client, admin)
@@ -630,8 +774,9 @@ def test_a_job_whose_process_was_killed_but_not_yet_reaped_shows_as_failed(app, 
         killed.wait()
 
 
-def test_a_crash_inside_the_job_is_recorded_and_nothing_is_stored(app, client, admin, db,
-                                                                  monkeypatch):
+def test_a_crash_inside_the_job_is_recorded_and_nothing_is_stored(
+    app, client, admin, db, monkeypatch
+):
     def boom(*_a, **_k):
         raise RuntimeError("disk on fire")
 
@@ -688,14 +833,20 @@ def test_only_admin_imports_through_the_page(client, db, admin, role):
     f.login(client, u)
     token = f.csrf(client, "/password")  # a worker's "/" is the scanner
     assert client.get("/people/import").status_code == 403
-    resp = client.post("/people/import", data={"file": (io.BytesIO(mended_csv()), "r.csv"),
-                                               "confirm": "1", "csrf_token": token},
-                       content_type="multipart/form-data")
+    resp = client.post(
+        "/people/import",
+        data={"file": (io.BytesIO(mended_csv()), "r.csv"), "confirm": "1", "csrf_token": token},
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 403
-    assert client.get(f"/people/import/{job.id}",
-                      headers={"Accept": "application/json"}).status_code == 403
-    assert client.post(f"/people/import/{job.id}/confirm",
-                       data={"csrf_token": token}).status_code == 403
+    assert (
+        client.get(f"/people/import/{job.id}", headers={"Accept": "application/json"}).status_code
+        == 403
+    )
+    assert (
+        client.post(f"/people/import/{job.id}/confirm", data={"csrf_token": token}).status_code
+        == 403
+    )
     assert count(db) == 0
 
 
@@ -703,21 +854,24 @@ def test_the_api_needs_a_login(client):
     assert post(client, {}, mended_csv(), "r.csv").status_code == 401
 
 
+LAUGHS = '<!ENTITY a "哈哈哈哈哈哈哈哈哈哈">' + "".join(
+    f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(8)
+)
 
-LAUGHS = ('<!ENTITY a "哈哈哈哈哈哈哈哈哈哈">'
-          + "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">'
-                    for i in range(8)))
 
-
-@pytest.mark.parametrize(("part", "entities", "used"), [
-    # harmless, but Excel never writes one: a crafted file
-    ("xl/worksheets/sheet", '<!ENTITY n "王德福">', "&n;"),
-    ("xl/workbook.xml", '<!ENTITY n "王德福">', ""),
-    # "billion laughs": 10^9 characters from a few hundred bytes
-    ("xl/worksheets/sheet", LAUGHS, "&i;"),
-])
-def test_a_workbook_declaring_entities_is_refused_unread(client, admin_headers, db, part,
-                                                          entities, used):
+@pytest.mark.parametrize(
+    ("part", "entities", "used"),
+    [
+        # harmless, but Excel never writes one: a crafted file
+        ("xl/worksheets/sheet", '<!ENTITY n "王德福">', "&n;"),
+        ("xl/workbook.xml", '<!ENTITY n "王德福">', ""),
+        # "billion laughs": 10^9 characters from a few hundred bytes
+        ("xl/worksheets/sheet", LAUGHS, "&i;"),
+    ],
+)
+def test_a_workbook_declaring_entities_is_refused_unread(
+    client, admin_headers, db, part, entities, used
+):
     """Excel writes no DTD. A part that declares entities is refused outright (openpyxl,
     through defusedxml, would refuse its entities too), and nothing is stored."""
     import zipfile
@@ -762,10 +916,16 @@ def test_a_broken_sheet_is_refused_with_a_message(client, admin_headers, db):
 def test_home_point_columns_are_read_and_stored(client, admin_headers, db, make_person):
     n = numbers(3)
     old = make_person("老住户", id_number=n[2])
-    content = ("姓名,身份证号码,纬度,经度\n"
-               f"甲,{n[0]},31.4601,104.7902\n"
-               f"乙,{n[1]},,\n"
-               f"老住户,{n[2]},＂31.5°＂,104.8\n").replace("＂", "").encode()
+    content = (
+        (
+            "姓名,身份证号码,纬度,经度\n"
+            f"甲,{n[0]},31.4601,104.7902\n"
+            f"乙,{n[1]},,\n"
+            f"老住户,{n[2]},＂31.5°＂,104.8\n"
+        )
+        .replace("＂", "")
+        .encode()
+    )
     resp = post(client, admin_headers, content, "home.csv")
     assert resp.status_code == 201, resp.json
     got = people(db)
@@ -788,12 +948,14 @@ def test_home_point_columns_in_a_workbook(client, admin_headers, db):
 
 def test_a_bad_home_point_is_an_error_naming_row_and_column(client, admin_headers, db):
     n = numbers(5)
-    content = ("姓名,身份证号码,纬度,经度\n"
-               f"甲,{n[0]},131.46,104.79\n"
-               f"乙,{n[1]},31.46,204.79\n"
-               f"丙,{n[2]},31.46,\n"
-               f"丁,{n[3]},北纬31度,104.79\n"
-               f"戊,{n[4]},nan,104.79\n").encode()
+    content = (
+        "姓名,身份证号码,纬度,经度\n"
+        f"甲,{n[0]},131.46,104.79\n"
+        f"乙,{n[1]},31.46,204.79\n"
+        f"丙,{n[2]},31.46,\n"
+        f"丁,{n[3]},北纬31度,104.79\n"
+        f"戊,{n[4]},nan,104.79\n"
+    ).encode()
     resp = post(client, admin_headers, content, "home.csv")
     assert resp.status_code == 422
     got = {(e["row"], e["column"]) for e in resp.json["errors"]}
@@ -816,11 +978,34 @@ def test_odd_cells_are_read_as_every_upload_reads_them(client, admin_headers, db
     day = date(2024, 3, 1)
     dates = odd_dates(day)
     n = numbers(len(dates))
-    header = ["序号", "姓名", "身份证号码", "乡镇", "类别", "供养方式", "联系电话", "家庭住址",
-              "供养开始日期"]
-    content = roster_csv([[full_width(str(i + 1)), f"甲{i}", odd_id_number(n[i]), "魏城镇",
-                           "老年人", "分散", full_width("138 0000 0000"), "幸福路（东段）１２号",
-                           text] for i, text in enumerate(dates)], header=header)
+    header = [
+        "序号",
+        "姓名",
+        "身份证号码",
+        "乡镇",
+        "类别",
+        "供养方式",
+        "联系电话",
+        "家庭住址",
+        "供养开始日期",
+    ]
+    content = roster_csv(
+        [
+            [
+                full_width(str(i + 1)),
+                f"甲{i}",
+                odd_id_number(n[i]),
+                "魏城镇",
+                "老年人",
+                "分散",
+                full_width("138 0000 0000"),
+                "幸福路（东段）１２号",
+                text,
+            ]
+            for i, text in enumerate(dates)
+        ],
+        header=header,
+    )
     resp = post(client, admin_headers, content, "odd.csv")
     assert resp.status_code == 201, resp.json
     assert resp.json["created"] == len(dates)

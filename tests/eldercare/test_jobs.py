@@ -94,7 +94,8 @@ def test_a_failed_scheduled_run_is_tried_again_for_the_same_period(app, db, coun
     fn(*kw["args"])  # the retry, minutes later
     assert alerts(db) == 1 and len(sched.added) == 1
     assert db.session.scalar(sa.select(JobRun.period).where(JobRun.job == "test-count")) == (
-        "2026-11-01")
+        "2026-11-01"
+    )
 
     counting_job["crash"] = True
     sched.added.clear()
@@ -210,8 +211,21 @@ def test_the_scheduler_of_a_killed_server_stops_too(app, db):
         port = s.getsockname()[1]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     serve = subprocess.Popen(
-        [sys.executable, "-m", "eldercare.cli", "serve", "--port", str(port), "--workers", "1",
-         "--scheduler"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "eldercare.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--scheduler",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     children: list[int] = []
     try:
         deadline = time.time() + 30
@@ -257,8 +271,13 @@ def test_every_job_refuses_a_period_that_has_not_begun(app, db):
     from eldercare.jobs import now_local
 
     kinds = {job.name: job.period_kind for job in registry().jobs.values()}
-    assert {"subsidy-year", "close-stale-visits", "occupancy-snapshot", "draft-claims",
-            "alerts"} <= set(kinds)
+    assert {
+        "subsidy-year",
+        "close-stale-visits",
+        "occupancy-snapshot",
+        "draft-claims",
+        "alerts",
+    } <= set(kinds)
     assert set(kinds.values()) == {"year", "month", "day", "hour"}
     for name, kind in kinds.items():
         period = _next_period(kind, now_local())
@@ -268,16 +287,16 @@ def test_every_job_refuses_a_period_that_has_not_begun(app, db):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(JobFailure)) == 0
 
 
-def test_the_period_now_running_is_allowed_up_to_its_last_moment(app, db, counting_job,
-                                                                  monkeypatch):
+def test_the_period_now_running_is_allowed_up_to_its_last_moment(
+    app, db, counting_job, monkeypatch
+):
     """Both sides of the boundary: the day that began a second ago runs, the day that
     begins in a second does not."""
     from eldercare import jobs
 
     monkeypatch.setattr(jobs, "now_local", lambda: datetime(2026, 11, 30, 0, 0, 1, tzinfo=LOCAL))
     assert run_job("test-count", "2026-11-30").done
-    monkeypatch.setattr(jobs, "now_local",
-                        lambda: datetime(2026, 11, 30, 23, 59, 59, tzinfo=LOCAL))
+    monkeypatch.setattr(jobs, "now_local", lambda: datetime(2026, 11, 30, 23, 59, 59, tzinfo=LOCAL))
     with pytest.raises(JobError, match="尚未开始"):
         run_job("test-count", "2026-12-01")
 
@@ -289,18 +308,25 @@ def test_the_command_line_and_the_jobs_page_refuse_next_year(app, db, client, ad
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     done = subprocess.run(
         [sys.executable, "-m", "eldercare.cli", "jobs", "run", "subsidy-year", "--period", year],
-        env=env, capture_output=True, text=True, timeout=120)
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode != 0 and f"{year} 尚未开始" in done.stderr, done
     f.login(client, admin)
-    resp = client.post("/jobs/subsidy-year/run",
-                       data={"csrf_token": f.csrf(client, "/jobs"), "period": year},
-                       follow_redirects=True)
+    resp = client.post(
+        "/jobs/subsidy-year/run",
+        data={"csrf_token": f.csrf(client, "/jobs"), "period": year},
+        follow_redirects=True,
+    )
     assert "尚未开始" in resp.text
     assert db.session.scalar(sa.select(sa.func.count()).select_from(JobRun)) == 0
 
 
-def test_the_test_clock_moves_the_runner_and_is_inert_when_unset(app, db, counting_job,
-                                                                  monkeypatch):
+def test_the_test_clock_moves_the_runner_and_is_inert_when_unset(
+    app, db, counting_job, monkeypatch
+):
     """ELDERCARE_FAULT_CLOCK (servers in other processes cannot be monkeypatched) moves the
     runner's now; unset, the real clock decides; a time without its offset is refused."""
     from eldercare import faults, jobs

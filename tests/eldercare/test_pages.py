@@ -77,8 +77,15 @@ def test_a_search_by_id_number_never_puts_the_number_into_a_url(client, admin, m
     make_person(name="吴十二")
     f.login(client, admin)
     number = target.id_number
-    resp = client.post("/search", data={"to": "/people", "q": number, "status": "active",
-                                        "csrf_token": f.csrf(client, "/people")})
+    resp = client.post(
+        "/search",
+        data={
+            "to": "/people",
+            "q": number,
+            "status": "active",
+            "csrf_token": f.csrf(client, "/people"),
+        },
+    )
     assert resp.status_code == 303
     location = resp.location
     assert number not in location and number[-4:] not in location and "status=active" in location
@@ -92,8 +99,10 @@ def test_a_search_by_id_number_never_puts_the_number_into_a_url(client, admin, m
     # a tampered or foreign token searches nothing rather than failing
     assert client.get("/people?qs=v1:AAAA").status_code == 200
     # the form only sends to our own pages
-    bad = client.post("/search", data={"to": "https://evil.example/", "q": "x",
-                                       "csrf_token": f.csrf(client, "/people")})
+    bad = client.post(
+        "/search",
+        data={"to": "https://evil.example/", "q": "x", "csrf_token": f.csrf(client, "/people")},
+    )
     assert bad.status_code == 400
 
 

@@ -235,16 +235,27 @@ BORN = date(1946, 6, 7)
 
 
 def _birth_forms(d: date = BORN) -> list[str]:
-    return [d.isoformat(), f"{d:%Y%m%d}", f"{d:%Y/%m/%d}", f"{d.year}年{d.month}月{d.day}日",
-            f"{d:%Y年%m月%d日}", f"{d:%Y.%m.%d}"]
+    return [
+        d.isoformat(),
+        f"{d:%Y%m%d}",
+        f"{d:%Y/%m/%d}",
+        f"{d.year}年{d.month}月{d.day}日",
+        f"{d:%Y年%m月%d日}",
+        f"{d:%Y.%m.%d}",
+    ]
 
 
 def _text(resp) -> str:
     """What a user of the response reads: xlsx cells too (a date cell is not text)."""
     if resp.mimetype.endswith("spreadsheetml.sheet"):
         book = load_workbook(io.BytesIO(resp.get_data()))
-        return "\n".join(str(c) for ws in book for row in ws.iter_rows(values_only=True)
-                         for c in row if c is not None)
+        return "\n".join(
+            str(c)
+            for ws in book
+            for row in ws.iter_rows(values_only=True)
+            for c in row
+            if c is not None
+        )
     return resp.get_data(as_text=True)
 
 
@@ -333,8 +344,12 @@ def test_a_worker_reads_no_birth_date_anywhere(client, enrolled):
 
     elder, enrolment, _b, worker = enrolled
     h = f.headers(worker)
-    for path in (f"/api/v1/people/{elder.id}", "/api/v1/people", "/api/v1/homecare/visits",
-                 f"/api/v1/homecare/enrolments/{enrolment.id}/ledger"):
+    for path in (
+        f"/api/v1/people/{elder.id}",
+        "/api/v1/people",
+        "/api/v1/homecare/visits",
+        f"/api/v1/homecare/enrolments/{enrolment.id}/ledger",
+    ):
         _no_birth_date(client.get(path, headers=h), path)
     f.login(client, worker)
     card = client.get("/" + cards.url(enrolment).split("/", 3)[3])
@@ -347,8 +362,9 @@ def test_a_manager_outside_scope_sees_no_birth_date_of_a_waiting_applicant(clien
     from facilities import services as fac
 
     elder, *_ = enrolled
-    people_services.start_wubao(elder, "elderly", "dispersed", date(2024, 1, 1),
-                                applied_centralized_on=date(2024, 2, 1))
+    people_services.start_wubao(
+        elder, "elderly", "dispersed", date(2024, 1, 1), applied_centralized_on=date(2024, 2, 1)
+    )
     home = fac.create_facility("魏城镇敬老院", "care_home")
     bed = fac.add_bed(home, "01")
     db.session.commit()
@@ -365,8 +381,11 @@ def test_the_audit_log_keeps_only_the_birth_year(client, admin_headers):
     r = post_person(client, admin_headers, id_number=number)
     pid = r.json["id"]
     corrected = f.new_id_number(date(1947, 8, 9))
-    r = client.put(f"/api/v1/people/{pid}", json={"name": "王德福", "id_number": corrected},
-                   headers=admin_headers)
+    r = client.put(
+        f"/api/v1/people/{pid}",
+        json={"name": "王德福", "id_number": corrected},
+        headers=admin_headers,
+    )
     assert r.status_code == 200
     log = client.get(f"/api/v1/audit?entity=people&entity_id={pid}", headers=admin_headers)
     _no_birth_date(log, "audit")
@@ -383,9 +402,12 @@ def test_the_audit_log_keeps_only_the_birth_year(client, admin_headers):
 def test_the_roster_import_keeps_only_the_birth_year_in_the_audit_log(client, admin_headers):
     number = f.new_id_number(BORN)
     body = f"姓名,身份证号\n王德福,{number}\n".encode()
-    r = client.post("/api/v1/people/import", headers=admin_headers,
-                    content_type="multipart/form-data",
-                    data={"file": (io.BytesIO(body), "roster.csv")})
+    r = client.post(
+        "/api/v1/people/import",
+        headers=admin_headers,
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(body), "roster.csv")},
+    )
     assert r.status_code == 201, r.json
     log = client.get("/api/v1/audit?entity=people", headers=admin_headers)
     assert "1946-**-**" in log.text
@@ -408,14 +430,17 @@ def test_a_person_is_registered_with_a_home_point(client, admin_headers):
     assert _point(r.json) == (None, None)
 
 
-@pytest.mark.parametrize(("point", "field"), [
-    ({"home_lat": 91, "home_lng": 104.79}, "home_lat"),
-    ({"home_lat": -90.5, "home_lng": 104.79}, "home_lat"),
-    ({"home_lat": 31.46, "home_lng": 180.01}, "home_lng"),
-    ({"home_lat": 31.46}, "home_lng"),
-    ({"home_lng": 104.79}, "home_lat"),
-    ({"home_lat": "北纬31度", "home_lng": 104.79}, "home_lat"),
-])
+@pytest.mark.parametrize(
+    ("point", "field"),
+    [
+        ({"home_lat": 91, "home_lng": 104.79}, "home_lat"),
+        ({"home_lat": -90.5, "home_lng": 104.79}, "home_lat"),
+        ({"home_lat": 31.46, "home_lng": 180.01}, "home_lng"),
+        ({"home_lat": 31.46}, "home_lng"),
+        ({"home_lng": 104.79}, "home_lat"),
+        ({"home_lat": "北纬31度", "home_lng": 104.79}, "home_lat"),
+    ],
+)
 def test_a_bad_home_point_is_422_naming_the_field(client, admin_headers, point, field):
     r = post_person(client, admin_headers, **point)
     assert r.status_code == 422 and field in r.json["error"]["fields"], r.json
@@ -423,47 +448,71 @@ def test_a_bad_home_point_is_422_naming_the_field(client, admin_headers, point, 
 
 
 def test_nan_is_no_home_point(client, admin_headers):
-    r = client.post("/api/v1/people", headers={**admin_headers, "Content-Type": "application/json"},
-                    data='{"name": "王德福", "id_number": "510704193506176511", '
-                         '"home_lat": NaN, "home_lng": 104.79}')
+    r = client.post(
+        "/api/v1/people",
+        headers={**admin_headers, "Content-Type": "application/json"},
+        data='{"name": "王德福", "id_number": "510704193506176511", '
+        '"home_lat": NaN, "home_lng": 104.79}',
+    )
     assert r.status_code in (400, 422) and r.status_code != 201
 
 
 def test_patch_changes_only_what_it_names_and_is_audited(client, admin_headers, make_person):
     p = make_person("王德福", phone="13800000000", health_notes="高血压")
-    r = client.patch(f"/api/v1/people/{p.id}", json={"home_lat": 31.46, "home_lng": 104.79},
-                     headers=admin_headers)
+    r = client.patch(
+        f"/api/v1/people/{p.id}",
+        json={"home_lat": 31.46, "home_lng": 104.79},
+        headers=admin_headers,
+    )
     assert r.status_code == 200, r.json
     assert (*_point(r.json), r.json["phone"]) == (31.46, 104.79, "13800000000")
     assert r.json["health_notes"] == "高血压" and r.json["name"] == "王德福"
-    r = client.patch(f"/api/v1/people/{p.id}", headers=admin_headers, json={
-        "name": "王德富", "phone": "13900000000", "address": "魏城镇魏城村3组",
-        "township_code": "510704104", "care_level": "partial"})
+    r = client.patch(
+        f"/api/v1/people/{p.id}",
+        headers=admin_headers,
+        json={
+            "name": "王德富",
+            "phone": "13900000000",
+            "address": "魏城镇魏城村3组",
+            "township_code": "510704104",
+            "care_level": "partial",
+        },
+    )
     assert r.status_code == 200, r.json
     body = r.json
-    assert (body["name"], body["phone"], body["address"], body["township_code"],
-            body["care_level"], _point(body)[0]) == (
-        "王德富", "13900000000", "魏城镇魏城村3组", "510704104", "partial", 31.46)
-    log = client.get(f"/api/v1/audit?entity=people&entity_id={p.id}&action=update",
-                     headers=admin_headers).json["items"]
+    assert (
+        body["name"],
+        body["phone"],
+        body["address"],
+        body["township_code"],
+        body["care_level"],
+        _point(body)[0],
+    ) == ("王德富", "13900000000", "魏城镇魏城村3组", "510704104", "partial", 31.46)
+    log = client.get(
+        f"/api/v1/audit?entity=people&entity_id={p.id}&action=update", headers=admin_headers
+    ).json["items"]
     changes = {k: v for e in reversed(log) for k, v in e["changes"].items()}
     assert [None if v is None else float(v) for v in changes["home_lat"]] == [None, 31.46]
     assert changes["name"] == ["王德福", "王德富"]
     assert changes["township_code"] == [None, "510704104"]
-    r = client.patch(f"/api/v1/people/{p.id}", json={"home_lat": None, "home_lng": None},
-                     headers=admin_headers)
+    r = client.patch(
+        f"/api/v1/people/{p.id}", json={"home_lat": None, "home_lng": None}, headers=admin_headers
+    )
     assert _point(r.json) == (None, None)
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"home_lat": 31.46}, "home_lng"),
-    ({"home_lat": 95, "home_lng": 104.79}, "home_lat"),
-    ({"township_code": "999999999"}, "township_code"),
-    ({"name": ""}, "name"),
-    ({"name": None}, "name"),
-    ({"id_number": "510704193506176511"}, "id_number"),
-    ({"health_notes": "x"}, "health_notes"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"home_lat": 31.46}, "home_lng"),
+        ({"home_lat": 95, "home_lng": 104.79}, "home_lat"),
+        ({"township_code": "999999999"}, "township_code"),
+        ({"name": ""}, "name"),
+        ({"name": None}, "name"),
+        ({"id_number": "510704193506176511"}, "id_number"),
+        ({"health_notes": "x"}, "health_notes"),
+    ],
+)
 def test_a_bad_patch_is_422_and_changes_nothing(client, admin_headers, make_person, body, field):
     p = make_person("王德福")
     r = client.patch(f"/api/v1/people/{p.id}", json=body, headers=admin_headers)
@@ -474,10 +523,16 @@ def test_a_bad_patch_is_422_and_changes_nothing(client, admin_headers, make_pers
 
 def test_a_put_without_the_home_point_keeps_it(client, admin_headers, make_person):
     p = make_person("王德福")
-    client.patch(f"/api/v1/people/{p.id}", json={"home_lat": 31.46, "home_lng": 104.79},
-                 headers=admin_headers)
-    r = client.put(f"/api/v1/people/{p.id}", json={"name": "王德福", "id_number": p.id_number},
-                   headers=admin_headers)
+    client.patch(
+        f"/api/v1/people/{p.id}",
+        json={"home_lat": 31.46, "home_lng": 104.79},
+        headers=admin_headers,
+    )
+    r = client.put(
+        f"/api/v1/people/{p.id}",
+        json={"name": "王德福", "id_number": p.id_number},
+        headers=admin_headers,
+    )
     assert _point(r.json) == (31.46, 104.79)
 
 
@@ -485,8 +540,9 @@ def test_a_put_without_the_home_point_keeps_it(client, admin_headers, make_perso
 def test_only_the_bureau_patches_a_person(client, enrolled, role):
     elder, _e, boss, worker = enrolled
     u = {"provider": boss, "worker": worker}.get(role) or f.scoped_user(client, role)
-    r = client.patch(f"/api/v1/people/{elder.id}", json={"home_lat": 1, "home_lng": 1},
-                     headers=f.headers(u))
+    r = client.patch(
+        f"/api/v1/people/{elder.id}", json={"home_lat": 1, "home_lng": 1}, headers=f.headers(u)
+    )
     assert r.status_code == 403
     db.session.expire_all()
     assert db.session.get(type(elder), elder.id).home_lat is None
@@ -500,8 +556,14 @@ def test_the_person_page_shows_the_home_point_and_the_bureau_edits_it(client, ad
     form = client.get(f"/people/{elder.id}/edit").text
     assert 'name="home_lat"' in form and 'name="home_lng"' in form
     token = f.csrf(client, f"/people/{elder.id}/edit")
-    data = {"csrf_token": token, "name": elder.name, "id_number": elder.id_number,
-            "township_code": "510704001", "home_lat": "31.4601", "home_lng": "104.7902"}
+    data = {
+        "csrf_token": token,
+        "name": elder.name,
+        "id_number": elder.id_number,
+        "township_code": "510704001",
+        "home_lat": "31.4601",
+        "home_lng": "104.7902",
+    }
     r = client.post(f"/people/{elder.id}/edit", data=data)
     assert r.status_code == 302, r.text
     assert "31.460100, 104.790200" in client.get(f"/people/{elder.id}").text
@@ -516,8 +578,9 @@ def test_the_person_page_shows_the_home_point_and_the_bureau_edits_it(client, ad
     assert f"/people/{elder.id}/edit" not in page
 
 
-def test_a_provider_cannot_refill_the_stars_by_searching_longer_ends(client, enrolled,
-                                                                      admin_headers):
+def test_a_provider_cannot_refill_the_stars_by_searching_longer_ends(
+    client, enrolled, admin_headers
+):
     """Searching the last 5, 6 … 17 characters of a number answers yes or no for each
     guessed digit: 80 searches would spell the birth date. A role that sees only masked
     numbers searches by name or by the last four characters (what it sees)."""

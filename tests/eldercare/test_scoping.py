@@ -51,8 +51,18 @@ def test_a_role_no_feature_scopes_sees_nobody(client, db):
 
 
 def test_full_id_numbers_and_health_notes_go_only_to_the_roles_that_need_them():
-    seen = {role.value: (scoping.sees_full_id(SimpleNamespace(role=role)),
-                         scoping.sees_health(SimpleNamespace(role=role))) for role in Role}
-    assert seen == {"admin": (True, True), "auditor": (True, False), "manager": (True, True),
-                    "provider": (False, False), "worker": (False, False),
-                    "township": (False, False)}
+    seen = {
+        role.value: (
+            scoping.sees_full_id(SimpleNamespace(role=role)),
+            scoping.sees_health(SimpleNamespace(role=role)),
+        )
+        for role in Role
+    }
+    assert seen == {
+        "admin": (True, True),
+        "auditor": (True, False),
+        "manager": (True, True),
+        "provider": (False, False),
+        "worker": (False, False),
+        "township": (False, False),
+    }

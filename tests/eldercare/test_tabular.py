@@ -13,28 +13,35 @@ import pytest
 
 from eldercare import tabular
 
-CLAIM = ["line_no", "visit_id", "id_number", "service_date", "service_code", "quantity",
-         "amount"]
+CLAIM = ["line_no", "visit_id", "id_number", "service_date", "service_code", "quantity", "amount"]
 
-_CT = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.'
-       'openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType='
-       '"application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '
-       'ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="'
-       'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override '
-       'PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-'
-       'officedocument.spreadsheetml.worksheet+xml"/></Types>')
-_RELS = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
-         'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://'
-         'schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
-         'Target="xl/workbook.xml"/></Relationships>')
-_WB = ('<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.'
-       'org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/'
-       'officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" '
-       'r:id="rId1"/></sheets></workbook>')
-_WB_RELS = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
-            'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http:'
-            '//schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
-            'Target="worksheets/sheet1.xml"/></Relationships>')
+_CT = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.'
+    'openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType='
+    '"application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '
+    'ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="'
+    'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override '
+    'PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-'
+    'officedocument.spreadsheetml.worksheet+xml"/></Types>'
+)
+_RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+    'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://'
+    'schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
+    'Target="xl/workbook.xml"/></Relationships>'
+)
+_WB = (
+    '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.'
+    'org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/'
+    'officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" '
+    'r:id="rId1"/></sheets></workbook>'
+)
+_WB_RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+    'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http:'
+    '//schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
+    'Target="worksheets/sheet1.xml"/></Relationships>'
+)
 
 
 def _cell(ref: str, value) -> str:
@@ -48,16 +55,24 @@ def _cell(ref: str, value) -> str:
 def workbook(rows, dimension: str = "A1") -> bytes:
     """An .xlsx written part by part, as the hostile upload was: rows are
     (row number, [(column letters, value)])."""
-    body = "".join(f'<row r="{n}">' + "".join(_cell(f"{c}{n}", v) for c, v in cells) + "</row>"
-                   for n, cells in rows)
-    sheet = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://'
-             'schemas.openxmlformats.org/spreadsheetml/2006/main">'
-             f'<dimension ref="{dimension}"/><sheetData>{body}</sheetData></worksheet>')
+    body = "".join(
+        f'<row r="{n}">' + "".join(_cell(f"{c}{n}", v) for c, v in cells) + "</row>"
+        for n, cells in rows
+    )
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://'
+        'schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f'<dimension ref="{dimension}"/><sheetData>{body}</sheetData></worksheet>'
+    )
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, text in (("[Content_Types].xml", _CT), ("_rels/.rels", _RELS),
-                           ("xl/workbook.xml", _WB), ("xl/_rels/workbook.xml.rels", _WB_RELS),
-                           ("xl/worksheets/sheet1.xml", sheet)):
+        for name, text in (
+            ("[Content_Types].xml", _CT),
+            ("_rels/.rels", _RELS),
+            ("xl/workbook.xml", _WB),
+            ("xl/_rels/workbook.xml.rels", _WB_RELS),
+            ("xl/worksheets/sheet1.xml", sheet),
+        ):
             z.writestr(name, text)
     return out.getvalue()
 
@@ -66,9 +81,11 @@ def xfd_workbook(header: list[str], rows: int = 60_000, value=1, column: str = "
     """The upload that took a server from 133 MiB to over 7 GiB: a header, then `rows`
     rows each holding one cell in column XFD (the last of 16,384)."""
     cols = [tabular.letters(i) for i in range(len(header))]
-    return workbook([(1, list(zip(cols, header, strict=True)))]
-                    + [(n, [(column, value)]) for n in range(2, rows + 2)],
-                    f"A1:{column}{rows + 1}")
+    return workbook(
+        [(1, list(zip(cols, header, strict=True)))]
+        + [(n, [(column, value)]) for n in range(2, rows + 2)],
+        f"A1:{column}{rows + 1}",
+    )
 
 
 def empty_lines_csv(header: list[str], size: int = 16 * 1024 * 1024 - 4096) -> bytes:
@@ -183,10 +200,13 @@ def test_encodings_and_delimiters():
         return 2 if "姓名" in rows[-1][1] else None
 
     limits = tabular.Limits(max_rows=10)
-    for encoding, label in (("utf-8", "csv/utf-8"), ("utf-8-sig", "csv/utf-8"),
-                            ("gbk", "csv/gbk"), ("utf-16", "csv/utf-16")):
-        table = tabular.read_table(text.encode(encoding), header, limits,
-                                   delimiters=(",", ";"))
+    for encoding, label in (
+        ("utf-8", "csv/utf-8"),
+        ("utf-8-sig", "csv/utf-8"),
+        ("gbk", "csv/gbk"),
+        ("utf-16", "csv/utf-16"),
+    ):
+        table = tabular.read_table(text.encode(encoding), header, limits, delimiters=(",", ";"))
         assert (table.file_type, table.header) == (label, 0)
         assert table.rows[1] == (2, ["张三", "510704194503121234"])
     with pytest.raises(tabular.TableError, match="xls"):
@@ -196,8 +216,9 @@ def test_encodings_and_delimiters():
 
 def test_a_header_not_found_reads_no_further_than_the_search():
     content = ("x\n" * 100).encode()
-    table = tabular.read_table(content, lambda rows: None,
-                               tabular.Limits(max_rows=10, header_rows=30))
+    table = tabular.read_table(
+        content, lambda rows: None, tabular.Limits(max_rows=10, header_rows=30)
+    )
     assert table.header is None and len(table.rows) == 30
 
 
@@ -214,5 +235,4 @@ def test_openpyxl_reads_what_the_stream_reader_does_not_and_stays_bounded(monkey
 
 
 def test_letters():
-    assert [tabular.letters(i) for i in (0, 25, 26, 255, 16383)] == ["A", "Z", "AA", "IV",
-                                                                       "XFD"]
+    assert [tabular.letters(i) for i in (0, 25, 26, 255, 16383)] == ["A", "Z", "AA", "IV", "XFD"]

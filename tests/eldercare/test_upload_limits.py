@@ -94,20 +94,37 @@ def _posts(server, db):
     url = server.url + "/api/v1"
 
     def claims(content, name):
-        return requests.post(f"{url}/homecare/claims", headers=as_boss, timeout=120,
-                             data={"provider_id": provider_id, "month": month_text()},
-                             files={"file": (name, content)})
+        return requests.post(
+            f"{url}/homecare/claims",
+            headers=as_boss,
+            timeout=120,
+            data={"provider_id": provider_id, "month": month_text()},
+            files={"file": (name, content)},
+        )
 
     def roster(content, name):
-        return requests.post(f"{url}/people/import", headers=as_admin, timeout=120,
-                             data={"dry_run": "true"}, files={"file": (name, content)})
+        return requests.post(
+            f"{url}/people/import",
+            headers=as_admin,
+            timeout=120,
+            data={"dry_run": "true"},
+            files={"file": (name, content)},
+        )
 
     def comparison(content, name):
-        return requests.post(f"{url}/comparisons", headers=as_admin, timeout=120,
-                             data={"kind": "death"}, files={"file": (name, content)})
+        return requests.post(
+            f"{url}/comparisons",
+            headers=as_admin,
+            timeout=120,
+            data={"kind": "death"},
+            files={"file": (name, content)},
+        )
 
-    return {"claims": (claims, CLAIM_COLUMNS), "roster": (roster, ROSTER),
-            "comparison": (comparison, LIST)}
+    return {
+        "claims": (claims, CLAIM_COLUMNS),
+        "roster": (roster, ROSTER),
+        "comparison": (comparison, LIST),
+    }
 
 
 def _message(resp) -> str:
@@ -124,16 +141,19 @@ def test_a_hostile_upload_is_refused_quickly_within_50_mib(server, db, kind):
     post(b"a,b\n1,2\n", "warm.csv")
     post(xfd_workbook(header, rows=3), "warm.xlsx")
     for name, content, words in (
-            ("xfd.xlsx", xfd_workbook(header), "表格过宽"),
-            ("empty-lines.csv", empty_lines_csv(header), "行数过多")):
+        ("xfd.xlsx", xfd_workbook(header), "表格过宽"),
+        ("empty-lines.csv", empty_lines_csv(header), "行数过多"),
+    ):
         peak = Peak(pid)
         started = time.perf_counter()
         resp = post(content, name)
         seconds = time.perf_counter() - started
         grown = peak.growth_mib()
-        FIGURES.append(f"{kind:10} {name:16} {len(content) / 1024:8.0f} KiB  {resp.status_code}"
-                       f"  {seconds:5.2f} s  worker RSS {peak.before / 1024:.0f} MiB "
-                       f"+{grown:.1f} MiB")
+        FIGURES.append(
+            f"{kind:10} {name:16} {len(content) / 1024:8.0f} KiB  {resp.status_code}"
+            f"  {seconds:5.2f} s  worker RSS {peak.before / 1024:.0f} MiB "
+            f"+{grown:.1f} MiB"
+        )
         assert resp.status_code == 422, resp.text[:500]
         assert words in _message(resp), _message(resp)[:500]
         assert seconds < 15, (kind, name, seconds)

@@ -16,14 +16,27 @@ def days_ago(n: int) -> date:
     return local_today() - timedelta(days=n)
 
 
-def make_home(name: str = "魏城镇敬老院", beds: int = 3, kind: str = "care_home",
-              township: str | None = "510704104", nursing: int = 0, room_sex: str = "mixed"):
+def make_home(
+    name: str = "魏城镇敬老院",
+    beds: int = 3,
+    kind: str = "care_home",
+    township: str | None = "510704104",
+    nursing: int = 0,
+    room_sex: str = "mixed",
+):
     f = services.create_facility(name, kind, township, opened_on=date(2000, 1, 1))
     made = []
     for i in range(beds):
-        made.append(services.add_bed(f, f"{i + 1:02d}", "nursing" if i < nursing else "ordinary",
-                                     room=f"R{i // 2 + 1}", room_sex=room_sex,
-                                     created_on=date(2000, 1, 1)))
+        made.append(
+            services.add_bed(
+                f,
+                f"{i + 1:02d}",
+                "nursing" if i < nursing else "ordinary",
+                room=f"R{i // 2 + 1}",
+                room_sex=room_sex,
+                created_on=date(2000, 1, 1),
+            )
+        )
     db.session.commit()
     return f, made
 

@@ -17,17 +17,22 @@ from tests import factories
 
 
 def check_demo_day_care(client, logins: str) -> None:
-    centres = set(db.session.scalars(sa.select(Facility.id).where(
-        Facility.kind == FacilityKind.DAY_CARE)))
-    managers = db.session.execute(sa.select(User.username, User.facility_id, User.role)
-                                  .where(User.username.like("dc\\_%", escape="\\"))).all()
+    centres = set(
+        db.session.scalars(sa.select(Facility.id).where(Facility.kind == FacilityKind.DAY_CARE))
+    )
+    managers = db.session.execute(
+        sa.select(User.username, User.facility_id, User.role).where(
+            User.username.like("dc\\_%", escape="\\")
+        )
+    ).all()
     assert len(centres) == 20 and {fid for _u, fid, _r in managers} == centres
     assert {r.value for _u, _f, r in managers} == {"manager"} and len(managers) == 20
     assert "dc_<township in pinyin>" in logins
     assert all(u in logins for u, _f, _r in managers)
 
-    rows = db.session.execute(sa.select(Attendance.facility_id, Attendance.person_id,
-                                        Attendance.day)).all()
+    rows = db.session.execute(
+        sa.select(Attendance.facility_id, Attendance.person_id, Attendance.day)
+    ).all()
     assert all(day.weekday() < 5 for _f, _p, day in rows)
     by_centre: dict[int, list] = defaultdict(list)
     for fid, pid, day in rows:
@@ -41,9 +46,12 @@ def check_demo_day_care(client, logins: str) -> None:
         days = {day for _p, day in seen}
         assert 10 <= len(regulars) <= 40, (fid, len(regulars))  # a stable group
         assert len(seen) / len(days) >= 6  # most of them come on a given day
-    gone = db.session.scalar(sa.select(sa.func.count()).select_from(Attendance).join(
-        Person, Person.id == Attendance.person_id).where(sa.or_(
-            Person.death_date <= Attendance.day, Person.moved_date <= Attendance.day)))
+    gone = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Attendance)
+        .join(Person, Person.id == Attendance.person_id)
+        .where(sa.or_(Person.death_date <= Attendance.day, Person.moved_date <= Attendance.day))
+    )
     assert gone == 0
 
     # the overview and a centre manager's own figures recount to the rows
@@ -53,12 +61,18 @@ def check_demo_day_care(client, logins: str) -> None:
     for month in (Month.of(today), Month.of(today).previous().previous()):
         mine = [pid for pid, day in by_centre[fid] if day in month]
         every = [pid for f, pid, day in rows if day in month]
-        o = client.get(f"/api/v1/stats/overview?date={month.last.isoformat()}"
-                       if month.last < today else "/api/v1/stats/overview",
-                       headers=factories.headers(admin)).json
+        o = client.get(
+            f"/api/v1/stats/overview?date={month.last.isoformat()}"
+            if month.last < today
+            else "/api/v1/stats/overview",
+            headers=factories.headers(admin),
+        ).json
         assert o["day_care"]["attendance_days"] == len(every) > 0
         assert o["day_care"]["elders"] == len(set(every))
-        own = client.get(f"/api/v1/facilities/day-care?date={month.first.isoformat()}",
-                         headers=factories.headers(manager)).json
-        assert [(c["facility_id"], c["attendance_days"], c["elders"])
-                for c in own["centres"]] == [(fid, len(mine), len(set(mine)))]
+        own = client.get(
+            f"/api/v1/facilities/day-care?date={month.first.isoformat()}",
+            headers=factories.headers(manager),
+        ).json
+        assert [(c["facility_id"], c["attendance_days"], c["elders"]) for c in own["centres"]] == [
+            (fid, len(mine), len(set(mine)))
+        ]

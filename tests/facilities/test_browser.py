@@ -22,8 +22,7 @@ def _watch(page) -> list[str]:
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400
-            else None)
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     return errors
 
 
@@ -83,9 +82,12 @@ def test_a_manager_transfers_then_discharges_on_the_bed_board(app, live_servers,
     # 转床: from 01 to 03, today
     old.click()
     # several forms on the page ask for a date: each label belongs to its own form's field
-    stray = page.eval_on_selector_all("form label[for]", """labels => labels.filter(
+    stray = page.eval_on_selector_all(
+        "form label[for]",
+        """labels => labels.filter(
         l => !l.closest("form").contains(document.getElementById(l.htmlFor))
-    ).map(l => l.textContent)""")
+    ).map(l => l.textContent)""",
+    )
     assert stray == []
     page.click("button[data-bs-target='#a-transfer']")
     move = page.locator("#a-transfer form")
@@ -130,13 +132,15 @@ def test_a_manager_transfers_then_discharges_on_the_bed_board(app, live_servers,
     today = local_today()
     assert [(s.bed_id, s.start_date, s.end_date, s.end_reason) for s in stays] == [
         (first, days_ago(30), today, EndReason.TRANSFERRED),
-        (second, today, today, EndReason.DISCHARGED)]
+        (second, today, today, EndReason.DISCHARGED),
+    ]
     assert stays[1].previous_stay_id == stays[0].id
     db.session.commit()
 
 
-def test_a_clerk_places_a_wubao_applicant_in_the_first_ranked_bed(app, client, live_servers,
-                                                                    page_for):
+def test_a_clerk_places_a_wubao_applicant_in_the_first_ranked_bed(
+    app, client, live_servers, page_for
+):
     weicheng, wc_beds = make_home(beds=4, nursing=2)  # R1: two nursing beds, R2: ordinary
     make_home("石马镇中心敬老院", beds=2, nursing=1, township="510704101")
     clerk = f.user("admin", username="clerk_place", display_name="李干事")
@@ -159,7 +163,9 @@ def test_a_clerk_places_a_wubao_applicant_in_the_first_ranked_bed(app, client, l
     waiting = page.locator("[data-testid=waiting-list] a")
     # full- and partial-care persons first (国发〔2016〕14号), then who applied first
     assert [waiting.nth(i).inner_text().split()[0] for i in range(waiting.count())] == [
-        "王德福", "李秀英"]
+        "王德福",
+        "李秀英",
+    ]
     waiting.filter(has_text="王德福").click()
     page.wait_for_selector("[data-testid=option]")
     first = page.locator("[data-testid=option]").first
@@ -186,7 +192,8 @@ def test_a_clerk_places_a_wubao_applicant_in_the_first_ranked_bed(app, client, l
     # and so does the API: the bed is his, his support is centralised from today
     beds = client.get(f"/api/v1/facilities/{home_id}/beds", headers=headers).json["items"]
     assert [(b["id"], b["status"], b.get("person_id")) for b in beds if b.get("person_id")] == [
-        (bed_id, "occupied", wang_id)]
+        (bed_id, "occupied", wang_id)
+    ]
     person = client.get(f"/api/v1/people/{wang_id}", headers=headers).json
     assert person["wubao"]["support"] == "centralized"
     assert person["wubao"]["since"] == local_today().isoformat()

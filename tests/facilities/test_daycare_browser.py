@@ -23,8 +23,9 @@ pytestmark = pytest.mark.browser
 
 def test_a_centre_manager_ticks_a_register_on_a_phone(app, live_servers, page_for):
     centre, _beds = make_home("魏城镇老年人日间照料中心", beds=2, kind="day_care")
-    f.user("manager", username="dc_weicheng", facility_id=centre.id,
-           display_name="魏城日照中心负责人")
+    f.user(
+        "manager", username="dc_weicheng", facility_id=centre.id, display_name="魏城日照中心负责人"
+    )
     people = [f.person(n) for n in ("张桂芳", "李长林", "王德福")]
     daycare_register.save_register(centre, local_today() - timedelta(days=8), people)
     db.session.commit()
@@ -54,7 +55,10 @@ def test_a_centre_manager_ticks_a_register_on_a_phone(app, live_servers, page_fo
     assert not page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
     assert not errors, errors
     db.session.expire_all()
-    saved = db.session.scalars(sa.select(Attendance.person_id).where(
-        Attendance.facility_id == centre_id, Attendance.day == day)).all()
+    saved = db.session.scalars(
+        sa.select(Attendance.person_id).where(
+            Attendance.facility_id == centre_id, Attendance.day == day
+        )
+    ).all()
     assert sorted(saved) == [ids[0], ids[2]]
     db.session.commit()

@@ -32,8 +32,13 @@ def _centre_with_regulars(n: int = 5):
 
 def _rows(fid: int, day) -> list[int]:
     db.session.commit()  # a fresh snapshot after the servers' commits
-    return sorted(db.session.scalars(sa.select(Attendance.person_id).where(
-        Attendance.facility_id == fid, Attendance.day == day)))
+    return sorted(
+        db.session.scalars(
+            sa.select(Attendance.person_id).where(
+                Attendance.facility_id == fid, Attendance.day == day
+            )
+        )
+    )
 
 
 @pytest.mark.parametrize("round_", range(2))
@@ -57,10 +62,21 @@ def test_a_register_and_arrivals_at_once_never_double_count(live_servers):
     token = _token(live_servers[0], mgr)
     today = local_today().isoformat()
     ids = [p.id for p in people]
-    register = ("PUT", f"/api/v1/facilities/{centre.id}/attendance/{today}",
-                {"person_ids": ids}, token)
-    arrivals = [("POST", f"/api/v1/facilities/{centre.id}/attendance",
-                 {"person_id": pid, "day": today}, token) for pid in ids]
+    register = (
+        "PUT",
+        f"/api/v1/facilities/{centre.id}/attendance/{today}",
+        {"person_ids": ids},
+        token,
+    )
+    arrivals = [
+        (
+            "POST",
+            f"/api/v1/facilities/{centre.id}/attendance",
+            {"person_id": pid, "day": today},
+            token,
+        )
+        for pid in ids
+    ]
     results = _fire(live_servers, [register, *arrivals, register])
     assert all(s in (200, 409) for s, _b in results), results
     assert _rows(centre.id, local_today()) == sorted(ids)

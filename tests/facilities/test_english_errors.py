@@ -24,9 +24,11 @@ def test_a_bed_out_of_service_is_said_in_the_readers_language(client, home):
 
     def admit():
         token = factories.csrf(client, url)
-        r = client.post(url + "/admit", data={"csrf_token": token, "id_number": a.id_number,
-                                              "start_date": TODAY},
-                        headers={"Referer": url})
+        r = client.post(
+            url + "/admit",
+            data={"csrf_token": token, "id_number": a.id_number, "start_date": TODAY},
+            headers={"Referer": url},
+        )
         assert r.status_code == 303
         return client.get(url).text
 

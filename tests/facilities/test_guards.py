@@ -47,8 +47,11 @@ def test_a_day_may_be_today_never_tomorrow_nor_before_the_earliest(db):
 
 
 def test_only_the_living_who_still_live_here_are_admitted(db):
-    living, dead, gone = (factories.person("王德福"), factories.person("李长林"),
-                          factories.person("张秀英"))
+    living, dead, gone = (
+        factories.person("王德福"),
+        factories.person("李长林"),
+        factories.person("张秀英"),
+    )
     people.record_death(dead, days_ago(2))
     people.record_move(gone, days_ago(2))
     guards.check_person_active(living)
@@ -68,8 +71,9 @@ def test_a_stay_that_ends_on_a_day_leaves_the_bed_free_that_day(db, home):
     # a closed period before the stay began does not touch it either
     assert guards.overlapping(Stay.bed_id, beds[0].id, days_ago(30), days_ago(20)) is None
     assert guards.overlapping(Stay.bed_id, beds[0].id, days_ago(30), days_ago(19)) == stay
-    assert guards.overlapping(Stay.bed_id, beds[0].id, days_ago(11), None,
-                              exclude=(stay.id,)) is None
+    assert (
+        guards.overlapping(Stay.bed_id, beds[0].id, days_ago(11), None, exclude=(stay.id,)) is None
+    )
 
 
 def test_an_ended_stay_is_not_open(db, home):

@@ -26,8 +26,9 @@ def test_a_picked_bed_that_is_no_record_id_is_refused_in_words(client, home):
     factories.login(client, factories.user("manager", facility_id=f.id))
     token = factories.csrf(client, f"/facilities/{f.id}")
     for junk in ("'; drop", "-1", "1" * 13, ""):
-        r = client.post(f"/stays/{stay_id}/transfer",
-                        data={"csrf_token": token, "bed_id": junk, "date": TODAY})
+        r = client.post(
+            f"/stays/{stay_id}/transfer", data={"csrf_token": token, "bed_id": junk, "date": TODAY}
+        )
         assert r.status_code == 303, junk
         back = client.get(r.headers["Location"])
         assert "请选择有效的选项" in back.text or "转入床位" in back.text, junk
@@ -42,8 +43,9 @@ def test_a_missing_field_is_named_and_the_way_back_is_the_bed(client, home):
     assert r.status_code == 303
     assert "离院日期" in client.get(r.headers["Location"]).text
     assert services.open_stay_of(resident.id) is not None
-    r = client.post(f"/stays/{stay_id}/end",
-                    data={"csrf_token": token, "reason": "discharged", "date": TODAY})
+    r = client.post(
+        f"/stays/{stay_id}/end", data={"csrf_token": token, "reason": "discharged", "date": TODAY}
+    )
     assert r.status_code == 303
     assert r.headers["Location"].endswith(f"/facilities/{f.id}?bed={beds[0].id}#bed-{beds[0].id}")
     assert services.open_stay_of(resident.id) is None

@@ -35,25 +35,37 @@ def test_manager_admits_transfers_records_leave_and_discharges_on_the_board(clie
     page = client.get(f"/facilities/{f.id}/beds/{beds[0].id}")
     assert page.status_code == 200 and 'data-testid="admit-form"' in page.text
     token = factories.csrf(client, f"/facilities/{f.id}/beds/{beds[0].id}")
-    r = client.post(f"/facilities/{f.id}/beds/{beds[0].id}/admit",
-                    data={"csrf_token": token, "id_number": a.id_number, "start_date": TODAY})
+    r = client.post(
+        f"/facilities/{f.id}/beds/{beds[0].id}/admit",
+        data={"csrf_token": token, "id_number": a.id_number, "start_date": TODAY},
+    )
     assert r.status_code == 303
     board = client.get(f"/facilities/{f.id}").text
     assert "王德福" in board and "在住" in board and "入住 0 天" in board
     stay = services.open_stay_of(a.id)
-    r = client.post(f"/stays/{stay.id}/transfer",
-                    data={"csrf_token": token, "bed_id": beds[1].id, "date": TODAY})
+    r = client.post(
+        f"/stays/{stay.id}/transfer",
+        data={"csrf_token": token, "bed_id": beds[1].id, "date": TODAY},
+    )
     assert r.status_code == 303
     new_id = services.open_stay_of(a.id).id
-    r = client.post(f"/stays/{new_id}/leave", data={
-        "csrf_token": token, "kind": "hospital", "start_date": TODAY, "expected_return": TODAY})
+    r = client.post(
+        f"/stays/{new_id}/leave",
+        data={
+            "csrf_token": token,
+            "kind": "hospital",
+            "start_date": TODAY,
+            "expected_return": TODAY,
+        },
+    )
     assert r.status_code == 303 and "请假" in client.get(f"/facilities/{f.id}").text
     r = client.post(f"/stays/{new_id}/return", data={"csrf_token": token, "date": TODAY})
     assert r.status_code == 303
     bed_page = client.get(f"/facilities/{f.id}/beds/{beds[1].id}").text
     assert 'data-confirm="确认 王德福 离院' in bed_page
-    r = client.post(f"/stays/{new_id}/end", data={"csrf_token": token, "date": TODAY,
-                                                  "reason": "discharged"})
+    r = client.post(
+        f"/stays/{new_id}/end", data={"csrf_token": token, "date": TODAY, "reason": "discharged"}
+    )
     assert r.status_code == 303
     assert services.open_stay_of(a.id) is None
 
@@ -66,9 +78,11 @@ def test_a_refused_admission_is_flashed_and_nothing_stored(client, home):
     db.session.commit()
     factories.login(client, mgr)
     token = factories.csrf(client, f"/facilities/{f.id}")
-    r = client.post(f"/facilities/{f.id}/beds/{beds[0].id}/admit",
-                    data={"csrf_token": token, "id_number": b.id_number, "start_date": TODAY},
-                    headers={"Referer": f"/facilities/{f.id}"})
+    r = client.post(
+        f"/facilities/{f.id}/beds/{beds[0].id}/admit",
+        data={"csrf_token": token, "id_number": b.id_number, "start_date": TODAY},
+        headers={"Referer": f"/facilities/{f.id}"},
+    )
     assert r.status_code == 303
     assert "已有人入住" in client.get(f"/facilities/{f.id}").text
     assert services.open_stay_of(b.id) is None
@@ -78,8 +92,10 @@ def test_post_without_csrf_is_refused(client, home):
     f, beds = home
     factories.login(client, factories.user("manager", facility_id=f.id))
     a = factories.person("王德福")
-    client.post(f"/facilities/{f.id}/beds/{beds[0].id}/admit",
-                data={"id_number": a.id_number, "start_date": TODAY})
+    client.post(
+        f"/facilities/{f.id}/beds/{beds[0].id}/admit",
+        data={"id_number": a.id_number, "start_date": TODAY},
+    )
     assert services.open_stay_of(a.id) is None
 
 
@@ -116,8 +132,10 @@ def test_auditor_reads_but_gets_no_action_forms(client, home):
     assert "admit-form" not in page
     token = factories.csrf(client, f"/facilities/{f.id}")
     a = factories.person("王德福")
-    r = client.post(f"/facilities/{f.id}/beds/{beds[0].id}/admit",
-                    data={"csrf_token": token, "id_number": a.id_number, "start_date": TODAY})
+    r = client.post(
+        f"/facilities/{f.id}/beds/{beds[0].id}/admit",
+        data={"csrf_token": token, "id_number": a.id_number, "start_date": TODAY},
+    )
     assert r.status_code == 403
 
 
@@ -133,8 +151,10 @@ def test_placement_page_ranks_beds_and_admits_in_one_click(client, admin, home):
     page = client.get(f"/placements?person_id={a.id}").text
     assert "同乡镇（魏城镇）" in page and 'data-testid="place-button"' in page
     token = factories.csrf(client, f"/placements?person_id={a.id}")
-    r = client.post("/placements", data={"csrf_token": token, "person_id": a.id,
-                                         "bed_id": beds[0].id, "date": TODAY})
+    r = client.post(
+        "/placements",
+        data={"csrf_token": token, "person_id": a.id, "bed_id": beds[0].id, "date": TODAY},
+    )
     assert r.status_code == 303
     assert services.open_stay_of(a.id).bed_id == beds[0].id
     assert a.current_support.support.value == "centralized"
@@ -143,7 +163,12 @@ def test_placement_page_ranks_beds_and_admits_in_one_click(client, admin, home):
 def test_lists_export_xlsx_and_csv(client, admin, home):
     f, _beds = home
     factories.login(client, admin)
-    for path in ("/facilities", f"/facilities/{f.id}", "/placements", "/facilities/occupancy",):
+    for path in (
+        "/facilities",
+        f"/facilities/{f.id}",
+        "/placements",
+        "/facilities/occupancy",
+    ):
         csv = client.get(f"{path}?format=csv")
         assert csv.status_code == 200 and csv.mimetype == "text/csv", path
         assert csv.get_data(as_text=True).startswith("\ufeff")
@@ -176,8 +201,10 @@ def test_day_care_register(client, admin):
     a = factories.person("王德福")
     factories.login(client, admin)
     token = factories.csrf(client, f"/facilities/{centre.id}/attendance")
-    r = client.post(f"/facilities/{centre.id}/attendance",
-                    data={"csrf_token": token, "id_number": a.id_number, "action": "arrive"})
+    r = client.post(
+        f"/facilities/{centre.id}/attendance",
+        data={"csrf_token": token, "id_number": a.id_number, "action": "arrive"},
+    )
     assert r.status_code == 303
     assert "王德福" in client.get(f"/facilities/{centre.id}/attendance").text
 
@@ -202,9 +229,10 @@ def test_manager_asks_for_a_transfer_and_the_bureau_approves_on_pages(client, ho
     page = client.get(f"/facilities/{f.id}/beds/{beds[0].id}").text
     assert "申请转院" in page and g.name in page
     token = factories.csrf(client, f"/facilities/{f.id}")
-    r = client.post(f"/stays/{stay_id}/transfer-request",
-                    data={"csrf_token": token, "facility_id": g.id, "date": TODAY,
-                          "reason": "离家近"})
+    r = client.post(
+        f"/stays/{stay_id}/transfer-request",
+        data={"csrf_token": token, "facility_id": g.id, "date": TODAY, "reason": "离家近"},
+    )
     assert r.status_code == 303
     listing = client.get("/facilities/transfers").text
     assert "待审批" in listing and "批准" not in listing.split("<tbody>")[1]
@@ -228,8 +256,11 @@ def test_days_in_count_from_the_home_not_the_last_bed(client, home, other_home):
     a, b = factories.person("王德福"), factories.person("李秀英", sex="F")
     moved = services.transfer(services.admit(a, beds[0], days_ago(30)), beds[1], days_ago(10))
     services.transfer(moved, beds[2], days_ago(2))
-    services.approve_transfer(services.request_transfer(
-        services.admit(b, other_beds[0], days_ago(40)), beds[0], days_ago(5)))
+    services.approve_transfer(
+        services.request_transfer(
+            services.admit(b, other_beds[0], days_ago(40)), beds[0], days_ago(5)
+        )
+    )
     db.session.commit()
     factories.login(client, factories.user("admin"))
     board = client.get(f"/facilities/{f.id}").text
@@ -255,11 +286,14 @@ def test_bad_form_and_query_input_is_refused_politely(client, home):
     centre, _ = make_home("魏城镇老年人日间照料中心", beds=0, kind="day_care")
     factories.login(client, factories.user("admin"))
     token = factories.csrf(client, f"/facilities/{f.id}")
-    r = client.post(f"/facilities/{f.id}/beds/{beds[1].id}/admit",
-                    data={"csrf_token": token, "person_id": "abc", "start_date": TODAY})
+    r = client.post(
+        f"/facilities/{f.id}/beds/{beds[1].id}/admit",
+        data={"csrf_token": token, "person_id": "abc", "start_date": TODAY},
+    )
     assert r.status_code == 303
-    r = client.post(f"/stays/{stay_id}/transfer",
-                    data={"csrf_token": token, "bed_id": "'; drop", "date": TODAY})
+    r = client.post(
+        f"/stays/{stay_id}/transfer", data={"csrf_token": token, "bed_id": "'; drop", "date": TODAY}
+    )
     assert r.status_code == 303 and services.open_stay_of(a.id).bed_id == beds[0].id
     assert client.get(f"/facilities/{centre.id}/attendance?day=2026-13-45").status_code == 200
     assert client.get("/facilities/99999").status_code == 404

@@ -59,13 +59,25 @@ def test_open_stay_indexes_hold_even_without_the_service(db, home):
     a, b = factories.person("王德福"), factories.person("李长林")
     services.admit(a, beds[0], days_ago(3))
     db.session.commit()
-    db.session.add(Stay(person_id=b.id, bed_id=beds[0].id, facility_id=beds[0].facility_id,
-                        start_date=days_ago(1)))
+    db.session.add(
+        Stay(
+            person_id=b.id,
+            bed_id=beds[0].id,
+            facility_id=beds[0].facility_id,
+            start_date=days_ago(1),
+        )
+    )
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()
-    db.session.add(Stay(person_id=a.id, bed_id=beds[1].id, facility_id=beds[1].facility_id,
-                        start_date=days_ago(1)))
+    db.session.add(
+        Stay(
+            person_id=a.id,
+            bed_id=beds[1].id,
+            facility_id=beds[1].facility_id,
+            start_date=days_ago(1),
+        )
+    )
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()
@@ -227,8 +239,7 @@ def test_attendance_only_at_day_care_and_once_per_day(db):
     a = factories.person("王德福")
     t = datetime.now(LOCAL).replace(hour=8, minute=30)
     row = services.record_attendance(centre, a, local_today(), arrived_at=t)
-    again = services.record_attendance(centre, a, local_today(),
-                                       left_at=t + timedelta(hours=7))
+    again = services.record_attendance(centre, a, local_today(), left_at=t + timedelta(hours=7))
     assert row.id == again.id and again.left_at is not None
     with pytest.raises(Invalid):
         services.record_attendance(home, a, local_today(), arrived_at=t)
@@ -366,7 +377,8 @@ def test_bed_flag_changes_are_audited(db, home, client, admin_headers):
     services.set_out_of_service(beds[0], local_today(), "维修")
     services.back_in_service(beds[0], local_today())
     db.session.commit()
-    entries = client.get(f"/api/v1/audit?entity=beds&entity_id={beds[0].id}",
-                         headers=admin_headers).json["items"]
+    entries = client.get(
+        f"/api/v1/audit?entity=beds&entity_id={beds[0].id}", headers=admin_headers
+    ).json["items"]
     changes = [e["changes"].get("out_of_service") for e in entries]
     assert [True, False] in changes and [False, True] in changes

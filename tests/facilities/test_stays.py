@@ -16,8 +16,13 @@ from .conftest import days_ago
 
 
 def _stay(person, bed) -> Stay:
-    return Stay(person_id=person.id, person=person, bed_id=bed.id, facility_id=bed.facility_id,
-                start_date=days_ago(1))
+    return Stay(
+        person_id=person.id,
+        person=person,
+        bed_id=bed.id,
+        facility_id=bed.facility_id,
+        start_date=days_ago(1),
+    )
 
 
 def test_the_persons_open_stay_index_says_the_person_has_a_bed(db, home):

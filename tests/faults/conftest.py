@@ -106,8 +106,12 @@ def page_session(server: LiveServer, username: str) -> requests.Session:
     s = requests.Session()
     page = s.get(server.url + "/login", timeout=30)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
-    resp = s.post(server.url + "/login", timeout=30, allow_redirects=False,
-                  data={"username": username, "password": f.PASSWORD, "csrf_token": token})
+    resp = s.post(
+        server.url + "/login",
+        timeout=30,
+        allow_redirects=False,
+        data={"username": username, "password": f.PASSWORD, "csrf_token": token},
+    )
     assert resp.status_code == 302, resp.text
     return s
 

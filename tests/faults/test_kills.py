@@ -78,8 +78,9 @@ class Pending(threading.Thread):
 def ledger_is_whole(session, enrolment_id: int) -> Decimal:
     """The balance, after checking it equals the sum of the ledger's entries."""
     balance = session.get(Enrolment, enrolment_id).balance
-    entries = session.scalars(sa.select(LedgerEntry.amount).where(
-        LedgerEntry.enrolment_id == enrolment_id)).all()
+    entries = session.scalars(
+        sa.select(LedgerEntry.amount).where(LedgerEntry.enrolment_id == enrolment_id)
+    ).all()
     assert balance == sum(entries, Decimal("0.00")), (balance, entries)
     assert balance >= 0
     return balance
@@ -96,19 +97,40 @@ def test_server_killed_mid_import_stores_nothing_and_the_import_is_redone(server
     admin = f.user("admin")
     kept = f.person("王德福", phone="13800000001")  # committed before: must survive
     n = numbers(40, start=500)
-    rows = [["1", "王德福", kept.id_number, "男", "魏城镇", "", "", "", "", "13900000009",
-             "二组", ""]]
-    rows += [[str(i + 2), f"新人{i}", n[i], "", "魏城镇", "", "老年人" if i % 2 else "",
-              "分散供养" if i % 2 else "", "全自理", "", "", ""] for i in range(40)]
+    rows = [
+        ["1", "王德福", kept.id_number, "男", "魏城镇", "", "", "", "", "13900000009", "二组", ""]
+    ]
+    rows += [
+        [
+            str(i + 2),
+            f"新人{i}",
+            n[i],
+            "",
+            "魏城镇",
+            "",
+            "老年人" if i % 2 else "",
+            "分散供养" if i % 2 else "",
+            "全自理",
+            "",
+            "",
+            "",
+        ]
+        for i in range(40)
+    ]
     content = roster_csv(rows)
     kept_id, username = kept.id, admin.username
 
     doomed = paused_server("import-saving", workers=1)
     browser = page_session(doomed, username)
     page = doomed.url + "/people/import"
-    sent = Pending(browser.post, page, timeout=60, allow_redirects=False,
-                   files={"file": ("花名册.csv", content, "text/csv")},
-                   data={"csrf_token": csrf_of(browser, page), "confirm": "1"})
+    sent = Pending(
+        browser.post,
+        page,
+        timeout=60,
+        allow_redirects=False,
+        files={"file": ("花名册.csv", content, "text/csv")},
+        data={"csrf_token": csrf_of(browser, page), "confirm": "1"},
+    )
     pid = wait_paused("import-saving", sent)
     with reading() as s:
         job = s.scalars(sa.select(ImportJob).order_by(ImportJob.id.desc())).first()
@@ -120,23 +142,31 @@ def test_server_killed_mid_import_stores_nothing_and_the_import_is_redone(server
     other = server  # another server process over the same database
     browser = page_session(other, username)
     page = other.url + "/people/import"
-    got = browser.get(f"{other.url}/people/import/{job_id}", timeout=30,
-                      headers={"Accept": "application/json"}).json()
+    got = browser.get(
+        f"{other.url}/people/import/{job_id}", timeout=30, headers={"Accept": "application/json"}
+    ).json()
     assert got["status"] == "failed" and not got["stored"], got
     assert "没有保存任何数据" in got["message"]
     with reading() as s:
         assert s.scalar(sa.select(sa.func.count(Person.id))) == 1
         assert s.get(Person, kept_id).phone == "13800000001"
         assert s.scalar(sa.select(sa.func.count(WubaoSupport.id))) == 0
-        assert s.scalar(sa.select(sa.func.count(AuditEntry.id)).where(
-            AuditEntry.action == "import")) == 0
+        assert (
+            s.scalar(sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action == "import"))
+            == 0
+        )
 
-    resp = browser.post(page, timeout=60, allow_redirects=False,
-                        files={"file": ("花名册.csv", content, "text/csv")},
-                        data={"csrf_token": csrf_of(browser, page), "confirm": "1"})
+    resp = browser.post(
+        page,
+        timeout=60,
+        allow_redirects=False,
+        files={"file": ("花名册.csv", content, "text/csv")},
+        data={"csrf_token": csrf_of(browser, page), "confirm": "1"},
+    )
     assert resp.status_code == 303, resp.text
-    again = browser.get(other.url + resp.headers["Location"], timeout=30,
-                        headers={"Accept": "application/json"}).json()
+    again = browser.get(
+        other.url + resp.headers["Location"], timeout=30, headers={"Accept": "application/json"}
+    ).json()
     assert again["status"] == "done" and again["stored"], again
     assert (again["report"]["created"], again["report"]["updated"]) == (40, 1)
     with reading() as s:
@@ -157,9 +187,13 @@ def test_worker_killed_mid_check_out_leaves_no_debit_and_the_retry_counts_once(c
     worker = f.user("worker", provider_id=provider.id)
     start = now() - timedelta(hours=2)
     assert scan(client, worker, cards.url(e), "check_in", at=start).status_code == 201
-    body = {"qr": cards.url(e), "kind": "check_out", "at": (start + timedelta(minutes=125))
-            .isoformat(), "client_id": str(uuid.uuid4()),
-            "services": [{"code": "care", "quantity": 2}]}
+    body = {
+        "qr": cards.url(e),
+        "kind": "check_out",
+        "at": (start + timedelta(minutes=125)).isoformat(),
+        "client_id": str(uuid.uuid4()),
+        "services": [{"code": "care", "quantity": 2}],
+    }
     headers = f.headers(worker)
     db.session.commit()  # the token; and hold no SQLite lock while the server works
 
@@ -171,10 +205,16 @@ def test_worker_killed_mid_check_out_leaves_no_debit_and_the_retry_counts_once(c
         visit = s.scalars(sa.select(Visit)).one()  # the check-in, committed, is kept
         assert visit.check_out_at is None and visit.status.value == "open"
         assert ledger_is_whole(s, e.id) == Decimal("300.00")
-        assert s.scalar(sa.select(sa.func.count(LedgerEntry.id)).where(
-            LedgerEntry.kind == "visit_debit")) == 0
-        assert s.scalar(sa.select(sa.func.count(Scan.id)).where(
-            Scan.client_id == body["client_id"])) == 0
+        assert (
+            s.scalar(
+                sa.select(sa.func.count(LedgerEntry.id)).where(LedgerEntry.kind == "visit_debit")
+            )
+            == 0
+        )
+        assert (
+            s.scalar(sa.select(sa.func.count(Scan.id)).where(Scan.client_id == body["client_id"]))
+            == 0
+        )
 
     first = requests.post(url, json=body, headers=headers, timeout=60)
     repeat = requests.post(url, json=body, headers=headers, timeout=60)
@@ -183,16 +223,14 @@ def test_worker_killed_mid_check_out_leaves_no_debit_and_the_retry_counts_once(c
     assert first.json()["subsidised"] == "100.00"
     with reading() as s:
         assert ledger_is_whole(s, e.id) == Decimal("200.00")
-        debits = s.scalars(sa.select(LedgerEntry).where(
-            LedgerEntry.kind == "visit_debit")).all()
+        debits = s.scalars(sa.select(LedgerEntry).where(LedgerEntry.kind == "visit_debit")).all()
         assert [(d.visit_id, d.amount) for d in debits] == [(visit.id, Decimal("-100.00"))]
 
 
 # --------------------------------------------------------------------------- reconcile
 
 
-def test_worker_killed_mid_reconciliation_decides_no_line_and_the_rerun_decides_all(client,
-                                                                                   server):
+def test_worker_killed_mid_reconciliation_decides_no_line_and_the_rerun_decides_all(client, server):
     """The worker dies with every line of the claim decided but nothing committed: the
     claim is still submitted with no line decided and no call-back sample drawn; the
     clerk's second click reconciles it whole, and a third gives the same answer."""
@@ -206,12 +244,23 @@ def test_worker_killed_mid_reconciliation_decides_no_line_and_the_rerun_decides_
         hv.check_out(v, at(3 + i, 10, 5), [("clean", Decimal(1))])
         visits.append(v)
     db.session.commit()
-    rows = [line(1, visits[0]), line(2, visits[1]), line(3, visits[2], amount="55.00"),
-            line(4, visits[2]), line(5, None, person=visits[0].enrolment.person)]
-    resp = client.post("/api/v1/homecare/claims", headers=f.headers(boss),
-                       content_type="multipart/form-data",
-                       data={"provider_id": str(provider.id), "month": month_text(),
-                             "file": (io.BytesIO(csv_bytes(rows)), "c.csv")})
+    rows = [
+        line(1, visits[0]),
+        line(2, visits[1]),
+        line(3, visits[2], amount="55.00"),
+        line(4, visits[2]),
+        line(5, None, person=visits[0].enrolment.person),
+    ]
+    resp = client.post(
+        "/api/v1/homecare/claims",
+        headers=f.headers(boss),
+        content_type="multipart/form-data",
+        data={
+            "provider_id": str(provider.id),
+            "month": month_text(),
+            "file": (io.BytesIO(csv_bytes(rows)), "c.csv"),
+        },
+    )
     assert resp.status_code == 201, resp.json
     claim_id = resp.json["id"]
     headers = f.headers(clerk)
@@ -224,8 +273,11 @@ def test_worker_killed_mid_reconciliation_decides_no_line_and_the_rerun_decides_
     with reading() as s:
         claim = s.get(Claim, claim_id)
         assert claim.status.value == "submitted" and claim.reconciled_at is None
-        decided = s.scalar(sa.select(sa.func.count(ClaimLine.id)).where(
-            ClaimLine.claim_id == claim_id, ClaimLine.decision.is_not(None)))
+        decided = s.scalar(
+            sa.select(sa.func.count(ClaimLine.id)).where(
+                ClaimLine.claim_id == claim_id, ClaimLine.decision.is_not(None)
+            )
+        )
         assert decided == 0
         assert s.scalar(sa.select(sa.func.count(CallbackSample.id))) == 0
 
@@ -234,16 +286,25 @@ def test_worker_killed_mid_reconciliation_decides_no_line_and_the_rerun_decides_
     assert first.status_code == second.status_code == 200, first.text
     assert first.json() == second.json()
     decisions = {x["line_no"]: (x["decision"], x["reasons"]) for x in first.json()["lines"]}
-    assert decisions == {1: ("approved", []), 2: ("approved", []),
-                         3: ("adjusted", ["amount_mismatch"]),
-                         4: ("rejected", ["duplicate_line"]), 5: ("rejected", ["no_visit"])}
+    assert decisions == {
+        1: ("approved", []),
+        2: ("approved", []),
+        3: ("adjusted", ["amount_mismatch"]),
+        4: ("rejected", ["duplicate_line"]),
+        5: ("rejected", ["no_visit"]),
+    }
     with reading() as s:
         claim = s.get(Claim, claim_id)
         assert claim.status.value == "reconciled"
-        assert (claim.claimed_total, claim.approved_total) == (Decimal("215.00"),
-                                                               Decimal("120.00"))
-        assert s.scalar(sa.select(sa.func.count(ClaimLine.id)).where(
-            ClaimLine.claim_id == claim_id, ClaimLine.decision.is_(None))) == 0
+        assert (claim.claimed_total, claim.approved_total) == (Decimal("215.00"), Decimal("120.00"))
+        assert (
+            s.scalar(
+                sa.select(sa.func.count(ClaimLine.id)).where(
+                    ClaimLine.claim_id == claim_id, ClaimLine.decision.is_(None)
+                )
+            )
+            == 0
+        )
 
 
 # --------------------------------------------------------------------------- job
@@ -255,8 +316,12 @@ def _job(period: str, pause: bool = False) -> subprocess.Popen:
     if pause:
         env[faults.ENV] = "job-worked"
     return subprocess.Popen(
-        [sys.executable, "-m", "eldercare.cli", "jobs", "run", "subsidy-year", "--period",
-         period], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [sys.executable, "-m", "eldercare.cli", "jobs", "run", "subsidy-year", "--period", period],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_cli_job_killed_mid_run_leaves_no_trace_and_the_rerun_does_it_once(client, app):
@@ -283,10 +348,13 @@ def test_cli_job_killed_mid_run_leaves_no_trace_and_the_rerun_does_it_once(clien
         killed.communicate(timeout=30)
     with reading() as s:
         assert s.scalar(sa.select(sa.func.count(JobRun.id))) == 0
-        assert s.scalar(sa.select(sa.func.count(Enrolment.id)).where(
-            Enrolment.year == year + 1)) == 0
-        assert s.scalar(sa.select(sa.func.count(LedgerEntry.id)).where(
-            LedgerEntry.kind == "expiry")) == 0
+        assert (
+            s.scalar(sa.select(sa.func.count(Enrolment.id)).where(Enrolment.year == year + 1)) == 0
+        )
+        assert (
+            s.scalar(sa.select(sa.func.count(LedgerEntry.id)).where(LedgerEntry.kind == "expiry"))
+            == 0
+        )
         assert [ledger_is_whole(s, i) for i in old_ids] == [Decimal("300.00")] * 3
 
     rerun = _job(str(year + 1))  # the scheduler's catch-up, or a clerk, starts it again
@@ -298,8 +366,11 @@ def test_cli_job_killed_mid_run_leaves_no_trace_and_the_rerun_does_it_once(clien
         assert [(r.period, r.summary["carried"]) for r in runs] == [(str(year + 1), 3)]
         new = s.scalars(sa.select(Enrolment).where(Enrolment.year == year + 1)).all()
         assert sorted(e.person_id for e in new) == sorted(
-            s.get(Enrolment, i).person_id for i in old_ids)
+            s.get(Enrolment, i).person_id for i in old_ids
+        )
         assert [ledger_is_whole(s, e.id) for e in new] == [Decimal("300.00")] * 3
         assert [ledger_is_whole(s, i) for i in old_ids] == [Decimal("0.00")] * 3
-        assert s.scalar(sa.select(sa.func.count(LedgerEntry.id)).where(
-            LedgerEntry.kind == "expiry")) == 3
+        assert (
+            s.scalar(sa.select(sa.func.count(LedgerEntry.id)).where(LedgerEntry.kind == "expiry"))
+            == 3
+        )

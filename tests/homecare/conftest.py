@@ -77,8 +77,12 @@ def scan(client, user, qr, kind="check_in", at=None, services=None, client_id=No
     (`lat=None, lng=None`: a scan without location)."""
     if "lat" not in kw and "lng" not in kw:
         kw = kw | {"lat": HOME[0], "lng": HOME[1]}
-    body = {"qr": qr, "kind": kind, "at": iso(at or now()),
-            "client_id": client_id or str(uuid.uuid4())} | kw
+    body = {
+        "qr": qr,
+        "kind": kind,
+        "at": iso(at or now()),
+        "client_id": client_id or str(uuid.uuid4()),
+    } | kw
     if services is not None:
         body["services"] = services
     return client.post("/api/v1/homecare/scans", json=body, headers=f.headers(user))
@@ -92,15 +96,22 @@ def manual_form(client, world) -> tuple[str, dict]:
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
     cid = re.search(r'name="client_id" type="hidden" value="([^"]+)"', page.text).group(1)
     start = (now() - timedelta(hours=3)).astimezone(LOCAL).replace(tzinfo=None)
-    return path, {"csrf_token": csrf, "client_id": cid, "enrolment_id": world.enrolment.id,
-                  "start": start.strftime("%Y-%m-%dT%H:%M"),
-                  "end": (start + timedelta(minutes=60)).strftime("%Y-%m-%dT%H:%M"),
-                  "qty_clean": "1", "reason": "card_lost", "note": ""}
+    return path, {
+        "csrf_token": csrf,
+        "client_id": cid,
+        "enrolment_id": world.enrolment.id,
+        "start": start.strftime("%Y-%m-%dT%H:%M"),
+        "end": (start + timedelta(minutes=60)).strftime("%Y-%m-%dT%H:%M"),
+        "qty_clean": "1",
+        "reason": "card_lost",
+        "note": "",
+    }
 
 
 def visit(client, user, qr, start: datetime, minutes: int, picked, **kw):
     """Check in at `start` and out `minutes` later; returns the check-out answer."""
     r = scan(client, user, qr, "check_in", at=start, **kw)
     assert r.status_code == 201, r.json
-    return scan(client, user, qr, "check_out", at=start + timedelta(minutes=minutes),
-                services=picked, **kw)
+    return scan(
+        client, user, qr, "check_out", at=start + timedelta(minutes=minutes), services=picked, **kw
+    )

@@ -23,8 +23,13 @@ pytestmark = pytest.mark.browser
 
 def _phone(page_for, **options):
     """A phone-sized page whose browser may read the position: at the elder's home."""
-    return page_for(390, 844, permissions=["geolocation"],
-                    geolocation={"latitude": HOME[0], "longitude": HOME[1]}, **options)
+    return page_for(
+        390,
+        844,
+        permissions=["geolocation"],
+        geolocation={"latitude": HOME[0], "longitude": HOME[1]},
+        **options,
+    )
 
 
 def _watch(page) -> list[str]:
@@ -73,7 +78,8 @@ def test_a_worker_checks_in_and_out_from_the_card_url(app, world, live_servers, 
 
 
 def test_scans_made_offline_are_queued_and_arrive_once_when_the_network_returns(
-        app, world, live_servers, page_for):
+    app, world, live_servers, page_for
+):
     url = f"{live_servers[0].url}/v/{cards.token(world.enrolment)}"
     username, enrolment_id = world.worker.username, world.enrolment.id
     db.session.commit()
@@ -83,8 +89,10 @@ def test_scans_made_offline_are_queued_and_arrive_once_when_the_network_returns(
     banner = page.locator("[data-offline-banner]")
     assert banner.is_hidden()
     answers: list[int] = []
-    page.on("response", lambda r: answers.append(r.status)
-            if r.url.endswith("/api/v1/homecare/scans") else None)
+    page.on(
+        "response",
+        lambda r: answers.append(r.status) if r.url.endswith("/api/v1/homecare/scans") else None,
+    )
 
     assert not errors, errors
     page.context.set_offline(True)  # the lift, the cellar, the village without signal
@@ -109,7 +117,8 @@ def test_scans_made_offline_are_queued_and_arrive_once_when_the_network_returns(
     offline_errors, errors[:] = list(errors), []
     assert offline_errors and all(
         "ERR_INTERNET_DISCONNECTED" in e or "error occurred when fetching the script" in e
-        for e in offline_errors), offline_errors
+        for e in offline_errors
+    ), offline_errors
     page.context.set_offline(False)
     # sent by themselves, oldest first; the page then shows the server's answer
     expect(page.locator("[data-testid=balance]")).to_have_text("¥250.00")
@@ -122,17 +131,23 @@ def test_scans_made_offline_are_queued_and_arrive_once_when_the_network_returns(
     assert v.check_in_at is not None and v.check_out_at is not None
     assert v.check_out_at >= v.check_in_at and str(v.subsidised) == "50.00"
     assert [s.kind.value for s in db.session.query(Scan).order_by(Scan.id)] == [
-        "check_in", "check_out"]
-    debits = db.session.query(LedgerEntry).filter_by(enrolment_id=enrolment_id,
-                                                     kind=EntryKind.VISIT_DEBIT).all()
+        "check_in",
+        "check_out",
+    ]
+    debits = (
+        db.session.query(LedgerEntry)
+        .filter_by(enrolment_id=enrolment_id, kind=EntryKind.VISIT_DEBIT)
+        .all()
+    )
     assert [str(d.amount) for d in debits] == ["-50.00"]
     assert str(db.session.get(Enrolment, enrolment_id).balance) == "250.00"
     db.session.commit()
     assert not errors, errors
 
 
-def test_weak_signal_a_check_out_sends_the_waiting_check_in_first(app, world, live_servers,
-                                                                   page_for):
+def test_weak_signal_a_check_out_sends_the_waiting_check_in_first(
+    app, world, live_servers, page_for
+):
     """The phone says it is online but the check-in's request fails (weak signal): it
     waits on the phone. The check-out, once a request gets through, takes it along, oldest
     first, and the page shows the finished visit at once."""
@@ -164,7 +179,8 @@ def test_weak_signal_a_check_out_sends_the_waiting_check_in_first(app, world, li
 
 
 def test_a_shared_phone_sends_each_workers_queued_scans_under_their_own_login(
-        app, world, live_servers, page_for):
+    app, world, live_servers, page_for
+):
     """Worker 1's check-in waits on the phone (weak signal); worker 2 logs in on the same
     phone: the scan is not sent under worker 2's login, the banner says whose it is; when
     worker 1 is back, it goes, as worker 1's visit."""
@@ -246,8 +262,10 @@ def test_a_phone_without_location_asks_the_worker_why(app, world, live_servers, 
     assert "no_location" in v.exceptions and v.no_location_reason == "denied"
     assert v.lat is None and v.check_out_at is not None
     db.session.commit()
-    page.request.post(f"{live_servers[0].url}/logout",
-                      form={"csrf_token": page.get_attribute("meta[name=csrf-token]", "content")})
+    page.request.post(
+        f"{live_servers[0].url}/logout",
+        form={"csrf_token": page.get_attribute("meta[name=csrf-token]", "content")},
+    )
     page.goto(f"{live_servers[0].url}/login")
     page.fill("#username", boss)
     page.fill("#password", f.PASSWORD)
@@ -257,8 +275,7 @@ def test_a_phone_without_location_asks_the_worker_why(app, world, live_servers, 
     assert not [e for e in errors if "geolocation" not in e.lower()], errors
 
 
-def test_an_offline_weekend_keeps_the_scan_time_and_is_not_late(app, world, live_servers,
-                                                                page_for):
+def test_an_offline_weekend_keeps_the_scan_time_and_is_not_late(app, world, live_servers, page_for):
     """Friday evening in a village without signal: the check-in and check-out wait on
     the phone until Monday (64 hours). They go with the times they were made, at the
     elder's home: the visit is clean, not late_upload."""
@@ -289,5 +306,6 @@ def test_an_offline_weekend_keeps_the_scan_time_and_is_not_late(app, world, live
     assert v.exceptions == [] and v.status.value == "completed"
     assert v.lat is not None and v.no_location_reason == ""
     db.session.commit()
-    assert all("ERR_INTERNET_DISCONNECTED" in e or "fetching the script" in e
-               for e in errors), errors
+    assert all("ERR_INTERNET_DISCONNECTED" in e or "fetching the script" in e for e in errors), (
+        errors
+    )

@@ -53,15 +53,22 @@ def dash(app) -> Month:
     services.seed_reference_data(YEAR)  # last year's subsidy and price list
     provider = make_provider()
     other = make_provider("绵阳颐和居家养老服务有限公司", (B_TOWN,))
-    m = Month(provider, other,
-              boss=f.user("provider", provider_id=provider.id, username="kangle"),
-              other_boss=f.user("provider", provider_id=other.id, username="yihe"),
-              admin=f.user("admin", username="clerk"),
-              auditor=f.user("auditor", username="shenji"),
-              worker=f.user("worker", provider_id=provider.id, username="kangle_w1"),
-              worker2=f.user("worker", provider_id=other.id, username="yihe_w1"))
-    for name, town, p in (("李秀英", A_TOWN, provider), ("王德福", A_TOWN, provider),
-                          ("张桂兰", B_TOWN, provider), ("刘长林", B_TOWN, other)):
+    m = Month(
+        provider,
+        other,
+        boss=f.user("provider", provider_id=provider.id, username="kangle"),
+        other_boss=f.user("provider", provider_id=other.id, username="yihe"),
+        admin=f.user("admin", username="clerk"),
+        auditor=f.user("auditor", username="shenji"),
+        worker=f.user("worker", provider_id=provider.id, username="kangle_w1"),
+        worker2=f.user("worker", provider_id=other.id, username="yihe_w1"),
+    )
+    for name, town, p in (
+        ("李秀英", A_TOWN, provider),
+        ("王德福", A_TOWN, provider),
+        ("张桂兰", B_TOWN, provider),
+        ("刘长林", B_TOWN, other),
+    ):
         person = elder(name, town)
         m.elders.append(person)
         m.enrolments.append(enrol(person, p, YEAR))
@@ -74,26 +81,45 @@ def dash(app) -> Month:
     mine = Claim(provider_id=provider.id, month=f"{YEAR}-03", source=ClaimSource.GENERATED)
     db.session.add_all([claim, mine])
     db.session.flush()
-    a_visit = db.session.scalar(sa.select(Visit.id).where(Visit.provider_id == provider.id)
-                                .limit(1))
+    a_visit = db.session.scalar(
+        sa.select(Visit.id).where(Visit.provider_id == provider.id).limit(1)
+    )
     when = at(4, 2, 10)
-    for v, outcome in zip(b_visits, (CallbackOutcome.CONFIRMED, CallbackOutcome.NOT_DELIVERED,
-                                     None), strict=True):
-        db.session.add(CallbackSample(visit_id=v.id, claim_id=claim.id, provider_id=other.id,
-                                      reason=CallbackReason.CHANCE, outcome=outcome,
-                                      recorded_at=when if outcome else None))
-    db.session.add(CallbackSample(visit_id=a_visit, claim_id=mine.id,
-                                  provider_id=provider.id, reason=CallbackReason.RISK,
-                                  outcome=CallbackOutcome.COMPLAINT, recorded_at=when))
+    for v, outcome in zip(
+        b_visits, (CallbackOutcome.CONFIRMED, CallbackOutcome.NOT_DELIVERED, None), strict=True
+    ):
+        db.session.add(
+            CallbackSample(
+                visit_id=v.id,
+                claim_id=claim.id,
+                provider_id=other.id,
+                reason=CallbackReason.CHANCE,
+                outcome=outcome,
+                recorded_at=when if outcome else None,
+            )
+        )
+    db.session.add(
+        CallbackSample(
+            visit_id=a_visit,
+            claim_id=mine.id,
+            provider_id=provider.id,
+            reason=CallbackReason.RISK,
+            outcome=CallbackOutcome.COMPLAINT,
+            recorded_at=when,
+        )
+    )
     db.session.commit()
     return m
 
 
 def used(*enrolments) -> Decimal:
     """What the ledgers say was spent: minus the debits (and reversals)."""
-    total = db.session.scalar(sa.select(sa.func.sum(LedgerEntry.amount)).where(
-        LedgerEntry.enrolment_id.in_([e.id for e in enrolments]),
-        LedgerEntry.kind.in_(["visit_debit", "reversal"])))
+    total = db.session.scalar(
+        sa.select(sa.func.sum(LedgerEntry.amount)).where(
+            LedgerEntry.enrolment_id.in_([e.id for e in enrolments]),
+            LedgerEntry.kind.in_(["visit_debit", "reversal"]),
+        )
+    )
     return -Decimal(total).quantize(Decimal("0.01"))
 
 
@@ -103,8 +129,10 @@ def rows(html: str, testid: str) -> dict[str, list[str]]:
     body = section.split("<tbody>")[1].split("</tbody>")[0]
     out = {}
     for tr in re.findall(r"<tr.*?</tr>", body, re.S):
-        cells = [re.sub(r"<[^>]+>", "", c).strip()
-                 for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr, re.S)]
+        cells = [
+            re.sub(r"<[^>]+>", "", c).strip()
+            for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr, re.S)
+        ]
         out[cells[0]] = cells[1:]
     return out
 
@@ -122,8 +150,9 @@ def test_page_and_api_give_the_years_figures(client, dash):
     assert providers[m.other.name] == ["¥300.00", f"¥{b_used:,.2f}"]
     towns = rows(page.text, "dash-townships")
     a_town_used = used(*m.enrolments[:2])
-    assert sorted(towns.values()) == sorted([[f"¥{a_town_used:,.2f}"],
-                                             [f"¥{a_used - a_town_used + b_used:,.2f}"]])
+    assert sorted(towns.values()) == sorted(
+        [[f"¥{a_town_used:,.2f}"], [f"¥{a_used - a_town_used + b_used:,.2f}"]]
+    )
     months = rows(page.text, "dash-months")
     assert len(months) == 12
     assert months[f"{YEAR}-03"] == ["6", "0"]
@@ -138,8 +167,12 @@ def test_page_and_api_give_the_years_figures(client, dash):
     by_provider = {p["provider_id"]: p for p in j["providers"]}
     assert by_provider[m.provider.id]["allocated"] == "900.00"
     assert by_provider[m.provider.id]["used"] == f"{a_used:.2f}"
-    assert by_provider[m.other.id] == {"provider_id": m.other.id, "provider": m.other.name,
-                                       "allocated": "300.00", "used": f"{b_used:.2f}"}
+    assert by_provider[m.other.id] == {
+        "provider_id": m.other.id,
+        "provider": m.other.name,
+        "allocated": "300.00",
+        "used": f"{b_used:.2f}",
+    }
     by_town = {t["township_code"]: t for t in j["townships"]}
     assert set(by_town) == {A_TOWN, B_TOWN}
     assert by_town[A_TOWN]["used"] == f"{a_town_used:.2f}" and by_town[A_TOWN]["township"]
@@ -147,8 +180,13 @@ def test_page_and_api_give_the_years_figures(client, dash):
     by_month = {x["month"]: (x["visits"], x["flagged"]) for x in j["months"]}
     assert by_month[f"{YEAR}-03"] == (6, 0) and by_month[f"{YEAR}-06"] == (1, 1)
     assert sum(v for v, _ in by_month.values()) == 7
-    assert j["callbacks"] == {"confirmed": 1, "not_delivered": 1, "unreachable": 0,
-                              "complaint": 1, "pending": 1}
+    assert j["callbacks"] == {
+        "confirmed": 1,
+        "not_delivered": 1,
+        "unreachable": 0,
+        "complaint": 1,
+        "pending": 1,
+    }
     # another year has nothing
     r = client.get(f"/api/v1/homecare/figures?year={YEAR - 1}", headers=f.headers(m.admin))
     assert r.status_code == 200
@@ -166,8 +204,9 @@ def test_a_provider_sees_only_its_own(client, dash):
     assert list(rows(page.text, "dash-providers")) == [m.provider.name]
     assert rows(page.text, "dash-months")[f"{YEAR}-03"] == ["3", "0"]
     assert [v[0] for v in rows(page.text, "dash-callbacks").values()] == ["0", "0", "0", "1", "0"]
-    r = client.get(f"/api/v1/homecare/figures?year={YEAR}&provider_id={m.other.id}",
-                   headers=f.headers(m.boss))
+    r = client.get(
+        f"/api/v1/homecare/figures?year={YEAR}&provider_id={m.other.id}", headers=f.headers(m.boss)
+    )
     assert r.status_code == 200
     j = r.json
     assert [p["provider_id"] for p in j["providers"]] == [m.provider.id]
@@ -175,8 +214,13 @@ def test_a_provider_sees_only_its_own(client, dash):
     assert j["providers"][0]["used"] == f"{a_used:.2f}"
     assert sum(Decimal(t["used"]) for t in j["townships"]) == a_used
     assert sum(x["visits"] for x in j["months"]) == 4
-    assert j["callbacks"] == {"confirmed": 0, "not_delivered": 0, "unreachable": 0,
-                              "complaint": 1, "pending": 0}
+    assert j["callbacks"] == {
+        "confirmed": 0,
+        "not_delivered": 0,
+        "unreachable": 0,
+        "complaint": 1,
+        "pending": 0,
+    }
     r = client.get(f"/api/v1/homecare/figures?year={YEAR}", headers=f.headers(m.other_boss))
     assert [p["provider_id"] for p in r.json["providers"]] == [m.other.id]
     assert sum(x["visits"] for x in r.json["months"]) == 3
@@ -206,8 +250,11 @@ def test_every_menu_item_sits_in_its_features_section(app):
     sections = {"facilities": range(20, 30), "homecare": range(30, 60)}
     with app.app_context():
         items = registry().nav
-        misplaced = [(i.endpoint, i.order) for i in items
-                     if (package := app.view_functions[i.endpoint].__module__.split(".")[0])
-                     in sections and i.order not in sections[package]]
+        misplaced = [
+            (i.endpoint, i.order)
+            for i in items
+            if (package := app.view_functions[i.endpoint].__module__.split(".")[0]) in sections
+            and i.order not in sections[package]
+        ]
     assert misplaced == []
     assert "homecare.dashboard_page" in [i.endpoint for i in items]

@@ -25,22 +25,37 @@ def test_the_demo_ledgers_add_up_and_every_figure_agrees(client):
     # 11,000 enrolled today: three withdrew and three were enrolled late in their places
     # (900.00 more allocated), four changed provider (their balance moved, counted once)
     assert (o["enrolled"], o["allocated"], o["subsidy_per_person"]) == (
-        11000, "3300900.00", "300.00")
+        11000,
+        "3300900.00",
+        "300.00",
+    )
     # every balance is its ledger's sum, and none below zero
-    per_ledger = (sa.select(LedgerEntry.enrolment_id.label("eid"),
-                            sa.func.sum(stored(LedgerEntry.amount)).label("total"))
-                  .group_by(LedgerEntry.enrolment_id).subquery())
+    per_ledger = (
+        sa.select(
+            LedgerEntry.enrolment_id.label("eid"),
+            sa.func.sum(stored(LedgerEntry.amount)).label("total"),
+        )
+        .group_by(LedgerEntry.enrolment_id)
+        .subquery()
+    )
     wrong = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Enrolment)
+        sa.select(sa.func.count())
+        .select_from(Enrolment)
         .join(per_ledger, per_ledger.c.eid == Enrolment.id)
-        .where(stored(Enrolment.balance) != per_ledger.c.total))
+        .where(stored(Enrolment.balance) != per_ledger.c.total)
+    )
     assert wrong == 0
     assert db.session.scalar(sa.select(sa.func.min(stored(Enrolment.balance)))) >= 0
     # what the visits drew is what the ledgers were debited, less the call-backs' reversals
     subsidised = from_fen(db.session.scalar(sa.select(sa.func.sum(stored(Visit.subsidised)))))
-    debited, reversed_ = (from_fen(db.session.scalar(
-        sa.select(sa.func.sum(stored(LedgerEntry.amount))).where(LedgerEntry.kind == kind)))
-        for kind in (EntryKind.VISIT_DEBIT, EntryKind.REVERSAL))
+    debited, reversed_ = (
+        from_fen(
+            db.session.scalar(
+                sa.select(sa.func.sum(stored(LedgerEntry.amount))).where(LedgerEntry.kind == kind)
+            )
+        )
+        for kind in (EntryKind.VISIT_DEBIT, EntryKind.REVERSAL)
+    )
     assert -debited == subsidised > Decimal("1000000.00")
     assert Decimal(o["spent"]) == subsidised - reversed_
     dash = client.get("/api/v1/homecare/figures", headers=factories.headers(admin)).json
@@ -54,15 +69,28 @@ def test_the_demo_ledgers_add_up_and_every_figure_agrees(client):
 def _shows_the_lifecycle_and_low_balance_alerts() -> None:
     """Issue 17.4 and 17.8 in the demo: withdrawals, changes of provider, enrolments typed
     in late, and the day's low-balance alerts for the bureau and each provider."""
-    ended = dict(db.session.execute(
-        sa.select(Enrolment.end_reason, sa.func.count(Enrolment.id))
-        .where(Enrolment.status == "ended").group_by(Enrolment.end_reason)).all())
+    ended = dict(
+        db.session.execute(
+            sa.select(Enrolment.end_reason, sa.func.count(Enrolment.id))
+            .where(Enrolment.status == "ended")
+            .group_by(Enrolment.end_reason)
+        ).all()
+    )
     assert ended.get("withdrawn") == 3 and ended.get("transferred") == 4
-    assert db.session.scalar(sa.select(sa.func.count(Enrolment.id)).where(
-        Enrolment.transferred_from_id.is_not(None), Enrolment.status == "active")) == 4
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(Enrolment.id)).where(
+                Enrolment.transferred_from_id.is_not(None), Enrolment.status == "active"
+            )
+        )
+        == 4
+    )
     today = local_today()
-    late = db.session.scalar(sa.select(sa.func.count(Enrolment.id)).where(
-        Enrolment.transferred_from_id.is_(None), Enrolment.enrolled_on > date(today.year, 1, 1)))
+    late = db.session.scalar(
+        sa.select(sa.func.count(Enrolment.id)).where(
+            Enrolment.transferred_from_id.is_(None), Enrolment.enrolled_on > date(today.year, 1, 1)
+        )
+    )
     assert late == (3 if today > date(today.year, 1, 1) else 0)
     low = db.session.scalars(sa.select(Alert).where(Alert.kind == "balance_low")).all()
     assert {a.role for a in low} == {"admin", "provider"}

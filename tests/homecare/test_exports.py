@@ -29,8 +29,9 @@ def test_the_dashboard_exports_its_tables(client, world):
 
 def test_a_provider_exports_only_its_own_dashboard(client, world):
     f.login(client, world.boss)
-    names = {r[1] for r in _rows(client.get("/homecare/dashboard?format=csv"))
-             if r[0] == "服务组织"}
+    names = {
+        r[1] for r in _rows(client.get("/homecare/dashboard?format=csv")) if r[0] == "服务组织"
+    }
     assert names == {world.provider.name}
 
 

@@ -24,17 +24,32 @@ def _sums(enrolment_id: int) -> tuple[Decimal, Decimal]:
     """(balance, sum of the ledger's entries) as stored."""
     db.session.expire_all()
     balance = db.session.get(Enrolment, enrolment_id).balance
-    total = sum((e.amount for e in db.session.scalars(sa.select(LedgerEntry).where(
-        LedgerEntry.enrolment_id == enrolment_id))), Decimal("0.00"))
+    total = sum(
+        (
+            e.amount
+            for e in db.session.scalars(
+                sa.select(LedgerEntry).where(LedgerEntry.enrolment_id == enrolment_id)
+            )
+        ),
+        Decimal("0.00"),
+    )
     return balance, total
 
 
 def _visit(world, amount: str = "40.00") -> Visit:
     at = now()
-    v = Visit(enrolment_id=world.enrolment.id, provider_id=world.provider.id,
-              worker_id=world.worker.id, check_in_at=at, check_out_at=at, status="completed",
-              amount=Decimal(amount), subsidised=Decimal(amount), self_paid=Decimal("0.00"),
-              exceptions=[])
+    v = Visit(
+        enrolment_id=world.enrolment.id,
+        provider_id=world.provider.id,
+        worker_id=world.worker.id,
+        check_in_at=at,
+        check_out_at=at,
+        status="completed",
+        amount=Decimal(amount),
+        subsidised=Decimal(amount),
+        self_paid=Decimal("0.00"),
+        exceptions=[],
+    )
     db.session.add(v)
     db.session.flush()
     return v
@@ -47,8 +62,9 @@ def test_a_debit_takes_no_more_than_is_left_and_the_ledger_adds_up(world):
     assert ledger.debit(eid, _visit(world).id, Decimal("10.00"), now()) == Decimal("0.00")
     db.session.commit()
     assert _sums(eid) == (Decimal("0.00"), Decimal("0.00"))
-    kinds = db.session.scalars(sa.select(LedgerEntry.kind).where(
-        LedgerEntry.enrolment_id == eid).order_by(LedgerEntry.id)).all()
+    kinds = db.session.scalars(
+        sa.select(LedgerEntry.kind).where(LedgerEntry.enrolment_id == eid).order_by(LedgerEntry.id)
+    ).all()
     assert kinds == [EntryKind.ALLOCATION, EntryKind.VISIT_DEBIT, EntryKind.VISIT_DEBIT]
 
 
@@ -84,15 +100,23 @@ def test_credit_gives_back_once_and_expires_once_the_year_has_turned(world, monk
 def test_bulk_debits_are_all_or_nothing(world):
     other = enrol(elder("张桂兰"), world.provider)
     at = datetime.now(UTC)
-    ledger.debit_many([(world.enrolment.id, _visit(world).id, Decimal("100.00"), at),
-                       (world.enrolment.id, _visit(world).id, Decimal("150.00"), at),
-                       (other.id, None, Decimal("30.00"), at)])
+    ledger.debit_many(
+        [
+            (world.enrolment.id, _visit(world).id, Decimal("100.00"), at),
+            (world.enrolment.id, _visit(world).id, Decimal("150.00"), at),
+            (other.id, None, Decimal("30.00"), at),
+        ]
+    )
     db.session.commit()
     assert _sums(world.enrolment.id) == (Decimal("50.00"), Decimal("50.00"))
     assert _sums(other.id) == (Decimal("270.00"), Decimal("270.00"))
     with pytest.raises(Conflict) as err:  # 50.00 left cannot cover 60.00: nothing is taken
-        ledger.debit_many([(other.id, None, Decimal("10.00"), at),
-                           (world.enrolment.id, _visit(world).id, Decimal("60.00"), at)])
+        ledger.debit_many(
+            [
+                (other.id, None, Decimal("10.00"), at),
+                (world.enrolment.id, _visit(world).id, Decimal("60.00"), at),
+            ]
+        )
     db.session.rollback()
     assert err.value.code == "insufficient_balance"
     assert _sums(world.enrolment.id) == (Decimal("50.00"), Decimal("50.00"))
@@ -105,7 +129,8 @@ def test_expiry_takes_exactly_what_was_read_or_nothing(world):
     with pytest.raises(Conflict):
         ledger.expire_many(stale, utcnow(), "year end")
     db.session.rollback()
-    assert ledger.expire_many([(eid, fen(Decimal("300.00")))], utcnow(), "year end") == \
-        Decimal("300.00")
+    assert ledger.expire_many([(eid, fen(Decimal("300.00")))], utcnow(), "year end") == Decimal(
+        "300.00"
+    )
     db.session.commit()
     assert _sums(eid) == (Decimal("0.00"), Decimal("0.00"))

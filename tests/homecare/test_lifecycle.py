@@ -36,26 +36,31 @@ def clerk(app):
 
 
 def api_enrol(client, clerk, person, provider, **kw):
-    return client.post("/api/v1/homecare/enrolments", headers=f.headers(clerk),
-                       json={"person_id": person.id, "provider_id": provider.id,
-                             "year": TODAY.year} | kw)
+    return client.post(
+        "/api/v1/homecare/enrolments",
+        headers=f.headers(clerk),
+        json={"person_id": person.id, "provider_id": provider.id, "year": TODAY.year} | kw,
+    )
 
 
 def withdraw(client, user, enrolment_id, on=None, reason="本人申请退出"):
-    return client.post(f"/api/v1/homecare/enrolments/{enrolment_id}/withdraw",
-                       headers=f.headers(user),
-                       json={"date": (on or TODAY).isoformat(), "reason": reason})
+    return client.post(
+        f"/api/v1/homecare/enrolments/{enrolment_id}/withdraw",
+        headers=f.headers(user),
+        json={"date": (on or TODAY).isoformat(), "reason": reason},
+    )
 
 
 def transfer(client, user, enrolment_id, provider_id, on=None):
-    return client.post(f"/api/v1/homecare/enrolments/{enrolment_id}/transfer",
-                       headers=f.headers(user),
-                       json={"provider_id": provider_id, "date": (on or TODAY).isoformat()})
+    return client.post(
+        f"/api/v1/homecare/enrolments/{enrolment_id}/transfer",
+        headers=f.headers(user),
+        json={"provider_id": provider_id, "date": (on or TODAY).isoformat()},
+    )
 
 
 def ledger_of(client, user, enrolment_id) -> dict:
-    r = client.get(f"/api/v1/homecare/enrolments/{enrolment_id}/ledger",
-                   headers=f.headers(user))
+    r = client.get(f"/api/v1/homecare/enrolments/{enrolment_id}/ledger", headers=f.headers(user))
     assert r.status_code == 200, r.json
     return r.json
 
@@ -88,12 +93,19 @@ def test_a_late_enrolment_counts_from_enrolled_on(client, world, clerk):
     assert r.status_code == 201 and r.json["enrolled_on"] == start.isoformat()
     e = db.session.get(Enrolment, r.json["id"])
     yesterday_9 = now().replace(hour=1, minute=0, second=0) - timedelta(days=1)  # 9:00 local
-    ok = visit(client, world.worker, cards.url(e), yesterday_9, 65, [{"code": "clean",
-                                                                      "quantity": 1}])
+    ok = visit(
+        client, world.worker, cards.url(e), yesterday_9, 65, [{"code": "clean", "quantity": 1}]
+    )
     assert ok.status_code == 201 and ok.json["exceptions"] == []
     assert ok.json["subsidised"] == "40.00"
-    before = visit(client, world.worker, cards.url(e), yesterday_9 - timedelta(days=2), 65,
-                   [{"code": "clean", "quantity": 1}])
+    before = visit(
+        client,
+        world.worker,
+        cards.url(e),
+        yesterday_9 - timedelta(days=2),
+        65,
+        [{"code": "clean", "quantity": 1}],
+    )
     assert "not_enrolled" in before.json["exceptions"] and before.json["subsidised"] == "0.00"
 
 
@@ -101,10 +113,17 @@ def test_the_enrolment_page_takes_enrolled_on(client, world, clerk):
     start = two_days_ago_in_year()
     person = elder("吴大爷")
     f.login(client, clerk)
-    r = client.post("/homecare/enrolments", data={
-        "csrf_token": f.csrf(client, "/homecare/enrolments"), "person_id": person.id,
-        "provider_id": world.provider.id, "year": TODAY.year,
-        "enrolled_on": start.isoformat()}, follow_redirects=True)
+    r = client.post(
+        "/homecare/enrolments",
+        data={
+            "csrf_token": f.csrf(client, "/homecare/enrolments"),
+            "person_id": person.id,
+            "provider_id": world.provider.id,
+            "year": TODAY.year,
+            "enrolled_on": start.isoformat(),
+        },
+        follow_redirects=True,
+    )
     assert r.status_code == 200
     e = db.session.scalar(sa.select(Enrolment).where(Enrolment.person_id == person.id))
     assert e.enrolled_on == start
@@ -118,23 +137,34 @@ def test_withdrawal_ends_the_enrolment_and_keeps_the_balance_frozen(client, worl
     r = withdraw(client, clerk, e.id)
     assert r.status_code == 200, r.json
     assert (r.json["status"], r.json["end_reason"], r.json["ended_on"]) == (
-        "ended", "withdrawn", TODAY.isoformat())
+        "ended",
+        "withdrawn",
+        TODAY.isoformat(),
+    )
     assert r.json["end_note"] == "本人申请退出"
     assert r.json["frozen"] is True and r.json["ledger"]["balance"] == "300.00"
     # no visit from the day draws from it
-    after = visit(client, world.worker, world.qr, now() - timedelta(minutes=70), 65,
-                  [{"code": "clean", "quantity": 1}])
+    after = visit(
+        client,
+        world.worker,
+        world.qr,
+        now() - timedelta(minutes=70),
+        65,
+        [{"code": "clean", "quantity": 1}],
+    )
     assert "not_enrolled" in after.json["exceptions"] and after.json["subsidised"] == "0.00"
     assert ledger_of(client, clerk, e.id)["balance"] == "300.00"
-    assert db.session.scalar(sa.select(AuditEntry).where(
-        AuditEntry.action == "enrolment_withdrawn", AuditEntry.entity_id == str(e.id)))
+    assert db.session.scalar(
+        sa.select(AuditEntry).where(
+            AuditEntry.action == "enrolment_withdrawn", AuditEntry.entity_id == str(e.id)
+        )
+    )
 
 
 def test_a_back_dated_withdrawal_gives_back_what_later_visits_drew(client, world, clerk):
     day = two_days_ago_in_year()
     yesterday_9 = now().replace(hour=1, minute=0, second=0) - timedelta(days=1)
-    v = visit(client, world.worker, world.qr, yesterday_9, 65,
-              [{"code": "clean", "quantity": 1}])
+    v = visit(client, world.worker, world.qr, yesterday_9, 65, [{"code": "clean", "quantity": 1}])
     assert v.json["subsidised"] == "40.00"
     assert withdraw(client, clerk, world.enrolment.id, on=day).status_code == 200
     led = ledger_of(client, clerk, world.enrolment.id)
@@ -144,16 +174,22 @@ def test_a_back_dated_withdrawal_gives_back_what_later_visits_drew(client, world
     assert [x["kind"] for x in led["entries"]][-1] == "reversal"
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"reason": ""}, "reason"),
-    ({"date": (TODAY + timedelta(days=1)).isoformat()}, "date"),
-    ({"date": date(TODAY.year - 1, 6, 1).isoformat()}, "date"),
-])
-def test_withdrawal_needs_a_reason_and_a_day_of_the_year_not_to_come(client, world, clerk,
-                                                                     body, field):
-    r = client.post(f"/api/v1/homecare/enrolments/{world.enrolment.id}/withdraw",
-                    headers=f.headers(clerk),
-                    json={"date": TODAY.isoformat(), "reason": "搬去子女家"} | body)
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"reason": ""}, "reason"),
+        ({"date": (TODAY + timedelta(days=1)).isoformat()}, "date"),
+        ({"date": date(TODAY.year - 1, 6, 1).isoformat()}, "date"),
+    ],
+)
+def test_withdrawal_needs_a_reason_and_a_day_of_the_year_not_to_come(
+    client, world, clerk, body, field
+):
+    r = client.post(
+        f"/api/v1/homecare/enrolments/{world.enrolment.id}/withdraw",
+        headers=f.headers(clerk),
+        json={"date": TODAY.isoformat(), "reason": "搬去子女家"} | body,
+    )
     assert r.status_code == 422, r.json
     assert field in r.json["error"].get("fields", {})
     db.session.expire_all()
@@ -168,8 +204,11 @@ def test_a_second_withdrawal_is_a_conflict(client, world, clerk):
 
 @pytest.mark.parametrize("role", ["provider", "worker", "auditor"])
 def test_only_the_bureau_withdraws_or_transfers(client, world, role):
-    user = world.boss if role == "provider" else (
-        world.worker if role == "worker" else f.user("auditor"))
+    user = (
+        world.boss
+        if role == "provider"
+        else (world.worker if role == "worker" else f.user("auditor"))
+    )
     assert withdraw(client, user, world.enrolment.id).status_code == 403
     assert transfer(client, user, world.enrolment.id, world.other.id).status_code == 403
     db.session.expire_all()
@@ -183,14 +222,23 @@ def test_only_the_bureau_withdraws_or_transfers(client, world, role):
 def test_a_transfer_moves_the_balance_and_the_old_card_stops_working(client, world, clerk):
     old = world.enrolment
     old_qr = world.qr
-    spent = visit(client, world.worker, old_qr, now() - timedelta(days=1, hours=2), 65,
-                  [{"code": "clean", "quantity": 1}])
+    spent = visit(
+        client,
+        world.worker,
+        old_qr,
+        now() - timedelta(days=1, hours=2),
+        65,
+        [{"code": "clean", "quantity": 1}],
+    )
     assert spent.json["subsidised"] == "40.00"
     r = transfer(client, clerk, old.id, world.other.id)
     assert r.status_code == 201, r.json
     new = r.json
     assert (new["provider_id"], new["status"], new["enrolled_on"]) == (
-        world.other.id, "active", TODAY.isoformat())
+        world.other.id,
+        "active",
+        TODAY.isoformat(),
+    )
     assert new["transferred_from_id"] == old.id and new["ledger"]["balance"] == "260.00"
     old_led = ledger_of(client, clerk, old.id)
     assert old_led["balance"] == "0.00"
@@ -200,60 +248,98 @@ def test_a_transfer_moves_the_balance_and_the_old_card_stops_working(client, wor
     assert Decimal(old_led["allocated"]) + Decimal(new["ledger"]["allocated"]) == Decimal(300)
     # the old card is refused; the new provider's worker scans the new one
     theirs = f.user("worker", provider_id=world.other.id)
-    r = client.post("/api/v1/homecare/scans", headers=f.headers(world.worker), json={
-        "qr": old_qr, "kind": "check_in", "at": now().isoformat(),
-        "client_id": "00000000-0000-4000-8000-000000000001"})
+    r = client.post(
+        "/api/v1/homecare/scans",
+        headers=f.headers(world.worker),
+        json={
+            "qr": old_qr,
+            "kind": "check_in",
+            "at": now().isoformat(),
+            "client_id": "00000000-0000-4000-8000-000000000001",
+        },
+    )
     assert r.status_code == 422 and r.json["error"]["code"] == "invalid_card"
-    r = client.post(f"/api/v1/homecare/enrolments/{old.id}/card/reissue",
-                    headers=f.headers(clerk))
+    r = client.post(f"/api/v1/homecare/enrolments/{old.id}/card/reissue", headers=f.headers(clerk))
     assert r.status_code == 409 and r.json["error"]["code"] == "enrolment_ended"
     e2 = db.session.get(Enrolment, new["id"])
-    ok = visit(client, theirs, cards.url(e2), now() - timedelta(minutes=70), 65,
-               [{"code": "clean", "quantity": 1}])
+    ok = visit(
+        client,
+        theirs,
+        cards.url(e2),
+        now() - timedelta(minutes=70),
+        65,
+        [{"code": "clean", "quantity": 1}],
+    )
     assert ok.status_code == 201 and ok.json["subsidised"] == "40.00"
     assert ledger_of(client, clerk, new["id"])["balance"] == "220.00"
-    assert db.session.scalar(sa.select(AuditEntry).where(
-        AuditEntry.action == "enrolment_transferred", AuditEntry.entity_id == str(old.id)))
+    assert db.session.scalar(
+        sa.select(AuditEntry).where(
+            AuditEntry.action == "enrolment_transferred", AuditEntry.entity_id == str(old.id)
+        )
+    )
     # the district's day tallies, kept by the database, still agree with the ledgers
     assert set(tallies.recount().values()) == {0}
 
 
 def test_a_transfer_is_refused_twice_to_the_same_provider_and_with_a_visit_open(
-        client, world, clerk):
+    client, world, clerk
+):
     r = transfer(client, clerk, world.enrolment.id, world.provider.id)
     assert r.status_code == 422 and "provider_id" in r.json["error"]["fields"]
-    r = client.post("/api/v1/homecare/scans", headers=f.headers(world.worker), json={
-        "qr": world.qr, "kind": "check_in", "at": now().isoformat(),
-        "client_id": "00000000-0000-4000-8000-000000000002"})
+    r = client.post(
+        "/api/v1/homecare/scans",
+        headers=f.headers(world.worker),
+        json={
+            "qr": world.qr,
+            "kind": "check_in",
+            "at": now().isoformat(),
+            "client_id": "00000000-0000-4000-8000-000000000002",
+        },
+    )
     assert r.status_code == 201
     r = transfer(client, clerk, world.enrolment.id, world.other.id)
     assert r.status_code == 409 and r.json["error"]["code"] == "visit_open"
 
 
-def test_a_transferred_enrolment_cannot_be_transferred_or_withdrawn_again(client, world,
-                                                                          clerk):
+def test_a_transferred_enrolment_cannot_be_transferred_or_withdrawn_again(client, world, clerk):
     assert transfer(client, clerk, world.enrolment.id, world.other.id).status_code == 201
     third = f.user("admin")  # any clerk: the old enrolment is ended for everyone
     r = transfer(client, third, world.enrolment.id, world.other.id)
     assert r.status_code in (409, 422)
     assert withdraw(client, clerk, world.enrolment.id).status_code == 409
-    assert db.session.scalar(sa.select(sa.func.count(Enrolment.id)).where(
-        Enrolment.person_id == world.person.id, Enrolment.status == "active")) == 1
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(Enrolment.id)).where(
+                Enrolment.person_id == world.person.id, Enrolment.status == "active"
+            )
+        )
+        == 1
+    )
 
 
 def test_the_database_holds_one_active_enrolment_and_one_move(client, world):
     from sqlalchemy.exc import IntegrityError
 
-    db.session.add(Enrolment(person_id=world.person.id, provider_id=world.other.id,
-                             year=world.enrolment.year, status="active",
-                             enrolled_on=TODAY, card_serial=1, balance=Decimal("0.00")))
+    db.session.add(
+        Enrolment(
+            person_id=world.person.id,
+            provider_id=world.other.id,
+            year=world.enrolment.year,
+            status="active",
+            enrolled_on=TODAY,
+            card_serial=1,
+            balance=Decimal("0.00"),
+        )
+    )
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()
-    db.session.add(LedgerEntry(enrolment_id=world.enrolment.id, kind="transfer_out",
-                               amount=Decimal("-1.00")))
-    db.session.add(LedgerEntry(enrolment_id=world.enrolment.id, kind="transfer_out",
-                               amount=Decimal("-1.00")))
+    db.session.add(
+        LedgerEntry(enrolment_id=world.enrolment.id, kind="transfer_out", amount=Decimal("-1.00"))
+    )
+    db.session.add(
+        LedgerEntry(enrolment_id=world.enrolment.id, kind="transfer_out", amount=Decimal("-1.00"))
+    )
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()
@@ -267,9 +353,15 @@ def test_a_clerk_changes_the_provider_on_the_enrolment_page(client, world, clerk
     path = f"/homecare/enrolments/{world.enrolment.id}"
     page = client.get(path)
     assert 'data-testid="transfer"' in page.text and 'data-testid="withdraw"' in page.text
-    r = client.post(f"{path}/transfer", data={
-        "csrf_token": f.csrf(client, path), "provider_id": world.other.id,
-        "date": TODAY.isoformat()}, follow_redirects=True)
+    r = client.post(
+        f"{path}/transfer",
+        data={
+            "csrf_token": f.csrf(client, path),
+            "provider_id": world.other.id,
+            "date": TODAY.isoformat(),
+        },
+        follow_redirects=True,
+    )
     assert r.status_code == 200
     assert world.other.name in r.text and "300.00" in r.text
     assert 'data-testid="predecessor"' in r.text
@@ -281,9 +373,15 @@ def test_a_clerk_changes_the_provider_on_the_enrolment_page(client, world, clerk
 def test_a_clerk_withdraws_on_the_enrolment_page(client, world, clerk):
     f.login(client, clerk)
     path = f"/homecare/enrolments/{world.enrolment.id}"
-    r = client.post(f"{path}/withdraw", data={
-        "csrf_token": f.csrf(client, path), "date": TODAY.isoformat(),
-        "reason": "入住养老院"}, follow_redirects=True)
+    r = client.post(
+        f"{path}/withdraw",
+        data={
+            "csrf_token": f.csrf(client, path),
+            "date": TODAY.isoformat(),
+            "reason": "入住养老院",
+        },
+        follow_redirects=True,
+    )
     assert r.status_code == 200
     assert 'data-testid="frozen"' in r.text and "入住养老院" in r.text
 
@@ -294,9 +392,10 @@ def test_a_provider_sees_no_lifecycle_forms_and_cannot_post_them(client, world):
     page = client.get(path)
     assert page.status_code == 200 and 'data-testid="transfer"' not in page.text
     token = f.csrf(client, path)
-    for action, data in (("withdraw", {"date": TODAY.isoformat(), "reason": "x"}),
-                         ("transfer", {"provider_id": world.other.id,
-                                       "date": TODAY.isoformat()})):
+    for action, data in (
+        ("withdraw", {"date": TODAY.isoformat(), "reason": "x"}),
+        ("transfer", {"provider_id": world.other.id, "date": TODAY.isoformat()}),
+    ):
         r = client.post(f"{path}/{action}", data={"csrf_token": token} | data)
         assert r.status_code == 403
     db.session.expire_all()

@@ -24,13 +24,13 @@ def _watch(page) -> list[str]:
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400
-            else None)
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     return errors
 
 
 def test_a_clerk_changes_an_elders_provider_and_the_balance_follows(
-        app, world, live_servers, page_for):
+    app, world, live_servers, page_for
+):
     f.user("admin", username="clerk_li", display_name="李科员")
     ledger.debit(world.enrolment.id, None, Decimal("120.00"), now() - timedelta(days=3))
     db.session.commit()

@@ -22,8 +22,14 @@ from .test_races import fire
 @pytest.mark.race
 @pytest.mark.parametrize("round_", range(2))  # a race is run more than once
 def test_one_of_concurrent_transfers_and_withdrawals_wins(client, world, live_servers, round_):
-    spent = visit(client, world.worker, world.qr, now() - timedelta(days=1, hours=3), 65,
-                  [{"code": "clean", "quantity": 1}])
+    spent = visit(
+        client,
+        world.worker,
+        world.qr,
+        now() - timedelta(days=1, hours=3),
+        65,
+        [{"code": "clean", "quantity": 1}],
+    )
     assert spent.json["subsidised"] == "40.00"
     clerks = [f.user("admin") for _ in range(8)]
     today = local_today().isoformat()
@@ -31,25 +37,37 @@ def test_one_of_concurrent_transfers_and_withdrawals_wins(client, world, live_se
     for i, clerk in enumerate(clerks):
         base = f"{live_servers[i % 2].url}/api/v1/homecare/enrolments/{world.enrolment.id}"
         if i % 4 == 3:
-            calls.append((f"{base}/withdraw", {"date": today, "reason": "并发退出"},
-                          f.headers(clerk)))
+            calls.append(
+                (f"{base}/withdraw", {"date": today, "reason": "并发退出"}, f.headers(clerk))
+            )
         else:
-            calls.append((f"{base}/transfer", {"provider_id": world.other.id, "date": today},
-                          f.headers(clerk)))
+            calls.append(
+                (
+                    f"{base}/transfer",
+                    {"provider_id": world.other.id, "date": today},
+                    f.headers(clerk),
+                )
+            )
     answers = fire(calls)
     codes = sorted(code for code, _ in answers)
     assert codes.count(201) + codes.count(200) == 1, answers
     assert all(c == 409 for c in codes if c not in (200, 201)), answers
     db.session.expire_all()
-    rows = db.session.scalars(sa.select(Enrolment).where(
-        Enrolment.person_id == world.person.id)).all()
+    rows = db.session.scalars(
+        sa.select(Enrolment).where(Enrolment.person_id == world.person.id)
+    ).all()
     assert sum(1 for e in rows if e.status == "active") <= 1
     total = Decimal("0.00")
     for e in rows:
-        ledger_sum = sum(db.session.scalars(sa.select(LedgerEntry.amount).where(
-            LedgerEntry.enrolment_id == e.id)), Decimal("0.00"))
+        ledger_sum = sum(
+            db.session.scalars(
+                sa.select(LedgerEntry.amount).where(LedgerEntry.enrolment_id == e.id)
+            ),
+            Decimal("0.00"),
+        )
         assert e.balance == ledger_sum
         total += e.balance
     assert total == Decimal("260.00")
-    assert db.session.scalar(sa.select(sa.func.count(LedgerEntry.id)).where(
-        LedgerEntry.kind == "transfer_out")) == (1 if 201 in codes else 0)
+    assert db.session.scalar(
+        sa.select(sa.func.count(LedgerEntry.id)).where(LedgerEntry.kind == "transfer_out")
+    ) == (1 if 201 in codes else 0)

@@ -41,9 +41,11 @@ def test_one_alert_per_provider_with_its_elders_under_30(app, world):
 def test_a_withdrawn_elder_is_not_listed(app, world, client):
     spend(world.enrolment, "290.00")
     admin = f.user("admin")
-    r = client.post(f"/api/v1/homecare/enrolments/{world.enrolment.id}/withdraw",
-                    headers=f.headers(admin), json={"date": now().date().isoformat(),
-                                                    "reason": "退出"})
+    r = client.post(
+        f"/api/v1/homecare/enrolments/{world.enrolment.id}/withdraw",
+        headers=f.headers(admin),
+        json={"date": now().date().isoformat(), "reason": "退出"},
+    )
     assert r.status_code == 200
     assert alerts(local_today()) == []
 

@@ -34,8 +34,9 @@ def test_enrolments_carry_into_the_new_year_once(client, app, admin_headers):
     start = datetime(OLD, 6, 3, 9, 0, tzinfo=LOCAL)
     r = visit(client, worker, cards.url(e1), start, 65, [{"code": "care", "quantity": 1}])
     assert r.json["subsidised"] == "50.00"
-    client.post(f"/api/v1/people/{dead.id}/death", json={"date": f"{OLD}-08-01"},
-                headers=admin_headers)
+    client.post(
+        f"/api/v1/people/{dead.id}/death", json={"date": f"{OLD}-08-01"}, headers=admin_headers
+    )
     db.session.query(Enrolment).filter(Enrolment.year == YEAR).delete()
     db.session.commit()
 
@@ -46,18 +47,28 @@ def test_enrolments_carry_into_the_new_year_once(client, app, admin_headers):
     old = db.session.get(Enrolment, e1.id)
     assert old.balance == Decimal("0.00") and old.status.value == "ended"
     assert old.ended_on == date(OLD, 12, 31)
-    kinds = [k.value for k in db.session.scalars(sa.select(LedgerEntry.kind).where(
-        LedgerEntry.enrolment_id == e1.id).order_by(LedgerEntry.id))]
+    kinds = [
+        k.value
+        for k in db.session.scalars(
+            sa.select(LedgerEntry.kind)
+            .where(LedgerEntry.enrolment_id == e1.id)
+            .order_by(LedgerEntry.id)
+        )
+    ]
     assert kinds == ["allocation", "visit_debit", "expiry"]
     new = db.session.scalars(sa.select(Enrolment).where(Enrolment.year == YEAR)).all()
     assert [(n.person_id, n.provider_id, n.balance) for n in new] == [
-        (alive.id, provider.id, Decimal("300.00"))]
+        (alive.id, provider.id, Decimal("300.00"))
+    ]
     assert db.session.get(Enrolment, e2.id).status.value == "ended"
     again = newyear.new_subsidy_year(str(YEAR))
     assert again["carried"] == 0
     for e in db.session.scalars(sa.select(Enrolment)):
-        total = sum(db.session.scalars(sa.select(LedgerEntry.amount).where(
-            LedgerEntry.enrolment_id == e.id)))
+        total = sum(
+            db.session.scalars(
+                sa.select(LedgerEntry.amount).where(LedgerEntry.enrolment_id == e.id)
+            )
+        )
         assert total == e.balance
 
 
@@ -77,8 +88,9 @@ def test_the_job_is_registered_and_runs_once_per_year(app, monkeypatch):
     assert services.catalogue(YEAR + 1)
 
 
-def test_a_check_out_landing_while_the_year_is_carried_keeps_the_ledger_whole(client, app,
-                                                                              monkeypatch):
+def test_a_check_out_landing_while_the_year_is_carried_keeps_the_ledger_whole(
+    client, app, monkeypatch
+):
     """A late check-out of the old year is debited just after the job has read the old
     balances and before it expires them (the scheduler at 00:30 on 1 January, a phone
     syncing last night's visit). The expiry must take only what is really left: every
@@ -96,25 +108,34 @@ def test_a_check_out_landing_while_the_year_is_carried_keeps_the_ledger_whole(cl
     e = enrol(elder("甲"), provider)
     start = now() - timedelta(hours=2)
     assert scan(client, worker, cards.url(e), "check_in", at=start).status_code == 201
-    body = {"qr": cards.url(e), "kind": "check_out", "at": (start + timedelta(minutes=65))
-            .isoformat(), "client_id": str(uuid.uuid4()),
-            "services": [{"code": "care", "quantity": 1}]}
+    body = {
+        "qr": cards.url(e),
+        "kind": "check_out",
+        "at": (start + timedelta(minutes=65)).isoformat(),
+        "client_id": str(uuid.uuid4()),
+        "services": [{"code": "care", "quantity": 1}],
+    }
     headers = f.headers(worker)
     db.session.commit()
     answer: dict = {}
 
     def late_check_out():
         with app.app_context():  # a session and connection of its own: another worker
-            answer["r"] = app.test_client().post("/api/v1/homecare/scans", json=body,
-                                                 headers=headers)
+            answer["r"] = app.test_client().post(
+                "/api/v1/homecare/scans", json=body, headers=headers
+            )
 
     late = threading.Thread(target=late_check_out)
     execute = db.session.execute
 
     def between_read_and_write(stmt, *args, **kwargs):
         # the job's first write (the expiry entries) comes right after its read
-        if (not late.is_alive() and "r" not in answer and isinstance(stmt, sa.Insert)
-                and stmt.table.name == "ledger_entries"):
+        if (
+            not late.is_alive()
+            and "r" not in answer
+            and isinstance(stmt, sa.Insert)
+            and stmt.table.name == "ledger_entries"
+        ):
             late.start()
             late.join(1.5)  # done by now, unless the job's read locked the balance
         return execute(stmt, *args, **kwargs)
@@ -130,13 +151,31 @@ def test_a_check_out_landing_while_the_year_is_carried_keeps_the_ledger_whole(cl
     subsidised = Decimal(answer["r"].json["subsidised"])
     db.session.expire_all()
     old = db.session.get(Enrolment, e.id)
-    entries = {k.value: a for k, a in db.session.execute(sa.select(
-        LedgerEntry.kind, sa.func.count()).where(LedgerEntry.enrolment_id == e.id)
-        .group_by(LedgerEntry.kind))}
-    expired = -sum(db.session.scalars(sa.select(LedgerEntry.amount).where(
-        LedgerEntry.enrolment_id == e.id, LedgerEntry.kind == "expiry")), Decimal(0))
+    entries = {
+        k.value: a
+        for k, a in db.session.execute(
+            sa.select(LedgerEntry.kind, sa.func.count())
+            .where(LedgerEntry.enrolment_id == e.id)
+            .group_by(LedgerEntry.kind)
+        )
+    }
+    expired = -sum(
+        db.session.scalars(
+            sa.select(LedgerEntry.amount).where(
+                LedgerEntry.enrolment_id == e.id, LedgerEntry.kind == "expiry"
+            )
+        ),
+        Decimal(0),
+    )
     assert subsidised + expired == Decimal("300.00")
     assert entries["expiry"] == 1 and entries.get("visit_debit", 0) == (1 if subsidised else 0)
-    assert old.balance == Decimal("0.00") == sum(db.session.scalars(sa.select(
-        LedgerEntry.amount).where(LedgerEntry.enrolment_id == e.id)))
+    assert (
+        old.balance
+        == Decimal("0.00")
+        == sum(
+            db.session.scalars(
+                sa.select(LedgerEntry.amount).where(LedgerEntry.enrolment_id == e.id)
+            )
+        )
+    )
     assert old.status.value == "ended"

@@ -40,8 +40,7 @@ def test_twenty_cards_scanned_back_dated_from_the_office_are_caught_end_to_end(c
     dishonest = make_provider()
     honest = make_provider("绵阳颐和居家养老服务有限公司", ("510704003",))
     boss = f.user("provider", provider_id=dishonest.id, username="kangle")
-    scanner = f.user("worker", provider_id=dishonest.id, username="kangle_w1",
-                     display_name="刘某")
+    scanner = f.user("worker", provider_id=dishonest.id, username="kangle_w1", display_name="刘某")
     colleague = f.user("worker", provider_id=dishonest.id, username="kangle_w2")
     honest_boss = f.user("provider", provider_id=honest.id, username="yihe")
     honest_worker = f.user("worker", provider_id=honest.id, username="yihe_w1")
@@ -59,31 +58,57 @@ def test_twenty_cards_scanned_back_dated_from_the_office_are_caught_end_to_end(c
     for i, e in enumerate(enrolments):
         start = midnight + timedelta(hours=8, minutes=15 * i)
         qr = cards.url(e)
-        r = scan(client, scanner, qr, "check_in", at=start, lat=None, lng=None,
-                 no_location_reason="no_signal")
+        r = scan(
+            client,
+            scanner,
+            qr,
+            "check_in",
+            at=start,
+            lat=None,
+            lng=None,
+            no_location_reason="no_signal",
+        )
         assert r.status_code == 201, r.json
-        r = scan(client, scanner, qr, "check_out", at=start + timedelta(minutes=12),
-                 lat=None, lng=None, no_location_reason="no_signal",
-                 services=[{"code": "meal", "quantity": 1}])
+        r = scan(
+            client,
+            scanner,
+            qr,
+            "check_out",
+            at=start + timedelta(minutes=12),
+            lat=None,
+            lng=None,
+            no_location_reason="no_signal",
+            services=[{"code": "meal", "quantity": 1}],
+        )
         assert r.status_code == 201, r.json
         assert {"no_location", "late_upload"} <= set(r.json["exceptions"])
     # a colleague of the same provider who works honestly, and an honest provider: their
     # phones sent each scan from the elder's home as it was made
-    for i, (who, provider) in enumerate([(colleague, dishonest), (honest_worker, honest),
-                                         (honest_worker, honest), (honest_worker, honest)]):
+    for i, (who, provider) in enumerate(
+        [
+            (colleague, dishonest),
+            (honest_worker, honest),
+            (honest_worker, honest),
+            (honest_worker, honest),
+        ]
+    ):
         p = elder(f"邻居{i}", township="510704003" if provider is honest else "510704001")
         p.home_lat, p.home_lng = east(1 + i, north=-5)
         e = enrol(p, provider, year)
         start = midnight + timedelta(hours=9 + 2 * i)
         v = hv.check_in(who, e, start, p.home_lat, p.home_lng)
-        hv.check_out(v, start + timedelta(minutes=65), [("care", Decimal(1))],
-                     p.home_lat, p.home_lng)
+        hv.check_out(
+            v, start + timedelta(minutes=65), [("care", Decimal(1))], p.home_lat, p.home_lng
+        )
         db.session.commit()
         assert v.exceptions == []
 
     # the provider claims the month from its logged visits; the bureau reconciles
-    r = client.post("/api/v1/homecare/claims/generate", headers=f.headers(boss),
-                    json={"provider_id": dishonest.id, "month": month})
+    r = client.post(
+        "/api/v1/homecare/claims/generate",
+        headers=f.headers(boss),
+        json={"provider_id": dishonest.id, "month": month},
+    )
     assert r.status_code == 201, r.json
     cid = r.json["id"]
     r = client.post(f"/api/v1/homecare/claims/{cid}/reconcile", headers=f.headers(clerk))
@@ -98,8 +123,11 @@ def test_twenty_cards_scanned_back_dated_from_the_office_are_caught_end_to_end(c
     honest_line = next(x for x in ans["lines"] if x["claimed"] != "30.00")
     assert (honest_line["reasons"], honest_line["held"]) == ([], False)
     assert ans["held"] == CARDS
-    r = client.post(f"/api/v1/homecare/claims/{cid}/approve", headers=f.headers(clerk),
-                    json={"override_reason": "回访以后再做"})
+    r = client.post(
+        f"/api/v1/homecare/claims/{cid}/approve",
+        headers=f.headers(clerk),
+        json={"override_reason": "回访以后再做"},
+    )
     assert r.status_code == 409 and r.json["error"]["code"] == "held_lines"
 
     # the patterns API ranks that provider and that worker first
@@ -114,12 +142,16 @@ def test_twenty_cards_scanned_back_dated_from_the_office_are_caught_end_to_end(c
     assert (top["worker_id"], top["visits"]) == (scanner.id, CARDS)
     assert top["no_location"] == top["late_upload"] == {"count": CARDS, "share": "1.000"}
     assert [w["worker_id"] for w in r.json["workers"][1:]] in (
-        [colleague.id, honest_worker.id], [honest_worker.id, colleague.id])
+        [colleague.id, honest_worker.id],
+        [honest_worker.id, colleague.id],
+    )
     assert all(w["no_location"]["count"] == 0 for w in r.json["workers"][1:])
     second = r.json["providers"][1]
     assert second["provider_id"] == honest.id and second["visits"] == 3
-    assert all(second[c]["count"] == 0 for c in (
-        "no_location", "late_upload", "impossible_travel", "same_place"))
+    assert all(
+        second[c]["count"] == 0
+        for c in ("no_location", "late_upload", "impossible_travel", "same_place")
+    )
 
     # and so does the page, whose numbers open the visits behind them
     f.login(client, clerk)
@@ -127,30 +159,37 @@ def test_twenty_cards_scanned_back_dated_from_the_office_are_caught_end_to_end(c
     providers = re.findall(r'data-provider="(\d+)"', html)
     workers = re.findall(r'data-worker="(\d+)"', html)
     assert providers[0] == str(dishonest.id) and workers[0] == str(scanner.id)
-    link = (f"/homecare/visits?exception=no_location&amp;month={month}"
-            f"&amp;worker_id={scanner.id}")
+    link = f"/homecare/visits?exception=no_location&amp;month={month}&amp;worker_id={scanner.id}"
     assert link in html
     listed = client.get(link.replace("&amp;", "&")).text
     for e in enrolments:
-        assert f"enrolments/{e.id}\"" in listed
+        assert f'enrolments/{e.id}"' in listed
 
     # the clerk rejects the office's lines in one decision; the honest line is paid
-    r = client.post(f"/api/v1/homecare/claims/{cid}/presence", headers=f.headers(clerk),
-                    json={"action": "reject", "reason": "office_scanning",
-                          "exception": "no_location", "note": "二十张卡同一上午补扫"})
+    r = client.post(
+        f"/api/v1/homecare/claims/{cid}/presence",
+        headers=f.headers(clerk),
+        json={
+            "action": "reject",
+            "reason": "office_scanning",
+            "exception": "no_location",
+            "note": "二十张卡同一上午补扫",
+        },
+    )
     assert r.status_code == 200, r.json
     assert (r.json["resolved"], r.json["held"]) == (CARDS, 0)
-    assert r.json["totals"] == {"claimed": "650.00", "approved": "50.00",
-                                "rejected": "600.00"}
+    assert r.json["totals"] == {"claimed": "650.00", "approved": "50.00", "rejected": "600.00"}
     call_back(client, SimpleNamespace(admin=clerk), cid)  # approval waits for them too
     r = client.post(f"/api/v1/homecare/claims/{cid}/approve", headers=f.headers(clerk))
     assert r.status_code == 200 and r.json["totals"]["approved"] == "50.00"
 
     # the honest provider's claim of the same month: nothing held, approved as claimed
-    r = client.post("/api/v1/homecare/claims/generate", headers=f.headers(honest_boss),
-                    json={"provider_id": honest.id, "month": month})
+    r = client.post(
+        "/api/v1/homecare/claims/generate",
+        headers=f.headers(honest_boss),
+        json={"provider_id": honest.id, "month": month},
+    )
     hid = r.json["id"]
-    ans = client.post(f"/api/v1/homecare/claims/{hid}/reconcile",
-                      headers=f.headers(clerk)).json
+    ans = client.post(f"/api/v1/homecare/claims/{hid}/reconcile", headers=f.headers(clerk)).json
     assert ans["held"] == 0 and all(x["reasons"] == [] for x in ans["lines"])
     assert ans["totals"]["approved"] == ans["totals"]["claimed"] == "150.00"

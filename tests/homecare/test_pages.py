@@ -40,7 +40,8 @@ def test_enrolments_page_lists_balances_and_exports(client, world, admin):
 
 
 def test_an_elder_of_a_township_merged_in_the_reform_is_still_named_and_filtered(
-        client, world, admin):
+    client, world, admin
+):
     enrol(elder("旧乡", township="510704107"), world.other)  # 柏林镇, merged in 2019-2020
     login(client, admin)
     page = client.get("/homecare/enrolments?township_code=510704107")
@@ -60,29 +61,46 @@ def test_a_provider_sees_only_its_own_enrolments(client, world):
 
 def test_workers_and_managers_do_not_get_the_office_pages(client, world):
     login(client, world.worker)
-    for path in ("/homecare/enrolments", "/homecare/visits", "/homecare/workers",
-                 "/homecare/cards"):
+    for path in (
+        "/homecare/enrolments",
+        "/homecare/visits",
+        "/homecare/workers",
+        "/homecare/cards",
+    ):
         assert client.get(path).status_code == 403, path
 
 
 def test_ledger_page_shows_entries_and_reissue(client, world):
-    visit(client, world.worker, world.qr, now() - timedelta(hours=3), 65,
-          [{"code": "care", "quantity": 1}])
+    visit(
+        client,
+        world.worker,
+        world.qr,
+        now() - timedelta(hours=3),
+        65,
+        [{"code": "care", "quantity": 1}],
+    )
     login(client, world.boss)
     page = client.get(f"/homecare/enrolments/{world.enrolment.id}")
     assert page.status_code == 200
     assert "补贴入账" in page.text and "服务扣款" in page.text and "¥250.00" in page.text
     token = f.csrf(client, f"/homecare/enrolments/{world.enrolment.id}")
-    resp = client.post(f"/homecare/enrolments/{world.enrolment.id}/reissue",
-                       data={"csrf_token": token})
+    resp = client.post(
+        f"/homecare/enrolments/{world.enrolment.id}/reissue", data={"csrf_token": token}
+    )
     assert resp.status_code == 302
     db.session.refresh(world.enrolment)
     assert world.enrolment.card_serial == 2
 
 
 def test_visits_page_says_exceptions_in_words(client, world, admin):
-    visit(client, world.worker, world.qr, now() - timedelta(hours=3), 5,
-          [{"code": "meal", "quantity": 1}])
+    visit(
+        client,
+        world.worker,
+        world.qr,
+        now() - timedelta(hours=3),
+        5,
+        [{"code": "meal", "quantity": 1}],
+    )
     login(client, admin)
     page = client.get("/homecare/visits?status=flagged")
     assert "服务时间过短" in page.text and "李秀英" in page.text
@@ -97,8 +115,10 @@ def test_a_provider_admin_adds_workers_and_so_may_the_bureau(client, world, admi
     page = client.get("/homecare/workers")
     assert "kangle_w1" in page.text
     token = f.csrf(client, "/homecare/workers")
-    resp = client.post("/homecare/workers", data={
-        "csrf_token": token, "username": "kangle_w7", "display_name": "钱师傅"})
+    resp = client.post(
+        "/homecare/workers",
+        data={"csrf_token": token, "username": "kangle_w7", "display_name": "钱师傅"},
+    )
     assert resp.status_code == 200 and 'data-testid="password"' in resp.text
     assert "kangle_w7" in client.get("/homecare/workers").text
     bad = client.post("/homecare/workers", data={"csrf_token": token, "username": "k w"})
@@ -156,8 +176,12 @@ def test_check_in_and_out_from_the_card_page_without_javascript(client, world):
     client_in = re.search(r'name="client_id" value="([^"]+)"', page.text).group(1)
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     assert 'name="no_location_reason"' in page.text  # no script, no position: asked why
-    form = {"csrf_token": csrf, "kind": "check_in", "client_id": client_in,
-            "no_location_reason": "no_gps"}
+    form = {
+        "csrf_token": csrf,
+        "kind": "check_in",
+        "client_id": client_in,
+        "no_location_reason": "no_gps",
+    }
     assert client.post(path, data=form).status_code == 303
     assert client.post(path, data=form).status_code == 303  # a double tap counts once
     assert db.session.query(Visit).count() == 1
@@ -166,8 +190,9 @@ def test_check_in_and_out_from_the_card_page_without_javascript(client, world):
     db.session.commit()
     page = client.get(path)
     out = re.findall(r'name="client_id" value="([^"]+)"', page.text)[1]
-    resp = client.post(path, data={"csrf_token": csrf, "kind": "check_out", "client_id": out,
-                                   "qty_care": "1"})
+    resp = client.post(
+        path, data={"csrf_token": csrf, "kind": "check_out", "client_id": out, "qty_care": "1"}
+    )
     assert resp.status_code == 303
     db.session.expire_all()
     v = db.session.query(Visit).one()
@@ -194,10 +219,10 @@ def test_scan_page_and_card_number_entry(client, world):
     page = client.get("/scan")
     assert page.status_code == 200 and "jsQR.min.js" in page.text and "输入卡上的卡号" in page.text
     csrf = f.csrf(client, "/scan")
-    resp = client.post("/scan/number", data={"csrf_token": csrf,
-                                             "number": cards.short_number(world.enrolment)})
-    assert resp.status_code == 302 and resp.headers["Location"].endswith(
-        f"/v/{token_of(world)}")
+    resp = client.post(
+        "/scan/number", data={"csrf_token": csrf, "number": cards.short_number(world.enrolment)}
+    )
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/v/{token_of(world)}")
     resp = client.post("/scan/number", data={"csrf_token": csrf, "number": "1-1-0000"})
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/scan")
 
@@ -219,8 +244,9 @@ def test_no_inline_scripts_or_styles_in_homecare_templates():
         text = path.read_text()
         assert "style=" not in text, path
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), path
-        assert " on" not in re.sub(r"[^<]*(<[^>]*>)?", lambda m: m.group(1) or "", text) or \
-            not re.search(r"<[^>]+\son[a-z]+=", text), path
+        assert " on" not in re.sub(
+            r"[^<]*(<[^>]*>)?", lambda m: m.group(1) or "", text
+        ) or not re.search(r"<[^>]+\son[a-z]+=", text), path
 
 
 def test_a_worker_logs_a_visit_by_hand_when_the_card_is_lost(client, world):

@@ -56,8 +56,16 @@ class Town:
         db.session.commit()
         return enrol(p, provider or self.provider)
 
-    def visit(self, e, day: int, hour: int, minute: int = 0, minutes: int = 60,
-              where: tuple[float, float] | None = None, worker=None) -> Visit:
+    def visit(
+        self,
+        e,
+        day: int,
+        hour: int,
+        minute: int = 0,
+        minutes: int = 60,
+        where: tuple[float, float] | None = None,
+        worker=None,
+    ) -> Visit:
         """A finished visit to `e`, checked in (and out) at `where` (its home by default)."""
         start = at(day, hour, minute)
         lat, lng = where or (e.person.home_lat, e.person.home_lng)
@@ -157,8 +165,18 @@ def test_three_elders_of_one_building_scanned_at_home_are_honest(town):
 def test_cards_scanned_at_one_spot_by_two_workers_of_one_provider_count(town):
     office = east(0, north=-5)
     es = [town.enrolment(east(8 + i)) for i in range(3)]
-    vs = [town.visit(e, 12, 20, 15 * i, minutes=10, where=office,
-                     worker=town.worker if i % 2 else town.worker2) for i, e in enumerate(es)]
+    vs = [
+        town.visit(
+            e,
+            12,
+            20,
+            15 * i,
+            minutes=10,
+            where=office,
+            worker=town.worker if i % 2 else town.worker2,
+        )
+        for i, e in enumerate(es)
+    ]
     patterns.flag_month(month_text())
     assert all("same_place" in codes(v) for v in vs)
 
@@ -176,8 +194,9 @@ def test_marking_twice_changes_nothing_the_second_time_and_is_audited_once(town)
     for v in visits:
         db.session.refresh(v)
         assert v.exceptions.count("same_place") == 1
-    entries = db.session.scalars(sa.select(AuditEntry).where(
-        AuditEntry.action == "visit_pattern")).all()
+    entries = db.session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action == "visit_pattern")
+    ).all()
     assert len(entries) == 1
     assert entries[0].changes["visits"] == sorted(v.id for v in visits)
 
@@ -193,11 +212,15 @@ def test_the_nightly_job_marks_the_month_once_per_day(town):
 
 def test_reconciliation_marks_the_claims_visits_first(town, client):
     visits = _office_day(town, 3)
-    r = client.post("/api/v1/homecare/claims/generate", headers=f.headers(town.boss),
-                    json={"provider_id": town.provider.id, "month": month_text()})
+    r = client.post(
+        "/api/v1/homecare/claims/generate",
+        headers=f.headers(town.boss),
+        json={"provider_id": town.provider.id, "month": month_text()},
+    )
     assert r.status_code == 201, r.json
-    r = client.post(f"/api/v1/homecare/claims/{r.json['id']}/reconcile",
-                    headers=f.headers(town.admin))
+    r = client.post(
+        f"/api/v1/homecare/claims/{r.json['id']}/reconcile", headers=f.headers(town.admin)
+    )
     assert r.status_code == 200, r.json
     assert all("same_place" in codes(v) for v in visits)
     f.login(client, town.admin)  # the claim review's visit page names the pattern
@@ -297,13 +320,15 @@ def test_the_page_links_each_number_to_its_visits(town, client):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "异常模式" in html and "不可能行程" in html and "同地多卡" in html
-    link = (f"/homecare/visits?exception=same_place&amp;month={month_text()}"
-            f"&amp;worker_id={town.worker.id}")
+    link = (
+        f"/homecare/visits?exception=same_place&amp;month={month_text()}"
+        f"&amp;worker_id={town.worker.id}"
+    )
     assert link in html
     listed = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
     for v in visits:
-        assert f"enrolments/{v.enrolment_id}\"" in listed
-    assert f"enrolments/{trip.enrolment_id}\"" not in listed
+        assert f'enrolments/{v.enrolment_id}"' in listed
+    assert f'enrolments/{trip.enrolment_id}"' not in listed
 
 
 def test_the_page_is_hidden_from_providers_and_workers(app, town):
@@ -339,11 +364,13 @@ def test_the_visits_api_filters_by_worker_and_exception_within_its_scope(town, c
     q = f"/api/v1/homecare/visits?worker_id={town.worker2.id}&exception=impossible_travel"
     r = client.get(q, headers=f.headers(town.admin))
     assert [v["id"] for v in r.json["items"]] == [trip.id]
-    r = client.get(f"/api/v1/homecare/visits?worker_id={town.worker.id}",
-                   headers=f.headers(town.boss))
+    r = client.get(
+        f"/api/v1/homecare/visits?worker_id={town.worker.id}", headers=f.headers(town.boss)
+    )
     assert sorted(v["id"] for v in r.json["items"]) == sorted(v.id for v in visits)
-    r = client.get(f"/api/v1/homecare/visits?worker_id={town.worker.id}",
-                   headers=f.headers(town.other_boss))
+    r = client.get(
+        f"/api/v1/homecare/visits?worker_id={town.worker.id}", headers=f.headers(town.other_boss)
+    )
     assert r.json["items"] == []
 
 

@@ -16,7 +16,11 @@ pytestmark = pytest.mark.browser
 
 
 def test_a_clerk_opens_the_patterns_page_and_follows_a_number_to_its_visits(
-        app, town, live_servers, page_for):  # noqa: F811
+    app,
+    town,  # noqa: F811
+    live_servers,
+    page_for,
+):
     visits, _trip = _flagged_town(town)
     worker_id, office_ids = town.worker.id, sorted(v.enrolment_id for v in visits)
     clerk = town.admin.username
@@ -48,8 +52,12 @@ def test_a_clerk_opens_the_patterns_page_and_follows_a_number_to_its_visits(
     assert "/homecare/visits" in page.url and f"worker_id={worker_id}" in page.url
     rows = page.locator("[data-testid=visits-table] tbody tr")
     assert rows.count() == 3
-    shown = sorted(int(h.split("/")[-1]) for h in rows.locator("td:first-child a")
-                   .evaluate_all("els => els.map(e => e.getAttribute('href'))"))
+    shown = sorted(
+        int(h.split("/")[-1])
+        for h in rows.locator("td:first-child a").evaluate_all(
+            "els => els.map(e => e.getAttribute('href'))"
+        )
+    )
     assert shown == office_ids
     assert rows.first.inner_text().count("同一天三位以上老人在同一地点") == 1
     # the filter form keeps the worker when the clerk narrows further

@@ -28,8 +28,12 @@ N = 16
 
 def post(url: str, body: dict, headers: dict) -> tuple[int, dict]:
     assert url.startswith("http://127.0.0.1:")
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",  # noqa: S310
-                                 headers={"Content-Type": "application/json", **headers})
+    req = urllib.request.Request(  # noqa: S310
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", **headers},
+    )
     try:
         with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310 (local servers)
             return resp.status, json.loads(resp.read())
@@ -62,10 +66,20 @@ def test_concurrent_check_outs_never_overspend_the_ledger(client, live_servers, 
     for w in workers:  # several workers in one home is allowed (bathing takes two)
         assert scan(client, w, qr, "check_in", at=start).status_code == 201
     out = (start + timedelta(minutes=130)).isoformat()
-    calls = [(f"{live_servers[i % 2].url}/api/v1/homecare/scans",
-              {"qr": qr, "kind": "check_out", "at": out, "client_id": str(uuid.uuid4()),
-               "services": [{"code": "care", "quantity": 2}]},  # 100.00 each, 1,600 in all
-              f.headers(w)) for i, w in enumerate(workers)]
+    calls = [
+        (
+            f"{live_servers[i % 2].url}/api/v1/homecare/scans",
+            {
+                "qr": qr,
+                "kind": "check_out",
+                "at": out,
+                "client_id": str(uuid.uuid4()),
+                "services": [{"code": "care", "quantity": 2}],
+            },  # 100.00 each, 1,600 in all
+            f.headers(w),
+        )
+        for i, w in enumerate(workers)
+    ]
     answers = fire(calls)
     assert all(code == 201 for code, _ in answers), answers
     subsidised = sum(Decimal(b["subsidised"]) for _, b in answers)
@@ -74,8 +88,9 @@ def test_concurrent_check_outs_never_overspend_the_ledger(client, live_servers, 
     assert subsidised + self_paid == Decimal("1600.00")
     db.session.expire_all()
     balance = db.session.get(Enrolment, e.id).balance
-    ledger_sum = sum(db.session.scalars(sa.select(LedgerEntry.amount).where(
-        LedgerEntry.enrolment_id == e.id)))
+    ledger_sum = sum(
+        db.session.scalars(sa.select(LedgerEntry.amount).where(LedgerEntry.enrolment_id == e.id))
+    )
     assert balance == ledger_sum == Decimal("0.00")
 
 
@@ -85,10 +100,18 @@ def test_the_same_client_id_fired_at_once_counts_once(client, live_servers, roun
     provider = make_provider()
     e = enrol(elder(), provider)
     worker = f.user("worker", provider_id=provider.id)
-    body = {"qr": cards.url(e), "kind": "check_in", "at": now().isoformat(),
-            "client_id": str(uuid.uuid4())}
-    answers = fire([(f"{live_servers[i % 2].url}/api/v1/homecare/scans", body,
-                     f.headers(worker)) for i in range(N)])
+    body = {
+        "qr": cards.url(e),
+        "kind": "check_in",
+        "at": now().isoformat(),
+        "client_id": str(uuid.uuid4()),
+    }
+    answers = fire(
+        [
+            (f"{live_servers[i % 2].url}/api/v1/homecare/scans", body, f.headers(worker))
+            for i in range(N)
+        ]
+    )
     codes = sorted(code for code, _ in answers)
     assert codes == [200] * (N - 1) + [201], answers
     assert len({b["id"] for _, b in answers}) == 1
@@ -97,10 +120,10 @@ def test_the_same_client_id_fired_at_once_counts_once(client, live_servers, roun
     assert db.session.scalar(sa.select(sa.func.count(Scan.id))) == 1
 
 
-
-@pytest.mark.skipif(not DATABASE_URL.startswith("postgresql"),
-                    reason="SQLite takes the write lock up front: the job and a check-out "
-                           "never overlap there")
+@pytest.mark.skipif(
+    not DATABASE_URL.startswith("postgresql"),
+    reason="SQLite takes the write lock up front: the job and a check-out never overlap there",
+)
 def test_the_stale_visit_job_leaves_a_visit_being_checked_out_alone(app, world):
     """A visit left open 13 hours is being checked out at the moment the hourly job
     closes stale visits: the job skips it, and the check-out stands, not flagged

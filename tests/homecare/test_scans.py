@@ -25,15 +25,22 @@ def test_check_in_then_check_out_debits_the_ledger(client, world):
     v = r.json
     assert v["status"] == "open" and v["exceptions"] == [] and v["check_out_at"] is None
     assert v["enrolment_id"] == world.enrolment.id and v["amount"] == "0.00"
-    r = scan(client, world.worker, world.qr, "check_out", at=start + timedelta(minutes=70),
-             services=[{"code": "clean", "quantity": 1}, {"code": "meal", "quantity": 1}])
+    r = scan(
+        client,
+        world.worker,
+        world.qr,
+        "check_out",
+        at=start + timedelta(minutes=70),
+        services=[{"code": "clean", "quantity": 1}, {"code": "meal", "quantity": 1}],
+    )
     assert r.status_code == 201, r.json
     v = r.json
     assert v["status"] == "completed" and v["exceptions"] == []
     assert v["amount"] == "70.00" and v["subsidised"] == "70.00" and v["self_paid"] == "0.00"
     assert v["check_in_at"].endswith("+08:00")
-    ledger = client.get(f"/api/v1/homecare/enrolments/{world.enrolment.id}/ledger",
-                        headers=f.headers(world.boss)).json
+    ledger = client.get(
+        f"/api/v1/homecare/enrolments/{world.enrolment.id}/ledger", headers=f.headers(world.boss)
+    ).json
     assert ledger["allocated"] == "300.00" and ledger["spent"] == "70.00"
     assert ledger["balance"] == "230.00"
     assert [e["kind"] for e in ledger["entries"]] == ["allocation", "visit_debit"]
@@ -43,11 +50,23 @@ def test_check_in_then_check_out_debits_the_ledger(client, world):
 def test_subsidy_takes_what_is_left_and_the_rest_is_self_paid(client, world):
     start = now() - timedelta(days=2)
     for i in range(6):  # 6 × 50 = 300 spent
-        r = visit(client, world.worker, world.qr, start + timedelta(hours=3 * i), 65,
-                  [{"code": "care", "quantity": 1}])
+        r = visit(
+            client,
+            world.worker,
+            world.qr,
+            start + timedelta(hours=3 * i),
+            65,
+            [{"code": "care", "quantity": 1}],
+        )
         assert r.json["subsidised"] == "50.00"
-    r = visit(client, world.worker, world.qr, start + timedelta(hours=20), 65,
-              [{"code": "care", "quantity": 1}])
+    r = visit(
+        client,
+        world.worker,
+        world.qr,
+        start + timedelta(hours=20),
+        65,
+        [{"code": "care", "quantity": 1}],
+    )
     assert r.json["subsidised"] == "0.00" and r.json["self_paid"] == "50.00"
     e = db.session.get(Enrolment, world.enrolment.id)
     db.session.refresh(e)
@@ -56,29 +75,47 @@ def test_subsidy_takes_what_is_left_and_the_rest_is_self_paid(client, world):
 
 def test_partial_subsidy_when_the_balance_is_short(client, world):
     start = now() - timedelta(days=1)
-    visit(client, world.worker, world.qr, start, 300,
-          [{"code": "escort", "quantity": 4}, {"code": "clean", "quantity": 1}])  # 280
-    r = visit(client, world.worker, world.qr, start + timedelta(hours=6), 65,
-              [{"code": "care", "quantity": 1}])
+    visit(
+        client,
+        world.worker,
+        world.qr,
+        start,
+        300,
+        [{"code": "escort", "quantity": 4}, {"code": "clean", "quantity": 1}],
+    )  # 280
+    r = visit(
+        client,
+        world.worker,
+        world.qr,
+        start + timedelta(hours=6),
+        65,
+        [{"code": "care", "quantity": 1}],
+    )
     assert (r.json["amount"], r.json["subsidised"], r.json["self_paid"]) == (
-        "50.00", "20.00", "30.00")
+        "50.00",
+        "20.00",
+        "30.00",
+    )
 
 
 def test_services_are_required_on_check_out(client, world):
     scan(client, world.worker, world.qr, "check_in", at=now() - timedelta(hours=1))
     r = scan(client, world.worker, world.qr, "check_out")
     assert r.status_code == 422 and "services" in r.json["error"]["fields"]
-    r = scan(client, world.worker, world.qr, "check_out", services=[{"code": "nope",
-                                                                     "quantity": 1}])
+    r = scan(
+        client, world.worker, world.qr, "check_out", services=[{"code": "nope", "quantity": 1}]
+    )
     assert r.status_code == 422 and "services" in r.json["error"]["fields"]
-    r = scan(client, world.worker, world.qr, "check_out", services=[{"code": "bath",
-                                                                     "quantity": 1.5}])
+    r = scan(
+        client, world.worker, world.qr, "check_out", services=[{"code": "bath", "quantity": 1.5}]
+    )
     assert r.status_code == 422
 
 
 def test_check_out_without_a_visit_open_is_409(client, world):
-    r = scan(client, world.worker, world.qr, "check_out", services=[{"code": "meal",
-                                                                     "quantity": 1}])
+    r = scan(
+        client, world.worker, world.qr, "check_out", services=[{"code": "meal", "quantity": 1}]
+    )
     assert r.status_code == 409 and r.json["error"]["code"] == "no_open_visit"
 
 
@@ -91,10 +128,24 @@ def test_same_client_id_counts_once(client, world):
     assert again.json == first.json
     out_id = str(uuid.uuid4())
     picked = [{"code": "clean", "quantity": 1}]
-    a = scan(client, world.worker, world.qr, "check_out", at=at + timedelta(minutes=61),
-             services=picked, client_id=out_id)
-    b = scan(client, world.worker, world.qr, "check_out", at=at + timedelta(minutes=61),
-             services=picked, client_id=out_id)
+    a = scan(
+        client,
+        world.worker,
+        world.qr,
+        "check_out",
+        at=at + timedelta(minutes=61),
+        services=picked,
+        client_id=out_id,
+    )
+    b = scan(
+        client,
+        world.worker,
+        world.qr,
+        "check_out",
+        at=at + timedelta(minutes=61),
+        services=picked,
+        client_id=out_id,
+    )
     assert a.status_code == 201 and b.status_code == 200 and a.json == b.json
     assert db.session.query(LedgerEntry).filter_by(kind="visit_debit").count() == 1
 
@@ -109,12 +160,18 @@ def test_same_client_id_with_another_body_is_409(client, world):
 
 def test_forged_tampered_and_revoked_cards_are_invalid_card(client, world):
     qr = world.qr
-    for bad in ("http://127.0.0.1:5000/v/forged", qr[:-2] + ("AA" if qr[-2:] != "AA" else "BB"),
-                "not a card", "9999-1-0000"):
+    for bad in (
+        "http://127.0.0.1:5000/v/forged",
+        qr[:-2] + ("AA" if qr[-2:] != "AA" else "BB"),
+        "not a card",
+        "9999-1-0000",
+    ):
         r = scan(client, world.worker, bad)
         assert r.status_code == 422 and r.json["error"]["code"] == "invalid_card", bad
-    r = client.post(f"/api/v1/homecare/enrolments/{world.enrolment.id}/card/reissue",
-                    headers=f.headers(world.boss))
+    r = client.post(
+        f"/api/v1/homecare/enrolments/{world.enrolment.id}/card/reissue",
+        headers=f.headers(world.boss),
+    )
     assert r.status_code == 201 and r.json["card_serial"] == 2
     r = scan(client, world.worker, qr)
     assert r.status_code == 422 and r.json["error"]["code"] == "invalid_card"
@@ -147,11 +204,20 @@ def test_only_workers_scan_a_provider_account_manages(client, world, admin):
     for user in (world.boss, f.user("admin"), f.user("auditor")):
         r = scan(client, user, world.qr)
         assert r.status_code == 403, user.role
-        manual = {"enrolment_id": world.enrolment.id, "check_in_at": iso(now()),
-                  "check_out_at": iso(now()), "services": [{"code": "clean", "quantity": 1}],
-                  "reason": "card_lost", "note": "x"}
-        assert client.post("/api/v1/homecare/visits/manual", json=manual,
-                           headers=f.headers(user)).status_code == 403
+        manual = {
+            "enrolment_id": world.enrolment.id,
+            "check_in_at": iso(now()),
+            "check_out_at": iso(now()),
+            "services": [{"code": "clean", "quantity": 1}],
+            "reason": "card_lost",
+            "note": "x",
+        }
+        assert (
+            client.post(
+                "/api/v1/homecare/visits/manual", json=manual, headers=f.headers(user)
+            ).status_code
+            == 403
+        )
     assert db.session.query(Visit).count() == 0
     assert scan(client, world.worker, world.qr).status_code == 201
     assert client.post("/api/v1/homecare/scans", json={}).status_code == 401
@@ -161,11 +227,23 @@ def test_too_short_and_quantity_exceeds_time(client, world):
     start = now() - timedelta(hours=3)
     r = visit(client, world.worker, world.qr, start, 5, [{"code": "meal", "quantity": 1}])
     assert r.json["exceptions"] == ["too_short"] and r.json["status"] == "flagged"
-    r = visit(client, world.worker, world.qr, start + timedelta(minutes=30), 60,
-              [{"code": "clean", "quantity": 2}])
+    r = visit(
+        client,
+        world.worker,
+        world.qr,
+        start + timedelta(minutes=30),
+        60,
+        [{"code": "clean", "quantity": 2}],
+    )
     assert "quantity_exceeds_time" in r.json["exceptions"]
-    r = visit(client, world.worker, world.qr, start + timedelta(minutes=100), 65,
-              [{"code": "clean", "quantity": 1}])
+    r = visit(
+        client,
+        world.worker,
+        world.qr,
+        start + timedelta(minutes=100),
+        65,
+        [{"code": "clean", "quantity": 1}],
+    )
     assert r.json["exceptions"] == []
 
 
@@ -176,16 +254,28 @@ def test_worker_overlap_flags_the_later_visit_not_refused(client, world):
     assert scan(client, world.worker, world.qr, at=start).status_code == 201
     r = scan(client, world.worker, qr2, at=start + timedelta(minutes=20))
     assert r.status_code == 201 and r.json["exceptions"] == ["worker_overlap"]
-    first = scan(client, world.worker, world.qr, "check_out", at=start + timedelta(minutes=60),
-                 services=[{"code": "clean", "quantity": 1}])
+    first = scan(
+        client,
+        world.worker,
+        world.qr,
+        "check_out",
+        at=start + timedelta(minutes=60),
+        services=[{"code": "clean", "quantity": 1}],
+    )
     assert "worker_overlap" not in first.json["exceptions"]
 
 
 def test_overlap_found_when_the_earlier_visit_syncs_later(client, world):
     second = enrol(elder("赵桂兰"), world.provider)
     start = now() - timedelta(hours=3)
-    later = visit(client, world.worker, cards.url(second), start + timedelta(minutes=20), 30,
-                  [{"code": "meal", "quantity": 1}])
+    later = visit(
+        client,
+        world.worker,
+        cards.url(second),
+        start + timedelta(minutes=20),
+        30,
+        [{"code": "meal", "quantity": 1}],
+    )
     assert later.json["exceptions"] == []
     visit(client, world.worker, world.qr, start, 60, [{"code": "clean", "quantity": 1}])
     r = client.get(f"/api/v1/homecare/visits/{later.json['id']}", headers=f.headers(world.boss))
@@ -201,8 +291,10 @@ def test_two_workers_in_one_home_is_fine(client, world):
 
 
 def test_future_time_beyond_tolerance(client, world):
-    assert scan(client, world.worker, world.qr,
-                at=now() + timedelta(minutes=3)).json["exceptions"] == []
+    assert (
+        scan(client, world.worker, world.qr, at=now() + timedelta(minutes=3)).json["exceptions"]
+        == []
+    )
     helper = f.user("worker", provider_id=world.provider.id)
     r = scan(client, helper, world.qr, at=now() + timedelta(minutes=30))
     assert r.json["exceptions"] == ["future_time"]
@@ -219,9 +311,11 @@ def test_far_from_home_keeps_the_distance(client, world):
 
 def test_deceased_elder(client, world, admin_headers):
     start = now() - timedelta(days=1)
-    r = client.post(f"/api/v1/people/{world.person.id}/death",
-                    json={"date": (start - timedelta(days=1)).date().isoformat()},
-                    headers=admin_headers)
+    r = client.post(
+        f"/api/v1/people/{world.person.id}/death",
+        json={"date": (start - timedelta(days=1)).date().isoformat()},
+        headers=admin_headers,
+    )
     assert r.status_code == 200
     r = visit(client, world.worker, world.qr, start, 60, [{"code": "clean", "quantity": 1}])
     assert "deceased" in r.json["exceptions"] and r.json["subsidised"] == "0.00"
@@ -233,8 +327,9 @@ def test_death_flags_visits_after_it_and_ends_the_enrolment(client, world, admin
     r = visit(client, world.worker, world.qr, start, 60, [{"code": "clean", "quantity": 1}])
     assert r.json["exceptions"] == []
     day = (start - timedelta(days=1)).date().isoformat()
-    client.post(f"/api/v1/people/{world.person.id}/death", json={"date": day},
-                headers=admin_headers)
+    client.post(
+        f"/api/v1/people/{world.person.id}/death", json={"date": day}, headers=admin_headers
+    )
     v = client.get(f"/api/v1/homecare/visits/{r.json['id']}", headers=admin_headers).json
     assert v["exceptions"] == ["deceased"] and v["status"] == "flagged"
     e = client.get(f"/api/v1/homecare/enrolments/{world.enrolment.id}", headers=admin_headers)
@@ -242,19 +337,30 @@ def test_death_flags_visits_after_it_and_ends_the_enrolment(client, world, admin
 
 
 def test_not_enrolled_when_the_enrolment_ended(client, world):
-    services.end_enrolment(db.session.get(Enrolment, world.enrolment.id),
-                           now().date() - timedelta(days=5), "withdrawn")
+    services.end_enrolment(
+        db.session.get(Enrolment, world.enrolment.id), now().date() - timedelta(days=5), "withdrawn"
+    )
     db.session.commit()
-    r = visit(client, world.worker, world.qr, now() - timedelta(hours=2), 60,
-              [{"code": "clean", "quantity": 1}])
+    r = visit(
+        client,
+        world.worker,
+        world.qr,
+        now() - timedelta(hours=2),
+        60,
+        [{"code": "clean", "quantity": 1}],
+    )
     assert r.json["exceptions"] == ["not_enrolled"] and r.json["subsidised"] == "0.00"
 
 
 def test_suspect_card_one_worker_many_cards_one_spot(client, world):
     start = now() - timedelta(hours=2)
     qrs = [world.qr] + [cards.url(enrol(elder(n), world.provider)) for n in ("甲", "乙")]
-    answers = [scan(client, world.worker, q, at=start + timedelta(minutes=i), lat=HOME[0],
-                    lng=HOME[1]).json for i, q in enumerate(qrs)]
+    answers = [
+        scan(
+            client, world.worker, q, at=start + timedelta(minutes=i), lat=HOME[0], lng=HOME[1]
+        ).json
+        for i, q in enumerate(qrs)
+    ]
     assert "suspect_card" not in answers[1]["exceptions"]
     assert "suspect_card" in answers[2]["exceptions"]
 
@@ -263,31 +369,52 @@ def test_suspect_card_scanned_from_scattered_places(client, world):
     base = now() - timedelta(days=5)
     workers = [f.user("worker", provider_id=world.provider.id) for _ in range(3)]
     spots = [(HOME[0] + 0.03, HOME[1]), (HOME[0], HOME[1] + 0.04), (HOME[0] - 0.03, HOME[1])]
-    answers = [visit(client, w, world.qr, base + timedelta(days=i), 60,
-                     [{"code": "clean", "quantity": 1}], lat=la, lng=ln).json
-               for i, (w, (la, ln)) in enumerate(zip(workers, spots, strict=True))]
+    answers = [
+        visit(
+            client,
+            w,
+            world.qr,
+            base + timedelta(days=i),
+            60,
+            [{"code": "clean", "quantity": 1}],
+            lat=la,
+            lng=ln,
+        ).json
+        for i, (w, (la, ln)) in enumerate(zip(workers, spots, strict=True))
+    ]
     assert "suspect_card" not in answers[0]["exceptions"]
     assert "suspect_card" in answers[2]["exceptions"]
 
 
 def test_manual_visit_needs_a_reason_and_note(client, world):
     start = now() - timedelta(hours=3)
-    body = {"enrolment_id": world.enrolment.id, "check_in_at": start.isoformat(),
-            "check_out_at": (start + timedelta(minutes=60)).isoformat(),
-            "services": [{"code": "clean", "quantity": 1}], "reason": "card_lost",
-            "note": "卡被孙子拿走了"}
+    body = {
+        "enrolment_id": world.enrolment.id,
+        "check_in_at": start.isoformat(),
+        "check_out_at": (start + timedelta(minutes=60)).isoformat(),
+        "services": [{"code": "clean", "quantity": 1}],
+        "reason": "card_lost",
+        "note": "卡被孙子拿走了",
+    }
     r = client.post("/api/v1/homecare/visits/manual", json=body, headers=f.headers(world.worker))
     assert r.status_code == 201, r.json
     assert r.json["exceptions"] == ["manual"] and r.json["manual"] is True
     assert r.json["subsidised"] == "40.00"
     bad = body | {"reason": "because"}
-    assert client.post("/api/v1/homecare/visits/manual", json=bad,
-                       headers=f.headers(world.worker)).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/homecare/visits/manual", json=bad, headers=f.headers(world.worker)
+        ).status_code
+        == 422
+    )
     stranger = f.user("worker", provider_id=world.other.id)
-    assert client.post("/api/v1/homecare/visits/manual", json=body,
-                       headers=f.headers(stranger)).status_code == 403
-    mine = client.get("/api/v1/homecare/providers",
-                      headers=f.headers(world.boss)).json["items"][0]
+    assert (
+        client.post(
+            "/api/v1/homecare/visits/manual", json=body, headers=f.headers(stranger)
+        ).status_code
+        == 403
+    )
+    mine = client.get("/api/v1/homecare/providers", headers=f.headers(world.boss)).json["items"][0]
     assert mine["manual_visits_this_year"] == 1 and mine["visits_this_year"] == 1
 
 
@@ -305,12 +432,26 @@ def test_stale_open_visits_close_as_no_check_out(client, world):
 
 def test_a_scan_without_location_is_flagged_with_its_reason(client, world):
     start = now() - timedelta(hours=2)
-    r = scan(client, world.worker, world.qr, "check_in", at=start, lat=None, lng=None,
-             no_location_reason="denied")
+    r = scan(
+        client,
+        world.worker,
+        world.qr,
+        "check_in",
+        at=start,
+        lat=None,
+        lng=None,
+        no_location_reason="denied",
+    )
     assert r.status_code == 201 and r.json["exceptions"] == ["no_location"]
     assert r.json["no_location_reason"] == "denied"
-    r = scan(client, world.worker, world.qr, "check_out", at=start + timedelta(minutes=65),
-             services=[{"code": "care", "quantity": 1}])  # located at the door
+    r = scan(
+        client,
+        world.worker,
+        world.qr,
+        "check_out",
+        at=start + timedelta(minutes=65),
+        services=[{"code": "care", "quantity": 1}],
+    )  # located at the door
     assert r.json["status"] == "flagged" and r.json["exceptions"] == ["no_location"]
     assert r.json["no_location_reason"] == "denied"
     # only one coordinate is no location either; an unknown reason is a field error
@@ -362,10 +503,14 @@ def test_a_visit_to_an_elder_without_a_home_point_is_flagged(client, world):
 
 def test_a_manual_visit_logged_days_later_is_late_too(client, world):
     start = now() - timedelta(days=5)
-    body = {"enrolment_id": world.enrolment.id, "check_in_at": iso(start),
-            "check_out_at": iso(start + timedelta(minutes=60)),
-            "services": [{"code": "clean", "quantity": 1}], "reason": "card_lost",
-            "note": "卡丢了"}
+    body = {
+        "enrolment_id": world.enrolment.id,
+        "check_in_at": iso(start),
+        "check_out_at": iso(start + timedelta(minutes=60)),
+        "services": [{"code": "clean", "quantity": 1}],
+        "reason": "card_lost",
+        "note": "卡丢了",
+    }
     r = client.post("/api/v1/homecare/visits/manual", json=body, headers=f.headers(world.worker))
     assert r.status_code == 201 and r.json["exceptions"] == ["manual", "late_upload"]
 
@@ -374,18 +519,36 @@ def test_nan_and_infinity_quantities_are_field_errors(client, world):
     start = now() - timedelta(hours=2)
     assert scan(client, world.worker, world.qr, at=start).status_code == 201
     for bad in ("NaN", "Infinity", "-Infinity", "sNaN", "1e999999", "nan", "24.001"):
-        r = scan(client, world.worker, world.qr, "check_out", at=start + timedelta(hours=1),
-                 services=[{"code": "care", "quantity": bad}])
+        r = scan(
+            client,
+            world.worker,
+            world.qr,
+            "check_out",
+            at=start + timedelta(hours=1),
+            services=[{"code": "care", "quantity": bad}],
+        )
         assert r.status_code == 422, (bad, r.json)
         assert r.json["error"]["code"] == "validation_failed"
         assert "services" in str(r.json["error"].get("fields")), bad
     # a JSON NaN literal (Python's json reads it) is refused as well
-    raw = json.dumps({"qr": world.qr, "kind": "check_out", "at": iso(start + timedelta(hours=1)),
-                      "client_id": str(uuid.uuid4()), "lat": math.nan, "lng": 1,
-                      "services": [{"code": "care", "quantity": math.inf}]})
+    raw = json.dumps(
+        {
+            "qr": world.qr,
+            "kind": "check_out",
+            "at": iso(start + timedelta(hours=1)),
+            "client_id": str(uuid.uuid4()),
+            "lat": math.nan,
+            "lng": 1,
+            "services": [{"code": "care", "quantity": math.inf}],
+        }
+    )
     assert "NaN" in raw and "Infinity" in raw
-    r = client.post("/api/v1/homecare/scans", data=raw, content_type="application/json",
-                    headers=f.headers(world.worker))
+    r = client.post(
+        "/api/v1/homecare/scans",
+        data=raw,
+        content_type="application/json",
+        headers=f.headers(world.worker),
+    )
     assert r.status_code in (400, 422) and r.status_code != 500
 
 
@@ -397,18 +560,34 @@ def test_nan_on_the_workers_page_is_an_error_under_the_field(client, world):
     page = client.get(path)
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     client_in = re.search(r'name="client_id" value="([^"]+)"', page.text).group(1)
-    client.post(path, data={"csrf_token": csrf, "kind": "check_in", "client_id": client_in,
-                            "no_location_reason": "no_signal"})
+    client.post(
+        path,
+        data={
+            "csrf_token": csrf,
+            "kind": "check_in",
+            "client_id": client_in,
+            "no_location_reason": "no_signal",
+        },
+    )
     out = re.findall(r'name="client_id" value="([^"]+)"', client.get(path).text)[1]
     for bad in ("NaN", "Infinity", "-1", "abc", "1e999999"):
-        r = client.post(path, data={"csrf_token": csrf, "kind": "check_out", "client_id": out,
-                                    "qty_care": bad, "qty_meal": "1"})
+        r = client.post(
+            path,
+            data={
+                "csrf_token": csrf,
+                "kind": "check_out",
+                "client_id": out,
+                "qty_care": bad,
+                "qty_meal": "1",
+            },
+        )
         assert r.status_code == 422, bad
         error = re.search(r'data-testid="qty-error">([^<]+)<', r.text).group(1)
         assert "0 到 24" in error and 'value="1"' in r.text  # what was typed is kept
         assert db.session.query(Visit).one().status.value == "open"
-    r = client.post(path, data={"csrf_token": csrf, "kind": "check_out", "client_id": out,
-                                "qty_care": "1"})
+    r = client.post(
+        path, data={"csrf_token": csrf, "kind": "check_out", "client_id": out, "qty_care": "1"}
+    )
     assert r.status_code == 303
     db.session.expire_all()
     assert db.session.query(Visit).one().check_out_at is not None

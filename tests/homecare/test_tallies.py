@@ -22,8 +22,11 @@ from tests import factories as f
 
 from .conftest import elder, enrol, make_provider, visit
 
-PICKS = ([{"code": "care", "quantity": 1}], [{"code": "clean", "quantity": 1}],
-         [{"code": "meal", "quantity": 1}, {"code": "clean", "quantity": 1}])
+PICKS = (
+    [{"code": "care", "quantity": 1}],
+    [{"code": "clean", "quantity": 1}],
+    [{"code": "meal", "quantity": 1}, {"code": "clean", "quantity": 1}],
+)
 
 
 def _from_rows(day: date) -> dict:
@@ -32,12 +35,20 @@ def _from_rows(day: date) -> dict:
     end = datetime.combine(day + timedelta(days=1), datetime.min.time(), LOCAL)
     year = sa.select(Enrolment.id).where(Enrolment.year == day.year)
     allocated, spent = db.session.execute(
-        sa.select(*services.ledger_sums())
-        .where(LedgerEntry.enrolment_id.in_(year), LedgerEntry.at < end)).one()
-    visits = db.session.scalar(sa.select(sa.func.count(Visit.id)).where(
-        Visit.check_in_at >= start, Visit.check_in_at < end))
-    return {"allocated": Decimal(allocated or 0) / 100, "spent": -Decimal(spent or 0) / 100,
-            "visits": visits}
+        sa.select(*services.ledger_sums()).where(
+            LedgerEntry.enrolment_id.in_(year), LedgerEntry.at < end
+        )
+    ).one()
+    visits = db.session.scalar(
+        sa.select(sa.func.count(Visit.id)).where(
+            Visit.check_in_at >= start, Visit.check_in_at < end
+        )
+    )
+    return {
+        "allocated": Decimal(allocated or 0) / 100,
+        "spent": -Decimal(spent or 0) / 100,
+        "visits": visits,
+    }
 
 
 def _shown(day: date) -> dict:
@@ -57,7 +68,8 @@ def test_a_random_mix_of_writes_leaves_the_tallies_equal_to_a_count(client, app)
         e = rng.choice(enrolments)
         day = first + timedelta(days=rng.randrange((today - first).days + 1))
         start = datetime.combine(day, datetime.min.time(), LOCAL) + timedelta(
-            hours=rng.randrange(7, 17), minutes=rng.randrange(60))
+            hours=rng.randrange(7, 17), minutes=rng.randrange(60)
+        )
         if start > datetime.now(UTC):
             continue
         r = visit(client, rng.choice(workers), cards.url(e), start, 65, rng.choice(PICKS))
@@ -82,8 +94,14 @@ def test_the_year_end_job_and_its_bulk_entries_are_tallied(client, app):
     worker = f.user("worker", provider_id=provider.id)
     e = services.enrol(elder("甲"), provider, last, on=date(last, 1, 1))
     db.session.commit()
-    r = visit(client, worker, cards.url(e), datetime(last, 6, 3, 9, 0, tzinfo=LOCAL), 65,
-              [{"code": "care", "quantity": 1}])
+    r = visit(
+        client,
+        worker,
+        cards.url(e),
+        datetime(last, 6, 3, 9, 0, tzinfo=LOCAL),
+        65,
+        [{"code": "care", "quantity": 1}],
+    )
     assert r.status_code == 201, r.json
     db.session.query(Enrolment).filter(Enrolment.year == last + 1).delete()
     db.session.commit()
@@ -101,8 +119,13 @@ def test_a_tampered_tally_is_found_and_repaired_by_the_command(world, client, ap
     at = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
     r = visit(client, world.worker, world.qr, at, 65, [{"code": "care", "quantity": 1}])
     assert r.status_code == 201, r.json
-    changed = rowcount(db.session.execute(sa.update(tallies.LedgerDay).where(
-        tallies.LedgerDay.spent != 0).values(spent=tallies.LedgerDay.spent - 1)))
+    changed = rowcount(
+        db.session.execute(
+            sa.update(tallies.LedgerDay)
+            .where(tallies.LedgerDay.spent != 0)
+            .values(spent=tallies.LedgerDay.spent - 1)
+        )
+    )
     assert changed == 1  # the one check-out's day
     db.session.execute(sa.delete(tallies.VisitDay))
     db.session.commit()

@@ -28,11 +28,11 @@ def _check_in(world, cid: str, at) -> tuple[hv.ScanInput, dict]:
 
 def test_a_new_client_id_does_the_work_and_a_repeat_answers_the_first_visit(world):
     data, raw = _check_in(world, str(uuid.uuid4()), now() - timedelta(hours=1))
-    first, created = hv.once(world.worker, data.client_id, raw,
-                             lambda: hv.scan(world.worker, data))
+    first, created = hv.once(world.worker, data.client_id, raw, lambda: hv.scan(world.worker, data))
     db.session.commit()
-    again, created_again = hv.once(world.worker, data.client_id, raw,
-                                   lambda: pytest.fail("a repeat must not scan again"))
+    again, created_again = hv.once(
+        world.worker, data.client_id, raw, lambda: pytest.fail("a repeat must not scan again")
+    )
     assert (created, created_again) == (True, False) and again.id == first.id
     with pytest.raises(Conflict) as err:  # the same client_id with another body
         hv.once(world.worker, data.client_id, raw | {"kind": "check_out"}, lambda: None)
@@ -56,10 +56,10 @@ def test_a_twin_that_landed_after_the_look_up_is_answered_not_refused(world, mon
 
     monkeypatch.setattr(hv, "replay", late_replay)
     # a second elder's check-in earlier in the same transaction: it must survive
-    other = hv.check_in(world.worker, enrol(elder("张桂兰"), world.provider),
-                        at - timedelta(hours=2))
-    visit, created = hv.once(world.worker, data.client_id, raw,
-                             lambda: hv.scan(world.worker, data))
+    other = hv.check_in(
+        world.worker, enrol(elder("张桂兰"), world.provider), at - timedelta(hours=2)
+    )
+    visit, created = hv.once(world.worker, data.client_id, raw, lambda: hv.scan(world.worker, data))
     db.session.commit()
     assert not created and visit.id == twin.id and len(looked) == 2
     assert db.session.get(Visit, other.id) is not None
@@ -68,9 +68,20 @@ def test_a_twin_that_landed_after_the_look_up_is_answered_not_refused(world, mon
 
 def test_without_a_client_id_the_work_just_runs(world):
     at = now() - timedelta(hours=2)
-    visit, created = hv.once(world.worker, None, {}, lambda: hv.manual_visit(
-        world.worker, world.enrolment, at, at + timedelta(hours=1),
-        [("clean", Decimal(1))], "card_lost", "卡丢了"))
+    visit, created = hv.once(
+        world.worker,
+        None,
+        {},
+        lambda: hv.manual_visit(
+            world.worker,
+            world.enrolment,
+            at,
+            at + timedelta(hours=1),
+            [("clean", Decimal(1))],
+            "card_lost",
+            "卡丢了",
+        ),
+    )
     assert created and visit.manual and db.session.query(Scan).count() == 0
 
 
@@ -82,8 +93,12 @@ def test_the_card_page_and_the_api_share_one_client_id_rule(client, world):
     page = client.get(path)
     cid = re.search(r'name="client_id" value="([^"]+)"', page.text).group(1)
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    form = {"csrf_token": csrf, "kind": "check_in", "client_id": cid,
-            "no_location_reason": "no_gps"}
+    form = {
+        "csrf_token": csrf,
+        "kind": "check_in",
+        "client_id": cid,
+        "no_location_reason": "no_gps",
+    }
     assert client.post(path, data=form).status_code == 303
     assert client.post(path, data=form).status_code == 303
     assert db.session.query(Visit).count() == 1 and db.session.query(Scan).count() == 1
@@ -102,10 +117,15 @@ def test_the_manual_page_sent_twice_logs_one_visit_and_one_debit(client, world):
 
 def test_the_manual_api_with_a_client_id_answers_a_repeat_with_200(client, world):
     start = now() - timedelta(hours=3)
-    body = {"enrolment_id": world.enrolment.id, "check_in_at": start.isoformat(),
-            "check_out_at": (start + timedelta(hours=1)).isoformat(),
-            "services": [{"code": "clean", "quantity": 1}], "reason": "card_lost",
-            "note": "卡丢了", "client_id": str(uuid.uuid4())}
+    body = {
+        "enrolment_id": world.enrolment.id,
+        "check_in_at": start.isoformat(),
+        "check_out_at": (start + timedelta(hours=1)).isoformat(),
+        "services": [{"code": "clean", "quantity": 1}],
+        "reason": "card_lost",
+        "note": "卡丢了",
+        "client_id": str(uuid.uuid4()),
+    }
     h = f.headers(world.worker)
     first = client.post("/api/v1/homecare/visits/manual", json=body, headers=h)
     again = client.post("/api/v1/homecare/visits/manual", json=body, headers=h)

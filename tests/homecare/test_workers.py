@@ -18,8 +18,11 @@ def _page_add(client, user, provider_id: int, username: str):
 
 
 def _api_add(client, user, provider_id: int, username: str):
-    return client.post(f"/api/v1/homecare/providers/{provider_id}/workers",
-                       json={"username": username}, headers=f.headers(user))
+    return client.post(
+        f"/api/v1/homecare/providers/{provider_id}/workers",
+        json={"username": username},
+        headers=f.headers(user),
+    )
 
 
 def test_the_bureau_adds_a_worker_through_the_page_and_the_api_alike(client, world, admin):

@@ -9,8 +9,14 @@ from eldercare.timeutil import local_today
 from tests import factories as f
 
 SHIMA, XINQIAO = "510704101", "510704102"  # 石马镇, 新桥镇
-ABLE = {"eating": True, "dressing": True, "transfer": True, "toileting": True,
-        "walking": True, "bathing": True}
+ABLE = {
+    "eating": True,
+    "dressing": True,
+    "transfer": True,
+    "toileting": True,
+    "walking": True,
+    "bathing": True,
+}
 
 
 def days_ago(n: int) -> date:
@@ -33,9 +39,16 @@ def assessment(failed: int = 0) -> dict:
 
 
 def receive(client, h, person, kind: str = "tekun", on: date | None = None, **body):
-    resp = client.post("/api/v1/applications", headers=h, json={
-        "kind": kind, "person_id": person.id,
-        "received_on": (on or local_today()).isoformat(), **body})
+    resp = client.post(
+        "/api/v1/applications",
+        headers=h,
+        json={
+            "kind": kind,
+            "person_id": person.id,
+            "received_on": (on or local_today()).isoformat(),
+            **body,
+        },
+    )
     assert resp.status_code == 201, resp.text
     return resp.json
 
@@ -46,11 +59,27 @@ def step(client, h, app_id: int, name: str, body: dict, status: int = 200):
     return resp.json
 
 
-def tekun_to_notice(client, h, person, received: int = 30, checked: int = 25,
-                    noticed: int = 23, failed: int = 2, **body) -> dict:
+def tekun_to_notice(
+    client,
+    h,
+    person,
+    received: int = 30,
+    checked: int = 25,
+    noticed: int = 23,
+    failed: int = 2,
+    **body,
+) -> dict:
     """A 特困 application received, checked and noticed `n` days ago."""
     app = receive(client, h, person, on=days_ago(received), **body)
-    step(client, h, app["id"], "check", {"assessment": assessment(failed),
-                                         "on": days_ago(checked).isoformat(),
-                                         "note": "入户调查：无收入，无赡养人"})
+    step(
+        client,
+        h,
+        app["id"],
+        "check",
+        {
+            "assessment": assessment(failed),
+            "on": days_ago(checked).isoformat(),
+            "note": "入户调查：无收入，无赡养人",
+        },
+    )
     return step(client, h, app["id"], "notice", {"from": days_ago(noticed).isoformat()})

@@ -22,12 +22,21 @@ def test_the_demo_has_a_year_of_applications(client):
     o = client.get("/api/v1/stats/overview", headers=h).json
     assert o["wubao"]["total"] == 1670 and o["wubao"]["centralized"] == 1298
     assert o["homecare"]["enrolled"] == 11000
-    seen = Counter((a.kind.value, a.status.value) for a in db.session.scalars(
-        sa.select(Application)))
-    for kind, status in (("tekun", "received"), ("tekun", "checked"), ("tekun", "noticed"),
-                         ("tekun", "approved"), ("tekun", "refused"), ("homecare", "received"),
-                         ("homecare", "checked"), ("homecare", "approved"),
-                         ("homecare", "refused"), ("homecare", "waiting")):
+    seen = Counter(
+        (a.kind.value, a.status.value) for a in db.session.scalars(sa.select(Application))
+    )
+    for kind, status in (
+        ("tekun", "received"),
+        ("tekun", "checked"),
+        ("tekun", "noticed"),
+        ("tekun", "approved"),
+        ("tekun", "refused"),
+        ("homecare", "received"),
+        ("homecare", "checked"),
+        ("homecare", "approved"),
+        ("homecare", "refused"),
+        ("homecare", "waiting"),
+    ):
         assert seen[(kind, status)] > 0, (kind, status, seen)
     assert seen[("tekun", "withdrawn")] + seen[("homecare", "withdrawn")] > 0
     assert db.session.scalar(sa.select(sa.func.count()).where(ApplicationStep.late)) > 10
@@ -43,6 +52,9 @@ def test_the_demo_has_a_year_of_applications(client):
     scores = [e["score"] for e in waiting["items"]]
     assert scores == sorted(scores, reverse=True)
     today = local_today()
-    running = db.session.scalar(sa.select(sa.func.count(Application.id)).where(
-        Application.notice_from <= today, Application.notice_until >= today))
+    running = db.session.scalar(
+        sa.select(sa.func.count(Application.id)).where(
+            Application.notice_from <= today, Application.notice_until >= today
+        )
+    )
     assert running >= 3

@@ -18,12 +18,25 @@ from .helpers import SHIMA, XINQIAO, applicant, assessment, clerk, days_ago, rec
 
 
 def _rules(client, h, places: int | None = None, rules: list | None = None):
-    body = {"rules": rules if rules is not None else [
-        {"code": "age80", "label": "80周岁以上高龄老人", "min_age": 80},
-        {"code": "dibao60", "label": "60周岁以上低保对象", "min_age": 60,
-         "categories": ["dibao"]},
-        {"code": "fullcare60", "label": "60周岁以上失能老人", "min_age": 60,
-         "care_levels": ["full"]}]}
+    body = {
+        "rules": rules
+        if rules is not None
+        else [
+            {"code": "age80", "label": "80周岁以上高龄老人", "min_age": 80},
+            {
+                "code": "dibao60",
+                "label": "60周岁以上低保对象",
+                "min_age": 60,
+                "categories": ["dibao"],
+            },
+            {
+                "code": "fullcare60",
+                "label": "60周岁以上失能老人",
+                "min_age": 60,
+                "care_levels": ["full"],
+            },
+        ]
+    }
     if places is not None:
         body["places"] = places
     resp = client.put("/api/v1/homecare/eligibility-rules", headers=h, json=body)
@@ -32,16 +45,20 @@ def _rules(client, h, places: int | None = None, rules: list | None = None):
 
 
 def _provider(client, h, townships=(SHIMA,), name="石马居家养老服务中心"):
-    resp = client.post("/api/v1/homecare/providers", headers=h,
-                       json={"name": name, "townships": list(townships)})
+    resp = client.post(
+        "/api/v1/homecare/providers", headers=h, json={"name": name, "townships": list(townships)}
+    )
     assert resp.status_code == 201, resp.text
     return resp.json["id"]
 
 
 def _checked(client, th, person, failed=0, alone=None, on=None):
     app = receive(client, th, person, kind="homecare", on=on or days_ago(12))
-    body = {"assessment": assessment(failed), "on": days_ago(10).isoformat(),
-            "services": ["meal", "clean"]}
+    body = {
+        "assessment": assessment(failed),
+        "on": days_ago(10).isoformat(),
+        "services": ["meal", "clean"],
+    }
     if alone is not None:
         body["lives_alone"] = alone
     return step(client, th, app["id"], "check", body)
@@ -49,8 +66,13 @@ def _checked(client, th, person, failed=0, alone=None, on=None):
 
 def _planned(client, th, person, failed=0, alone=None):
     app = _checked(client, th, person, failed, alone)
-    return step(client, th, app["id"], "plan", {"lines": [{"code": "meal", "per_month": "4"}],
-                                                "on": days_ago(8).isoformat()})
+    return step(
+        client,
+        th,
+        app["id"],
+        "plan",
+        {"lines": [{"code": "meal", "per_month": "4"}], "on": days_ago(8).isoformat()},
+    )
 
 
 def test_eligibility_shows_each_rule_that_matched(client, admin_headers):
@@ -67,16 +89,23 @@ def test_eligibility_shows_each_rule_that_matched(client, admin_headers):
 
     young = applicant("刚满六十", age=61)
     early = receive(client, th, young, kind="homecare")
-    assert step(client, admin_headers, early["id"], "decide", {"approved": True},
-                409)["error"]["code"] == "out_of_order"
+    assert (
+        step(client, admin_headers, early["id"], "decide", {"approved": True}, 409)["error"]["code"]
+        == "out_of_order"
+    )
     step(client, th, early["id"], "withdraw", {"reason": "重新申请"})
     no = _checked(client, th, young)
     assert no["eligibility"] == {"eligible": False, "rules": []}
     step(client, th, no["id"], "plan", {"lines": [{"code": "meal", "per_month": 2}]})
     refused = step(client, admin_headers, no["id"], "decide", {"approved": True}, 409)
     assert refused["error"]["code"] == "not_eligible"
-    done = step(client, admin_headers, no["id"], "decide",
-                {"approved": False, "reasons": "不符合本年度任何一条资格条件"})
+    done = step(
+        client,
+        admin_headers,
+        no["id"],
+        "decide",
+        {"approved": False, "reasons": "不符合本年度任何一条资格条件"},
+    )
     assert done["status"] == "refused"
 
 
@@ -84,8 +113,13 @@ def test_the_plan_is_priced_against_the_years_subsidy(client, admin_headers):
     _rules(client, admin_headers)
     th = f.headers(clerk())
     app = _checked(client, th, applicant(age=85))
-    planned = step(client, th, app["id"], "plan", {"lines": [
-        {"code": "meal", "per_month": "4"}, {"code": "CLEAN", "per_month": "1.5"}]})
+    planned = step(
+        client,
+        th,
+        app["id"],
+        "plan",
+        {"lines": [{"code": "meal", "per_month": "4"}, {"code": "CLEAN", "per_month": "1.5"}]},
+    )
     months = months_left(local_today().year, local_today())
     meal = Decimal("30.00") * 4 * months
     clean = Decimal("40.00") * Decimal("1.5") * months
@@ -96,13 +130,11 @@ def test_the_plan_is_priced_against_the_years_subsidy(client, admin_headers):
     assert plan["self_paid"] == f"{max(Decimal('0'), meal + clean - 300):.2f}"
     step(client, th, app["id"], "plan", {"lines": [{"code": "meal", "per_month": 1}]}, 409)
     bad = _checked(client, th, applicant("另一位", age=88))
-    err = step(client, th, bad["id"], "plan", {"lines": [{"code": "massage", "per_month": 1}]},
-               422)
+    err = step(client, th, bad["id"], "plan", {"lines": [{"code": "massage", "per_month": 1}]}, 422)
     assert "lines.0.code" in err["error"]["fields"]
 
 
-def test_a_place_then_the_agreement_enrols_with_a_provider_of_the_township(client,
-                                                                          admin_headers):
+def test_a_place_then_the_agreement_enrols_with_a_provider_of_the_township(client, admin_headers):
     _rules(client, admin_headers, places=10)
     elsewhere = _provider(client, admin_headers, (XINQIAO,), "新桥服务中心")
     ours = _provider(client, admin_headers)
@@ -152,28 +184,44 @@ def test_when_the_places_are_full_applicants_wait_ranked_by_need(client, admin_h
 
 def test_rules_and_places_are_set_per_year(client, admin_headers):
     year = local_today().year
-    set_now = _rules(client, admin_headers, places=11000, rules=[
-        {"code": "age75", "label": "75周岁以上", "min_age": 75}])
+    set_now = _rules(
+        client,
+        admin_headers,
+        places=11000,
+        rules=[{"code": "age75", "label": "75周岁以上", "min_age": 75}],
+    )
     assert set_now["year"] == year and [r["code"] for r in set_now["rules"]] == ["age75"]
-    nxt = client.get(f"/api/v1/homecare/eligibility-rules?year={year + 1}",
-                     headers=admin_headers).json
+    nxt = client.get(
+        f"/api/v1/homecare/eligibility-rules?year={year + 1}", headers=admin_headers
+    ).json
     assert nxt["inherited_from"] == year and nxt["places"] == 11000
-    bad = client.put("/api/v1/homecare/eligibility-rules", headers=admin_headers, json={
-        "rules": [{"code": "x", "label": "x", "categories": ["rich"]}]})
+    bad = client.put(
+        "/api/v1/homecare/eligibility-rules",
+        headers=admin_headers,
+        json={"rules": [{"code": "x", "label": "x", "categories": ["rich"]}]},
+    )
     assert bad.status_code == 422 and "rules.0.categories" in bad.json["error"]["fields"]
     th = f.headers(clerk())
-    assert client.put("/api/v1/homecare/eligibility-rules", headers=th,
-                      json={"rules": []}).status_code == 403
+    assert (
+        client.put("/api/v1/homecare/eligibility-rules", headers=th, json={"rules": []}).status_code
+        == 403
+    )
     assert client.get("/api/v1/homecare/eligibility-rules", headers=th).status_code == 200
 
 
 def test_an_enrolled_elder_does_not_apply_for_the_same_year(client, admin_headers):
     pid = _provider(client, admin_headers)
     p = applicant(age=85)
-    resp = client.post("/api/v1/homecare/enrolments", headers=admin_headers,
-                       json={"person_id": p.id, "provider_id": pid, "year": local_today().year})
+    resp = client.post(
+        "/api/v1/homecare/enrolments",
+        headers=admin_headers,
+        json={"person_id": p.id, "provider_id": pid, "year": local_today().year},
+    )
     assert resp.status_code == 201, resp.text
-    again = client.post("/api/v1/applications", headers=f.headers(clerk()), json={
-        "kind": "homecare", "person_id": p.id, "received_on": local_today().isoformat()})
+    again = client.post(
+        "/api/v1/applications",
+        headers=f.headers(clerk()),
+        json={"kind": "homecare", "person_id": p.id, "received_on": local_today().isoformat()},
+    )
     assert again.status_code == 409 and again.json["error"]["code"] == "already_enrolled"
     assert db.session.scalar(sa.select(sa.func.count(Enrolment.id))) == 1

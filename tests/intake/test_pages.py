@@ -26,10 +26,20 @@ def test_the_clerk_receives_and_checks_through_the_pages(client):
     assert page.status_code == 200 and "石马镇" in page.text
     token = _form(client, "/applications/new")
     number = f.new_id_number()
-    resp = client.post("/applications/new", data={
-        "csrf_token": token, "kind": "tekun", "id_number": number, "name": "孙新来",
-        "township_code": SHIMA, "village_code": "", "received_on": days_ago(2).isoformat(),
-        "support": "centralized", "address": "5组8号"})
+    resp = client.post(
+        "/applications/new",
+        data={
+            "csrf_token": token,
+            "kind": "tekun",
+            "id_number": number,
+            "name": "孙新来",
+            "township_code": SHIMA,
+            "village_code": "",
+            "received_on": days_ago(2).isoformat(),
+            "support": "centralized",
+            "address": "5组8号",
+        },
+    )
     assert resp.status_code == 303, resp.text
     app = db.session.scalar(sa.select(Application))
     assert app.person.name == "孙新来" and app.support_wanted == "centralized"
@@ -38,18 +48,28 @@ def test_the_clerk_receives_and_checks_through_the_pages(client):
     # a missing item stays under its field, the rest kept
     token = _form(client, f"/applications/{app.id}")
     items = {"eating": "1", "dressing": "0", "transfer": "1", "toileting": "1", "walking": "0"}
-    bad = client.post(f"/applications/{app.id}/check", data={
-        "csrf_token": token, "on": local_today().isoformat(), **items, "note": "无收入"})
+    bad = client.post(
+        f"/applications/{app.id}/check",
+        data={"csrf_token": token, "on": local_today().isoformat(), **items, "note": "无收入"},
+    )
     assert bad.status_code == 422 and "无收入" in bad.text
     assert re.search(r"洗澡.*?invalid-feedback", bad.text, re.S)
-    good = client.post(f"/applications/{app.id}/check", data={
-        "csrf_token": token, "on": local_today().isoformat(), **items, "bathing": "0",
-        "note": "无收入"})
+    good = client.post(
+        f"/applications/{app.id}/check",
+        data={
+            "csrf_token": token,
+            "on": local_today().isoformat(),
+            **items,
+            "bathing": "0",
+            "note": "无收入",
+        },
+    )
     assert good.status_code == 303
     db.session.expire_all()
     assert db.session.get(Application, app.id).care_level.value == "partial"
-    future = client.post(f"/applications/{app.id}/notice", data={
-        "csrf_token": token, "start": "2999-01-01"})
+    future = client.post(
+        f"/applications/{app.id}/notice", data={"csrf_token": token, "start": "2999-01-01"}
+    )
     assert future.status_code == 422 and "不能晚于今天" in future.text
 
 
@@ -59,12 +79,20 @@ def test_the_bureau_decides_on_its_page_and_a_refusal_needs_reasons(client, admi
     page = client.get(f"/applications/{app['id']}")
     assert 'data-testid="decide-form"' in page.text
     token = _form(client, f"/applications/{app['id']}")
-    bad = client.post(f"/applications/{app['id']}/decide", data={
-        "csrf_token": token, "on": local_today().isoformat(), "approved": "0", "reasons": ""})
+    bad = client.post(
+        f"/applications/{app['id']}/decide",
+        data={"csrf_token": token, "on": local_today().isoformat(), "approved": "0", "reasons": ""},
+    )
     assert bad.status_code == 422 and "不能为空" in bad.text
-    ok = client.post(f"/applications/{app['id']}/decide", data={
-        "csrf_token": token, "on": local_today().isoformat(), "approved": "0",
-        "reasons": "子女有赡养能力"})
+    ok = client.post(
+        f"/applications/{app['id']}/decide",
+        data={
+            "csrf_token": token,
+            "on": local_today().isoformat(),
+            "approved": "0",
+            "reasons": "子女有赡养能力",
+        },
+    )
     assert ok.status_code == 303
     shown = client.get(f"/applications/{app['id']}")
     assert "不予确认。理由：子女有赡养能力" in shown.text
@@ -77,8 +105,12 @@ def test_the_clerk_has_no_decision_form(client):
     page = client.get(f"/applications/{app['id']}")
     assert page.status_code == 200 and 'data-testid="decide-form"' not in page.text
     token = _form(client, f"/applications/{app['id']}")
-    assert client.post(f"/applications/{app['id']}/decide",
-                       data={"csrf_token": token, "approved": "1"}).status_code == 403
+    assert (
+        client.post(
+            f"/applications/{app['id']}/decide", data={"csrf_token": token, "approved": "1"}
+        ).status_code
+        == 403
+    )
 
 
 def test_the_list_filters_and_exports(client):
@@ -121,10 +153,20 @@ def test_waiting_list_and_rules_pages(client, admin_headers):
     rules = client.get("/homecare/eligibility")
     assert rules.status_code == 200 and "80周岁以上高龄老人" in rules.text
     token = _form(client, "/homecare/eligibility")
-    resp = client.post("/homecare/eligibility", data={
-        "csrf_token": token, "places": "5", "code-0": "age85", "label-0": "85周岁以上",
-        "min_age-0": "85", "code-1": "dibao60", "label-1": "低保", "min_age-1": "60",
-        "categories-1": "dibao"})
+    resp = client.post(
+        "/homecare/eligibility",
+        data={
+            "csrf_token": token,
+            "places": "5",
+            "code-0": "age85",
+            "label-0": "85周岁以上",
+            "min_age-0": "85",
+            "code-1": "dibao60",
+            "label-1": "低保",
+            "min_age-1": "60",
+            "categories-1": "dibao",
+        },
+    )
     assert resp.status_code == 303
     got = client.get("/api/v1/homecare/eligibility-rules", headers=admin_headers).json
     assert got["places"] == 5 and [r["code"] for r in got["rules"]] == ["age85", "dibao60"]

@@ -44,16 +44,26 @@ def test_an_application_goes_from_the_township_desk_to_support(client, admin_hea
     assert app["due"] == add_working_days(days_ago(30), 15).isoformat()
     assert [s["step"] for s in app["steps"]] == ["receive"]
 
-    checked = step(client, th, app["id"], "check", {
-        "assessment": assessment(failed=2), "on": days_ago(25).isoformat(),
-        "note": "入户调查：无收入、无赡养人"})
+    checked = step(
+        client,
+        th,
+        app["id"],
+        "check",
+        {
+            "assessment": assessment(failed=2),
+            "on": days_ago(25).isoformat(),
+            "note": "入户调查：无收入、无赡养人",
+        },
+    )
     assert checked["status"] == "checked" and checked["care_level"] == "partial"
     assert checked["due"] == add_working_days(days_ago(25), 3).isoformat()
 
     noticed = step(client, th, app["id"], "notice", {"from": days_ago(20).isoformat()})
     assert noticed["status"] == "noticed"
-    assert noticed["notice"] == {"from": days_ago(20).isoformat(),
-                                 "until": days_ago(14).isoformat()}
+    assert noticed["notice"] == {
+        "from": days_ago(20).isoformat(),
+        "until": days_ago(14).isoformat(),
+    }
     assert noticed["due"] == add_working_days(days_ago(14), 15).isoformat()
 
     decided = step(client, admin_headers, app["id"], "decide", {"approved": True})
@@ -73,8 +83,13 @@ def test_an_application_goes_from_the_township_desk_to_support(client, admin_hea
     assert steps["check"]["by_id"] == town.id and steps["decide"]["late"] is False
     assert steps["notice"]["on"] == days_ago(20).isoformat()
     # every step is audited
-    actions = set(db.session.scalars(sa.select(AuditEntry.action).where(
-        AuditEntry.entity == "applications", AuditEntry.entity_id == str(app["id"]))))
+    actions = set(
+        db.session.scalars(
+            sa.select(AuditEntry.action).where(
+                AuditEntry.entity == "applications", AuditEntry.entity_id == str(app["id"])
+            )
+        )
+    )
     assert {"application_check", "application_notice", "application_decide"} <= actions
 
 
@@ -83,8 +98,9 @@ def test_steps_out_of_order_are_conflicts(client, admin_headers):
     app = receive(client, th, applicant(), on=days_ago(10))
     step(client, th, app["id"], "notice", {"from": days_ago(1).isoformat()}, 409)
     step(client, admin_headers, app["id"], "decide", {"approved": True}, 409)
-    step(client, th, app["id"], "check", {"assessment": assessment(), "on": days_ago(5)
-                                          .isoformat()})
+    step(
+        client, th, app["id"], "check", {"assessment": assessment(), "on": days_ago(5).isoformat()}
+    )
     again = step(client, th, app["id"], "check", {"assessment": assessment()}, 409)
     assert again["error"]["code"] == "out_of_order"
     # a date before the step it follows, or in the future, names the field
@@ -116,8 +132,13 @@ def test_a_refusal_needs_written_reasons(client, admin_headers):
     app = tekun_to_notice(client, th, applicant())
     no = step(client, admin_headers, app["id"], "decide", {"approved": False}, 422)
     assert "reasons" in no["error"]["fields"]
-    refused = step(client, admin_headers, app["id"], "decide",
-                   {"approved": False, "reasons": "有赡养能力的子女"})
+    refused = step(
+        client,
+        admin_headers,
+        app["id"],
+        "decide",
+        {"approved": False, "reasons": "有赡养能力的子女"},
+    )
     assert refused["status"] == "refused"
     assert refused["decision"]["reasons"] == "有赡养能力的子女"
     assert db.session.scalar(sa.select(sa.func.count(WubaoSupport.id))) == 0
@@ -131,8 +152,9 @@ def test_centralised_applicants_join_the_placement_list_care_needs_first(client,
     frail = applicant("张全护", age=82)
     a1 = tekun_to_notice(client, th, able, failed=0, support="centralized")
     a2 = tekun_to_notice(client, th, frail, failed=5, support="centralized")
-    step(client, admin_headers, a1["id"], "decide", {"approved": True, "on": days_ago(3)
-                                                     .isoformat()})
+    step(
+        client, admin_headers, a1["id"], "decide", {"approved": True, "on": days_ago(3).isoformat()}
+    )
     step(client, admin_headers, a2["id"], "decide", {"approved": True})
     supports = {s.person_id: s for s in db.session.scalars(sa.select(WubaoSupport))}
     assert supports[frail.id].applied_centralized_on == local_today()
@@ -163,33 +185,54 @@ def test_one_open_application_per_person_and_kind(client, admin_headers):
     th = f.headers(clerk())
     p = applicant()
     receive(client, th, p)
-    again = client.post("/api/v1/applications", headers=th, json={
-        "kind": "tekun", "person_id": p.id, "received_on": local_today().isoformat()})
+    again = client.post(
+        "/api/v1/applications",
+        headers=th,
+        json={"kind": "tekun", "person_id": p.id, "received_on": local_today().isoformat()},
+    )
     assert again.status_code == 409 and again.json["error"]["code"] == "already_applying"
     receive(client, th, p, kind="homecare")  # another kind is another application
 
 
 def test_already_supported_people_do_not_apply_again(client, admin_headers):
     p = applicant()
-    client.post(f"/api/v1/people/{p.id}/wubao", headers=admin_headers, json={
-        "category": "elderly", "support": "dispersed", "since": days_ago(100).isoformat()})
-    resp = client.post("/api/v1/applications", headers=f.headers(clerk()), json={
-        "kind": "tekun", "person_id": p.id, "received_on": local_today().isoformat()})
+    client.post(
+        f"/api/v1/people/{p.id}/wubao",
+        headers=admin_headers,
+        json={"category": "elderly", "support": "dispersed", "since": days_ago(100).isoformat()},
+    )
+    resp = client.post(
+        "/api/v1/applications",
+        headers=f.headers(clerk()),
+        json={"kind": "tekun", "person_id": p.id, "received_on": local_today().isoformat()},
+    )
     assert resp.status_code == 409 and resp.json["error"]["code"] == "already_supported"
 
 
 def test_a_new_applicant_is_registered_in_the_clerks_township(client):
     th = f.headers(clerk())
     number = f.new_id_number(date(1950, 5, 1))
-    resp = client.post("/api/v1/applications", headers=th, json={
-        "kind": "tekun", "received_on": local_today().isoformat(),
-        "person": {"name": "赵新人", "id_number": number, "address": "3组12号"}})
+    resp = client.post(
+        "/api/v1/applications",
+        headers=th,
+        json={
+            "kind": "tekun",
+            "received_on": local_today().isoformat(),
+            "person": {"name": "赵新人", "id_number": number, "address": "3组12号"},
+        },
+    )
     assert resp.status_code == 201, resp.text
     person = _person(resp.json["person_id"])
     assert person.township_code == SHIMA and person.name == "赵新人"
-    bad = client.post("/api/v1/applications", headers=th, json={
-        "kind": "tekun", "received_on": local_today().isoformat(),
-        "person": {"name": "钱", "id_number": "360426199101010072"}})
+    bad = client.post(
+        "/api/v1/applications",
+        headers=th,
+        json={
+            "kind": "tekun",
+            "received_on": local_today().isoformat(),
+            "person": {"name": "钱", "id_number": "360426199101010072"},
+        },
+    )
     assert bad.status_code == 422 and "id_number" in bad.json["error"]["fields"]
 
 
@@ -197,8 +240,11 @@ def test_an_applicant_who_dies_has_the_application_withdrawn(client, admin_heade
     th = f.headers(clerk())
     p = applicant()
     app = receive(client, th, p, on=days_ago(5))
-    resp = client.post(f"/api/v1/people/{p.id}/death", headers=admin_headers,
-                       json={"date": days_ago(1).isoformat()})
+    resp = client.post(
+        f"/api/v1/people/{p.id}/death",
+        headers=admin_headers,
+        json={"date": days_ago(1).isoformat()},
+    )
     assert resp.status_code == 200, resp.text
     shown = client.get(f"/api/v1/applications/{app['id']}", headers=th).json
     assert shown["status"] == "withdrawn" and shown["withdraw_reason"] == "申请人死亡"

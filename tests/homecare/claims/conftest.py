@@ -19,8 +19,7 @@ from tests import factories as f
 
 from ..conftest import elder, enrol, make_provider
 
-COLUMNS = ["line_no", "visit_id", "id_number", "service_date", "service_code", "quantity",
-           "amount"]
+COLUMNS = ["line_no", "visit_id", "id_number", "service_date", "service_code", "quantity", "amount"]
 
 
 def claim_month() -> tuple[int, int]:
@@ -56,8 +55,9 @@ class Month:
         """A finished visit to elder i on `day` at `hour`, lasting `minutes`."""
         start = at(day, hour)
         v = hv.check_in(worker or self.worker, self.enrolments[i], start)
-        hv.check_out(v, start + timedelta(minutes=minutes),
-                     [(c, Decimal(str(q))) for c, q in picked])
+        hv.check_out(
+            v, start + timedelta(minutes=minutes), [(c, Decimal(str(q))) for c, q in picked]
+        )
         db.session.commit()
         return v
 
@@ -71,13 +71,16 @@ class Month:
 def month(app) -> Month:
     provider = make_provider()
     other = make_provider("绵阳颐和居家养老服务有限公司", ("510704003",))
-    m = Month(provider, other,
-              boss=f.user("provider", provider_id=provider.id, username="kangle"),
-              other_boss=f.user("provider", provider_id=other.id, username="yihe"),
-              admin=f.user("admin", username="clerk"),
-              auditor=f.user("auditor", username="shenji"),
-              worker=f.user("worker", provider_id=provider.id, username="kangle_w1"),
-              worker2=f.user("worker", provider_id=provider.id, username="kangle_w2"))
+    m = Month(
+        provider,
+        other,
+        boss=f.user("provider", provider_id=provider.id, username="kangle"),
+        other_boss=f.user("provider", provider_id=other.id, username="yihe"),
+        admin=f.user("admin", username="clerk"),
+        auditor=f.user("auditor", username="shenji"),
+        worker=f.user("worker", provider_id=provider.id, username="kangle_w1"),
+        worker2=f.user("worker", provider_id=provider.id, username="kangle_w2"),
+    )
     for name in ("李秀英", "王德福", "张桂兰", "刘长林"):
         p = elder(name)
         m.elders.append(p)
@@ -85,20 +88,39 @@ def month(app) -> Month:
     return m
 
 
-def line(no: int, visit=None, *, id_number=None, service_date=None, code="clean", qty="1",
-         amount="40.00", person=None) -> dict:
+def line(
+    no: int,
+    visit=None,
+    *,
+    id_number=None,
+    service_date=None,
+    code="clean",
+    qty="1",
+    amount="40.00",
+    person=None,
+) -> dict:
     """A claim line; by default the visit's own elder and date."""
     if visit is not None and id_number is None:
         id_number = visit.enrolment.person.id_number
     if id_number is None and person is not None:
         id_number = person.id_number
     if service_date is None:
-        service_date = (visit.check_in_at.astimezone(LOCAL).date() if visit is not None
-                        else date(*claim_month(), 1))
-    return {"line_no": no, "visit_id": visit.id if visit is not None else "",
-            "id_number": id_number, "service_date": service_date.isoformat()
-            if isinstance(service_date, date) else service_date,
-            "service_code": code, "quantity": qty, "amount": amount}
+        service_date = (
+            visit.check_in_at.astimezone(LOCAL).date()
+            if visit is not None
+            else date(*claim_month(), 1)
+        )
+    return {
+        "line_no": no,
+        "visit_id": visit.id if visit is not None else "",
+        "id_number": id_number,
+        "service_date": service_date.isoformat()
+        if isinstance(service_date, date)
+        else service_date,
+        "service_code": code,
+        "quantity": qty,
+        "amount": amount,
+    }
 
 
 def csv_bytes(rows: list[dict], encoding: str = "utf-8") -> bytes:
@@ -110,17 +132,22 @@ def csv_bytes(rows: list[dict], encoding: str = "utf-8") -> bytes:
     return buf.getvalue().encode(encoding)
 
 
-def upload(client, user, provider_id, rows=None, *, content=None, name="claim.csv",
-           month=None):
-    data = {"provider_id": str(provider_id), "month": month or month_text(),
-            "file": (io.BytesIO(content if content is not None else csv_bytes(rows)), name)}
-    return client.post("/api/v1/homecare/claims", data=data, headers=f.headers(user),
-                       content_type="multipart/form-data")
+def upload(client, user, provider_id, rows=None, *, content=None, name="claim.csv", month=None):
+    data = {
+        "provider_id": str(provider_id),
+        "month": month or month_text(),
+        "file": (io.BytesIO(content if content is not None else csv_bytes(rows)), name),
+    }
+    return client.post(
+        "/api/v1/homecare/claims",
+        data=data,
+        headers=f.headers(user),
+        content_type="multipart/form-data",
+    )
 
 
 def reconcile(client, user, claim_id):
-    return client.post(f"/api/v1/homecare/claims/{claim_id}/reconcile",
-                       headers=f.headers(user))
+    return client.post(f"/api/v1/homecare/claims/{claim_id}/reconcile", headers=f.headers(user))
 
 
 def claim_and_reconcile(client, m: Month, rows) -> dict:
@@ -140,11 +167,15 @@ def call_back(client, m: Month, claim_id: int, outcome: str = "confirmed") -> in
     from homecare.claims.models import CallbackSample
 
     db.session.expire_all()
-    ids = [s.id for s in db.session.query(CallbackSample).filter_by(
-        claim_id=claim_id, outcome=None)]
+    ids = [
+        s.id for s in db.session.query(CallbackSample).filter_by(claim_id=claim_id, outcome=None)
+    ]
     for sid in ids:
-        r = client.post(f"/api/v1/homecare/callbacks/{sid}", headers=f.headers(m.admin),
-                        json={"outcome": outcome})
+        r = client.post(
+            f"/api/v1/homecare/callbacks/{sid}",
+            headers=f.headers(m.admin),
+            json={"outcome": outcome},
+        )
         assert r.status_code == 200, r.json
     return len(ids)
 
@@ -175,9 +206,12 @@ class LastYear:
 def last_year(app) -> LastYear:
     services.seed_reference_data(Y0)
     provider = make_provider()
-    w = LastYear(provider, boss=f.user("provider", provider_id=provider.id, username="kangle"),
-              admin=f.user("admin", username="clerk"),
-              worker=f.user("worker", provider_id=provider.id, username="kangle_w1"))
+    w = LastYear(
+        provider,
+        boss=f.user("provider", provider_id=provider.id, username="kangle"),
+        admin=f.user("admin", username="clerk"),
+        worker=f.user("worker", provider_id=provider.id, username="kangle_w1"),
+    )
     for name in ("李秀英", "王德福"):
         p = elder(name)
         w.elders.append(p)

@@ -14,12 +14,14 @@ from .conftest import line, month_text, upload
 pytestmark = pytest.mark.browser
 
 
-def test_a_clerk_reviews_approves_and_downloads_the_statement(app, client, live_servers,
-                                                              page_for, month, tmp_path):
+def test_a_clerk_reviews_approves_and_downloads_the_statement(
+    app, client, live_servers, page_for, month, tmp_path
+):
     v = month.visit(0, 3, 9, 65, [("clean", 1)])
     w = month.visit(1, 4, 9, 65, [("clean", 1)])
-    cid = upload(client, month.boss, month.provider.id,
-                 [line(1, v), line(2, v), line(3, w)]).json["id"]
+    cid = upload(client, month.boss, month.provider.id, [line(1, v), line(2, v), line(3, w)]).json[
+        "id"
+    ]
     provider, vid = month.provider.name, v.id
     # End the test's transaction: on SQLite it would hold the write lock the servers need.
     db.session.commit()
@@ -56,7 +58,8 @@ def test_a_clerk_reviews_approves_and_downloads_the_statement(app, client, live_
     page.wait_for_selector("[data-testid=pay]")
     assert "已审批" in page.inner_text("[data-testid=claim-status]")
     assert "clerk" in page.inner_text("[data-testid=claim-flow]") or "审批" in page.inner_text(
-        "[data-testid=claim-flow]")
+        "[data-testid=claim-flow]"
+    )
 
     # the statement, as the provider will be paid on it
     with page.expect_download() as got:
@@ -72,14 +75,17 @@ def test_a_clerk_reviews_approves_and_downloads_the_statement(app, client, live_
     # the line paid against the reconciliation's advice is on it, with the written reason
     by_hand = list(wb["核减、不予支付及改判"].iter_rows(values_only=True))[1:]
     assert [(r[0], r[7], r[8], r[10]) for r in by_hand] == [
-        (2, 40, "通过（改判）", "同一天上下午各保洁一次，已电话核实")]
+        (2, 40, "通过（改判）", "同一天上下午各保洁一次，已电话核实")
+    ]
     with page.expect_download() as got:
         page.click("[data-testid=statement-pdf]")
     printed = got.value
     assert printed.suggested_filename == f"claim-{cid}-{month_text()}.pdf"
     printed.save_as(tmp_path / printed.suggested_filename)
-    text = " ".join(" ".join(p.extract_text().split())
-                    for p in PdfReader(tmp_path / printed.suggested_filename).pages)
+    text = " ".join(
+        " ".join(p.extract_text().split())
+        for p in PdfReader(tmp_path / printed.suggested_filename).pages
+    )
     assert provider in text and "民政局核定金额（元） 120.00" in text and "已审批" in text
     assert "通过（改判）" in text and "同一天上下午各保洁一次" in text
 

@@ -21,21 +21,27 @@ def _sampled(client, month):
     v = month.visit(0, 3, 9, 65, [("clean", 1)])
     w = month.visit(1, 4, 9, 65, [("clean", 1)])
     cid = claim_and_reconcile(client, month, [line(1, v), line(2, w)])["id"]
-    samples = db.session.query(CallbackSample).filter_by(claim_id=cid).order_by(
-        CallbackSample.visit_id).all()
+    samples = (
+        db.session.query(CallbackSample)
+        .filter_by(claim_id=cid)
+        .order_by(CallbackSample.visit_id)
+        .all()
+    )
     assert [s.visit_id for s in samples] == [v.id, w.id]
     return cid, v, w, samples
 
 
 def _record(client, month, sample, outcome="complaint", note=NOTE):
-    r = client.post(f"/api/v1/homecare/callbacks/{sample.id}", headers=f.headers(month.admin),
-                    json={"outcome": outcome, "note": note})
+    r = client.post(
+        f"/api/v1/homecare/callbacks/{sample.id}",
+        headers=f.headers(month.admin),
+        json={"outcome": outcome, "note": note},
+    )
     assert r.status_code == 200, r.json
     return r
 
 
-def test_a_provider_sees_no_sample_before_the_outcome_and_only_the_outcome_after(
-        client, month):
+def test_a_provider_sees_no_sample_before_the_outcome_and_only_the_outcome_after(client, month):
     cid, v, w, samples = _sampled(client, month)
     boss, admin = f.headers(month.boss), f.headers(month.admin)
     url = f"/api/v1/homecare/claims/{cid}/callbacks"
@@ -53,8 +59,7 @@ def test_a_provider_sees_no_sample_before_the_outcome_and_only_the_outcome_after
     # nor does the provider's dashboard count the one still to be called
     figures = client.get("/api/v1/homecare/figures", headers=boss).json["callbacks"]
     assert figures["pending"] == 0 and figures["complaint"] == 1
-    assert client.get("/api/v1/homecare/figures", headers=admin).json["callbacks"][
-        "pending"] == 1
+    assert client.get("/api/v1/homecare/figures", headers=admin).json["callbacks"]["pending"] == 1
 
 
 def test_the_pages_show_a_provider_only_recorded_outcomes(client, month):
@@ -89,13 +94,16 @@ def test_approval_waits_for_the_call_backs_or_an_admins_written_reason(client, m
     r = client.post(url, headers=h, json={"override_reason": "  "})
     assert r.status_code == 409 and r.json["error"]["code"] == "callbacks_pending"
     assert client.post(url, headers=h, json={"override": "x"}).status_code == 422
-    assert client.post(url, headers=f.headers(month.boss),
-                       json={"override_reason": "我们自己批"}).status_code == 403
+    assert (
+        client.post(
+            url, headers=f.headers(month.boss), json={"override_reason": "我们自己批"}
+        ).status_code
+        == 403
+    )
     assert db.session.get(Claim, cid).status.value == "reconciled"
     r = client.post(url, headers=h, json={"override_reason": "年底结算，回访下周补做"})
     assert r.status_code == 200 and r.json["status"] == "approved"
-    entry = db.session.query(AuditEntry).filter_by(
-        action="claim_approved_callbacks_pending").one()
+    entry = db.session.query(AuditEntry).filter_by(action="claim_approved_callbacks_pending").one()
     assert entry.changes["override_reason"] == "年底结算，回访下周补做"
     assert entry.changes["pending"] == 2
 
@@ -108,8 +116,11 @@ def test_approval_without_a_reason_once_every_call_back_is_recorded(client, mont
     _record(client, month, samples[1], "unreachable", "")
     r = client.post(url, headers=f.headers(month.admin))
     assert r.status_code == 200 and r.json["status"] == "approved"
-    assert not db.session.query(AuditEntry).filter_by(
-        action="claim_approved_callbacks_pending").count()
+    assert (
+        not db.session.query(AuditEntry)
+        .filter_by(action="claim_approved_callbacks_pending")
+        .count()
+    )
 
 
 def test_the_page_asks_for_the_reason_before_approving(client, month):
@@ -121,11 +132,12 @@ def test_the_page_asks_for_the_reason_before_approving(client, month):
     assert r.status_code in (302, 303)
     assert db.session.get(Claim, cid).status.value == "reconciled"
     assert "电话回访未记录结果" in client.get(f"/homecare/claims/{cid}").text
-    r = client.post(f"/homecare/claims/{cid}/approve", data={
-        "csrf_token": token(page), "override_reason": "老人住院，家属确认服务属实"})
+    r = client.post(
+        f"/homecare/claims/{cid}/approve",
+        data={"csrf_token": token(page), "override_reason": "老人住院，家属确认服务属实"},
+    )
     assert r.status_code == 302
     db.session.expire_all()
     assert db.session.get(Claim, cid).status.value == "approved"
-    entry = db.session.query(AuditEntry).filter_by(
-        action="claim_approved_callbacks_pending").one()
+    entry = db.session.query(AuditEntry).filter_by(action="claim_approved_callbacks_pending").one()
     assert entry.changes["override_reason"] == "老人住院，家属确认服务属实"

@@ -17,13 +17,17 @@ from .conftest import by_line, line, month_text, reconcile, upload
 
 
 def _post(client, user, claim_id, step, body=None):
-    return client.post(f"/api/v1/homecare/claims/{claim_id}/{step}", headers=f.headers(user),
-                       json=body)
+    return client.post(
+        f"/api/v1/homecare/claims/{claim_id}/{step}", headers=f.headers(user), json=body
+    )
 
 
 def _generate(client, user, provider_id):
-    return client.post("/api/v1/homecare/claims/generate", headers=f.headers(user),
-                       json={"provider_id": provider_id, "month": month_text()})
+    return client.post(
+        "/api/v1/homecare/claims/generate",
+        headers=f.headers(user),
+        json={"provider_id": provider_id, "month": month_text()},
+    )
 
 
 def test_a_withdrawn_claim_frees_its_month_and_its_visits(client, month):
@@ -66,8 +70,7 @@ def test_the_bureau_withdraws_a_providers_claim_others_cannot(client, month):
     assert _post(client, month.admin, cid, "withdraw").status_code == 200
 
 
-def test_a_supplementary_claim_claims_what_was_left_and_duplicates_are_rejected(
-        client, month):
+def test_a_supplementary_claim_claims_what_was_left_and_duplicates_are_rejected(client, month):
     v1 = month.visit(0, 3, 9, 65, [("clean", 1)])
     main = _generate(client, month.boss, month.provider.id).json
     assert main["supplementary"] is False and main["lines"] == 1
@@ -96,15 +99,13 @@ def test_withdrawing_a_claim_lets_a_supplementary_one_have_its_visits(client, mo
     v = month.visit(0, 3, 9, 65, [("clean", 1)])
     main = upload(client, month.boss, month.provider.id, [line(1, v)]).json["id"]
     extra = upload(client, month.boss, month.provider.id, [line(1, v)]).json["id"]
-    assert by_line(reconcile(client, month.admin, extra).json)[1]["reasons"] == [
-        "duplicate_line"]
+    assert by_line(reconcile(client, month.admin, extra).json)[1]["reasons"] == ["duplicate_line"]
     # the extra one cannot be withdrawn now; the main one can, and a new claim has it
     assert _post(client, month.boss, main, "withdraw").status_code == 200
     assert db.session.query(ClaimedVisit).count() == 0
     again = upload(client, month.boss, month.provider.id, [line(1, v)]).json
     assert again["supplementary"] is True  # the extra one is still the month's claim
-    assert by_line(reconcile(client, month.admin, again["id"]).json)[1]["decision"] == \
-        "approved"
+    assert by_line(reconcile(client, month.admin, again["id"]).json)[1]["decision"] == "approved"
 
 
 def test_draft_claims_are_submitted_by_their_provider(client, month):
@@ -143,8 +144,12 @@ def test_reconciling_again_is_the_same_and_after_approval_409(client, month):
     first = reconcile(client, month.admin, cid).json
     assert reconcile(client, month.admin, cid).json == first
     h = f.headers(month.admin)
-    assert client.post(f"/api/v1/homecare/claims/{cid}/approve", headers=h,
-                       json={"override_reason": "测试"}).status_code == 200
+    assert (
+        client.post(
+            f"/api/v1/homecare/claims/{cid}/approve", headers=h, json={"override_reason": "测试"}
+        ).status_code
+        == 200
+    )
     r = reconcile(client, month.admin, cid)
     assert r.status_code == 409 and r.json["error"]["code"] == "wrong_status"
 
@@ -159,7 +164,8 @@ def test_withdrawn_and_draft_claims_are_not_counted_as_claimed(client, month):
     claims = client.get("/api/v1/stats/overview", headers=f.headers(month.admin)).json["claims"]
     assert claims["claimed"] == "0.00"
     assert claims["by_status"]["withdrawn"] == 1 and claims["by_status"]["draft"] == 1
-    listed = client.get("/api/v1/homecare/claims?status=withdrawn",
-                        headers=f.headers(month.admin)).json
+    listed = client.get(
+        "/api/v1/homecare/claims?status=withdrawn", headers=f.headers(month.admin)
+    ).json
     assert listed["total"] == 1 and listed["items"][0]["id"] == cid
     assert Decimal(listed["items"][0]["totals"]["claimed"]) == Decimal("40.00")

@@ -25,8 +25,10 @@ def test_the_provider_submits_its_draft_then_withdraws_it(client, month):
     assert r.status_code == 302
     page = client.get(f"/homecare/claims/{cid}")
     assert "已提交，等待民政局对账" in page.text and 'data-testid="submit-claim"' not in page.text
-    r = client.post(f"/homecare/claims/{cid}/withdraw",
-                    data={"csrf_token": token(page.text), "reason": "漏了两次服务，重新申报"})
+    r = client.post(
+        f"/homecare/claims/{cid}/withdraw",
+        data={"csrf_token": token(page.text), "reason": "漏了两次服务，重新申报"},
+    )
     page = client.get(r.headers["Location"])
     assert 'data-testid="withdrawn-note"' in page.text and "漏了两次服务" in page.text
     assert 'data-testid="withdraw-claim"' not in page.text
@@ -40,10 +42,13 @@ def test_another_provider_neither_sees_nor_withdraws(client, month):
     f.login(client, month.other_boss)
     assert client.get(f"/homecare/claims/{cid}").status_code == 404
     csrf = f.csrf(client, "/homecare/claims")
-    assert client.post(f"/homecare/claims/{cid}/withdraw",
-                       data={"csrf_token": csrf}).status_code == 404
-    assert client.post(f"/homecare/claims/{cid}/submit",
-                       data={"csrf_token": csrf}).status_code == 404
+    assert (
+        client.post(f"/homecare/claims/{cid}/withdraw", data={"csrf_token": csrf}).status_code
+        == 404
+    )
+    assert (
+        client.post(f"/homecare/claims/{cid}/submit", data={"csrf_token": csrf}).status_code == 404
+    )
     db.session.expire_all()
     assert db.session.get(Claim, cid).status.value == "submitted"
 
@@ -65,8 +70,11 @@ def test_a_reconciled_claim_is_not_withdrawn_from_the_page(client, month):
     f.login(client, month.boss)
     page = client.get(f"/homecare/claims/{cid}")
     assert 'data-testid="withdraw-claim"' not in page.text
-    r = client.post(f"/homecare/claims/{cid}/withdraw", data={"csrf_token": token(page.text)},
-                    follow_redirects=True)
+    r = client.post(
+        f"/homecare/claims/{cid}/withdraw",
+        data={"csrf_token": token(page.text)},
+        follow_redirects=True,
+    )
     assert "不能执行此操作" in r.text
     db.session.expire_all()
     assert db.session.get(Claim, cid).status.value == "reconciled"

@@ -26,14 +26,22 @@ N = 6
 def _multipart(url: str, fields: dict, content: bytes, headers: dict) -> tuple[int, dict]:
     assert url.startswith("http://127.0.0.1:")
     boundary = uuid.uuid4().hex
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
-             .encode() for k, v in fields.items()]
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-                 f'filename="claim.csv"\r\nContent-Type: text/csv\r\n\r\n'.encode()
-                 + content + f"\r\n--{boundary}--\r\n".encode())
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, v in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+        f'filename="claim.csv"\r\nContent-Type: text/csv\r\n\r\n'.encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     req = urllib.request.Request(  # noqa: S310 (local servers)
-        url, data=b"".join(parts), method="POST",
-        headers={"Content-Type": f"multipart/form-data; boundary={boundary}", **headers})
+        url,
+        data=b"".join(parts),
+        method="POST",
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}", **headers},
+    )
     try:
         with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310
             return resp.status, json.loads(resp.read())
@@ -49,8 +57,9 @@ def _uploads_at_once(servers, user, provider_id, files: list[bytes]):
 
     def one(i):
         barrier.wait()
-        return _multipart(f"{servers[i % 2].url}/api/v1/homecare/claims", fields, files[i],
-                          headers[i])
+        return _multipart(
+            f"{servers[i % 2].url}/api/v1/homecare/claims", fields, files[i], headers[i]
+        )
 
     with ThreadPoolExecutor(len(files)) as pool:
         return list(pool.map(one, range(len(files))))
@@ -58,8 +67,7 @@ def _uploads_at_once(servers, user, provider_id, files: list[bytes]):
 
 @pytest.mark.race
 @pytest.mark.parametrize("round_", range(2))
-def test_two_supplementary_claims_for_the_same_visits_at_once(client, live_servers, month,
-                                                              round_):
+def test_two_supplementary_claims_for_the_same_visits_at_once(client, live_servers, month, round_):
     v0 = month.visit(0, 2, 9, 65, [("clean", 1)])
     assert upload(client, month.boss, month.provider.id, [line(1, v0)]).status_code == 201
     v1 = month.visit(1, 3, 9, 65, [("clean", 1)])
@@ -83,8 +91,9 @@ def test_two_supplementary_claims_for_the_same_visits_at_once(client, live_serve
 @pytest.mark.race
 def test_first_claims_at_once_make_one_main_claim(client, live_servers, month):
     v = month.visit(0, 3, 9, 65, [("clean", 1)])
-    answers = _uploads_at_once(live_servers, month.boss, month.provider.id,
-                               [csv_bytes([line(1, v)])] * 4)
+    answers = _uploads_at_once(
+        live_servers, month.boss, month.provider.id, [csv_bytes([line(1, v)])] * 4
+    )
     assert [code for code, _ in answers] == [201] * 4, answers
     assert sorted(body["supplementary"] for _, body in answers) == [False, True, True, True]
     db.session.expire_all()
@@ -96,8 +105,12 @@ def test_a_claim_is_withdrawn_once(client, live_servers, month):
     v = month.visit(0, 3, 9, 65, [("clean", 1)])
     cid = upload(client, month.boss, month.provider.id, [line(1, v)]).json["id"]
     users = [month.boss, month.admin] * (N // 2)
-    answers = fire([(f"{live_servers[i % 2].url}/api/v1/homecare/claims/{cid}/withdraw", {},
-                     f.headers(u)) for i, u in enumerate(users)])
+    answers = fire(
+        [
+            (f"{live_servers[i % 2].url}/api/v1/homecare/claims/{cid}/withdraw", {}, f.headers(u))
+            for i, u in enumerate(users)
+        ]
+    )
     assert sorted(code for code, _ in answers) == [200] + [409] * (N - 1), answers
 
 
@@ -107,10 +120,12 @@ def test_withdrawal_and_reconciliation_at_once_one_wins(client, live_servers, mo
     v = month.visit(0, 3, 9, 65, [("clean", 1)])
     cid = upload(client, month.boss, month.provider.id, [line(1, v)]).json["id"]
     base = [s.url for s in live_servers]
-    answers = fire([(f"{base[0]}/api/v1/homecare/claims/{cid}/withdraw", {},
-                     f.headers(month.boss)),
-                    (f"{base[1]}/api/v1/homecare/claims/{cid}/reconcile", {},
-                     f.headers(month.admin))])
+    answers = fire(
+        [
+            (f"{base[0]}/api/v1/homecare/claims/{cid}/withdraw", {}, f.headers(month.boss)),
+            (f"{base[1]}/api/v1/homecare/claims/{cid}/reconcile", {}, f.headers(month.admin)),
+        ]
+    )
     codes = [code for code, _ in answers]
     assert sorted(codes) == [200, 409], answers
     db.session.expire_all()

@@ -40,9 +40,14 @@ def test_a_provider_lands_on_its_month(client, world):
     low = text.split('data-testid="low-balances"')[1]
     assert "李秀英" in low and "¥10.00" in low and "赵长顺" not in low
     # the claim for last month, once made, shows its state instead
-    db.session.add(Claim(provider_id=world.provider.id, month=Month.of(local_today())
-                         .previous().text, status=ClaimStatus.SUBMITTED,
-                         source=ClaimSource.GENERATED))
+    db.session.add(
+        Claim(
+            provider_id=world.provider.id,
+            month=Month.of(local_today()).previous().text,
+            status=ClaimStatus.SUBMITTED,
+            source=ClaimSource.GENERATED,
+        )
+    )
     db.session.commit()
     text = client.get("/").text
     assert 'data-testid="claim-not-submitted"' not in text and "已提交" in text

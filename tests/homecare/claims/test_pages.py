@@ -45,25 +45,38 @@ def test_upload_form_names_every_bad_row_and_column(client, month):
     f.login(client, month.boss)
     page = client.get("/homecare/claims")
     bad = csv_bytes([line(1, v), {**line(2, v), "amount": "abc"}])
-    r = client.post("/homecare/claims/upload", data={
-        "csrf_token": token(page.text), "provider_id": str(month.provider.id),
-        "month": month_text(), "file": (io.BytesIO(bad), "claim.csv")},
-        content_type="multipart/form-data")
+    r = client.post(
+        "/homecare/claims/upload",
+        data={
+            "csrf_token": token(page.text),
+            "provider_id": str(month.provider.id),
+            "month": month_text(),
+            "file": (io.BytesIO(bad), "claim.csv"),
+        },
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 422 and "upload-problems" in r.text
     assert re.search(r"<td>3</td><td>amount</td>", r.text)
     assert db.session.query(Claim).count() == 0
-    r = client.post("/homecare/claims/upload", data={
-        "csrf_token": token(page.text), "provider_id": str(month.provider.id),
-        "month": month_text(), "file": (io.BytesIO(csv_bytes([line(1, v)])), "claim.csv")},
-        content_type="multipart/form-data")
+    r = client.post(
+        "/homecare/claims/upload",
+        data={
+            "csrf_token": token(page.text),
+            "provider_id": str(month.provider.id),
+            "month": month_text(),
+            "file": (io.BytesIO(csv_bytes([line(1, v)])), "claim.csv"),
+        },
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 302 and "/homecare/claims/" in r.headers["Location"]
 
 
 def test_review_reconcile_override_and_approve(client, month):
     v = month.visit(0, 3, 9, 65, [("clean", 1)])
     w = month.visit(1, 4, 9, 65, [("clean", 1)])
-    cid = upload(client, month.boss, month.provider.id,
-                 [line(1, v), line(2, v), line(3, w, amount="45.00")]).json["id"]
+    cid = upload(
+        client, month.boss, month.provider.id, [line(1, v), line(2, v), line(3, w, amount="45.00")]
+    ).json["id"]
     f.login(client, month.admin)
     page = client.get(f"/homecare/claims/{cid}")
     assert page.status_code == 200 and "尚未对账" in page.text
@@ -73,14 +86,20 @@ def test_review_reconcile_override_and_approve(client, month):
     assert "重复申报" in page.text and "金额与价目表不符" in page.text
     assert "<td>保洁（居室清洁）</td>" in page.text and "<td>clean</td>" not in page.text
     assert page.text.index("需要人工查看") < page.text.index("按申报通过的明细")
-    assert f'/homecare/claims/visits/{v.id}' in page.text
+    assert f"/homecare/claims/visits/{v.id}" in page.text
     assert 'data-testid="approve"' in page.text
     assert "<script>" not in page.text and "style=" not in page.text
     visit_page = client.get(f"/homecare/claims/visits/{v.id}")
     assert visit_page.status_code == 200 and "重复申报" in visit_page.text
-    r = client.post(f"/homecare/claims/{cid}/lines/2", data={
-        "csrf_token": token(page.text), "decision": "approved", "amount": "",
-        "reason": "同日两次保洁，已电话核实"})
+    r = client.post(
+        f"/homecare/claims/{cid}/lines/2",
+        data={
+            "csrf_token": token(page.text),
+            "decision": "approved",
+            "amount": "",
+            "reason": "同日两次保洁，已电话核实",
+        },
+    )
     assert r.status_code == 302
     claim = db.session.get(Claim, cid)
     db.session.refresh(claim)
@@ -118,8 +137,9 @@ def test_pages_refuse_roles_that_may_not(client, month):
 
 def test_callback_sample_is_seeded_risk_weighted_and_stable(client, month):
     vs = [month.visit(i % 4, 2 + i // 4, 8 + (i % 4) * 2, 65, [("meal", 1)]) for i in range(16)]
-    ans = claim_and_reconcile(client, month, [line(n + 1, v, code="meal", amount="30.00")
-                                              for n, v in enumerate(vs)])
+    ans = claim_and_reconcile(
+        client, month, [line(n + 1, v, code="meal", amount="30.00") for n, v in enumerate(vs)]
+    )
     first = sorted(s.visit_id for s in cb.samples(db.session.get(Claim, ans["id"])))
     assert len(first) == cb.MIN_PER_CLAIM  # 5% of 16 is less than the floor
     client.post(f"/api/v1/homecare/claims/{ans['id']}/reconcile", headers=f.headers(month.admin))
@@ -132,7 +152,8 @@ def test_callback_sample_is_seeded_risk_weighted_and_stable(client, month):
     db.session.commit()
     assert cb.provider_rate(month.provider.id) > base
     assert cb.provider_rate(month.provider.id, exception_share=0.5) > cb.provider_rate(
-        month.provider.id)
+        month.provider.id
+    )
 
 
 def test_not_delivered_reverses_the_ledger_and_rejects_the_line(client, month):
@@ -145,8 +166,14 @@ def test_not_delivered_reverses_the_ledger_and_rejects_the_line(client, month):
     f.login(client, month.admin)
     page = client.get("/homecare/callbacks")
     assert page.status_code == 200 and f"#{v.id}" in page.text
-    r = client.post(f"/homecare/callbacks/{sample.id}", data={
-        "csrf_token": token(page.text), "outcome": "not_delivered", "note": "老人说当天无人上门"})
+    r = client.post(
+        f"/homecare/callbacks/{sample.id}",
+        data={
+            "csrf_token": token(page.text),
+            "outcome": "not_delivered",
+            "note": "老人说当天无人上门",
+        },
+    )
     assert r.status_code == 302
     db.session.expire_all()
     assert db.session.get(Enrolment, e.id).balance == Decimal("300.00")
@@ -156,12 +183,16 @@ def test_not_delivered_reverses_the_ledger_and_rejects_the_line(client, month):
     claim = db.session.get(Claim, ans["id"])
     assert claim.approved_total == Decimal("0.00")
     # twice is refused, and the ledger is not credited again
-    r = client.post(f"/api/v1/homecare/callbacks/{sample.id}", headers=f.headers(month.admin),
-                    json={"outcome": "not_delivered"})
+    r = client.post(
+        f"/api/v1/homecare/callbacks/{sample.id}",
+        headers=f.headers(month.admin),
+        json={"outcome": "not_delivered"},
+    )
     assert r.status_code == 409
     assert db.session.get(Enrolment, e.id).balance == Decimal("300.00")
-    card = client.get(f"/api/v1/homecare/providers/{month.provider.id}/scorecard",
-                      headers=f.headers(month.admin)).json
+    card = client.get(
+        f"/api/v1/homecare/providers/{month.provider.id}/scorecard", headers=f.headers(month.admin)
+    ).json
     row = next(m for m in card["months"] if m["month"] == month_text())
     assert row["not_delivered"] == 1 and row["confirmation_rate"] == "0.000"
     statement = client.get(f"/homecare/enrolments/{e.id}/year-statement")

@@ -17,9 +17,15 @@ from .conftest import by_line, claim_and_reconcile, claim_month, line, reconcile
 def test_a_clean_claim_is_approved_whole(client, month):
     v1 = month.visit(0, 3, 9, 65, [("clean", 1), ("meal", 1)])
     v2 = month.visit(1, 3, 11, 40, [("haircut", 1)])
-    ans = claim_and_reconcile(client, month, [
-        line(1, v1, code="clean", amount="40.00"), line(2, v1, code="meal", amount="30.00"),
-        line(3, v2, code="haircut", amount="20.00")])
+    ans = claim_and_reconcile(
+        client,
+        month,
+        [
+            line(1, v1, code="clean", amount="40.00"),
+            line(2, v1, code="meal", amount="30.00"),
+            line(3, v2, code="haircut", amount="20.00"),
+        ],
+    )
     assert ans["status"] == "reconciled"
     assert ans["totals"] == {"claimed": "90.00", "approved": "90.00", "rejected": "0.00"}
     for x in ans["lines"]:
@@ -46,10 +52,15 @@ def test_no_visit(client, month):
     ov = hv.check_in(theirs, e, at(4, 9))
     hv.check_out(ov, at(4, 10), [("clean", Decimal(1))])
     db.session.commit()
-    ans = claim_and_reconcile(client, month, [
-        line(1, None, person=other_elder, service_date=date(*claim_month(), 4)),
-        {**line(2, ov), "visit_id": ov.id},
-        {**line(3, None, person=other_elder), "visit_id": 999999}])
+    ans = claim_and_reconcile(
+        client,
+        month,
+        [
+            line(1, None, person=other_elder, service_date=date(*claim_month(), 4)),
+            {**line(2, ov), "visit_id": ov.id},
+            {**line(3, None, person=other_elder), "visit_id": 999999},
+        ],
+    )
     for n in (1, 2, 3):
         assert only(ans, n) == ("rejected", "0.00", ["no_visit"]), n
     assert ans["totals"] == {"claimed": "120.00", "approved": "0.00", "rejected": "120.00"}
@@ -65,8 +76,7 @@ def test_duplicate_line_rejects_the_later(client, month):
 
 def test_id_mismatch(client, month):
     v = month.visit(0, 5, 9, 65, [("clean", 1)])
-    ans = claim_and_reconcile(client, month, [
-        line(1, v, id_number=month.elders[1].id_number)])
+    ans = claim_and_reconcile(client, month, [line(1, v, id_number=month.elders[1].id_number)])
     assert only(ans, 1) == ("rejected", "0.00", ["id_mismatch"])
 
 
@@ -84,8 +94,11 @@ def test_lower_case_x_and_15_digits_are_the_same_number(client, month):
 def test_amount_mismatch_is_adjusted_to_the_price(client, month):
     v = month.visit(0, 6, 9, 130, [("clean", 2)])
     w = month.visit(1, 6, 14, 30, [("meal", 1)])
-    ans = claim_and_reconcile(client, month, [
-        line(1, v, qty="2", amount="95.00"), line(2, w, code="meal", amount="25.00")])
+    ans = claim_and_reconcile(
+        client,
+        month,
+        [line(1, v, qty="2", amount="95.00"), line(2, w, code="meal", amount="25.00")],
+    )
     assert only(ans, 1) == ("adjusted", "80.00", ["amount_mismatch"])
     assert only(ans, 2) == ("adjusted", "30.00", ["amount_mismatch"])
     assert ans["totals"] == {"claimed": "120.00", "approved": "110.00", "rejected": "10.00"}
@@ -119,8 +132,9 @@ def test_over_budget_is_cut_to_what_the_visit_drew(client, month):
 def test_over_budget_across_lines_of_one_visit_in_line_order(client, month):
     month.visit(0, 2, 9, 300, [("escort", 4)])  # 240 of 300: 60 left
     v = month.visit(0, 8, 9, 130, [("clean", 1), ("care", 1)])  # 90: 60 subsidised
-    ans = claim_and_reconcile(client, month, [
-        line(1, v, code="clean"), line(2, v, code="care", amount="50.00")])
+    ans = claim_and_reconcile(
+        client, month, [line(1, v, code="clean"), line(2, v, code="care", amount="50.00")]
+    )
     assert only(ans, 1) == ("approved", "40.00", [])
     assert only(ans, 2) == ("adjusted", "20.00", ["over_budget"])
 
@@ -157,8 +171,7 @@ def test_a_service_on_the_day_of_death_is_paid(client, month):
 def test_outside_month(client, month):
     v = month.visit(0, 5, 9, 65, [("clean", 1)])
     y, _m = claim_month()
-    ans = claim_and_reconcile(client, month, [
-        line(1, v, service_date=date(y - 1, 12, 31))])
+    ans = claim_and_reconcile(client, month, [line(1, v, service_date=date(y - 1, 12, 31))])
     assert only(ans, 1) == ("rejected", "0.00", ["outside_month"])
 
 
@@ -191,8 +204,9 @@ def test_worker_overlap_rejects_the_later_visit(client, month):
     a = month.visit(0, 10, 9, 120, [("clean", 2)])
     b = month.visit(1, 10, 10, 60, [("clean", 1)])  # same worker, still at elder 0's
     c = month.visit(2, 10, 10, 60, [("clean", 1)], worker=month.worker2)  # another worker
-    ans = claim_and_reconcile(client, month, [
-        line(1, a, qty="2", amount="80.00"), line(2, b), line(3, c)])
+    ans = claim_and_reconcile(
+        client, month, [line(1, a, qty="2", amount="80.00"), line(2, b), line(3, c)]
+    )
     assert only(ans, 1) == ("approved", "80.00", [])
     assert only(ans, 2) == ("rejected", "0.00", ["worker_overlap"])
     assert only(ans, 3) == ("approved", "40.00", [])
@@ -202,17 +216,25 @@ def test_reasons_combine(client, month):
     v = month.visit(0, 5, 9, 60, [("clean", 1)])
     w = month.open_visit(1, 6, 9)
     y, _m = claim_month()
-    ans = claim_and_reconcile(client, month, [
-        line(1, v),
-        # duplicate, another elder's number, a wrong amount
-        line(2, v, id_number=month.elders[2].id_number, amount="45.00"),
-        # open visit, outside the month, too many hours
-        line(3, w, service_date=date(y - 1, 6, 1), qty="5", amount="200.00"),
-        # no visit and a wrong amount
-        line(4, None, person=month.elders[3], amount="41.00")])
+    ans = claim_and_reconcile(
+        client,
+        month,
+        [
+            line(1, v),
+            # duplicate, another elder's number, a wrong amount
+            line(2, v, id_number=month.elders[2].id_number, amount="45.00"),
+            # open visit, outside the month, too many hours
+            line(3, w, service_date=date(y - 1, 6, 1), qty="5", amount="200.00"),
+            # no visit and a wrong amount
+            line(4, None, person=month.elders[3], amount="41.00"),
+        ],
+    )
     assert only(ans, 1) == ("approved", "40.00", [])
-    assert only(ans, 2) == ("rejected", "0.00",
-                            ["duplicate_line", "id_mismatch", "amount_mismatch"])
+    assert only(ans, 2) == (
+        "rejected",
+        "0.00",
+        ["duplicate_line", "id_mismatch", "amount_mismatch"],
+    )
     assert only(ans, 3) == ("rejected", "0.00", ["outside_month", "visit_incomplete"])
     assert only(ans, 4) == ("rejected", "0.00", ["no_visit", "amount_mismatch"])
 

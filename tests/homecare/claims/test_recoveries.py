@@ -46,10 +46,16 @@ def _csv(visits_and_amounts) -> bytes:
 
 
 def _claim(client, w: LastYear, month: int, rows) -> int:
-    r = client.post("/api/v1/homecare/claims", headers=f.headers(w.boss),
-                    content_type="multipart/form-data",
-                    data={"provider_id": str(w.provider.id), "month": f"{Y0}-{month:02d}",
-                          "file": (io.BytesIO(_csv(rows)), "claim.csv")})
+    r = client.post(
+        "/api/v1/homecare/claims",
+        headers=f.headers(w.boss),
+        content_type="multipart/form-data",
+        data={
+            "provider_id": str(w.provider.id),
+            "month": f"{Y0}-{month:02d}",
+            "file": (io.BytesIO(_csv(rows)), "claim.csv"),
+        },
+    )
     assert r.status_code == 201, r.json
     return r.json["id"]
 
@@ -59,8 +65,11 @@ def _paid(client, w: LastYear, month: int, rows) -> int:
     cid = _claim(client, w, month, rows)
     h = f.headers(w.admin)
     assert client.post(f"/api/v1/homecare/claims/{cid}/reconcile", headers=h).status_code == 200
-    r = client.post(f"/api/v1/homecare/claims/{cid}/approve", headers=h,
-                    json={"override_reason": "年底集中结算，回访随后补做"})
+    r = client.post(
+        f"/api/v1/homecare/claims/{cid}/approve",
+        headers=h,
+        json={"override_reason": "年底集中结算，回访随后补做"},
+    )
     assert r.status_code == 200, r.json
     assert client.post(f"/api/v1/homecare/claims/{cid}/pay", headers=h).status_code == 200
     return cid
@@ -68,8 +77,11 @@ def _paid(client, w: LastYear, month: int, rows) -> int:
 
 def _not_delivered(client, w: LastYear, visit):
     sample = db.session.query(CallbackSample).filter_by(visit_id=visit.id).one()
-    return client.post(f"/api/v1/homecare/callbacks/{sample.id}", headers=f.headers(w.admin),
-                       json={"outcome": "not_delivered", "note": "老人说当天没人来"})
+    return client.post(
+        f"/api/v1/homecare/callbacks/{sample.id}",
+        headers=f.headers(w.admin),
+        json={"outcome": "not_delivered", "note": "老人说当天没人来"},
+    )
 
 
 def _balance(enrolment_id: int) -> Decimal:
@@ -83,13 +95,15 @@ def _statement(client, user, cid):
     summary = dict(r[:2] for r in wb["结算汇总"].iter_rows(values_only=True) if r and r[0])
     rows = list(wb["扣回"].iter_rows(values_only=True))[1:]
     pdf = client.get(f"/api/v1/homecare/claims/{cid}/statement.pdf", headers=f.headers(user))
-    text = " ".join(" ".join(p.extract_text().split())
-                    for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    text = " ".join(
+        " ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf.data)).pages
+    )
     return summary, rows, text
 
 
 def test_a_recovery_after_payment_is_deducted_from_the_next_claim_and_its_statement(
-        client, last_year, december):
+    client, last_year, december
+):
     w = last_year
     v, u = w.visit(0, 3, 3), w.visit(1, 3, 4)
     a = _paid(client, w, 3, [(v, 1, "40.00"), (u, 1, "40.00")])
@@ -103,7 +117,11 @@ def test_a_recovery_after_payment_is_deducted_from_the_next_claim_and_its_statem
     assert not db.session.query(LedgerEntry).filter_by(visit_id=v.id, kind="expiry").count()
     rec = db.session.query(Recovery).one()
     assert (rec.amount, rec.from_claim_id, rec.taken_by_claim_id, rec.ledger.value) == (
-        Decimal("40.00"), a, None, "reversed")  # no open claim yet: it waits
+        Decimal("40.00"),
+        a,
+        None,
+        "reversed",
+    )  # no open claim yet: it waits
     assert db.session.query(AuditEntry).filter_by(entity="recoveries").count() == 1
     # the paid claim itself is as it was paid
     paid = client.get(f"/api/v1/homecare/claims/{a}", headers=f.headers(w.admin)).json
@@ -114,12 +132,16 @@ def test_a_recovery_after_payment_is_deducted_from_the_next_claim_and_its_statem
     x = w.visit(1, 4, 2, qty=2)
     b = _claim(client, w, 4, [(x, 2, "80.00")])
     nxt = client.get(f"/api/v1/homecare/claims/{b}", headers=f.headers(w.boss)).json
-    assert [{k: r[k] for k in ("visit_id", "amount", "from_claim_id")}
-            for r in nxt["recoveries"]] == [{"visit_id": v.id, "amount": "40.00",
-                                             "from_claim_id": a}]
+    assert [
+        {k: r[k] for k in ("visit_id", "amount", "from_claim_id")} for r in nxt["recoveries"]
+    ] == [{"visit_id": v.id, "amount": "40.00", "from_claim_id": a}]
     assert nxt["totals"]["recovered"] == "40.00"
-    assert client.post(f"/api/v1/homecare/claims/{b}/reconcile",
-                       headers=f.headers(w.admin)).status_code == 200
+    assert (
+        client.post(
+            f"/api/v1/homecare/claims/{b}/reconcile", headers=f.headers(w.admin)
+        ).status_code
+        == 200
+    )
     nxt = client.get(f"/api/v1/homecare/claims/{b}", headers=f.headers(w.admin)).json
     assert nxt["totals"]["approved"] == "80.00"
     assert nxt["totals"]["recovered"] == "40.00" and nxt["totals"]["payable"] == "40.00"
@@ -157,8 +179,10 @@ def test_a_recovery_goes_to_the_claim_already_open(client, last_year, december):
     # a claim created later finds nothing waiting
     y = w.visit(1, 6, 2)
     c = _claim(client, w, 6, [(y, 1, "40.00")])
-    assert client.get(f"/api/v1/homecare/claims/{c}",
-                      headers=f.headers(w.admin)).json["recoveries"] == []
+    assert (
+        client.get(f"/api/v1/homecare/claims/{c}", headers=f.headers(w.admin)).json["recoveries"]
+        == []
+    )
 
 
 def test_an_approved_claim_takes_no_recovery(client, last_year, december):
@@ -181,18 +205,27 @@ def test_after_the_year_turned_the_recovery_is_recorded_as_expired(client, last_
     db.session.commit()
     old = v.enrolment_id
     assert _balance(old) == Decimal("0.00")
-    new = db.session.scalar(sa.select(Enrolment.id).where(
-        Enrolment.person_id == w.elders[0].id, Enrolment.year == Y0 + 1))
+    new = db.session.scalar(
+        sa.select(Enrolment.id).where(
+            Enrolment.person_id == w.elders[0].id, Enrolment.year == Y0 + 1
+        )
+    )
     assert _not_delivered(client, w, v).status_code == 200
     assert _balance(old) == Decimal("0.00") and _balance(new) == Decimal("300.00")
-    entries = {e.kind.value: e.amount for e in db.session.query(LedgerEntry).filter_by(
-        enrolment_id=old, visit_id=v.id)}
-    assert entries == {"visit_debit": Decimal("-40.00"), "reversal": Decimal("40.00"),
-                       "expiry": Decimal("-40.00")}
+    entries = {
+        e.kind.value: e.amount
+        for e in db.session.query(LedgerEntry).filter_by(enrolment_id=old, visit_id=v.id)
+    }
+    assert entries == {
+        "visit_debit": Decimal("-40.00"),
+        "reversal": Decimal("40.00"),
+        "expiry": Decimal("-40.00"),
+    }
     note = db.session.query(LedgerEntry).filter_by(visit_id=v.id, kind="expiry").one().note
     assert "作废" in note
-    ledger_json = client.get(f"/api/v1/homecare/enrolments/{old}/ledger",
-                             headers=f.headers(w.admin)).json
+    ledger_json = client.get(
+        f"/api/v1/homecare/enrolments/{old}/ledger", headers=f.headers(w.admin)
+    ).json
     assert ledger_json["balance"] == "0.00"
     rec = db.session.query(Recovery).one()
     assert rec.ledger.value == "expired" and rec.amount == Decimal("40.00")
@@ -212,8 +245,15 @@ def test_the_unique_key_makes_one_recovery_per_visit_and_claim(client, last_year
     sample = db.session.query(CallbackSample).filter_by(visit_id=v.id).one()
     first = db.session.query(Recovery).one()
     assert recoveries.create(sample, "reversed", w.admin).id == first.id
-    db.session.add(Recovery(visit_id=v.id, from_claim_id=a, provider_id=w.provider.id,
-                            amount=Decimal("40.00"), ledger="reversed"))
+    db.session.add(
+        Recovery(
+            visit_id=v.id,
+            from_claim_id=a,
+            provider_id=w.provider.id,
+            amount=Decimal("40.00"),
+            ledger="reversed",
+        )
+    )
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()
@@ -227,8 +267,7 @@ def test_a_provider_sees_the_recovery_only_after_the_outcome(client, last_year, 
     v = w.visit(0, 3, 3)
     a = _paid(client, w, 3, [(v, 1, "40.00")])
     boss = f.headers(w.boss)
-    assert client.get(f"/api/v1/homecare/claims/{a}/callbacks",
-                      headers=boss).json["items"] == []
+    assert client.get(f"/api/v1/homecare/claims/{a}/callbacks", headers=boss).json["items"] == []
     _not_delivered(client, w, v)
     seen = client.get(f"/api/v1/homecare/claims/{a}/callbacks", headers=boss).json["items"]
     assert [(x["visit_id"], x["outcome"]) for x in seen] == [(v.id, "not_delivered")]

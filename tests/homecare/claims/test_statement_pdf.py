@@ -28,8 +28,7 @@ def _fonts(reader: PdfReader) -> list:
 def _statement(client, month) -> bytes:
     v = month.visit(0, 3, 9, 65, [("clean", 1)])
     cid = claim_and_reconcile(client, month, [line(1, v), line(2, v)])["id"]
-    r = client.get(f"/api/v1/homecare/claims/{cid}/statement.pdf",
-                   headers=f.headers(month.admin))
+    r = client.get(f"/api/v1/homecare/claims/{cid}/statement.pdf", headers=f.headers(month.admin))
     assert r.status_code == 200 and r.data.startswith(b"%PDF")
     return r.data
 
@@ -76,12 +75,16 @@ def test_the_statement_reads_in_english_for_an_english_reader(client, month):
     v = month.visit(0, 3, 9, 65, [("clean", 1)])
     cid = claim_and_reconcile(client, month, [line(1, v), line(2, v)])["id"]
     client.set_cookie("lang", "en")
-    r = client.get(f"/api/v1/homecare/claims/{cid}/statement.pdf",
-                   headers=f.headers(month.admin))
+    r = client.get(f"/api/v1/homecare/claims/{cid}/statement.pdf", headers=f.headers(month.admin))
     reader = PdfReader(io.BytesIO(r.data))
     text = "".join(p.extract_text() for p in reader.pages)
-    for label in ("settlement statement", "Clerk (signature)", "Reviewer (signature)",
-                  "Bureau's seal", "Subtotals by township"):
+    for label in (
+        "settlement statement",
+        "Clerk (signature)",
+        "Reviewer (signature)",
+        "Bureau's seal",
+        "Subtotals by township",
+    ):
         assert label in text, label
     assert "经办人" not in text and "结算单" not in text
     root = reader.trailer["/Root"].get_object()
