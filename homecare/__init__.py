@@ -14,9 +14,10 @@ def init_app(app: Flask) -> None:
     signal receivers and jobs; then the claims sub-feature."""
     from eldercare.signals import person_died, person_moved
 
-    # models: the tables, for migrations and queries; api_scans: its routes on api.bp
+    # models: the tables, for migrations and queries; api_cards, api_scans: their routes on api.bp
     from . import (  # noqa: F401
         api,
+        api_cards,
         api_reference,
         api_scans,
         homepoint,
