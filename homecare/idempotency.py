@@ -18,11 +18,7 @@ from eldercare.errors import Conflict
 from eldercare.extensions import db
 from eldercare.models import User
 
-from .models import (
-    Scan,
-    ScanKind,
-    Visit,
-)
+from .models import Scan, ScanKind, Visit
 
 
 def request_hash(body: dict) -> str:

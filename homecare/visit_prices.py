@@ -12,11 +12,7 @@ from eldercare.database import to_money
 from eldercare.errors import Invalid
 from eldercare.extensions import db
 
-from .models import (
-    Service,
-    Unit,
-    VisitService,
-)
+from .models import Service, Unit, VisitService
 
 
 def _price_list(year: int) -> list[Service]:
