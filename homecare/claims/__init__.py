@@ -26,6 +26,7 @@ def init_app(app: Flask) -> None:
         presence_views,
         services,
         views,
+        views_callbacks,  # noqa: F401  (its routes, on views.bp)
         views_lifecycle,  # noqa: F401  (its routes, on views.bp)
     )
 
