@@ -17,10 +17,11 @@ from eldercare.apikit import Body, PageQuery, endpoint, paginate, validation_fie
 from eldercare.auth.web import api_user
 from eldercare.extensions import db
 
-from . import decisions, presence, services, statements
+from . import decisions, presence, services
 from .api import BUREAU, READERS, ClaimOut, Loose, MoneyOut, Totals, bp, claim_json
 from .models import Claim, ClaimLine, reasons_of
 from .scoping import get_claim
+from .statement_xlsx import xlsx
 
 
 class LineOut(BaseModel):
@@ -229,7 +230,7 @@ def override(claim_id: int, line_no: int, body: OverrideIn):
 def statement_xlsx(claim_id: int):
     c = get_claim(api_user(), claim_id)
     return Response(
-        statements.xlsx(c),
+        xlsx(c),
         headers={"Content-Disposition": f"attachment; filename=claim-{c.id}-{c.month}.xlsx"},
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
@@ -243,9 +244,11 @@ def statement_xlsx(claim_id: int):
     summary="Settlement statement (PDF, Chinese text in STSong-Light)",
 )
 def statement_pdf(claim_id: int):
+    from .statement_pdf import pdf  # reportlab loads with the first statement, not at start
+
     c = get_claim(api_user(), claim_id)
     return Response(
-        statements.pdf(c),
+        pdf(c),
         mimetype="application/pdf",
         headers={"Content-Disposition": f"attachment; filename=claim-{c.id}-{c.month}.pdf"},
     )
