@@ -26,6 +26,7 @@ def init_app(app: Flask) -> None:
         models,
         scoping,
         stays,
+        tallies,
         views,
         views_exports,
         views_register,
@@ -43,6 +44,7 @@ def init_app(app: Flask) -> None:
     reg.nav.append(NavItem("facilities.dashboard", _l("床位统计"), (Role.ADMIN, Role.AUDITOR), 22))
     reg.nav.append(NavItem("facilities.transfers", _l("转院申请"), staff, 23))
     reg.overview.append(figures.overview)
+    reg.tallies["facilities"] = tallies.recount_beds
     reg.public_figures.append(figures.public)
     # day-care use by attendance (issue 17.6): overview, /public, the bureau's dashboard
     reg.overview.append(daycare_figures.overview)
