@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
         api_stays,
         models,
         stays,
+        tallies,
         views,
         views_attendance,
         views_exports,
@@ -58,6 +59,7 @@ def _figures_and_panels(reg) -> None:
     from . import daycare_figures, figures, scoping, views
 
     reg.overview.append(figures.overview)
+    reg.tallies["facilities"] = tallies.recount_beds
     reg.public_figures.append(figures.public)
     # day-care use by attendance (issue 17.6): overview, /public, the bureau's dashboard
     reg.overview.append(daycare_figures.overview)

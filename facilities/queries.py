@@ -136,8 +136,9 @@ def facility_occupancy(facility_id: int, day: date | None = None) -> Occupancy:
     return occupancy(day or local_today(), [facility_id]).get(facility_id, Occupancy())
 
 
-def district_occupancy(day: date) -> dict[str, Occupancy]:
-    """Totals per facility kind on `day`, and "all"."""
+def district_occupancy_counted(day: date) -> dict[str, Occupancy]:
+    """Totals per facility kind on `day`, and "all", counted from every bed: what the
+    day tallies (tallies.py) keep, and what their tests compare with."""
     kinds = dict(
         db.session.execute(
             sa.select(Facility.id, Facility.kind).where(facility_active_on(day))
@@ -148,6 +149,53 @@ def district_occupancy(day: date) -> dict[str, Occupancy]:
         if fid not in kinds:
             continue
         out.setdefault(kinds[fid].value, Occupancy()).add(occ)
+        out["all"].add(occ)
+    return out
+
+
+def _reserved_today(day: date) -> dict[str, int]:
+    """Reserved beds per facility kind: today's state (a reservation has no history),
+    counted from the few beds that carry one (ix_beds_reserved)."""
+    if day != local_today():
+        return {}
+    free = sa.and_(
+        ~sa.select(Stay.id).where(Stay.bed_id == Bed.id, stay_covers(day)).exists(),
+        ~sa.select(BedOutage.id).where(BedOutage.bed_id == Bed.id, outage_covers(day)).exists(),
+    )
+    rows = db.session.execute(
+        sa.select(Facility.kind, sa.func.count(Bed.id))
+        .join(Facility, Facility.id == Bed.facility_id)
+        .where(
+            Bed.reserved_for_id.is_not(None),
+            Bed.created_on <= day,
+            facility_active_on(day),
+            free,
+        )
+        .group_by(Facility.kind)
+    )
+    return {FacilityKind(k).value: int(n) for k, n in rows}
+
+
+def district_occupancy(day: date) -> dict[str, Occupancy]:
+    """Totals per facility kind on `day`, and "all" (kinds with beds on that day), from
+    the day tallies: a sum of the days on which a bed, stay, leave or outage began or
+    ended, whatever the district's size."""
+    from .tallies import beds_on
+
+    reserved = _reserved_today(day)
+    out: dict[str, Occupancy] = {"all": Occupancy()}
+    for kind, t in sorted(beds_on(day).items()):
+        if t["beds"] <= 0:
+            continue
+        occ = Occupancy(
+            beds=t["beds"],
+            occupied=t["stays"] - t["held"],
+            held=t["held"],
+            reserved=reserved.get(kind, 0),
+            out_of_service=t["out_of_service"],
+            nursing=t["nursing"],
+        )
+        out[kind] = occ
         out["all"].add(occ)
     return out
 

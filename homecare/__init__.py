@@ -69,10 +69,20 @@ def _menu(reg) -> None:
 
 
 def _figures_and_hooks(reg) -> None:
-    from . import exits, figures, homepoint, low_balance, scoping, services, tallies
+    from . import (
+        exits,
+        figure_tallies,
+        figures,
+        homepoint,
+        low_balance,
+        scoping,
+        services,
+        tallies,
+    )
 
     reg.overview.append(figures.overview)
     reg.tallies["homecare"] = tallies.recount
+    reg.tallies["homecare figures"] = figure_tallies.recount_figures
     reg.public_figures.append(figures.public)
     reg.person_scopes.append(scoping.person_scope)
     reg.person_panels.append(("homecare/_person_panel.html", figures.person_panel))
