@@ -170,7 +170,6 @@ def trigger_sql(tally: Tally, dialect: str) -> list[str]:
     """The statements that create the tally's triggers (and functions, on PostgreSQL)."""
     out = []
     for table, (src, paths, first) in _sources(tally, dialect).items():
-        name = f"{tally.table}_{table}"
 
         def changes(
             which: str, sign: int, only_first: bool, src=src, paths=paths, table=table
@@ -182,63 +181,53 @@ def trigger_sql(tally: Tally, dialect: str) -> list[str]:
             ]
 
         new, old = _row(src, "NEW"), _row(src, "OLD")
-        changed = " OR ".join(
-            f"OLD.{c} IS DISTINCT FROM NEW.{c}"
-            if dialect == "postgresql"
-            else f"OLD.{c} IS NOT NEW.{c}"
-            for c in src.columns
-        )
-        cols = ", ".join(src.columns)
-        updated = _upsert(
-            tally, _summed(tally, changes(new, 1, False) + changes(old, -1, False), True)
-        )
-        if dialect == "postgresql":
-            statements = [
-                (
-                    "upd",
-                    f"AFTER UPDATE OF {cols} ON {table} FOR EACH ROW WHEN ({changed})",
-                    updated,
-                )
-            ]
-            if first:
-                statements += [
-                    (
-                        "ins",
-                        f"AFTER INSERT ON {table} REFERENCING NEW TABLE AS added "
-                        "FOR EACH STATEMENT",
-                        _upsert(tally, _summed(tally, changes("added", 1, True), True)),
-                    ),
-                    (
-                        "del",
-                        f"AFTER DELETE ON {table} FOR EACH ROW",
-                        _upsert(tally, _summed(tally, changes(old, -1, True), True)),
-                    ),
-                ]
-            for suffix, when, body in statements:
-                out.append(
-                    f"CREATE FUNCTION {name}_{suffix}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-                    f"BEGIN {body}; RETURN NULL; END $$"
-                )
-                out.append(
-                    f"CREATE TRIGGER {name}_{suffix} {when} EXECUTE FUNCTION {name}_{suffix}()"
-                )
-        else:
-            out.append(
-                f"CREATE TRIGGER {name}_upd AFTER UPDATE OF {cols} ON {table} FOR EACH ROW "
-                f"WHEN {changed} BEGIN {updated}; END"
+        bodies = {  # what each trigger adds to the tally: updated rows, then a first's
+            "upd": _upsert(
+                tally, _summed(tally, changes(new, 1, False) + changes(old, -1, False), True)
             )
-            if first:
-                ins = _upsert(tally, _summed(tally, changes(new, 1, True), True))
-                dele = _upsert(tally, _summed(tally, changes(old, -1, True), True))
-                out.append(
-                    f"CREATE TRIGGER {name}_ins AFTER INSERT ON {table} FOR EACH ROW "
-                    f"BEGIN {ins}; END"
-                )
-                out.append(
-                    f"CREATE TRIGGER {name}_del AFTER DELETE ON {table} FOR EACH ROW "
-                    f"BEGIN {dele}; END"
-                )
+        }
+        if first:
+            added = "added" if dialect == "postgresql" else new
+            bodies["ins"] = _upsert(tally, _summed(tally, changes(added, 1, True), True))
+            bodies["del"] = _upsert(tally, _summed(tally, changes(old, -1, True), True))
+        write = _pg_triggers if dialect == "postgresql" else _sqlite_triggers
+        out += write(f"{tally.table}_{table}", table, src.columns, bodies)
     return out
+
+
+def _pg_triggers(name: str, table: str, columns: tuple[str, ...], bodies: dict) -> list[str]:
+    """A function and a trigger per change: updates of the columns read, row by row;
+    inserts as one statement over its new rows (a bulk insert adds once); deletes."""
+    changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
+    when = {
+        "upd": f"AFTER UPDATE OF {', '.join(columns)} ON {table} FOR EACH ROW WHEN ({changed})",
+        "ins": f"AFTER INSERT ON {table} REFERENCING NEW TABLE AS added FOR EACH STATEMENT",
+        "del": f"AFTER DELETE ON {table} FOR EACH ROW",
+    }
+    out = []
+    for suffix, body in bodies.items():
+        out.append(
+            f"CREATE FUNCTION {name}_{suffix}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"BEGIN {body}; RETURN NULL; END $$"
+        )
+        out.append(
+            f"CREATE TRIGGER {name}_{suffix} {when[suffix]} EXECUTE FUNCTION {name}_{suffix}()"
+        )
+    return out
+
+
+def _sqlite_triggers(name: str, table: str, columns: tuple[str, ...], bodies: dict) -> list[str]:
+    """A trigger per change, row by row (SQLite has no statement triggers)."""
+    changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
+    when = {
+        "upd": f"AFTER UPDATE OF {', '.join(columns)} ON {table} FOR EACH ROW WHEN {changed}",
+        "ins": f"AFTER INSERT ON {table} FOR EACH ROW",
+        "del": f"AFTER DELETE ON {table} FOR EACH ROW",
+    }
+    return [
+        f"CREATE TRIGGER {name}_{suffix} {when[suffix]} BEGIN {body}; END"
+        for suffix, body in bodies.items()
+    ]
 
 
 def drop_sql(tally: Tally, dialect: str) -> list[str]:

@@ -56,7 +56,7 @@ def _menu(reg) -> None:
 def _figures_and_panels(reg) -> None:
     """Overview and public figures, who non-bureau roles may see, the panels on a
     person's page and the dashboard."""
-    from . import daycare_figures, figures, scoping, views
+    from . import daycare_figures, figures, scoping, tallies, views
 
     reg.overview.append(figures.overview)
     reg.tallies["facilities"] = tallies.recount_beds
