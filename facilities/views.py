@@ -26,7 +26,7 @@ from eldercare.models import Role
 from eldercare.pagination import page_of
 from eldercare.timeutil import local_today
 
-from . import daycare_figures, queries, scoping, services
+from . import daycare_figures, queries, scoping, services, vacancies
 from .availability import open_outages
 from .board import board_page
 from .breakdowns import nursing_share
@@ -243,7 +243,7 @@ def board(facility_id: int):
 
 
 def _vacant_in(facility: Facility) -> list[Bed]:
-    return queries.vacant_beds(kinds=tuple(FacilityKind), facility_id=facility.id)
+    return vacancies.vacant_beds(kinds=tuple(FacilityKind), facility_id=facility.id)
 
 
 @bp.get("/facilities/<int:facility_id>/beds/<int:bed_id>")

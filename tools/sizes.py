@@ -27,8 +27,6 @@ ALLOWED: dict[str, str] = {
     "facilities/demo.py:_facilities": "being split on other branches",
     "facilities/demo_history.py:_open_stays": "being split on other branches",
     "facilities/demo_history.py:_exits": "being split on other branches",
-    "facilities/queries.py": "being split on other branches",
-    "facilities/queries.py:placement_options": "being split on other branches",
     "homecare/claims/demo.py:_plant": "being split on other branches",
     "homecare/demo.py": "being split on other branches",
     "homecare/demo.py:_plant_patterns": "being split on other branches",
