@@ -131,9 +131,7 @@ class DemoContext:
 
     def add_categories(self, pairs: list[tuple[int, str]]) -> None:
         if pairs:
-            db.session.execute(
-                sa.insert(PersonCategory), [{"person_id": p, "category": c} for p, c in pairs]
-            )
+            insert_rows(PersonCategory, [{"person_id": p, "category": c} for p, c in pairs])
 
 
 def insert_rows(model, rows: list[dict]) -> None:
@@ -378,7 +376,7 @@ def _tekun_support(
     for i in rng.sample(waiting, min(len(waiting), ctx.n(24))):
         supports[i]["applied_centralized_on"] = ctx.today - timedelta(days=rng.randrange(3, 120))
         ctx.waiting_ids.append(ids[i])
-    db.session.execute(sa.insert(WubaoSupport), supports)
+    insert_rows(WubaoSupport, supports)
 
 
 def _elder_categories(
