@@ -1,4 +1,4 @@
-"""visits.once: a scan or a hand-logged visit counts once whichever entry point sent it
+"""idempotency.once: a scan or a hand-logged visit counts once whichever entry point sent it
 (the scan API, the card page without JavaScript, the manual page), also when its twin
 got there between the look-up and the write."""
 
@@ -13,7 +13,7 @@ import pytest
 
 from eldercare.errors import Conflict, Invalid
 from eldercare.extensions import db
-from homecare import cards
+from homecare import cards, idempotency
 from homecare import visits as hv
 from homecare.models import LedgerEntry, Scan, Visit
 from tests import factories as f
@@ -28,14 +28,16 @@ def _check_in(world, cid: str, at) -> tuple[hv.ScanInput, dict]:
 
 def test_a_new_client_id_does_the_work_and_a_repeat_answers_the_first_visit(world):
     data, raw = _check_in(world, str(uuid.uuid4()), now() - timedelta(hours=1))
-    first, created = hv.once(world.worker, data.client_id, raw, lambda: hv.scan(world.worker, data))
+    first, created = idempotency.once(
+        world.worker, data.client_id, raw, lambda: hv.scan(world.worker, data)
+    )
     db.session.commit()
-    again, created_again = hv.once(
+    again, created_again = idempotency.once(
         world.worker, data.client_id, raw, lambda: pytest.fail("a repeat must not scan again")
     )
     assert (created, created_again) == (True, False) and again.id == first.id
     with pytest.raises(Conflict) as err:  # the same client_id with another body
-        hv.once(world.worker, data.client_id, raw | {"kind": "check_out"}, lambda: None)
+        idempotency.once(world.worker, data.client_id, raw | {"kind": "check_out"}, lambda: None)
     assert err.value.code == "client_id_reused"
 
 
@@ -53,7 +55,7 @@ def test_a_twin_that_got_there_first_is_answered_not_refused(world):
     other = hv.check_in(
         world.worker, enrol(elder("张桂兰"), world.provider), at - timedelta(hours=2)
     )
-    visit, created = hv.once(
+    visit, created = idempotency.once(
         world.worker, data.client_id, raw, lambda: pytest.fail("the twin did the work")
     )
     db.session.commit()
@@ -69,17 +71,19 @@ def test_a_claim_rolls_back_with_work_that_fails(world):
     data, raw = _check_in(world, str(uuid.uuid4()), at)
     refused = hv.ScanInput(**{**data.__dict__, "no_location_reason": "bogus"})
     with pytest.raises(Invalid):
-        hv.once(world.worker, data.client_id, raw, lambda: hv.scan(world.worker, refused))
+        idempotency.once(world.worker, data.client_id, raw, lambda: hv.scan(world.worker, refused))
     db.session.rollback()
     assert db.session.query(Scan).count() == 0
-    visit, created = hv.once(world.worker, data.client_id, raw, lambda: hv.scan(world.worker, data))
+    visit, created = idempotency.once(
+        world.worker, data.client_id, raw, lambda: hv.scan(world.worker, data)
+    )
     db.session.commit()
     assert created and db.session.query(Scan).one().visit_id == visit.id
 
 
 def test_without_a_client_id_the_work_just_runs(world):
     at = now() - timedelta(hours=2)
-    visit, created = hv.once(
+    visit, created = idempotency.once(
         world.worker,
         None,
         {},
