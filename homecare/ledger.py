@@ -207,13 +207,14 @@ def debit(enrolment_id: int, visit_id: int | None, amount: Decimal, at: datetime
     (what was left, if less). The ledger entry joins the same transaction.
 
     The UPDATE is relative and conditional (`balance >= :fen`), checked by its row
-    count: a concurrent debit that got there first makes it touch no row, and the loop
-    reads the new balance and tries again. Nothing here can make a balance negative.
+    count. The whole amount is tried first, which is one statement for the usual visit
+    that the balance covers; when it touches no row (too little left, or a concurrent
+    debit got there first) the balance is read and what is left is tried, again until
+    it holds. Nothing here can make a balance negative.
     Raises Conflict (`busy`) if the balance keeps changing under it."""
     want = fen(amount)
+    take = want
     for _attempt in range(50):
-        balance = db.session.execute(_BALANCE_FEN, {"id": enrolment_id}).scalar_one()
-        take = min(want, int(balance))
         if take <= 0:
             return Decimal("0.00")
         result = db.session.execute(_DEBIT_FEN, {"id": enrolment_id, "fen": take})
@@ -230,6 +231,8 @@ def debit(enrolment_id: int, visit_id: int | None, amount: Decimal, at: datetime
             )
             db.session.flush()
             return taken
+        balance = db.session.execute(_BALANCE_FEN, {"id": enrolment_id}).scalar_one()
+        take = min(want, int(balance))
     raise Conflict(_l("账户余额变动频繁，请重试"), code="busy")
 
 

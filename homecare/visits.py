@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.attributes import set_committed_value
 
 from eldercare import faults
 from eldercare.database import to_money, utcnow
@@ -111,9 +112,9 @@ def scan(user: User, data: ScanInput) -> Visit:
         if data.services is None:
             raise Invalid(_l("结束服务须选择服务项目"), fields={"services": _l("必填")})
         scan_row = claim_scan(user, data.client_id, body_hash, ScanKind.CHECK_OUT)
-        visit = _open_visit(user, enrolment, data.at)
+        visit, overlapped = _open_visit(user, enrolment, data.at)
         _presence(visit, data, received, reason)  # before check_out decides the status
-        check_out(visit, data.at, data.services, lat, lng)
+        check_out(visit, data.at, data.services, lat, lng, overlapped=overlapped)
     db.session.flush()
     link_scan(scan_row, visit)
     return visit
@@ -130,11 +131,16 @@ def _presence(visit: Visit, data: ScanInput, received: datetime, reason: str) ->
         visit.flag("late_upload")
 
 
-def _open_visit(user: User, enrolment: Enrolment, at: datetime) -> Visit:
+_LATER = sa.orm.aliased(Visit, name="later")  # made once: an alias is costly to build
+
+
+def _open_visit(user: User, enrolment: Enrolment, at: datetime) -> tuple[Visit, bool]:
     """The visit a check-out closes, locked (PostgreSQL) so that the stale-visit job
-    cannot close it under the check-out, nor the check-out reopen one the job closed."""
-    visit = db.session.scalar(
-        sa.select(Visit)
+    cannot close it under the check-out, nor the check-out reopen one the job closed;
+    and whether this worker began other elders' visits while it was open (flags.later),
+    asked in the same statement."""
+    row = db.session.execute(
+        sa.select(Visit, sa.exists().where(*flags.later(_LATER, Visit, at)))
         .where(
             Visit.worker_id == user.id,
             Visit.enrolment_id == enrolment.id,
@@ -144,12 +150,15 @@ def _open_visit(user: User, enrolment: Enrolment, at: datetime) -> Visit:
         .limit(1)
         .with_for_update(of=Visit)
         .options(*lean.VISIT)
-    )
-    if visit is None:
+    ).first()
+    if row is None:
         raise Conflict(_l("没有进行中的服务：请先扫码开始服务"), code="no_open_visit")
+    visit, overlapped = row
+    # none while open (only check-out sets them): known without asking (lean.VISIT)
+    set_committed_value(visit, "services", [])
     if at < visit.check_in_at:
         raise Invalid(_l("结束时间早于开始时间"), fields={"at": _l("早于开始时间")})
-    return visit
+    return visit, bool(overlapped)
 
 
 def check_in(
@@ -164,14 +173,9 @@ def check_in(
     """Open a visit at `at`. Raises Conflict if this worker already has this elder's
     visit open. Flags: future_time, deceased, not_enrolled, far_from_home,
     no_home_point, worker_overlap, suspect_card."""
-    if not manual and db.session.scalar(
-        sa.select(Visit.id).where(
-            Visit.worker_id == user.id,
-            Visit.enrolment_id == enrolment.id,
-            Visit.status == VisitStatus.OPEN,
-            Visit.check_in_at > at - flags.OPEN_VISIT_WINDOW,
-        )
-    ):
+    placed = lat is not None and lng is not None
+    near = flags.around(user.id, enrolment.id, at, located=placed, open_check=not manual)
+    if near.open:
         raise Conflict("该老人的服务已在进行中，请结束服务", code="visit_open")
     visit = Visit(
         enrolment=enrolment,
@@ -196,11 +200,14 @@ def check_in(
         visit.flag(code)
     flags.place(visit, lat, lng)
     db.session.flush()
-    if flags.overlapping_before(visit):
+    # Found before the visit was written (one statement), flagged after it, each as its
+    # own change, as when each was its own query: the audit log shows them as before.
+    if near.overlap:
         visit.flag("worker_overlap")
-    if lat is not None and lng is not None and flags.suspect(visit):
+        db.session.flush()
+    if near.suspect(lat, lng):
         visit.flag("suspect_card")
-    db.session.flush()
+        db.session.flush()
     return visit
 
 
@@ -210,15 +217,18 @@ def check_out(
     picked: list[tuple[str, Decimal]],
     lat: float | None = None,
     lng: float | None = None,
+    *,
+    overlapped: bool = True,
 ) -> Visit:
     """Close `visit` at `at` with the services picked: price them, debit the subsidised
     part (never more than the balance; none for a deceased or unenrolled elder), the rest
     self-paid. Flags: too_short, quantity_exceeds_time, far_from_home, no_home_point,
-    future_time, deceased, not_enrolled, and worker_overlap on this worker's later visits."""
+    future_time, deceased, not_enrolled, and worker_overlap on this worker's later visits
+    (looked for unless the caller knows there are none: `overlapped=False`)."""
     if not picked:
         raise Invalid(_l("请至少选择一项服务"), fields={"services": _l("至少一项")})
     with db.session.no_autoflush:  # the visit's changes go out together, not per query
-        _close(visit, at, picked, lat, lng)
+        _close(visit, at, picked, lat, lng, overlapped)
     db.session.flush()
     return visit
 
@@ -229,6 +239,7 @@ def _close(
     picked: list[tuple[str, Decimal]],
     lat: float | None,
     lng: float | None,
+    overlapped: bool,
 ) -> None:
     enrolment = visit.enrolment
     visit.check_out_at = at
@@ -246,17 +257,9 @@ def _close(
     )
     if hours * 60 > Decimal(on_site.total_seconds()) / 60 + flags.HOURS_TOLERANCE_MIN:
         visit.flag("quantity_exceeds_time")
-    later = db.session.scalars(
-        sa.select(Visit).where(
-            Visit.worker_id == visit.worker_id,
-            Visit.id != visit.id,
-            Visit.enrolment_id != visit.enrolment_id,
-            Visit.check_in_at > visit.check_in_at,
-            Visit.check_in_at < at,
-        )
-    )
-    for other in later:
-        other.flag("worker_overlap")
+    if overlapped:
+        for other in db.session.scalars(sa.select(Visit).where(*flags.later(Visit, visit, at))):
+            other.flag("worker_overlap")
     amount = to_money(sum((s.amount for s in visit.services), Decimal(0)))
     visit.amount, visit.subsidised, visit.self_paid = amount, Decimal("0.00"), amount
     subsidised = Decimal("0.00")
