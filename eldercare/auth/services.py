@@ -195,17 +195,15 @@ def count_failure(
     workers all count. The account's fifth failure locks it for LOGIN_LOCK.
 
     Raises AccountLocked when this failure locked the account or the address, otherwise
-    returns (the caller raises LoginFailed or OtpInvalid). Never commits."""
+    returns (the caller raises LoginFailed or OtpInvalid). Never commits.
+
+    Lock order: the account's row, then the address's. A request that lost the one-time
+    code's race already holds the account's row (PostgreSQL locks the row an UPDATE
+    waited for before it finds the row no longer matches), so taking the address first
+    here deadlocked against it (one of four logins with one code answered 503)."""
     cfg = current_app.config
     now = utcnow()
-    address_until = None
-    if address:
-        address_until = throttle.fail(
-            _address_key(address),
-            limit=cfg["LOGIN_ADDRESS_MAX_FAILURES"],
-            window=cfg["LOGIN_ADDRESS_WINDOW"],
-            lock=cfg["LOGIN_ADDRESS_LOCK"],
-        )
+    account_until = None
     if user is None:
         audit.record(action, "users", None, changes or {})
     else:
@@ -224,7 +222,17 @@ def count_failure(
         audit.record(action, "users", user.id)
         db.session.expire(user)
         if user.locked_until and user.locked_until > now:
-            raise AccountLocked(user.locked_until)
+            account_until = user.locked_until
+    address_until = None
+    if address:
+        address_until = throttle.fail(
+            _address_key(address),
+            limit=cfg["LOGIN_ADDRESS_MAX_FAILURES"],
+            window=cfg["LOGIN_ADDRESS_WINDOW"],
+            lock=cfg["LOGIN_ADDRESS_LOCK"],
+        )
+    if account_until is not None:
+        raise AccountLocked(account_until)
     if address_until is not None:
         raise AccountLocked(address_until, address=True)
 
