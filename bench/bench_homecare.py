@@ -33,49 +33,65 @@ from common import (  # noqa: E402
 from server import Rate, Server, get_healthz, rate  # noqa: E402
 
 
-def cards(app, threads: int) -> list[tuple[str, list[str]]]:
-    """(bearer token, card URLs of the worker's provider's elders) for `threads` workers."""
+def cards(app, threads: int) -> list[tuple[str, list[tuple[str, float | None, float | None]]]]:
+    """(bearer token, (card URL, the elder's home point) of the worker's provider's elders)
+    for `threads` workers, each a new account of a provider in turn.
+
+    New accounts, so that each run has the timeline to itself: scanning as an earlier
+    run's worker, at the same times of the same day, would put the new visits on top of
+    the old ones (worker_overlap, and the old visits flagged at every check-out), which
+    is what the curves measured before: by the third run of a curve most scans were
+    flagged overlaps, not the ordinary scan."""
     import sqlalchemy as sa
 
-    from eldercare.auth.services import issue_token
+    from eldercare.auth.services import create_user, issue_token
     from eldercare.extensions import db
-    from eldercare.models import Role, User
+    from eldercare.models import Person
     from homecare import cards as hc_cards
-    from homecare.models import Enrolment
+    from homecare.models import Enrolment, Provider
 
     out = []
     with app.app_context():
-        workers = db.session.scalars(
-            sa.select(User).where(User.role == Role.WORKER).order_by(User.id).limit(threads)
-        ).all()
-        for w in workers:
-            enrolments = db.session.scalars(
-                sa.select(Enrolment)
-                .where(Enrolment.provider_id == w.provider_id, Enrolment.status == "active")
+        providers = db.session.scalars(sa.select(Provider).order_by(Provider.id)).all()
+        run = uuid.uuid4().hex[:6]
+        for i in range(threads):
+            provider = providers[i % len(providers)]
+            worker = create_user(
+                f"bench_{run}_{i}", f"Bench-{uuid.uuid4().hex}", "worker", provider_id=provider.id
+            )
+            elders = db.session.execute(
+                sa.select(Enrolment, Person.home_lat, Person.home_lng)
+                .join(Person)
+                .where(Enrolment.provider_id == provider.id, Enrolment.status == "active")
                 .order_by(Enrolment.id)
                 .limit(2000)
             ).all()
-            out.append((issue_token(w).token, [hc_cards.url(e) for e in enrolments]))
+            out.append((issue_token(worker).token, [(hc_cards.url(e), y, x) for e, y, x in elders]))
         db.session.commit()
     return out
 
 
-def scan_step(per_thread: list[tuple[str, list[str]]], offset: int = 0):
-    """A step for common.hammer: thread i's n-th scan (in, out, in, out… at elder n // 2,
-    three minutes apart, starting yesterday). n goes on across calls (warm-up, then the
-    measured run), so no elder is scanned twice at the same time."""
+def scan_step(per_thread, offset: int = 0):
+    """A step for common.hammer: thread i's n-th scan (in, out, in, out… at its elder n // 2,
+    three minutes apart, starting yesterday, at the elder's door as a phone reports it).
+    n goes on across calls (warm-up, then the measured run), so no elder is scanned twice
+    at the same time."""
     base = datetime.now(UTC) - timedelta(days=1)
     counters = [0] * len(per_thread)
 
     def scan(conn, i: int, _n: int) -> bool:
-        token, urls = per_thread[i % len(per_thread)]
+        token, elders = per_thread[i % len(per_thread)]
         n = counters[i % len(per_thread)]
         counters[i % len(per_thread)] += 1
+        # threads of one provider (8 threads, 4 providers) at different elders
+        url, lat, lng = elders[(offset + 211 * i + n // 2) % len(elders)]
         body = {
-            "qr": urls[(offset + n // 2) % len(urls)],
+            "qr": url,
             "kind": "check_in" if n % 2 == 0 else "check_out",
             "at": (base + timedelta(minutes=3 * n)).isoformat(),
             "client_id": str(uuid.uuid4()),
+            "lat": lat,
+            "lng": lng,
         }
         if n % 2:
             body["services"] = [{"code": "meal", "quantity": 1}]
@@ -101,7 +117,7 @@ def scan_rates(
     return {"healthz": healthz, "scans": scans}
 
 
-def prepare(site: Site, threads: int) -> list[tuple[str, list[str]]]:
+def prepare(site: Site, threads: int) -> list:
     """cards() in a child process (the parent has no app)."""
     return run_child(HERE, site, "cards", str(threads))["cards"]
 

@@ -26,11 +26,11 @@ from server import Server  # noqa: E402
 
 def curve(site, workers: list[int], threads: int, seconds: float) -> list[dict]:
     """One row per worker count: /healthz and scans per second, p50/p95, errors."""
-    per_thread = prepare(site, threads)
     # other elders than an earlier run's on the same instance, and per worker count
     offset = int.from_bytes(os.urandom(2), "big")
     rows = []
     for i, n in enumerate(workers):
+        per_thread = prepare(site, threads)  # new workers: a timeline of their own
         with Server(site, n) as server:
             rates = scan_rates(server, per_thread, threads, seconds, offset + 97 * i)
         h, s = rates["healthz"], rates["scans"]

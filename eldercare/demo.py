@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from . import audit, crypto
 from .auth.services import create_user
+from .bulk import big_page_cache, insert_returning_ids, insert_rows
 from .database import is_postgres
 from .extensions import db
 from .idnumbers import make_number
@@ -129,30 +130,7 @@ class DemoContext:
 
     def add_categories(self, pairs: list[tuple[int, str]]) -> None:
         if pairs:
-            db.session.execute(
-                sa.insert(PersonCategory), [{"person_id": p, "category": c} for p, c in pairs]
-            )
-
-
-def insert_rows(model, rows: list[dict], chunk: int = 5000) -> None:
-    """Bulk INSERT, `chunk` rows to a statement (executemany)."""
-    for start in range(0, len(rows), chunk):
-        db.session.execute(sa.insert(model), rows[start : start + chunk])
-
-
-def insert_returning_ids(model, rows: list[dict]) -> list[int]:
-    """Bulk insert, and the new ids in row order. RETURNING with a guaranteed order makes
-    SQLite insert row by row (24 s for 45,000 visits; most of the people step's 17 s at
-    scale 10), so the ids are read back instead: nothing else writes during the demo,
-    and ids grow in insertion order (the count is checked)."""
-    if not rows:
-        return []
-    before = db.session.scalar(sa.select(sa.func.max(model.id))) or 0
-    insert_rows(model, rows)
-    ids = list(db.session.scalars(sa.select(model.id).where(model.id > before).order_by(model.id)))
-    if len(ids) != len(rows):
-        raise RuntimeError(f"{model.__tablename__}: expected {len(rows)} new rows")
-    return ids
+            insert_rows(PersonCategory, [{"person_id": p, "category": c} for p, c in pairs])
 
 
 # --- the core's steps ------------------------------------------------------------------
@@ -270,7 +248,7 @@ def _tekun_support(
     for i in rng.sample(waiting, min(len(waiting), ctx.n(24))):
         supports[i]["applied_centralized_on"] = ctx.today - timedelta(days=rng.randrange(3, 120))
         ctx.waiting_ids.append(ids[i])
-    db.session.execute(sa.insert(WubaoSupport), supports)
+    insert_rows(WubaoSupport, supports)
 
 
 def _elder_categories(
@@ -319,15 +297,16 @@ def load_demo(scale: int = 1, seed: int = 2026, echo: Callable[[str], None] = pr
     ctx.townships = [t for t in ctx.townships if ctx.villages.get(t.code)]
     steps = sorted(_register_core_steps() + registry().demo_steps, key=lambda s: s.order)
     started = time.perf_counter()
-    for step in steps:
-        t0 = time.perf_counter()
-        step.run(ctx)
-        db.session.flush()
-        echo(f"  {step.name:<24} {time.perf_counter() - t0:6.2f} s")
-    audit.record(
-        "demo_loaded", "demo", None, {"scale": scale, "seed": seed, "today": today.isoformat()}
-    )
-    db.session.commit()
+    with big_page_cache():
+        for step in steps:
+            t0 = time.perf_counter()
+            step.run(ctx)
+            db.session.flush()
+            echo(f"  {step.name:<24} {time.perf_counter() - t0:6.2f} s")
+        audit.record(
+            "demo_loaded", "demo", None, {"scale": scale, "seed": seed, "today": today.isoformat()}
+        )
+        db.session.commit()
     if is_postgres():
         # Statistics for the planner now, not when autovacuum comes round: right after a
         # scale-10 load the claim review page took 1.4 s on plans made for empty tables,

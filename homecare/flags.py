@@ -8,6 +8,7 @@ was enrolled and alive (deceased, not_enrolled), and the worker's other homes
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -79,62 +80,130 @@ def place(visit: Visit, lat: float | None, lng: float | None) -> None:
         visit.flag("far_from_home")
 
 
+# --- what a check-in is compared with -----------------------------------------------------
+# Each rule's rows are one query, built here once; a check-in asks them all in one
+# statement (`around`, issue 15: a scan is cheap), the functions below one at a time.
+
+
+def _open_q(worker_id: int, enrolment_id: int, at: datetime) -> sa.Select:
+    """This worker's visit to this elder still open (within OPEN_VISIT_WINDOW)."""
+    return _rows("open").where(
+        Visit.worker_id == worker_id,
+        Visit.enrolment_id == enrolment_id,
+        Visit.status == VisitStatus.OPEN,
+        Visit.check_in_at > at - OPEN_VISIT_WINDOW,
+    )
+
+
+def _overlap_q(worker_id: int, enrolment_id: int, at: datetime) -> sa.Select:
+    """Another home of the same worker where they were still on site at `at`."""
+    return _rows("overlap").where(
+        Visit.worker_id == worker_id,
+        Visit.enrolment_id != enrolment_id,
+        Visit.check_in_at <= at,
+        Visit.check_in_at > at - OPEN_VISIT_WINDOW,
+        sa.or_(
+            Visit.check_out_at > at,
+            sa.and_(Visit.check_out_at.is_(None), Visit.status == VisitStatus.OPEN),
+        ),
+    )
+
+
+def _nearby_q(worker_id: int, enrolment_id: int, at: datetime) -> sa.Select:
+    """The same worker's placed scans of other elders' cards within SUSPECT_WINDOW."""
+    return _rows("nearby").where(
+        Visit.worker_id == worker_id,
+        Visit.enrolment_id != enrolment_id,
+        Visit.lat.is_not(None),
+        Visit.check_in_at.between(at - SUSPECT_WINDOW, at + SUSPECT_WINDOW),
+    )
+
+
+def _earlier_q(enrolment_id: int, at: datetime) -> sa.Select:
+    """The same card's placed scans in the SCATTER_DAYS before `at`, by anyone."""
+    return _rows("earlier").where(
+        Visit.enrolment_id == enrolment_id,
+        Visit.lat.is_not(None),
+        Visit.check_in_at.between(at - timedelta(days=SCATTER_DAYS), at),
+    )
+
+
+def _rows(tag: str) -> sa.Select:
+    return sa.select(sa.literal(tag).label("tag"), Visit.enrolment_id, Visit.lat, Visit.lng)
+
+
+@dataclass
+class Around:
+    """What a check-in at `at` is compared with, before its visit is written."""
+
+    open: bool = False  # this worker has this elder's visit open
+    overlap: bool = False  # still on site at another home (worker_overlap)
+    nearby: list[tuple[int, float, float]] = field(default_factory=list)
+    earlier: list[tuple[float, float]] = field(default_factory=list)
+
+    def suspect(self, lat: float | None, lng: float | None) -> bool:
+        """A likely photographed card: several elders' cards scanned from one spot
+        within minutes, or one card scanned from scattered places."""
+        if lat is None or lng is None:
+            return False  # not placed: nothing to compare (no_location says so)
+        elders = {e for e, la, ln in self.nearby if distance_m(la, ln, lat, lng) <= SUSPECT_SPOT_M}
+        if len(elders) + 1 >= SUSPECT_ELDERS:
+            return True
+        far = [1 for la, ln in self.earlier if distance_m(la, ln, lat, lng) > FAR_FROM_HOME_M]
+        return len(far) >= SCATTER_PLACES
+
+
+def around(
+    worker_id: int, enrolment_id: int, at: datetime, *, located: bool, open_check: bool = True
+) -> Around:
+    """The open visit, the overlap and the suspect-card rows of a check-in not yet
+    written, in one statement (the scans to compare only when it is placed)."""
+    parts = [_overlap_q(worker_id, enrolment_id, at)]
+    if open_check:
+        parts.append(_open_q(worker_id, enrolment_id, at))
+    if located:
+        parts += [_nearby_q(worker_id, enrolment_id, at), _earlier_q(enrolment_id, at)]
+    out = Around()
+    for tag, enrolment, lat, lng in db.session.execute(sa.union_all(*parts)):
+        if tag == "open":
+            out.open = True
+        elif tag == "overlap":
+            out.overlap = True
+        elif tag == "nearby":
+            out.nearby.append((enrolment, lat, lng))
+        else:
+            out.earlier.append((lat, lng))
+    return out
+
+
+def later(other, visit, at: datetime) -> list[sa.ColumnElement[bool]]:
+    """`other` is a visit the same worker began at another home while `visit` was open
+    (it ends at `at`): both are then worker_overlap. `visit` is a Visit or, for a
+    correlated subquery, the Visit entity (`other` an alias of it)."""
+    return [
+        other.worker_id == visit.worker_id,
+        other.id != visit.id,
+        other.enrolment_id != visit.enrolment_id,
+        other.check_in_at > visit.check_in_at,
+        other.check_in_at < at,
+    ]
+
+
 def overlapping_before(visit: Visit) -> bool:
     """Another home of the same worker where they were still on site at check-in."""
-    at = visit.check_in_at
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count(Visit.id)).where(
-                Visit.worker_id == visit.worker_id,
-                Visit.id != visit.id,
-                Visit.enrolment_id != visit.enrolment_id,
-                Visit.check_in_at <= at,
-                Visit.check_in_at > at - OPEN_VISIT_WINDOW,
-                sa.or_(
-                    Visit.check_out_at > at,
-                    sa.and_(Visit.check_out_at.is_(None), Visit.status == VisitStatus.OPEN),
-                ),
-            )
-        )
-        or 0
-    ) > 0
+    rows = _overlap_q(visit.worker_id, visit.enrolment_id, visit.check_in_at)
+    return db.session.scalar(sa.select(rows.where(Visit.id != visit.id).exists())) or False
 
 
 def suspect(visit: Visit) -> bool:
-    """A likely photographed card: one worker scanning several elders' cards from one
-    spot within minutes, or one card scanned from scattered places."""
-    at = visit.check_in_at
+    """A likely photographed card (Around.suspect), for a visit already written."""
     if visit.lat is None or visit.lng is None:
-        return False  # not placed: nothing to compare (no_location says so)
-    nearby = db.session.execute(
-        sa.select(Visit.enrolment_id, Visit.lat, Visit.lng).where(
-            Visit.worker_id == visit.worker_id,
-            Visit.id != visit.id,
-            Visit.enrolment_id != visit.enrolment_id,
-            Visit.lat.is_not(None),
-            Visit.check_in_at.between(at - SUSPECT_WINDOW, at + SUSPECT_WINDOW),
-        )
+        return False
+    at, others = visit.check_in_at, Visit.id != visit.id
+    nearby = _nearby_q(visit.worker_id, visit.enrolment_id, at).where(others)
+    earlier = _earlier_q(visit.enrolment_id, at).where(others)
+    found = Around(
+        nearby=[(e, la, ln) for _t, e, la, ln in db.session.execute(nearby)],
+        earlier=[(la, ln) for _t, _e, la, ln in db.session.execute(earlier)],
     )
-    elders = {
-        e
-        for e, la, ln in nearby  # located: the query asks for a latitude
-        if distance_m(la, ln, visit.lat, visit.lng) <= SUSPECT_SPOT_M  # type: ignore[arg-type]
-    }
-    if len(elders) + 1 >= SUSPECT_ELDERS:
-        return True
-    earlier = db.session.execute(
-        sa.select(Visit.lat, Visit.lng).where(
-            Visit.enrolment_id == visit.enrolment_id,
-            Visit.id != visit.id,
-            Visit.lat.is_not(None),
-            Visit.check_in_at.between(at - timedelta(days=SCATTER_DAYS), at),
-        )
-    )
-    far = len(
-        [
-            1
-            for la, ln in earlier  # located, as above
-            if distance_m(la, ln, visit.lat, visit.lng) > FAR_FROM_HOME_M  # type: ignore[arg-type]
-        ]
-    )
-    return far >= SCATTER_PLACES
+    return found.suspect(visit.lat, visit.lng)

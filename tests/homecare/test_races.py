@@ -134,7 +134,9 @@ def test_the_stale_visit_job_leaves_a_visit_being_checked_out_alone(app, world):
 
     v = hv.check_in(world.worker, world.enrolment, now() - timedelta(hours=13))
     db.session.commit()
-    visit = hv._open_visit(world.worker, world.enrolment, now())  # the check-out's read
+    visit, _overlapped = hv._open_visit(
+        world.worker, world.enrolment, now()
+    )  # the check-out's read
     closed = {}
 
     def job():  # another process's transaction: its own app context, its own session
