@@ -9,7 +9,7 @@ TEST_WORKERS ?= 2
 export ELDERCARE_INSTANCE ?= $(CURDIR)/instance
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-sqlite test-postgres lint fmt bench migrate translations i18n clean
+.PHONY: help install run test test-sqlite test-postgres test-partitioned lint fmt bench migrate translations i18n clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -72,3 +72,7 @@ migrate: install ## bring the database to the newest schema
 
 clean: ## remove the virtual environment and the local instance
 	rm -rf $(VENV) instance
+
+test-partitioned: install ## the home-care tests on visits and ledger entries partitioned by year (PostgreSQL)
+	@case "$$TEST_DATABASE_URL" in postgresql*) ;; *) echo "TEST_DATABASE_URL is not PostgreSQL"; exit 1;; esac
+	ELDERCARE_TEST_PARTITIONED=1 $(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) -m "not browser" tests/homecare

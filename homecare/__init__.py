@@ -43,6 +43,9 @@ def init_app(app: Flask) -> None:
     _demo_and_jobs(reg)
     person_died.connect(services.on_person_died, weak=False)
     person_moved.connect(services.on_person_moved, weak=False)
+    from .partitions import cli_group
+
+    app.cli.add_command(cli_group)  # eldercare homecare partition-by-year
     init_claims(app)
 
 

@@ -40,6 +40,8 @@ def _own_postgres_database(url: str) -> str:
 
 
 DATABASE_URL = _own_postgres_database(DATABASE_URL)
+# visits and ledger entries partitioned by year (homecare/partitions.py), PostgreSQL only
+PARTITIONED = os.environ.get("ELDERCARE_TEST_PARTITIONED") == "1"
 SECRET = "test-secret-key-not-for-production"
 
 os.environ["ELDERCARE_INSTANCE"] = _TMP
@@ -76,6 +78,11 @@ def app():
 
         init_database()
         _db.session.remove()
+        if PARTITIONED and DATABASE_URL.startswith("postgresql"):
+            from homecare.partitions import partition_by_year
+
+            with _db.engine.begin() as conn:
+                partition_by_year(conn)
     yield app
     with app.app_context():
         _db.engine.dispose()

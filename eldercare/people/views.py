@@ -11,15 +11,14 @@ from flask_login import current_user
 from .. import scoping
 from ..auth.web import role_required
 from ..errors import DomainError, NotFound
-from ..exports import export_response, iter_rows, wants_export
+from ..exports import export_response, wants_export
 from ..extensions import db
-from ..idnumbers import mask
 from ..models import Category, Person, PersonCategory, PersonStatus, Region, Role
 from ..pagination import page_of
 from ..registry import NavItem, registry
 from ..search import search_text
 from ..timeutil import local_today
-from . import services
+from . import export, services
 from .forms import DateForm, PersonForm, WubaoForm, choices
 
 bp = Blueprint("people", __name__)
@@ -70,33 +69,9 @@ def index():
 
 
 def _export(stmt: sa.Select):
-    """The list as a spreadsheet. A role that sees only masked numbers gets the birth
-    year and age, never the birth date: the eight stars are that date."""
+    """The list as a spreadsheet (eldercare/people/export.py)."""
     names = {r.code: r.name for r in townships()}
-    full, today = scoping.sees_full_id(current_user), local_today()
-    born = ["出生日期"] if full else ["出生年份", "年龄"]
-
-    def birth(p: Person) -> list:
-        return [p.birth_date] if full else [p.birth_date.year, p.age_on(today)]
-
-    return export_response(
-        "people",
-        ["编号", "姓名", "身份证号", "性别", *born, "乡镇（街道）", "状态", "类别", "自理能力"],
-        (
-            (
-                p.id,
-                p.name,
-                mask(p.id_number),
-                p.sex,
-                *birth(p),
-                names.get(p.township_code, ""),
-                p.status,
-                ",".join(sorted(p.category_set)),
-                p.care_level,
-            )
-            for p in iter_rows(stmt, Person.id)
-        ),
-    )
+    return export.response(stmt, names, scoping.sees_full_id(current_user), local_today())
 
 
 def _form_choices(form: PersonForm) -> None:
