@@ -62,9 +62,10 @@ from eldercare.database import is_postgres
 from eldercare.extensions import db
 from eldercare.timeutil import local_today
 
+from . import partition_keys
+
 # table -> partition key
 TABLES = {"visits": "check_in_at", "ledger_entries": "at"}
-REFERENCED = "visits"  # the table other tables' foreign keys point at
 LOCAL = "Asia/Shanghai"  # the local year's bounds; UTC+8 all year (no summer time)
 
 
@@ -258,113 +259,6 @@ def _unique_trigger(conn, table: str, uniques: list) -> None:
         )
 
 
-def _inbound_keys(conn) -> list:
-    """(name, table, column, on delete) of the foreign keys that point at visits.id."""
-    return _rows(
-        conn,
-        "SELECT c.conname, c.conrelid::regclass::text, a.attname, c.confdeltype "
-        "FROM pg_constraint c JOIN pg_attribute a "
-        "  ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
-        "WHERE c.confrelid = to_regclass(:t) AND c.contype = 'f' ORDER BY c.conname",
-        t=REFERENCED,
-    )
-
-
-def _replace_foreign_keys(conn, keys: list) -> list[str]:
-    """The foreign keys into visits, as triggers (see the module docstring)."""
-    on_delete = []
-    for name, table, column, action in keys:
-        conn.execute(
-            sa.text(
-                f"CREATE OR REPLACE FUNCTION visit_fk_{table}() RETURNS trigger "  # nosec B608
-                f"""LANGUAGE plpgsql AS $$
-            BEGIN
-                PERFORM 1 FROM visits WHERE id IN (SELECT {column} FROM added) FOR KEY SHARE;
-                IF EXISTS (SELECT 1 FROM added a WHERE a.{column} IS NOT NULL
-                           AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.id = a.{column}))
-                THEN
-                    RAISE EXCEPTION 'insert or update on table "{table}" violates foreign key '
-                        'constraint "{name}"'
-                        USING ERRCODE = 'foreign_key_violation', CONSTRAINT = '{name}',
-                              TABLE = '{table}';
-                END IF;
-                RETURN NULL;
-            END $$"""
-            )
-        )
-        for event in ("INSERT", "UPDATE"):
-            conn.execute(
-                sa.text(
-                    f"CREATE TRIGGER visit_fk_{table}_{event.lower()} AFTER {event} ON {table} "
-                    f"REFERENCING NEW TABLE AS added FOR EACH STATEMENT "
-                    f"EXECUTE FUNCTION visit_fk_{table}()"
-                )
-            )
-        if action == "c":  # ON DELETE CASCADE
-            on_delete.append(f"DELETE FROM {table} WHERE {column} IN (SELECT id FROM gone);")  # nosec B608
-        else:
-            on_delete.append(
-                f"\n IF EXISTS (SELECT 1 FROM {table} r JOIN gone g ON r.{column} = g.id)"  # nosec B608
-                f""" THEN
-                    RAISE EXCEPTION 'update or delete on table "visits" violates foreign key '
-                        'constraint "{name}" on table "{table}"'
-                        USING ERRCODE = 'foreign_key_violation', CONSTRAINT = '{name}',
-                              TABLE = '{table}';
-                END IF;"""
-            )
-    conn.execute(
-        sa.text(f"""
-        CREATE OR REPLACE FUNCTION visits_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            {"".join(on_delete)}
-            RETURN NULL;
-        END $$""")
-    )
-    conn.execute(
-        sa.text(
-            "CREATE TRIGGER visits_deleted AFTER DELETE ON visits REFERENCING OLD TABLE AS gone "
-            "FOR EACH STATEMENT EXECUTE FUNCTION visits_deleted()"
-        )
-    )
-    conn.execute(
-        sa.text("""
-        CREATE OR REPLACE FUNCTION visits_keep_id() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            IF NEW.id <> OLD.id THEN
-                RAISE EXCEPTION 'a visit''s id never changes'
-                    USING ERRCODE = 'foreign_key_violation', TABLE = 'visits';
-            END IF;
-            RETURN NEW;
-        END $$""")
-    )
-    conn.execute(
-        sa.text(
-            "CREATE TRIGGER visits_keep_id BEFORE UPDATE OF id ON visits "
-            "FOR EACH ROW EXECUTE FUNCTION visits_keep_id()"
-        )
-    )
-    conn.execute(
-        sa.text("""
-        CREATE OR REPLACE FUNCTION visits_one_id() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            IF EXISTS (SELECT 1 FROM added a
-                       WHERE (SELECT count(*) FROM visits v WHERE v.id = a.id) > 1) THEN
-                RAISE EXCEPTION 'duplicate key value violates unique constraint "pk_visits"'
-                    USING ERRCODE = 'unique_violation', CONSTRAINT = 'pk_visits',
-                          TABLE = 'visits';
-            END IF;
-            RETURN NULL;
-        END $$""")
-    )
-    conn.execute(
-        sa.text(
-            "CREATE TRIGGER visits_one_id AFTER INSERT ON visits REFERENCING NEW TABLE AS added "
-            "FOR EACH STATEMENT EXECUTE FUNCTION visits_one_id()"
-        )
-    )
-    return [name for name, *_ in keys]
-
-
 def partition_by_year(conn, ahead: int = 1) -> Done:
     """Convert visits and ledger_entries (or add the missing years), in `conn`'s
     transaction. PostgreSQL only."""
@@ -373,7 +267,7 @@ def partition_by_year(conn, ahead: int = 1) -> Done:
         if is_partitioned(conn, table):
             done.added += _add_years(conn, table, key, _years(conn, table, key, ahead))
             continue
-        keys = _inbound_keys(conn) if table == REFERENCED else []
+        keys = partition_keys.inbound_keys(conn) if table == partition_keys.REFERENCED else []
         if keys:
             # dropped before the table they point at; their triggers need the new one
             for name, ref, *_ in keys:
@@ -381,7 +275,7 @@ def partition_by_year(conn, ahead: int = 1) -> Done:
         done.added += _convert(conn, table, key, ahead)
         done.converted.append(table)
         if keys:
-            done.foreign_keys = _replace_foreign_keys(conn, keys)
+            done.foreign_keys = partition_keys.replace_foreign_keys(conn, keys)
     for table in done.converted:
         conn.execute(sa.text(f"ANALYZE {table}"))
     return done
