@@ -68,7 +68,9 @@ def _check(page, base: str, paths: list[str], reflow: bool = False) -> list[str]
     return problems
 
 
-@pytest.mark.parametrize("role", ["admin", "auditor", "manager", "provider", "worker", None])
+@pytest.mark.parametrize(
+    "role", ["admin", "auditor", "manager", "provider", "worker", "township", None]
+)
 def test_no_serious_or_critical_violation_on_any_page(app, live_servers, page_for, district, role):
     base = live_servers[0].url
     phone = role == "worker"
