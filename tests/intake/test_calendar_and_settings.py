@@ -202,3 +202,14 @@ def test_the_admin_sets_the_years_numbers_on_the_eligibility_page(client):
     v = settings.values_for(2026)
     assert v["days.homecare.enrol"] == 12 and v["points.tekun"] == 30
     assert v.source("days.homecare.plan") == "default"  # left blank: not set
+
+
+def test_the_auditor_reads_the_eligibility_page_with_its_numbers(client):
+    """Read-only, the rules' categories and care levels in words (the page once failed
+    for anyone but the admin), the year's numbers without a form."""
+    f.login(client, f.user("auditor"))
+    page = client.get("/homecare/eligibility")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "特困" in text and "全护理" in text and "暂定默认值，民政局尚未设定" in text
+    assert 'name="days.homecare.plan"' not in text
