@@ -52,9 +52,10 @@ test-postgres: install
 
 CODE := eldercare dynamic facilities homecare intake tests bench tools
 
-lint: install ## ruff (checks and formatting), mypy, the import contracts (features sit on the core, never the reverse), bandit
+lint: install ## ruff (checks and formatting), sizes (files ≤ 400 lines, functions ≤ 60), mypy, the import contracts (features sit on the core, never the reverse), bandit
 	$(BIN)/ruff check $(CODE)
 	$(BIN)/ruff format --check $(CODE)
+	$(BIN)/python tools/sizes.py
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/bandit -q -c pyproject.toml -r eldercare dynamic facilities homecare intake

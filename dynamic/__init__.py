@@ -39,6 +39,7 @@ def init_app(app: Flask) -> None:
     from eldercare.signals import person_died, person_moved
 
     from . import api, demo, entrants, public_notices, services, views, wubao
+    from . import views_wubao as _wubao_pages  # noqa: F401  (its routes, on views.bp)
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)

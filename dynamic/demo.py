@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
+from eldercare.demo import insert_rows
 from eldercare.extensions import db
 from eldercare.idnumbers import make_number
 from eldercare.models import Person, PersonStatus, WubaoSupport
@@ -50,8 +51,8 @@ def _extra_people(ctx, count: int) -> list[Person]:
         )
     ids = ctx.add_people(rows)
     since = ctx.today - timedelta(days=2000)
-    db.session.execute(
-        sa.insert(WubaoSupport),
+    insert_rows(
+        WubaoSupport,
         [
             {
                 "person_id": pid,

@@ -178,28 +178,7 @@ def upload_comparison(
     )
     db.session.add(comp)
     db.session.flush()
-    seen: dict[str, int] = {}
-    made: list[tuple[ComparisonRow, Person]] = []
-    for r in parsed.rows:
-        p = found.get(r.id_number)
-        result, reason, propose = _judge(k, r, p, seen, pending, line)
-        seen.setdefault(r.id_number, r.row)
-        row = ComparisonRow(
-            comparison_id=comp.id,
-            row=r.row,
-            id_number=r.id_number,
-            name=r.name[:64],
-            date=r.date,
-            monthly_amount=r.monthly_amount,
-            result=result,
-            reason=reason[:200],
-            person_id=p.id if p is not None else None,
-        )
-        db.session.add(row)
-        if propose and p is not None:
-            made.append((row, p))
-            pending[p.id] = comp.id
-    db.session.flush()
+    made = _store_rows(comp, parsed.rows, found, pending, line)
     for row, p in made:
         db.session.add(
             Proposal(
@@ -220,6 +199,40 @@ def upload_comparison(
     comp.ambiguous, comp.proposal_count = counts[RowResult.AMBIGUOUS], len(made)
     db.session.flush()
     return comp
+
+
+def _store_rows(
+    comp: Comparison,
+    rows: list[ListRow],
+    found: dict[str, Person],
+    pending: dict[int, int],
+    line: Decimal,
+) -> list[tuple[ComparisonRow, Person]]:
+    """Each row of the list judged and stored (flushed); the rows that make a proposal,
+    with their person (one per person: a later row of a person proposed is pending)."""
+    seen: dict[str, int] = {}
+    made: list[tuple[ComparisonRow, Person]] = []
+    for r in rows:
+        p = found.get(r.id_number)
+        result, reason, propose = _judge(comp.kind, r, p, seen, pending, line)
+        seen.setdefault(r.id_number, r.row)
+        row = ComparisonRow(
+            comparison_id=comp.id,
+            row=r.row,
+            id_number=r.id_number,
+            name=r.name[:64],
+            date=r.date,
+            monthly_amount=r.monthly_amount,
+            result=result,
+            reason=reason[:200],
+            person_id=p.id if p is not None else None,
+        )
+        db.session.add(row)
+        if propose and p is not None:
+            made.append((row, p))
+            pending[p.id] = comp.id
+    db.session.flush()
+    return made
 
 
 # --- effects --------------------------------------------------------------------------

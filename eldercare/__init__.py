@@ -89,6 +89,9 @@ def _init_extensions(app: Flask) -> None:
     from .jobs import ALERTS
 
     reg.add_job(ALERTS)
+    from .wubao_tallies import recount_wubao
+
+    reg.tallies["core"] = recount_wubao
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
 

@@ -28,8 +28,9 @@ def support_active_on(day: date) -> sa.ColumnElement[bool]:
     )
 
 
-def wubao_figures(day: date) -> dict:
-    """特困 persons supported on `day`, by category and by form of support."""
+def wubao_counted(day: date) -> dict[tuple[str, str], int]:
+    """{(category, support): persons supported on `day`} counted from the support rows:
+    what the day tallies (wubao_tallies) keep, and what their tests compare with."""
     rows = db.session.execute(
         sa.select(WubaoSupport.category, WubaoSupport.support, sa.func.count())
         .join(Person, Person.id == WubaoSupport.person_id)
@@ -37,10 +38,20 @@ def wubao_figures(day: date) -> dict:
         .where(sa.or_(Person.death_date.is_(None), Person.death_date > day))
         .group_by(WubaoSupport.category, WubaoSupport.support)
     ).all()
+    return {(str(c), str(s)): int(n) for c, s, n in rows}
+
+
+def wubao_figures(day: date) -> dict:
+    """特困 persons supported on `day`, by category and by form of support (from the day
+    tallies: a sum of the days on which a support began or ended, whatever the size)."""
+    from .wubao_tallies import supported_on
+
     out: dict[str, Any] = dict.fromkeys(
         ("total", "elderly", "disabled", "minor", "centralized", "dispersed"), 0
     )
-    for category, support, n in rows:
+    for (category, support), n in supported_on(day).items():
+        if not n:
+            continue
         out["total"] += n
         out[WubaoCategory(category).value] += n
         out[Support(support).value] += n

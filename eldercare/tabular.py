@@ -25,9 +25,9 @@ does not need:
   and bounded by ``max_col``, only reads what that parser does not understand.
 
 Headers are found the same way for every upload (``Headers``: a column's known names
-compared after ``header_key``), and every cell is read by one parser (text, dates,
-amounts, integers, ID numbers: eldercare/tabular_cells.py, used as ``tabular.day`` …),
-so that every upload accepts the same things.
+compared after ``header_key``, eldercare/tabular_headers.py), and every cell is read by
+one parser (text, dates, amounts, integers, ID numbers: eldercare/tabular_cells.py, used
+as ``tabular.day`` …), so that every upload accepts the same things.
 """
 
 from __future__ import annotations
@@ -35,9 +35,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
 import zipfile
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 
 from .tabular_cells import (  # noqa: F401  # the cell parsers, used as tabular.<name>
@@ -52,6 +51,7 @@ from .tabular_cells import (  # noqa: F401  # the cell parsers, used as tabular.
     text,
     written,
 )
+from .tabular_headers import Columns, Headers, header_key  # noqa: F401  # used as tabular.<name>
 
 WIDTH = 256  # columns: what a .xls could hold
 SHEET_ROWS = 1_048_576  # rows: what an .xlsx can hold; more lines are not a table
@@ -356,57 +356,7 @@ def _openpyxl_rows(ws, limits: Limits):
             yield None
 
 
-# --------------------------------------------------------------------------- headers
-
-# Spaces, brackets, slashes, underscores, dashes, required-markers and a stray byte-order
-# mark: 所属乡镇（街道）, 乡镇/街道 and 乡镇街道 are one header; so are id_number and ID Number.
-_HEADER_JUNK = re.compile("[\\s()\\[\\]{}【】/、·:*_\\-\ufeff\u200b]|必填|选填")
-
-
-def header_key(value) -> str:
-    """A header cell as compared with the names a column may have: half-width, lower
-    case, without spaces, brackets, slashes, underscores, dashes or 必填/选填."""
-    return _HEADER_JUNK.sub("", text(value)).lower()
-
-
-Columns = dict[str, tuple[int, str]]  # field -> (position in the row, header as written)
-
-
-class Headers:
-    """The columns a table may have, by the names its header may give them."""
-
-    def __init__(
-        self,
-        names: Mapping[str, Iterable[str]],
-        required: Iterable[str],
-        guess: Callable[[str], str | None] | None = None,
-    ):
-        self.fields = {header_key(name): f for f, all_names in names.items() for name in all_names}
-        self.required = tuple(required)
-        self.guess = guess  # key -> field, for a header named in words no list foresaw
-
-    def known(self, values: list) -> Columns:
-        """The known columns of a row; the first of two with one meaning counts."""
-        columns: Columns = {}
-        for i, value in enumerate(values):
-            key = header_key(value)
-            found = self.fields.get(key) or (self.guess(key) if self.guess else None)
-            if found and found not in columns:
-                columns[found] = (i, written(value))
-        return columns
-
-    def find(self, values: list) -> Columns | None:
-        """The known columns of a row when it is the header (it names every required
-        one), else None."""
-        columns = self.known(values)
-        return columns if all(f in columns for f in self.required) else None
-
-    def width(self, rows: list[Row]) -> int | None:
-        """A HeaderTest: the columns to keep when the last row is the header."""
-        columns = self.find(rows[-1][1])
-        return None if columns is None else max(i for i, _ in columns.values()) + 1
-
-
-# --------------------------------------------------------------------------- cells
-# The cell parsers live in eldercare/tabular_cells.py (this file would be too long to
-# read in one sitting with them) and are used from here: tabular.text, tabular.day …
+# --------------------------------------------------------------------------- headers, cells
+# The headers live in eldercare/tabular_headers.py and the cell parsers in
+# eldercare/tabular_cells.py (this file would be too long to read in one sitting with
+# them); both are used from here: tabular.Headers, tabular.text, tabular.day …

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from eldercare.auth.services import hash_password
-from eldercare.demo import DEMO_PASSWORD, insert_returning_ids
+from eldercare.demo import DEMO_PASSWORD, insert_returning_ids, insert_rows
 from eldercare.extensions import db
 from eldercare.models import Person, User, WubaoSupport
 from eldercare.regions_data import distance_km
@@ -420,4 +420,4 @@ def _managers(ctx, homes, private_ids, password_hash: str) -> None:
                         "residents": 0,
                     }
                 )
-    db.session.execute(sa.insert(CensusConfirmation), census)
+    insert_rows(CensusConfirmation, census)

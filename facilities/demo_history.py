@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from eldercare.database import table_of
-from eldercare.demo import insert_returning_ids
+from eldercare.demo import insert_returning_ids, insert_rows
 from eldercare.extensions import db
 from eldercare.models import Person, WubaoSupport
 from eldercare.timeutil import LOCAL
@@ -122,8 +122,8 @@ def _open_stays(ctx, bed_plan, bed_ids, occupant, vacant: VacantBeds) -> Current
     for s in stays:
         s.setdefault("previous_stay_id", None)
     stay_ids = insert_returning_ids(Stay, stays)
-    db.session.execute(
-        sa.insert(TransferRequest),
+    insert_rows(
+        TransferRequest,
         [
             {
                 "stay_id": prev_ids[p_i],
@@ -226,7 +226,7 @@ def _exits(ctx, bed_plan, bed_ids, care_beds, homes, vacant: VacantBeds, current
             }
         )
     insert_returning_ids(Stay, past)
-    db.session.execute(sa.insert(WubaoSupport), supports)
+    insert_rows(WubaoSupport, supports)
     ctx.add_categories([(pid, "tekun") for pid in gone_ids])
 
 
@@ -269,7 +269,7 @@ def _leaves(ctx, current: Current) -> None:
                 "note": "",
             }
         )
-    db.session.execute(sa.insert(Leave), leaves)
+    insert_rows(Leave, leaves)
 
 
 OUTAGE_REASONS = (
@@ -294,8 +294,8 @@ def _outages_and_reservations(ctx, bed_plan, bed_ids, care_beds, vacant: VacantB
         # each with its reason, as the board shows it (issue 17.2); picked in turn, not
         # drawn, so that the demo's other figures stay as they were
         why = [OUTAGE_REASONS[i % len(OUTAGE_REASONS)] for i in range(len(outages))]
-        db.session.execute(
-            sa.insert(BedOutage),
+        insert_rows(
+            BedOutage,
             [
                 {"bed_id": bed_ids[j], "start_date": d, "end_date": None, "reason": r}
                 for (j, d), r in zip(outages, why, strict=True)

@@ -1,5 +1,5 @@
 """五保 placement: a 特困 applicant admitted to a care-home bed with their support made
-centralised (集中供养), in one transaction. The ranked options are queries.placement_options."""
+centralised (集中供养), in one transaction. The ranked options are vacancies.placement_options."""
 
 from __future__ import annotations
 

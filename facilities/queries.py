@@ -1,4 +1,5 @@
-"""The read side: occupancy on any day, bed status, history, placement ranking.
+"""The read side: occupancy on any day, bed status, history (the vacant beds and the
+placement ranking are in vacancies.py).
 
 Everything is answered from stays, leaves and outages, so past days are as true as
 today. A stay covers day D when start_date <= D < end_date (end_date None: open).
@@ -6,19 +7,18 @@ today. A stay covers day D when start_date <= D < end_date (end_date None: open)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload, subqueryload
+from sqlalchemy.orm import joinedload, subqueryload
 
 from eldercare.extensions import db
-from eldercare.models import CareLevel, Person, PersonStatus, Region, Support, WubaoSupport
-from eldercare.regions_data import distance_km
+from eldercare.models import CareLevel, Person, PersonStatus, Support, WubaoSupport
 from eldercare.stats import month_ends, ratio
 from eldercare.timeutil import local_today
 
-from .models import Bed, BedKind, BedOutage, Facility, FacilityKind, Leave, Room, RoomSex, Stay
+from .models import Bed, BedKind, BedOutage, Facility, FacilityKind, Leave, Room, Stay
 
 
 def stay_covers(day: date):
@@ -136,8 +136,9 @@ def facility_occupancy(facility_id: int, day: date | None = None) -> Occupancy:
     return occupancy(day or local_today(), [facility_id]).get(facility_id, Occupancy())
 
 
-def district_occupancy(day: date) -> dict[str, Occupancy]:
-    """Totals per facility kind on `day`, and "all"."""
+def district_occupancy_counted(day: date) -> dict[str, Occupancy]:
+    """Totals per facility kind on `day`, and "all", counted from every bed: what the
+    day tallies (tallies.py) keep, and what their tests compare with."""
     kinds = dict(
         db.session.execute(
             sa.select(Facility.id, Facility.kind).where(facility_active_on(day))
@@ -148,6 +149,53 @@ def district_occupancy(day: date) -> dict[str, Occupancy]:
         if fid not in kinds:
             continue
         out.setdefault(kinds[fid].value, Occupancy()).add(occ)
+        out["all"].add(occ)
+    return out
+
+
+def _reserved_today(day: date) -> dict[str, int]:
+    """Reserved beds per facility kind: today's state (a reservation has no history),
+    counted from the few beds that carry one (ix_beds_reserved)."""
+    if day != local_today():
+        return {}
+    free = sa.and_(
+        ~sa.select(Stay.id).where(Stay.bed_id == Bed.id, stay_covers(day)).exists(),
+        ~sa.select(BedOutage.id).where(BedOutage.bed_id == Bed.id, outage_covers(day)).exists(),
+    )
+    rows = db.session.execute(
+        sa.select(Facility.kind, sa.func.count(Bed.id))
+        .join(Facility, Facility.id == Bed.facility_id)
+        .where(
+            Bed.reserved_for_id.is_not(None),
+            Bed.created_on <= day,
+            facility_active_on(day),
+            free,
+        )
+        .group_by(Facility.kind)
+    )
+    return {FacilityKind(k).value: int(n) for k, n in rows}
+
+
+def district_occupancy(day: date) -> dict[str, Occupancy]:
+    """Totals per facility kind on `day`, and "all" (kinds with beds on that day), from
+    the day tallies: a sum of the days on which a bed, stay, leave or outage began or
+    ended, whatever the district's size."""
+    from .tallies import beds_on
+
+    reserved = _reserved_today(day)
+    out: dict[str, Occupancy] = {"all": Occupancy()}
+    for kind, t in sorted(beds_on(day).items()):
+        if t["beds"] <= 0:
+            continue
+        occ = Occupancy(
+            beds=t["beds"],
+            occupied=t["stays"] - t["held"],
+            held=t["held"],
+            reserved=reserved.get(kind, 0),
+            out_of_service=t["out_of_service"],
+            nursing=t["nursing"],
+        )
+        out[kind] = occ
         out["all"].add(occ)
     return out
 
@@ -344,164 +392,3 @@ def waiting_list() -> sa.Select:
         )
         .order_by(priority, WubaoSupport.applied_centralized_on, Person.id)
     )
-
-
-# --- placement ------------------------------------------------------------------------
-
-
-@dataclass
-class Option:
-    bed: Bed
-    facility: Facility
-    room: Room | None
-    distance_km: float | None
-    same_township: bool
-    reasons: list[str] = field(default_factory=list)
-    rank: int = 0
-
-
-def _point(code: str | None, points: dict) -> tuple[float, float] | None:
-    p = points.get(code) if code else None
-    return p if p and p[0] is not None else None
-
-
-def vacant_beds(kinds=(FacilityKind.CARE_HOME,), facility_id: int | None = None) -> list[Bed]:
-    """Beds that can really be taken today: in service, not reserved, nobody in them
-    now or later (a back-dated or future stay would make the admission fail)."""
-    today = local_today()
-    where = [Bed.facility_id == facility_id] if facility_id is not None else []
-    busy = sa.select(Stay.id).where(
-        Stay.bed_id == Bed.id, sa.or_(Stay.end_date.is_(None), Stay.end_date > today)
-    )
-    return list(
-        db.session.scalars(
-            sa.select(Bed)
-            .join(Facility, Facility.id == Bed.facility_id)
-            .where(
-                Facility.kind.in_(kinds),
-                facility_active_on(today),
-                Bed.out_of_service.is_(False),
-                Bed.reserved_for_id.is_(None),
-                Bed.created_on <= today,
-                ~busy.exists(),
-                *where,
-            )
-            .order_by(Bed.code)
-            .options(selectinload(Bed.room), selectinload(Bed.facility))
-        )
-    )
-
-
-def _vacant_rooms(today: date):
-    """One vacant, takeable care-home bed per (room, bed kind): plain rows, no objects,
-    so ranking stays fast with thousands of vacant beds."""
-    busy = sa.select(Stay.id).where(
-        Stay.bed_id == Bed.id, sa.or_(Stay.end_date.is_(None), Stay.end_date > today)
-    )
-    return db.session.execute(
-        sa.select(
-            sa.func.min(Bed.id),
-            Bed.kind,
-            Room.sex,
-            Facility.id,
-            Facility.name,
-            Facility.township_code,
-        )
-        .select_from(Bed)
-        .join(Facility, Facility.id == Bed.facility_id)
-        .outerjoin(Room, Room.id == Bed.room_id)
-        .where(
-            Facility.kind == FacilityKind.CARE_HOME,
-            facility_active_on(today),
-            Bed.out_of_service.is_(False),
-            Bed.reserved_for_id.is_(None),
-            Bed.created_on <= today,
-            ~busy.exists(),
-        )
-        .group_by(
-            Facility.id, Facility.name, Facility.township_code, Bed.room_id, Bed.kind, Room.sex
-        )
-    ).all()
-
-
-def placement_options(person: Person, limit: int = 10) -> list[Option]:
-    """Vacant care-home beds for a 特困 applicant, best first, each with its reasons:
-    same township first, then nearest; a nursing bed for a full-care person (ordinary
-    beds are kept for the others); never a room of the other sex. One bed per room and
-    kind keeps the list varied."""
-    full = person.care_level == CareLevel.FULL
-    regions = {
-        c: (la, ln)
-        for c, la, ln in db.session.execute(
-            sa.select(Region.code, Region.lat, Region.lng).where(Region.level != "village")
-        )
-    }
-    if person.village_code:
-        v = db.session.get(Region, person.village_code)
-        if v is not None:
-            regions[v.code] = (v.lat, v.lng)
-    home = (
-        (person.home_lat, person.home_lng)
-        if person.home_lat is not None and person.home_lng is not None
-        else _point(person.village_code, regions) or _point(person.township_code, regions)
-    )
-    scored = []
-    for bed_id, kind, sex, _fid, fname, town in _vacant_rooms(local_today()):
-        if sex is not None and sex not in (RoomSex.MIXED, person.sex.value):
-            continue
-        point = _point(town, regions)
-        dist = round(distance_km(*home, *point), 1) if home and point else None
-        same = bool(town and town == person.township_code)
-        nursing = kind == BedKind.NURSING
-        scored.append(
-            (
-                (
-                    full and not nursing,
-                    not same,
-                    dist if dist is not None else 9999,
-                    (not full) and nursing,
-                    fname,
-                    bed_id,
-                ),
-                bed_id,
-                dist,
-                same,
-            )
-        )
-    scored.sort(key=lambda t: t[0])
-    top = scored[:limit]
-    beds = {
-        b.id: b
-        for b in db.session.scalars(
-            sa.select(Bed)
-            .where(Bed.id.in_([t[1] for t in top]))
-            .options(selectinload(Bed.room), selectinload(Bed.facility))
-        )
-    }
-    names: dict[str | None, str | None] = dict(
-        db.session.execute(
-            sa.select(Region.code, Region.name).where(Region.level == "township")
-        ).all()
-    )
-    options = []
-    for rank, (_key, bed_id, dist, same) in enumerate(top, 1):
-        bed = beds[bed_id]
-        fac, room = bed.facility, bed.room
-        reasons = []
-        if same:
-            reasons.append(f"同乡镇（{names.get(fac.township_code, fac.township_code)}）")
-        if dist is not None:
-            reasons.append(f"距住址约 {dist} 公里")
-        if bed.kind == BedKind.NURSING:
-            reasons.append("护理型床位，适合全护理人员" if full else "护理型床位")
-        elif full:
-            reasons.append("普通床位（全护理人员宜住护理型床位）")
-        else:
-            reasons.append("普通床位，护理型床位留给失能人员")
-        if room is not None:
-            reasons.append(
-                {"M": "男性房间", "F": "女性房间"}.get(room.sex.value, "混住房间")
-                + f"（{room.code}）"
-            )
-        options.append(Option(bed, fac, room, dist, same, reasons, rank))
-    return options

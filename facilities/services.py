@@ -36,9 +36,7 @@ from .queries import (
     facility_occupancy,
     occupancy,
     overdue_leaves,
-    placement_options,
     stays_on,
-    vacant_beds,
     waiting_list,
     who_was_in_bed,
 )
@@ -54,6 +52,7 @@ from .stays import (
     transfer,
 )
 from .transfers import approve_transfer, reject_transfer, request_transfer
+from .vacancies import placement_options, vacant_beds
 
 __all__ = [
     "add_bed",

@@ -1,6 +1,7 @@
-"""Pages: facility list, occupancy dashboard, bed board, a bed's page, census, day-care
-attendance. The bed page's actions are in views_stays.py; transfers between homes and
-placement in views_transfers.py; what they share in pages.py.
+"""Pages: facility list, occupancy dashboard, bed board, a bed's page, census. The bed
+page's actions are in views_stays.py; transfers between homes and placement in
+views_transfers.py; day-care attendance in views_attendance.py, its register in
+views_register.py; what they share in pages.py.
 
 Thin: form → service → commit → flash → redirect. A domain error is flashed and the
 user is sent back by the core's error handler, with nothing stored.
@@ -9,10 +10,9 @@ user is sent back by the core's error handler, with nothing stored.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -24,16 +24,15 @@ from eldercare.exports import export_response, wants_export
 from eldercare.extensions import db
 from eldercare.models import Role
 from eldercare.pagination import page_of
-from eldercare.timeutil import LOCAL, local_today
+from eldercare.timeutil import local_today
 
-from . import daycare_figures, queries, scoping, services
+from . import daycare_figures, queries, scoping, services, vacancies
 from .availability import open_outages
 from .board import board_page
 from .breakdowns import nursing_share
 from .forms import (
     END_REASONS,
     AdmitForm,
-    AttendanceForm,
     DayForm,
     EndForm,
     LeaveForm,
@@ -42,7 +41,6 @@ from .forms import (
     TransferRequestForm,
 )
 from .models import (
-    Attendance,
     Bed,
     CensusConfirmation,
     Facility,
@@ -245,7 +243,7 @@ def board(facility_id: int):
 
 
 def _vacant_in(facility: Facility) -> list[Bed]:
-    return queries.vacant_beds(kinds=tuple(FacilityKind), facility_id=facility.id)
+    return vacancies.vacant_beds(kinds=tuple(FacilityKind), facility_id=facility.id)
 
 
 @bp.get("/facilities/<int:facility_id>/beds/<int:bed_id>")
@@ -304,17 +302,6 @@ def bed(facility_id: int, bed_id: int):
     )
 
 
-def _day_arg(name: str = "day"):
-    try:
-        return (
-            date.fromisoformat(request.args.get(name) or "")
-            if request.args.get(name)
-            else local_today()
-        )
-    except ValueError:
-        return local_today()
-
-
 @bp.post("/facilities/<int:facility_id>/census")
 @role_required(*WRITERS)
 def census(facility_id: int):
@@ -327,58 +314,6 @@ def census(facility_id: int):
     db.session.commit()
     flash(_("已确认 %(d)s 的床位情况", d=form.date.data.isoformat()), "success")
     return redirect(url_for("facilities.board", facility_id=facility.id), 303)
-
-
-@bp.route("/facilities/<int:facility_id>/attendance", methods=["GET", "POST"])
-@role_required(*STAFF)
-def attendance(facility_id: int):
-    facility = scoping.get_facility(current_user, facility_id)
-    day = _day_arg()
-    form = AttendanceForm()
-    if request.method == "POST":
-        if current_user.role not in WRITERS:
-            abort(403)
-        valid(form)
-        raw = form.id_number.data.strip()
-        # A short run of digits is a person's id (a regular of the centre), else a number.
-        by_id = raw.isdigit() and len(raw) < 10
-        named = scoping.person_named(
-            current_user, int(raw) if by_id else None, None if by_id else raw
-        )
-        person = named.person
-        now = datetime.now(LOCAL)
-        with scoping.discreet(named):
-            services.record_attendance(
-                facility,
-                person,
-                local_today(),
-                now if form.action.data == "arrive" else None,
-                now if form.action.data == "leave" else None,
-                current_user,
-            )
-        db.session.commit()
-        flash(_("已登记 %(name)s", name=person.name), "success")
-        return redirect(url_for("facilities.attendance", facility_id=facility.id), 303)
-    stmt = (
-        sa.select(Attendance)
-        .where(Attendance.facility_id == facility.id, Attendance.day == day)
-        .order_by(Attendance.arrived_at)
-    )
-    if wants_export():
-        return export_response(
-            f"attendance-{facility.id}-{day.isoformat()}",
-            ["姓名", "日期", "到达", "离开"],
-            ((a.person.name, a.day, a.arrived_at, a.left_at) for a in db.session.scalars(stmt)),
-        )
-    page = page_of(stmt, request.args)
-    return render_template(
-        "facilities/attendance.html",
-        facility=facility,
-        page=page,
-        day=day,
-        form=form,
-        can_write=current_user.role in WRITERS,
-    )
 
 
 def dashboard_panel() -> dict:

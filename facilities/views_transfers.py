@@ -18,7 +18,7 @@ from eldercare.models import Role
 from eldercare.pagination import page_of
 from eldercare.timeutil import local_today
 
-from . import queries, scoping, services
+from . import queries, scoping, services, vacancies
 from .forms import (
     DecisionForm,
     PlaceForm,
@@ -55,7 +55,7 @@ def placements():
     pid = request.args.get("person_id", type=int)
     if pid:
         selected = core_scoping.get_person(current_user, pid)
-        options = queries.placement_options(selected)
+        options = vacancies.placement_options(selected)
     return render_template(
         "facilities/placements.html",
         page=page,
@@ -99,7 +99,7 @@ def request_transfer(stay_id: int):
     person = stay.person
     beds = [
         b
-        for b in queries.vacant_beds(facility_id=record_id(form.facility_id.data))
+        for b in vacancies.vacant_beds(facility_id=record_id(form.facility_id.data))
         if b.room is None or b.room.sex in (RoomSex.MIXED, person.sex.value)
     ]
     if not beds:

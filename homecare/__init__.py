@@ -14,9 +14,11 @@ def init_app(app: Flask) -> None:
     signal receivers and jobs; then the claims sub-feature."""
     from eldercare.signals import person_died, person_moved
 
-    # models: the tables, for migrations and queries; api_scans: its routes on api.bp
+    # models: the tables, for migrations and queries; api_cards, api_scans: their routes on
+    # api.bp; views_dashboard, views_visits: theirs on views.bp
     from . import (  # noqa: F401
         api,
+        api_cards,
         api_reference,
         api_scans,
         homepoint,
@@ -24,7 +26,9 @@ def init_app(app: Flask) -> None:
         scan_views,
         services,
         views,
+        views_dashboard,
         views_reference,
+        views_visits,
     )
     from . import api_lifecycle as _lifecycle_api  # noqa: F401  (its routes on api.bp)
     from . import patterns_views as pv
@@ -65,10 +69,20 @@ def _menu(reg) -> None:
 
 
 def _figures_and_hooks(reg) -> None:
-    from . import exits, figures, homepoint, low_balance, scoping, services, tallies
+    from . import (
+        exits,
+        figure_tallies,
+        figures,
+        homepoint,
+        low_balance,
+        scoping,
+        services,
+        tallies,
+    )
 
     reg.overview.append(figures.overview)
     reg.tallies["homecare"] = tallies.recount
+    reg.tallies["homecare figures"] = figure_tallies.recount_figures
     reg.public_figures.append(figures.public)
     reg.person_scopes.append(scoping.person_scope)
     reg.person_panels.append(("homecare/_person_panel.html", figures.person_panel))

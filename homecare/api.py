@@ -1,6 +1,7 @@
-"""Home care API (API.md "Home care"): providers, workers, the price list, enrolments and
-ledgers, QR cards, the elder's home point, the dashboard's figures; scans and visits are
-in api_scans.py, on the same blueprint. Thin: parse, call a service, commit once, answer."""
+"""Home care API (API.md "Home care"): providers, workers, enrolments and ledgers, the
+dashboard's figures. On the same blueprint, by topic: api_reference.py (the price list,
+the subsidy, contracts), api_cards.py (QR cards, the elder's home point), api_scans.py
+(scans and visits), api_lifecycle.py. Thin: parse, call a service, commit once, answer."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 import sqlalchemy as sa
-from flask import Blueprint, Response
+from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from eldercare import scoping as core_scoping
@@ -20,14 +21,13 @@ from eldercare.models import Person, Role
 from eldercare.people.services import number_condition
 from eldercare.timeutil import local_today
 
-from . import cards, dashboard, figures, homepoint, lifecycle, reference, services
+from . import dashboard, figures, lifecycle, reference, services
 from . import scoping as hc
 from .models import Enrolment, EnrolmentStatus
 from .serializers import (
     enrolment_json,
     ledger_json,
     provider_json,
-    service_json,
 )
 
 bp = Blueprint("homecare_api", __name__, url_prefix="/api/v1/homecare")
@@ -56,7 +56,7 @@ class ListOut(BaseModel):
     per_page: int
 
 
-# --- providers and the price list ---------------------------------------------------------
+# --- providers and their workers ------------------------------------------------------------
 
 
 class ProviderIn(Body):
@@ -168,67 +168,7 @@ class YearQuery(Query):
     year: int | None = Field(None, ge=2000, le=2100)
 
 
-@endpoint(
-    bp,
-    "/services",
-    roles=ALL_ROLES,
-    query=YearQuery,
-    response=list[Loose],
-    summary="The price list of the current year (or ?year=)",
-)
-def list_services(query: YearQuery):
-    return [service_json(s) for s in services.catalogue(query.year or local_today().year)]
-
-
-class ServiceIn(Body):
-    # the bureau's catalogue writes `JJ-01`; matched ignoring case (reference.py)
-    code: str = Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_-]+$")
-    name: str = Field(min_length=1, max_length=64)
-    unit: Literal["hour", "session", "meal"]
-    price: Decimal = Field(gt=0, max_digits=8, decimal_places=2)
-    year: int | None = Field(None, ge=2000, le=2100)
-
-
-@endpoint(
-    bp,
-    "/services",
-    ["POST"],
-    roles=ADMIN,
-    body=ServiceIn,
-    response=Loose,
-    status=201,
-    summary="Add an item to a year's price list",
-)
-def create_service(body: ServiceIn):
-    s = services.add_service(
-        body.year or local_today().year, body.code, body.name, body.unit, body.price
-    )
-    out = service_json(s)
-    db.session.commit()
-    return out
-
-
-class SubsidyIn(Body):
-    amount: Decimal = Field(gt=0, max_digits=8, decimal_places=2)
-
-
-@endpoint(
-    bp,
-    "/subsidy/<int:year>",
-    ["PUT"],
-    roles=ADMIN,
-    body=SubsidyIn,
-    response=Loose,
-    summary="Set a year's subsidy per elder (for enrolments made from now on)",
-)
-def set_subsidy(year: int, body: SubsidyIn):
-    row = services.set_subsidy(year, body.amount)
-    out = {"year": row.year, "amount": row.amount}
-    db.session.commit()
-    return out
-
-
-# --- enrolments, ledgers and cards ------------------------------------------------------
+# --- enrolments and ledgers -----------------------------------------------------------------
 
 
 class EnrolmentIn(Body):
@@ -332,103 +272,6 @@ def show_enrolment(enrolment_id: int):
 def show_ledger(enrolment_id: int):
     e = hc.get_enrolment(api_user(), enrolment_id)
     return ledger_json(e, services.ledger(e))
-
-
-def _card_enrolment(enrolment_id: int) -> Enrolment:
-    return hc.get_enrolment(api_user(), enrolment_id)
-
-
-@endpoint(
-    bp,
-    "/enrolments/<int:enrolment_id>/card.png",
-    roles=CARD_ROLES,
-    raw=True,
-    summary="The QR card as PNG",
-)
-def card_png(enrolment_id: int):
-    e = _card_enrolment(enrolment_id)
-    return Response(cards.png(cards.url(e)), mimetype="image/png")
-
-
-@endpoint(
-    bp,
-    "/enrolments/<int:enrolment_id>/card.svg",
-    roles=CARD_ROLES,
-    raw=True,
-    summary="The QR card as SVG",
-)
-def card_svg(enrolment_id: int):
-    e = _card_enrolment(enrolment_id)
-    return Response(cards.svg(cards.url(e)), mimetype="image/svg+xml")
-
-
-@endpoint(
-    bp,
-    "/enrolments/<int:enrolment_id>/card/reissue",
-    ["POST"],
-    roles=CARD_ROLES,
-    response=Loose,
-    status=201,
-    summary="A new card; the old one stops working",
-)
-def card_reissue(enrolment_id: int):
-    e = cards.reissue(_card_enrolment(enrolment_id))
-    out = {
-        "enrolment_id": e.id,
-        "card_serial": e.card_serial,
-        "url": cards.url(e),
-        "card_number": cards.short_number(e),
-    }
-    db.session.commit()
-    return out
-
-
-# --- the elder's home point (homepoint.py) -----------------------------------------------
-
-
-class HomePointIn(Body):
-    lat: float | None = Field(None, ge=-90, le=90, allow_inf_nan=False)
-    lng: float | None = Field(None, ge=-180, le=180, allow_inf_nan=False)
-
-
-class HomePointOut(BaseModel):
-    person_id: int
-    home_lat: float | None
-    home_lng: float | None
-    proposal: Loose | None = Field(
-        description="median of the first five located check-ins: lat, lng, visit_ids, "
-        "spread_m; null once a home point is set or while there are fewer"
-    )
-
-
-@endpoint(
-    bp,
-    "/people/<int:person_id>/home-point",
-    roles=homepoint.READERS,
-    response=HomePointOut,
-    summary="An elder's home point and, while there is none, "
-    "the proposal from the first located check-ins",
-)
-def show_home_point(person_id: int):
-    return homepoint.state(core_scoping.get_person(api_user(), person_id))
-
-
-@endpoint(
-    bp,
-    "/people/<int:person_id>/home-point",
-    ["POST"],
-    roles=homepoint.DECIDERS,
-    body=HomePointIn,
-    response=HomePointOut,
-    summary="Set the home point: an empty body accepts the proposal (409 no_proposal "
-    "when there is none), lat and lng correct it; audited",
-)
-def decide_home_point(person_id: int, body: HomePointIn):
-    person = core_scoping.get_person(api_user(), person_id)
-    homepoint.decide(api_user(), person, body.lat, body.lng)
-    out = homepoint.state(person)
-    db.session.commit()
-    return out
 
 
 # --- the dashboard ------------------------------------------------------------------------

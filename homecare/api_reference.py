@@ -1,6 +1,7 @@
 """Home care API for the bureau's reference data (issue 17.1, API.md "Lifecycles"): a
-provider's contract changed (`PATCH /providers/{id}`), an item of a year's price list
-changed, a year's list started from the year before, and every year's subsidy read.
+year's price list read and added to, a year's subsidy set, a provider's contract changed
+(`PATCH /providers/{id}`), an item of a year's price list changed, a year's list started
+from the year before, and every year's subsidy read.
 On the same blueprint as api.py; the bureau (admin) writes, the auditor reads."""
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from eldercare.apikit import ALL_ROLES, READERS, Body, endpoint
 from eldercare.auth.web import api_user
 from eldercare.extensions import db
 from eldercare.models import Role
+from eldercare.timeutil import local_today
 
-from . import providers, reference
+from . import providers, reference, services
 from . import scoping as hc
-from .api import Loose, bp
+from .api import Loose, YearQuery, bp
 from .serializers import provider_json, service_json
 
 ADMIN = (Role.ADMIN,)
@@ -117,3 +119,63 @@ def copy_services(body: CopyIn):
 )
 def list_subsidies():
     return [{"year": r.year, "amount": r.amount} for r in reference.subsidies()]
+
+
+@endpoint(
+    bp,
+    "/services",
+    roles=ALL_ROLES,
+    query=YearQuery,
+    response=list[Loose],
+    summary="The price list of the current year (or ?year=)",
+)
+def list_services(query: YearQuery):
+    return [service_json(s) for s in services.catalogue(query.year or local_today().year)]
+
+
+class ServiceIn(Body):
+    # the bureau's catalogue writes `JJ-01`; matched ignoring case (reference.py)
+    code: str = Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = Field(min_length=1, max_length=64)
+    unit: Literal["hour", "session", "meal"]
+    price: Decimal = Field(gt=0, max_digits=8, decimal_places=2)
+    year: int | None = Field(None, ge=2000, le=2100)
+
+
+@endpoint(
+    bp,
+    "/services",
+    ["POST"],
+    roles=ADMIN,
+    body=ServiceIn,
+    response=Loose,
+    status=201,
+    summary="Add an item to a year's price list",
+)
+def create_service(body: ServiceIn):
+    s = services.add_service(
+        body.year or local_today().year, body.code, body.name, body.unit, body.price
+    )
+    out = service_json(s)
+    db.session.commit()
+    return out
+
+
+class SubsidyIn(Body):
+    amount: Decimal = Field(gt=0, max_digits=8, decimal_places=2)
+
+
+@endpoint(
+    bp,
+    "/subsidy/<int:year>",
+    ["PUT"],
+    roles=ADMIN,
+    body=SubsidyIn,
+    response=Loose,
+    summary="Set a year's subsidy per elder (for enrolments made from now on)",
+)
+def set_subsidy(year: int, body: SubsidyIn):
+    row = services.set_subsidy(year, body.amount)
+    out = {"year": row.year, "amount": row.amount}
+    db.session.commit()
+    return out

@@ -1,7 +1,7 @@
 """Home care API, scans and visits (API.md "Home care"): check-in and check-out scans of
 an elder's QR card, visits logged by hand, the visit lists. On the blueprint of api.py;
 thin: parse, call a service, commit once, answer. A repeat of a client_id counts once
-(visits.once, the rule the worker's pages follow too)."""
+(idempotency.once, the rule the worker's pages follow too)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from eldercare.errors import Forbidden, NotFound
 from eldercare.extensions import db
 from eldercare.timeutil import Month
 
-from . import cards, visits
+from . import cards, idempotency, visits
 from . import scoping as hc
 from .api import READERS, ListOut, MoneyOut, bp
 from .models import Enrolment, Visit
@@ -76,11 +76,11 @@ class VisitOut(BaseModel):
 
 
 def _once(user, client_id: str | None, raw: dict, work):
-    """visits.once, committed: 201 with a new visit, 200 with the first one for a repeat
+    """idempotency.once, committed: 201 with a new visit, 200 with the first one for a repeat
     (also when it raced the first); retried after a serialization failure."""
 
     def attempt():
-        visit, created = visits.once(user, client_id, raw, work)
+        visit, created = idempotency.once(user, client_id, raw, work)
         out = visit_json(visit)
         db.session.commit()
         return out, 201 if created else 200

@@ -12,11 +12,11 @@ import sqlalchemy as sa
 
 from eldercare.database import from_fen
 from eldercare.extensions import db
-from eldercare.models import Person, Region, User
+from eldercare.models import Person, Region, Role, User
 from eldercare.timeutil import Month, local_month, local_today
 
+from . import figure_tallies, services
 from . import scoping as hc
-from . import services
 from .claims.models import CallbackOutcome, CallbackSample, Claim
 from .claims.scoping import callback_scope
 from .models import Enrolment, LedgerEntry, Visit, VisitStatus
@@ -72,7 +72,18 @@ def _subsidy(user: User, year: int) -> tuple[dict, dict, dict]:
 
 
 def _visits(user: User, months: list[Month]) -> dict[str, list[int]]:
-    """[visits, flagged visits] per local month."""
+    """[visits, flagged visits] per local month: from the month tallies for the bureau
+    and a provider (figure_tallies.visit_months), from the visits for anyone else."""
+    if user.role in hc.EVERYTHING:
+        return figure_tallies.visits_by_month(months)
+    if user.role == Role.PROVIDER and user.provider_id is not None:
+        return figure_tallies.visits_by_month(months, user.provider_id)
+    return visits_counted(user, months)
+
+
+def visits_counted(user: User, months: list[Month]) -> dict[str, list[int]]:
+    """[visits, flagged visits] per local month, counted from the visits in `user`'s
+    scope."""
     visits = {m.text: [0, 0] for m in months}
     if not months:
         return visits

@@ -18,16 +18,17 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import accumulate
 
 import sqlalchemy as sa
 
 from eldercare.database import table_of
-from eldercare.demo import insert_returning_ids, insert_rows
+from eldercare.demo import insert_returning_ids, insert_rows, row_triggers_off
 from eldercare.extensions import db
 from eldercare.models import Person, User
 from eldercare.timeutil import LOCAL
 
-from . import ledger, services
+from . import ledger, services, tallies
 from .flags import distance_m
 from .models import Enrolment, Service, Visit, VisitService
 
@@ -67,6 +68,8 @@ NO_LOCATION_SHARE = 0.03
 LATE_UPLOAD_SHARE = 0.01
 NO_HOME_POINT_SHARE = 0.04
 NO_LOCATION_WEIGHTS = {"no_signal": 50, "denied": 25, "no_gps": 15, "other": 10}
+#: The tables whose day tallies the bulk loads rebuild at once (homecare/tallies.py).
+TALLIED = ("ledger_entries", "visits")
 
 
 @dataclass
@@ -177,7 +180,10 @@ def enrolments(ctx) -> None:
         owners.append((pid, provider))
     ids = insert_returning_ids(Enrolment, rows)
     st.enrolments = [(eid, pid, prov) for eid, (pid, prov) in zip(ids, owners, strict=True)]
-    ledger.allocate_many(ids, amount, _utc(jan1, 0), f"{st.year} 年居家养老服务补贴")
+    with row_triggers_off(TALLIED, then=tallies.rebuild):
+        ledger.allocate_many(
+            ids, amount, _utc(jan1, 0), f"{st.year} 年居家养老服务补贴", insert=insert_rows
+        )
     ctx.echo(
         f"    {len(ids):,} enrolled, {amount * len(ids):,.2f} allocated "
         f"({clock.perf_counter() - t0:.1f} s)"
@@ -200,13 +206,20 @@ class _Visit:
     spot: tuple[float, float] | None = None  # scanned here rather than at the home
 
 
+#: MIX's codes, their cumulative weights (random.choices draws the same with them as
+#: with the weights, without adding them up for every visit) and their amounts as Decimal
+CODES = list(MIX)
+CODE_CUM_WEIGHTS = list(accumulate(MIX[c][0] for c in CODES))
+AMOUNTS = {c: tuple(Decimal(str(q)) for q in MIX[c][1]) for c in CODES}
+VISIT_CUM_WEIGHTS = list(accumulate(VISIT_WEIGHTS))
+
+
 def _pick_lines(rng, hour_units: set[str]) -> list[tuple[str, Decimal]]:
-    codes = list(MIX)
-    first = rng.choices(codes, [MIX[c][0] for c in codes])[0]
+    first = rng.choices(CODES, cum_weights=CODE_CUM_WEIGHTS)[0]
     picked = {first}
     if rng.random() < 0.3:
-        picked.add(rng.choices(codes, [MIX[c][0] for c in codes])[0])
-    return [(c, Decimal(str(rng.choice(MIX[c][1])))) for c in sorted(picked)]
+        picked.add(rng.choices(CODES, cum_weights=CODE_CUM_WEIGHTS)[0])
+    return [(c, rng.choice(AMOUNTS[c])) for c in sorted(picked)]
 
 
 def _duration(rng, lines, hour_units: set[str]) -> int:
@@ -234,7 +247,7 @@ def _plan(ctx, st: _State, hour_units: set[str], homes: dict) -> list[_Visit]:
     span = max(1, (last - first).days)
     plan: list[_Visit] = []
     for eid, _pid, prov in st.enrolments:
-        n = rng.choices(VISIT_COUNTS, VISIT_WEIGHTS)[0]
+        n = rng.choices(VISIT_COUNTS, cum_weights=VISIT_CUM_WEIGHTS)[0]
         for _ in range(n):
             day = first + timedelta(days=rng.randrange(span + 1))
             plan.append(_Visit(eid, prov, day, _pick_lines(rng, hour_units)))
@@ -479,7 +492,9 @@ def visits(ctx) -> None:
         lines, amount, subsidised = _priced(v, catalogue, balance)
         rows.append(_visit_row(v, spot, flags, amount, subsidised))
         money.append((v.enrolment, lines, subsidised, rows[-1]["check_out_at"]))
-    ids = insert_returning_ids(Visit, rows)
+    with row_triggers_off(TALLIED, then=tallies.rebuild):
+        ids = insert_returning_ids(Visit, rows)
+        _services_and_debits(ids, money)
     if undecided:  # the bureau has not decided these elders' home points yet
         people = table_of(Person)
         db.session.execute(
@@ -488,6 +503,16 @@ def visits(ctx) -> None:
             .values(home_lat=None, home_lng=None),
             [{"pid": pid} for pid in undecided.values()],
         )
+    spent = sum((m[2] for m in money), ZERO)
+    low = sum(1 for b in balance.values() if b < 30)
+    ctx.echo(
+        f"    {len(ids):,} visits, {spent:,.2f} of the subsidy spent, {low:,} elders "
+        f"with less than 30.00 left ({clock.perf_counter() - t0:.1f} s)"
+    )
+
+
+def _services_and_debits(ids: list[int], money: list) -> None:
+    """Each visit's services, and its subsidised part debited from the elder's balance."""
     service_rows: list[dict] = []
     debits: list = []
     for vid, (eid, lines, subsidised, check_out) in zip(ids, money, strict=True):
@@ -498,10 +523,4 @@ def visits(ctx) -> None:
         if subsidised > 0:
             debits.append((eid, vid, subsidised, check_out))
     insert_rows(VisitService, service_rows)
-    ledger.debit_many(debits)
-    spent = sum((d[2] for d in debits), ZERO)
-    low = sum(1 for b in balance.values() if b < 30)
-    ctx.echo(
-        f"    {len(ids):,} visits, {spent:,.2f} of the subsidy spent, {low:,} elders "
-        f"with less than 30.00 left ({clock.perf_counter() - t0:.1f} s)"
-    )
+    ledger.debit_many(debits, insert=insert_rows)

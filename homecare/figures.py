@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from eldercare.extensions import db
 from eldercare.timeutil import local_midnight_utc
 
-from . import services, tallies
+from . import figure_tallies, services, tallies
 from .models import Enrolment, Provider, Visit
 
 ONE_DAY = timedelta(days=1)
@@ -26,9 +26,9 @@ def enrolled_on(day: date) -> sa.ColumnElement[bool]:
 
 def homecare_figures(day: date) -> dict:
     """The year of `day`: elders enrolled on that day, the subsidy allocated and spent
-    up to it and the visits made (from the day tallies, so a past date is answered from
+    up to it and the visits made (all from the day tallies, so a past date is answered from
     history at the cost of a year's days, whatever the district's size)."""
-    enrolled = db.session.scalar(sa.select(sa.func.count(Enrolment.id)).where(enrolled_on(day)))
+    enrolled = figure_tallies.enrolled_on(day)
     allocated, spent = tallies.ledger_totals(day.year, day)
     return {
         "year": day.year,

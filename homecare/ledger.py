@@ -18,7 +18,7 @@ new-year job's one entry).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -158,26 +158,45 @@ def _in_batches(rows: Sequence, statement, params) -> int:
     return done
 
 
-def allocate_many(enrolment_ids: Sequence[int], amount: Decimal, at: datetime, note: str) -> None:
+#: How the bulk forms write their entries: `insert(LedgerEntry, rows)`. By default
+#: SQLAlchemy's executemany, BATCH rows a statement; the demo passes its bulk loader
+#: (eldercare.demo.insert_rows: COPY on PostgreSQL).
+BulkInsert = Callable[[type, list[dict]], None]
+
+
+def _insert_entries(rows: list[dict], insert: BulkInsert | None) -> None:
+    if insert is not None:
+        insert(LedgerEntry, rows)
+        return
+    for start in range(0, len(rows), BATCH):
+        db.session.execute(sa.insert(LedgerEntry), rows[start : start + BATCH])
+
+
+def allocate_many(
+    enrolment_ids: Sequence[int],
+    amount: Decimal,
+    at: datetime,
+    note: str,
+    insert: BulkInsert | None = None,
+) -> None:
     """`allocate` for many new enrolments at once (the new-year job: 11,000 elders), in
     bulk statements. Raises Conflict, and so undoes the lot, unless every balance was
     raised. Changes: the balances, one entry each."""
     amount = to_money(amount)
-    for start in range(0, len(enrolment_ids), BATCH):
-        db.session.execute(
-            sa.insert(LedgerEntry),
-            [
-                {
-                    "enrolment_id": eid,
-                    "kind": EntryKind.ALLOCATION.value,
-                    "amount": amount,
-                    "visit_id": None,
-                    "at": at,
-                    "note": note,
-                }
-                for eid in enrolment_ids[start : start + BATCH]
-            ],
-        )
+    _insert_entries(
+        [
+            {
+                "enrolment_id": eid,
+                "kind": EntryKind.ALLOCATION.value,
+                "amount": amount,
+                "visit_id": None,
+                "at": at,
+                "note": note,
+            }
+            for eid in enrolment_ids
+        ],
+        insert,
+    )
     raised = _in_batches(enrolment_ids, _ADD_FEN, lambda eid: {"fen": fen(amount), "id": eid})
     if raised != len(enrolment_ids):
         raise Conflict(_l("补贴账户不存在"), code="no_enrolment")
@@ -214,7 +233,9 @@ def debit(enrolment_id: int, visit_id: int | None, amount: Decimal, at: datetime
     raise Conflict(_l("账户余额变动频繁，请重试"), code="busy")
 
 
-def debit_many(debits: Sequence[tuple[int, int, Decimal, datetime]]) -> None:
+def debit_many(
+    debits: Sequence[tuple[int, int, Decimal, datetime]], insert: BulkInsert | None = None
+) -> None:
     """Many visits' debits at once, each of (enrolment id, visit id, amount, at) taken
     whole (the demo's year of visits, priced and capped by their balances beforehand):
     a `visit_debit` entry each, and per enrolment one relative update conditional on the
@@ -224,21 +245,20 @@ def debit_many(debits: Sequence[tuple[int, int, Decimal, datetime]]) -> None:
     rows = [
         (eid, vid, to_money(amount), at) for eid, vid, amount, at in debits if to_money(amount) > 0
     ]
-    for start in range(0, len(rows), BATCH):
-        db.session.execute(
-            sa.insert(LedgerEntry),
-            [
-                {
-                    "enrolment_id": eid,
-                    "kind": EntryKind.VISIT_DEBIT.value,
-                    "amount": -amount,
-                    "visit_id": vid,
-                    "at": at,
-                    "note": "",
-                }
-                for eid, vid, amount, at in rows[start : start + BATCH]
-            ],
-        )
+    _insert_entries(
+        [
+            {
+                "enrolment_id": eid,
+                "kind": EntryKind.VISIT_DEBIT.value,
+                "amount": -amount,
+                "visit_id": vid,
+                "at": at,
+                "note": "",
+            }
+            for eid, vid, amount, at in rows
+        ],
+        insert,
+    )
     owed: dict[int, int] = {}
     for eid, _vid, amount, _at in rows:
         owed[eid] = owed.get(eid, 0) + fen(amount)

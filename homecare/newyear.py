@@ -53,62 +53,17 @@ def new_subsidy_year(period: str) -> dict:
     year = int(period)
     _carry_reference_data(year)
     amount = services.subsidy_for(year)
-    last_day = date(year - 1, 12, 31)
     new_year = local_midnight_utc(date(year, 1, 1))
     expiry_at = new_year - timedelta(seconds=1)
-    already = sa.select(Enrolment.person_id).where(Enrolment.year == year)
     audit.lock_chain()  # its chain before the rows below: its commit never waits for one
-    old = db.session.execute(
-        sa.select(
-            Enrolment.id, Enrolment.person_id, Enrolment.provider_id, stored(Enrolment.balance)
-        )
-        .join(Person, Person.id == Enrolment.person_id)
-        .where(
-            Enrolment.year == year - 1,
-            Enrolment.status == EnrolmentStatus.ACTIVE,
-            Person.status == PersonStatus.ACTIVE,
-            Enrolment.person_id.not_in(already),
-        )
-        # Locked until the commit: a late check-out's debit waits, then finds the
-        # balance expired, instead of landing between this read and the expiry below
-        # (PostgreSQL; SQLite's write lock, taken at BEGIN, already keeps it out).
-        .order_by(Enrolment.id)
-        .with_for_update(of=Enrolment)
-    ).all()
+    old = _to_carry(year)
     # What was left of the old year expires; the old enrolment ends on 31 December.
     expired = ledger.expire_many([(r[0], r[3]) for r in old], expiry_at, f"{year - 1} 年结余作废")
     if old:
-        db.session.execute(_END, [{"id": r[0], "day": last_day} for r in old])
-        db.session.execute(
-            sa.insert(Enrolment),
-            [
-                {
-                    "person_id": r[1],
-                    "provider_id": r[2],
-                    "year": year,
-                    "status": "active",
-                    "enrolled_on": date(year, 1, 1),
-                    "ended_on": None,
-                    "end_reason": "",
-                    "card_serial": 1,
-                    "balance": Decimal("0.00"),
-                }
-                for r in old
-            ],
+        _carry(old, year)
+        ledger.allocate_many(
+            _carried_ids(old, year), amount, new_year, f"{year} 年居家养老服务补贴"
         )
-        new_ids = (
-            db.session.execute(
-                sa.select(Enrolment.id).where(
-                    Enrolment.year == year,
-                    Enrolment.person_id.in_(
-                        sa.select(Enrolment.person_id).where(Enrolment.id.in_([r[0] for r in old]))
-                    ),
-                )
-            )
-            .scalars()
-            .all()
-        )
-        ledger.allocate_many(new_ids, amount, new_year, f"{year} 年居家养老服务补贴")
     summary = {
         "carried": len(old),
         "allocated": f"{amount * len(old):.2f}",
@@ -117,3 +72,67 @@ def new_subsidy_year(period: str) -> dict:
     audit.record("subsidy_year", "enrolments", period, summary)
     db.session.flush()
     return summary
+
+
+def _to_carry(year: int) -> list:
+    """(id, person_id, provider_id, balance in fen) of the active enrolments of the year
+    before, of living elders not enrolled in `year` yet, locked until the commit: a late
+    check-out's debit waits, then finds the balance expired, instead of landing between
+    this read and the expiry (PostgreSQL; SQLite's write lock, taken at BEGIN, already
+    keeps it out)."""
+    already = sa.select(Enrolment.person_id).where(Enrolment.year == year)
+    return list(
+        db.session.execute(
+            sa.select(
+                Enrolment.id, Enrolment.person_id, Enrolment.provider_id, stored(Enrolment.balance)
+            )
+            .join(Person, Person.id == Enrolment.person_id)
+            .where(
+                Enrolment.year == year - 1,
+                Enrolment.status == EnrolmentStatus.ACTIVE,
+                Person.status == PersonStatus.ACTIVE,
+                Enrolment.person_id.not_in(already),
+            )
+            .order_by(Enrolment.id)
+            .with_for_update(of=Enrolment)
+        ).all()
+    )
+
+
+def _carry(old: list, year: int) -> None:
+    """The old enrolments end on 31 December; each elder is enrolled from 1 January with
+    the same provider, the balance nought until the allocation."""
+    db.session.execute(_END, [{"id": r[0], "day": date(year - 1, 12, 31)} for r in old])
+    db.session.execute(
+        sa.insert(Enrolment),
+        [
+            {
+                "person_id": r[1],
+                "provider_id": r[2],
+                "year": year,
+                "status": "active",
+                "enrolled_on": date(year, 1, 1),
+                "ended_on": None,
+                "end_reason": "",
+                "card_serial": 1,
+                "balance": Decimal("0.00"),
+            }
+            for r in old
+        ],
+    )
+
+
+def _carried_ids(old: list, year: int) -> list[int]:
+    """The new year's enrolments of the elders carried."""
+    return list(
+        db.session.execute(
+            sa.select(Enrolment.id).where(
+                Enrolment.year == year,
+                Enrolment.person_id.in_(
+                    sa.select(Enrolment.person_id).where(Enrolment.id.in_([r[0] for r in old]))
+                ),
+            )
+        )
+        .scalars()
+        .all()
+    )

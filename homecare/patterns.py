@@ -255,27 +255,6 @@ def figures(month: str) -> dict:
     """Per worker and per provider of `month`: visits, and each code's count and share,
     the highest first (visits with any pattern, then the strongest patterns). One
     grouped query, and one for the providers without visits."""
-    start, end = Month.parse(month).bounds_utc()
-    any_code = sa.or_(*(_code_filter(c) for c in CODES))
-    rows = db.session.execute(
-        sa.select(
-            Visit.worker_id,
-            User.display_name,
-            User.username,
-            Visit.provider_id,
-            Provider.name,
-            sa.func.count(Visit.id),
-            sa.func.count(Visit.id).filter(any_code),
-            *(sa.func.count(Visit.id).filter(_code_filter(c)) for c in CODES),
-        )
-        .join(User, User.id == Visit.worker_id)
-        .join(Provider, Provider.id == Visit.provider_id)
-        .where(Visit.check_in_at >= start, Visit.check_in_at < end)
-        .group_by(
-            Visit.worker_id, User.display_name, User.username, Visit.provider_id, Provider.name
-        )
-    ).all()
-    workers = []
     providers: dict[int, dict] = {
         pid: {
             "provider_id": pid,
@@ -286,7 +265,8 @@ def figures(month: str) -> dict:
         }
         for pid, name in db.session.execute(sa.select(Provider.id, Provider.name))
     }
-    for wid, display, username, pid, _pname, n, flagged, *counts in rows:
+    workers = []
+    for wid, display, username, pid, _pname, n, flagged, *counts in _per_worker(month):
         workers.append(
             {
                 "worker_id": wid,
@@ -303,25 +283,53 @@ def figures(month: str) -> dict:
         p["flagged"] += flagged
         for c, k in zip(CODES, counts, strict=True):
             p["counts"][c] += k
-
-    def ranked(items):
-        return sorted(
-            items,
-            key=lambda r: (
-                -r["flagged"],
-                *(-r["counts"][c] for c in CODES),
-                -r["visits"],
-                r.get("worker_id") or 0,
-                r["provider_id"],
-            ),
-        )
-
     return {
         "month": month,
         "codes": list(CODES),
-        "workers": ranked(workers),
-        "providers": ranked(providers.values()),
+        "workers": _ranked(workers),
+        "providers": _ranked(providers.values()),
     }
+
+
+def _per_worker(month: str) -> list:
+    """(worker id, display name, username, provider id, provider, visits, visits with any
+    code, then each code's count) per worker with visits in `month`."""
+    start, end = Month.parse(month).bounds_utc()
+    any_code = sa.or_(*(_code_filter(c) for c in CODES))
+    return list(
+        db.session.execute(
+            sa.select(
+                Visit.worker_id,
+                User.display_name,
+                User.username,
+                Visit.provider_id,
+                Provider.name,
+                sa.func.count(Visit.id),
+                sa.func.count(Visit.id).filter(any_code),
+                *(sa.func.count(Visit.id).filter(_code_filter(c)) for c in CODES),
+            )
+            .join(User, User.id == Visit.worker_id)
+            .join(Provider, Provider.id == Visit.provider_id)
+            .where(Visit.check_in_at >= start, Visit.check_in_at < end)
+            .group_by(
+                Visit.worker_id, User.display_name, User.username, Visit.provider_id, Provider.name
+            )
+        ).all()
+    )
+
+
+def _ranked(items) -> list[dict]:
+    """The most flagged first, then by the strongest patterns, the most visits."""
+    return sorted(
+        items,
+        key=lambda r: (
+            -r["flagged"],
+            *(-r["counts"][c] for c in CODES),
+            -r["visits"],
+            r.get("worker_id") or 0,
+            r["provider_id"],
+        ),
+    )
 
 
 def as_json(figs: dict) -> dict:

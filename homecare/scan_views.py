@@ -33,7 +33,7 @@ from eldercare.extensions import db
 from eldercare.models import Person
 from eldercare.timeutil import LOCAL, local_today, to_local
 
-from . import cards, services, visits
+from . import cards, idempotency, services, visits
 from . import scoping as hc
 from .forms import ManualForm, ScanForm
 from .models import Enrolment
@@ -155,8 +155,8 @@ def card(token: str):
                 raw=raw,
                 no_location_reason=reason,
             )
-            # the same form sent again, or twice at once, counts once (visits.once)
-            _visit, created = visits.once(
+            # the same form sent again, or twice at once, counts once (idempotency.once)
+            _visit, created = idempotency.once(
                 current_user, data.client_id, raw, lambda: visits.scan(current_user, data)
             )
             db.session.commit()
@@ -272,7 +272,7 @@ def manual():
         raw = {"form": True, "client_id": form.client_id.data}
         try:
             picked = _picked(request.form)
-            _visit, created = visits.once(
+            _visit, created = idempotency.once(
                 current_user,
                 form.client_id.data,
                 raw,

@@ -87,11 +87,12 @@ def visits_between(first: date, last: date) -> int:
 # --- recount ---------------------------------------------------------------------------
 
 
-def _counted_ledger() -> dict[tuple, tuple[int, int]]:
+def _ledger_count() -> sa.Select:
+    """The ledger's tallies counted from its entries: (year, day, shard, allocated, spent)."""
     amount, kind = stored(LedgerEntry.amount), LedgerEntry.kind
     day = local_date(LedgerEntry.at)
     shard = LedgerEntry.enrolment_id % SHARDS
-    rows = db.session.execute(
+    return (
         sa.select(
             Enrolment.year,
             day,
@@ -102,12 +103,21 @@ def _counted_ledger() -> dict[tuple, tuple[int, int]]:
         .join(Enrolment, Enrolment.id == LedgerEntry.enrolment_id)
         .group_by(Enrolment.year, day, shard)
     )
+
+
+def _visit_count() -> sa.Select:
+    """The visits' tallies counted from the visits: (day, shard, visits)."""
+    day, shard = local_date(Visit.check_in_at), Visit.enrolment_id % SHARDS
+    return sa.select(day, shard, sa.func.count(Visit.id)).group_by(day, shard)
+
+
+def _counted_ledger() -> dict[tuple, tuple[int, int]]:
+    rows = db.session.execute(_ledger_count())
     return {(y, _as_date(d), s): (int(a), int(p)) for y, d, s, a, p in rows}
 
 
 def _counted_visits() -> dict[tuple, int]:
-    day, shard = local_date(Visit.check_in_at), Visit.enrolment_id % SHARDS
-    rows = db.session.execute(sa.select(day, shard, sa.func.count(Visit.id)).group_by(day, shard))
+    rows = db.session.execute(_visit_count())
     return {(_as_date(d), s): int(n) for d, s, n in rows}
 
 
@@ -144,3 +154,17 @@ def recount(repair: bool = False) -> dict[str, int]:
             db.session.merge(VisitDay(day=day, shard=shard, visits=visits.get((day, shard), 0)))
         db.session.flush()
     return {"ledger_days": len(bad_ledger), "visit_days": len(bad_visits)}
+
+
+def rebuild() -> None:
+    """Every tally set to a count of the rows, one statement per table: after a bulk load
+    that ran with the triggers off (the demo on SQLite, whose triggers are per row:
+    eldercare.demo.row_triggers_off). The caller commits."""
+    db.session.execute(sa.delete(LedgerDay))
+    db.session.execute(
+        sa.insert(LedgerDay).from_select(
+            ["year", "day", "shard", "allocated", "spent"], _ledger_count()
+        )
+    )
+    db.session.execute(sa.delete(VisitDay))
+    db.session.execute(sa.insert(VisitDay).from_select(["day", "shard", "visits"], _visit_count()))

@@ -1,10 +1,10 @@
 """Home-care pages for the bureau and providers: enrolments with balances, an elder's
-ledger, visits with their exceptions, workers, printable QR card sheets."""
+ledger, workers, printable QR card sheets; the labels every home-care page shows. More
+on the same blueprint: views_visits.py (visits with their exceptions), views_dashboard.py,
+views_lifecycle.py."""
 
 from __future__ import annotations
 
-import re
-from collections import defaultdict
 from types import SimpleNamespace
 
 import sqlalchemy as sa
@@ -17,19 +17,18 @@ from eldercare import scoping as core_scoping
 from eldercare.accounts.views import one_time_page
 from eldercare.auth.web import role_required
 from eldercare.errors import DomainError
-from eldercare.exports import export_response, iter_batches, iter_rows, wants_export
+from eldercare.exports import export_response, iter_rows, wants_export
 from eldercare.extensions import db
 from eldercare.idnumbers import mask
-from eldercare.models import Person, Region, Role, User
+from eldercare.models import Region, Role
 from eldercare.pagination import page_of
 from eldercare.search import search_text
 from eldercare.timeutil import local_today
 
-from . import api, api_scans, cards, dashboard, exports, figures, lifecycle, reference, services
+from . import api, cards, exports, lifecycle, reference, services
 from . import scoping as hc
-from .claims.labels import OUTCOME_LABELS
 from .forms import EnrolForm, WorkerForm
-from .models import Enrolment, Provider, Visit, VisitService
+from .models import Enrolment, Provider, Visit
 
 bp = Blueprint("homecare", __name__)
 OFFICE = (Role.ADMIN, Role.AUDITOR, Role.PROVIDER)
@@ -92,7 +91,7 @@ def _townships() -> list[Region]:
     )
 
 
-def _args(**defaults) -> SimpleNamespace:
+def list_filters(**defaults) -> SimpleNamespace:
     """The list filters from the query string, as the API's query models read them."""
     a = request.args
 
@@ -116,7 +115,7 @@ def _args(**defaults) -> SimpleNamespace:
 @bp.get("/homecare/enrolments")
 @role_required(*OFFICE)
 def enrolments():
-    args = _args(year=local_today().year)
+    args = list_filters(year=local_today().year)
     if args.status not in (None, "active", "ended"):
         args.status = None
     stmt = api.filtered_enrolments(current_user, args)
@@ -241,96 +240,6 @@ def reissue(enrolment_id: int):
     return redirect(url_for("homecare.enrolment", enrolment_id=e.id))
 
 
-@bp.get("/homecare/visits")
-@role_required(*OFFICE)
-def visits():
-    args = _args()
-    if args.status not in (None, "open", "completed", "flagged"):
-        args.status = None
-    if args.month and not re.fullmatch(r"(19|20|21)\d\d-(0[1-9]|1[0-2])", args.month):
-        args.month = None
-    stmt = api_scans.filtered_visits(current_user, args)
-    if wants_export():
-        return export_response(
-            "visits",
-            [
-                "服务编号",
-                "老人",
-                "服务组织",
-                "服务人员",
-                "开始",
-                "结束",
-                "状态",
-                "金额",
-                "补贴支付",
-                "自付",
-                "服务项目",
-                "异常",
-            ],
-            _visit_rows(stmt),
-        )
-    page = page_of(stmt, request.args)
-    return render_template(
-        "homecare/visits.html",
-        page=page,
-        exceptions=EXCEPTION_LABELS,
-        providers=db.session.scalars(hc.providers(current_user)).all(),
-        manual=figures.manual_counts(local_today().year),
-    )
-
-
-def _visit_rows(stmt: sa.Select):
-    """The visits export's rows from plain columns, 1,000 visits at a time with one query
-    for their services. Loading each visit as an object with its elder, provider, worker
-    and services cost about a millisecond a row: five minutes for the 295,000 visits of
-    demo scale 10 (bench/README.md)."""
-    columns = (
-        stmt.with_only_columns(
-            Visit.id,
-            Person.name,
-            Provider.name.label("provider"),
-            User.display_name.label("worker"),
-            Visit.check_in_at,
-            Visit.check_out_at,
-            Visit.status,
-            Visit.amount,
-            Visit.subsidised,
-            Visit.self_paid,
-            Visit.exceptions,
-        )
-        .join(Enrolment, Enrolment.id == Visit.enrolment_id)
-        .join(Person, Person.id == Enrolment.person_id)
-        .join(Provider, Provider.id == Enrolment.provider_id)
-        .outerjoin(User, User.id == Visit.worker_id)
-    )
-    status = {k: str(v) for k, v in STATUS_LABELS.items()}
-    labels = {k: str(v) for k, v in EXCEPTION_LABELS.items()}
-    names = services.service_names()
-    for batch in iter_batches(columns, Visit.id):
-        lines = defaultdict(list)
-        for visit_id, code, quantity in db.session.execute(
-            sa.select(VisitService.visit_id, VisitService.service_code, VisitService.quantity)
-            .where(VisitService.visit_id.in_([r.id for r in batch]))
-            .order_by(VisitService.id)
-        ):
-            lines[visit_id].append(f"{names.get(code, code)}×{quantity}")
-        for r in batch:
-            yield (
-                r.id,
-                r.name,
-                r.provider,
-                r.worker,
-                r.check_in_at,
-                r.check_out_at,
-                status[r.status.value],
-                r.amount,
-                r.subsidised,
-                r.self_paid,
-                "、".join(lines[r.id]),
-                "、".join(labels.get(c, c) for c in r.exceptions or []),
-            )
-
-
 @bp.route("/homecare/workers", methods=["GET", "POST"])
 @role_required(Role.ADMIN, Role.AUDITOR, Role.PROVIDER)
 def workers():
@@ -397,7 +306,7 @@ def _add_worker(form: WorkerForm, provider: Provider | None):
 @role_required(Role.ADMIN, Role.PROVIDER)
 def card_sheet():
     """A4 sheets of QR cards for a township or a provider, with cut lines."""
-    args = _args(year=local_today().year)
+    args = list_filters(year=local_today().year)
     args.status = "active"
     stmt = api.filtered_enrolments(current_user, args)
     page = page_of(stmt, request.args, per_page=60)
@@ -410,61 +319,4 @@ def card_sheet():
         township_names=names,
         townships=_townships(),
         providers=db.session.scalars(hc.providers(current_user)).all(),
-    )
-
-
-@bp.get("/homecare/dashboard")
-@role_required(*OFFICE)
-def dashboard_page():
-    """The year in charts, each with its figures as a table under it (what a screen reader
-    and the tests read); the charts' data and labels come from here, the catalogue's."""
-    year = request.args.get("year", "")
-    year_n = int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else local_today().year
-    figs = dashboard.dashboard_figures(current_user, year_n)
-    outcome_labels = {k: str(v) for k, v in OUTCOME_LABELS.items()} | {"pending": _("待回访")}
-    unknown = _("未填写乡镇")
-    provs, towns, months = figs["providers"], figs["townships"], figs["months"]
-    allocated, used = _("已下拨补贴（元）"), _("已使用补贴（元）")
-    charts = {  # money as "123.45" strings: the script draws them as numbers
-        "providers": {
-            "labels": [r["provider"] for r in provs],
-            "series": [
-                {"label": allocated, "data": [str(r["allocated"]) for r in provs]},
-                {"label": used, "data": [str(r["used"]) for r in provs]},
-            ],
-        },
-        "townships": {
-            "labels": [r["township"] or unknown for r in towns],
-            "series": [{"label": used, "data": [str(r["used"]) for r in towns]}],
-        },
-        "months": {
-            "labels": [r["month"] for r in months],
-            "series": [
-                {"label": _("服务次数"), "data": [r["visits"] for r in months]},
-                # a few against thousands: on its own axis, or the bars would not show
-                {
-                    "label": _("异常服务次数"),
-                    "data": [r["flagged"] for r in months],
-                    "axis": "y1",
-                    "colour": "#dc3545",
-                },
-            ],
-        },
-        "callbacks": {
-            "labels": [outcome_labels[k] for k in dashboard.OUTCOMES],
-            "series": [
-                {"label": _("回访次数"), "data": [figs["callbacks"][k] for k in dashboard.OUTCOMES]}
-            ],
-        },
-    }
-    if wants_export():
-        return exports.dashboard(figs, year_n, outcome_labels, dashboard.OUTCOMES, unknown)
-    return render_template(
-        "homecare/dashboard.html",
-        year=year_n,
-        figs=figs,
-        charts=charts,
-        outcome_labels=outcome_labels,
-        unknown=unknown,
-        outcomes=dashboard.OUTCOMES,
     )

@@ -1,43 +1,39 @@
 """Visits: check-in and check-out scans, manual visits, and the exceptions they raise.
 
-A scan is idempotent on (user, client_id): the Scan row is written in the same
-transaction as its effect, so a repeat finds it and changes nothing (ENGINEERING.md).
+A scan is idempotent on (user, client_id) (idempotency.py: the Scan row is written in the
+same transaction as its effect, so a repeat finds it and changes nothing); its services are
+priced by visit_prices.py.
 Exceptions are recorded on the visit as they happen; only a forged or revoked card
 (InvalidCard), another provider's elder (403) and malformed input are refused.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.dialects import postgresql, sqlite
 
 from eldercare import faults
-from eldercare.database import is_postgres, table_of, to_money, utcnow
+from eldercare.database import to_money, utcnow
 from eldercare.errors import Conflict, Forbidden, Invalid
 from eldercare.extensions import db
 from eldercare.models import Role, User
 from eldercare.timeutil import to_local
 
 from . import cards, flags, lean, ledger
+from .idempotency import claim_scan, link_scan, request_hash
 from .models import (
     Enrolment,
-    Scan,
     ScanKind,
-    Service,
     Unit,
     Visit,
-    VisitService,
     VisitStatus,
 )
+from .visit_prices import price_services
 
 #: Separation of duties (issue 14): a provider account manages, a worker account scans;
 #: the scan pages, the scan API and the menu let workers only.
@@ -82,87 +78,6 @@ class ScanInput:
         )
 
 
-def request_hash(body: dict) -> str:
-    return hashlib.sha256(
-        json.dumps(body, sort_keys=True, default=str, ensure_ascii=False).encode()
-    ).hexdigest()
-
-
-# --- idempotency ------------------------------------------------------------------------
-
-
-def replay(user: User, client_id: str, body_hash: str) -> Visit | None:
-    """The visit of an earlier scan with this client_id, or None for a new one.
-    Raises Conflict when the same client_id came with another body."""
-    scan = db.session.scalar(
-        sa.select(Scan).where(Scan.user_id == user.id, Scan.client_id == client_id)
-    )
-    if scan is None:
-        return None
-    if scan.request_hash != body_hash:
-        raise Conflict(_l("该 client_id 已用于另一次扫码"), code="client_id_reused")
-    return db.session.get(Visit, scan.visit_id)
-
-
-def once(
-    user: User, client_id: str | None, raw: dict, work: Callable[[], Visit]
-) -> tuple[Visit, bool]:
-    """The one rule for a repeated scan or hand-logged visit, whichever page or endpoint
-    it came from: the visit of an earlier request of `user` with this client_id and
-    False; else `work()` (scan or manual_visit, which claim the Scan row before they
-    write anything) and True. A twin sent at the same moment that got there first leaves
-    the claim's `INSERT … ON CONFLICT DO NOTHING` without a row (on PostgreSQL after
-    waiting for the twin's commit): nothing was written yet, and the twin's visit is
-    answered. Without a client_id, work() simply runs. Raises Conflict
-    (client_id_reused: the same client_id with another body) and what work() raises.
-    Flushes, never commits."""
-    if not client_id:
-        return work(), True
-    body_hash = request_hash(raw)
-    if (earlier := replay(user, client_id, body_hash)) is not None:
-        return earlier, False
-    try:
-        return work(), True
-    except _Twin:
-        twin = replay(user, client_id, body_hash)
-        if twin is None:  # the twin's row without its visit: not one of ours
-            raise Conflict(_l("该 client_id 已用于另一次扫码"), code="client_id_reused") from None
-        return twin, False
-
-
-class _Twin(Exception):
-    """The Scan row of this (user, client_id) is there already: a twin request's."""
-
-
-def _claim(user: User, client_id: str, body_hash: str, kind: ScanKind) -> int:
-    """The Scan row, first thing in a scan's work (UNIQUE(user_id, client_id) decides a
-    concurrent twin here, without an error that would need a savepoint); its id."""
-    conn = db.session.connection()
-    insert = (postgresql if is_postgres(conn) else sqlite).insert
-    scans = table_of(Scan)
-    scan_id = conn.execute(
-        insert(scans)
-        .values(
-            user_id=user.id,
-            client_id=client_id,
-            request_hash=body_hash,
-            kind=kind,
-            received_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["user_id", "client_id"])
-        .returning(scans.c.id)
-    ).scalar()
-    if scan_id is None:
-        raise _Twin
-    return scan_id
-
-
-def _made(scan_id: int, visit: Visit) -> None:
-    """The Scan row points at the visit it made."""
-    scans = table_of(Scan)
-    db.session.execute(sa.update(scans).where(scans.c.id == scan_id).values(visit_id=visit.id))
-
-
 # --- the scan ----------------------------------------------------------------------------
 
 
@@ -189,18 +104,18 @@ def scan(user: User, data: ScanInput) -> Visit:
     lat, lng = (data.lat, data.lng) if data.located else (None, None)
     body_hash = request_hash(data.raw)
     if data.kind == "check_in":
-        scan_row = _claim(user, data.client_id, body_hash, ScanKind.CHECK_IN)
+        scan_row = claim_scan(user, data.client_id, body_hash, ScanKind.CHECK_IN)
         visit = check_in(user, enrolment, data.at, lat, lng)
         _presence(visit, data, received, reason)
     else:
         if data.services is None:
             raise Invalid(_l("结束服务须选择服务项目"), fields={"services": _l("必填")})
-        scan_row = _claim(user, data.client_id, body_hash, ScanKind.CHECK_OUT)
+        scan_row = claim_scan(user, data.client_id, body_hash, ScanKind.CHECK_OUT)
         visit = _open_visit(user, enrolment, data.at)
         _presence(visit, data, received, reason)  # before check_out decides the status
         check_out(visit, data.at, data.services, lat, lng)
     db.session.flush()
-    _made(scan_row, visit)
+    link_scan(scan_row, visit)
     return visit
 
 
@@ -287,62 +202,6 @@ def check_in(
         visit.flag("suspect_card")
     db.session.flush()
     return visit
-
-
-def _price_list(year: int) -> list[Service]:
-    """services.catalogue(services.price_year(year)) in one statement."""
-    applies = sa.select(sa.func.max(Service.year)).where(Service.year <= year).scalar_subquery()
-    return list(
-        db.session.scalars(
-            sa.select(Service)
-            .where(Service.year == sa.func.coalesce(applies, year))
-            .order_by(Service.id)
-        )
-    )
-
-
-def price_services(year: int, picked: list[tuple[str, Decimal]]) -> list[VisitService]:
-    """Visit services priced from the year's catalogue. Raises Invalid for an unknown code,
-    a quantity out of range or a fraction of a session or meal."""
-    # Codes ignore case (the bureau's `JJ-01` is the phone's `jj-01`); a line keeps the
-    # catalogue's spelling, which claims and statements match it by.
-    by_code = {s.code.lower(): s for s in _price_list(year)}
-    lines: dict[str, VisitService] = {}
-    for picked_code, qty in picked:
-        item = by_code.get(str(picked_code).lower())
-        code = item.code if item is not None else picked_code
-        if item is None:
-            raise Invalid(
-                _l("未知的服务项目：%(code)s", code=code),
-                fields={"services": _l("未知的服务项目 %(code)s", code=code)},
-            )
-        try:
-            qty = Decimal(str(qty))
-        except ArithmeticError:
-            qty = Decimal("NaN")
-        # NaN and Infinity first: comparing a NaN raises instead of answering (a 500).
-        if not qty.is_finite() or qty <= 0 or qty > 24 or qty != qty.quantize(Decimal("0.01")):
-            raise Invalid(
-                _l("服务数量有误"),
-                fields={"services": _l("%(code)s 的数量须在 0 到 24 之间", code=code)},
-            )
-        if item.unit != Unit.HOUR and qty != qty.to_integral_value():
-            raise Invalid(
-                _l("按次计的服务须为整数"), fields={"services": _l("%(code)s 须为整数", code=code)}
-            )
-        qty = qty.quantize(Decimal("0.01"))
-        if code in lines:
-            lines[code].quantity += qty
-            lines[code].amount = to_money(lines[code].quantity * item.price)
-        else:
-            lines[code] = VisitService(
-                service_code=code,
-                quantity=qty,
-                unit_price=item.price,
-                amount=to_money(qty * item.price),
-            )
-            lines[code].unit = item.unit  # type: ignore[attr-defined]  # not stored: for the time check below
-    return list(lines.values())
 
 
 def check_out(
@@ -432,7 +291,7 @@ def manual_visit(
         raise Invalid(_l("结束时间早于开始时间"), fields={"check_out_at": _l("早于开始时间")})
     scan_row: int | None = None
     if client_id:
-        scan_row = _claim(user, client_id, request_hash(raw or {}), ScanKind.MANUAL)
+        scan_row = claim_scan(user, client_id, request_hash(raw or {}), ScanKind.MANUAL)
     visit = check_in(user, enrolment, check_in_at, manual=True)
     visit.manual_reason, visit.manual_note = reason, note.strip()
     visit.flag("manual")
@@ -441,7 +300,7 @@ def manual_visit(
     check_out(visit, check_out_at, picked)
     db.session.flush()
     if scan_row is not None:
-        _made(scan_row, visit)
+        link_scan(scan_row, visit)
     return visit
 
 

@@ -91,6 +91,11 @@ def _empty_tables() -> None:
         else:
             for t in tables:
                 conn.execute(t.delete())
+            # the deletes above fired the day tallies' triggers (eldercare/day_tallies.py):
+            # the tally tables emptied before their rows were deleted hold what they wrote
+            for t in tables:
+                if t.info.get("tally"):
+                    conn.execute(t.delete())
             if conn.execute(
                 sa.text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")
             ).first():

@@ -119,28 +119,7 @@ def _insert_new(rows: list[RowData]) -> dict[str, int]:
     if not rows:
         return {}
     person_cols = list(table_of(Person).c)
-    values = [
-        {
-            "name": r.name,
-            "id_number": r.number,
-            "birth_date": r.birth_date,
-            "sex": Sex(r.sex),
-            "phone": r.phone,
-            "address": r.address,
-            "township_code": r.township_code,
-            "village_code": r.village_code,
-            "home_lat": r.home_lat,
-            "home_lng": r.home_lng,
-            "care_level": CareLevel(r.care_level) if r.care_level else None,
-            "status": PersonStatus.ACTIVE,
-            "emergency_contact": "",
-            "health_notes": "",
-            # a Core insert: the blind indexes the model's validator would have set
-            "id_number_hash": crypto.id_number_hash(r.number),
-            "id_tail_hash": crypto.id_tail_hash(r.number),
-        }
-        for r in rows
-    ]
+    values = [_new_person(r) for r in rows]
     ids: dict[str, int] = {}
     entries: list[dict] = []
     for start in range(0, len(values), 2000):
@@ -154,25 +133,7 @@ def _insert_new(rows: list[RowData]) -> dict[str, int]:
             }
             ids[row.id_number] = row.id
             entries.append(_entry("create", "people", str(row.id), snapshot))
-    disabled = [
-        {"person_id": ids[r.number], "category": Category.DISABLED}
-        for r in rows
-        if r.category == "disabled"
-    ]
-    if disabled:
-        cat_cols = list(PersonCategory.__table__.c)
-        result = db.session.execute(
-            sa.insert(table_of(PersonCategory)).returning(*cat_cols), disabled
-        )
-        entries += [
-            _entry(
-                "create",
-                "person_categories",
-                str(row.id),
-                {c.key: _plain(row._mapping[c]) for c in cat_cols},
-            )
-            for row in result
-        ]
+    entries += _insert_disabled(rows, ids)
     # Through the audit log's hash chain where the core keeps one (each entry's hash
     # covers the one before), so bulk entries are chained like the listener's.
     append = getattr(audit, "_insert_chained", None)
@@ -181,6 +142,52 @@ def _insert_new(rows: list[RowData]) -> dict[str, int]:
     else:
         db.session.execute(sa.insert(table_of(AuditEntry)), entries)
     return ids
+
+
+def _new_person(r: RowData) -> dict:
+    """A new person's row as a Core insert writes it."""
+    return {
+        "name": r.name,
+        "id_number": r.number,
+        "birth_date": r.birth_date,
+        "sex": Sex(r.sex),
+        "phone": r.phone,
+        "address": r.address,
+        "township_code": r.township_code,
+        "village_code": r.village_code,
+        "home_lat": r.home_lat,
+        "home_lng": r.home_lng,
+        "care_level": CareLevel(r.care_level) if r.care_level else None,
+        "status": PersonStatus.ACTIVE,
+        "emergency_contact": "",
+        "health_notes": "",
+        # a Core insert: the blind indexes the model's validator would have set
+        "id_number_hash": crypto.id_number_hash(r.number),
+        "id_tail_hash": crypto.id_tail_hash(r.number),
+    }
+
+
+def _insert_disabled(rows: list[RowData], ids: dict[str, int]) -> list[dict]:
+    """The disabled category of the new people the roster says are, in bulk; their
+    audit entries."""
+    disabled = [
+        {"person_id": ids[r.number], "category": Category.DISABLED}
+        for r in rows
+        if r.category == "disabled"
+    ]
+    if not disabled:
+        return []
+    cat_cols = list(PersonCategory.__table__.c)
+    result = db.session.execute(sa.insert(table_of(PersonCategory)).returning(*cat_cols), disabled)
+    return [
+        _entry(
+            "create",
+            "person_categories",
+            str(row.id),
+            {c.key: _plain(row._mapping[c]) for c in cat_cols},
+        )
+        for row in result
+    ]
 
 
 def save_roster(checked: CheckedRoster, *, progress: Progress | None = None) -> ImportReport:
@@ -194,13 +201,7 @@ def save_roster(checked: CheckedRoster, *, progress: Progress | None = None) -> 
     back, as after any error."""
     report = checked.report
     rows = checked.rows
-    existing: dict[str, Person] = {}
-    numbers = [r.number for r in rows]
-    for start in range(0, len(numbers), CHUNK):
-        for p in db.session.scalars(
-            sa.select(Person).where(Person.id_number_in(numbers[start : start + CHUNK]))
-        ):
-            existing[p.id_number] = p
+    existing = _people(Person.id_number_in, [r.number for r in rows])
     fresh = [r for r in rows if r.number not in existing]
     created, updated = len(fresh), len(rows) - len(fresh)
     new_ids = _insert_new(fresh)
@@ -209,30 +210,14 @@ def save_roster(checked: CheckedRoster, *, progress: Progress | None = None) -> 
         progress("saving", len(fresh), len(rows))
     # New people who get 特困 support are loaded (in chunks) for start_wubao.
     wanted = [new_ids[r.number] for r in fresh if r.category and r.support]
-    for start in range(0, len(wanted), CHUNK):
-        for p in db.session.scalars(
-            sa.select(Person).where(Person.id.in_(wanted[start : start + CHUNK]))
-        ):
-            existing[p.id_number] = p
+    existing |= _people(Person.id.in_, wanted)
     with db.session.no_autoflush, _one_flush():
         for r in rows:
             person = existing.get(r.number)
             if person is None:
                 continue  # new, inserted above, no support to record
             try:
-                if r.number not in new_ids:
-                    _update(person, r)
-                    if r.category == "disabled" and Category.DISABLED not in person.category_set:
-                        person.categories.append(PersonCategory(category=Category.DISABLED))
-                if r.category and r.support:
-                    current = person.current_support
-                    if current is None or (current.category.value, current.support.value) != (
-                        r.category,
-                        r.support,
-                    ):
-                        services.start_wubao(
-                            person, r.category, r.support, r.since or local_today()
-                        )
+                _apply(person, r, new=r.number in new_ids)
             except DomainError as exc:
                 report.error(r.row, None, exc.message, r.seq)
     report.created, report.updated = created, updated
@@ -250,6 +235,33 @@ def save_roster(checked: CheckedRoster, *, progress: Progress | None = None) -> 
             },
         )
     return report
+
+
+def _people(condition, keys: list) -> dict[str, Person]:
+    """The people `condition(chunk)` selects, CHUNK keys at a time, by ID number."""
+    found: dict[str, Person] = {}
+    for start in range(0, len(keys), CHUNK):
+        for p in db.session.scalars(
+            sa.select(Person).where(condition(keys[start : start + CHUNK]))
+        ):
+            found[p.id_number] = p
+    return found
+
+
+def _apply(person: Person, r: RowData, *, new: bool) -> None:
+    """A row on its person: a registered person updated (and made disabled when the
+    roster says so), and the 特困 support started when it is not the current one."""
+    if not new:
+        _update(person, r)
+        if r.category == "disabled" and Category.DISABLED not in person.category_set:
+            person.categories.append(PersonCategory(category=Category.DISABLED))
+    if r.category and r.support:
+        current = person.current_support
+        if current is None or (current.category.value, current.support.value) != (
+            r.category,
+            r.support,
+        ):
+            services.start_wubao(person, r.category, r.support, r.since or local_today())
 
 
 def import_roster(

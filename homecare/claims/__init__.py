@@ -16,7 +16,9 @@ def init_app(app: Flask) -> None:
 
     from . import (
         api,
+        api_callbacks,  # noqa: F401  (its routes, on api.bp)
         api_lifecycle,  # noqa: F401  (its routes, on api.bp)
+        api_reconcile,  # noqa: F401  (its routes, on api.bp)
         demo,
         figures,
         models,  # noqa: F401  (the tables)
@@ -24,6 +26,7 @@ def init_app(app: Flask) -> None:
         presence_views,
         services,
         views,
+        views_callbacks,  # noqa: F401  (its routes, on views.bp)
         views_lifecycle,  # noqa: F401  (its routes, on views.bp)
     )
 

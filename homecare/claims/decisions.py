@@ -88,35 +88,11 @@ def override(
     )
     if line is None:
         raise Invalid(f"没有第 {line_no} 条明细", fields={"line_no": _l("不存在")})
-    before = {
-        "decision": line.decision.value if line.decision else None,
-        "approved": str(line.approved_amount),
-    }
+    before = _decided(line)
     if decision == "auto":
-        line.override_decision, line.override_amount, line.override_reason = None, None, ""
-        line.override_by_id, line.override_at = None, None
-        line.decision, line.approved_amount = line.auto_decision, line.auto_amount
+        _withdraw(line)
     else:
-        if not reason:
-            raise Invalid("请写明更改结论的理由", fields={"reason": _l("必填")})
-        try:
-            chosen = Decision(decision)
-        except ValueError:
-            raise Invalid(
-                "结论须为 approved、adjusted 或 rejected", fields={"decision": _l("未知的结论")}
-            ) from None
-        if chosen == Decision.APPROVED:
-            amount = line.amount
-        elif chosen == Decision.REJECTED:
-            amount = Decimal("0.00")
-        elif amount is None or to_money(amount) < 0 or to_money(amount) > line.amount:
-            raise Invalid("调整金额须在 0 与申报金额之间", fields={"amount": _l("超出范围")})
-        # The user's id first: loading an expired user would autoflush a decision
-        # without its reason, which the CHECK refuses.
-        by_id = user.id
-        line.override_decision, line.override_amount = chosen, to_money(amount)
-        line.override_reason, line.override_by_id, line.override_at = reason, by_id, utcnow()
-        line.decision, line.approved_amount = chosen, to_money(amount)
+        _decide(line, decision, reason, user, amount)
     db.session.flush()
     audit.record(
         "claim_line_override",
@@ -126,15 +102,54 @@ def override(
             "claim_id": claim.id,
             "line_no": line_no,
             "before": before,
-            "after": {
-                "decision": line.decision.value if line.decision else None,
-                "approved": str(line.approved_amount),
-            },
+            "after": _decided(line),
             "reason": reason,
         },
     )
     store_totals(claim)
     return line
+
+
+def _decided(line: ClaimLine) -> dict:
+    """A line's effective decision and amount, as the audit log keeps them."""
+    return {
+        "decision": line.decision.value if line.decision else None,
+        "approved": str(line.approved_amount),
+    }
+
+
+def _withdraw(line: ClaimLine) -> None:
+    """The override withdrawn: the line is as reconciliation decided it."""
+    line.override_decision, line.override_amount, line.override_reason = None, None, ""
+    line.override_by_id, line.override_at = None, None
+    line.decision, line.approved_amount = line.auto_decision, line.auto_amount
+
+
+def _decide(
+    line: ClaimLine, decision: str, reason: str, user: User, amount: Decimal | None
+) -> None:
+    """The clerk's decision, with its reason: approved pays the claimed amount, rejected
+    nothing, adjusted the amount given (0 to the claimed). Raises Invalid."""
+    if not reason:
+        raise Invalid("请写明更改结论的理由", fields={"reason": _l("必填")})
+    try:
+        chosen = Decision(decision)
+    except ValueError:
+        raise Invalid(
+            "结论须为 approved、adjusted 或 rejected", fields={"decision": _l("未知的结论")}
+        ) from None
+    if chosen == Decision.APPROVED:
+        amount = line.amount
+    elif chosen == Decision.REJECTED:
+        amount = Decimal("0.00")
+    elif amount is None or to_money(amount) < 0 or to_money(amount) > line.amount:
+        raise Invalid("调整金额须在 0 与申报金额之间", fields={"amount": _l("超出范围")})
+    # The user's id first: loading an expired user would autoflush a decision
+    # without its reason, which the CHECK refuses.
+    by_id = user.id
+    line.override_decision, line.override_amount = chosen, to_money(amount)
+    line.override_reason, line.override_by_id, line.override_at = reason, by_id, utcnow()
+    line.decision, line.approved_amount = chosen, to_money(amount)
 
 
 def undecided(claim: Claim) -> int:

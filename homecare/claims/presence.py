@@ -197,44 +197,8 @@ def resolve(
     _lock(claim)
     if claim.status != ClaimStatus.RECONCILED:
         raise Conflict("只能在对账后、审批前处理到场异常", code="wrong_status")
-    where = [ClaimLine.claim_id == claim.id]
-    if line_nos:
-        known = set(
-            db.session.scalars(
-                sa.select(ClaimLine.line_no).where(
-                    ClaimLine.claim_id == claim.id, ClaimLine.line_no.in_(line_nos)
-                )
-            )
-        )
-        if missing := [n for n in line_nos if n not in known]:
-            raise Invalid(
-                f"没有第 {missing[0]} 条明细",
-                fields={"line_nos": "不存在：" + "、".join(map(str, missing[:20]))},
-            )
-        where.append(ClaimLine.line_no.in_(line_nos))
-    if exception is not None:
-        pres = ClaimLine.reason_bits.op("&")(MASK)
-        where.append((pres - pres.op("&")(ClaimLine.accepted_bits)).op("&")(BIT[exception]) != 0)
-    now = utcnow()
-    if action == "accept":
-        values = {
-            "accepted_bits": ClaimLine.reason_bits.op("&")(MASK),
-            "accepted_reason": reason,
-            "accepted_note": note,
-            "accepted_by_id": user.id,
-            "accepted_at": now,
-        }
-    else:
-        words = "到场存疑，不予支付：" + REJECT_REASONS[reason] + (f"（{note}）" if note else "")
-        values = {
-            "override_decision": Decision.REJECTED,
-            "override_amount": Decimal("0.00"),
-            "override_reason": words[:500],
-            "override_by_id": user.id,
-            "override_at": now,
-            "decision": Decision.REJECTED,
-            "approved_amount": Decimal("0.00"),
-        }
+    where = _chosen(claim, line_nos, exception)
+    values = _resolution(action, reason, note, user)
     done = sorted(
         db.session.scalars(
             sa.update(ClaimLine)
@@ -260,3 +224,51 @@ def resolve(
         if action == "reject":
             decisions.store_totals(claim)
     return {"resolved": len(done), "line_nos": done, "held": held_count(claim)}
+
+
+def _chosen(claim: Claim, line_nos: list[int], exception: str | None) -> list:
+    """Which lines of the claim a resolution is for: those numbered (Invalid for a number
+    the claim does not have), those carrying `exception` not yet accepted, or both."""
+    where = [ClaimLine.claim_id == claim.id]
+    if line_nos:
+        known = set(
+            db.session.scalars(
+                sa.select(ClaimLine.line_no).where(
+                    ClaimLine.claim_id == claim.id, ClaimLine.line_no.in_(line_nos)
+                )
+            )
+        )
+        if missing := [n for n in line_nos if n not in known]:
+            raise Invalid(
+                f"没有第 {missing[0]} 条明细",
+                fields={"line_nos": "不存在：" + "、".join(map(str, missing[:20]))},
+            )
+        where.append(ClaimLine.line_no.in_(line_nos))
+    if exception is not None:
+        pres = ClaimLine.reason_bits.op("&")(MASK)
+        where.append((pres - pres.op("&")(ClaimLine.accepted_bits)).op("&")(BIT[exception]) != 0)
+    return where
+
+
+def _resolution(action: str, reason: str, note: str, user: User) -> dict:
+    """What a resolution writes on a line: accepted, its presence codes kept as accepted
+    with the reason; or rejected by a clerk's override, with the reason in words."""
+    now = utcnow()
+    if action == "accept":
+        return {
+            "accepted_bits": ClaimLine.reason_bits.op("&")(MASK),
+            "accepted_reason": reason,
+            "accepted_note": note,
+            "accepted_by_id": user.id,
+            "accepted_at": now,
+        }
+    words = "到场存疑，不予支付：" + REJECT_REASONS[reason] + (f"（{note}）" if note else "")
+    return {
+        "override_decision": Decision.REJECTED,
+        "override_amount": Decimal("0.00"),
+        "override_reason": words[:500],
+        "override_by_id": user.id,
+        "override_at": now,
+        "decision": Decision.REJECTED,
+        "approved_amount": Decimal("0.00"),
+    }

@@ -123,25 +123,7 @@ def _base() -> sa.Subquery:
     own only), the elder, the enrolment, the price of the service that year."""
     v, e, p, s = Visit, Enrolment, Person, Service
     cl = sa.orm.aliased(ClaimLine, name="l")
-    # The worker was still in another home when this visit began: an earlier check-in of
-    # the same worker, within the 12 hours a visit may last (longer ones are closed as
-    # stale, as at scan time), not yet checked out. A few entries of ix_visits_worker_in
-    # per line.
-    w = sa.orm.aliased(Visit, name="w")
-    overlap = sa.exists().where(
-        w.worker_id == v.worker_id,
-        w.id != v.id,
-        w.check_in_at >= hours_before(v.check_in_at, OPEN_HOURS),
-        w.check_in_at <= v.check_in_at,
-        sa.or_(w.check_in_at < v.check_in_at, sa.and_(w.check_in_at == v.check_in_at, w.id < v.id)),
-        w.check_out_at > v.check_in_at,
-    )
     exc = sa.cast(v.exceptions, sa.String)
-    # the visit is claimed by another claim not withdrawn (claimed.py): a supplementary
-    # claim's line for a visit claimed before is a duplicate
-    elsewhere = sa.exists().where(
-        ClaimedVisit.visit_id == cl.visit_id, ClaimedVisit.claim_id != P.claim_id
-    )
     return (
         sa.select(
             cl.id,
@@ -164,8 +146,8 @@ def _base() -> sa.Subquery:
             e.end_reason,
             stored(s.price).label("price"),
             s.unit,
-            _flag(overlap).label("overlap"),
-            _flag(elsewhere).label("elsewhere"),
+            _flag(_worker_elsewhere(v)).label("overlap"),
+            _flag(_claimed_elsewhere(cl)).label("elsewhere"),
             seconds_between(v.check_in_at, v.check_out_at).label("secs"),
             local_date(v.check_in_at).label("visit_date"),
             sa.func.row_number()
@@ -188,25 +170,35 @@ def _base() -> sa.Subquery:
     )
 
 
+def _worker_elsewhere(v) -> sa.Exists:
+    """The worker was still in another home when this visit began: an earlier check-in of
+    the same worker, within the 12 hours a visit may last (longer ones are closed as
+    stale, as at scan time), not yet checked out. A few entries of ix_visits_worker_in
+    per line."""
+    w = sa.orm.aliased(Visit, name="w")
+    return sa.exists().where(
+        w.worker_id == v.worker_id,
+        w.id != v.id,
+        w.check_in_at >= hours_before(v.check_in_at, OPEN_HOURS),
+        w.check_in_at <= v.check_in_at,
+        sa.or_(w.check_in_at < v.check_in_at, sa.and_(w.check_in_at == v.check_in_at, w.id < v.id)),
+        w.check_out_at > v.check_in_at,
+    )
+
+
+def _claimed_elsewhere(cl) -> sa.Exists:
+    """The line's visit is claimed by another claim not withdrawn (claimed.py): a
+    supplementary claim's line for a visit claimed before is a duplicate."""
+    return sa.exists().where(
+        ClaimedVisit.visit_id == cl.visit_id, ClaimedVisit.claim_id != P.claim_id
+    )
+
+
 def _checks(b: sa.Subquery) -> sa.Subquery:
     """Each reason of API.md as a 0/1 column, the amount as priced (base), and the hours
     claimed so far on the visit, line by line (cum_h)."""
     has_visit = b.c.vid.is_not(None)
-    # Enrolment and death are judged on the day of the visit (the day the service was
-    # given), and on the claimed date too for a death: a claim dated after it is not paid.
-    dead = sa.and_(
-        has_visit,
-        sa.or_(
-            sa.and_(
-                b.c.death_date.is_not(None),
-                sa.or_(b.c.service_date > b.c.death_date, b.c.visit_date > b.c.death_date),
-            ),
-            b.c.exc.contains('"deceased"'),
-        ),
-    )
-    ended = sa.and_(
-        b.c.ended_on.is_not(None), b.c.ended_on <= b.c.visit_date, b.c.end_reason != "deceased"
-    )
+    dead = _dead(b, has_visit)
     price_amt = (b.c.price * b.c.qty + 50) // 100
     hourly = sa.and_(has_visit, b.c.unit == Unit.HOUR, b.c.secs.is_not(None))
     counted_hours = sa.case((sa.and_(hourly, b.c.dup_rank == 1), b.c.qty), else_=0)
@@ -233,18 +225,7 @@ def _checks(b: sa.Subquery) -> sa.Subquery:
         ).label("outside_month"),
         _flag(sa.and_(has_visit, b.c.check_out_at.is_(None))).label("visit_incomplete"),
         _flag(dead).label("deceased"),
-        _flag(
-            sa.and_(
-                has_visit,
-                sa.not_(dead),
-                sa.or_(
-                    b.c.year != P.year,
-                    b.c.visit_date < b.c.enrolled_on,
-                    ended,
-                    b.c.exc.contains('"not_enrolled"'),
-                ),
-            )
-        ).label("not_enrolled"),
+        _flag(_not_enrolled(b, has_visit, dead)).label("not_enrolled"),
         _flag(
             sa.and_(has_visit, sa.or_(b.c.overlap == 1, b.c.exc.contains('"worker_overlap"')))
         ).label("worker_overlap"),
@@ -262,6 +243,39 @@ def _checks(b: sa.Subquery) -> sa.Subquery:
         ).label("cum_h"),
         presence.bits(b.c.exc).label("presence"),  # the visit's presence exceptions
     ).subquery("f")
+
+
+def _dead(b: sa.Subquery, has_visit) -> sa.ColumnElement:
+    """Enrolment and death are judged on the day of the visit (the day the service was
+    given), and on the claimed date too for a death: a claim dated after it is not paid."""
+    return sa.and_(
+        has_visit,
+        sa.or_(
+            sa.and_(
+                b.c.death_date.is_not(None),
+                sa.or_(b.c.service_date > b.c.death_date, b.c.visit_date > b.c.death_date),
+            ),
+            b.c.exc.contains('"deceased"'),
+        ),
+    )
+
+
+def _not_enrolled(b: sa.Subquery, has_visit, dead) -> sa.ColumnElement:
+    """Not enrolled that year on the visit's day (an enrolment ended otherwise than by
+    death), unless the elder had died (deceased says so)."""
+    ended = sa.and_(
+        b.c.ended_on.is_not(None), b.c.ended_on <= b.c.visit_date, b.c.end_reason != "deceased"
+    )
+    return sa.and_(
+        has_visit,
+        sa.not_(dead),
+        sa.or_(
+            b.c.year != P.year,
+            b.c.visit_date < b.c.enrolled_on,
+            ended,
+            b.c.exc.contains('"not_enrolled"'),
+        ),
+    )
 
 
 def _payable(f: sa.Subquery) -> sa.Subquery:

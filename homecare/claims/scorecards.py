@@ -84,7 +84,14 @@ def scorecard(provider: Provider, year: int | None = None) -> Scorecard:
     year = year or local_today().year
     last = 12 if year < local_today().year else local_today().month
     cards = {m.text: MonthCard(m.text) for m in (Month(year, n) for n in range(1, last + 1))}
-    # visits and scans, grouped by local month
+    _count_visits(cards, provider, year, last)
+    _count_lines(cards, provider, year)
+    _count_callbacks(cards, provider, year)
+    return Scorecard(provider, year, list(cards.values()))
+
+
+def _count_visits(cards: dict[str, MonthCard], provider: Provider, year: int, last: int) -> None:
+    """Visits, those scanned (not logged by hand) and those in a pattern, per local month."""
     y0, y1 = Month(year, 1).start_utc, Month(year, last).end_utc
     in_month = local_month(Visit.check_in_at)
     exceptions = sa.cast(Visit.exceptions, sa.String)
@@ -102,6 +109,11 @@ def scorecard(provider: Provider, year: int | None = None) -> Scorecard:
         if key in cards:
             cards[key].visits, cards[key].scanned = int(n), int(scanned)
             cards[key].patterns = int(patterned)
+
+
+def _count_lines(cards: dict[str, MonthCard], provider: Provider, year: int) -> None:
+    """Claimed lines, those approved and those with an exception, per month of the live
+    claims (not drafts nor withdrawn ones); a supplementary claim (补报) adds its lines."""
     paid = ClaimLine.decision.in_([Decision.APPROVED, Decision.ADJUSTED])
     for month, status, n, ok, ex in db.session.execute(
         sa.select(
@@ -125,6 +137,10 @@ def scorecard(provider: Provider, year: int | None = None) -> Scorecard:
             c.claim_status = c.claim_status or status.value
             c.lines, c.approved_lines = c.lines + n, c.approved_lines + ok
             c.exception_lines += ex
+
+
+def _count_callbacks(cards: dict[str, MonthCard], provider: Provider, year: int) -> None:
+    """Call-backs recorded, confirmed and not delivered, per month of their claim."""
     for month, n, conf, nd in db.session.execute(
         sa.select(
             Claim.month,
@@ -150,7 +166,6 @@ def scorecard(provider: Provider, year: int | None = None) -> Scorecard:
                 conf,
                 nd,
             )
-    return Scorecard(provider, year, list(cards.values()))
 
 
 def scorecard_json(

@@ -113,9 +113,36 @@ def generate(
     (a supplementary claim with nothing to claim)."""
     month = Month.parse(month_text)
     claim = _new_claim(provider, month, ClaimSource.GENERATED, user, status=status)
+    db.session.execute(
+        sa.insert(ClaimLine).from_select(
+            [
+                "claim_id",
+                "line_no",
+                "visit_id",
+                "id_number",
+                "id_number_hash",
+                "service_date",
+                "service_code",
+                "quantity",
+                "amount",
+                "reason_bits",
+                "override_reason",
+            ],
+            _unclaimed_services(claim, provider, month),
+        )
+    )
+    finish_submission(claim)
+    if claim.supplementary and claim.line_count == 0:
+        raise claimed.nothing_to_claim(provider, month)
+    return claim
+
+
+def _unclaimed_services(claim: Claim, provider: Provider, month: Month) -> sa.Select:
+    """The claim's lines as rows: every service of the provider's finished visits of the
+    month that drew on a ledger and that no other claim holds, in the order given."""
     line_no = sa.func.row_number().over(order_by=(Visit.check_in_at, Visit.id, VisitService.id))
-    select = (
-        # the person's encrypted number is copied as it is (one kind of value, one key)
+    # the person's encrypted number is copied as it is (one kind of value, one key)
+    return (
         sa.select(
             sa.literal(claim.id),
             line_no,
@@ -141,28 +168,6 @@ def generate(
             claimed.unclaimed(Visit.id),
         )
     )
-    db.session.execute(
-        sa.insert(ClaimLine).from_select(
-            [
-                "claim_id",
-                "line_no",
-                "visit_id",
-                "id_number",
-                "id_number_hash",
-                "service_date",
-                "service_code",
-                "quantity",
-                "amount",
-                "reason_bits",
-                "override_reason",
-            ],
-            select,
-        )
-    )
-    finish_submission(claim)
-    if claim.supplementary and claim.line_count == 0:
-        raise claimed.nothing_to_claim(provider, month)
-    return claim
 
 
 def _move(

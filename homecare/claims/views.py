@@ -1,6 +1,7 @@
 """Claims pages: the list with filters and exports, the upload form, the review page
 (totals, exceptions first grouped by reason, overrides, approval), the visit behind a
-line, call-backs, provider scorecards and the elder's year statement.
+line and the elder's year statement. On the same blueprint: views_callbacks.py
+(call-backs, provider scorecards), views_lifecycle.py (submit, withdraw).
 Thin: form → service → commit → flash → redirect."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from flask_login import current_user
 
 from eldercare.auth.web import role_required
 from eldercare.errors import DomainError
-from eldercare.exports import export_response, iter_rows, wants_export
+from eldercare.exports import export_response, wants_export
 from eldercare.extensions import db
 from eldercare.models import Person, Role
 from eldercare.pagination import page_of
@@ -24,9 +25,9 @@ from eldercare.timeutil import Month, local_today
 from .. import scoping as hc
 from .. import services as hs
 from ..models import Enrolment, LedgerEntry, Service, Visit
-from . import api, callbacks, decisions, presence, recoveries, scorecards, services
+from . import api, callbacks, decisions, presence, recoveries, services
 from .files import ClaimFileInvalid, parse
-from .forms import ActionForm, GenerateForm, OutcomeForm, OverrideForm, UploadForm, choices
+from .forms import ActionForm, GenerateForm, OverrideForm, UploadForm, choices
 from .labels import (
     CALLBACK_REASON_LABELS,
     DECISION_LABELS,
@@ -38,7 +39,7 @@ from .labels import (
     reasons_text,
 )
 from .models import BIT, CallbackSample, Claim, ClaimLine, ClaimStatus, reasons_of
-from .scoping import callback_scope, get_callback, get_claim, sees_callback_notes
+from .scoping import callback_scope, get_claim, sees_callback_notes
 
 bp = Blueprint("claims", __name__)
 OFFICE = (Role.ADMIN, Role.AUDITOR, Role.PROVIDER)
@@ -348,99 +349,6 @@ def visit_page(visit_id: int):
         bureau_view=sees_callback_notes(current_user),
         reasons_text=reasons_text,
         reasons_of=reasons_of,
-    )
-
-
-@bp.get("/homecare/callbacks")
-@role_required(Role.ADMIN, Role.AUDITOR)
-def callbacks_page():
-    pending = request.args.get("show") != "all"
-    stmt = sa.select(CallbackSample).where(callback_scope(current_user))
-    if pending:
-        # Not yet called back means not recorded (a CHECK ties the two), so the newest
-        # first is an index walk that stops at the page's 50; sorting by "recorded"
-        # first made the database join and sort every sample of every month.
-        stmt = stmt.where(CallbackSample.outcome.is_(None)).order_by(CallbackSample.id.desc())
-    else:
-        stmt = stmt.order_by(CallbackSample.recorded_at.is_not(None), CallbackSample.id.desc())
-    if wants_export():
-        return export_response(
-            "callbacks",
-            ["编号", "服务记录", "老人", "服务组织", "抽取方式", "结果", "说明"],
-            (
-                (
-                    s.id,
-                    s.visit_id,
-                    s.visit.enrolment.person.name,
-                    s.visit.enrolment.provider.name,
-                    str(CALLBACK_REASON_LABELS[s.reason.value]),
-                    str(OUTCOME_LABELS[s.outcome.value]) if s.outcome else "",
-                    s.note,
-                )
-                for s in iter_rows(stmt, CallbackSample.id)
-            ),
-        )  # streamed, 1,000 at a time
-    page = page_of(stmt, request.args)
-    return render_template(
-        "homecare/claims/callbacks.html", page=page, pending=pending, form=OutcomeForm()
-    )
-
-
-@bp.post("/homecare/callbacks/<int:sample_id>")
-@role_required(Role.ADMIN)
-def record_callback(sample_id: int):
-    form = OutcomeForm()
-    sample = get_callback(current_user, sample_id)
-    if form.validate_on_submit():
-        callbacks.record_outcome(sample, form.outcome.data, form.note.data or "", current_user)
-        db.session.commit()
-        flash(_("回访结果已记录"), "success")
-    return redirect(request.referrer or url_for("claims.callbacks_page"))
-
-
-@bp.get("/homecare/scorecards")
-@role_required(*OFFICE)
-def scorecards_page():
-    year = request.args.get("year", "")
-    year_n = int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else local_today().year
-    cards = [scorecards.scorecard(p, year_n) for p in _providers()]
-    if wants_export():
-        return export_response(
-            "scorecards",
-            [
-                "服务组织",
-                "月份",
-                "服务次数",
-                "扫码占比",
-                "申报明细",
-                "通过占比",
-                "回访",
-                "回访确认率",
-                "未服务",
-                "每百次异常",
-            ],
-            (
-                (
-                    c.provider.name,
-                    m.month,
-                    m.visits,
-                    m.scan_share,
-                    m.lines,
-                    m.approved_share,
-                    m.callbacks,
-                    m.confirmation_rate,
-                    m.not_delivered,
-                    m.exceptions_per_100,
-                )
-                for c in cards
-                for m in c.months
-            ),
-        )
-    charts = {
-        c.provider.id: scorecards.scorecard_json(c.provider, year_n, c)["months"] for c in cards
-    }
-    return render_template(
-        "homecare/claims/scorecards.html", cards=cards, year=year_n, charts=charts
     )
 
 

@@ -220,24 +220,29 @@ def test_only_the_bureau_withdraws_or_transfers(client, world, role):
 
 
 def test_a_transfer_moves_the_balance_and_the_old_card_stops_working(client, world, clerk):
+    """The change is dated yesterday (local): the new provider's visit 70 minutes ago then
+    falls within the new enrolment at any hour, also just after midnight in Shanghai, and
+    the old provider's visit two days ago stays with the old one."""
+    two_days_ago_in_year()  # January's first days have no yesterday in the year
+    yesterday = local_today() - timedelta(days=1)
     old = world.enrolment
     old_qr = world.qr
     spent = visit(
         client,
         world.worker,
         old_qr,
-        now() - timedelta(days=1, hours=2),
+        now() - timedelta(days=2, hours=2),
         65,
         [{"code": "clean", "quantity": 1}],
     )
     assert spent.json["subsidised"] == "40.00"
-    r = transfer(client, clerk, old.id, world.other.id)
+    r = transfer(client, clerk, old.id, world.other.id, on=yesterday)
     assert r.status_code == 201, r.json
     new = r.json
     assert (new["provider_id"], new["status"], new["enrolled_on"]) == (
         world.other.id,
         "active",
-        TODAY.isoformat(),
+        yesterday.isoformat(),
     )
     assert new["transferred_from_id"] == old.id and new["ledger"]["balance"] == "260.00"
     old_led = ledger_of(client, clerk, old.id)

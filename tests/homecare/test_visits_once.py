@@ -1,4 +1,4 @@
-"""visits.once: a scan or a hand-logged visit counts once whichever entry point sent it
+"""idempotency.once: a scan or a hand-logged visit counts once whichever entry point sent it
 (the scan API, the card page without JavaScript, the manual page), also when its twin
 got there between the look-up and the write."""
 
@@ -13,7 +13,7 @@ import pytest
 
 from eldercare.errors import Conflict
 from eldercare.extensions import db
-from homecare import cards
+from homecare import cards, idempotency
 from homecare import visits as hv
 from homecare.models import LedgerEntry, Scan, Visit
 from tests import factories as f
@@ -28,14 +28,16 @@ def _check_in(world, cid: str, at) -> tuple[hv.ScanInput, dict]:
 
 def test_a_new_client_id_does_the_work_and_a_repeat_answers_the_first_visit(world):
     data, raw = _check_in(world, str(uuid.uuid4()), now() - timedelta(hours=1))
-    first, created = hv.once(world.worker, data.client_id, raw, lambda: hv.scan(world.worker, data))
+    first, created = idempotency.once(
+        world.worker, data.client_id, raw, lambda: hv.scan(world.worker, data)
+    )
     db.session.commit()
-    again, created_again = hv.once(
+    again, created_again = idempotency.once(
         world.worker, data.client_id, raw, lambda: pytest.fail("a repeat must not scan again")
     )
     assert (created, created_again) == (True, False) and again.id == first.id
     with pytest.raises(Conflict) as err:  # the same client_id with another body
-        hv.once(world.worker, data.client_id, raw | {"kind": "check_out"}, lambda: None)
+        idempotency.once(world.worker, data.client_id, raw | {"kind": "check_out"}, lambda: None)
     assert err.value.code == "client_id_reused"
 
 
@@ -48,18 +50,20 @@ def test_a_twin_that_landed_after_the_look_up_is_answered_not_refused(world, mon
     twin = hv.scan(world.worker, data)
     db.session.commit()
     looked = []
-    real_replay = hv.replay
+    real_replay = idempotency.replay
 
     def late_replay(user, client_id, body_hash):
         looked.append(client_id)
         return None if len(looked) == 1 else real_replay(user, client_id, body_hash)
 
-    monkeypatch.setattr(hv, "replay", late_replay)
+    monkeypatch.setattr(idempotency, "replay", late_replay)
     # a second elder's check-in earlier in the same transaction: it must survive
     other = hv.check_in(
         world.worker, enrol(elder("张桂兰"), world.provider), at - timedelta(hours=2)
     )
-    visit, created = hv.once(world.worker, data.client_id, raw, lambda: hv.scan(world.worker, data))
+    visit, created = idempotency.once(
+        world.worker, data.client_id, raw, lambda: hv.scan(world.worker, data)
+    )
     db.session.commit()
     assert not created and visit.id == twin.id and len(looked) == 2
     assert db.session.get(Visit, other.id) is not None
@@ -68,7 +72,7 @@ def test_a_twin_that_landed_after_the_look_up_is_answered_not_refused(world, mon
 
 def test_without_a_client_id_the_work_just_runs(world):
     at = now() - timedelta(hours=2)
-    visit, created = hv.once(
+    visit, created = idempotency.once(
         world.worker,
         None,
         {},
