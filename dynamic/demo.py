@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from eldercare.demo import insert_rows
+from eldercare.bulk import insert_rows
 from eldercare.extensions import db
 from eldercare.idnumbers import make_number
 from eldercare.models import Person, PersonStatus, WubaoSupport

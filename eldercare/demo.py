@@ -10,17 +10,16 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 
 from . import audit, crypto
 from .auth.services import create_user
-from .database import is_postgres, table_of
+from .bulk import big_page_cache, insert_returning_ids, insert_rows
+from .database import is_postgres
 from .extensions import db
 from .idnumbers import make_number
 from .models import Person, PersonCategory, Region, User, WubaoSupport
@@ -132,133 +131,6 @@ class DemoContext:
     def add_categories(self, pairs: list[tuple[int, str]]) -> None:
         if pairs:
             insert_rows(PersonCategory, [{"person_id": p, "category": c} for p, c in pairs])
-
-
-def insert_rows(model, rows: list[dict]) -> None:
-    """Bulk insert of plain rows into a model's table: the one way every demo step writes
-    its rows. On PostgreSQL one `COPY … FROM STDIN` (psycopg's copy: no statement to
-    prepare, no parameters); on SQLite one prepared INSERT run over the rows by the
-    driver (`executemany`). Either way each value goes through its column's type first,
-    as SQLAlchemy would bind it (money to fen, times to UTC, ID numbers encrypted, JSON),
-    columns a row leaves out get their Python-side defaults, and the database's triggers
-    fire as for any insert (the day tallies). Core inserts, so not audited row by row:
-    the demo is one audited event (`demo_loaded`).
-
-    SQLAlchemy's own executemany spent more time binding than the database inserting
-    (bench/README.md, "Demo load"); this binds each column with one function looked up
-    once."""
-    if not rows:
-        return
-    table = model if isinstance(model, sa.Table) else table_of(model)
-    # the rows name a model's attributes (as sa.insert(Model) takes them), a table's columns
-    by_key = table.c if isinstance(model, sa.Table) else sa.inspect(model).columns
-    conn = db.session.connection()
-    dialect = conn.dialect
-    given = list(dict.fromkeys(k for row in rows for k in row))  # a row may leave one out
-    uniform = all(len(row) == len(given) for row in rows)
-    named = [by_key[k] for k in given]
-    omitted = [
-        c
-        for c in table.columns
-        if c.name not in {n.name for n in named} and c.default is not None and not c.primary_key
-    ]
-    columns = named + omitted
-    if any(
-        c.default is not None and not (c.default.is_scalar or c.default.is_callable)
-        for c in columns
-    ):
-        db.session.execute(sa.insert(table), rows)  # a SQL default: let SQLAlchemy do it
-        return
-    binders = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
-    fill = [_default_of(c) for c in omitted]
-    missing = {k: _default_of(c) for k, c in zip(given, named, strict=True)}
-
-    def values(row: dict) -> tuple:
-        if uniform:
-            out = [row[k] for k in given]
-        else:
-            out = [row[k] if k in row else missing[k]() for k in given]
-        out += [f() for f in fill]
-        return tuple(v if b is None else b(v) for v, b in zip(out, binders, strict=True))
-
-    # names from the table's metadata, quoted; the values travel as data, never in the text
-    quote = dialect.identifier_preparer
-    names = ", ".join(quote.quote(c.name) for c in columns)
-    into = f"{quote.format_table(table)} ({names})"
-    raw: Any = conn.connection.driver_connection  # psycopg's or sqlite3's connection
-    if is_postgres():
-        with (
-            raw.cursor() as cur,
-            cur.copy(f"COPY {into} FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(values(row))
-    else:
-        marks = ", ".join("?" * len(columns))
-        cur = raw.cursor()
-        try:
-            sql = f"INSERT INTO {into} VALUES ({marks})"  # noqa: S608  # nosec B608 # quoted names
-            cur.executemany(sql, map(values, rows))
-        finally:
-            cur.close()
-
-
-def _default_of(column: sa.Column) -> Callable[[], object]:
-    """What an insert writes into `column` when a row does not name it: its Python-side
-    default (a value, or a function called per row), else NULL."""
-    default: Any = column.default  # a ScalarElementColumnDefault or CallableColumnDefault
-    if default is None:
-        return lambda: None
-    if default.is_callable:
-        return lambda: default.arg(None)  # SQLAlchemy's wrapper takes the execution context
-    return lambda: default.arg
-
-
-@contextmanager
-def row_triggers_off(tables: tuple[str, ...], then: Callable[[], None]) -> Iterator[None]:
-    """A bulk load into `tables` without their row triggers, and `then` to write at once
-    what the triggers would have written row by row (the day tallies: one
-    INSERT … SELECT for all, homecare.tallies.rebuild).
-
-    SQLite has row triggers only: they are dropped for the load and created again from
-    the text SQLite keeps of them (sqlite_master), in the same transaction (DDL is
-    transactional there: a failed load leaves them as they were). On PostgreSQL the
-    tallies' triggers are per statement, one upsert per COPY: they stay and `then` is not
-    needed."""
-    if is_postgres():
-        yield
-        return
-    saved = [
-        (name, sql)
-        for t in tables
-        for name, sql in db.session.execute(
-            sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"),
-            {"t": t},
-        )
-    ]
-    quote = db.session.get_bind().dialect.identifier_preparer.quote
-    for name, _sql in saved:
-        db.session.execute(sa.text(f"DROP TRIGGER {quote(name)}"))
-    yield
-    for _name, sql in saved:
-        db.session.execute(sa.text(sql))
-    if saved:
-        then()
-
-
-def insert_returning_ids(model, rows: list[dict]) -> list[int]:
-    """Bulk insert, and the new ids in row order. RETURNING with a guaranteed order makes
-    SQLite insert row by row (24 s for 45,000 visits; most of the people step's 17 s at
-    scale 10), and COPY returns nothing, so the ids are read back instead: nothing else
-    writes during the demo, and ids grow in insertion order (the count is checked)."""
-    if not rows:
-        return []
-    before = db.session.scalar(sa.select(sa.func.max(model.id))) or 0
-    insert_rows(model, rows)
-    ids = list(db.session.scalars(sa.select(model.id).where(model.id > before).order_by(model.id)))
-    if len(ids) != len(rows):
-        raise RuntimeError(f"{model.__tablename__}: expected {len(rows)} new rows")
-    return ids
 
 
 # --- the core's steps ------------------------------------------------------------------
@@ -400,24 +272,6 @@ def _register_core_steps() -> list[DemoStep]:
     return [DemoStep(10, "accounts", _users), DemoStep(20, "people", _people)]
 
 
-@contextmanager
-def _big_page_cache(mib: int = 512) -> Iterator[None]:
-    """SQLite: a page cache of `mib` MiB for the load instead of 2 MiB, so that the indexes
-    of 300,000-row tables are not written out and read back while they grow (re-inserting
-    the scale-10 visits: 5.7 s of CPU with 2 MiB, 3.4 s with 512 MiB). The connection's
-    own size comes back afterwards (it returns to the pool)."""
-    if is_postgres():
-        yield
-        return
-    conn = db.session.connection()
-    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-    conn.exec_driver_sql(f"PRAGMA cache_size = {-1024 * mib}")
-    try:
-        yield
-    finally:
-        db.session.connection().exec_driver_sql(f"PRAGMA cache_size = {int(before or -2000)}")
-
-
 def load_demo(scale: int = 1, seed: int = 2026, echo: Callable[[str], None] = print) -> str:
     """Build the demo district in an empty database (refuses a database with people)."""
     if db.session.scalar(sa.select(sa.func.count(Person.id))):
@@ -443,7 +297,7 @@ def load_demo(scale: int = 1, seed: int = 2026, echo: Callable[[str], None] = pr
     ctx.townships = [t for t in ctx.townships if ctx.villages.get(t.code)]
     steps = sorted(_register_core_steps() + registry().demo_steps, key=lambda s: s.order)
     started = time.perf_counter()
-    with _big_page_cache():
+    with big_page_cache():
         for step in steps:
             t0 = time.perf_counter()
             step.run(ctx)

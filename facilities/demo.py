@@ -20,7 +20,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from eldercare.auth.services import hash_password
-from eldercare.demo import DEMO_PASSWORD, insert_returning_ids, insert_rows
+from eldercare.bulk import insert_returning_ids, insert_rows
+from eldercare.demo import DEMO_PASSWORD
 from eldercare.extensions import db
 from eldercare.models import Person, User, WubaoSupport
 from eldercare.regions_data import distance_km

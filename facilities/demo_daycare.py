@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from eldercare.demo import insert_returning_ids, insert_rows
+from eldercare.bulk import insert_returning_ids, insert_rows
 from eldercare.extensions import db
 from eldercare.models import Person, PersonStatus, User
 

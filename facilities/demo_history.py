@@ -12,8 +12,8 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
+from eldercare.bulk import insert_returning_ids, insert_rows
 from eldercare.database import table_of
-from eldercare.demo import insert_returning_ids, insert_rows
 from eldercare.extensions import db
 from eldercare.models import Person, WubaoSupport
 from eldercare.timeutil import LOCAL

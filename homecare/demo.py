@@ -22,13 +22,13 @@ from itertools import accumulate
 
 import sqlalchemy as sa
 
+from eldercare.bulk import insert_returning_ids, insert_rows, row_triggers_off
 from eldercare.database import table_of
-from eldercare.demo import insert_returning_ids, insert_rows, row_triggers_off
 from eldercare.extensions import db
 from eldercare.models import Person, User
 from eldercare.timeutil import LOCAL
 
-from . import ledger, services, tallies
+from . import figure_tallies, ledger, services, tallies
 from .flags import distance_m
 from .models import Enrolment, Service, Visit, VisitService
 
@@ -70,6 +70,13 @@ NO_HOME_POINT_SHARE = 0.04
 NO_LOCATION_WEIGHTS = {"no_signal": 50, "denied": 25, "no_gps": 15, "other": 10}
 #: The tables whose day tallies the bulk loads rebuild at once (homecare/tallies.py).
 TALLIED = ("ledger_entries", "visits")
+
+
+def _retally() -> None:
+    """What the row triggers of TALLIED would have written, at once: the day tallies
+    rebuilt, the figures' tallies (visits per provider and month) repaired to a recount."""
+    tallies.rebuild()
+    figure_tallies.recount_figures(repair=True)
 
 
 @dataclass
@@ -180,7 +187,7 @@ def enrolments(ctx) -> None:
         owners.append((pid, provider))
     ids = insert_returning_ids(Enrolment, rows)
     st.enrolments = [(eid, pid, prov) for eid, (pid, prov) in zip(ids, owners, strict=True)]
-    with row_triggers_off(TALLIED, then=tallies.rebuild):
+    with row_triggers_off(TALLIED, then=_retally):
         ledger.allocate_many(
             ids, amount, _utc(jan1, 0), f"{st.year} 年居家养老服务补贴", insert=insert_rows
         )
@@ -492,7 +499,7 @@ def visits(ctx) -> None:
         lines, amount, subsidised = _priced(v, catalogue, balance)
         rows.append(_visit_row(v, spot, flags, amount, subsidised))
         money.append((v.enrolment, lines, subsidised, rows[-1]["check_out_at"]))
-    with row_triggers_off(TALLIED, then=tallies.rebuild):
+    with row_triggers_off(TALLIED, then=_retally):
         ids = insert_returning_ids(Visit, rows)
         _services_and_debits(ids, money)
     if undecided:  # the bureau has not decided these elders' home points yet

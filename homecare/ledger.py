@@ -160,7 +160,7 @@ def _in_batches(rows: Sequence, statement, params) -> int:
 
 #: How the bulk forms write their entries: `insert(LedgerEntry, rows)`. By default
 #: SQLAlchemy's executemany, BATCH rows a statement; the demo passes its bulk loader
-#: (eldercare.demo.insert_rows: COPY on PostgreSQL).
+#: (eldercare.bulk.insert_rows: COPY on PostgreSQL).
 BulkInsert = Callable[[type, list[dict]], None]
 
 

@@ -159,7 +159,7 @@ def recount(repair: bool = False) -> dict[str, int]:
 def rebuild() -> None:
     """Every tally set to a count of the rows, one statement per table: after a bulk load
     that ran with the triggers off (the demo on SQLite, whose triggers are per row:
-    eldercare.demo.row_triggers_off). The caller commits."""
+    eldercare.bulk.row_triggers_off). The caller commits."""
     db.session.execute(sa.delete(LedgerDay))
     db.session.execute(
         sa.insert(LedgerDay).from_select(

@@ -24,7 +24,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from eldercare.demo import insert_returning_ids, insert_rows
+from eldercare.bulk import insert_returning_ids, insert_rows
 from eldercare.extensions import db
 from eldercare.models import Person, PersonCategory, User, WubaoSupport
 from eldercare.selfcare import ITEMS, care_level_of
