@@ -1,7 +1,7 @@
 """the working calendar: statutory holidays and the weekends worked in exchange (issue 18)
 
-Revision ID: core_0012_work_calendar
-Revises: core_0011_audit_chains
+Revision ID: core_0013_work_calendar
+Revises: core_0012_wubao_days
 Create Date: 2026-12-05 15:30:00
 
 - calendar_days: one row per day that is not what its weekday says (a holiday, or a
@@ -16,8 +16,8 @@ import eldercare.database
 
 
 # revision identifiers, used by Alembic.
-revision = 'core_0012_work_calendar'
-down_revision = 'core_0011_audit_chains'
+revision = 'core_0013_work_calendar'
+down_revision = 'core_0012_wubao_days'
 branch_labels = None
 depends_on = None
 
