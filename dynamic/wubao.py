@@ -10,9 +10,10 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from eldercare import selfcare
 from eldercare.errors import Conflict, Invalid
 from eldercare.extensions import db
-from eldercare.models import CareLevel, Category, Person, PersonStatus, WubaoSupport
+from eldercare.models import Category, Person, PersonStatus, WubaoSupport
 from eldercare.people import services as people
 from eldercare.templating import LABELS
 from eldercare.timeutil import Month, local_today
@@ -27,15 +28,9 @@ from .models import (
 )
 
 NOTICE_DAYS = 7
-ASSESSMENT_ITEMS = ("eating", "dressing", "transfer", "toileting", "walking", "bathing")
-ASSESSMENT_LABELS = {
-    "eating": "进食",
-    "dressing": "穿衣",
-    "transfer": "上下床",
-    "toileting": "如厕",
-    "walking": "室内行走",
-    "bathing": "洗澡",
-}
+# the six items and their care level are the core's (eldercare/selfcare.py), shared with
+# intake's township check
+ASSESSMENT_ITEMS = selfcare.ITEMS
 # The art. 24 reasons in words (translated): one list, kept with the other labels.
 REASON_LABELS = LABELS["support_end"]
 # Reasons a clerk may choose by hand; a death goes through record_death (features end
@@ -175,19 +170,6 @@ def terminate(
 # --- reviews --------------------------------------------------------------------------
 
 
-def care_level_of(assessment: dict[str, bool]) -> CareLevel:
-    """Six items: all done alone → 全自理; 1-3 failed → 半护理; 4 or more → 全护理."""
-    missing = [k for k in ASSESSMENT_ITEMS if k not in assessment]
-    if missing:
-        raise Invalid(
-            _l("自理能力评估须填写全部六项"), fields={k: "请选择能否独立完成" for k in missing}
-        )
-    failed = sum(1 for k in ASSESSMENT_ITEMS if not assessment[k])
-    if failed == 0:
-        return CareLevel.SELF
-    return CareLevel.PARTIAL if failed <= 3 else CareLevel.FULL
-
-
 def open_review(
     support: WubaoSupport, trigger: str, *, proposal_id: int | None = None, notes: str = ""
 ) -> Review:
@@ -229,7 +211,7 @@ def record_review(person: Person, data: ReviewInput, user_id: int | None = None)
     sets the next annual due date a year on, `terminate` ends the support (art. 24).
     An open special review is completed, otherwise an annual one is recorded.
     Raises Invalid (assessment, reason, date), Conflict (no open support)."""
-    level = care_level_of(data.assessment)
+    level = selfcare.care_level_of(data.assessment)
     if data.outcome not in ("continue", "terminate"):
         raise Invalid(_l("复核结论无效"), fields={"outcome": _l("继续供养或终止供养")})
     if data.outcome == "terminate" and data.reason not in MANUAL_REASONS:

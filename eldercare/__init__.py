@@ -111,6 +111,8 @@ def _register_core(app: Flask) -> None:
     from .accounts import api as accounts_api
     from .accounts import views as accounts_views
     from .auth.views import bp as auth_bp
+    from .calendar_views import api as calendar_api_bp
+    from .calendar_views import bp as calendar_bp
     from .core_api import bp as core_api_bp
     from .jobs_views import bp as jobs_bp
     from .people.api import bp as people_api_bp
@@ -128,6 +130,8 @@ def _register_core(app: Flask) -> None:
         accounts_views.bp,
         accounts_api.bp,
         public_bp,
+        calendar_bp,
+        calendar_api_bp,
     ):
         app.register_blueprint(bp)
 

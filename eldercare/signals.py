@@ -13,3 +13,7 @@ person_died = _signals.signal("person-died")
 
 #: sender: the Person; kwargs: on (date). The person left the district.
 person_moved = _signals.signal("person-moved")
+
+#: sender: the first day (date) the working calendar changed from (eldercare/workdays.py).
+#: Features recount the working-day deadlines still running across it.
+calendar_changed = _signals.signal("calendar-changed")

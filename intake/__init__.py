@@ -23,17 +23,20 @@ def init_app(app: Flask) -> None:
 
     from eldercare.models import Role
     from eldercare.registry import DemoStep, NavItem
-    from eldercare.signals import person_died, person_moved
+    from eldercare.signals import calendar_changed, person_died, person_moved
 
     # step_views and year_views add their pages to views.bp before it is registered
     from . import (  # noqa: F401
         api,
+        api_settings,
+        deadlines,
         demo,
         entrants,
         figures,
         models,
         rules,
         scoping,
+        settings_views,
         step_views,
         views,
         year_views,
@@ -66,3 +69,4 @@ def init_app(app: Flask) -> None:
     reg.demo_steps.append(DemoStep(70, "intake applications", demo.build))
     person_died.connect(entrants.on_death, weak=False)
     person_moved.connect(entrants.on_move, weak=False)
+    calendar_changed.connect(deadlines.on_calendar_changed, weak=False)

@@ -44,7 +44,7 @@ def check(app: Application, user: User, data: CheckInput) -> Application:
             fields={"services": _l("未知代码：%(codes)s", codes=", ".join(unknown))},
         )
     matched = rules.matches(app.person, app.year, on, values["care_level"].value, data.lives_alone)
-    score, reasons = rules.need(app.person, on, data.assessment, data.lives_alone)
+    score, reasons = rules.need(app.person, on, data.assessment, data.lives_alone, app.year)
     values |= {
         "lives_alone": data.lives_alone,
         "services_wanted": list(dict.fromkeys(wanted)),

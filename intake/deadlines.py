@@ -1,18 +1,26 @@
-"""Deadlines of the steps, and the six-item assessment.
+"""Deadlines of the steps.
 
 特困 (特困人员认定办法, 民发〔2021〕43号): the township checks within 15 working days of
 receiving the application (入户调查, the six-item self-care assessment, income and
-supporters); its opinion is put up in the village promptly (及时) for 7 days — "promptly"
-is the bureau's 3 working days here; the county bureau decides within 15 working days of
-getting the file after the notice, and support starts the month after the decision.
+supporters); its opinion is put up in the village promptly (及时) for 7 days — how many
+working days "promptly" is, the bureau sets (intake/settings.py, 3 by default); the
+county bureau decides within 15 working days of getting the file after the notice, and
+support starts the month after the decision.
 
 Home care (GB/T 43153-2023 gives the process, not the days): the bureau's own service
-standard, placeholders until it sets them — eligibility and needs assessment within 10
-working days of the application, the service plan within 5 of the assessment, the
-decision within 10 of the plan, the agreement and enrolment within 10 of the approval.
+standard, set per year on /homecare/eligibility (intake/settings.py; placeholders until
+it does).
 
-Working days are Monday to Friday; public holidays and the weekends worked in exchange
-are not modelled (a deadline falling in a holiday week reads a few days early).
+Working days are the core's calendar (eldercare/workdays.py: Monday to Friday, less the
+statutory holidays, plus the weekends worked in exchange, as the bureau enters them from
+the State Council's notice); every deadline here is counted through it.
+
+Deadlines stored with applications: a step done keeps the deadline that applied and
+whether it was late (application_steps: what the clerk was held to on the day, and what
+the figures have counted since). The deadline still running (applications.due) is
+counted again when the calendar changes across it (`recount_running`): a holiday entered
+late, or next year's calendar entered in December, must move the deadlines not yet
+reached, or clerks are told a step is late that is not.
 """
 
 from __future__ import annotations
@@ -20,59 +28,32 @@ from __future__ import annotations
 import calendar
 from datetime import date, timedelta
 
-from flask_babel import lazy_gettext as _l
+import sqlalchemy as sa
 
-from eldercare.models import CareLevel
+from eldercare import audit, workdays
+from eldercare.database import rowcount
+from eldercare.extensions import db
 
-from .models import Kind, Step
+from . import settings
+from .models import OPEN, Application, Kind, Status, Step
 
-ITEMS = ("eating", "dressing", "transfer", "toileting", "walking", "bathing")
-ITEM_LABELS = {
-    "eating": _l("进食"),
-    "dressing": _l("穿衣"),
-    "transfer": _l("上下床"),
-    "toileting": _l("如厕"),
-    "walking": _l("室内行走"),
-    "bathing": _l("洗澡"),
-}
 NOTICE_DAYS = 7
-
-#: (kind, the step to do next) -> working days from the previous step's day
-WORKING_DAYS = {
-    (Kind.TEKUN, Step.CHECK): 15,
-    (Kind.TEKUN, Step.NOTICE): 3,
-    (Kind.TEKUN, Step.DECIDE): 15,  # counted from the end of the notice
-    (Kind.HOMECARE, Step.CHECK): 10,
-    (Kind.HOMECARE, Step.PLAN): 5,
-    (Kind.HOMECARE, Step.DECIDE): 10,
-    (Kind.HOMECARE, Step.ENROL): 10,
-}
 
 
 def add_working_days(day: date, n: int) -> date:
-    """The n-th working day (Mon-Fri) after `day`."""
-    while n > 0:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            n -= 1
-    return day
+    """The n-th working day after `day` (the core's calendar)."""
+    return workdays.add_working_days(day, n)
 
 
 def working_days_between(a: date, b: date) -> int:
     """Working days after `a` up to and including `b` (0 when b <= a)."""
-    if b <= a:
-        return 0
-    weeks, rest = divmod((b - a).days, 7)
-    n = weeks * 5
-    for i in range(1, rest + 1):
-        if (a + timedelta(days=weeks * 7 + i)).weekday() < 5:
-            n += 1
-    return n
+    return workdays.working_days_between(a, b)
 
 
 def due_after(kind: Kind, step: Step, since: date) -> date | None:
-    """The deadline of `step` counted from `since` (None where no deadline runs)."""
-    n = WORKING_DAYS.get((kind, step))
+    """The deadline of `step` counted from `since`, with the days in force that year
+    (None where no deadline runs)."""
+    n = settings.step_days(kind, step, since.year)
     return add_working_days(since, n) if n is not None else None
 
 
@@ -88,10 +69,77 @@ def month_end(day: date) -> date:
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
-def care_level_of(assessment: dict[str, bool]) -> CareLevel:
-    """Six items: all done alone → 全自理; 1-3 failed → 半护理; 4 or more → 全护理
-    (the rule of dynamic management's annual review, DOMAIN.md)."""
-    failed = sum(1 for k in ITEMS if not assessment[k])
-    if failed == 0:
-        return CareLevel.SELF
-    return CareLevel.PARTIAL if failed <= 3 else CareLevel.FULL
+# --- the deadline still running -------------------------------------------------------------
+
+
+def running(app: Application) -> tuple[Step, date] | None:
+    """The step the application waits for and the day its working days count from, as
+    the step services set them (tekun.py, care.py); None where no deadline runs."""
+    done = {s.step: s.on for s in app.steps}
+    if app.status == Status.RECEIVED:
+        return Step.CHECK, app.received_on
+    if app.kind == Kind.TEKUN:
+        if app.status == Status.CHECKED and Step.CHECK in done:
+            return Step.NOTICE, done[Step.CHECK]
+        if app.status == Status.NOTICED and app.notice_until is not None:
+            return Step.DECIDE, app.notice_until
+        return None
+    if app.status == Status.CHECKED:
+        if Step.PLAN in done:
+            return Step.DECIDE, done[Step.PLAN]
+        if Step.CHECK in done:
+            return Step.PLAN, done[Step.CHECK]
+    if app.status == Status.APPROVED and app.enrolment_id is None and Step.ENROL not in done:
+        since = done.get(Step.PLACE) or done.get(Step.DECIDE)
+        if since is not None:
+            return Step.ENROL, since
+    return None
+
+
+def recount_running(changed_from: date) -> int:
+    """Count again the deadlines still running whose count starts before `changed_from`
+    and ends on or after it (a change of the calendar on that day can move them); each
+    by a conditional update at the version read, audited. Returns how many moved."""
+    apps = db.session.scalars(
+        sa.select(Application).where(
+            Application.due.is_not(None),
+            Application.due >= changed_from,
+            Application.status.in_((*OPEN, Status.APPROVED)),
+        )
+    ).all()
+    moved = 0
+    for app in apps:
+        found = running(app)
+        if found is None:
+            continue
+        step, since = found
+        due = due_after(app.kind, step, since)
+        if due == app.due or since >= changed_from:
+            continue
+        done = db.session.execute(
+            sa.update(Application)
+            .where(Application.id == app.id, Application.version == app.version)
+            .values(due=due)
+            .execution_options(synchronize_session=False)
+        )
+        if rowcount(done) == 1:
+            audit.record(
+                "application_due_recounted",
+                "applications",
+                app.id,
+                {
+                    "due": [
+                        app.due.isoformat() if app.due else None,
+                        due.isoformat() if due else None,
+                    ],
+                    "calendar_changed": changed_from.isoformat(),
+                },
+            )
+            db.session.expire(app)
+            moved += 1
+    return moved
+
+
+def on_calendar_changed(changed_from: date, **_kw) -> None:
+    """calendar_changed's receiver (eldercare/signals.py): in the same transaction."""
+    recount_running(changed_from)

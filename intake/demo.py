@@ -27,11 +27,12 @@ import sqlalchemy as sa
 from eldercare.bulk import insert_returning_ids, insert_rows
 from eldercare.extensions import db
 from eldercare.models import Person, PersonCategory, User, WubaoSupport
+from eldercare.selfcare import ITEMS, care_level_of
 from homecare.models import Enrolment
 
 from . import rules
 from .care import PlanLine, price
-from .deadlines import ITEMS, add_working_days, care_level_of, due_after, first_of_next_month
+from .deadlines import add_working_days, due_after, first_of_next_month
 from .deadlines import notice_until as until_of
 from .models import Application, ApplicationStep, Kind, Status, Step
 
@@ -265,7 +266,7 @@ def _assessed(ctx, d: Draft, person: Person) -> bool:
     level = care_level_of(a)
     on = next(o for step, o, _d, _l in d.steps if step == Step.CHECK)
     matched = rules.matches(person, d.year, on, level.value, alone)
-    score, reasons = rules.need(person, on, a, alone)
+    score, reasons = rules.need(person, on, a, alone, d.year)
     d.values |= {
         **a,
         "care_level": level.value,

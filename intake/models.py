@@ -163,7 +163,7 @@ class Application(Model):
     )
 
     def assessment(self) -> dict[str, bool | None]:
-        from .deadlines import ITEMS
+        from eldercare.selfcare import ITEMS
 
         return {k: getattr(self, k) for k in ITEMS}
 
@@ -229,3 +229,20 @@ class EligibilityRule(Model):
     care_levels: Mapped[list] = mapped_column(
         sa.JSON, default=list, comment="any of these assessed care levels"
     )
+
+
+class YearValue(Model):
+    """A number the bureau sets for a home-care (or 特困) year: a step's working days, a
+    need point (intake/settings.py names them). A year without its own rows uses the
+    latest earlier year's, then the defaults."""
+
+    __tablename__ = "intake_year_values"
+    __table_args__ = (
+        sa.UniqueConstraint("year", "code"),
+        sa.CheckConstraint("value BETWEEN 0 AND 1000", name="value_in_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    code: Mapped[str] = mapped_column(sa.String(32))
+    value: Mapped[int]

@@ -8,6 +8,7 @@ the bureau sets its own for each year on /homecare/eligibility or through the AP
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -15,13 +16,14 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from eldercare import selfcare
 from eldercare.errors import Invalid
 from eldercare.extensions import db
 from eldercare.models import CareLevel, Category, Person
 from eldercare.timeutil import local_today
 
-from . import words
-from .models import Application, EligibilityRule, HomecareYear, Kind, Status
+from . import settings, words
+from .models import Application, EligibilityRule, HomecareYear, Kind, Status, Step
 from .words import N_
 
 DEFAULT_PLACES = 11000
@@ -252,37 +254,70 @@ def matches(
 
 
 def need(
-    person: Person, on: date, assessment: dict[str, bool], lives_alone: bool | None
+    person: Person,
+    on: date,
+    assessment: Mapping[str, bool | None],
+    lives_alone: bool | None,
+    year: int | None = None,
 ) -> tuple[int, list[str]]:
-    """Assessed need, the waiting list's rank: 10 points an item of the six that needs
-    help, 20 for 90 and over (10 for 80), 15 for 特困, 10 each for 低保, disability and
-    living alone. Each part is a reason in words."""
+    """Assessed need, the waiting list's rank, with the points of `year` (intake/settings.py;
+    the year of `on` unless given): points for each of the six items that needs help, for
+    90 and over (or 80), for 特困, 低保, disability and living alone. Each part is a
+    reason in words."""
+    points = settings.values_for(year or on.year)
     score, reasons = 0, []
-    failed = sum(1 for v in assessment.values() if not v)
+    failed = selfcare.needing_help(assessment)
     if failed:
-        level = words.NEED_FULL if failed >= 4 else words.NEED_PARTIAL
-        score += 10 * failed
-        reasons.append(words.NEED_ITEMS % {"n": failed, "level": level, "points": 10 * failed})
+        full = selfcare.level_of_failed(failed) == CareLevel.FULL
+        level = words.NEED_FULL if full else words.NEED_PARTIAL
+        got = points["points.item"] * failed
+        score += got
+        reasons.append(words.NEED_ITEMS % {"n": failed, "level": level, "points": got})
     age = person.age_on(on)
-    if age >= 90:
-        score += 20
-        reasons.append(words.NEED_AGE90)
-    elif age >= 80:
-        score += 10
-        reasons.append(words.NEED_AGE80)
+    for past, code, reason in (
+        (90, "points.age90", words.NEED_AGE90),
+        (80, "points.age80", words.NEED_AGE80),
+    ):
+        if age >= past:
+            score += points[code]
+            reasons.append(reason % {"points": points[code]})
+            break
     cats = person.category_set
-    for cat, points, reason in (
-        (Category.TEKUN, 15, words.NEED_TEKUN),
-        (Category.DIBAO, 10, words.NEED_DIBAO),
-        (Category.DISABLED, 10, words.NEED_DISABLED),
+    for cat, code, reason in (
+        (Category.TEKUN, "points.tekun", words.NEED_TEKUN),
+        (Category.DIBAO, "points.dibao", words.NEED_DIBAO),
+        (Category.DISABLED, "points.disabled", words.NEED_DISABLED),
     ):
         if cat in cats:
-            score += points
-            reasons.append(reason)
+            score += points[code]
+            reasons.append(reason % {"points": points[code]})
     if lives_alone or Category.ALONE in cats:
-        score += 10
-        reasons.append(words.NEED_ALONE)
+        score += points["points.alone"]
+        reasons.append(words.NEED_ALONE % {"points": points["points.alone"]})
     return score, reasons
+
+
+def rescore_waiting(year: int) -> int:
+    """Score again, with the year's points as they are now, the home-care applications of
+    `year` assessed and not yet decided or waiting for a place (the rank must not mix
+    two sets of points). Each change is audited (ORM). Returns how many changed."""
+    apps = db.session.scalars(
+        sa.select(Application).where(
+            Application.kind == Kind.HOMECARE,
+            Application.year == year,
+            Application.status.in_((Status.CHECKED, Status.WAITING)),
+            Application.eating.is_not(None),
+        )
+    ).all()
+    changed = 0
+    for app in apps:
+        checked_on = next((s.on for s in app.steps if s.step == Step.CHECK), app.received_on)
+        score, reasons = need(app.person, checked_on, app.assessment(), app.lives_alone, year)
+        if score != app.need_score or reasons != list(app.need_reasons or []):
+            app.need_score, app.need_reasons = score, reasons
+            changed += 1
+    db.session.flush()
+    return changed
 
 
 def waiting_list(year: int) -> sa.Select:

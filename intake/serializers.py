@@ -7,9 +7,9 @@ from datetime import date
 
 from flask_babel import gettext as _
 
+from eldercare.selfcare import ITEMS
 from eldercare.timeutil import local_today
 
-from .deadlines import ITEMS
 from .models import OPEN, Application, ApplicationStep
 from .words import shown
 

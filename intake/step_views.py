@@ -17,6 +17,7 @@ from eldercare.errors import DomainError
 from eldercare.extensions import db
 from eldercare.models import Role
 from eldercare.people.forms import choices
+from eldercare.selfcare import ITEMS
 from eldercare.templating import LABELS
 from eldercare.timeutil import local_today
 from homecare import services as homecare
@@ -24,7 +25,6 @@ from homecare.models import Provider, ProviderTownship
 
 from . import services
 from .care import PlanLine
-from .deadlines import ITEMS
 from .forms import (
     CheckForm,
     DecideForm,

@@ -20,9 +20,10 @@ from flask_babel import lazy_gettext as _l
 from eldercare.errors import Conflict, Invalid
 from eldercare.models import CareLevel, User
 from eldercare.people import services as people
+from eldercare.selfcare import ITEMS, care_level_of
 from eldercare.timeutil import local_today
 
-from .deadlines import ITEMS, care_level_of, due_after, first_of_next_month, notice_until
+from .deadlines import due_after, first_of_next_month, notice_until
 from .models import Application, Kind, Status, Step
 from .steps import advance, check_day, last_day
 

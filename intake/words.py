@@ -39,9 +39,11 @@ KIND_LABELS = {"tekun": _l("特困人员救助供养"), "homecare": _l("居家�
 # the need reasons of a home-care assessment (rules.need), as stored
 NEED_ITEMS = N_("六项自理能力中 %(n)s 项需要帮助（%(level)s）+%(points)s")
 NEED_FULL, NEED_PARTIAL = N_("全护理"), N_("半护理")
-NEED_AGE90, NEED_AGE80 = N_("90周岁以上 +20"), N_("80周岁以上 +10")
-NEED_TEKUN, NEED_DIBAO = N_("特困人员 +15"), N_("低保对象 +10")
-NEED_DISABLED, NEED_ALONE = N_("残疾人 +10"), N_("独居 +10")
+# the points are the year's (intake/settings.py); rows stored before they were carry
+# the same sentences with the old fixed points, which these templates read as well
+NEED_AGE90, NEED_AGE80 = N_("90周岁以上 +%(points)s"), N_("80周岁以上 +%(points)s")
+NEED_TEKUN, NEED_DIBAO = N_("特困人员 +%(points)s"), N_("低保对象 +%(points)s")
+NEED_DISABLED, NEED_ALONE = N_("残疾人 +%(points)s"), N_("独居 +%(points)s")
 # the note of a decision that found the year's places taken (care.decide), as stored
 PLACES_FULL = N_("名额已满（%(places)s）")
 # what the system writes into an application (entrants.py), as stored
@@ -49,7 +51,16 @@ DIED, MOVED = N_("申请人死亡"), N_("申请人迁出本区")
 FOUND_BY_LIST = N_("比对名单发现（应保尽保）")
 
 # the stored sentences with values in them, recognised again to be translated
-_TEMPLATES = (NEED_ITEMS, PLACES_FULL)
+_TEMPLATES = (
+    NEED_ITEMS,
+    NEED_AGE90,
+    NEED_AGE80,
+    NEED_TEKUN,
+    NEED_DIBAO,
+    NEED_DISABLED,
+    NEED_ALONE,
+    PLACES_FULL,
+)
 
 
 @cache

@@ -16,7 +16,7 @@ from eldercare.models import Role
 from eldercare.pagination import Page
 from eldercare.timeutil import local_today
 
-from . import figures, rules, scoping
+from . import figures, rules, scoping, settings_views
 from .forms import PlaceForm
 from .models import Application, Kind
 from .views import BUREAU, READERS, _date, _int, _villages, bp, townships
@@ -120,6 +120,7 @@ def eligibility():
         categories=sorted(rules.CATEGORIES),
         levels=("self", "partial", "full"),
         admin=current_user.role == Role.ADMIN,
+        **settings_views.page_context(year),
     )
     db.session.commit()  # the year's places row, made on first sight
     return out, status

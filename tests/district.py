@@ -94,8 +94,25 @@ def build_district(client) -> dict:
         ),
     )
     db.session.commit()
+    # the township clerk's applications in 石马镇: a 特困 one checked, a home-care one
+    # received (its check form, the six items, is on its page)
+    from tests.intake.helpers import assessment, receive, step
+
+    th = f.headers(users["township"])
+    tekun = receive(client, th, f.person("孙桂芝", township_code="510704101"))
+    step(client, th, tekun["id"], "check", {"assessment": assessment(2)})
+    care = receive(
+        client,
+        th,
+        f.person("周德明", township_code="510704101"),
+        kind="homecare",
+        year=local_today().year,
+    )
+    db.session.commit()
     return {
         "users": users,
+        "application": tekun["id"],
+        "care_application": care["id"],
         "home": home.id,
         "bed": beds[1].id,
         "centre": centre.id,
@@ -163,6 +180,14 @@ def pages_by_role(d: dict) -> dict[str, list[str]]:
             "/homecare/prices",
             f"/homecare/prices/{d['service']}",
             "/homecare/subsidy",
+            "/applications",
+            f"/applications/{d['application']}",
+            f"/applications/{d['care_application']}",
+            "/applications/notices",
+            "/applications/figures",
+            "/homecare/waiting-list",
+            "/homecare/eligibility",
+            "/calendar",
         ],
         "auditor": [
             *office,
@@ -174,6 +199,8 @@ def pages_by_role(d: dict) -> dict[str, list[str]]:
             "/homecare/providers",
             f"/homecare/providers/{d['provider']}",
             "/homecare/prices",
+            "/homecare/eligibility",
+            "/calendar",
         ],
         "manager": [
             *office,
@@ -202,6 +229,8 @@ def pages_by_role(d: dict) -> dict[str, list[str]]:
             *office,
             "/applications",
             "/applications/new",
+            f"/applications/{d['application']}",
+            f"/applications/{d['care_application']}",
             "/applications/notices",
             "/homecare/waiting-list",
             "/people",

@@ -65,7 +65,7 @@ class _Visible(HTMLParser):
 def _data_names() -> list[str]:
     """What the pages show as data: longest first, so that a name inside another goes
     with it."""
-    from eldercare.models import Person, Region, User
+    from eldercare.models import CalendarDay, Person, Region, User
     from eldercare.public import mask_name
     from facilities.models import Facility
     from homecare.models import LedgerEntry, Provider, Service
@@ -80,6 +80,7 @@ def _data_names() -> list[str]:
         Service.name,
         Person.address,
         LedgerEntry.note,
+        CalendarDay.name,  # the holidays' names the bureau entered
     ):
         names |= {n for n in db.session.scalars(sa.select(column).distinct()) if n}
     names |= {mask_name(n) for n in db.session.scalars(sa.select(Person.name))}  # 公示

@@ -1,6 +1,7 @@
 """The core's tables. Feature packages declare their own and never add to these."""
 
 from .audit import AuditEntry
+from .calendar import CalendarDay, DayKind
 from .jobs import Alert, JobFailure, JobRun
 from .people import (
     CareLevel,
@@ -20,8 +21,10 @@ from .users import Role, User
 __all__ = [
     "Alert",
     "AuditEntry",
+    "CalendarDay",
     "CareLevel",
     "Category",
+    "DayKind",
     "JobFailure",
     "JobRun",
     "Person",

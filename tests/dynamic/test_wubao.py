@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from dynamic import wubao
 from dynamic.models import Review, Termination
+from eldercare import selfcare
 from eldercare.extensions import db
 from eldercare.jobs import run_alerts
 from eldercare.models import Alert, Person, WubaoSupport
@@ -39,14 +40,14 @@ def failing(n: int) -> dict:
     ],
 )
 def test_six_items_give_the_care_level(app, failed, level):
-    assert wubao.care_level_of(failing(failed)) == level
+    assert selfcare.care_level_of(failing(failed)) == level
 
 
 def test_an_incomplete_assessment_is_invalid(app):
     from eldercare.errors import Invalid
 
     with pytest.raises(Invalid) as exc:
-        wubao.care_level_of({"eating": True})
+        selfcare.care_level_of({"eating": True})
     assert "bathing" in exc.value.fields
 
 

@@ -26,7 +26,7 @@ from .helpers import (
 )
 
 
-def test_working_days_skip_weekends():
+def test_working_days_skip_weekends(app):
     friday = date(2026, 12, 4)
     assert add_working_days(friday, 1) == date(2026, 12, 7)  # Monday
     assert add_working_days(friday, 15) == date(2026, 12, 25)
