@@ -184,3 +184,15 @@ def test_person_page_shows_applications_and_starts_one(client):
     page = client.get(f"/people/{p.id}")
     assert page.status_code == 200 and 'data-testid="intake-person-panel"' in page.text
     assert f"/applications/new?person_id={p.id}" in page.text.replace("&amp;", "&")
+
+
+def test_the_township_clerks_menu_leads_to_their_desk(client):
+    """A township clerk's first page is their applications, and the menu names every
+    page of their desk (and no bureau page)."""
+    f.login(client, clerk())
+    page = client.get("/", follow_redirects=True)
+    assert page.status_code == 200
+    nav = page.text[page.text.index("<nav") : page.text.index("</nav>")]
+    for label in ("受理申请", "居家养老轮候", "认定公示"):
+        assert label in nav
+    assert "申请统计" not in nav and "居家养老资格条件" not in nav
