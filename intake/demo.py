@@ -18,7 +18,6 @@ services follow: deadlines, late steps, the next month's support, eligibility an
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -27,13 +26,14 @@ import sqlalchemy as sa
 from eldercare.bulk import insert_returning_ids, insert_rows
 from eldercare.extensions import db
 from eldercare.models import Person, PersonCategory, User, WubaoSupport
-from eldercare.selfcare import ITEMS, care_level_of
+from eldercare.selfcare import care_level_of
 from homecare.models import Enrolment
 
 from . import rules
 from .care import PlanLine, price
-from .deadlines import add_working_days, due_after, first_of_next_month
+from .deadlines import due_after, first_of_next_month
 from .deadlines import notice_until as until_of
+from .demo_drafts import Draft, assess, new_people, walk, withdraw
 from .models import Application, ApplicationStep, Kind, Status, Step
 
 CLERKS = (
@@ -47,113 +47,18 @@ REFUSALS = (
     "具有劳动能力",
     "名下有两套住房，财产状况不符合条件",
 )
-WITHDRAWALS = ("申请人自愿放弃", "由子女接往外地照料", "入住民办养老机构")
 CHECK_NOTE = "入户调查：无劳动能力，无生活来源，无法定赡养人或其无赡养能力"
-
-
-@dataclass
-class Draft:
-    """An application being made up: its steps (step, on, due, late), its columns."""
-
-    kind: Kind
-    person_id: int
-    received: date
-    year: int
-    steps: list[tuple[Step, date, date | None, bool]] = field(default_factory=list)
-    values: dict = field(default_factory=dict)
-    status: Status = Status.RECEIVED
-    due: date | None = None
-    wanted: str | None = None
-
-    def last(self) -> date:
-        return self.steps[-1][1] if self.steps else self.received
-
-    def did(self, step: Step, on: date, due: date | None) -> None:
-        self.steps.append((step, on, due, due is not None and on > due))
-
-
-def _assess(rng, frail: float) -> dict[str, bool]:
-    failed = min(6, int(rng.random() * frail * 7))
-    order = list(ITEMS)
-    rng.shuffle(order)
-    return {k: k not in order[:failed] for k in ITEMS}
-
-
-def _when(ctx, kind: Kind, step: Step, since: date) -> tuple[date, date]:
-    """(done on, due): most within the deadline, about one in seven a few days late."""
-    found = due_after(kind, step, since)
-    if found is None:
-        raise ValueError(f"{kind}/{step} has no deadline")
-    due = found
-    n = max(1, ((due - since).days * 5) // 7)
-    if ctx.rng.random() < 0.15:
-        return add_working_days(due, ctx.rng.randrange(1, 6)), due
-    return add_working_days(since, ctx.rng.randrange(1, n + 1)), due
-
-
-def _walk(ctx, d: Draft, path: tuple[Step, ...], stall: bool) -> None:
-    """Do the path's steps until today (or a stall: an application left lying, past its
-    deadline), each from the day of the one before (a notice's decision from its end)."""
-    for step in path:
-        since = (
-            d.values["notice_until"]
-            if step == Step.DECIDE and "notice_until" in d.values
-            else d.last()
-        )
-        on, due = _when(ctx, d.kind, step, since)
-        d.due = due
-        if on > ctx.today or (stall and ctx.rng.random() < 0.5):
-            return
-        d.did(step, on, due)
-        d.status = {Step.CHECK: Status.CHECKED, Step.NOTICE: Status.NOTICED}.get(step, d.status)
-        if step == Step.NOTICE:
-            d.values |= {"notice_from": on, "notice_until": until_of(on)}
-        if step == Step.DECIDE:
-            d.values["decided_on"], d.due = on, None
-
-
-def _withdraw(ctx, d: Draft, undecide: bool = True) -> None:
-    """Withdrawn after the last step (before a decision, unless `undecide` is False: from
-    the waiting list)."""
-    if undecide and d.steps and d.steps[-1][0] == Step.DECIDE:
-        d.steps.pop()
-        d.values.pop("decided_on", None)
-    on = min(ctx.today, d.last() + timedelta(days=ctx.rng.randrange(1, 10)))
-    d.steps.append((Step.WITHDRAW, on, None, False))
-    d.status, d.due = Status.WITHDRAWN, None
-    d.values["withdraw_reason"] = ctx.rng.choice(WITHDRAWALS)
-
-
-def _new_people(ctx, n: int, lo: int, hi: int, towns: list[str]) -> list[int]:
-    rows = []
-    for i in range(n):
-        sex = "M" if ctx.rng.random() < 0.55 else "F"
-        code = towns[i % len(towns)]
-        rows.append(
-            {
-                "name": ctx.name(sex),
-                "birth_date": ctx.birth(lo, hi),
-                "sex": sex,
-                "township_code": code,
-                "village_code": ctx.rng.choice(ctx.villages[code]),
-                "address": f"{ctx.rng.randrange(1, 12)}组{ctx.rng.randrange(1, 80)}号",
-            }
-        )
-    return ctx.add_people(rows)
-
-
-# --- 特困 ------------------------------------------------------------------------------
 
 
 def _tekun_drafts(ctx, towns: list[str]) -> list[Draft]:
     rng, today = ctx.rng, ctx.today
     drafts = []
-    for i, pid in enumerate(_new_people(ctx, ctx.n(140), 60, 92, towns)):
+    for i, pid in enumerate(new_people(ctx, ctx.n(140), 60, 92, towns)):
         # the first few were checked quickly and are under notice today (公示)
         back = rng.randrange(9, 14) if i < 6 else rng.randrange(1, 365)
         d = Draft(Kind.TEKUN, pid, today - timedelta(days=back), today.year)
         d.wanted = "centralized" if rng.random() < 0.3 else "dispersed"
-        a = _assess(rng, 0.6)
+        a = assess(rng, 0.6)
         d.values |= {**a, "care_level": care_level_of(a).value}
         if i < 6:
             check_due = due_after(Kind.TEKUN, Step.CHECK, d.received)
@@ -163,7 +68,7 @@ def _tekun_drafts(ctx, towns: list[str]) -> list[Draft]:
             d.values |= {"notice_from": start, "notice_until": until_of(start)}
             d.status, d.due = Status.NOTICED, due_after(Kind.TEKUN, Step.DECIDE, until_of(start))
         else:
-            _walk(ctx, d, (Step.CHECK, Step.NOTICE, Step.DECIDE), rng.random() < 0.08)
+            walk(ctx, d, (Step.CHECK, Step.NOTICE, Step.DECIDE), rng.random() < 0.08)
         if d.steps:
             d.values["check_note"] = CHECK_NOTE
         drafts.append(d)
@@ -197,14 +102,14 @@ def _decide_tekun(ctx, drafts: list[Draft]) -> None:
         r = rng.random()
         if decided is None:
             if d.steps and r < 0.06:
-                _withdraw(ctx, d)
+                withdraw(ctx, d)
             continue
         if r < 0.2:
             d.status = Status.REFUSED
             d.values |= {"approved": False, "reasons": rng.choice(REFUSALS)}
             continue
         if r < 0.26:
-            _withdraw(ctx, d)
+            withdraw(ctx, d)
             continue
         since = first_of_next_month(decided)
         support = next(pool, None) if decided < month_start else None
@@ -261,7 +166,7 @@ def _assessed(ctx, d: Draft, person: Person) -> bool:
     """The check's findings on the person: the six items, the year's rules, the need; a
     plan where one was made. Returns whether a rule matched."""
     rng = ctx.rng
-    a = _assess(rng, 0.6)
+    a = assess(rng, 0.6)
     alone = rng.random() < 0.25
     level = care_level_of(a)
     on = next(o for step, o, _d, _l in d.steps if step == Step.CHECK)
@@ -299,7 +204,7 @@ def _assessed(ctx, d: Draft, person: Person) -> bool:
 def _homecare_drafts(ctx, towns: list[str]) -> list[Draft]:
     rng, today, year = ctx.rng, ctx.today, ctx.today.year
     jan1 = date(year, 1, 1)
-    fresh = _new_people(ctx, ctx.n(160), 60, 97, towns)
+    fresh = new_people(ctx, ctx.n(160), 60, 97, towns)
     people = {p.id: p for p in db.session.scalars(sa.select(Person).where(Person.id.in_(fresh)))}
     drafts = []
     path = (Step.CHECK, Step.PLAN, Step.DECIDE)
@@ -310,7 +215,7 @@ def _homecare_drafts(ctx, towns: list[str]) -> list[Draft]:
             today - timedelta(days=rng.randrange(0, (today - jan1).days + 1)),
             year,
         )
-        _walk(ctx, d, path, rng.random() < 0.1)
+        walk(ctx, d, path, rng.random() < 0.1)
         if d.steps:
             eligible = _assessed(ctx, d, people[pid])
             decided = d.values.get("decided_on")
@@ -318,12 +223,12 @@ def _homecare_drafts(ctx, towns: list[str]) -> list[Draft]:
                 d.status = Status.WAITING
                 d.values |= {"approved": True, "waiting_since": decided}
                 if rng.random() < 0.05:
-                    _withdraw(ctx, d, undecide=False)
+                    withdraw(ctx, d, undecide=False)
             elif decided:
                 d.status = Status.REFUSED
                 d.values |= {"approved": False, "reasons": "不符合本年度任何一条资格条件"}
             elif rng.random() < 0.06:
-                _withdraw(ctx, d)
+                withdraw(ctx, d)
         drafts.append(d)
     return drafts + _enrolled_drafts(ctx, year, jan1)
 
@@ -347,7 +252,7 @@ def _enrolled_drafts(ctx, year: int, jan1: date) -> list[Draft]:
     drafts = []
     for eid, pid, provider in rng.sample(rows, min(len(rows), ctx.n(60))):
         d = Draft(Kind.HOMECARE, pid, date(year - 1, 10, 8) + timedelta(rng.randrange(0, 40)), year)
-        _walk(ctx, d, (Step.CHECK, Step.PLAN, Step.DECIDE), False)
+        walk(ctx, d, (Step.CHECK, Step.PLAN, Step.DECIDE), False)
         decided = d.values.get("decided_on")
         if decided is None or decided >= jan1 or not _assessed(ctx, d, people[pid]):
             continue

@@ -21,25 +21,23 @@ PACKAGES = ("eldercare", "dynamic", "facilities", "homecare", "intake")
 ALLOWED: dict[str, str] = {
     # Declarative data: a table written out, not logic.
     "eldercare/regions_data.py": "the district's townships and villages, one per line",
-    # Being split on other branches (issue 16.4): remove each line as its split lands.
-    "dynamic/demo.py:build": "being split on other branches",
-    "facilities/demo.py": "being split on other branches",
-    "facilities/demo.py:_facilities": "being split on other branches",
-    "facilities/demo_history.py:_open_stays": "being split on other branches",
-    "facilities/demo_history.py:_exits": "being split on other branches",
-    "homecare/claims/demo.py:_plant": "being split on other branches",
-    "homecare/demo.py": "being split on other branches",
-    "homecare/demo.py:_plant_patterns": "being split on other branches",
-    "intake/api.py": "being split on other branches",
-    "intake/care.py:decide": "being split on other branches",
-    "intake/demo.py": "being split on other branches",
-    "intake/demo.py:_decide_tekun": "being split on other branches",
-    "intake/figures.py:figures": "being split on other branches",
-    "intake/serializers.py:application_json": "being split on other branches",
-    "intake/steps.py:advance": "being split on other branches",
-    "intake/steps.py:receive": "being split on other branches",
-    "intake/tekun.py:decide": "being split on other branches",
-    "intake/views.py:new": "being split on other branches",
+    # Still to split (issue 16.4; ruff format took them past the limits):
+    # remove each line as its split lands.
+    "dynamic/demo.py:build": "still to split (issue 16.4)",
+    "facilities/demo.py": "still to split (issue 16.4)",
+    "facilities/demo.py:_facilities": "still to split (issue 16.4)",
+    "facilities/demo_history.py:_open_stays": "still to split (issue 16.4)",
+    "facilities/demo_history.py:_exits": "still to split (issue 16.4)",
+    "homecare/claims/demo.py:_plant": "still to split (issue 16.4)",
+    "intake/api.py": "still to split (issue 16.4)",
+    "intake/demo.py:_decide_tekun": "still to split (issue 16.4)",
+    "intake/care.py:decide": "still to split (issue 16.4)",
+    "intake/figures.py:figures": "still to split (issue 16.4)",
+    "intake/serializers.py:application_json": "still to split (issue 16.4)",
+    "intake/steps.py:advance": "still to split (issue 16.4)",
+    "intake/steps.py:receive": "still to split (issue 16.4)",
+    "intake/tekun.py:decide": "still to split (issue 16.4)",
+    "intake/views.py:new": "still to split (issue 16.4)",
 }
 
 
