@@ -30,6 +30,7 @@ from eldercare.models import Person, PersonStatus, Role, User
 from .errors import PersonNotActive
 from .guards import check_day, check_own_facility
 from .models import Attendance, Facility, FacilityKind
+from .registers import lock_day_register
 
 #: a regular of a centre came at least once in this many days before the register's day
 REGULAR_WINDOW = timedelta(days=90)
@@ -112,10 +113,6 @@ def check_present_possible(person: Person, day: date) -> None:
         )
 
 
-def _lock(facility: Facility) -> None:
-    db.session.execute(sa.select(Facility.id).where(Facility.id == facility.id).with_for_update())
-
-
 def save_register(
     facility: Facility, day: date, people: list[Person], user: User | None = None
 ) -> Saved:
@@ -132,7 +129,7 @@ def save_register(
         )
     for p in people:
         check_present_possible(p, day)
-    _lock(facility)
+    lock_day_register(facility)
     wanted = {p.id for p in people}
     rows = {
         a.person_id: a

@@ -30,6 +30,14 @@ def confirm_census(facility: Facility, day: date, user: User | None = None) -> C
     return row
 
 
+def lock_day_register(facility: Facility) -> None:
+    """Writers of a centre's register take the centre's row first: a day's register saved
+    whole and one elder's arrival never interleave, so they can neither count an elder
+    twice nor deadlock on the day's unique index (PostgreSQL: an INSERT … ON CONFLICT of
+    the register against a plain INSERT of the arrival, each waiting on the other)."""
+    db.session.execute(sa.select(Facility.id).where(Facility.id == facility.id).with_for_update())
+
+
 def record_attendance(
     facility: Facility,
     person: Person,
@@ -48,6 +56,7 @@ def record_attendance(
         )
     check_person_active(person)
     check_day(day, "day")
+    lock_day_register(facility)
     row = db.session.scalar(
         sa.select(Attendance).where(
             Attendance.person_id == person.id,
